@@ -1,0 +1,27 @@
+//! Schema migrations of celltrail.
+//!
+//! One change per file, written with the sea-orm-migration schema builder so
+//! the same migration runs on SQLite and PostgreSQL. Every `create` is
+//! `if_not_exists`, and sea-orm-migration records what has been applied, so
+//! running the migrator twice is harmless.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_create_users;
+mod m20261124_000002_create_sessions;
+mod m20261124_000003_create_custody_events;
+mod m20261124_000004_create_signatures;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_create_users::Migration),
+            Box::new(m20261124_000002_create_sessions::Migration),
+            Box::new(m20261124_000003_create_custody_events::Migration),
+            Box::new(m20261124_000004_create_signatures::Migration),
+        ]
+    }
+}

@@ -1,0 +1,84 @@
+//! Signing in and out.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::api::extract::{ApiJson, Authorized};
+use crate::domain::accounts::Role;
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::services::auth;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: LoginUser,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginUser {
+    pub id: Uuid,
+    pub username: String,
+    pub full_name: String,
+    pub role: Role,
+}
+
+/// Exchanges a username and password for a bearer token. Five wrong
+/// passwords in a row lock the account for 15 minutes.
+#[utoipa::path(post, path = "/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 400, body = ErrorBody, description = "malformed_request"),
+        (status = 401, body = ErrorBody, description = "invalid_credentials, account_locked, account_deactivated"),
+    ))]
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> AppResult<ApiJson<LoginResponse>> {
+    let outcome = auth::login(&state, &body.username, &body.password).await?;
+    let role = outcome
+        .user
+        .role
+        .parse::<Role>()
+        .map_err(AppError::internal)?;
+    Ok(ApiJson(LoginResponse {
+        token: outcome.token,
+        expires_at: outcome.expires_at,
+        user: LoginUser {
+            id: outcome.user.id,
+            username: outcome.user.username,
+            full_name: outcome.user.full_name,
+            role,
+        },
+    }))
+}
+
+/// Revokes the token used for this call.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+async fn logout(State(state): State<AppState>, auth: Authorized) -> AppResult<StatusCode> {
+    auth::logout(&state, auth.user.session_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

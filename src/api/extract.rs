@@ -1,0 +1,114 @@
+//! Extractors: JSON, path and query that answer with our error body, and
+//! `Authorized<R>`, which turns the bearer token into the signed-in user and
+//! checks the route's roles before the handler runs.
+
+use std::marker::PhantomData;
+
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+
+use crate::domain::accounts::Role;
+use crate::error::AppError;
+use crate::services::auth::{self, AuthenticatedUser};
+use crate::state::AppState;
+
+/// `axum::Json`, with rejections rendered as `malformed_request`.
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `axum::extract::Path`, with rejections rendered as `malformed_request`.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+pub struct ApiPath<T>(pub T);
+
+/// `axum::extract::Query`, with rejections rendered as `malformed_request`.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+pub struct ApiQuery<T>(pub T);
+
+/// The roles a route admits, as a type: `Authorized<roles::Quality>`.
+pub trait RoleSet: Send + Sync + 'static {
+    const ROLES: &'static [Role];
+}
+
+/// Marker types naming who may call a route.
+pub mod roles {
+    use super::{Role, RoleSet};
+
+    macro_rules! role_set {
+        ($(#[$doc:meta])* $name:ident => [$($role:ident),+]) => {
+            $(#[$doc])*
+            #[derive(Debug)]
+            pub struct $name;
+            impl RoleSet for $name {
+                const ROLES: &'static [Role] = &[$(Role::$role),+];
+            }
+        };
+    }
+
+    role_set!(/// Anyone signed in.
+        Any => [Lab, Pharmacist, Quality, Clinician, Admin]);
+    role_set!(/// Administrators.
+        Admin => [Admin]);
+    role_set!(/// Cell-lab staff.
+        Lab => [Lab]);
+    role_set!(/// Pharmacists.
+        Pharmacist => [Pharmacist]);
+    role_set!(/// Quality officers.
+        Quality => [Quality]);
+    role_set!(/// Clinicians.
+        Clinician => [Clinician]);
+}
+
+/// The signed-in user, admitted by the role set `R`.
+#[derive(Debug)]
+pub struct Authorized<R: RoleSet = roles::Any> {
+    pub user: AuthenticatedUser,
+    roles: PhantomData<R>,
+}
+
+impl<R: RoleSet> FromRequestParts<AppState> for Authorized<R> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = bearer_token(parts)?;
+        let user = auth::authenticate(state, token).await?;
+        if !R::ROLES.contains(&user.role) {
+            return Err(AppError::Forbidden {
+                required: R::ROLES,
+                role: user.role,
+            });
+        }
+        Ok(Authorized {
+            user,
+            roles: PhantomData,
+        })
+    }
+}
+
+fn bearer_token(parts: &Parts) -> Result<&str, AppError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or(AppError::Unauthenticated {
+            reason: "missing_token",
+        })?;
+    let value = header.to_str().map_err(|_| AppError::Unauthenticated {
+        reason: "invalid_token",
+    })?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
+        _ => Err(AppError::Unauthenticated {
+            reason: "invalid_token",
+        }),
+    }
+}

@@ -1,0 +1,179 @@
+//! Settings from flags and the environment, with defaults that serve.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://celltrail.db?mode=rwc";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// celltrail: chain of identity and custody for cell-therapy products.
+#[derive(Debug, Parser)]
+#[command(name = "celltrail", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, value_enum, env = "CELLTRAIL_LOG_FORMAT", default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// Serving settings, used when no subcommand is given.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database and serve the API (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts from the command line.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an account; prints a generated password unless one is given on
+    /// standard input with --password-stdin.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        full_name: String,
+        /// lab, pharmacist, quality, clinician or admin
+        #[arg(long)]
+        role: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password (generated and printed, or from standard input),
+    /// unlock the account and sign it out everywhere.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// `sqlite://FILE?mode=rwc` (embedded) or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+
+    /// Largest number of pooled database connections.
+    #[arg(
+        long,
+        env = "CELLTRAIL_DB_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    pub db_max_connections: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "CELLTRAIL_BIND", default_value = DEFAULT_BIND)]
+    pub bind: String,
+
+    /// Password of the `admin` account created on first start; when unset a
+    /// random one is generated and printed once.
+    #[arg(long, env = "CELLTRAIL_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Lifetime of a sign-in token, in hours.
+    #[arg(long, env = "CELLTRAIL_TOKEN_TTL_HOURS", default_value_t = 12)]
+    pub token_ttl_hours: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Everything the running service needs, whatever it was read from.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub db_max_connections: u32,
+    pub bind: String,
+    pub admin_password: Option<String>,
+    pub token_ttl: Duration,
+}
+
+impl Settings {
+    pub fn new(database: &DatabaseArgs, serve: &ServeArgs) -> Self {
+        Settings {
+            database_url: database.database_url.clone(),
+            db_max_connections: database.db_max_connections.max(1),
+            bind: serve.bind.clone(),
+            admin_password: serve.admin_password.clone(),
+            token_ttl: Duration::from_secs(u64::from(serve.token_ttl_hours.max(1)) * 3600),
+        }
+    }
+
+    /// Defaults for a database, as a test or an embedding program wants them.
+    pub fn for_database(database_url: impl Into<String>) -> Self {
+        Settings {
+            database_url: database_url.into(),
+            db_max_connections: 16,
+            bind: "127.0.0.1:0".into(),
+            admin_password: None,
+            token_ttl: Duration::from_secs(12 * 3600),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_arguments_means_serve_with_the_defaults() {
+        let cli = Cli::try_parse_from(["celltrail"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.bind, DEFAULT_BIND);
+        assert_eq!(cli.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn flags_work_before_and_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "celltrail",
+            "--log-format",
+            "json",
+            "serve",
+            "--bind",
+            "0.0.0.0:9000",
+            "--database-url",
+            "postgres://x@y/z",
+        ])
+        .unwrap();
+        assert_eq!(cli.log_format, LogFormat::Json);
+        assert_eq!(cli.database.database_url, "postgres://x@y/z");
+        match cli.command {
+            Some(Command::Serve(serve)) => assert_eq!(serve.bind, "0.0.0.0:9000"),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            Cli::try_parse_from(["celltrail", "admin", "reset-password", "--username", "a"])
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,274 @@
+//! One error type for the whole service, rendered as
+//! `{"error": {"code", "message", "details"}}`.
+//!
+//! Each variant is one `code` of the API contract, with its status. Internal
+//! failures are logged (inside the request's span, so with its request id)
+//! and answered with a generic 500 that says nothing about the internals.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use sea_orm::DbErr;
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::domain::accounts::{Role, WeakPassword};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: the request could not be read (bad JSON, missing or mistyped
+    /// field, bad path or query parameter).
+    #[error("{0}")]
+    MalformedRequest(String),
+
+    /// 401: no valid bearer token.
+    #[error("authentication required: {reason}")]
+    Unauthenticated { reason: &'static str },
+    /// 401: wrong username or password.
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    /// 401: too many wrong passwords in a row.
+    #[error("account locked after repeated wrong passwords; try again after {until}")]
+    AccountLocked { until: DateTime<Utc> },
+    /// 401: the password was right but the account is deactivated.
+    #[error("this account has been deactivated; ask an administrator")]
+    AccountDeactivated,
+    /// 401: the electronic signature's password is not the signer's.
+    #[error("electronic signature refused: the password is not yours")]
+    SignatureInvalid,
+
+    /// 403: signed in, but the role may not do this.
+    #[error("a {role} may not do this; it needs one of: {}", roles_list(required))]
+    Forbidden {
+        required: &'static [Role],
+        role: Role,
+    },
+
+    /// 404: no such record.
+    #[error("no {kind} with id {id}")]
+    NotFound { kind: &'static str, id: String },
+    /// 404: no such route.
+    #[error("no route {method} {path}")]
+    RouteNotFound { method: String, path: String },
+    /// 405: the route exists, the method does not.
+    #[error("method {method} is not allowed on {path}")]
+    MethodNotAllowed { method: String, path: String },
+
+    /// 409: the username is already an account.
+    #[error("the username {0:?} is taken")]
+    UsernameTaken(String),
+    /// 409: the account is already in the state asked for.
+    #[error("the account is already {}", if *active { "active" } else { "deactivated" })]
+    AccountAlreadyInState { active: bool },
+
+    /// 413: the body is larger than the service accepts.
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+
+    /// 422: a field parsed but breaks a rule.
+    #[error("{field}: {message}")]
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
+    /// 422: the new password does not meet the policy.
+    #[error("{0}")]
+    WeakPassword(#[from] WeakPassword),
+    /// 422: the action would leave no active administrator.
+    #[error("this would leave no active administrator to manage accounts")]
+    LastAdministrator,
+
+    /// 503: the database does not answer or is busy past the timeout.
+    #[error("the database is unavailable; try again")]
+    DatabaseUnavailable(#[source] DbErr),
+
+    /// 500: a bug or an unexpected failure; never shown in detail.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+fn roles_list(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl AppError {
+    pub fn not_found(kind: &'static str, id: impl ToString) -> Self {
+        AppError::NotFound {
+            kind,
+            id: id.to_string(),
+        }
+    }
+
+    pub fn invalid(field: &'static str, message: impl ToString) -> Self {
+        AppError::InvalidField {
+            field,
+            message: message.to_string(),
+        }
+    }
+
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        AppError::Internal(error.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        use AppError::*;
+        match self {
+            MalformedRequest(_) => StatusCode::BAD_REQUEST,
+            Unauthenticated { .. }
+            | InvalidCredentials
+            | AccountLocked { .. }
+            | AccountDeactivated
+            | SignatureInvalid => StatusCode::UNAUTHORIZED,
+            Forbidden { .. } => StatusCode::FORBIDDEN,
+            NotFound { .. } | RouteNotFound { .. } => StatusCode::NOT_FOUND,
+            MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            UsernameTaken(_) | AccountAlreadyInState { .. } => StatusCode::CONFLICT,
+            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            InvalidField { .. } | WeakPassword(_) | LastAdministrator => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        use AppError::*;
+        match self {
+            MalformedRequest(_) => "malformed_request",
+            Unauthenticated { .. } => "unauthenticated",
+            InvalidCredentials => "invalid_credentials",
+            AccountLocked { .. } => "account_locked",
+            AccountDeactivated => "account_deactivated",
+            SignatureInvalid => "signature_invalid",
+            Forbidden { .. } => "forbidden",
+            NotFound { .. } | RouteNotFound { .. } => "not_found",
+            MethodNotAllowed { .. } => "method_not_allowed",
+            UsernameTaken(_) => "username_taken",
+            AccountAlreadyInState { .. } => "account_already_in_state",
+            PayloadTooLarge => "payload_too_large",
+            InvalidField { .. } => "invalid_field",
+            WeakPassword(_) => "weak_password",
+            LastAdministrator => "last_administrator",
+            DatabaseUnavailable(_) => "database_unavailable",
+            Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn details(&self) -> Value {
+        use AppError::*;
+        match self {
+            Unauthenticated { reason } => json!({ "reason": reason }),
+            AccountLocked { until } => json!({ "locked_until": until }),
+            Forbidden { required, role } => json!({ "required_roles": required, "role": role }),
+            NotFound { kind, id } => json!({ "kind": kind, "id": id }),
+            RouteNotFound { method, path } | MethodNotAllowed { method, path } => {
+                json!({ "method": method, "path": path })
+            }
+            UsernameTaken(username) => json!({ "username": username }),
+            AccountAlreadyInState { active } => json!({ "active": active }),
+            InvalidField { field, .. } => json!({ "field": field }),
+            WeakPassword(_) => json!({
+                "field": "password",
+                "min_chars": crate::domain::accounts::MIN_PASSWORD_CHARS,
+                "max_chars": crate::domain::accounts::MAX_PASSWORD_CHARS,
+            }),
+            _ => json!({}),
+        }
+    }
+}
+
+/// The error body of every non-2xx answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, snake_case; clients branch on this.
+    #[schema(example = "invalid_credentials")]
+    pub code: &'static str,
+    /// For people; may change wording.
+    pub message: String,
+    /// Machine-readable specifics (offending fields, limits, ids).
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            // The request span carries the request id, so this line and the
+            // client's `x-request-id` header meet in the logs.
+            tracing::error!(error = ?self, "request failed");
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.to_string(),
+                details: self.details(),
+            },
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(error: DbErr) -> Self {
+        if is_unavailable(&error) {
+            AppError::DatabaseUnavailable(error)
+        } else {
+            AppError::Internal(error.into())
+        }
+    }
+}
+
+/// A pool timeout, a lost connection or SQLite still locked after the busy
+/// timeout is the database being unavailable, not a bug.
+fn is_unavailable(error: &DbErr) -> bool {
+    match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        other => {
+            let text = other.to_string();
+            text.contains("database is locked") || text.contains("PoolTimedOut")
+        }
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => AppError::MalformedRequest(
+                "the body must be JSON, sent with Content-Type: application/json".into(),
+            ),
+            JsonRejection::BytesRejection(ref bytes)
+                if bytes.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                AppError::PayloadTooLarge
+            }
+            other => AppError::MalformedRequest(other.body_text()),
+        }
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(rejection: PathRejection) -> Self {
+        AppError::MalformedRequest(rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(rejection: QueryRejection) -> Self {
+        AppError::MalformedRequest(rejection.body_text())
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

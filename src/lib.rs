@@ -1,0 +1,106 @@
+//! celltrail: chain of identity and custody for cell-therapy products.
+//!
+//! This file builds the application from its settings: database, migrations,
+//! first administrator, routes, listener. Everything else lives in modules.
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod entities;
+pub mod error;
+pub mod labels;
+pub mod services;
+pub mod state;
+pub mod telemetry;
+pub mod web;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::services::accounts::{self, Bootstrap};
+use crate::state::AppState;
+
+/// A migrated database, a bound listener and the router, ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    bootstrap: Bootstrap,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
+        let state = open(settings, clock).await?;
+        let bootstrap = accounts::bootstrap_admin(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot create the first administrator: {e}"))?;
+        let listener = TcpListener::bind(&state.settings.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", state.settings.bind))?;
+        Ok(Application {
+            listener,
+            router: router(state.clone()),
+            state,
+            bootstrap,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The first administrator's generated password, when this start
+    /// created one; it is shown once and never stored in clear.
+    pub fn generated_admin_password(&self) -> Option<&str> {
+        match &self.bootstrap {
+            Bootstrap::CreatedWithPassword(password) => Some(password),
+            _ => None,
+        }
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("server error")?;
+        self.state.db.conn().clone().close().await.ok();
+        Ok(())
+    }
+}
+
+/// Connects and migrates: the state the service and the command line share.
+pub async fn open(settings: Settings, clock: Clock) -> anyhow::Result<AppState> {
+    let db = Db::connect(&settings.database_url, settings.db_max_connections).await?;
+    db.migrate(&settings.database_url).await?;
+    Ok(AppState {
+        db,
+        clock,
+        settings: Arc::new(settings),
+    })
+}
+
+/// Every route, with middleware and state.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api::routes();
+    api::finish(api.merge(web::docs(openapi)), state)
+}

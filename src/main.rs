@@ -1,0 +1,148 @@
+//! The `celltrail` command: serve (the default), migrate, admin.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+use celltrail::clock::Clock;
+use celltrail::config::{AdminCommand, Cli, Command, Settings};
+use celltrail::services::{Actor, accounts, passwords};
+use celltrail::{Application, db, open, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => serve(Settings::new(&cli.database, &cli.serve)).await,
+        Some(Command::Serve(args)) => serve(Settings::new(&cli.database, &args)).await,
+        Some(Command::Migrate) => {
+            let settings = Settings::new(&cli.database, &cli.serve);
+            open(settings.clone(), Clock::system()).await?;
+            println!("migrated {}", db::redact(&settings.database_url));
+            Ok(())
+        }
+        Some(Command::Admin(command)) => {
+            admin(Settings::new(&cli.database, &cli.serve), command).await
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let database = db::redact(&settings.database_url);
+    let app = Application::build(settings, Clock::system()).await?;
+    if let Some(password) = app.generated_admin_password() {
+        // Shown once; only its argon2 hash is kept.
+        println!(
+            "\n  First start: created the administrator account.\n\n    username: admin\n    password: {password}\n\n  Write it down now: it is not shown again. Sign in and create staff accounts,\n  or set CELLTRAIL_ADMIN_PASSWORD before the first start to choose it.\n"
+        );
+    }
+    tracing::info!(address = %app.local_addr(), %database, "celltrail serving");
+    app.run_until(shutdown_signal()).await?;
+    tracing::info!("celltrail stopped");
+    Ok(())
+}
+
+async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
+    let state = open(settings, Clock::system()).await?;
+    let actor = Actor::system("cli");
+    match command {
+        AdminCommand::CreateUser {
+            username,
+            full_name,
+            role,
+            password_stdin,
+        } => {
+            let (password, generated) = password_from(password_stdin)?;
+            let account = accounts::create(
+                &state,
+                &actor,
+                accounts::NewAccount {
+                    username: &username,
+                    full_name: &full_name,
+                    role: &role,
+                    password: &password,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "created {} ({}) as {}",
+                account.username, account.full_name, account.role
+            );
+            if generated {
+                println!("password: {password}\n(shown once; ask them to change it)");
+            }
+        }
+        AdminCommand::ResetPassword {
+            username,
+            password_stdin,
+        } => {
+            let (password, generated) = password_from(password_stdin)?;
+            let account = accounts::reset_password(&state, &actor, &username, &password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "reset the password of {}; the account is unlocked and signed out",
+                account.username
+            );
+            if generated {
+                println!("password: {password}\n(shown once)");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The password from standard input's first line, or a generated one.
+fn password_from(stdin: bool) -> anyhow::Result<(String, bool)> {
+    if stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        Ok((line.trim_end_matches(['\r', '\n']).to_owned(), false))
+    } else {
+        Ok((
+            passwords::generate().map_err(|e| anyhow::anyhow!("{e}"))?,
+            true,
+        ))
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down; finishing requests in flight");
+}

@@ -1,0 +1,318 @@
+//! The common story: spawn the app on a fresh database, sign in, create
+//! staff, call the API.
+
+use std::time::Duration;
+
+use celltrail::Application;
+use celltrail::clock::Clock;
+use celltrail::config::Settings;
+use celltrail::state::AppState;
+use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+pub const STAFF_PASSWORD: &str = "staff-password-for-tests";
+
+/// Runs each named `async fn(TestApp)` as two tests, `name::sqlite` and
+/// `name::postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await;
+                super::$name(app.expect("SQLite is always available")).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) =
+                    $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await
+                {
+                    super::$name(app).await;
+                }
+            }
+        }
+    )+};
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database made for one test and removed after it.
+enum TestDb {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { server_url: String, name: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { server_url, name } = self {
+            let (server_url, name) = (server_url.clone(), name.clone());
+            let shown = name.clone();
+            // Drop runs outside any runtime we may block; use a thread of its own.
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for dropping the test database");
+                runtime.block_on(async {
+                    let server = Database::connect(server_url.as_str()).await?;
+                    server
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await?;
+                    server.close().await
+                })
+            })
+            .join();
+            if !matches!(dropped, Ok(Ok(()))) {
+                eprintln!("could not drop test database {shown}: {dropped:?}");
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: Clock,
+    pub state: AppState,
+    #[allow(dead_code)]
+    pub backend: Backend,
+    server: tokio::task::JoinHandle<()>,
+    // Last: the database goes after the server.
+    _db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// A response: status and JSON body (`Value::Null` when there is none).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// Asserts the status and returns the body.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected answer: {:#}",
+            self.body
+        );
+        self.body
+    }
+
+    /// Asserts an error answer: status, the JSON error shape, and the code.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: &str) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected answer: {:#}",
+            self.body
+        );
+        let error = &self.body["error"];
+        assert_eq!(error["code"], code, "unexpected error: {:#}", self.body);
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{:#}",
+            self.body
+        );
+        assert!(error["details"].is_object(), "{:#}", self.body);
+        error["details"].clone()
+    }
+}
+
+impl TestApp {
+    /// The app on a fresh database of the backend; `None` when PostgreSQL is
+    /// not configured for this run.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let (database_url, db) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("celltrail.db").display()
+                );
+                (url, TestDb::Sqlite(dir))
+            }
+            Backend::Postgres => {
+                let Ok(server_url) = std::env::var("CELLTRAIL_TEST_PG_URL") else {
+                    assert!(
+                        std::env::var_os("CI").is_none(),
+                        "CI must run the PostgreSQL half: set CELLTRAIL_TEST_PG_URL"
+                    );
+                    eprintln!("CELLTRAIL_TEST_PG_URL is not set: skipping the PostgreSQL run");
+                    return None;
+                };
+                let name = format!("celltrail_test_{}", Uuid::new_v4().simple());
+                let server = Database::connect(server_url.as_str())
+                    .await
+                    .expect("PostgreSQL from CELLTRAIL_TEST_PG_URL answers");
+                server
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("a test database can be created");
+                server.close().await.ok();
+                (
+                    with_database(&server_url, &name),
+                    TestDb::Postgres { server_url, name },
+                )
+            }
+        };
+        let mut settings = Settings::for_database(database_url);
+        settings.admin_password = Some(ADMIN_PASSWORD.into());
+        settings.db_max_connections = 8;
+        let clock = Clock::system();
+        let app = Application::build(settings, clock.clone())
+            .await
+            .expect("the application starts");
+        let base = format!("http://{}", app.local_addr());
+        let state = app.state().clone();
+        let server = tokio::spawn(async move {
+            app.run_until(std::future::pending()).await.ok();
+        });
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("an HTTP client");
+        Some(TestApp {
+            base,
+            client,
+            clock,
+            state,
+            backend,
+            server,
+            _db: db,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("the server answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("a body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!("{status}: not JSON: {}", String::from_utf8_lossy(&bytes))
+            })
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.send(with_token(self.client.get(self.url(path)), token))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.send(with_token(self.client.post(self.url(path)), token).json(&body))
+            .await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Answer {
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "username": username, "password": password }),
+        )
+        .await
+    }
+
+    /// A token of the bootstrap administrator.
+    pub async fn admin_token(&self) -> String {
+        token_of(self.login("admin", ADMIN_PASSWORD).await)
+    }
+
+    /// Creates an account with the role (password `STAFF_PASSWORD`) and
+    /// returns its id and a token.
+    pub async fn staff(&self, username: &str, role: &str) -> (Uuid, String) {
+        let admin = self.admin_token().await;
+        let created = self
+            .post(
+                "/api/v1/users",
+                Some(&admin),
+                json!({
+                    "username": username,
+                    "full_name": format!("{username} (test)"),
+                    "role": role,
+                    "password": STAFF_PASSWORD,
+                }),
+            )
+            .await
+            .expect(201);
+        let id = created["id"].as_str().unwrap().parse().unwrap();
+        (id, token_of(self.login(username, STAFF_PASSWORD).await))
+    }
+
+    /// The signature object for `password`.
+    pub fn signature(password: &str, meaning: &str) -> Value {
+        json!({ "password": password, "meaning": meaning })
+    }
+}
+
+#[track_caller]
+pub fn token_of(answer: Answer) -> String {
+    let body = answer.expect(200);
+    body["token"].as_str().expect("a token").to_owned()
+}
+
+fn with_token(request: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {
+    match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    }
+}
+
+/// The server URL with its database replaced by `name`.
+fn with_database(server_url: &str, name: &str) -> String {
+    let after_scheme = server_url.find("://").map_or(0, |i| i + 3);
+    let (base, query) = match server_url.find('?') {
+        Some(q) => (&server_url[..q], &server_url[q..]),
+        None => (server_url, ""),
+    };
+    let host_end = base[after_scheme..]
+        .find('/')
+        .map_or(base.len(), |i| after_scheme + i);
+    format!("{}/{}{}", &base[..host_end], name, query)
+}
+
+#[test]
+fn database_names_replace_the_path() {
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+        "postgres://postgres@127.0.0.1:5432/t1"
+    );
+    assert_eq!(with_database("postgres://u@h", "t1"), "postgres://u@h/t1");
+    assert_eq!(
+        with_database("postgres://u@h/db?sslmode=disable", "t1"),
+        "postgres://u@h/t1?sslmode=disable"
+    );
+}

@@ -1,0 +1,56 @@
+//! The custody ledger under concurrent writers, and tampering.
+
+use futures::future::join_all;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::json;
+
+use celltrail::services::ledger;
+
+use crate::helpers::{STAFF_PASSWORD, TestApp};
+use crate::on_both_databases;
+
+on_both_databases!(
+    concurrent_writers_never_fork_the_chain,
+    an_event_edited_behind_the_services_back_is_found,
+);
+
+async fn concurrent_writers_never_fork_the_chain(app: TestApp) {
+    let admin = app.admin_token().await;
+    let creations = (0..24).map(|i| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            app.post(
+                "/api/v1/users",
+                Some(admin),
+                json!({"username": format!("tech{i:02}"), "full_name": "Tech", "role": "lab", "password": STAFF_PASSWORD}),
+            )
+            .await
+            .expect(201)
+        }
+    });
+    join_all(creations).await;
+    let report = ledger::verify(&app.state.db).await.unwrap();
+    assert!(report.ok, "{report:?}");
+    // the bootstrap administrator plus 24
+    assert_eq!(report.events, 25);
+}
+
+async fn an_event_edited_behind_the_services_back_is_found(app: TestApp) {
+    for i in 0..3 {
+        app.staff(&format!("tech{i}"), "lab").await;
+    }
+    let report = ledger::verify(&app.state.db).await.unwrap();
+    assert!(report.ok);
+    assert_eq!(report.events, 4);
+    let db = app.state.db.conn();
+    let backend = db.get_database_backend();
+    db.execute_raw(Statement::from_string(
+        backend,
+        "UPDATE custody_events SET details = replace(details, 'lab', 'admin') WHERE seq = 3",
+    ))
+    .await
+    .unwrap();
+    let report = ledger::verify(&app.state.db).await.unwrap();
+    assert!(!report.ok);
+    assert_eq!(report.first_bad_seq, Some(3));
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real application on a fresh database, over HTTP.
+//! Every test runs twice, on SQLite and on PostgreSQL (from
+//! `CELLTRAIL_TEST_PG_URL`; without it only the SQLite half runs, unless
+//! `CI` is set, where a missing PostgreSQL is a failure).
+
+mod helpers;
+
+mod auth;
+mod ledger;
+mod platform;
+mod users;
