@@ -84,9 +84,17 @@ pub struct ChangePasswordRequest {
 /// The signed-in user.
 #[utoipa::path(get, path = "/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 401, body = ErrorBody)))]
-async fn me(State(state): State<AppState>, auth: Authorized) -> AppResult<ApiJson<UserView>> {
-    let account = accounts::get(&state, auth.user.user_id).await?;
-    Ok(ApiJson(account.try_into()?))
+async fn me(auth: Authorized) -> ApiJson<UserView> {
+    let user = auth.user;
+    ApiJson(UserView {
+        id: user.user_id,
+        username: user.username,
+        full_name: user.full_name,
+        role: user.role,
+        active: true,
+        locked_until: user.locked_until,
+        created_at: user.created_at,
+    })
 }
 
 /// Changes the caller's own password; their other sessions end.

@@ -32,6 +32,8 @@ pub struct AuthenticatedUser {
     pub username: String,
     pub full_name: String,
     pub role: Role,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
 }
 
 impl AuthenticatedUser {
@@ -151,6 +153,8 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Authentica
         username: account.username,
         full_name: account.full_name,
         role,
+        locked_until: account.locked_until,
+        created_at: account.created_at,
     })
 }
 

@@ -82,10 +82,10 @@ impl Drop for TestDb {
 
 pub struct TestApp {
     pub base: String,
+    pub database_url: String,
     pub client: reqwest::Client,
     pub clock: Clock,
     pub state: AppState,
-    #[allow(dead_code)]
     pub backend: Backend,
     server: tokio::task::JoinHandle<()>,
     // Last: the database goes after the server.
@@ -177,7 +177,7 @@ impl TestApp {
                 )
             }
         };
-        let mut settings = Settings::for_database(database_url);
+        let mut settings = Settings::for_database(database_url.clone());
         settings.admin_password = Some(ADMIN_PASSWORD.into());
         settings.db_max_connections = 8;
         let clock = Clock::system();
@@ -195,6 +195,7 @@ impl TestApp {
             .expect("an HTTP client");
         Some(TestApp {
             base,
+            database_url,
             client,
             clock,
             state,

@@ -6,6 +6,7 @@
 mod helpers;
 
 mod auth;
+mod cli;
 mod ledger;
 mod platform;
 mod users;

@@ -1,9 +1,10 @@
 //! Health, readiness, the OpenAPI document, the docs page, and the error
 //! body on everything that is not a happy request.
 
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{Backend, TestApp};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -13,6 +14,7 @@ on_both_databases!(
     unknown_routes_and_wrong_methods_answer_with_the_error_body,
     malformed_requests_are_400_with_the_error_body,
     every_answer_carries_a_request_id_and_no_cache,
+    sqlite_is_durable_and_checks_foreign_keys,
 );
 
 async fn health_and_readiness_answer_without_a_token(app: TestApp) {
@@ -194,4 +196,28 @@ async fn every_answer_carries_a_request_id_and_no_cache(app: TestApp) {
         ok.headers.get("x-request-id"),
         refused.headers.get("x-request-id")
     );
+}
+
+async fn sqlite_is_durable_and_checks_foreign_keys(app: TestApp) {
+    if app.backend != Backend::Sqlite {
+        return;
+    }
+    let db = app.state.db.conn();
+    let pragma = |name: &str| {
+        let sql = format!("PRAGMA {name}");
+        async move {
+            let row = db
+                .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<String>(0)
+                .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+                .unwrap()
+        }
+    };
+    assert_eq!(pragma("journal_mode").await, "wal");
+    assert_eq!(pragma("synchronous").await, "2", "FULL");
+    assert_eq!(pragma("foreign_keys").await, "1");
+    assert_eq!(pragma("busy_timeout").await, "10000");
 }

@@ -1,0 +1,210 @@
+//! The real binary: `admin` subcommands, `migrate`, and `serve` with its
+//! first-start password, JSON logs and graceful shutdown.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{TestApp, token_of};
+use crate::on_both_databases;
+
+on_both_databases!(
+    admin_commands_create_and_reset_accounts,
+    migrate_is_idempotent
+);
+
+fn celltrail(database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_celltrail"));
+    command
+        .env("DATABASE_URL", database_url)
+        .env_remove("CELLTRAIL_ADMIN_PASSWORD")
+        .env("RUST_LOG", "warn");
+    command
+}
+
+fn run_with_stdin(mut command: Command, stdin: &str) -> (bool, String, String) {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+async fn admin_commands_create_and_reset_accounts(app: TestApp) {
+    let mut create = celltrail(&app.database_url);
+    create.args([
+        "admin",
+        "create-user",
+        "--username",
+        "qa.lead",
+        "--full-name",
+        "Quality Lead",
+        "--role",
+        "quality",
+        "--password-stdin",
+    ]);
+    let (ok, stdout, stderr) = run_with_stdin(create, "chosen-password-1\n");
+    assert!(ok, "{stdout}{stderr}");
+    let token = token_of(app.login("qa.lead", "chosen-password-1").await);
+    let me = app.get("/api/v1/users/me", Some(&token)).await.expect(200);
+    assert_eq!(me["role"], "quality");
+
+    // a weak password is refused with a clear message
+    let mut weak = celltrail(&app.database_url);
+    weak.args([
+        "admin",
+        "create-user",
+        "--username",
+        "qa.two",
+        "--full-name",
+        "QA",
+        "--role",
+        "quality",
+        "--password-stdin",
+    ]);
+    let (ok, _, stderr) = run_with_stdin(weak, "short\n");
+    assert!(!ok);
+    assert!(stderr.contains("at least 10 characters"), "{stderr}");
+
+    // lock the account, then reset it from the command line
+    for _ in 0..5 {
+        let _ = app.login("qa.lead", "wrong-password").await;
+    }
+    app.login("qa.lead", "chosen-password-1")
+        .await
+        .expect_error(401, "account_locked");
+    let mut reset = celltrail(&app.database_url);
+    reset.args(["admin", "reset-password", "--username", "qa.lead"]);
+    let (ok, stdout, stderr) = run_with_stdin(reset, "");
+    assert!(ok, "{stdout}{stderr}");
+    let generated = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("password: "))
+        .expect("the generated password is printed")
+        .to_owned();
+    assert_eq!(generated.len(), 20);
+    app.get("/api/v1/users/me", Some(&token))
+        .await
+        .expect_error(401, "unauthenticated");
+    token_of(app.login("qa.lead", &generated).await);
+    app.login("qa.lead", "chosen-password-1")
+        .await
+        .expect_error(401, "invalid_credentials");
+}
+
+async fn migrate_is_idempotent(app: TestApp) {
+    for _ in 0..2 {
+        let (ok, stdout, stderr) = run_with_stdin(
+            {
+                let mut c = celltrail(&app.database_url);
+                c.arg("migrate");
+                c
+            },
+            "",
+        );
+        assert!(ok, "{stdout}{stderr}");
+        assert!(stdout.starts_with("migrated"), "{stdout}");
+    }
+    app.get("/readyz", None).await.expect(200);
+}
+
+#[test]
+fn serve_prints_the_first_password_logs_json_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_celltrail"))
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("CELLTRAIL_ADMIN_PASSWORD")
+        .env("RUST_LOG", "info")
+        .args([
+            "--log-format",
+            "json",
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let password = stdout
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| line.trim().strip_prefix("password: ").map(str::to_owned))
+        .expect("the first start prints the admin password");
+    assert!(
+        dir.path().join("celltrail.db").exists(),
+        "the default SQLite file is created"
+    );
+
+    let base = format!("http://127.0.0.1:{port}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while client.get(format!("{base}/readyz")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "the server never answered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let login = client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": "admin", "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200);
+    });
+
+    let stopped = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "SIGTERM is a clean stop: {status:?}");
+
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut logs).unwrap();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "celltrail serving")
+    );
+    let request = lines
+        .iter()
+        .find(|l| l["span"]["path"] == "/api/v1/auth/login")
+        .expect("the request is logged with its span");
+    assert_eq!(request["fields"]["status"], 200);
+    assert!(request["span"]["request_id"].as_str().unwrap().len() == 36);
+    assert!(request["fields"]["latency"].is_string());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "celltrail stopped")
+    );
+    // the password never reaches the logs
+    assert!(!logs.contains(&password));
+}
