@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::domain::din::FacilityCode;
+
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://celltrail.db?mode=rwc";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 
@@ -16,6 +18,9 @@ pub struct Cli {
 
     #[command(flatten)]
     pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub facility: FacilityArgs,
 
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, value_enum, env = "CELLTRAIL_LOG_FORMAT", default_value_t = LogFormat::Text, global = true)]
@@ -32,6 +37,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Recompute the custody ledger's hash chain; exits 1 if it is broken.
+    VerifyAudit,
     /// Manage accounts from the command line.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -95,6 +102,16 @@ pub struct ServeArgs {
     pub token_ttl_hours: u32,
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct FacilityArgs {
+    /// The ISBT 128 facility identification number (FIN) ICCBBA assigned to
+    /// this facility; it starts every DIN. The default, A9999, is ICCBBA's
+    /// example FIN: a placeholder, fine for trying celltrail out, never for
+    /// labelling real products.
+    #[arg(long, env = "CELLTRAIL_FACILITY_CODE", default_value = FacilityCode::PLACEHOLDER, global = true)]
+    pub facility_code: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -109,17 +126,26 @@ pub struct Settings {
     pub bind: String,
     pub admin_password: Option<String>,
     pub token_ttl: Duration,
+    pub facility_code: FacilityCode,
 }
 
 impl Settings {
-    pub fn new(database: &DatabaseArgs, serve: &ServeArgs) -> Self {
-        Settings {
+    pub fn new(
+        database: &DatabaseArgs,
+        facility: &FacilityArgs,
+        serve: &ServeArgs,
+    ) -> anyhow::Result<Self> {
+        let facility_code = FacilityCode::parse(&facility.facility_code).map_err(|e| {
+            anyhow::anyhow!("CELLTRAIL_FACILITY_CODE {:?}: {e}", facility.facility_code)
+        })?;
+        Ok(Settings {
+            facility_code,
             database_url: database.database_url.clone(),
             db_max_connections: database.db_max_connections.max(1),
             bind: serve.bind.clone(),
             admin_password: serve.admin_password.clone(),
             token_ttl: Duration::from_secs(u64::from(serve.token_ttl_hours.max(1)) * 3600),
-        }
+        })
     }
 
     /// Defaults for a database, as a test or an embedding program wants them.
@@ -130,6 +156,8 @@ impl Settings {
             bind: "127.0.0.1:0".into(),
             admin_password: None,
             token_ttl: Duration::from_secs(12 * 3600),
+            facility_code: FacilityCode::parse(FacilityCode::PLACEHOLDER)
+                .expect("the placeholder is a valid FIN"),
         }
     }
 }

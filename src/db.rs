@@ -35,8 +35,17 @@ const MIGRATION_LOCK_KEY: i64 = 0x63_656c_6c74_7261; // "celltra"
 #[derive(Clone, Debug)]
 pub struct Db {
     conn: DatabaseConnection,
-    /// Present on SQLite: one writer at a time within this process.
-    sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// Present on SQLite: one writer at a time within this process. The
+    /// lock also guards the last ledger head this process committed, which
+    /// saves each append a query (see `services::ledger`).
+    sqlite_writer: Option<Arc<Mutex<Option<LedgerHead>>>>,
+}
+
+/// The last event of the custody ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerHead {
+    pub seq: i64,
+    pub hash: String,
 }
 
 impl Db {
@@ -70,7 +79,7 @@ impl Db {
             .await
             .with_context(|| format!("cannot open the database at {}", redact(url)))?;
         Ok(Db {
-            sqlite_writer: is_sqlite.then(|| Arc::new(Mutex::new(()))),
+            sqlite_writer: is_sqlite.then(|| Arc::new(Mutex::new(None))),
             conn,
         })
     }
@@ -126,9 +135,14 @@ impl Db {
             ..TransactionOptions::default()
         };
         let txn = self.conn.begin_with_options(options).await?;
+        let cached = writer.as_ref().and_then(|head| (**head).clone());
         Ok(WriteTxn {
             txn,
-            _writer: writer,
+            head: std::sync::Mutex::new(HeadState {
+                known: cached,
+                confirmed: false,
+            }),
+            writer,
         })
     }
 }
@@ -136,13 +150,42 @@ impl Db {
 /// An open write transaction; dropped without `commit`, it rolls back.
 pub struct WriteTxn {
     txn: DatabaseTransaction,
+    head: std::sync::Mutex<HeadState>,
     // Declared after `txn` so the transaction is given back first.
-    _writer: Option<OwnedMutexGuard<()>>,
+    writer: Option<OwnedMutexGuard<Option<LedgerHead>>>,
+}
+
+#[derive(Debug)]
+struct HeadState {
+    known: Option<LedgerHead>,
+    /// Read or written in this transaction (not merely remembered from an
+    /// earlier one, which another process may have overtaken).
+    confirmed: bool,
 }
 
 impl WriteTxn {
-    pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await
+    pub async fn commit(mut self) -> Result<(), DbErr> {
+        let head = self.head.get_mut().map(|h| h.known.clone()).unwrap_or(None);
+        let result = self.txn.commit().await;
+        if let Some(cached) = self.writer.as_mut() {
+            // After a failed commit nobody knows the head: read it next time.
+            **cached = if result.is_ok() { head } else { None };
+        }
+        result
+    }
+
+    /// The ledger head as this transaction knows it, and whether it was
+    /// confirmed inside this transaction.
+    pub fn ledger_head(&self) -> Option<(LedgerHead, bool)> {
+        let state = self.head.lock().expect("the head lock is never poisoned");
+        state.known.clone().map(|head| (head, state.confirmed))
+    }
+
+    /// Records the head after reading or appending to the ledger.
+    pub fn set_ledger_head(&self, head: LedgerHead) {
+        let mut state = self.head.lock().expect("the head lock is never poisoned");
+        state.known = Some(head);
+        state.confirmed = true;
     }
 }
 

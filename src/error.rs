@@ -14,7 +14,13 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+use uuid::Uuid;
+
 use crate::domain::accounts::{Role, WeakPassword};
+use crate::domain::donor::{Eligibility, ScreeningGaps};
+use crate::domain::lifecycle::TransitionRefused;
+use crate::domain::qc::{QcInputError, QcStanding};
+use crate::domain::storage::{InvalidPosition, StorageRuleBroken};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -63,6 +69,25 @@ pub enum AppError {
     #[error("the account is already {}", if *active { "active" } else { "deactivated" })]
     AccountAlreadyInState { active: bool },
 
+    /// 409: the lifecycle does not allow this action in the current state.
+    #[error("{0}")]
+    InvalidState(#[from] TransitionRefused),
+    /// 409: another vial is in that position.
+    #[error("position {position} of this box is occupied")]
+    PositionOccupied { box_id: Uuid, position: String },
+    /// 409: the record changed while this request was working on it.
+    #[error("the {kind} changed while this request was handled; reload and retry")]
+    ConcurrentChange { kind: &'static str, id: Uuid },
+    /// 409: the donor code is already registered.
+    #[error("donor code {0:?} is already registered")]
+    DonorCodeTaken(String),
+    /// 409: a sibling unit already has the name.
+    #[error("{0:?} is already the name of a unit there")]
+    StorageNameTaken(String),
+    /// 409: a counter ran out (DIN sequences of a year, lots of a donation).
+    #[error("{0}")]
+    Exhausted(String),
+
     /// 413: the body is larger than the service accepts.
     #[error("the request body is too large")]
     PayloadTooLarge,
@@ -80,6 +105,39 @@ pub enum AppError {
     #[error("this would leave no active administrator to manage accounts")]
     LastAdministrator,
 
+    /// 422: a required screening test is missing, reactive or outside the
+    /// specimen window.
+    #[error("screening incomplete: {}", describe_gaps(.0))]
+    ScreeningIncomplete(ScreeningGaps),
+    /// 422: the lot's donor is not (or no longer) eligible.
+    #[error("the donor is not eligible (eligibility: {eligibility})")]
+    DonorNotEligible {
+        donor_id: Uuid,
+        eligibility: Eligibility,
+        gaps: Option<ScreeningGaps>,
+    },
+    /// 422: a required QC test has no result.
+    #[error("QC incomplete: no result for {}", .0.missing.join(", "))]
+    QcIncomplete(QcStanding),
+    /// 422: the latest result of a required QC test fails its specification.
+    #[error("QC failed: {}", .0.failed.join(", "))]
+    QcFailed(QcStanding),
+    /// 422: a QC result that cannot be judged.
+    #[error("{0}")]
+    QcInput(#[from] QcInputError),
+    /// 422: the lot is past its expiry.
+    #[error("the lot expired at {expires_at}")]
+    LotExpired { expires_at: DateTime<Utc> },
+    /// 422: no such position in the box.
+    #[error("{0}")]
+    InvalidPosition(#[from] InvalidPosition),
+    /// 422: the unit does not fit there in the storage hierarchy.
+    #[error("{0}")]
+    StoragePlacement(#[from] StorageRuleBroken),
+    /// 422: vials go into boxes.
+    #[error("storage unit {0} is not a box")]
+    NotABox(Uuid),
+
     /// 503: the database does not answer or is busy past the timeout.
     #[error("the database is unavailable; try again")]
     DatabaseUnavailable(#[source] DbErr),
@@ -87,6 +145,23 @@ pub enum AppError {
     /// 500: a bug or an unexpected failure; never shown in detail.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+fn describe_gaps(gaps: &ScreeningGaps) -> String {
+    let mut parts = Vec::new();
+    if !gaps.missing.is_empty() {
+        parts.push(format!("no result for {}", gaps.missing.join(", ")));
+    }
+    if !gaps.reactive.is_empty() {
+        parts.push(format!("not negative: {}", gaps.reactive.join(", ")));
+    }
+    if !gaps.outside_window.is_empty() {
+        parts.push(format!(
+            "specimen more than 7 days from collection: {}",
+            gaps.outside_window.join(", ")
+        ));
+    }
+    parts.join("; ")
 }
 
 fn roles_list(roles: &[Role]) -> String {
@@ -128,11 +203,27 @@ impl AppError {
             Forbidden { .. } => StatusCode::FORBIDDEN,
             NotFound { .. } | RouteNotFound { .. } => StatusCode::NOT_FOUND,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            UsernameTaken(_) | AccountAlreadyInState { .. } => StatusCode::CONFLICT,
+            UsernameTaken(_)
+            | AccountAlreadyInState { .. }
+            | InvalidState(_)
+            | PositionOccupied { .. }
+            | ConcurrentChange { .. }
+            | DonorCodeTaken(_)
+            | StorageNameTaken(_)
+            | Exhausted(_) => StatusCode::CONFLICT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            InvalidField { .. } | WeakPassword(_) | LastAdministrator => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            InvalidField { .. }
+            | WeakPassword(_)
+            | LastAdministrator
+            | ScreeningIncomplete(_)
+            | DonorNotEligible { .. }
+            | QcIncomplete(_)
+            | QcFailed(_)
+            | QcInput(_)
+            | LotExpired { .. }
+            | InvalidPosition(_)
+            | StoragePlacement(_)
+            | NotABox(_) => StatusCode::UNPROCESSABLE_ENTITY,
             DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -156,6 +247,23 @@ impl AppError {
             InvalidField { .. } => "invalid_field",
             WeakPassword(_) => "weak_password",
             LastAdministrator => "last_administrator",
+            InvalidState(_) => "invalid_state",
+            PositionOccupied { .. } => "position_occupied",
+            ConcurrentChange { .. } => "concurrent_change",
+            DonorCodeTaken(_) => "donor_code_taken",
+            Exhausted(_) => "exhausted",
+            StorageNameTaken(_) => "storage_name_taken",
+            ScreeningIncomplete(_) => "screening_incomplete",
+            DonorNotEligible { .. } => "donor_not_eligible",
+            QcIncomplete(_) => "qc_incomplete",
+            QcFailed(_) => "qc_failed",
+            QcInput(QcInputError::UnknownTest { .. }) => "unknown_qc_test",
+            QcInput(QcInputError::UnitMismatch { .. }) => "unit_mismatch",
+            QcInput(QcInputError::InvalidValue { .. }) => "invalid_qc_value",
+            LotExpired { .. } => "lot_expired",
+            InvalidPosition(_) => "invalid_position",
+            StoragePlacement(_) => "invalid_storage_placement",
+            NotABox(_) => "not_a_box",
             DatabaseUnavailable(_) => "database_unavailable",
             Internal(_) => "internal_error",
         }
@@ -179,6 +287,43 @@ impl AppError {
                 "min_chars": crate::domain::accounts::MIN_PASSWORD_CHARS,
                 "max_chars": crate::domain::accounts::MAX_PASSWORD_CHARS,
             }),
+            InvalidState(refused) => json!({
+                "kind": refused.kind,
+                "status": refused.from,
+                "action": refused.action,
+            }),
+            PositionOccupied { box_id, position } => {
+                json!({ "box_id": box_id, "position": position })
+            }
+            ConcurrentChange { kind, id } => json!({ "kind": kind, "id": id }),
+            DonorCodeTaken(code) => json!({ "code": code }),
+            StorageNameTaken(name) => json!({ "name": name }),
+            ScreeningIncomplete(gaps) => json!(gaps),
+            DonorNotEligible {
+                donor_id,
+                eligibility,
+                gaps,
+            } => json!({ "donor_id": donor_id, "eligibility": eligibility, "screening": gaps }),
+            QcIncomplete(standing) | QcFailed(standing) => json!(standing),
+            QcInput(QcInputError::UnknownTest { test, known }) => {
+                json!({ "test": test, "known_tests": known })
+            }
+            QcInput(QcInputError::UnitMismatch {
+                test,
+                expected,
+                given,
+            }) => json!({ "test": test, "expected_unit": expected, "unit": given }),
+            QcInput(QcInputError::InvalidValue { test, expected }) => {
+                json!({ "test": test, "expected": expected })
+            }
+            LotExpired { expires_at } => json!({ "expires_at": expires_at }),
+            InvalidPosition(invalid) => json!({
+                "position": invalid.given,
+                "rows": invalid.rows,
+                "cols": invalid.cols,
+                "last": invalid.last,
+            }),
+            NotABox(id) => json!({ "storage_id": id }),
             _ => json!({}),
         }
     }

@@ -18,7 +18,6 @@ pub mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
@@ -92,11 +91,7 @@ impl Application {
 pub async fn open(settings: Settings, clock: Clock) -> anyhow::Result<AppState> {
     let db = Db::connect(&settings.database_url, settings.db_max_connections).await?;
     db.migrate(&settings.database_url).await?;
-    Ok(AppState {
-        db,
-        clock,
-        settings: Arc::new(settings),
-    })
+    Ok(AppState::new(db, clock, settings))
 }
 
 /// Every route, with middleware and state.

@@ -8,7 +8,7 @@ use clap::Parser;
 
 use celltrail::clock::Clock;
 use celltrail::config::{AdminCommand, Cli, Command, Settings};
-use celltrail::services::{Actor, accounts, passwords};
+use celltrail::services::{Actor, accounts, ledger, passwords};
 use celltrail::{Application, db, open, telemetry};
 
 #[tokio::main]
@@ -27,16 +27,44 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        None => serve(Settings::new(&cli.database, &cli.serve)).await,
-        Some(Command::Serve(args)) => serve(Settings::new(&cli.database, &args)).await,
+        None => serve(Settings::new(&cli.database, &cli.facility, &cli.serve)?).await,
+        Some(Command::Serve(args)) => {
+            serve(Settings::new(&cli.database, &cli.facility, &args)?).await
+        }
         Some(Command::Migrate) => {
-            let settings = Settings::new(&cli.database, &cli.serve);
+            let settings = Settings::new(&cli.database, &cli.facility, &cli.serve)?;
             open(settings.clone(), Clock::system()).await?;
             println!("migrated {}", db::redact(&settings.database_url));
             Ok(())
         }
+        Some(Command::VerifyAudit) => {
+            let settings = Settings::new(&cli.database, &cli.facility, &cli.serve)?;
+            let state = open(settings, Clock::system()).await?;
+            let report = ledger::verify(&state.db).await?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "ok": report.ok,
+                    "events": report.events,
+                    "head_hash": report.head_hash,
+                    "first_bad_seq": report.first_bad_seq,
+                })
+            );
+            if report.ok {
+                Ok(())
+            } else {
+                anyhow::bail!(
+                    "the custody ledger is broken at event {}",
+                    report.first_bad_seq.unwrap_or_default()
+                )
+            }
+        }
         Some(Command::Admin(command)) => {
-            admin(Settings::new(&cli.database, &cli.serve), command).await
+            admin(
+                Settings::new(&cli.database, &cli.facility, &cli.serve)?,
+                command,
+            )
+            .await
         }
     }
 }
@@ -50,7 +78,15 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             "\n  First start: created the administrator account.\n\n    username: admin\n    password: {password}\n\n  Write it down now: it is not shown again. Sign in and create staff accounts,\n  or set CELLTRAIL_ADMIN_PASSWORD before the first start to choose it.\n"
         );
     }
-    tracing::info!(address = %app.local_addr(), %database, "celltrail serving");
+    let facility = app.state().settings.facility_code.clone();
+    if facility.is_placeholder() {
+        tracing::warn!(
+            facility = facility.as_str(),
+            "CELLTRAIL_FACILITY_CODE is not set: DINs use ICCBBA's example FIN {}, a placeholder not for labelling real products",
+            facility.as_str()
+        );
+    }
+    tracing::info!(address = %app.local_addr(), %database, facility = facility.as_str(), "celltrail serving");
     app.run_until(shutdown_signal()).await?;
     tracing::info!("celltrail stopped");
     Ok(())

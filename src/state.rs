@@ -5,10 +5,23 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
+use crate::services::storage::StorageCache;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub clock: Clock,
     pub settings: Arc<Settings>,
+    pub storage: StorageCache,
+}
+
+impl AppState {
+    pub fn new(db: Db, clock: Clock, settings: Settings) -> Self {
+        AppState {
+            db,
+            clock,
+            settings: Arc::new(settings),
+            storage: StorageCache::default(),
+        }
+    }
 }

@@ -11,6 +11,11 @@ mod m20261124_000001_create_users;
 mod m20261124_000002_create_sessions;
 mod m20261124_000003_create_custody_events;
 mod m20261124_000004_create_signatures;
+mod m20261125_000005_create_donors;
+mod m20261125_000006_create_donations;
+mod m20261125_000007_create_lots;
+mod m20261125_000008_create_storage_units;
+mod m20261125_000009_create_vials;
 
 pub struct Migrator;
 
@@ -22,6 +27,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_create_sessions::Migration),
             Box::new(m20261124_000003_create_custody_events::Migration),
             Box::new(m20261124_000004_create_signatures::Migration),
+            Box::new(m20261125_000005_create_donors::Migration),
+            Box::new(m20261125_000006_create_donations::Migration),
+            Box::new(m20261125_000007_create_lots::Migration),
+            Box::new(m20261125_000008_create_storage_units::Migration),
+            Box::new(m20261125_000009_create_vials::Migration),
         ]
     }
 }

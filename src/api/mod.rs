@@ -2,10 +2,15 @@
 //! OpenAPI document generated from the same handlers (so it cannot drift),
 //! the JSON fallbacks and the request middleware.
 
+pub mod audit;
 pub mod auth;
+pub mod donors;
 pub mod extract;
+pub mod lots;
 pub mod platform;
+pub mod storage;
 pub mod users;
+pub mod vials;
 
 use axum::Router;
 use axum::extract::OriginalUri;
@@ -37,6 +42,11 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "platform", description = "Health and readiness"),
         (name = "auth", description = "Signing in and out"),
         (name = "users", description = "Accounts and roles"),
+        (name = "donors", description = "Donors, screening, eligibility, donations and DINs"),
+        (name = "lots", description = "Lots, QC, freezing, release"),
+        (name = "storage", description = "Tanks, racks, boxes"),
+        (name = "vials", description = "Vials: location and fate"),
+        (name = "audit", description = "The hash-chained custody ledger"),
     )
 )]
 struct ApiDoc;
@@ -66,7 +76,12 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             "/api/v1",
             OpenApiRouter::new()
                 .merge(auth::router())
-                .merge(users::router()),
+                .merge(users::router())
+                .merge(donors::router())
+                .merge(lots::router())
+                .merge(storage::router())
+                .merge(vials::router())
+                .merge(audit::router()),
         )
         .split_for_parts()
 }

@@ -1,6 +1,12 @@
 //! The rules, as pure functions over plain types: no database, no HTTP, no
 //! clock (callers pass `now`). Values are parsed once at the edge into the
-//! newtypes here, so nothing past the edge re-checks them.
+//! types here, so nothing past the edge re-checks them.
 
 pub mod accounts;
+pub mod codes;
+pub mod din;
+pub mod donor;
 pub mod ledger;
+pub mod lifecycle;
+pub mod qc;
+pub mod storage;

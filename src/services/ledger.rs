@@ -4,17 +4,23 @@
 //! single-writer transaction (see `db`), on PostgreSQL by a
 //! transaction-scoped advisory lock taken just before the head is read. The
 //! lock is the last one a write transaction takes and is held only until
-//! commit, so appends queue briefly and cannot deadlock with row locks.
+//! commit, so appends queue briefly and cannot deadlock with row locks. And
+//! whatever happens, `seq` is the primary key: two events can never claim
+//! the same link.
+//!
+//! On SQLite the head this process last committed is remembered under the
+//! writer lock, so an append is one INSERT. If another process appended in
+//! between, that INSERT hits the primary key, and the head is read afresh.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, Statement,
+    QuerySelect, Set, SqlErr, Statement,
 };
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::db::{Db, WriteTxn};
+use crate::db::{Db, LedgerHead, WriteTxn};
 use crate::domain::ledger::{
     ChainReport, ChainVerifier, EventContent, GENESIS_HASH, event_hash, ledger_time,
 };
@@ -77,6 +83,58 @@ pub async fn append(
     now: DateTime<Utc>,
     event: NewEvent,
 ) -> Result<Appended, DbErr> {
+    let mut appended = append_many(txn, actor, now, vec![event]).await?;
+    Ok(appended.pop().expect("one event in, one appended"))
+}
+
+/// Appends events in order, all at the same time, with one multi-row insert
+/// (freezing a lot of 96 vials records 97 events in one statement).
+pub async fn append_many(
+    txn: &WriteTxn,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    events: Vec<NewEvent>,
+) -> Result<Vec<Appended>, DbErr> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let occurred_at = ledger_time(now);
+    let details = events
+        .iter()
+        .map(|e| serde_json::to_string(&e.details))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| DbErr::Custom(format!("event details do not serialise: {e}")))?;
+    let (mut head, mut confirmed) = match txn.ledger_head() {
+        Some(known) => known,
+        None => (read_head(txn).await?, true),
+    };
+    loop {
+        let (rows, appended) = chain(&head, actor, occurred_at, &events, &details);
+        match insert(txn, rows).await {
+            Ok(()) => {
+                let last = appended.last().expect("events is not empty");
+                txn.set_ledger_head(LedgerHead {
+                    seq: last.seq,
+                    hash: last.hash.clone(),
+                });
+                return Ok(appended);
+            }
+            // The head remembered from this process's last commit was
+            // overtaken by another process (the `admin` CLI beside a running
+            // server). SQLite keeps the transaction usable after a failed
+            // statement: read the real head and chain again.
+            Err(error) if !confirmed && is_duplicate(&error) => {
+                head = read_head(txn).await?;
+                confirmed = true;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Reads the head of the chain, first taking the ledger lock on PostgreSQL
+/// (held until the transaction ends).
+async fn read_head(txn: &WriteTxn) -> Result<LedgerHead, DbErr> {
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -94,46 +152,75 @@ pub async fn append(
         .into_tuple()
         .one(txn)
         .await?;
-    let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS_HASH.to_owned()));
+    let (seq, hash) = head.unwrap_or((0, GENESIS_HASH.to_owned()));
+    Ok(LedgerHead { seq, hash })
+}
 
-    let seq = prev_seq + 1;
-    let occurred_at = ledger_time(now);
-    let details = serde_json::to_string(&event.details)
-        .map_err(|e| DbErr::Custom(format!("event details do not serialise: {e}")))?;
-    let hash = event_hash(&EventContent {
-        seq,
-        occurred_at,
-        actor_id: actor.id,
-        actor_username: &actor.username,
-        action: event.action,
-        subject_kind: event.subject_kind,
-        subject_id: event.subject_id,
-        from_location: event.from_location.as_deref(),
-        to_location: event.to_location.as_deref(),
-        details: &details,
-        prev_hash: &prev_hash,
-    });
-    custody_event::Entity::insert(custody_event::ActiveModel {
-        seq: Set(seq),
-        occurred_at: Set(occurred_at),
-        actor_id: Set(actor.id),
-        actor_username: Set(actor.username.clone()),
-        action: Set(event.action.to_owned()),
-        subject_kind: Set(event.subject_kind.to_owned()),
-        subject_id: Set(event.subject_id),
-        from_location: Set(event.from_location),
-        to_location: Set(event.to_location),
-        details: Set(details),
-        prev_hash: Set(prev_hash),
-        hash: Set(hash.clone()),
-    })
-    .exec_without_returning(txn)
-    .await?;
-    Ok(Appended {
-        seq,
-        hash,
-        occurred_at,
-    })
+fn chain(
+    head: &LedgerHead,
+    actor: &Actor,
+    occurred_at: DateTime<Utc>,
+    events: &[NewEvent],
+    details: &[String],
+) -> (Vec<custody_event::ActiveModel>, Vec<Appended>) {
+    let mut prev_hash = head.hash.clone();
+    let mut rows = Vec::with_capacity(events.len());
+    let mut appended = Vec::with_capacity(events.len());
+    for (offset, (event, details)) in events.iter().zip(details).enumerate() {
+        let seq = head.seq + 1 + offset as i64;
+        let hash = event_hash(&EventContent {
+            seq,
+            occurred_at,
+            actor_id: actor.id,
+            actor_username: &actor.username,
+            action: event.action,
+            subject_kind: event.subject_kind,
+            subject_id: event.subject_id,
+            from_location: event.from_location.as_deref(),
+            to_location: event.to_location.as_deref(),
+            details,
+            prev_hash: &prev_hash,
+        });
+        rows.push(custody_event::ActiveModel {
+            seq: Set(seq),
+            occurred_at: Set(occurred_at),
+            actor_id: Set(actor.id),
+            actor_username: Set(actor.username.clone()),
+            action: Set(event.action.to_owned()),
+            subject_kind: Set(event.subject_kind.to_owned()),
+            subject_id: Set(event.subject_id),
+            from_location: Set(event.from_location.clone()),
+            to_location: Set(event.to_location.clone()),
+            details: Set(details.clone()),
+            prev_hash: Set(std::mem::replace(&mut prev_hash, hash.clone())),
+            hash: Set(hash.clone()),
+        });
+        appended.push(Appended {
+            seq,
+            hash,
+            occurred_at,
+        });
+    }
+    (rows, appended)
+}
+
+/// Rows per INSERT: 12 parameters each stays far below SQLite's and
+/// PostgreSQL's parameter limits.
+const INSERT_CHUNK: usize = 500;
+
+async fn insert(txn: &WriteTxn, rows: Vec<custody_event::ActiveModel>) -> Result<(), DbErr> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
+        custody_event::Entity::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+fn is_duplicate(error: &DbErr) -> bool {
+    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
 /// Recomputes the whole chain, oldest first, and names the first broken link.
@@ -185,10 +272,41 @@ pub async fn events_of(
     subject_kind: &str,
     subject_id: Uuid,
 ) -> Result<Vec<custody_event::Model>, DbErr> {
-    custody_event::Entity::find()
-        .filter(custody_event::Column::SubjectKind.eq(subject_kind))
-        .filter(custody_event::Column::SubjectId.eq(subject_id))
-        .order_by_asc(custody_event::Column::Seq)
-        .all(db.conn())
-        .await
+    events(
+        db,
+        EventQuery {
+            subject_kind: Some(subject_kind.to_owned()),
+            subject_id: Some(subject_id),
+            after_seq: None,
+            limit: u64::MAX,
+        },
+    )
+    .await
+}
+
+/// Which events to read.
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    pub subject_kind: Option<String>,
+    pub subject_id: Option<Uuid>,
+    pub after_seq: Option<i64>,
+    pub limit: u64,
+}
+
+/// Events matching the query, oldest first.
+pub async fn events(db: &Db, query: EventQuery) -> Result<Vec<custody_event::Model>, DbErr> {
+    let mut find = custody_event::Entity::find().order_by_asc(custody_event::Column::Seq);
+    if let Some(kind) = query.subject_kind {
+        find = find.filter(custody_event::Column::SubjectKind.eq(kind));
+    }
+    if let Some(id) = query.subject_id {
+        find = find.filter(custody_event::Column::SubjectId.eq(id));
+    }
+    if let Some(after) = query.after_seq {
+        find = find.filter(custody_event::Column::Seq.gt(after));
+    }
+    if query.limit < u64::MAX {
+        find = find.limit(query.limit);
+    }
+    find.all(db.conn()).await
 }

@@ -4,9 +4,14 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod donations;
+pub mod donors;
 pub mod ledger;
+pub mod lots;
 pub mod passwords;
 pub mod signatures;
+pub mod storage;
+pub mod vials;
 
 use uuid::Uuid;
 

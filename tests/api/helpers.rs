@@ -228,14 +228,23 @@ impl TestApp {
         }
     }
 
-    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+    // The request is built before the future is returned, so the future
+    // borrows only the app, not the path or the token.
+    pub fn get<'a>(
+        &'a self,
+        path: &str,
+        token: Option<&str>,
+    ) -> impl Future<Output = Answer> + use<'a> {
         self.send(with_token(self.client.get(self.url(path)), token))
-            .await
     }
 
-    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+    pub fn post<'a>(
+        &'a self,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> impl Future<Output = Answer> + use<'a> {
         self.send(with_token(self.client.post(self.url(path)), token).json(&body))
-            .await
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Answer {

@@ -4,9 +4,14 @@
 //! `CI` is set, where a missing PostgreSQL is a failure).
 
 mod helpers;
+mod story;
 
+mod audit;
 mod auth;
 mod cli;
+mod donors;
 mod ledger;
+mod lots;
 mod platform;
+mod storage;
 mod users;

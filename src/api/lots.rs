@@ -1,0 +1,333 @@
+//! Lots: create, QC, freeze into vials, release and reject.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::api::extract::{ApiJson, ApiPath, Authorized, roles};
+use crate::api::vials::VialSummary;
+use crate::domain::din::Din;
+use crate::domain::qc::QcStanding;
+use crate::entities::{lot, qc_result};
+use crate::error::{AppResult, ErrorBody};
+use crate::services::lots::{self, Freezing, LotRecord, NewLot};
+use crate::services::signatures::{self, SignatureInput};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_lot))
+        .routes(routes!(get_lot))
+        .routes(routes!(add_qc))
+        .routes(routes!(freeze))
+        .routes(routes!(release))
+        .routes(routes!(reject))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LotView {
+    pub id: Uuid,
+    /// DIN + lot number, e.g. `A999926000123-L01`.
+    pub code: String,
+    pub donation_id: Uuid,
+    pub din: String,
+    pub din_display: String,
+    pub product_code: String,
+    pub passage: i32,
+    pub manufactured_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// `in_process`, `quarantine`, `released`, `rejected` or `recalled`.
+    pub status: String,
+    pub frozen_at: Option<DateTime<Utc>>,
+    pub cells_per_vial: Option<i64>,
+    pub volume_ul: Option<i64>,
+    pub vial_count: Option<i32>,
+    /// Every QC result, oldest first.
+    pub qc: Vec<QcView>,
+    /// Required tests without a result, or whose latest result fails.
+    pub qc_standing: QcStanding,
+    /// Vials by status.
+    pub vial_counts: BTreeMap<String, u64>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<LotRecord> for LotView {
+    fn from(record: LotRecord) -> Self {
+        let LotRecord {
+            lot,
+            qc,
+            standing,
+            vial_counts,
+        } = record;
+        let mut view = LotView::bare(lot);
+        view.qc = qc.into_iter().map(QcView::from).collect();
+        view.qc_standing = standing;
+        view.vial_counts = vial_counts;
+        view
+    }
+}
+
+impl LotView {
+    fn bare(lot: lot::Model) -> Self {
+        LotView {
+            din_display: Din::parse(&lot.din)
+                .map(|d| d.display())
+                .unwrap_or_else(|_| lot.din.clone()),
+            id: lot.id,
+            code: lot.code,
+            donation_id: lot.donation_id,
+            din: lot.din,
+            product_code: lot.product_code,
+            passage: lot.passage,
+            manufactured_at: lot.manufactured_at,
+            expires_at: lot.expires_at,
+            status: lot.status,
+            frozen_at: lot.frozen_at,
+            cells_per_vial: lot.cells_per_vial,
+            volume_ul: lot.volume_ul,
+            vial_count: lot.vial_count,
+            qc: Vec::new(),
+            qc_standing: QcStanding::default(),
+            vial_counts: BTreeMap::new(),
+            created_at: lot.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QcView {
+    pub id: Uuid,
+    pub lot_id: Uuid,
+    pub test: String,
+    pub value: String,
+    pub unit: Option<String>,
+    /// Whether the value meets the specification.
+    pub pass: bool,
+    /// The limit it was judged against, e.g. `≥ 95`.
+    pub specification: String,
+    pub recorded_at: DateTime<Utc>,
+    pub recorded_by: Uuid,
+}
+
+impl From<qc_result::Model> for QcView {
+    fn from(m: qc_result::Model) -> Self {
+        QcView {
+            id: m.id,
+            lot_id: m.lot_id,
+            test: m.test,
+            value: m.value,
+            unit: m.unit,
+            pass: m.pass,
+            specification: m.specification,
+            recorded_at: m.recorded_at,
+            recorded_by: m.recorded_by,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLot {
+    pub donation_id: Uuid,
+    /// e.g. `S1395`.
+    pub product_code: String,
+    pub passage: i32,
+    pub manufactured_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A QC value: a word (`negative`) or a decimal number, as a string or a
+/// JSON number.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum QcValue {
+    Text(String),
+    #[schema(value_type = f64)]
+    Number(serde_json::Number),
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddQc {
+    /// One of the specification's tests: sterility, mycoplasma, endotoxin,
+    /// viability, cd73, cd90, cd105, cd34, cd45, cd14, cd19, hla_dr.
+    pub test: String,
+    pub value: QcValue,
+    /// `%`, `EU/mL`; omitted or null for word results.
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Freeze {
+    pub vial_count: i32,
+    /// Labelled cells per vial.
+    pub cells_per_vial: i64,
+    pub volume_ul: i64,
+    pub frozen_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Frozen {
+    pub lot: LotView,
+    pub vials: Vec<VialSummary>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignedOnly {
+    pub signature: SignatureInput,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignedReason {
+    pub reason: String,
+    pub signature: SignatureInput,
+}
+
+/// Starts a lot from a donation (lab).
+#[utoipa::path(post, path = "/lots", tag = "lots", security(("bearer" = [])),
+    request_body = CreateLot,
+    responses((status = 201, body = LotView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_lot(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Lab>,
+    ApiJson(body): ApiJson<CreateLot>,
+) -> AppResult<(StatusCode, ApiJson<LotView>)> {
+    let record = lots::create(
+        &state,
+        &auth.user.actor(),
+        NewLot {
+            donation_id: body.donation_id,
+            product_code: &body.product_code,
+            passage: body.passage,
+            manufactured_at: body.manufactured_at,
+            expires_at: body.expires_at,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(record.into())))
+}
+
+/// A lot with QC results and vial counts by status.
+#[utoipa::path(get, path = "/lots/{id}", tag = "lots", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = LotView), (status = 404, body = ErrorBody)))]
+async fn get_lot(
+    State(state): State<AppState>,
+    _auth: Authorized,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<ApiJson<LotView>> {
+    Ok(ApiJson(lots::get(&state, id).await?.into()))
+}
+
+/// Records a QC result, judged against the specification (lab).
+#[utoipa::path(post, path = "/lots/{id}/qc", tag = "lots", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = AddQc,
+    responses((status = 201, body = QcView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "unknown_qc_test, unit_mismatch, invalid_qc_value")))]
+async fn add_qc(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Lab>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<AddQc>,
+) -> AppResult<(StatusCode, ApiJson<QcView>)> {
+    let value = match body.value {
+        QcValue::Text(text) => text,
+        QcValue::Number(number) => number.to_string(),
+    };
+    let result = lots::add_qc(
+        &state,
+        &auth.user.actor(),
+        id,
+        &body.test,
+        &value,
+        body.unit.as_deref(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(result.into())))
+}
+
+/// Freezes the lot into vials, which start in quarantine (lab).
+#[utoipa::path(post, path = "/lots/{id}/freeze", tag = "lots", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = Freeze,
+    responses((status = 201, body = Frozen), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "invalid_state"),
+        (status = 422, body = ErrorBody)))]
+async fn freeze(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Lab>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<Freeze>,
+) -> AppResult<(StatusCode, ApiJson<Frozen>)> {
+    let (lot, vials) = lots::freeze(
+        &state,
+        &auth.user.actor(),
+        id,
+        Freezing {
+            vial_count: body.vial_count,
+            cells_per_vial: body.cells_per_vial,
+            volume_ul: body.volume_ul,
+            frozen_at: body.frozen_at,
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(Frozen {
+            lot: LotView::bare(lot),
+            vials: vials.into_iter().map(VialSummary::from).collect(),
+        }),
+    ))
+}
+
+/// Releases the lot for clinical use (quality, signed); its vials become
+/// available.
+#[utoipa::path(post, path = "/lots/{id}/release", tag = "lots", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = SignedOnly,
+    responses((status = 200, body = LotView),
+        (status = 401, body = ErrorBody, description = "signature_invalid"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "invalid_state"),
+        (status = 422, body = ErrorBody, description = "donor_not_eligible, qc_incomplete, qc_failed, lot_expired")))]
+async fn release(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Quality>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<SignedOnly>,
+) -> AppResult<ApiJson<LotView>> {
+    let signature = signatures::verify(&state, &auth.user, &body.signature).await?;
+    Ok(ApiJson(lots::release(&state, &signature, id).await?.into()))
+}
+
+/// Rejects the lot (quality, signed, with a reason).
+#[utoipa::path(post, path = "/lots/{id}/reject", tag = "lots", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = SignedReason,
+    responses((status = 200, body = LotView),
+        (status = 401, body = ErrorBody, description = "signature_invalid"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "invalid_state"),
+        (status = 422, body = ErrorBody)))]
+async fn reject(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Quality>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<SignedReason>,
+) -> AppResult<ApiJson<LotView>> {
+    let signature = signatures::verify(&state, &auth.user, &body.signature).await?;
+    Ok(ApiJson(
+        lots::reject(&state, &signature, id, &body.reason)
+            .await?
+            .into(),
+    ))
+}

@@ -1,0 +1,204 @@
+//! Vials: where they are, moving them, discarding them.
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Authorized, roles};
+use crate::api::lots::SignedReason;
+use crate::domain::din::Din;
+use crate::domain::lifecycle::{VialStatus, vial_actions};
+use crate::entities::vial;
+use crate::error::{AppResult, ErrorBody};
+use crate::services::signatures;
+use crate::services::vials::{self, Location, VialRecord};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_vials))
+        .routes(routes!(get_vial))
+        .routes(routes!(store_vial))
+        .routes(routes!(discard_vial))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VialView {
+    pub id: Uuid,
+    /// DIN + lot + vial number, e.g. `A999926000123-L01-V007`: what its label encodes.
+    pub code: String,
+    pub lot_id: Uuid,
+    pub din: String,
+    pub din_display: String,
+    pub status: VialStatus,
+    /// Labelled cells in the vial.
+    pub cells_per_vial: i64,
+    pub volume_ul: i64,
+    pub frozen_at: DateTime<Utc>,
+    /// Where it is; null when out of storage.
+    pub location: Option<LocationView>,
+    pub labels_issued: i32,
+    /// What the lifecycle allows next (before roles).
+    pub next_actions: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LocationView {
+    pub box_id: Uuid,
+    pub position: String,
+    /// `Tank 1 › Rack A › Box 3 › B4`.
+    pub path: String,
+}
+
+impl From<&Location> for LocationView {
+    fn from(location: &Location) -> Self {
+        LocationView {
+            box_id: location.box_unit.id,
+            position: location.position.clone(),
+            path: location.path(),
+        }
+    }
+}
+
+impl TryFrom<VialRecord> for VialView {
+    type Error = crate::error::AppError;
+
+    fn try_from(record: VialRecord) -> AppResult<Self> {
+        let status = record.status()?;
+        let vial = record.vial;
+        Ok(VialView {
+            din_display: Din::parse(&vial.din)
+                .map(|d| d.display())
+                .unwrap_or_else(|_| vial.din.clone()),
+            id: vial.id,
+            code: vial.code,
+            lot_id: vial.lot_id,
+            din: vial.din,
+            status,
+            cells_per_vial: vial.cells_per_vial,
+            volume_ul: vial.volume_ul,
+            frozen_at: vial.frozen_at,
+            location: record.location.as_ref().map(LocationView::from),
+            labels_issued: vial.labels_issued,
+            next_actions: vial_actions(status)
+                .iter()
+                .map(|a| a.as_str().to_owned())
+                .collect(),
+            created_at: vial.created_at,
+        })
+    }
+}
+
+/// A vial in a list of new vials.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VialSummary {
+    pub id: Uuid,
+    pub code: String,
+    pub status: String,
+}
+
+impl From<vial::Model> for VialSummary {
+    fn from(v: vial::Model) -> Self {
+        VialSummary {
+            id: v.id,
+            code: v.code,
+            status: v.status,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VialFilter {
+    pub lot_id: Option<Uuid>,
+    pub status: Option<VialStatus>,
+    /// At most this many (default 1000, at most 5000), by code.
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoreVial {
+    pub box_id: Uuid,
+    /// `A1` … as the box's rows and columns allow.
+    pub position: String,
+}
+
+/// Vials by lot and status.
+#[utoipa::path(get, path = "/vials", tag = "vials", security(("bearer" = [])),
+    params(VialFilter),
+    responses((status = 200, body = Vec<VialView>), (status = 400, body = ErrorBody)))]
+async fn list_vials(
+    State(state): State<AppState>,
+    _auth: Authorized,
+    ApiQuery(filter): ApiQuery<VialFilter>,
+) -> AppResult<ApiJson<Vec<VialView>>> {
+    let records = vials::list(
+        &state,
+        filter.lot_id,
+        filter.status,
+        filter.limit.unwrap_or(1000),
+    )
+    .await?;
+    Ok(ApiJson(
+        records
+            .into_iter()
+            .map(VialView::try_from)
+            .collect::<AppResult<_>>()?,
+    ))
+}
+
+/// A vial with its location.
+#[utoipa::path(get, path = "/vials/{id}", tag = "vials", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = VialView), (status = 404, body = ErrorBody)))]
+async fn get_vial(
+    State(state): State<AppState>,
+    _auth: Authorized,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<ApiJson<VialView>> {
+    Ok(ApiJson(vials::get(&state, id).await?.try_into()?))
+}
+
+/// Puts a vial into a box position or moves it (lab).
+#[utoipa::path(post, path = "/vials/{id}/store", tag = "vials", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = StoreVial,
+    responses((status = 200, body = VialView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "position_occupied, invalid_state, concurrent_change"),
+        (status = 422, body = ErrorBody, description = "invalid_position, not_a_box")))]
+async fn store_vial(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Lab>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<StoreVial>,
+) -> AppResult<ApiJson<VialView>> {
+    let record = vials::store(&state, &auth.user.actor(), id, body.box_id, &body.position).await?;
+    Ok(ApiJson(record.try_into()?))
+}
+
+/// Discards a vial (lab, signed, with a reason); it leaves storage.
+#[utoipa::path(post, path = "/vials/{id}/discard", tag = "vials", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = SignedReason,
+    responses((status = 200, body = VialView),
+        (status = 401, body = ErrorBody, description = "signature_invalid"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "invalid_state")))]
+async fn discard_vial(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Lab>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<SignedReason>,
+) -> AppResult<ApiJson<VialView>> {
+    let signature = signatures::verify(&state, &auth.user, &body.signature).await?;
+    Ok(ApiJson(
+        vials::discard(&state, &signature, id, &body.reason)
+            .await?
+            .try_into()?,
+    ))
+}

@@ -1,0 +1,221 @@
+//! Donors of cords and their eligibility (21 CFR 1271.45-.50, .80).
+//!
+//! A cord's donor is a newborn; the required infectious-disease tests are
+//! done on the birth mother's blood, from a specimen taken within 7 days
+//! before or after the collection. A donor is eligible only when the latest
+//! result of every required test is negative and was taken in that window.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::lifecycle::string_enum;
+
+string_enum!(
+    /// The screening tests recorded for a donor.
+    ScreeningTest {
+        Hiv => "hiv",
+        Hbv => "hbv",
+        Hcv => "hcv",
+        Syphilis => "syphilis",
+        Htlv => "htlv",
+        Cmv => "cmv",
+    }
+);
+
+string_enum!(
+    /// A screening result.
+    ScreeningOutcome {
+        Negative => "negative",
+        Positive => "positive",
+        Indeterminate => "indeterminate",
+    }
+);
+
+string_enum!(
+    /// Whose blood was tested.
+    Specimen {
+        Maternal => "maternal",
+        Donor => "donor",
+    }
+);
+
+string_enum!(
+    /// A quality officer's decision about a donor.
+    Eligibility {
+        Pending => "pending",
+        Eligible => "eligible",
+        Ineligible => "ineligible",
+    }
+);
+
+/// The tests that must all be negative for an eligible donor. CMV is
+/// recorded but does not decide eligibility.
+pub const REQUIRED_TESTS: [ScreeningTest; 5] = [
+    ScreeningTest::Hiv,
+    ScreeningTest::Hbv,
+    ScreeningTest::Hcv,
+    ScreeningTest::Syphilis,
+    ScreeningTest::Htlv,
+];
+
+/// How far from the collection a specimen may be taken (21 CFR 1271.80(b)).
+pub const SPECIMEN_WINDOW_DAYS: i64 = 7;
+
+/// A donor code: pseudonymous, 3 to 32 characters of capital letters,
+/// digits and `-`. Never a name.
+pub fn parse_donor_code(raw: &str) -> Option<String> {
+    let code = raw.trim().to_ascii_uppercase();
+    let ok = (3..=32).contains(&code.len())
+        && code.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+    ok.then_some(code)
+}
+
+/// One screening result as the rule sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Screening {
+    pub test: ScreeningTest,
+    pub outcome: ScreeningOutcome,
+    pub tested_at: DateTime<Utc>,
+}
+
+/// What stands between a donor and eligibility.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, ToSchema)]
+pub struct ScreeningGaps {
+    /// Required tests with no result.
+    pub missing: Vec<&'static str>,
+    /// Required tests whose latest result is positive or indeterminate.
+    pub reactive: Vec<&'static str>,
+    /// Required tests whose latest specimen is more than 7 days from a
+    /// collection of this donor.
+    pub outside_window: Vec<&'static str>,
+}
+
+impl ScreeningGaps {
+    pub fn is_empty(&self) -> bool {
+        self.missing.is_empty() && self.reactive.is_empty() && self.outside_window.is_empty()
+    }
+}
+
+/// The latest result of each test (by specimen time; the later-recorded wins
+/// a tie, so pass results in recording order).
+pub fn latest(results: &[Screening]) -> Vec<Screening> {
+    let mut latest: Vec<Screening> = Vec::new();
+    for result in results {
+        match latest.iter_mut().find(|r| r.test == result.test) {
+            Some(current) if result.tested_at >= current.tested_at => *current = *result,
+            Some(_) => {}
+            None => latest.push(*result),
+        }
+    }
+    latest
+}
+
+/// Checks the required tests against the rule; `collections` are the
+/// collection times of the donor's donations.
+pub fn screening_gaps(results: &[Screening], collections: &[DateTime<Utc>]) -> ScreeningGaps {
+    let latest = latest(results);
+    let window = Duration::days(SPECIMEN_WINDOW_DAYS);
+    let mut gaps = ScreeningGaps::default();
+    for test in REQUIRED_TESTS {
+        match latest.iter().find(|r| r.test == test) {
+            None => gaps.missing.push(test.as_str()),
+            Some(r) if r.outcome != ScreeningOutcome::Negative => gaps.reactive.push(test.as_str()),
+            Some(r) => {
+                if collections
+                    .iter()
+                    .any(|c| (r.tested_at - *c).abs() > window)
+                {
+                    gaps.outside_window.push(test.as_str());
+                }
+            }
+        }
+    }
+    gaps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(days: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_790_000_000, 0).unwrap() + Duration::days(days)
+    }
+
+    fn all_negative(day: i64) -> Vec<Screening> {
+        REQUIRED_TESTS
+            .iter()
+            .map(|test| Screening {
+                test: *test,
+                outcome: ScreeningOutcome::Negative,
+                tested_at: at(day),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn donor_codes_are_pseudonymous_codes() {
+        assert_eq!(parse_donor_code(" ucd-0042 "), Some("UCD-0042".into()));
+        for bad in ["", "ab", "-X12", "Jane Doe", "Ä123", &"X".repeat(33)] {
+            assert_eq!(parse_donor_code(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn all_negative_in_the_window_leaves_no_gap() {
+        assert!(screening_gaps(&all_negative(-7), &[at(0)]).is_empty());
+        assert!(screening_gaps(&all_negative(7), &[at(0)]).is_empty());
+        // without a donation yet there is no window to check
+        assert!(screening_gaps(&all_negative(-30), &[]).is_empty());
+    }
+
+    #[test]
+    fn gaps_name_each_missing_reactive_or_late_test() {
+        let mut results = all_negative(0);
+        results.retain(|r| r.test != ScreeningTest::Htlv);
+        results.push(Screening {
+            test: ScreeningTest::Hbv,
+            outcome: ScreeningOutcome::Indeterminate,
+            tested_at: at(1),
+        });
+        results.push(Screening {
+            test: ScreeningTest::Hiv,
+            outcome: ScreeningOutcome::Negative,
+            tested_at: at(-8),
+        });
+        let gaps = screening_gaps(&results, &[at(0)]);
+        assert_eq!(gaps.missing, ["htlv"]);
+        assert_eq!(gaps.reactive, ["hbv"]);
+        // the hiv result of day 0 is the latest; the older day -8 does not count
+        assert!(gaps.outside_window.is_empty());
+        let late = screening_gaps(&all_negative(8), &[at(0)]);
+        assert_eq!(late.outside_window.len(), 5);
+    }
+
+    #[test]
+    fn a_later_result_supersedes_an_earlier_one() {
+        let mut results = all_negative(0);
+        results.push(Screening {
+            test: ScreeningTest::Syphilis,
+            outcome: ScreeningOutcome::Positive,
+            tested_at: at(1),
+        });
+        assert_eq!(screening_gaps(&results, &[at(0)]).reactive, ["syphilis"]);
+        results.push(Screening {
+            test: ScreeningTest::Syphilis,
+            outcome: ScreeningOutcome::Negative,
+            tested_at: at(2),
+        });
+        assert!(screening_gaps(&results, &[at(0)]).is_empty());
+        // CMV does not decide eligibility
+        results.push(Screening {
+            test: ScreeningTest::Cmv,
+            outcome: ScreeningOutcome::Positive,
+            tested_at: at(2),
+        });
+        assert!(screening_gaps(&results, &[at(0)]).is_empty());
+    }
+}

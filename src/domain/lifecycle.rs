@@ -1,0 +1,258 @@
+//! The lifecycles of lots and vials (DESIGN.md "Vial life"), as pure
+//! functions that say whether a transition is allowed and, if not, why.
+//! Nothing moves backwards; a correction is a new event.
+
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(::std::format!("unknown {} {other:?}", stringify!($name))),
+                }
+            }
+        }
+    };
+}
+pub(crate) use string_enum;
+
+string_enum!(
+    /// Where a lot is in its life.
+    LotStatus {
+        InProcess => "in_process",
+        Quarantine => "quarantine",
+        Released => "released",
+        Rejected => "rejected",
+        Recalled => "recalled",
+    }
+);
+
+string_enum!(
+    /// What can be done to a lot.
+    LotAction {
+        Freeze => "freeze",
+        Release => "release",
+        Reject => "reject",
+        Recall => "recall",
+    }
+);
+
+string_enum!(
+    /// Where a vial is in its life.
+    VialStatus {
+        Quarantine => "quarantine",
+        Available => "available",
+        Reserved => "reserved",
+        Thawed => "thawed",
+        Infused => "infused",
+        Discarded => "discarded",
+        Recalled => "recalled",
+    }
+);
+
+string_enum!(
+    /// What can be done to a vial.
+    VialAction {
+        Store => "store",
+        Release => "release",
+        Reserve => "reserve",
+        Unreserve => "unreserve",
+        Thaw => "thaw",
+        Infuse => "infuse",
+        Discard => "discard",
+        Recall => "recall",
+    }
+);
+
+/// A transition the lifecycle does not allow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot {action} a {kind} that is {from}")]
+pub struct TransitionRefused {
+    pub kind: &'static str,
+    pub from: &'static str,
+    pub action: &'static str,
+}
+
+/// The lot's next status: `in_process -> quarantine -> released | rejected`,
+/// `in_process -> rejected`, `released -> recalled`.
+pub fn lot_transition(from: LotStatus, action: LotAction) -> Result<LotStatus, TransitionRefused> {
+    use LotAction as A;
+    use LotStatus as S;
+    let to = match (from, action) {
+        (S::InProcess, A::Freeze) => S::Quarantine,
+        (S::Quarantine, A::Release) => S::Released,
+        (S::InProcess | S::Quarantine, A::Reject) => S::Rejected,
+        (S::Released, A::Recall) => S::Recalled,
+        _ => {
+            return Err(TransitionRefused {
+                kind: "lot",
+                from: from.as_str(),
+                action: action.as_str(),
+            });
+        }
+    };
+    Ok(to)
+}
+
+/// The vial's next status. `store` (put into or move within storage) keeps
+/// the status; a vial that has left storage for good (thawed, infused,
+/// discarded) cannot be stored again.
+pub fn vial_transition(
+    from: VialStatus,
+    action: VialAction,
+) -> Result<VialStatus, TransitionRefused> {
+    use VialAction as A;
+    use VialStatus as S;
+    let to = match (from, action) {
+        (S::Quarantine | S::Available | S::Reserved | S::Recalled, A::Store) => from,
+        (S::Quarantine, A::Release) => S::Available,
+        (S::Available, A::Reserve) => S::Reserved,
+        (S::Reserved, A::Unreserve) => S::Available,
+        (S::Reserved, A::Thaw) => S::Thawed,
+        (S::Thawed, A::Infuse) => S::Infused,
+        (S::Quarantine | S::Available | S::Reserved | S::Thawed | S::Recalled, A::Discard) => {
+            S::Discarded
+        }
+        (S::Quarantine | S::Available | S::Reserved, A::Recall) => S::Recalled,
+        _ => {
+            return Err(TransitionRefused {
+                kind: "vial",
+                from: from.as_str(),
+                action: action.as_str(),
+            });
+        }
+    };
+    Ok(to)
+}
+
+/// The actions a vial in this status allows, in the lifecycle's order.
+pub fn vial_actions(from: VialStatus) -> Vec<VialAction> {
+    VialAction::ALL
+        .iter()
+        .copied()
+        .filter(|action| vial_transition(from, *action).is_ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_their_names() {
+        for s in VialStatus::ALL {
+            assert_eq!(s.as_str().parse::<VialStatus>(), Ok(*s));
+        }
+        for s in LotStatus::ALL {
+            assert_eq!(s.as_str().parse::<LotStatus>(), Ok(*s));
+        }
+        assert!("Released".parse::<LotStatus>().is_err());
+    }
+
+    #[test]
+    fn the_vial_life_of_the_design() {
+        use VialAction as A;
+        use VialStatus as S;
+        let mut status = S::Quarantine;
+        for (action, expected) in [
+            (A::Store, S::Quarantine),
+            (A::Release, S::Available),
+            (A::Reserve, S::Reserved),
+            (A::Unreserve, S::Available),
+            (A::Reserve, S::Reserved),
+            (A::Thaw, S::Thawed),
+            (A::Infuse, S::Infused),
+        ] {
+            status = vial_transition(status, action).unwrap();
+            assert_eq!(status, expected);
+        }
+    }
+
+    #[test]
+    fn nothing_moves_backwards_or_out_of_an_end() {
+        use VialAction as A;
+        use VialStatus as S;
+        // every pair, against the table of what is allowed
+        let allowed = |from: S, action: A| -> bool {
+            matches!(
+                (from, action),
+                (
+                    S::Quarantine | S::Available | S::Reserved | S::Recalled,
+                    A::Store
+                ) | (S::Quarantine, A::Release)
+                    | (S::Available, A::Reserve)
+                    | (S::Reserved, A::Unreserve | A::Thaw)
+                    | (S::Thawed, A::Infuse)
+                    | (
+                        S::Quarantine | S::Available | S::Reserved | S::Thawed | S::Recalled,
+                        A::Discard
+                    )
+                    | (S::Quarantine | S::Available | S::Reserved, A::Recall)
+            )
+        };
+        for from in S::ALL {
+            for action in A::ALL {
+                assert_eq!(
+                    vial_transition(*from, *action).is_ok(),
+                    allowed(*from, *action),
+                    "{from} + {action}"
+                );
+            }
+        }
+        for end in [S::Infused, S::Discarded] {
+            assert!(vial_actions(end).is_empty(), "{end} is final");
+        }
+        assert_eq!(
+            vial_transition(S::Thawed, A::Store),
+            Err(TransitionRefused {
+                kind: "vial",
+                from: "thawed",
+                action: "store"
+            })
+        );
+    }
+
+    #[test]
+    fn the_lot_life_of_the_design() {
+        use LotAction as A;
+        use LotStatus as S;
+        assert_eq!(lot_transition(S::InProcess, A::Freeze), Ok(S::Quarantine));
+        assert_eq!(lot_transition(S::Quarantine, A::Release), Ok(S::Released));
+        assert_eq!(lot_transition(S::Quarantine, A::Reject), Ok(S::Rejected));
+        assert_eq!(lot_transition(S::InProcess, A::Reject), Ok(S::Rejected));
+        assert_eq!(lot_transition(S::Released, A::Recall), Ok(S::Recalled));
+        for (from, action) in [
+            (S::InProcess, A::Release),
+            (S::Quarantine, A::Freeze),
+            (S::Released, A::Release),
+            (S::Released, A::Reject),
+            (S::Rejected, A::Release),
+            (S::Recalled, A::Release),
+            (S::Recalled, A::Recall),
+            (S::Quarantine, A::Recall),
+        ] {
+            assert!(lot_transition(from, action).is_err(), "{from} + {action}");
+        }
+    }
+}

@@ -1,0 +1,27 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "lots")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub donation_id: Uuid,
+    #[sea_orm(unique)]
+    pub code: String,
+    pub din: String,
+    pub product_code: String,
+    pub passage: i32,
+    pub manufactured_at: DateTimeUtc,
+    pub expires_at: DateTimeUtc,
+    pub status: String,
+    pub frozen_at: Option<DateTimeUtc>,
+    pub cells_per_vial: Option<i64>,
+    pub volume_ul: Option<i64>,
+    pub vial_count: Option<i32>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

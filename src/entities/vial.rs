@@ -1,0 +1,25 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "vials")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub lot_id: Uuid,
+    #[sea_orm(unique)]
+    pub code: String,
+    pub din: String,
+    pub status: String,
+    pub cells_per_vial: i64,
+    pub volume_ul: i64,
+    pub frozen_at: DateTimeUtc,
+    pub box_id: Option<Uuid>,
+    pub position: Option<String>,
+    pub labels_issued: i32,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,297 @@
+//! Donors: registration under a pseudonymous code, screening results, and
+//! the quality officer's signed eligibility decision (21 CFR 1271.45-.50).
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::domain::donor::{
+    Eligibility, Screening, ScreeningGaps, ScreeningOutcome, ScreeningTest, Specimen,
+    parse_donor_code, screening_gaps,
+};
+use crate::domain::lifecycle::TransitionRefused;
+use crate::entities::{donation, donor, screening_result};
+use crate::error::{AppError, AppResult};
+use crate::services::Actor;
+use crate::services::ledger::{self, NewEvent};
+use crate::services::signatures::{self, VerifiedSignature};
+use crate::state::AppState;
+
+/// Clocks disagree a little; a time this far ahead of ours is still "now".
+pub const CLOCK_SKEW: Duration = Duration::minutes(5);
+
+/// A donor with everything recorded about them.
+#[derive(Debug, Clone)]
+pub struct DonorRecord {
+    pub donor: donor::Model,
+    /// Oldest first.
+    pub screening: Vec<screening_result::Model>,
+    pub donations: Vec<donation::Model>,
+    pub gaps: ScreeningGaps,
+}
+
+pub async fn register(
+    state: &AppState,
+    actor: &Actor,
+    code: &str,
+    consent_at: DateTime<Utc>,
+) -> AppResult<DonorRecord> {
+    let code = parse_donor_code(code).ok_or_else(|| {
+        AppError::invalid(
+            "code",
+            "a donor code is 3 to 32 capital letters, digits or '-', never a name",
+        )
+    })?;
+    let now = state.clock.now();
+    not_in_future("consent_at", consent_at, now)?;
+    let model = donor::Model {
+        id: Uuid::now_v7(),
+        code,
+        consent_at,
+        eligibility: Eligibility::Pending.as_str().to_owned(),
+        eligibility_reason: None,
+        eligibility_decided_at: None,
+        eligibility_decided_by: None,
+        created_at: now,
+    };
+    let txn = state.db.write().await?;
+    let inserted = donor::Entity::insert(donor::ActiveModel {
+        id: Set(model.id),
+        code: Set(model.code.clone()),
+        consent_at: Set(consent_at),
+        eligibility: Set(model.eligibility.clone()),
+        eligibility_reason: Set(None),
+        eligibility_decided_at: Set(None),
+        eligibility_decided_by: Set(None),
+        created_at: Set(now),
+    })
+    .exec_without_returning(&txn)
+    .await;
+    if let Err(error) = inserted {
+        return Err(match error.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => AppError::DonorCodeTaken(model.code),
+            _ => error.into(),
+        });
+    }
+    ledger::append(
+        &txn,
+        actor,
+        now,
+        NewEvent::new("donor.registered", "donor", model.id)
+            .details(json!({ "code": model.code, "consent_at": consent_at })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(DonorRecord {
+        gaps: screening_gaps(&[], &[]),
+        donor: model,
+        screening: Vec::new(),
+        donations: Vec::new(),
+    })
+}
+
+/// One screening result as recorded by the lab.
+#[derive(Debug, Clone, Copy)]
+pub struct NewScreening {
+    pub test: ScreeningTest,
+    pub result: ScreeningOutcome,
+    pub tested_at: DateTime<Utc>,
+    pub specimen: Specimen,
+}
+
+/// Records a result. A later result for the same test supersedes the
+/// earlier one for eligibility; the earlier stays in the record.
+pub async fn record_screening(
+    state: &AppState,
+    actor: &Actor,
+    donor_id: Uuid,
+    new: NewScreening,
+) -> AppResult<screening_result::Model> {
+    let now = state.clock.now();
+    not_in_future("tested_at", new.tested_at, now)?;
+    let recorded_by = actor
+        .id
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("screening needs a person")))?;
+    let txn = state.db.write().await?;
+    let donor = donor::Entity::find_by_id(donor_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("donor", donor_id))?;
+    let model = screening_result::Model {
+        id: Uuid::now_v7(),
+        donor_id,
+        test: new.test.as_str().to_owned(),
+        result: new.result.as_str().to_owned(),
+        specimen: new.specimen.as_str().to_owned(),
+        tested_at: new.tested_at,
+        recorded_at: now,
+        recorded_by,
+    };
+    screening_result::Entity::insert(screening_result::ActiveModel {
+        id: Set(model.id),
+        donor_id: Set(donor_id),
+        test: Set(model.test.clone()),
+        result: Set(model.result.clone()),
+        specimen: Set(model.specimen.clone()),
+        tested_at: Set(model.tested_at),
+        recorded_at: Set(now),
+        recorded_by: Set(recorded_by),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    ledger::append(
+        &txn,
+        actor,
+        now,
+        NewEvent::new("donor.screening_recorded", "donor", donor.id).details(json!({
+            "screening_id": model.id,
+            "test": new.test,
+            "result": new.result,
+            "specimen": new.specimen,
+            "tested_at": new.tested_at,
+        })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+pub async fn get(state: &AppState, id: Uuid) -> AppResult<DonorRecord> {
+    load(state.db.conn(), id).await
+}
+
+async fn load(db: &impl ConnectionTrait, id: Uuid) -> AppResult<DonorRecord> {
+    let donor = donor::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("donor", id))?;
+    let screening = screening_result::Entity::find()
+        .filter(screening_result::Column::DonorId.eq(id))
+        .order_by_asc(screening_result::Column::RecordedAt)
+        .order_by_asc(screening_result::Column::Id)
+        .all(db)
+        .await?;
+    let donations = donation::Entity::find()
+        .filter(donation::Column::DonorId.eq(id))
+        .order_by_asc(donation::Column::CollectedAt)
+        .all(db)
+        .await?;
+    let collections: Vec<_> = donations.iter().map(|d| d.collected_at).collect();
+    let gaps = screening_gaps(&screenings(&screening)?, &collections);
+    Ok(DonorRecord {
+        donor,
+        screening,
+        donations,
+        gaps,
+    })
+}
+
+/// The rule's view of stored results, in recording order.
+pub fn screenings(rows: &[screening_result::Model]) -> AppResult<Vec<Screening>> {
+    rows.iter()
+        .map(|row| {
+            Ok(Screening {
+                test: row.test.parse().map_err(internal)?,
+                outcome: row.result.parse().map_err(internal)?,
+                tested_at: row.tested_at,
+            })
+        })
+        .collect()
+}
+
+/// A quality officer's signed decision. `eligible` needs every required
+/// test negative within 7 days of each collection; `ineligible` needs a
+/// reason and is final. An eligible donor can later be found ineligible
+/// (a late reactive result); nothing moves back from ineligible.
+pub async fn decide_eligibility(
+    state: &AppState,
+    signature: &VerifiedSignature,
+    donor_id: Uuid,
+    decision: Eligibility,
+    reason: Option<&str>,
+) -> AppResult<DonorRecord> {
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    match (decision, reason) {
+        (Eligibility::Pending, _) => {
+            return Err(AppError::invalid(
+                "decision",
+                "decide eligible or ineligible",
+            ));
+        }
+        (Eligibility::Ineligible, None) => {
+            return Err(AppError::invalid(
+                "reason",
+                "an ineligible decision needs a reason",
+            ));
+        }
+        _ => {}
+    }
+    let now = state.clock.now();
+    let txn = state.db.write().await?;
+    let mut record = load(&txn, donor_id).await?;
+    let current: Eligibility = record.donor.eligibility.parse().map_err(internal)?;
+    let allowed = matches!(
+        (current, decision),
+        (Eligibility::Pending, _) | (Eligibility::Eligible, Eligibility::Ineligible)
+    );
+    if !allowed {
+        return Err(TransitionRefused {
+            kind: "donor",
+            from: current.as_str(),
+            action: if decision == Eligibility::Eligible {
+                "declare eligible"
+            } else {
+                "declare ineligible"
+            },
+        }
+        .into());
+    }
+    if decision == Eligibility::Eligible && !record.gaps.is_empty() {
+        return Err(AppError::ScreeningIncomplete(record.gaps));
+    }
+    donor::Entity::update_many()
+        .col_expr(donor::Column::Eligibility, Expr::value(decision.as_str()))
+        .col_expr(
+            donor::Column::EligibilityReason,
+            Expr::value(reason.map(str::to_owned)),
+        )
+        .col_expr(donor::Column::EligibilityDecidedAt, Expr::value(now))
+        .col_expr(
+            donor::Column::EligibilityDecidedBy,
+            Expr::value(signature.signer.user_id),
+        )
+        .filter(donor::Column::Id.eq(donor_id))
+        .exec(&txn)
+        .await?;
+    signatures::append_signed(
+        &txn,
+        signature,
+        now,
+        NewEvent::new("donor.eligibility_decided", "donor", donor_id).details(json!({
+            "from": current,
+            "decision": decision,
+            "reason": reason,
+            "screening_ids": record.screening.iter().map(|s| s.id).collect::<Vec<_>>(),
+        })),
+    )
+    .await?;
+    txn.commit().await?;
+    record.donor.eligibility = decision.as_str().to_owned();
+    record.donor.eligibility_reason = reason.map(str::to_owned);
+    record.donor.eligibility_decided_at = Some(now);
+    record.donor.eligibility_decided_by = Some(signature.signer.user_id);
+    Ok(record)
+}
+
+pub fn not_in_future(field: &'static str, at: DateTime<Utc>, now: DateTime<Utc>) -> AppResult<()> {
+    if at > now + CLOCK_SKEW {
+        return Err(AppError::invalid(field, format!("{at} is in the future")));
+    }
+    Ok(())
+}
+
+pub fn internal(message: String) -> AppError {
+    AppError::internal(anyhow::anyhow!(message))
+}

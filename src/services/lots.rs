@@ -1,0 +1,586 @@
+//! Lots: made from a donation, tested (QC), frozen into vials, and released
+//! or rejected by a quality officer's signature.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::domain::codes::{
+    MAX_LOTS_PER_DONATION, MAX_VIALS_PER_LOT, lot_code, parse_product_code, vial_code,
+};
+use crate::domain::donor::{Eligibility, screening_gaps};
+use crate::domain::lifecycle::{LotAction, LotStatus, VialStatus, lot_transition};
+use crate::domain::qc::{QcStanding, Specification, standing};
+use crate::entities::{donation, donor, lot, qc_result, screening_result, vial};
+use crate::error::{AppError, AppResult};
+use crate::services::Actor;
+use crate::services::donors::{internal, not_in_future, screenings};
+use crate::services::ledger::{self, NewEvent};
+use crate::services::signatures::{self, VerifiedSignature};
+use crate::state::AppState;
+
+/// The release specification. It lives here, in one place, until the
+/// protocol record carries it.
+pub fn specification(_state: &AppState) -> Specification {
+    Specification::seed()
+}
+
+/// A lot with its QC and vial counts.
+#[derive(Debug, Clone)]
+pub struct LotRecord {
+    pub lot: lot::Model,
+    /// Every result, oldest first.
+    pub qc: Vec<qc_result::Model>,
+    pub standing: QcStanding,
+    pub vial_counts: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewLot<'a> {
+    pub donation_id: Uuid,
+    pub product_code: &'a str,
+    pub passage: i32,
+    pub manufactured_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn create(state: &AppState, actor: &Actor, new: NewLot<'_>) -> AppResult<LotRecord> {
+    let product_code = parse_product_code(new.product_code).ok_or_else(|| {
+        AppError::invalid(
+            "product_code",
+            "5 to 8 capital letters and digits, starting with a letter",
+        )
+    })?;
+    if !(0..=50).contains(&new.passage) {
+        return Err(AppError::invalid(
+            "passage",
+            "a passage number from 0 to 50",
+        ));
+    }
+    let now = state.clock.now();
+    not_in_future("manufactured_at", new.manufactured_at, now)?;
+    if new.expires_at <= new.manufactured_at {
+        return Err(AppError::invalid(
+            "expires_at",
+            "a lot expires after it is manufactured",
+        ));
+    }
+    let txn = state.db.write().await?;
+    let mut find_donation = donation::Entity::find_by_id(new.donation_id);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        // Numbers lots of one donation one at a time.
+        find_donation = find_donation.lock_exclusive();
+    }
+    let donation = find_donation
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("donation", new.donation_id))?;
+    if new.manufactured_at < donation.collected_at {
+        return Err(AppError::invalid(
+            "manufactured_at",
+            "a lot is made after its cord is collected",
+        ));
+    }
+    let donor = donor::Entity::find_by_id(donation.donor_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("donor", donation.donor_id))?;
+    let eligibility: Eligibility = donor.eligibility.parse().map_err(internal)?;
+    if eligibility == Eligibility::Ineligible {
+        return Err(AppError::DonorNotEligible {
+            donor_id: donor.id,
+            eligibility,
+            gaps: None,
+        });
+    }
+    let existing = lot::Entity::find()
+        .filter(lot::Column::DonationId.eq(donation.id))
+        .count(&txn)
+        .await?;
+    let number = u32::try_from(existing + 1).unwrap_or(u32::MAX);
+    if number > MAX_LOTS_PER_DONATION {
+        return Err(AppError::Exhausted(format!(
+            "donation {} already has {MAX_LOTS_PER_DONATION} lots",
+            donation.din
+        )));
+    }
+    let model = lot::Model {
+        id: Uuid::now_v7(),
+        donation_id: donation.id,
+        code: lot_code(&donation.din, number),
+        din: donation.din.clone(),
+        product_code,
+        passage: new.passage,
+        manufactured_at: new.manufactured_at,
+        expires_at: new.expires_at,
+        status: LotStatus::InProcess.as_str().to_owned(),
+        frozen_at: None,
+        cells_per_vial: None,
+        volume_ul: None,
+        vial_count: None,
+        created_at: now,
+    };
+    lot::Entity::insert(lot::ActiveModel {
+        id: Set(model.id),
+        donation_id: Set(model.donation_id),
+        code: Set(model.code.clone()),
+        din: Set(model.din.clone()),
+        product_code: Set(model.product_code.clone()),
+        passage: Set(model.passage),
+        manufactured_at: Set(model.manufactured_at),
+        expires_at: Set(model.expires_at),
+        status: Set(model.status.clone()),
+        frozen_at: Set(None),
+        cells_per_vial: Set(None),
+        volume_ul: Set(None),
+        vial_count: Set(None),
+        created_at: Set(now),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    ledger::append(
+        &txn,
+        actor,
+        now,
+        NewEvent::new("lot.created", "lot", model.id).details(json!({
+            "code": model.code,
+            "donation_id": donation.id,
+            "din": donation.din,
+            "product_code": model.product_code,
+            "passage": model.passage,
+            "manufactured_at": model.manufactured_at,
+            "expires_at": model.expires_at,
+        })),
+    )
+    .await?;
+    txn.commit().await?;
+    let spec = specification(state);
+    Ok(LotRecord {
+        standing: standing(&spec, |_| None),
+        lot: model,
+        qc: Vec::new(),
+        vial_counts: BTreeMap::new(),
+    })
+}
+
+/// Records a QC result judged against the specification. Results can be
+/// added in any state: a retest of a released lot must be recorded (and a
+/// failing one is what starts a recall).
+pub async fn add_qc(
+    state: &AppState,
+    actor: &Actor,
+    lot_id: Uuid,
+    test: &str,
+    value: &str,
+    unit: Option<&str>,
+) -> AppResult<qc_result::Model> {
+    let spec = specification(state);
+    let judged = spec.judge(test.trim(), value, unit)?;
+    let recorded_by = actor
+        .id
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("QC needs a person")))?;
+    let now = state.clock.now();
+    let txn = state.db.write().await?;
+    let lot = lot::Entity::find_by_id(lot_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("lot", lot_id))?;
+    let model = qc_result::Model {
+        id: Uuid::now_v7(),
+        lot_id,
+        test: judged.test.to_owned(),
+        value: judged.value.clone(),
+        unit: judged.unit.map(str::to_owned),
+        pass: judged.pass,
+        specification: judged.specification.clone(),
+        recorded_at: now,
+        recorded_by,
+    };
+    qc_result::Entity::insert(qc_result::ActiveModel {
+        id: Set(model.id),
+        lot_id: Set(lot_id),
+        test: Set(model.test.clone()),
+        value: Set(model.value.clone()),
+        unit: Set(model.unit.clone()),
+        pass: Set(model.pass),
+        specification: Set(model.specification.clone()),
+        recorded_at: Set(now),
+        recorded_by: Set(recorded_by),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    ledger::append(
+        &txn,
+        actor,
+        now,
+        NewEvent::new("lot.qc_recorded", "lot", lot.id).details(json!({
+            "qc_result_id": model.id,
+            "test": model.test,
+            "value": model.value,
+            "unit": model.unit,
+            "pass": model.pass,
+            "specification": model.specification,
+        })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Freezing {
+    pub vial_count: i32,
+    pub cells_per_vial: i64,
+    pub volume_ul: i64,
+    pub frozen_at: DateTime<Utc>,
+}
+
+/// Freezes the lot into vials (`in_process -> quarantine`); each vial gets
+/// its code and its own ledger event.
+pub async fn freeze(
+    state: &AppState,
+    actor: &Actor,
+    lot_id: Uuid,
+    freezing: Freezing,
+) -> AppResult<(lot::Model, Vec<vial::Model>)> {
+    if !(1..=MAX_VIALS_PER_LOT as i32).contains(&freezing.vial_count) {
+        return Err(AppError::invalid(
+            "vial_count",
+            format!("1 to {MAX_VIALS_PER_LOT} vials"),
+        ));
+    }
+    if !(1..=1_000_000_000_000).contains(&freezing.cells_per_vial) {
+        return Err(AppError::invalid(
+            "cells_per_vial",
+            "a whole number of cells, 1 to 10^12",
+        ));
+    }
+    if !(1..=100_000).contains(&freezing.volume_ul) {
+        return Err(AppError::invalid(
+            "volume_ul",
+            "1 µL to 100 mL, in whole microlitres",
+        ));
+    }
+    let now = state.clock.now();
+    not_in_future("frozen_at", freezing.frozen_at, now)?;
+    let txn = state.db.write().await?;
+    let mut lot = lot::Entity::find_by_id(lot_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("lot", lot_id))?;
+    let from: LotStatus = lot.status.parse().map_err(internal)?;
+    let to = lot_transition(from, LotAction::Freeze)?;
+    if freezing.frozen_at < lot.manufactured_at {
+        return Err(AppError::invalid(
+            "frozen_at",
+            "a lot is frozen after it is manufactured",
+        ));
+    }
+    let changed = lot::Entity::update_many()
+        .col_expr(lot::Column::Status, Expr::value(to.as_str()))
+        .col_expr(lot::Column::FrozenAt, Expr::value(freezing.frozen_at))
+        .col_expr(
+            lot::Column::CellsPerVial,
+            Expr::value(freezing.cells_per_vial),
+        )
+        .col_expr(lot::Column::VolumeUl, Expr::value(freezing.volume_ul))
+        .col_expr(lot::Column::VialCount, Expr::value(freezing.vial_count))
+        .filter(lot::Column::Id.eq(lot_id))
+        .filter(lot::Column::Status.eq(from.as_str()))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(AppError::ConcurrentChange {
+            kind: "lot",
+            id: lot_id,
+        });
+    }
+    let vials: Vec<vial::Model> = (1..=freezing.vial_count as u32)
+        .map(|n| vial::Model {
+            id: Uuid::now_v7(),
+            lot_id,
+            code: vial_code(&lot.code, n),
+            din: lot.din.clone(),
+            status: VialStatus::Quarantine.as_str().to_owned(),
+            cells_per_vial: freezing.cells_per_vial,
+            volume_ul: freezing.volume_ul,
+            frozen_at: freezing.frozen_at,
+            box_id: None,
+            position: None,
+            labels_issued: 0,
+            created_at: now,
+        })
+        .collect();
+    for chunk in vials.chunks(200) {
+        vial::Entity::insert_many(chunk.iter().map(|v| vial::ActiveModel {
+            id: Set(v.id),
+            lot_id: Set(v.lot_id),
+            code: Set(v.code.clone()),
+            din: Set(v.din.clone()),
+            status: Set(v.status.clone()),
+            cells_per_vial: Set(v.cells_per_vial),
+            volume_ul: Set(v.volume_ul),
+            frozen_at: Set(v.frozen_at),
+            box_id: Set(None),
+            position: Set(None),
+            labels_issued: Set(0),
+            created_at: Set(now),
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    let mut events = vec![NewEvent::new("lot.frozen", "lot", lot_id).details(json!({
+        "from": from,
+        "to": to,
+        "vial_count": freezing.vial_count,
+        "cells_per_vial": freezing.cells_per_vial,
+        "volume_ul": freezing.volume_ul,
+        "frozen_at": freezing.frozen_at,
+    }))];
+    events.extend(vials.iter().map(|v| {
+        NewEvent::new("vial.frozen", "vial", v.id).details(json!({
+            "code": v.code,
+            "lot_id": lot_id,
+            "status": v.status,
+            "cells_per_vial": v.cells_per_vial,
+            "volume_ul": v.volume_ul,
+        }))
+    }));
+    ledger::append_many(&txn, actor, now, events).await?;
+    txn.commit().await?;
+    lot.status = to.as_str().to_owned();
+    lot.frozen_at = Some(freezing.frozen_at);
+    lot.cells_per_vial = Some(freezing.cells_per_vial);
+    lot.volume_ul = Some(freezing.volume_ul);
+    lot.vial_count = Some(freezing.vial_count);
+    Ok((lot, vials))
+}
+
+/// Releases a lot for clinical use, signed: the lot must be in quarantine
+/// and unexpired, its donor eligible with complete, negative, in-window
+/// screening, and the latest result of every required QC test passing.
+/// Its quarantined vials become available.
+pub async fn release(
+    state: &AppState,
+    signature: &VerifiedSignature,
+    lot_id: Uuid,
+) -> AppResult<LotRecord> {
+    let now = state.clock.now();
+    let txn = state.db.write().await?;
+    let mut record = load(state, &txn, lot_id).await?;
+    let from: LotStatus = record.lot.status.parse().map_err(internal)?;
+    let to = lot_transition(from, LotAction::Release)?;
+    if record.lot.expires_at <= now {
+        return Err(AppError::LotExpired {
+            expires_at: record.lot.expires_at,
+        });
+    }
+    let donation = donation::Entity::find_by_id(record.lot.donation_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("donation", record.lot.donation_id))?;
+    let donor = donor::Entity::find_by_id(donation.donor_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("donor", donation.donor_id))?;
+    let eligibility: Eligibility = donor.eligibility.parse().map_err(internal)?;
+    let screening = screening_result::Entity::find()
+        .filter(screening_result::Column::DonorId.eq(donor.id))
+        .order_by_asc(screening_result::Column::RecordedAt)
+        .order_by_asc(screening_result::Column::Id)
+        .all(&txn)
+        .await?;
+    // Eligibility is re-checked against the screening as it stands now: a
+    // reactive result recorded after the decision blocks release too.
+    let gaps = screening_gaps(&screenings(&screening)?, &[donation.collected_at]);
+    if eligibility != Eligibility::Eligible || !gaps.is_empty() {
+        return Err(AppError::DonorNotEligible {
+            donor_id: donor.id,
+            eligibility,
+            gaps: Some(gaps),
+        });
+    }
+    if !record.standing.missing.is_empty() {
+        return Err(AppError::QcIncomplete(record.standing));
+    }
+    if !record.standing.failed.is_empty() {
+        return Err(AppError::QcFailed(record.standing));
+    }
+    set_status(&txn, lot_id, from, to).await?;
+    let released_vials: Vec<Uuid> = vial::Entity::find()
+        .select_only()
+        .column(vial::Column::Id)
+        .filter(vial::Column::LotId.eq(lot_id))
+        .filter(vial::Column::Status.eq(VialStatus::Quarantine.as_str()))
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    vial::Entity::update_many()
+        .col_expr(
+            vial::Column::Status,
+            Expr::value(VialStatus::Available.as_str()),
+        )
+        .filter(vial::Column::LotId.eq(lot_id))
+        .filter(vial::Column::Status.eq(VialStatus::Quarantine.as_str()))
+        .exec(&txn)
+        .await?;
+    signatures::append_signed(
+        &txn,
+        signature,
+        now,
+        NewEvent::new("lot.released", "lot", lot_id).details(json!({
+            "from": from,
+            "to": to,
+            "donor_id": donor.id,
+            "qc_result_ids": latest_ids(&record.qc),
+            "vials_released": released_vials.len(),
+        })),
+    )
+    .await?;
+    let vial_events = released_vials.iter().map(|id| {
+        NewEvent::new("vial.released", "vial", *id).details(json!({
+            "from": VialStatus::Quarantine,
+            "to": VialStatus::Available,
+            "lot_id": lot_id,
+        }))
+    });
+    ledger::append_many(&txn, &signature.signer.actor(), now, vial_events.collect()).await?;
+    txn.commit().await?;
+    record.lot.status = to.as_str().to_owned();
+    let moved = released_vials.len() as u64;
+    let quarantine = VialStatus::Quarantine.as_str();
+    let left = record
+        .vial_counts
+        .remove(quarantine)
+        .unwrap_or(0)
+        .saturating_sub(moved);
+    if left > 0 {
+        record.vial_counts.insert(quarantine.into(), left);
+    }
+    if moved > 0 {
+        *record
+            .vial_counts
+            .entry(VialStatus::Available.as_str().into())
+            .or_default() += moved;
+    }
+    Ok(record)
+}
+
+/// Rejects a lot, signed, with a reason. Its vials stay where they are, in
+/// quarantine, until the lab discards them.
+pub async fn reject(
+    state: &AppState,
+    signature: &VerifiedSignature,
+    lot_id: Uuid,
+    reason: &str,
+) -> AppResult<LotRecord> {
+    let reason = required_reason(reason)?;
+    let now = state.clock.now();
+    let txn = state.db.write().await?;
+    let mut record = load(state, &txn, lot_id).await?;
+    let from: LotStatus = record.lot.status.parse().map_err(internal)?;
+    let to = lot_transition(from, LotAction::Reject)?;
+    set_status(&txn, lot_id, from, to).await?;
+    signatures::append_signed(
+        &txn,
+        signature,
+        now,
+        NewEvent::new("lot.rejected", "lot", lot_id).details(json!({
+            "from": from,
+            "to": to,
+            "reason": reason,
+            "qc_result_ids": latest_ids(&record.qc),
+        })),
+    )
+    .await?;
+    txn.commit().await?;
+    record.lot.status = to.as_str().to_owned();
+    Ok(record)
+}
+
+pub async fn get(state: &AppState, id: Uuid) -> AppResult<LotRecord> {
+    load(state, state.db.conn(), id).await
+}
+
+async fn load(state: &AppState, db: &impl ConnectionTrait, id: Uuid) -> AppResult<LotRecord> {
+    let lot = lot::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("lot", id))?;
+    let qc = qc_result::Entity::find()
+        .filter(qc_result::Column::LotId.eq(id))
+        .order_by_asc(qc_result::Column::RecordedAt)
+        .order_by_asc(qc_result::Column::Id)
+        .all(db)
+        .await?;
+    let counts: Vec<(String, i64)> = vial::Entity::find()
+        .select_only()
+        .column(vial::Column::Status)
+        .column_as(vial::Column::Id.count(), "n")
+        .filter(vial::Column::LotId.eq(id))
+        .group_by(vial::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let spec = specification(state);
+    let standing = standing(&spec, |test| {
+        qc.iter().rev().find(|r| r.test == test).map(|r| r.pass)
+    });
+    Ok(LotRecord {
+        lot,
+        qc,
+        standing,
+        vial_counts: counts
+            .into_iter()
+            .map(|(status, n)| (status, u64::try_from(n).unwrap_or(0)))
+            .collect(),
+    })
+}
+
+async fn set_status(
+    txn: &crate::db::WriteTxn,
+    lot_id: Uuid,
+    from: LotStatus,
+    to: LotStatus,
+) -> AppResult<()> {
+    let changed = lot::Entity::update_many()
+        .col_expr(lot::Column::Status, Expr::value(to.as_str()))
+        .filter(lot::Column::Id.eq(lot_id))
+        .filter(lot::Column::Status.eq(from.as_str()))
+        .exec(txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(AppError::ConcurrentChange {
+            kind: "lot",
+            id: lot_id,
+        });
+    }
+    Ok(())
+}
+
+/// The ids of the latest result of each test: what a decision was based on.
+fn latest_ids(qc: &[qc_result::Model]) -> Vec<Uuid> {
+    let mut latest: BTreeMap<&str, Uuid> = BTreeMap::new();
+    for result in qc {
+        latest.insert(&result.test, result.id);
+    }
+    latest.into_values().collect()
+}
+
+pub fn required_reason(reason: &str) -> AppResult<&str> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 1000 {
+        return Err(AppError::invalid(
+            "reason",
+            "a reason of 1 to 1000 characters is required",
+        ));
+    }
+    Ok(reason)
+}

@@ -1,0 +1,239 @@
+//! Storage units: tanks, racks and boxes, and what is in them.
+//!
+//! Units are created and never edited (there is no rename or move), so each
+//! unit and its path are cached once read: storing a vial then costs no
+//! query for its box. Should units ever become editable, this cache must be
+//! invalidated on edit.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::domain::storage::{StorageKind, check_new_unit, location_path};
+use crate::entities::{storage_unit, vial};
+use crate::error::{AppError, AppResult};
+use crate::services::Actor;
+use crate::services::ledger::{self, NewEvent};
+use crate::state::AppState;
+
+/// A storage unit with its full path, as cached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: StorageKind,
+    pub parent_id: Option<Uuid>,
+    pub rows: Option<u8>,
+    pub cols: Option<u8>,
+    /// `Tank 1 › Rack A › Box 3`.
+    pub path: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StorageCache {
+    units: Arc<RwLock<HashMap<Uuid, Arc<Unit>>>>,
+}
+
+impl StorageCache {
+    fn get(&self, id: Uuid) -> Option<Arc<Unit>> {
+        self.units.read().ok()?.get(&id).cloned()
+    }
+
+    fn put(&self, unit: Unit) -> Arc<Unit> {
+        let unit = Arc::new(unit);
+        if let Ok(mut units) = self.units.write() {
+            units.insert(unit.id, unit.clone());
+        }
+        unit
+    }
+}
+
+/// A new unit as asked for.
+#[derive(Debug, Clone)]
+pub struct NewUnit<'a> {
+    pub name: &'a str,
+    pub kind: StorageKind,
+    pub parent_id: Option<Uuid>,
+    pub rows: Option<i32>,
+    pub cols: Option<i32>,
+}
+
+pub async fn create(state: &AppState, actor: &Actor, new: NewUnit<'_>) -> AppResult<Arc<Unit>> {
+    let name = new.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "name",
+            "a name of 1 to 100 characters is required",
+        ));
+    }
+    if name.contains('›') {
+        return Err(AppError::invalid(
+            "name",
+            "'›' separates the parts of a path",
+        ));
+    }
+    let parent = match new.parent_id {
+        Some(id) => Some(unit(state, id).await?),
+        None => None,
+    };
+    check_new_unit(
+        new.kind,
+        parent.as_ref().map(|p| p.kind),
+        new.rows,
+        new.cols,
+    )?;
+
+    let now = state.clock.now();
+    let id = Uuid::now_v7();
+    let txn = state.db.write().await?;
+    let mut siblings = storage_unit::Entity::find().filter(storage_unit::Column::Name.eq(name));
+    siblings = match new.parent_id {
+        Some(parent_id) => siblings.filter(storage_unit::Column::ParentId.eq(parent_id)),
+        None => siblings.filter(storage_unit::Column::ParentId.is_null()),
+    };
+    if siblings.one(&txn).await?.is_some() {
+        return Err(AppError::StorageNameTaken(name.to_owned()));
+    }
+    storage_unit::Entity::insert(storage_unit::ActiveModel {
+        id: Set(id),
+        name: Set(name.to_owned()),
+        kind: Set(new.kind.as_str().to_owned()),
+        parent_id: Set(new.parent_id),
+        rows: Set(new.rows),
+        cols: Set(new.cols),
+        created_at: Set(now),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    let path = location_path(parent.iter().map(|p| p.path.as_str()).chain([name]), None);
+    ledger::append(
+        &txn,
+        actor,
+        now,
+        NewEvent::new("storage.created", "storage", id).details(json!({
+            "name": name,
+            "kind": new.kind,
+            "parent_id": new.parent_id,
+            "rows": new.rows,
+            "cols": new.cols,
+            "path": path,
+        })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(state.storage.put(Unit {
+        id,
+        name: name.to_owned(),
+        kind: new.kind,
+        parent_id: new.parent_id,
+        rows: new.rows.and_then(|r| u8::try_from(r).ok()),
+        cols: new.cols.and_then(|c| u8::try_from(c).ok()),
+        path,
+        created_at: now,
+    }))
+}
+
+/// A unit with its path; from the cache when it has been read before.
+pub async fn unit(state: &AppState, id: Uuid) -> AppResult<Arc<Unit>> {
+    if let Some(unit) = state.storage.get(id) {
+        return Ok(unit);
+    }
+    let model = storage_unit::Entity::find_by_id(id)
+        .one(state.db.conn())
+        .await?
+        .ok_or_else(|| AppError::not_found("storage unit", id))?;
+    let parent_path = match model.parent_id {
+        // At most two levels up (box › rack › tank), each cached after.
+        Some(parent_id) => Some(Box::pin(unit(state, parent_id)).await?.path.clone()),
+        None => None,
+    };
+    let path = location_path(
+        parent_path
+            .as_deref()
+            .into_iter()
+            .chain([model.name.as_str()]),
+        None,
+    );
+    let kind = model
+        .kind
+        .parse()
+        .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
+    Ok(state.storage.put(Unit {
+        id: model.id,
+        name: model.name,
+        kind,
+        parent_id: model.parent_id,
+        rows: model.rows.and_then(|r| u8::try_from(r).ok()),
+        cols: model.cols.and_then(|c| u8::try_from(c).ok()),
+        path,
+        created_at: model.created_at,
+    }))
+}
+
+/// A unit with what is directly inside it.
+pub struct Contents {
+    pub unit: Arc<Unit>,
+    pub children: Vec<Arc<Unit>>,
+    /// For a box: its vials, by position.
+    pub vials: Vec<vial::Model>,
+}
+
+pub async fn contents(state: &AppState, id: Uuid) -> AppResult<Contents> {
+    let unit = unit(state, id).await?;
+    let mut children = Vec::new();
+    let mut vials = Vec::new();
+    if unit.kind == StorageKind::Box {
+        vials = vial::Entity::find()
+            .filter(vial::Column::BoxId.eq(id))
+            .all(state.db.conn())
+            .await?;
+        vials.sort_by_key(|v| position_order(v.position.as_deref()));
+    } else {
+        let ids: Vec<Uuid> = storage_unit::Entity::find()
+            .filter(storage_unit::Column::ParentId.eq(id))
+            .order_by_asc(storage_unit::Column::Name)
+            .all(state.db.conn())
+            .await?
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        for child in ids {
+            children.push(self::unit(state, child).await?);
+        }
+    }
+    Ok(Contents {
+        unit,
+        children,
+        vials,
+    })
+}
+
+/// Every unit, tanks first then by path.
+pub async fn list(state: &AppState) -> AppResult<Vec<Arc<Unit>>> {
+    let ids: Vec<Uuid> = storage_unit::Entity::find()
+        .all(state.db.conn())
+        .await?
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    let mut units = Vec::with_capacity(ids.len());
+    for id in ids {
+        units.push(unit(state, id).await?);
+    }
+    units.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(units)
+}
+
+/// Sorts positions row by row: A1, A2, …, A10, B1.
+fn position_order(position: Option<&str>) -> (u8, u8) {
+    let Some(position) = position else {
+        return (u8::MAX, u8::MAX);
+    };
+    let row = position.bytes().next().unwrap_or(b'Z');
+    let col = position[1..].parse().unwrap_or(u8::MAX);
+    (row, col)
+}

@@ -1,0 +1,259 @@
+//! Vials: where they are and what becomes of them. Every move and status
+//! change is a conditional UPDATE (it names the state it expects), so two
+//! requests racing for one vial cannot both win, and one vial per box
+//! position is the database's unique index, so two vials racing for one
+//! position cannot both land there.
+
+use std::sync::Arc;
+
+use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::domain::lifecycle::{VialAction, VialStatus, vial_transition};
+use crate::domain::storage::{Position, StorageKind, location_path};
+use crate::entities::vial;
+use crate::error::{AppError, AppResult};
+use crate::services::Actor;
+use crate::services::donors::internal;
+use crate::services::ledger::{self, NewEvent};
+use crate::services::lots::required_reason;
+use crate::services::signatures::{self, VerifiedSignature};
+use crate::services::storage::{self, Unit};
+use crate::state::AppState;
+
+/// Where a vial is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub box_unit: Arc<Unit>,
+    pub position: String,
+}
+
+impl Location {
+    /// `Tank 1 › Rack A › Box 3 › B4`.
+    pub fn path(&self) -> String {
+        location_path([self.box_unit.path.as_str()], Some(&self.position))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct VialRecord {
+    pub vial: vial::Model,
+    pub location: Option<Location>,
+}
+
+impl VialRecord {
+    pub fn status(&self) -> AppResult<VialStatus> {
+        self.vial.status.parse().map_err(internal)
+    }
+}
+
+/// Puts a vial into a box position, or moves it there. Storing a vial where
+/// it already is changes nothing and records nothing.
+pub async fn store(
+    state: &AppState,
+    actor: &Actor,
+    vial_id: Uuid,
+    box_id: Uuid,
+    position: &str,
+) -> AppResult<VialRecord> {
+    let target = storage::unit(state, box_id).await?;
+    let (StorageKind::Box, Some(rows), Some(cols)) = (target.kind, target.rows, target.cols) else {
+        return Err(AppError::NotABox(box_id));
+    };
+    let position = Position::parse(position, rows, cols)?.to_string();
+    let now = state.clock.now();
+    let txn = state.db.write().await?;
+    let current = vial::Entity::find_by_id(vial_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("vial", vial_id))?;
+    let status: VialStatus = current.status.parse().map_err(internal)?;
+    vial_transition(status, VialAction::Store)?;
+    if current.box_id == Some(box_id) && current.position.as_deref() == Some(position.as_str()) {
+        let location = location_of(state, &current).await?;
+        return Ok(VialRecord {
+            vial: current,
+            location,
+        });
+    }
+    let from = location_of(state, &current).await?;
+    let moved = vial::Entity::update_many()
+        .col_expr(vial::Column::BoxId, Expr::value(box_id))
+        .col_expr(vial::Column::Position, Expr::value(position.clone()))
+        .filter(vial::Column::Id.eq(vial_id))
+        .filter(vial::Column::Status.eq(status.as_str()))
+        .filter(same_place(&current))
+        .exec(&txn)
+        .await;
+    match moved {
+        Ok(result) if result.rows_affected == 1 => {}
+        Ok(_) => {
+            return Err(AppError::ConcurrentChange {
+                kind: "vial",
+                id: vial_id,
+            });
+        }
+        Err(error) => {
+            return Err(match error.sql_err() {
+                Some(SqlErr::UniqueConstraintViolation(_)) => {
+                    AppError::PositionOccupied { box_id, position }
+                }
+                _ => error.into(),
+            });
+        }
+    }
+    let to = Location {
+        box_unit: target,
+        position: position.clone(),
+    };
+    let action = if from.is_some() {
+        "vial.moved"
+    } else {
+        "vial.stored"
+    };
+    ledger::append(
+        &txn,
+        actor,
+        now,
+        NewEvent::new(action, "vial", vial_id)
+            .moved(from.as_ref().map(Location::path), Some(to.path()))
+            .details(json!({
+                "code": current.code,
+                "status": status,
+                "from_box_id": current.box_id,
+                "from_position": current.position,
+                "box_id": box_id,
+                "position": position,
+            })),
+    )
+    .await?;
+    txn.commit().await?;
+    let mut vial = current;
+    vial.box_id = Some(box_id);
+    vial.position = Some(position);
+    Ok(VialRecord {
+        vial,
+        location: Some(to),
+    })
+}
+
+/// Discards a vial, signed, with a reason: from any state before infused.
+/// It leaves storage, so its position is free again.
+pub async fn discard(
+    state: &AppState,
+    signature: &VerifiedSignature,
+    vial_id: Uuid,
+    reason: &str,
+) -> AppResult<VialRecord> {
+    let reason = required_reason(reason)?;
+    let now = state.clock.now();
+    let txn = state.db.write().await?;
+    let current = vial::Entity::find_by_id(vial_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("vial", vial_id))?;
+    let from: VialStatus = current.status.parse().map_err(internal)?;
+    let to = vial_transition(from, VialAction::Discard)?;
+    let was = location_of(state, &current).await?;
+    let changed = vial::Entity::update_many()
+        .col_expr(vial::Column::Status, Expr::value(to.as_str()))
+        .col_expr(vial::Column::BoxId, Expr::value(Option::<Uuid>::None))
+        .col_expr(vial::Column::Position, Expr::value(Option::<String>::None))
+        .filter(vial::Column::Id.eq(vial_id))
+        .filter(vial::Column::Status.eq(from.as_str()))
+        .filter(same_place(&current))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(AppError::ConcurrentChange {
+            kind: "vial",
+            id: vial_id,
+        });
+    }
+    signatures::append_signed(
+        &txn,
+        signature,
+        now,
+        NewEvent::new("vial.discarded", "vial", vial_id)
+            .moved(was.as_ref().map(Location::path), None)
+            .details(json!({
+                "code": current.code,
+                "from": from,
+                "to": to,
+                "reason": reason,
+            })),
+    )
+    .await?;
+    txn.commit().await?;
+    let mut vial = current;
+    vial.status = to.as_str().to_owned();
+    vial.box_id = None;
+    vial.position = None;
+    Ok(VialRecord {
+        vial,
+        location: None,
+    })
+}
+
+pub async fn get(state: &AppState, id: Uuid) -> AppResult<VialRecord> {
+    let vial = vial::Entity::find_by_id(id)
+        .one(state.db.conn())
+        .await?
+        .ok_or_else(|| AppError::not_found("vial", id))?;
+    let location = location_of(state, &vial).await?;
+    Ok(VialRecord { vial, location })
+}
+
+/// Most vials one list answers.
+pub const MAX_LIST: u64 = 5000;
+
+pub async fn list(
+    state: &AppState,
+    lot_id: Option<Uuid>,
+    status: Option<VialStatus>,
+    limit: u64,
+) -> AppResult<Vec<VialRecord>> {
+    let mut query = vial::Entity::find().order_by_asc(vial::Column::Code);
+    if let Some(lot_id) = lot_id {
+        query = query.filter(vial::Column::LotId.eq(lot_id));
+    }
+    if let Some(status) = status {
+        query = query.filter(vial::Column::Status.eq(status.as_str()));
+    }
+    let vials = query
+        .limit(Ord::min(limit, MAX_LIST))
+        .all(state.db.conn())
+        .await?;
+    let mut records = Vec::with_capacity(vials.len());
+    for vial in vials {
+        let location = location_of(state, &vial).await?;
+        records.push(VialRecord { vial, location });
+    }
+    Ok(records)
+}
+
+async fn location_of(state: &AppState, vial: &vial::Model) -> AppResult<Option<Location>> {
+    match (vial.box_id, &vial.position) {
+        (Some(box_id), Some(position)) => Ok(Some(Location {
+            box_unit: storage::unit(state, box_id).await?,
+            position: position.clone(),
+        })),
+        _ => Ok(None),
+    }
+}
+
+/// Matches the vial only where it was read: a concurrent move makes the
+/// conditional update touch nothing.
+fn same_place(vial: &vial::Model) -> SimpleExpr {
+    let in_box = match vial.box_id {
+        Some(id) => vial::Column::BoxId.eq(id),
+        None => vial::Column::BoxId.is_null(),
+    };
+    let at = match &vial.position {
+        Some(p) => vial::Column::Position.eq(p.clone()),
+        None => vial::Column::Position.is_null(),
+    };
+    in_box.and(at)
+}
