@@ -1,0 +1,262 @@
+//! Custody writes and ledger verification on SQLite (a file, WAL,
+//! `synchronous=FULL`, exactly as `celltrail serve` opens it), in one run:
+//!
+//! 1. plain single-row INSERT commits through the same sea-orm connection
+//!    (the baseline) against custody writes: a vial moved between two box
+//!    positions through `services::vials::store`, each its own transaction
+//!    with its state change and its ledger event. Rounds alternate so
+//!    machine noise hits both.
+//! 2. verifying a ledger of `BENCH_EVENTS` (default 100,000) events, against
+//!    only reading the same events (the floor verification cannot beat).
+//!
+//! `cargo bench --bench custody`. `BENCH_SECONDS` sets a round (default 3).
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use sea_orm::{ColumnTrait, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::json;
+use uuid::Uuid;
+
+use celltrail::clock::Clock;
+use celltrail::config::Settings;
+use celltrail::domain::storage::StorageKind;
+use celltrail::entities::custody_event;
+use celltrail::services::ledger::{self, NewEvent};
+use celltrail::services::{Actor, donations, donors, lots, storage, vials};
+use celltrail::state::AppState;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let seconds: u64 = env_or("BENCH_SECONDS", 3);
+    let events: u64 = env_or("BENCH_EVENTS", 100_000);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("bench.db").display()
+    );
+    let state = celltrail::open(Settings::for_database(url), Clock::system())
+        .await
+        .unwrap();
+    let actor = Actor::system("bench");
+    let (vial_id, box_id) = one_stored_vial(&state, &actor).await;
+    state
+        .db
+        .conn()
+        .execute_unprepared("CREATE TABLE bench_plain (id INTEGER PRIMARY KEY, note TEXT NOT NULL)")
+        .await
+        .unwrap();
+
+    let round = Duration::from_secs(seconds);
+    println!("SQLite file, WAL, synchronous=FULL; {seconds} s rounds, one writer");
+    let mut ratios = Vec::new();
+    for _ in 0..3 {
+        let plain = plain_inserts(&state, round).await;
+        let custody = custody_writes(&state, &actor, vial_id, box_id, round).await;
+        println!(
+            "plain INSERT commits   {plain:>8.0}/s\ncustody writes (move)  {custody:>8.0}/s   ({:.0} % of plain)",
+            100.0 * custody / plain
+        );
+        ratios.push(custody / plain);
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "custody writes ÷ plain INSERT commits: median {:.2} (target ≥ 0.50)\n",
+        ratios[1]
+    );
+
+    let have = ledger::verify(&state.db).await.unwrap().events;
+    fill_ledger(&state, &actor, events.saturating_sub(have)).await;
+    let mut reads = Vec::new();
+    let mut verifies = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let read = read_all(&state).await;
+        reads.push(read as f64 / started.elapsed().as_secs_f64());
+        let started = Instant::now();
+        let report = ledger::verify(&state.db).await.unwrap();
+        verifies.push(report.events as f64 / started.elapsed().as_secs_f64());
+        assert!(report.ok, "the benchmark's own ledger verifies");
+        assert_eq!(report.events, read);
+    }
+    reads.sort_by(f64::total_cmp);
+    verifies.sort_by(f64::total_cmp);
+    println!(
+        "ledger of {} events\nread only       {:>9.0} events/s\nverify          {:>9.0} events/s (target ≥ 200000)\nverify ÷ read:  {:.2}",
+        events.max(have),
+        reads[1],
+        verifies[1],
+        verifies[1] / reads[1]
+    );
+}
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A donor, a donation, a lot frozen into one vial, and a box with the vial
+/// in A1: everything a move needs, made through the services.
+async fn one_stored_vial(state: &AppState, actor: &Actor) -> (Uuid, Uuid) {
+    let now = Utc::now();
+    let day = chrono::Duration::days(1);
+    let donor = donors::register(state, actor, "BENCH-1", now - day * 3)
+        .await
+        .unwrap();
+    let donation = donations::create(state, actor, donor.donor.id, now - day * 2, now - day * 2)
+        .await
+        .unwrap();
+    let lot = lots::create(
+        state,
+        actor,
+        lots::NewLot {
+            donation_id: donation.id,
+            product_code: "S1395",
+            passage: 3,
+            manufactured_at: now - day,
+            expires_at: now + day * 365,
+        },
+    )
+    .await
+    .unwrap();
+    let (_, frozen) = lots::freeze(
+        state,
+        actor,
+        lot.lot.id,
+        lots::Freezing {
+            vial_count: 1,
+            cells_per_vial: 10_000_000,
+            volume_ul: 1_000,
+            frozen_at: now,
+        },
+    )
+    .await
+    .unwrap();
+    let unit = |name, kind, parent_id, size: Option<i32>| storage::NewUnit {
+        name,
+        kind,
+        parent_id,
+        rows: size,
+        cols: size,
+    };
+    let tank = storage::create(state, actor, unit("T1", StorageKind::Tank, None, None))
+        .await
+        .unwrap();
+    let rack = storage::create(
+        state,
+        actor,
+        unit("R1", StorageKind::Rack, Some(tank.id), None),
+    )
+    .await
+    .unwrap();
+    let the_box = storage::create(
+        state,
+        actor,
+        unit("B1", StorageKind::Box, Some(rack.id), Some(9)),
+    )
+    .await
+    .unwrap();
+    vials::store(state, actor, frozen[0].id, the_box.id, "A1")
+        .await
+        .unwrap();
+    (frozen[0].id, the_box.id)
+}
+
+async fn plain_inserts(state: &AppState, round: Duration) -> f64 {
+    let conn = state.db.conn();
+    let deadline = Instant::now() + round;
+    let started = Instant::now();
+    let mut done = 0u64;
+    while Instant::now() < deadline {
+        conn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "INSERT INTO bench_plain (note) VALUES ($1)",
+            ["vial moved".into()],
+        ))
+        .await
+        .unwrap();
+        done += 1;
+    }
+    done as f64 / started.elapsed().as_secs_f64()
+}
+
+async fn custody_writes(
+    state: &AppState,
+    actor: &Actor,
+    vial_id: Uuid,
+    box_id: Uuid,
+    round: Duration,
+) -> f64 {
+    let deadline = Instant::now() + round;
+    let started = Instant::now();
+    let mut done = 0u64;
+    while Instant::now() < deadline {
+        let to = if done.is_multiple_of(2) { "B2" } else { "A1" };
+        vials::store(state, actor, vial_id, box_id, to)
+            .await
+            .unwrap();
+        done += 1;
+    }
+    // back where every round starts
+    if !done.is_multiple_of(2) {
+        vials::store(state, actor, vial_id, box_id, "A1")
+            .await
+            .unwrap();
+    }
+    done as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Appends label-issue-like events in batches of 1,000 per transaction.
+async fn fill_ledger(state: &AppState, actor: &Actor, count: u64) {
+    let started = Instant::now();
+    let subject = Uuid::now_v7();
+    let mut left = count;
+    while left > 0 {
+        let batch = left.min(1_000);
+        let txn = state.db.write().await.unwrap();
+        let events = (0..batch)
+            .map(|n| {
+                NewEvent::new("bench.recorded", "bench", subject)
+                    .details(json!({ "n": count - left + n, "note": "benchmark filler" }))
+            })
+            .collect();
+        ledger::append_many(&txn, actor, state.clock.now(), events)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        left -= batch;
+    }
+    println!(
+        "appended {count} events in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Reads every event in the pages verification uses, without hashing.
+async fn read_all(state: &AppState) -> u64 {
+    let mut after = i64::MIN;
+    let mut total = 0u64;
+    loop {
+        let batch = custody_event::Entity::find()
+            .filter(custody_event::Column::Seq.gt(after))
+            .order_by_asc(custody_event::Column::Seq)
+            .limit(10_000)
+            .all(state.db.conn())
+            .await
+            .unwrap();
+        let Some(last) = batch.last() else { break };
+        after = last.seq;
+        total += batch.len() as u64;
+    }
+    total
+}
