@@ -1,5 +1,6 @@
 //! Settings from flags and the environment, with defaults that serve.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -22,6 +23,9 @@ pub struct Cli {
     #[command(flatten)]
     pub facility: FacilityArgs,
 
+    #[command(flatten)]
+    pub labels: LabelArgs,
+
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, value_enum, env = "CELLTRAIL_LOG_FORMAT", default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -42,6 +46,26 @@ pub enum Command {
     /// Manage accounts from the command line.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Render a label to a file, for printing offline: a vial's label, a
+    /// lot's box label, or (`--lot … --format pdf`) the lot's label sheet.
+    Label(LabelCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("record").required(true).args(["vial", "lot"])))]
+pub struct LabelCommand {
+    /// The vial's code, e.g. A999926000123-L01-V007.
+    #[arg(long)]
+    pub vial: Option<String>,
+    /// The lot's code, e.g. A999926000123-L01.
+    #[arg(long)]
+    pub lot: Option<String>,
+    /// png, svg or zpl; pdf for a sheet.
+    #[arg(long, value_enum)]
+    pub format: crate::labels::Format,
+    /// The file to write; `-` for standard output.
+    #[arg(short = 'o', long)]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,6 +136,19 @@ pub struct FacilityArgs {
     pub facility_code: String,
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct LabelArgs {
+    /// Folder of label layouts (`vial.toml`, `lot.toml`, `sheet.toml`); a
+    /// layout missing there is taken from the built-in defaults.
+    #[arg(
+        long,
+        env = "CELLTRAIL_LABELS_DIR",
+        default_value = "labels",
+        global = true
+    )]
+    pub labels_dir: PathBuf,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -127,12 +164,15 @@ pub struct Settings {
     pub admin_password: Option<String>,
     pub token_ttl: Duration,
     pub facility_code: FacilityCode,
+    /// Where label layouts are read from; `None`: the built-in ones.
+    pub labels_dir: Option<PathBuf>,
 }
 
 impl Settings {
     pub fn new(
         database: &DatabaseArgs,
         facility: &FacilityArgs,
+        labels: &LabelArgs,
         serve: &ServeArgs,
     ) -> anyhow::Result<Self> {
         let facility_code = FacilityCode::parse(&facility.facility_code).map_err(|e| {
@@ -145,6 +185,7 @@ impl Settings {
             bind: serve.bind.clone(),
             admin_password: serve.admin_password.clone(),
             token_ttl: Duration::from_secs(u64::from(serve.token_ttl_hours.max(1)) * 3600),
+            labels_dir: Some(labels.labels_dir.clone()),
         })
     }
 
@@ -158,6 +199,7 @@ impl Settings {
             token_ttl: Duration::from_secs(12 * 3600),
             facility_code: FacilityCode::parse(FacilityCode::PLACEHOLDER)
                 .expect("the placeholder is a valid FIN"),
+            labels_dir: None,
         }
     }
 }

@@ -138,6 +138,21 @@ pub enum AppError {
     #[error("storage unit {0} is not a box")]
     NotABox(Uuid),
 
+    /// 400: the scan is not a label payload, vial code, lot code or DIN.
+    #[error("{0}")]
+    MalformedPayload(crate::domain::scan::ScanError),
+    /// 404: the scan is well formed but names no record.
+    #[error("no {kind} with code {code}")]
+    UnknownCode { kind: &'static str, code: String },
+    /// 422: a typed DIN's check character does not match.
+    #[error(
+        "the check character {given:?} does not match this DIN (expected {expected:?}); re-read the label"
+    )]
+    CheckCharacterMismatch { given: char, expected: char },
+    /// 422: labels were issued before; printing more needs a reason.
+    #[error("labels were issued before: a reprint needs a reason")]
+    ReprintReasonRequired,
+
     /// 503: the database does not answer or is busy past the timeout.
     #[error("the database is unavailable; try again")]
     DatabaseUnavailable(#[source] DbErr),
@@ -194,14 +209,14 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         use AppError::*;
         match self {
-            MalformedRequest(_) => StatusCode::BAD_REQUEST,
+            MalformedRequest(_) | MalformedPayload(_) => StatusCode::BAD_REQUEST,
             Unauthenticated { .. }
             | InvalidCredentials
             | AccountLocked { .. }
             | AccountDeactivated
             | SignatureInvalid => StatusCode::UNAUTHORIZED,
             Forbidden { .. } => StatusCode::FORBIDDEN,
-            NotFound { .. } | RouteNotFound { .. } => StatusCode::NOT_FOUND,
+            NotFound { .. } | RouteNotFound { .. } | UnknownCode { .. } => StatusCode::NOT_FOUND,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             UsernameTaken(_)
             | AccountAlreadyInState { .. }
@@ -223,7 +238,9 @@ impl AppError {
             | LotExpired { .. }
             | InvalidPosition(_)
             | StoragePlacement(_)
-            | NotABox(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | NotABox(_)
+            | CheckCharacterMismatch { .. }
+            | ReprintReasonRequired => StatusCode::UNPROCESSABLE_ENTITY,
             DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -264,6 +281,10 @@ impl AppError {
             InvalidPosition(_) => "invalid_position",
             StoragePlacement(_) => "invalid_storage_placement",
             NotABox(_) => "not_a_box",
+            MalformedPayload(_) => "malformed_payload",
+            UnknownCode { .. } => "unknown_code",
+            CheckCharacterMismatch { .. } => "check_character_mismatch",
+            ReprintReasonRequired => "reprint_reason_required",
             DatabaseUnavailable(_) => "database_unavailable",
             Internal(_) => "internal_error",
         }
@@ -324,6 +345,11 @@ impl AppError {
                 "last": invalid.last,
             }),
             NotABox(id) => json!({ "storage_id": id }),
+            UnknownCode { kind, code } => json!({ "kind": kind, "code": code }),
+            CheckCharacterMismatch { given, expected } => {
+                json!({ "given": given.to_string(), "expected": expected.to_string() })
+            }
+            ReprintReasonRequired => json!({ "field": "reason" }),
             _ => json!({}),
         }
     }

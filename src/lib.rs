@@ -89,9 +89,10 @@ impl Application {
 
 /// Connects and migrates: the state the service and the command line share.
 pub async fn open(settings: Settings, clock: Clock) -> anyhow::Result<AppState> {
+    let labels = labels::Labels::load(settings.labels_dir.as_deref())?;
     let db = Db::connect(&settings.database_url, settings.db_max_connections).await?;
     db.migrate(&settings.database_url).await?;
-    Ok(AppState::new(db, clock, settings))
+    Ok(AppState::new(db, clock, settings, labels))
 }
 
 /// Every route, with middleware and state.

@@ -1,14 +1,17 @@
-//! The `celltrail` command: serve (the default), migrate, admin.
+//! The `celltrail` command: serve (the default), migrate, verify-audit,
+//! admin, label.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
 
 use celltrail::clock::Clock;
-use celltrail::config::{AdminCommand, Cli, Command, Settings};
-use celltrail::services::{Actor, accounts, ledger, passwords};
+use celltrail::config::{AdminCommand, Cli, Command, LabelCommand, Settings};
+use celltrail::labels::Format;
+use celltrail::services::{Actor, accounts, labels, ledger, passwords};
+use celltrail::state::AppState;
 use celltrail::{Application, db, open, telemetry};
 
 #[tokio::main]
@@ -27,18 +30,32 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        None => serve(Settings::new(&cli.database, &cli.facility, &cli.serve)?).await,
+        None => {
+            serve(Settings::new(
+                &cli.database,
+                &cli.facility,
+                &cli.labels,
+                &cli.serve,
+            )?)
+            .await
+        }
         Some(Command::Serve(args)) => {
-            serve(Settings::new(&cli.database, &cli.facility, &args)?).await
+            serve(Settings::new(
+                &cli.database,
+                &cli.facility,
+                &cli.labels,
+                &args,
+            )?)
+            .await
         }
         Some(Command::Migrate) => {
-            let settings = Settings::new(&cli.database, &cli.facility, &cli.serve)?;
+            let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
             open(settings.clone(), Clock::system()).await?;
             println!("migrated {}", db::redact(&settings.database_url));
             Ok(())
         }
         Some(Command::VerifyAudit) => {
-            let settings = Settings::new(&cli.database, &cli.facility, &cli.serve)?;
+            let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
             let state = open(settings, Clock::system()).await?;
             let report = ledger::verify(&state.db).await?;
             println!(
@@ -59,9 +76,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 )
             }
         }
+        Some(Command::Label(command)) => {
+            let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
+            label(open(settings, Clock::system()).await?, command).await
+        }
         Some(Command::Admin(command)) => {
             admin(
-                Settings::new(&cli.database, &cli.facility, &cli.serve)?,
+                Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?,
                 command,
             )
             .await
@@ -86,7 +107,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             facility.as_str()
         );
     }
-    tracing::info!(address = %app.local_addr(), %database, facility = facility.as_str(), "celltrail serving");
+    let layouts = app.state().labels.sources.join(", ");
+    tracing::info!(address = %app.local_addr(), %database, facility = facility.as_str(), %layouts, "celltrail serving");
     app.run_until(shutdown_signal()).await?;
     tracing::info!("celltrail stopped");
     Ok(())
@@ -139,6 +161,39 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
                 println!("password: {password}\n(shown once)");
             }
         }
+    }
+    Ok(())
+}
+
+/// Renders a label from the database to a file.
+async fn label(state: AppState, command: LabelCommand) -> anyhow::Result<()> {
+    let fail = |e: celltrail::error::AppError| anyhow::anyhow!("{e}");
+    let bytes = match (&command.vial, &command.lot, command.format) {
+        (Some(code), _, format) => {
+            let id = labels::vial_by_code(&state, code).await.map_err(fail)?;
+            let data = labels::vial_label(&state, id).await.map_err(fail)?;
+            state.labels.render(&data, format)?
+        }
+        (None, Some(code), Format::Pdf) => {
+            let id = labels::lot_by_code(&state, code).await.map_err(fail)?;
+            let (_, sheet) = labels::lot_sheet(&state, id).await.map_err(fail)?;
+            state.labels.sheet(&sheet)?
+        }
+        (None, Some(code), format) => {
+            let id = labels::lot_by_code(&state, code).await.map_err(fail)?;
+            let data = labels::lot_label(&state, id).await.map_err(fail)?;
+            state.labels.render(&data, format)?
+        }
+        (None, None, _) => anyhow::bail!("name a --vial or a --lot"),
+    };
+    if command.output.as_os_str() == "-" {
+        std::io::stdout()
+            .write_all(&bytes)
+            .context("cannot write the label to standard output")?;
+    } else {
+        std::fs::write(&command.output, &bytes)
+            .with_context(|| format!("cannot write {}", command.output.display()))?;
+        eprintln!("wrote {} ({} bytes)", command.output.display(), bytes.len());
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
+use crate::labels::Labels;
 use crate::services::storage::StorageCache;
 
 #[derive(Clone)]
@@ -13,15 +14,18 @@ pub struct AppState {
     pub clock: Clock,
     pub settings: Arc<Settings>,
     pub storage: StorageCache,
+    /// The label layouts, loaded and checked at start.
+    pub labels: Arc<Labels>,
 }
 
 impl AppState {
-    pub fn new(db: Db, clock: Clock, settings: Settings) -> Self {
+    pub fn new(db: Db, clock: Clock, settings: Settings, labels: Labels) -> Self {
         AppState {
             db,
             clock,
             settings: Arc::new(settings),
             storage: StorageCache::default(),
+            labels: Arc::new(labels),
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::api::extract::{ApiJson, ApiPath, Authorized, roles};
 use crate::api::vials::VialSummary;
 use crate::domain::din::Din;
 use crate::domain::qc::QcStanding;
+use crate::domain::scan::{ScanKind, payload};
 use crate::entities::{lot, qc_result};
 use crate::error::{AppResult, ErrorBody};
 use crate::services::lots::{self, Freezing, LotRecord, NewLot};
@@ -36,6 +37,8 @@ pub struct LotView {
     pub id: Uuid,
     /// DIN + lot number, e.g. `A999926000123-L01`.
     pub code: String,
+    /// What its (box) label's QR encodes: `CT1:L:<code>`.
+    pub scan_payload: String,
     pub donation_id: Uuid,
     pub din: String,
     pub din_display: String,
@@ -81,6 +84,7 @@ impl LotView {
                 .map(|d| d.display())
                 .unwrap_or_else(|_| lot.din.clone()),
             id: lot.id,
+            scan_payload: payload(ScanKind::Lot, &lot.code),
             code: lot.code,
             donation_id: lot.donation_id,
             din: lot.din,

@@ -6,8 +6,10 @@ pub mod audit;
 pub mod auth;
 pub mod donors;
 pub mod extract;
+pub mod labels;
 pub mod lots;
 pub mod platform;
+pub mod scan;
 pub mod storage;
 pub mod users;
 pub mod vials;
@@ -46,6 +48,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "lots", description = "Lots, QC, freezing, release"),
         (name = "storage", description = "Tanks, racks, boxes"),
         (name = "vials", description = "Vials: location and fate"),
+        (name = "labels", description = "Vial and lot labels (PNG, SVG, ZPL, PDF sheets) and label reconciliation"),
+        (name = "scan", description = "Resolving a scanned label or a typed code"),
         (name = "audit", description = "The hash-chained custody ledger"),
     )
 )]
@@ -81,6 +85,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(lots::router())
                 .merge(storage::router())
                 .merge(vials::router())
+                .merge(labels::router())
+                .merge(scan::router())
                 .merge(audit::router()),
         )
         .split_for_parts()

@@ -12,6 +12,7 @@ use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Authorized, roles};
 use crate::api::lots::SignedReason;
 use crate::domain::din::Din;
 use crate::domain::lifecycle::{VialStatus, vial_actions};
+use crate::domain::scan::{ScanKind, payload};
 use crate::entities::vial;
 use crate::error::{AppResult, ErrorBody};
 use crate::services::signatures;
@@ -29,8 +30,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VialView {
     pub id: Uuid,
-    /// DIN + lot + vial number, e.g. `A999926000123-L01-V007`: what its label encodes.
+    /// DIN + lot + vial number, e.g. `A999926000123-L01-V007`.
     pub code: String,
+    /// What its label's QR encodes: `CT1:V:<code>`.
+    pub scan_payload: String,
     pub lot_id: Uuid,
     pub din: String,
     pub din_display: String,
@@ -76,6 +79,7 @@ impl TryFrom<VialRecord> for VialView {
                 .map(|d| d.display())
                 .unwrap_or_else(|_| vial.din.clone()),
             id: vial.id,
+            scan_payload: payload(ScanKind::Vial, &vial.code),
             code: vial.code,
             lot_id: vial.lot_id,
             din: vial.din,

@@ -9,4 +9,5 @@ pub mod donor;
 pub mod ledger;
 pub mod lifecycle;
 pub mod qc;
+pub mod scan;
 pub mod storage;

@@ -15,6 +15,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::donor::Entity",
+        from = "Column::DonorId",
+        to = "super::donor::Column::Id"
+    )]
+    Donor,
+}
+
+impl Related<super::donor::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Donor.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -20,6 +20,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::lot::Entity",
+        from = "Column::LotId",
+        to = "super::lot::Column::Id"
+    )]
+    Lot,
+}
+
+impl Related<super::lot::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Lot.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

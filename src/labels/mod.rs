@@ -1,2 +1,389 @@
-//! Label rendering (QR codes; PNG, SVG, ZPL and PDF sheets). Arrives with
-//! the labels issue; nothing belongs here yet.
+//! Labels: layouts read from the `labels/` folder, composed into positioned
+//! QR modules and text, and rendered as PNG (raster, at the layout's dpi),
+//! SVG (vector, text as text), ZPL II (Zebra printers) and PDF sheets.
+//!
+//! A label carries codes only. Its QR encodes the record's scan payload
+//! (`domain::scan`), which `POST /api/v1/scan` resolves. Rendering is pure:
+//! data in, bytes out; loading the data is `services::labels`.
+
+pub mod compose;
+pub mod font;
+pub mod layout;
+pub mod pdf;
+pub mod png;
+pub mod svg;
+pub mod zpl;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::labels::compose::{Composed, compose};
+use crate::labels::layout::{Layout, LayoutError, SheetLayout};
+
+/// The investigational-use statement of 21 CFR 312.6(a), printed on every
+/// product label.
+pub const CAUTION: &str =
+    "Caution: New Drug—Limited by Federal (or United States) law to investigational use";
+
+/// What a label is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelKind {
+    Vial,
+    Lot,
+}
+
+impl LabelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LabelKind::Vial => "vial",
+            LabelKind::Lot => "lot",
+        }
+    }
+}
+
+/// The fields a label of this kind may print.
+pub fn fields_of(kind: LabelKind) -> &'static [&'static str] {
+    match kind {
+        LabelKind::Vial => &[
+            "vial_code",
+            "din",
+            "din_display",
+            "din_check",
+            "product_code",
+            "lot_code",
+            "cells_per_vial",
+            "cells_per_vial_millions",
+            "volume",
+            "frozen_date",
+            "expiry_date",
+            "caution",
+            "scan_payload",
+        ],
+        LabelKind::Lot => &[
+            "lot_code",
+            "din",
+            "din_display",
+            "din_check",
+            "product_code",
+            "passage",
+            "vial_count",
+            "cells_per_vial_millions",
+            "volume",
+            "manufactured_date",
+            "frozen_date",
+            "expiry_date",
+            "caution",
+            "scan_payload",
+        ],
+    }
+}
+
+/// The content of one label: its QR payload and its named fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelData {
+    pub kind: LabelKind,
+    pub payload: String,
+    pub fields: HashMap<&'static str, String>,
+}
+
+impl LabelData {
+    pub fn new(kind: LabelKind, payload: String) -> Self {
+        let mut fields = HashMap::new();
+        fields.insert("caution", CAUTION.to_owned());
+        fields.insert("scan_payload", payload.clone());
+        LabelData {
+            kind,
+            payload,
+            fields,
+        }
+    }
+
+    pub fn set(&mut self, field: &'static str, value: impl Into<String>) {
+        debug_assert!(fields_of(self.kind).contains(&field), "{field}");
+        self.fields.insert(field, value.into());
+    }
+}
+
+/// A label file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Png,
+    Svg,
+    Zpl,
+    Pdf,
+}
+
+impl Format {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Png => "image/png",
+            Format::Svg => "image/svg+xml",
+            Format::Zpl => "application/zpl; charset=utf-8",
+            Format::Pdf => "application/pdf",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Png => "png",
+            Format::Svg => "svg",
+            Format::Zpl => "zpl",
+            Format::Pdf => "pdf",
+        }
+    }
+}
+
+/// A label that cannot be rendered with this layout.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("the payload does not fit in a QR symbol: {0}")]
+    Qr(String),
+    #[error(
+        "the {kind} layout leaves room for a {room}-module QR symbol; this payload needs {needed}"
+    )]
+    QrTooLarge {
+        kind: &'static str,
+        room: u32,
+        needed: u32,
+    },
+    #[error("a PDF sheet holds only {0} labels")]
+    NotASheetLabel(&'static str),
+}
+
+/// The layouts in use, loaded and checked once at start.
+#[derive(Debug, Clone)]
+pub struct Labels {
+    pub vial: Layout,
+    pub lot: Layout,
+    pub sheet: SheetLayout,
+    /// Where each layout came from, for the start-up log.
+    pub sources: Vec<String>,
+}
+
+impl Labels {
+    /// Reads the layouts from `dir` where it has them, else the built-in
+    /// defaults, and checks each.
+    pub fn load(dir: Option<&Path>) -> Result<Labels, LayoutError> {
+        let mut sources = Vec::new();
+        let mut read = |file: &str| -> Result<(String, String), LayoutError> {
+            let (text, source) = layout::read(dir, file)?;
+            sources.push(source.clone());
+            Ok((text, source))
+        };
+        let (text, source) = read("vial.toml")?;
+        let vial = Layout::parse(&source, &text)?;
+        let (text, source) = read("lot.toml")?;
+        let lot = Layout::parse(&source, &text)?;
+        let (text, source) = read("sheet.toml")?;
+        let sheet = SheetLayout::parse(&source, &text, &vial)?;
+        for (layout, file) in [(&vial, "vial.toml"), (&lot, "lot.toml")] {
+            if layout.kind.as_str() != file.trim_end_matches(".toml") {
+                return Err(LayoutError {
+                    file: file.into(),
+                    problem: format!("describes a {} label", layout.kind.as_str()),
+                });
+            }
+        }
+        let labels = Labels {
+            vial,
+            lot,
+            sheet,
+            sources,
+        };
+        labels.check_samples()?;
+        Ok(labels)
+    }
+
+    /// Composes a sample of each label kind (codes at their longest), so a
+    /// layout edited into one that cannot hold its QR or text is refused at
+    /// start, not found on the first print.
+    fn check_samples(&self) -> Result<(), LayoutError> {
+        for kind in [LabelKind::Vial, LabelKind::Lot] {
+            self.compose(&sample(kind)).map_err(|e| LayoutError {
+                file: format!("{}.toml", kind.as_str()),
+                problem: e.to_string(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The built-in layouts.
+    pub fn builtin() -> Labels {
+        Labels::load(None).expect("the built-in layouts are valid")
+    }
+
+    pub fn layout(&self, kind: LabelKind) -> &Layout {
+        match kind {
+            LabelKind::Vial => &self.vial,
+            LabelKind::Lot => &self.lot,
+        }
+    }
+
+    /// Composes one label with its kind's layout.
+    pub fn compose(&self, data: &LabelData) -> Result<Composed, RenderError> {
+        compose(self.layout(data.kind), data)
+    }
+
+    /// One label as PNG, SVG or ZPL.
+    pub fn render(&self, data: &LabelData, format: Format) -> Result<Vec<u8>, RenderError> {
+        let composed = self.compose(data)?;
+        Ok(match format {
+            Format::Png => png::render(&composed),
+            Format::Svg => svg::render(&composed).into_bytes(),
+            Format::Zpl => zpl::render(&composed).into_bytes(),
+            Format::Pdf => pdf::sheet(&self.sheet, std::slice::from_ref(&composed)),
+        })
+    }
+
+    /// A PDF sheet of labels of the sheet's kind, in the order given.
+    pub fn sheet(&self, labels: &[LabelData]) -> Result<Vec<u8>, RenderError> {
+        let composed = labels
+            .iter()
+            .map(|data| {
+                if data.kind != self.sheet.label {
+                    return Err(RenderError::NotASheetLabel(self.sheet.label.as_str()));
+                }
+                self.compose(data)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(pdf::sheet(&self.sheet, &composed))
+    }
+}
+
+/// A label of this kind with realistic data, codes at their longest: for
+/// checking layouts and for previews.
+pub fn sample(kind: LabelKind) -> LabelData {
+    let (payload, fields): (&str, &[(&str, &str)]) = match kind {
+        LabelKind::Vial => (
+            "CT1:V:A999926000123-L01-V007",
+            &[
+                ("vial_code", "A999926000123-L01-V007"),
+                ("lot_code", "A999926000123-L01"),
+                ("cells_per_vial", "25\u{2009}000\u{2009}000"),
+                ("frozen_date", "2026-11-25"),
+            ],
+        ),
+        LabelKind::Lot => (
+            "CT1:L:A999926000123-L01",
+            &[
+                ("lot_code", "A999926000123-L01"),
+                ("passage", "3"),
+                ("vial_count", "96"),
+                ("manufactured_date", "2026-11-20"),
+                ("frozen_date", "2026-11-25"),
+            ],
+        ),
+    };
+    let mut data = LabelData::new(kind, payload.to_owned());
+    for (field, value) in [
+        ("din", "A999926000123"),
+        ("din_display", "A9999 26 000123"),
+        ("din_check", "K"),
+        ("product_code", "S1395"),
+        ("cells_per_vial_millions", "25 × 10⁶"),
+        ("volume", "1.5 mL"),
+        ("expiry_date", "2027-11-25"),
+    ]
+    .iter()
+    .chain(fields)
+    {
+        let known = fields_of(kind).iter().find(|f| *f == field);
+        if let Some(known) = known {
+            data.set(known, *value);
+        }
+    }
+    data
+}
+
+/// `25000000` → `25 × 10⁶`; `12500000` → `12.5 × 10⁶`; exact, never rounded.
+pub fn millions(cells: i64) -> String {
+    let whole = cells / 1_000_000;
+    let fraction = (cells % 1_000_000).abs();
+    if fraction == 0 {
+        format!("{whole} × 10⁶")
+    } else {
+        let digits = format!("{fraction:06}");
+        format!("{whole}.{} × 10⁶", digits.trim_end_matches('0'))
+    }
+}
+
+/// `25000000` → `25 000 000`: every digit, grouped by thin spaces.
+pub fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() * 2);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{2009}');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `1500` µL → `1.5 mL`; `250` → `0.25 mL`; exact.
+pub fn millilitres(volume_ul: i64) -> String {
+    let whole = volume_ul / 1000;
+    let fraction = (volume_ul % 1000).abs();
+    if fraction == 0 {
+        format!("{whole} mL")
+    } else {
+        let digits = format!("{fraction:03}");
+        format!("{whole}.{} mL", digits.trim_end_matches('0'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_print_exactly() {
+        assert_eq!(millions(25_000_000), "25 × 10⁶");
+        assert_eq!(millions(12_500_000), "12.5 × 10⁶");
+        assert_eq!(millions(1_234_567), "1.234567 × 10⁶");
+        assert_eq!(millions(999_999), "0.999999 × 10⁶");
+        assert_eq!(grouped(25_000_000), "25\u{2009}000\u{2009}000");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(millilitres(1500), "1.5 mL");
+        assert_eq!(millilitres(250), "0.25 mL");
+        assert_eq!(millilitres(1), "0.001 mL");
+        assert_eq!(millilitres(2000), "2 mL");
+    }
+
+    #[test]
+    fn the_built_in_layouts_load() {
+        let labels = Labels::builtin();
+        assert_eq!(labels.sources.len(), 3);
+        assert!(labels.sources[0].contains("built in"));
+    }
+
+    #[test]
+    fn a_layout_folder_overrides_the_built_in_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let custom = layout::DEFAULTS[0].1.replace(
+            "value = \"Frozen {frozen_date}\"",
+            "value = \"Gefroren {frozen_date}\"",
+        );
+        std::fs::write(dir.path().join("vial.toml"), custom).unwrap();
+        let labels = Labels::load(Some(dir.path())).unwrap();
+        assert!(
+            labels
+                .vial
+                .text
+                .iter()
+                .any(|t| t.value.starts_with("Gefroren"))
+        );
+        assert!(labels.sources[0].ends_with("vial.toml"));
+        assert!(labels.sources[1].contains("built in"));
+        std::fs::write(dir.path().join("lot.toml"), "kind = \"lot\"").unwrap();
+        let error = Labels::load(Some(dir.path())).unwrap_err();
+        assert!(error.file.ends_with("lot.toml"), "{error}");
+    }
+}

@@ -282,6 +282,23 @@ impl TestApp {
         (id, token_of(self.login(username, STAFF_PASSWORD).await))
     }
 
+    /// A GET answered with bytes (a label, a PDF): status, content type, body.
+    pub async fn get_bytes(&self, path: &str, token: Option<&str>) -> (u16, String, Vec<u8>) {
+        let response = with_token(self.client.get(self.url(path)), token)
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = response.bytes().await.expect("a body").to_vec();
+        (status, content_type, bytes)
+    }
+
     /// The signature object for `password`.
     pub fn signature(password: &str, meaning: &str) -> Value {
         json!({ "password": password, "meaning": meaning })

@@ -4,14 +4,17 @@
 //! `CI` is set, where a missing PostgreSQL is a failure).
 
 mod helpers;
+mod readback;
 mod story;
 
 mod audit;
 mod auth;
 mod cli;
 mod donors;
+mod labels;
 mod ledger;
 mod lots;
 mod platform;
+mod scan;
 mod storage;
 mod users;

@@ -1,0 +1,273 @@
+//! Labels: vial and lot labels as PNG, SVG and ZPL, the lot's printable PDF
+//! sheet, and recording labels issued for printing. Rendering is read-only
+//! and runs off the async workers; issuing is a ledgered change.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::api::extract::{ApiJson, ApiPath, Authorized, roles};
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::labels::{Format, LabelData};
+use crate::services::labels::{self, LabelIssue};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(vial_png))
+        .routes(routes!(vial_svg))
+        .routes(routes!(vial_zpl))
+        .routes(routes!(lot_png))
+        .routes(routes!(lot_svg))
+        .routes(routes!(lot_zpl))
+        .routes(routes!(lot_sheet))
+        .routes(routes!(issue_vial_labels))
+        .routes(routes!(issue_lot_labels))
+}
+
+/// A rendered label file.
+pub struct LabelFile {
+    pub bytes: Vec<u8>,
+    pub format: Format,
+    pub name: String,
+}
+
+impl IntoResponse for LabelFile {
+    fn into_response(self) -> Response {
+        let disposition = format!(
+            "inline; filename=\"{}.{}\"",
+            self.name,
+            self.format.extension()
+        );
+        let mut response = self.bytes.into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.format.content_type()),
+        );
+        if let Ok(value) = HeaderValue::from_str(&disposition) {
+            headers.insert(header::CONTENT_DISPOSITION, value);
+        }
+        response
+    }
+}
+
+/// Renders on a blocking thread: a sheet of a hundred labels is tens of
+/// milliseconds of CPU that must not stall other requests.
+async fn render(state: &AppState, data: LabelData, format: Format) -> AppResult<LabelFile> {
+    let labels = state.labels.clone();
+    let name = data
+        .payload
+        .rsplit(':')
+        .next()
+        .unwrap_or("label")
+        .to_owned();
+    let bytes = tokio::task::spawn_blocking(move || labels.render(&data, format))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    Ok(LabelFile {
+        bytes,
+        format,
+        name,
+    })
+}
+
+macro_rules! label_route {
+    ($name:ident, $path:literal, $loader:path, $format:expr, $content:literal, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(get, path = $path, tag = "labels", security(("bearer" = [])),
+                    params(("id" = Uuid, Path)),
+                    responses((status = 200, content_type = $content, body = Vec<u8>),
+                        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        async fn $name(
+            State(state): State<AppState>,
+            _auth: Authorized,
+            ApiPath(id): ApiPath<Uuid>,
+        ) -> AppResult<LabelFile> {
+            let data = $loader(&state, id).await?;
+            render(&state, data, $format).await
+        }
+    };
+}
+
+label_route!(
+    vial_png,
+    "/vials/{id}/label.png",
+    labels::vial_label,
+    Format::Png,
+    "image/png",
+    "The vial's label as PNG at the layout's resolution; its QR decodes to the vial's `scan_payload`."
+);
+label_route!(
+    vial_svg,
+    "/vials/{id}/label.svg",
+    labels::vial_label,
+    Format::Svg,
+    "image/svg+xml",
+    "The vial's label as SVG (vectors, text as text)."
+);
+label_route!(
+    vial_zpl,
+    "/vials/{id}/label.zpl",
+    labels::vial_label,
+    Format::Zpl,
+    "application/zpl",
+    "The vial's label as ZPL II for Zebra printers."
+);
+label_route!(
+    lot_png,
+    "/lots/{id}/label.png",
+    labels::lot_label,
+    Format::Png,
+    "image/png",
+    "The lot (box) label as PNG."
+);
+label_route!(
+    lot_svg,
+    "/lots/{id}/label.svg",
+    labels::lot_label,
+    Format::Svg,
+    "image/svg+xml",
+    "The lot (box) label as SVG."
+);
+label_route!(
+    lot_zpl,
+    "/lots/{id}/label.zpl",
+    labels::lot_label,
+    Format::Zpl,
+    "application/zpl",
+    "The lot (box) label as ZPL II."
+);
+
+/// A printable PDF sheet of every vial label of the lot (vials infused or
+/// discarded excepted), in vial-code order, laid out by `labels/sheet.toml`.
+#[utoipa::path(get, path = "/lots/{id}/labels.pdf", tag = "labels", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn lot_sheet(
+    State(state): State<AppState>,
+    _auth: Authorized,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<LabelFile> {
+    let (lot, data) = labels::lot_sheet(&state, id).await?;
+    let renderer = state.labels.clone();
+    let bytes = tokio::task::spawn_blocking(move || renderer.sheet(&data))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    Ok(LabelFile {
+        bytes,
+        format: Format::Pdf,
+        name: format!("{}-labels", lot.code),
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueLabels {
+    /// Labels per vial, 1 to 10.
+    pub count: i32,
+    /// Why; required when labels were issued before (a reprint).
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LabelIssueView {
+    /// `vial` or `lot`.
+    pub subject_kind: &'static str,
+    pub subject_id: Uuid,
+    /// Labels per vial in this issue.
+    pub count: i32,
+    /// Labels had been issued before.
+    pub reprint: bool,
+    pub reason: Option<String>,
+    pub issued_at: DateTime<Utc>,
+    pub issued_by: String,
+    /// Each vial labelled, with its labels issued so far.
+    pub vials: Vec<LabelledVial>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LabelledVial {
+    pub id: Uuid,
+    pub code: String,
+    pub labels_issued: i32,
+}
+
+impl From<LabelIssue> for LabelIssueView {
+    fn from(issue: LabelIssue) -> Self {
+        LabelIssueView {
+            subject_kind: issue.subject_kind,
+            subject_id: issue.subject_id,
+            count: issue.count,
+            reprint: issue.reprint,
+            reason: issue.reason,
+            issued_at: issue.issued_at,
+            issued_by: issue.issued_by,
+            vials: issue
+                .vials
+                .into_iter()
+                .map(|(id, code, labels_issued)| LabelledVial {
+                    id,
+                    code,
+                    labels_issued,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Records labels issued for printing one vial (lab); a reprint needs a reason.
+#[utoipa::path(post, path = "/vials/{id}/label-issues", tag = "labels", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = IssueLabels,
+    responses((status = 201, body = LabelIssueView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "reprint_reason_required, invalid_field")))]
+async fn issue_vial_labels(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Lab>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<IssueLabels>,
+) -> AppResult<(StatusCode, ApiJson<LabelIssueView>)> {
+    let issue = labels::issue_for_vial(
+        &state,
+        &auth.user.actor(),
+        id,
+        body.count,
+        body.reason.as_deref(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(issue.into())))
+}
+
+/// Records `count` copies of the lot's label sheet issued for printing
+/// (lab): `count` labels for each vial on it. A reprint needs a reason.
+#[utoipa::path(post, path = "/lots/{id}/label-issues", tag = "labels", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = IssueLabels,
+    responses((status = 201, body = LabelIssueView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "reprint_reason_required, invalid_field")))]
+async fn issue_lot_labels(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Lab>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<IssueLabels>,
+) -> AppResult<(StatusCode, ApiJson<LabelIssueView>)> {
+    let issue = labels::issue_for_lot(
+        &state,
+        &auth.user.actor(),
+        id,
+        body.count,
+        body.reason.as_deref(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(issue.into())))
+}

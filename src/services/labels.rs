@@ -1,0 +1,355 @@
+//! Labels: the data each label prints, read from the records (rendering is
+//! `crate::labels`), and label reconciliation: every label issued for
+//! printing is recorded with who, when, how many and why (FACT-JACIE asks
+//! that each label issued for a product be accounted for). Rendering is
+//! side-effect free; issuing is a ledgered state change.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::domain::din::Din;
+use crate::domain::lifecycle::VialStatus;
+use crate::domain::scan::{ScanKind, payload};
+use crate::entities::{lot, vial};
+use crate::error::{AppError, AppResult};
+use crate::labels::{LabelData, LabelKind, grouped, millilitres, millions};
+use crate::services::Actor;
+use crate::services::ledger::{self, NewEvent};
+use crate::state::AppState;
+
+/// Most labels one issue may print per vial: more is a slip of the finger.
+pub const MAX_COPIES: i32 = 10;
+
+/// Vials whose life is over get no new labels (a label on nothing invites
+/// a mix-up); every other vial of the lot is on its sheet.
+const UNLABELLED: [VialStatus; 2] = [VialStatus::Infused, VialStatus::Discarded];
+
+fn date(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+fn din_parts(din: &str) -> (String, String) {
+    match Din::parse(din) {
+        Ok(parsed) => {
+            let display = parsed.display();
+            let (data, check) = display.split_at(display.len() - 1);
+            (data.trim_end().to_owned(), check.to_owned())
+        }
+        Err(_) => (din.to_owned(), String::new()),
+    }
+}
+
+/// What a vial's label prints.
+pub fn vial_data(vial: &vial::Model, lot: &lot::Model) -> LabelData {
+    let mut data = LabelData::new(LabelKind::Vial, payload(ScanKind::Vial, &vial.code));
+    let (din_display, din_check) = din_parts(&vial.din);
+    data.set("vial_code", vial.code.clone());
+    data.set("din", vial.din.clone());
+    data.set("din_display", din_display);
+    data.set("din_check", din_check);
+    data.set("product_code", lot.product_code.clone());
+    data.set("lot_code", lot.code.clone());
+    data.set("cells_per_vial", grouped(vial.cells_per_vial));
+    data.set("cells_per_vial_millions", millions(vial.cells_per_vial));
+    data.set("volume", millilitres(vial.volume_ul));
+    data.set("frozen_date", date(vial.frozen_at));
+    data.set("expiry_date", date(lot.expires_at));
+    data
+}
+
+/// What a lot's (or its box's) label prints.
+pub fn lot_data(lot: &lot::Model) -> LabelData {
+    let mut data = LabelData::new(LabelKind::Lot, payload(ScanKind::Lot, &lot.code));
+    let (din_display, din_check) = din_parts(&lot.din);
+    let unknown = || "—".to_owned();
+    data.set("lot_code", lot.code.clone());
+    data.set("din", lot.din.clone());
+    data.set("din_display", din_display);
+    data.set("din_check", din_check);
+    data.set("product_code", lot.product_code.clone());
+    data.set("passage", lot.passage.to_string());
+    data.set(
+        "vial_count",
+        lot.vial_count
+            .map(|n| n.to_string())
+            .unwrap_or_else(unknown),
+    );
+    data.set(
+        "cells_per_vial_millions",
+        lot.cells_per_vial.map(millions).unwrap_or_else(unknown),
+    );
+    data.set(
+        "volume",
+        lot.volume_ul.map(millilitres).unwrap_or_else(unknown),
+    );
+    data.set("manufactured_date", date(lot.manufactured_at));
+    data.set(
+        "frozen_date",
+        lot.frozen_at.map(date).unwrap_or_else(unknown),
+    );
+    data.set("expiry_date", date(lot.expires_at));
+    data
+}
+
+/// A vial's label data (one query).
+pub async fn vial_label(state: &AppState, vial_id: Uuid) -> AppResult<LabelData> {
+    let (vial, lot) = vial::Entity::find_by_id(vial_id)
+        .find_also_related(lot::Entity)
+        .one(state.db.conn())
+        .await?
+        .ok_or_else(|| AppError::not_found("vial", vial_id))?;
+    let lot = lot.ok_or_else(|| AppError::not_found("lot", vial.lot_id))?;
+    Ok(vial_data(&vial, &lot))
+}
+
+pub async fn lot_label(state: &AppState, lot_id: Uuid) -> AppResult<LabelData> {
+    let lot = find_lot(state.db.conn(), lot_id).await?;
+    Ok(lot_data(&lot))
+}
+
+/// The labels of the lot's sheet, by vial code (two queries).
+pub async fn lot_sheet(state: &AppState, lot_id: Uuid) -> AppResult<(lot::Model, Vec<LabelData>)> {
+    let lot = find_lot(state.db.conn(), lot_id).await?;
+    let vials = sheet_vials(state.db.conn(), lot_id).await?;
+    let labels = vials.iter().map(|v| vial_data(v, &lot)).collect();
+    Ok((lot, labels))
+}
+
+async fn find_lot(db: &impl ConnectionTrait, lot_id: Uuid) -> AppResult<lot::Model> {
+    lot::Entity::find_by_id(lot_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("lot", lot_id))
+}
+
+async fn sheet_vials(db: &impl ConnectionTrait, lot_id: Uuid) -> AppResult<Vec<vial::Model>> {
+    Ok(vial::Entity::find()
+        .filter(vial::Column::LotId.eq(lot_id))
+        .filter(vial::Column::Status.is_not_in(UNLABELLED.map(VialStatus::as_str)))
+        .order_by_asc(vial::Column::Code)
+        .all(db)
+        .await?)
+}
+
+/// The id of the vial with this code.
+pub async fn vial_by_code(state: &AppState, code: &str) -> AppResult<Uuid> {
+    let code = code.trim().to_ascii_uppercase();
+    vial::Entity::find()
+        .select_only()
+        .column(vial::Column::Id)
+        .filter(vial::Column::Code.eq(code.as_str()))
+        .into_tuple()
+        .one(state.db.conn())
+        .await?
+        .ok_or_else(|| AppError::not_found("vial", code))
+}
+
+/// The id of the lot with this code.
+pub async fn lot_by_code(state: &AppState, code: &str) -> AppResult<Uuid> {
+    let code = code.trim().to_ascii_uppercase();
+    lot::Entity::find()
+        .select_only()
+        .column(lot::Column::Id)
+        .filter(lot::Column::Code.eq(code.as_str()))
+        .into_tuple()
+        .one(state.db.conn())
+        .await?
+        .ok_or_else(|| AppError::not_found("lot", code))
+}
+
+/// A recorded issue of labels.
+#[derive(Debug, Clone)]
+pub struct LabelIssue {
+    pub subject_kind: &'static str,
+    pub subject_id: Uuid,
+    pub count: i32,
+    pub reprint: bool,
+    pub reason: Option<String>,
+    pub issued_at: DateTime<Utc>,
+    pub issued_by: String,
+    /// Each vial labelled, with its labels issued so far.
+    pub vials: Vec<(Uuid, String, i32)>,
+}
+
+fn check_request(count: i32, reason: Option<&str>) -> AppResult<Option<String>> {
+    if !(1..=MAX_COPIES).contains(&count) {
+        return Err(AppError::invalid(
+            "count",
+            format!("1 to {MAX_COPIES} labels per vial at a time"),
+        ));
+    }
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if let Some(r) = reason
+        && r.chars().count() > 1000
+    {
+        return Err(AppError::invalid("reason", "at most 1000 characters"));
+    }
+    Ok(reason.map(str::to_owned))
+}
+
+fn reprint_needs_reason(reprint: bool, reason: &Option<String>) -> AppResult<()> {
+    if reprint && reason.is_none() {
+        return Err(AppError::ReprintReasonRequired);
+    }
+    Ok(())
+}
+
+/// Records `count` labels issued for one vial. A reprint (labels were
+/// issued before) needs a reason.
+pub async fn issue_for_vial(
+    state: &AppState,
+    actor: &Actor,
+    vial_id: Uuid,
+    count: i32,
+    reason: Option<&str>,
+) -> AppResult<LabelIssue> {
+    let reason = check_request(count, reason)?;
+    let now = state.clock.now();
+    let txn = state.db.write().await?;
+    let current = vial::Entity::find_by_id(vial_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("vial", vial_id))?;
+    let status: VialStatus = current
+        .status
+        .parse()
+        .map_err(crate::services::donors::internal)?;
+    if UNLABELLED.contains(&status) {
+        return Err(AppError::invalid(
+            "vial",
+            format!("a vial that is {status} gets no new labels"),
+        ));
+    }
+    let reprint = current.labels_issued > 0;
+    reprint_needs_reason(reprint, &reason)?;
+    // Conditional on the count read: two first prints racing cannot both
+    // pass as first prints.
+    let changed = vial::Entity::update_many()
+        .col_expr(
+            vial::Column::LabelsIssued,
+            Expr::col(vial::Column::LabelsIssued).add(count),
+        )
+        .filter(vial::Column::Id.eq(vial_id))
+        .filter(vial::Column::LabelsIssued.eq(current.labels_issued))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(AppError::ConcurrentChange {
+            kind: "vial",
+            id: vial_id,
+        });
+    }
+    let total = current.labels_issued + count;
+    ledger::append(
+        &txn,
+        actor,
+        now,
+        NewEvent::new("vial.labels_issued", "vial", vial_id).details(json!({
+            "code": current.code,
+            "count": count,
+            "reprint": reprint,
+            "reason": reason,
+            "labels_issued": total,
+        })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(LabelIssue {
+        subject_kind: "vial",
+        subject_id: vial_id,
+        count,
+        reprint,
+        reason,
+        issued_at: now,
+        issued_by: actor.username.clone(),
+        vials: vec![(vial_id, current.code, total)],
+    })
+}
+
+/// Records `count` copies of the lot's label sheet: `count` labels for each
+/// vial on it. A reprint (any of them was labelled before) needs a reason.
+pub async fn issue_for_lot(
+    state: &AppState,
+    actor: &Actor,
+    lot_id: Uuid,
+    count: i32,
+    reason: Option<&str>,
+) -> AppResult<LabelIssue> {
+    let reason = check_request(count, reason)?;
+    let now = state.clock.now();
+    let txn = state.db.write().await?;
+    let mut find = lot::Entity::find_by_id(lot_id);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        // One issue of a lot's sheet at a time.
+        find = find.lock_exclusive();
+    }
+    let lot = find
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("lot", lot_id))?;
+    let vials = sheet_vials(&txn, lot_id).await?;
+    if vials.is_empty() {
+        return Err(AppError::invalid(
+            "lot",
+            "the lot has no vials to label (it is not frozen yet, or none is left)",
+        ));
+    }
+    let reprint = vials.iter().any(|v| v.labels_issued > 0);
+    reprint_needs_reason(reprint, &reason)?;
+    let ids: Vec<Uuid> = vials.iter().map(|v| v.id).collect();
+    let changed = vial::Entity::update_many()
+        .col_expr(
+            vial::Column::LabelsIssued,
+            Expr::col(vial::Column::LabelsIssued).add(count),
+        )
+        .filter(vial::Column::Id.is_in(ids.clone()))
+        .filter(vial::Column::Status.is_not_in(UNLABELLED.map(VialStatus::as_str)))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != ids.len() as u64 {
+        return Err(AppError::ConcurrentChange {
+            kind: "lot",
+            id: lot_id,
+        });
+    }
+    let labelled: Vec<(Uuid, String, i32)> = vials
+        .into_iter()
+        .map(|v| (v.id, v.code, v.labels_issued + count))
+        .collect();
+    let mut events = vec![
+        NewEvent::new("lot.labels_issued", "lot", lot_id).details(json!({
+            "code": lot.code,
+            "count": count,
+            "reprint": reprint,
+            "reason": reason,
+            "vials": labelled.len(),
+        })),
+    ];
+    events.extend(labelled.iter().map(|(id, code, total)| {
+        NewEvent::new("vial.labels_issued", "vial", *id).details(json!({
+            "code": code,
+            "count": count,
+            "reprint": reprint,
+            "reason": reason,
+            "labels_issued": total,
+            "lot_id": lot_id,
+        }))
+    }));
+    ledger::append_many(&txn, actor, now, events).await?;
+    txn.commit().await?;
+    Ok(LabelIssue {
+        subject_kind: "lot",
+        subject_id: lot_id,
+        count,
+        reprint,
+        reason,
+        issued_at: now,
+        issued_by: actor.username.clone(),
+        vials: labelled,
+    })
+}

@@ -1,0 +1,223 @@
+//! One scan, resolved: what the label (or the typed code) names, its state,
+//! where it is, and what the person scanning may do with it now.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::domain::din::Din;
+use crate::domain::lifecycle::{LotStatus, VialStatus};
+use crate::domain::scan::{self, ScanError, ScanKind, Scanned};
+use crate::entities::{donation, donor, lot, vial};
+use crate::error::{AppError, AppResult};
+use crate::services::auth::AuthenticatedUser;
+use crate::services::donors::internal;
+use crate::services::storage;
+use crate::state::AppState;
+
+/// What a scan resolved to.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub kind: &'static str,
+    pub id: Uuid,
+    pub code: String,
+    pub status: String,
+    pub summary: String,
+    pub allowed_actions: Vec<&'static str>,
+    /// The specifics a scan station shows: location, lot, expiry, …
+    pub details: Value,
+}
+
+pub async fn resolve(
+    state: &AppState,
+    user: &AuthenticatedUser,
+    input: &str,
+) -> AppResult<Resolved> {
+    let scanned = scan::parse(input).map_err(|error| match error {
+        ScanError::CheckCharacterMismatch { given, expected } => {
+            AppError::CheckCharacterMismatch { given, expected }
+        }
+        other => AppError::MalformedPayload(other),
+    })?;
+    match scanned {
+        Scanned::Payload {
+            kind: ScanKind::Vial,
+            code,
+        }
+        | Scanned::VialCode(code) => vial(state, user, code).await,
+        Scanned::Payload {
+            kind: ScanKind::Lot,
+            code,
+        }
+        | Scanned::LotCode(code) => lot(state, user, code).await,
+        Scanned::Payload { kind, code } => Err(AppError::UnknownCode {
+            kind: kind.as_str(),
+            code,
+        }),
+        Scanned::Din(din) => donation(state, user, din).await,
+    }
+}
+
+fn date(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+async fn vial(state: &AppState, user: &AuthenticatedUser, code: String) -> AppResult<Resolved> {
+    let found = vial::Entity::find()
+        .filter(vial::Column::Code.eq(code.as_str()))
+        .find_also_related(lot::Entity)
+        .one(state.db.conn())
+        .await?;
+    let Some((vial, Some(lot))) = found else {
+        return Err(AppError::UnknownCode { kind: "vial", code });
+    };
+    let status: VialStatus = vial.status.parse().map_err(internal)?;
+    let lot_status: LotStatus = lot.status.parse().map_err(internal)?;
+    let expired = lot.expires_at <= state.clock.now();
+    let location = match (vial.box_id, &vial.position) {
+        (Some(box_id), Some(position)) => {
+            let unit = storage::unit(state, box_id).await?;
+            Some(json!({
+                "box_id": box_id,
+                "position": position,
+                "path": crate::domain::storage::location_path([unit.path.as_str()], Some(position)),
+            }))
+        }
+        _ => None,
+    };
+    let place = location
+        .as_ref()
+        .and_then(|l| l["path"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "not in storage".into());
+    let summary = format!(
+        "Vial {} · {} · {} · lot {} ({}) · {} cells · {} {}",
+        vial.code,
+        status,
+        place,
+        lot.code,
+        lot_status,
+        crate::labels::millions(vial.cells_per_vial),
+        if expired { "EXPIRED" } else { "expires" },
+        date(lot.expires_at),
+    );
+    Ok(Resolved {
+        kind: "vial",
+        id: vial.id,
+        allowed_actions: scan::vial_actions(
+            user.role,
+            status,
+            location.is_some(),
+            lot_status,
+            expired,
+        ),
+        details: json!({
+            "lot_id": lot.id,
+            "lot_code": lot.code,
+            "lot_status": lot_status,
+            "din": vial.din,
+            "product_code": lot.product_code,
+            "cells_per_vial": vial.cells_per_vial,
+            "volume_ul": vial.volume_ul,
+            "location": location,
+            "expires_at": lot.expires_at,
+            "expired": expired,
+            "labels_issued": vial.labels_issued,
+        }),
+        code: vial.code,
+        status: status.as_str().to_owned(),
+        summary,
+    })
+}
+
+async fn lot(state: &AppState, user: &AuthenticatedUser, code: String) -> AppResult<Resolved> {
+    let Some(lot) = lot::Entity::find()
+        .filter(lot::Column::Code.eq(code.as_str()))
+        .one(state.db.conn())
+        .await?
+    else {
+        return Err(AppError::UnknownCode { kind: "lot", code });
+    };
+    let status: LotStatus = lot.status.parse().map_err(internal)?;
+    let expired = lot.expires_at <= state.clock.now();
+    let summary = format!(
+        "Lot {} · {} · {} · {} vials · {} {}",
+        lot.code,
+        status,
+        lot.product_code,
+        lot.vial_count
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "no".into()),
+        if expired { "EXPIRED" } else { "expires" },
+        date(lot.expires_at),
+    );
+    Ok(Resolved {
+        kind: "lot",
+        id: lot.id,
+        allowed_actions: scan::lot_actions(user.role, status, expired),
+        details: json!({
+            "din": lot.din,
+            "product_code": lot.product_code,
+            "vial_count": lot.vial_count,
+            "cells_per_vial": lot.cells_per_vial,
+            "expires_at": lot.expires_at,
+            "expired": expired,
+        }),
+        code: lot.code,
+        status: status.as_str().to_owned(),
+        summary,
+    })
+}
+
+/// A DIN typed from a damaged label names the donation; its lots are
+/// listed so the person can go on to the right one.
+async fn donation(state: &AppState, user: &AuthenticatedUser, din: Din) -> AppResult<Resolved> {
+    let found = donation::Entity::find()
+        .filter(donation::Column::Din.eq(din.compact()))
+        .find_also_related(donor::Entity)
+        .one(state.db.conn())
+        .await?;
+    let Some((donation, Some(donor))) = found else {
+        return Err(AppError::UnknownCode {
+            kind: "donation",
+            code: din.display(),
+        });
+    };
+    let lots = lot::Entity::find()
+        .filter(lot::Column::DonationId.eq(donation.id))
+        .order_by_asc(lot::Column::Code)
+        .all(state.db.conn())
+        .await?;
+    let summary = format!(
+        "Donation {} · collected {} · donor {} · {} lot(s): {}",
+        din.display(),
+        date(donation.collected_at),
+        donor.eligibility,
+        lots.len(),
+        lots.iter()
+            .map(|l| format!("{} ({})", l.code, l.status))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut actions = Vec::new();
+    if user.role == crate::domain::accounts::Role::Lab {
+        actions.push("create_lot");
+    }
+    if user.role != crate::domain::accounts::Role::Admin {
+        actions.extend(["history", "trace"]);
+    }
+    Ok(Resolved {
+        kind: "donation",
+        id: donation.id,
+        code: din.display(),
+        status: donor.eligibility.clone(),
+        summary,
+        allowed_actions: actions,
+        details: json!({
+            "din": donation.din,
+            "donor_eligibility": donor.eligibility,
+            "collected_at": donation.collected_at,
+            "lots": lots.iter().map(|l| json!({"id": l.id, "code": l.code, "status": l.status})).collect::<Vec<_>>(),
+        }),
+    })
+}
