@@ -173,16 +173,29 @@ fn fit(layout: &Layout, text_box: &TextBox, value: &str) -> Vec<TextRun> {
         .unwrap_or(layout.width - text_box.x)
         .min(layout.width - text_box.x) as f32;
     let base = text_box.size as f32;
-    let mut size = base;
-    let lines = loop {
-        let lines = wrap(value, text_box.max_lines as usize, |s| {
-            f.measure(size, s) <= max_width
-        });
-        let fits = lines.iter().all(|l| f.measure(size, l) <= max_width);
-        if fits || size <= base * MIN_SHRINK {
-            break lines;
+    let size;
+    let lines = if text_box.max_lines <= 1 {
+        // Widths scale linearly with the size: solve for it directly.
+        let natural = f.measure(1.0, value);
+        size = if natural * base <= max_width {
+            base
+        } else {
+            (max_width / natural * 0.9999).max(base * MIN_SHRINK)
+        };
+        vec![value.to_owned()]
+    } else {
+        let mut trial = base;
+        loop {
+            let lines = wrap(value, text_box.max_lines as usize, |s| {
+                f.measure(trial, s) <= max_width
+            });
+            let fits = lines.iter().all(|l| f.measure(trial, l) <= max_width);
+            if fits || trial <= base * MIN_SHRINK {
+                size = trial;
+                break lines;
+            }
+            trial = (trial - 0.5).max(base * MIN_SHRINK);
         }
-        size = (size - 0.5).max(base * MIN_SHRINK);
     };
     let line_height = size * 1.15;
     let top = text_box.y as f32;

@@ -13,11 +13,17 @@ pub enum Weight {
     Bold,
 }
 
-/// One embedded font file.
+/// One embedded font file, with the lookups labels repeat thousands of
+/// times (character to glyph, glyph advance) precomputed.
 #[derive(Debug)]
 pub struct Face {
     pub font: FontRef<'static>,
     pub bytes: &'static [u8],
+    /// Glyphs of U+0000 to U+00FF.
+    latin1: [GlyphId; 256],
+    /// Each glyph's advance in font units.
+    advances: Vec<f32>,
+    units_per_em: f32,
     /// The PostScript name, for PDF.
     pub postscript_name: &'static str,
     /// The CSS family and weight, for SVG.
@@ -25,23 +31,19 @@ pub struct Face {
 }
 
 static REGULAR: LazyLock<Face> = LazyLock::new(|| {
-    let bytes: &'static [u8] = include_bytes!("fonts/DejaVuSansCondensed.ttf");
-    Face {
-        font: FontRef::try_from_slice(bytes).expect("the embedded font parses"),
-        bytes,
-        postscript_name: "DejaVuSansCondensed",
-        css_weight: "normal",
-    }
+    Face::new(
+        include_bytes!("fonts/DejaVuSansCondensed.ttf"),
+        "DejaVuSansCondensed",
+        "normal",
+    )
 });
 
 static BOLD: LazyLock<Face> = LazyLock::new(|| {
-    let bytes: &'static [u8] = include_bytes!("fonts/DejaVuSansCondensed-Bold.ttf");
-    Face {
-        font: FontRef::try_from_slice(bytes).expect("the embedded font parses"),
-        bytes,
-        postscript_name: "DejaVuSansCondensed-Bold",
-        css_weight: "bold",
-    }
+    Face::new(
+        include_bytes!("fonts/DejaVuSansCondensed-Bold.ttf"),
+        "DejaVuSansCondensed-Bold",
+        "bold",
+    )
 });
 
 /// The CSS font family SVG labels ask for, with look-alike fallbacks.
@@ -55,25 +57,69 @@ pub fn face(weight: Weight) -> &'static Face {
 }
 
 impl Face {
+    fn new(bytes: &'static [u8], postscript_name: &'static str, css_weight: &'static str) -> Face {
+        let font = FontRef::try_from_slice(bytes).expect("the embedded font parses");
+        let question = font.glyph_id('?');
+        let lookup = |c: char| match font.glyph_id(c) {
+            GlyphId(0) => question,
+            id => id,
+        };
+        let latin1 = std::array::from_fn(|i| lookup(char::from(i as u8)));
+        let advances = (0..font.glyph_count())
+            .map(|g| font.h_advance_unscaled(GlyphId(u16::try_from(g).unwrap_or(u16::MAX))))
+            .collect();
+        let units_per_em = font.units_per_em().unwrap_or(1000.0);
+        Face {
+            latin1,
+            advances,
+            units_per_em,
+            font,
+            bytes,
+            postscript_name,
+            css_weight,
+        }
+    }
+
     /// The glyph for a character; characters the font lacks print as `?`
     /// rather than as an empty box nobody can read.
     pub fn glyph(&self, c: char) -> GlyphId {
+        if let Some(id) = self.latin1.get(c as usize) {
+            return *id;
+        }
         match self.font.glyph_id(c) {
-            GlyphId(0) => self.font.glyph_id('?'),
+            GlyphId(0) => self.latin1[usize::from(b'?')],
             id => id,
         }
+    }
+
+    /// A glyph's advance at `size` (the em, in dots).
+    pub fn advance(&self, glyph: GlyphId, size: f32) -> f32 {
+        self.advances
+            .get(usize::from(glyph.0))
+            .copied()
+            .unwrap_or(0.0)
+            * size
+            / self.units_per_em
     }
 
     /// The ab_glyph scale for an em of `size` dots (ab_glyph scales by the
     /// line height, ascent to descent, not by the em that PDF and SVG use).
     pub fn scale(&self, size: f32) -> PxScale {
-        PxScale::from(size * self.font.height_unscaled() / self.units_per_em())
+        PxScale::from(size * self.font.height_unscaled() / self.units_per_em)
     }
 
     /// Width of `text` at `size` (the em, in dots).
     pub fn measure(&self, size: f32, text: &str) -> f32 {
-        let scaled = self.font.as_scaled(self.scale(size));
-        text.chars().map(|c| scaled.h_advance(self.glyph(c))).sum()
+        let units: f32 = text
+            .chars()
+            .map(|c| {
+                self.advances
+                    .get(usize::from(self.glyph(c).0))
+                    .copied()
+                    .unwrap_or(0.0)
+            })
+            .sum();
+        units * size / self.units_per_em
     }
 
     /// Distance from the top of a line to its baseline at `size`.
@@ -89,18 +135,15 @@ impl Face {
 
     /// The advance of every glyph in thousandths of the em, as PDF wants.
     pub fn advances_per_mille(&self) -> Vec<f32> {
-        let units = self.font.units_per_em().unwrap_or(1000.0);
-        (0..self.font.glyph_count())
-            .map(|g| {
-                let id = GlyphId(u16::try_from(g).unwrap_or(u16::MAX));
-                (self.font.h_advance_unscaled(id) * 1000.0 / units).round()
-            })
+        self.advances
+            .iter()
+            .map(|a| (a * 1000.0 / self.units_per_em).round())
             .collect()
     }
 
     /// Units per em of the font file.
     pub fn units_per_em(&self) -> f32 {
-        self.font.units_per_em().unwrap_or(1000.0)
+        self.units_per_em
     }
 }
 
