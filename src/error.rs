@@ -18,7 +18,9 @@ use uuid::Uuid;
 
 use crate::domain::accounts::{Role, WeakPassword};
 use crate::domain::donor::{Eligibility, ScreeningGaps};
+use crate::domain::dose::PreparationError;
 use crate::domain::lifecycle::TransitionRefused;
+use crate::domain::patient::{EnrolmentFindings, ScanMismatch};
 use crate::domain::qc::{QcInputError, QcStanding};
 use crate::domain::storage::{InvalidPosition, StorageRuleBroken};
 
@@ -153,6 +155,101 @@ pub enum AppError {
     #[error("labels were issued before: a reprint needs a reason")]
     ReprintReasonRequired,
 
+    /// 409: the subject code is already enrolled.
+    #[error("subject code {0:?} is already enrolled")]
+    SubjectCodeTaken(String),
+    /// 409: the vial is reserved for a dose; it is replaced through the dose.
+    #[error(
+        "vial {code} is reserved for dose {dose_code}; replace it through the dose or cancel the dose"
+    )]
+    VialReserved {
+        vial_id: Uuid,
+        code: String,
+        dose_id: Uuid,
+        dose_code: String,
+    },
+    /// 409: the patient has a dose order that is not finished.
+    #[error("the patient already has dose {code} in progress; finish or cancel it first")]
+    DoseInProgress { dose_id: Uuid, code: String },
+
+    /// 422: the candidate does not meet the protocol's eligibility.
+    #[error("not eligible: {}", describe_findings(.0))]
+    NotEligible(EnrolmentFindings),
+    /// 422: outside the protocol's plausible weights.
+    #[error("{weight_g} g is outside the plausible {min_g}–{max_g} g; check the value and unit")]
+    ImplausibleWeight {
+        weight_g: i64,
+        min_g: i64,
+        max_g: i64,
+    },
+    /// 422: a large change from the previous weight, not confirmed.
+    #[error(
+        "{weight_g} g is {} % from the previous {previous_g} g; re-check the value and unit, then send confirm_change: true",
+        format_tenths(*change_tenths_pct)
+    )]
+    WeightChangeUnconfirmed {
+        weight_g: i64,
+        previous_g: i64,
+        previous_measured_at: DateTime<Utc>,
+        change_tenths_pct: i64,
+        threshold_pct: i32,
+    },
+    /// 422: the patient has no weight on record.
+    #[error("the patient has no weight on record; weigh them first")]
+    NoWeight,
+    /// 422: the latest weight is too old to dose from.
+    #[error(
+        "the latest weight was measured at {measured_at}, more than {valid_days} days ago; weigh the patient again"
+    )]
+    StaleWeight {
+        measured_at: DateTime<Utc>,
+        valid_days: i32,
+    },
+    /// 422: no single released, unexpired lot has the vials the dose needs.
+    #[error("no released, unexpired lot has {needed} available vials for this dose")]
+    InsufficientStock {
+        needed: i64,
+        lot_id: Option<Uuid>,
+        available: Option<i64>,
+    },
+    /// 422: the lot asked for is not released (or was recalled).
+    #[error("lot {code} is {status}, not released")]
+    LotNotReleased {
+        lot_id: Uuid,
+        code: String,
+        status: String,
+    },
+    /// 422: the patient has had every infusion of the protocol.
+    #[error("the patient has had all {limit} infusions of the protocol")]
+    InfusionLimitReached { limit: i32 },
+    /// 422: past the protocol's window from the first infusion.
+    #[error(
+        "the protocol's {window_days}-day window from the first infusion closed at {closed_at}"
+    )]
+    OutsideWindow {
+        first_infusion_at: DateTime<Utc>,
+        closed_at: DateTime<Utc>,
+        window_days: i32,
+    },
+    /// 422: a thawed vial below the protocol's viability.
+    #[error("viability below the protocol's {min_pct} % in {}", .vials.iter().map(|v| v.code.as_str()).collect::<Vec<_>>().join(", "))]
+    ViabilityTooLow {
+        min_pct: i32,
+        vials: Vec<VialViability>,
+    },
+    /// 422: the volume the counts give does not hold a dose in range.
+    #[error("{0}")]
+    DoseOutOfRange(PreparationError),
+    /// 422: a bedside scan does not match the dose.
+    #[error("identity check failed: {}", .0.iter().map(|m| format!("{} {}", m.scan, m.problem)).collect::<Vec<_>>().join(", "))]
+    IdentityMismatch(Vec<ScanMismatch>),
+    /// 422: the thawed product is past its post-thaw shelf life.
+    #[error("the product thawed at {thawed_at} had to be infused by {use_by}")]
+    ThawedProductExpired {
+        thawed_at: DateTime<Utc>,
+        use_by: DateTime<Utc>,
+    },
+
     /// 503: the database does not answer or is busy past the timeout.
     #[error("the database is unavailable; try again")]
     DatabaseUnavailable(#[source] DbErr),
@@ -177,6 +274,47 @@ fn describe_gaps(gaps: &ScreeningGaps) -> String {
         ));
     }
     parts.join("; ")
+}
+
+fn describe_findings(findings: &EnrolmentFindings) -> String {
+    let mut parts = Vec::new();
+    if !findings.criteria.is_empty() {
+        parts.push(format!(
+            "criteria not met: {}",
+            findings
+                .criteria
+                .iter()
+                .map(|c| c.criterion.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !findings.unknown_criteria.is_empty() {
+        parts.push(format!(
+            "not criteria of the protocol: {}",
+            findings.unknown_criteria.join(", ")
+        ));
+    }
+    if let Some(age) = findings.age {
+        parts.push(format!("age {age} at enrolment"));
+    }
+    if let Some(pasi) = findings.baseline_pasi_tenths {
+        parts.push(format!("baseline PASI {}", format_tenths(i64::from(pasi))));
+    }
+    parts.join("; ")
+}
+
+fn format_tenths(tenths: i64) -> String {
+    let sign = if tenths < 0 { "-" } else { "" };
+    format!("{sign}{}.{}", tenths.abs() / 10, tenths.abs() % 10)
+}
+
+/// A vial's post-thaw viability, for refusals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VialViability {
+    pub vial_id: Uuid,
+    pub code: String,
+    pub viability_pct: String,
 }
 
 fn roles_list(roles: &[Role]) -> String {
@@ -225,7 +363,10 @@ impl AppError {
             | ConcurrentChange { .. }
             | DonorCodeTaken(_)
             | StorageNameTaken(_)
-            | Exhausted(_) => StatusCode::CONFLICT,
+            | Exhausted(_)
+            | SubjectCodeTaken(_)
+            | DoseInProgress { .. }
+            | VialReserved { .. } => StatusCode::CONFLICT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             InvalidField { .. }
             | WeakPassword(_)
@@ -240,7 +381,20 @@ impl AppError {
             | StoragePlacement(_)
             | NotABox(_)
             | CheckCharacterMismatch { .. }
-            | ReprintReasonRequired => StatusCode::UNPROCESSABLE_ENTITY,
+            | ReprintReasonRequired
+            | NotEligible(_)
+            | ImplausibleWeight { .. }
+            | WeightChangeUnconfirmed { .. }
+            | NoWeight
+            | StaleWeight { .. }
+            | InsufficientStock { .. }
+            | LotNotReleased { .. }
+            | InfusionLimitReached { .. }
+            | OutsideWindow { .. }
+            | ViabilityTooLow { .. }
+            | DoseOutOfRange(_)
+            | IdentityMismatch(_)
+            | ThawedProductExpired { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -285,6 +439,22 @@ impl AppError {
             UnknownCode { .. } => "unknown_code",
             CheckCharacterMismatch { .. } => "check_character_mismatch",
             ReprintReasonRequired => "reprint_reason_required",
+            SubjectCodeTaken(_) => "subject_code_taken",
+            DoseInProgress { .. } => "dose_in_progress",
+            VialReserved { .. } => "vial_reserved",
+            NotEligible(_) => "not_eligible",
+            ImplausibleWeight { .. } => "implausible_weight",
+            WeightChangeUnconfirmed { .. } => "weight_change_unconfirmed",
+            NoWeight => "no_weight",
+            StaleWeight { .. } => "stale_weight",
+            InsufficientStock { .. } => "insufficient_stock",
+            LotNotReleased { .. } => "lot_not_released",
+            InfusionLimitReached { .. } => "infusion_limit_reached",
+            OutsideWindow { .. } => "outside_window",
+            ViabilityTooLow { .. } => "viability_too_low",
+            DoseOutOfRange(_) => "dose_out_of_range",
+            IdentityMismatch(_) => "identity_mismatch",
+            ThawedProductExpired { .. } => "thawed_product_expired",
             DatabaseUnavailable(_) => "database_unavailable",
             Internal(_) => "internal_error",
         }
@@ -350,6 +520,86 @@ impl AppError {
                 json!({ "given": given.to_string(), "expected": expected.to_string() })
             }
             ReprintReasonRequired => json!({ "field": "reason" }),
+            SubjectCodeTaken(code) => json!({ "subject_code": code }),
+            DoseInProgress { dose_id, code } => json!({ "dose_id": dose_id, "code": code }),
+            VialReserved {
+                vial_id,
+                code,
+                dose_id,
+                dose_code,
+            } => {
+                json!({ "vial_id": vial_id, "code": code, "dose_id": dose_id, "dose_code": dose_code })
+            }
+            NotEligible(findings) => json!(findings),
+            ImplausibleWeight {
+                weight_g,
+                min_g,
+                max_g,
+            } => {
+                json!({ "weight_g": weight_g, "min_g": min_g, "max_g": max_g })
+            }
+            WeightChangeUnconfirmed {
+                weight_g,
+                previous_g,
+                previous_measured_at,
+                change_tenths_pct,
+                threshold_pct,
+            } => json!({
+                "weight_g": weight_g,
+                "previous_g": previous_g,
+                "previous_measured_at": previous_measured_at,
+                "change_pct": format_tenths(*change_tenths_pct),
+                "threshold_pct": threshold_pct,
+            }),
+            StaleWeight {
+                measured_at,
+                valid_days,
+            } => json!({ "measured_at": measured_at, "valid_days": valid_days }),
+            InsufficientStock {
+                needed,
+                lot_id,
+                available,
+            } => json!({ "vials_needed": needed, "lot_id": lot_id, "available": available }),
+            LotNotReleased {
+                lot_id,
+                code,
+                status,
+            } => json!({ "lot_id": lot_id, "code": code, "status": status }),
+            InfusionLimitReached { limit } => json!({ "limit": limit }),
+            OutsideWindow {
+                first_infusion_at,
+                closed_at,
+                window_days,
+            } => json!({
+                "first_infusion_at": first_infusion_at,
+                "closed_at": closed_at,
+                "window_days": window_days,
+            }),
+            ViabilityTooLow { min_pct, vials } => json!({ "min_pct": min_pct, "vials": vials }),
+            DoseOutOfRange(error) => match error {
+                PreparationError::OutOfRange {
+                    volume_ul,
+                    cells_to_administer,
+                    min_cells,
+                    max_cells,
+                    available_ul,
+                } => json!({
+                    "volume_ul": volume_ul,
+                    "cells_to_administer": cells_to_administer,
+                    "min_cells": min_cells,
+                    "max_cells": max_cells,
+                    "available_ul": available_ul,
+                }),
+                PreparationError::NotEnoughVolume {
+                    volume_ul,
+                    available_ul,
+                } => json!({ "volume_ul": volume_ul, "available_ul": available_ul }),
+                PreparationError::NoCells => json!({ "cells_to_administer": 0 }),
+            },
+            IdentityMismatch(mismatches) => json!({ "mismatches": mismatches }),
+            ThawedProductExpired { thawed_at, use_by } => {
+                json!({ "thawed_at": thawed_at, "use_by": use_by })
+            }
             _ => json!({}),
         }
     }

@@ -92,7 +92,11 @@ pub async fn open(settings: Settings, clock: Clock) -> anyhow::Result<AppState> 
     let labels = labels::Labels::load(settings.labels_dir.as_deref())?;
     let db = Db::connect(&settings.database_url, settings.db_max_connections).await?;
     db.migrate(&settings.database_url).await?;
-    Ok(AppState::new(db, clock, settings, labels))
+    let state = AppState::new(db, clock, settings, labels);
+    services::protocol::seed(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot seed the trial protocol: {e}"))?;
+    Ok(state)
 }
 
 /// Every route, with middleware and state.

@@ -16,6 +16,10 @@ mod m20261125_000006_create_donations;
 mod m20261125_000007_create_lots;
 mod m20261125_000008_create_storage_units;
 mod m20261125_000009_create_vials;
+mod m20261125_000010_create_protocol_versions;
+mod m20261125_000011_create_patients;
+mod m20261125_000012_create_doses;
+mod m20261125_000013_create_infusions;
 
 pub struct Migrator;
 
@@ -32,6 +36,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_create_lots::Migration),
             Box::new(m20261125_000008_create_storage_units::Migration),
             Box::new(m20261125_000009_create_vials::Migration),
+            Box::new(m20261125_000010_create_protocol_versions::Migration),
+            Box::new(m20261125_000011_create_patients::Migration),
+            Box::new(m20261125_000012_create_doses::Migration),
+            Box::new(m20261125_000013_create_infusions::Migration),
         ]
     }
 }

@@ -89,7 +89,7 @@ impl MigrationTrait for Migration {
 }
 
 #[derive(DeriveIden)]
-enum Vials {
+pub enum Vials {
     Table,
     Id,
     LotId,

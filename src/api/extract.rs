@@ -112,3 +112,22 @@ fn bearer_token(parts: &Parts) -> Result<&str, AppError> {
         }),
     }
 }
+
+/// A decimal as a client sends it: a JSON number (`72.5`) or a string
+/// (`"72.5"`). The text is parsed exactly by the domain, never as a float.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum DecimalInput {
+    Text(String),
+    #[schema(value_type = f64)]
+    Number(serde_json::Number),
+}
+
+impl DecimalInput {
+    pub fn text(&self) -> String {
+        match self {
+            DecimalInput::Text(text) => text.trim().to_owned(),
+            DecimalInput::Number(number) => number.to_string(),
+        }
+    }
+}

@@ -27,6 +27,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(lot_svg))
         .routes(routes!(lot_zpl))
         .routes(routes!(lot_sheet))
+        .routes(routes!(wristband_png))
+        .routes(routes!(wristband_svg))
+        .routes(routes!(wristband_zpl))
+        .routes(routes!(dose_png))
+        .routes(routes!(dose_svg))
+        .routes(routes!(dose_zpl))
         .routes(routes!(issue_vial_labels))
         .routes(routes!(issue_lot_labels))
 }
@@ -144,6 +150,55 @@ label_route!(
     Format::Zpl,
     "application/zpl",
     "The lot (box) label as ZPL II."
+);
+
+label_route!(
+    wristband_png,
+    "/patients/{id}/wristband.png",
+    labels::wristband_label,
+    Format::Png,
+    "image/png",
+    "The patient's wristband: QR of the subject code's payload, the subject code and the birth date as text."
+);
+label_route!(
+    wristband_svg,
+    "/patients/{id}/wristband.svg",
+    labels::wristband_label,
+    Format::Svg,
+    "image/svg+xml",
+    "The patient's wristband as SVG."
+);
+label_route!(
+    wristband_zpl,
+    "/patients/{id}/wristband.zpl",
+    labels::wristband_label,
+    Format::Zpl,
+    "application/zpl",
+    "The patient's wristband as ZPL II."
+);
+label_route!(
+    dose_png,
+    "/doses/{id}/label.png",
+    labels::dose_label,
+    Format::Png,
+    "image/png",
+    "The dose bag's label: subject code, infusion number, cells, volume, lot and vial codes, use-by time, QR of the dose's payload."
+);
+label_route!(
+    dose_svg,
+    "/doses/{id}/label.svg",
+    labels::dose_label,
+    Format::Svg,
+    "image/svg+xml",
+    "The dose bag's label as SVG."
+);
+label_route!(
+    dose_zpl,
+    "/doses/{id}/label.zpl",
+    labels::dose_label,
+    Format::Zpl,
+    "application/zpl",
+    "The dose bag's label as ZPL II."
 );
 
 /// A printable PDF sheet of every vial label of the lot (vials infused or

@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::api::extract::{ApiJson, ApiPath, Authorized, roles};
+use crate::api::extract::{ApiJson, ApiPath, Authorized, DecimalInput, roles};
 use crate::api::vials::VialSummary;
 use crate::domain::din::Din;
 use crate::domain::qc::QcStanding;
@@ -147,23 +147,14 @@ pub struct CreateLot {
     pub expires_at: DateTime<Utc>,
 }
 
-/// A QC value: a word (`negative`) or a decimal number, as a string or a
-/// JSON number.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(untagged)]
-pub enum QcValue {
-    Text(String),
-    #[schema(value_type = f64)]
-    Number(serde_json::Number),
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddQc {
     /// One of the specification's tests: sterility, mycoplasma, endotoxin,
     /// viability, cd73, cd90, cd105, cd34, cd45, cd14, cd19, hla_dr.
     pub test: String,
-    pub value: QcValue,
+    /// A word (`negative`) or a decimal number, as a string or a JSON number.
+    pub value: DecimalInput,
     /// `%`, `EU/mL`; omitted or null for word results.
     pub unit: Option<String>,
 }
@@ -246,10 +237,7 @@ async fn add_qc(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<AddQc>,
 ) -> AppResult<(StatusCode, ApiJson<QcView>)> {
-    let value = match body.value {
-        QcValue::Text(text) => text,
-        QcValue::Number(number) => number.to_string(),
-    };
+    let value = body.value.text();
     let result = lots::add_qc(
         &state,
         &auth.user.actor(),

@@ -5,10 +5,14 @@
 pub mod audit;
 pub mod auth;
 pub mod donors;
+pub mod doses;
 pub mod extract;
+pub mod infusions;
 pub mod labels;
 pub mod lots;
+pub mod patients;
 pub mod platform;
+pub mod protocol;
 pub mod scan;
 pub mod storage;
 pub mod users;
@@ -50,6 +54,10 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "vials", description = "Vials: location and fate"),
         (name = "labels", description = "Vial and lot labels (PNG, SVG, ZPL, PDF sheets) and label reconciliation"),
         (name = "scan", description = "Resolving a scanned label or a typed code"),
+        (name = "protocol", description = "The trial's rules, versioned"),
+        (name = "patients", description = "Enrolment and weights"),
+        (name = "doses", description = "Dose calculation, orders, thaw, verification"),
+        (name = "infusions", description = "The bedside two-scan check, infusions, adverse events"),
         (name = "audit", description = "The hash-chained custody ledger"),
     )
 )]
@@ -87,6 +95,10 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(vials::router())
                 .merge(labels::router())
                 .merge(scan::router())
+                .merge(protocol::router())
+                .merge(patients::router())
+                .merge(doses::router())
+                .merge(infusions::router())
                 .merge(audit::router()),
         )
         .split_for_parts()

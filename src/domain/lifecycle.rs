@@ -85,6 +85,31 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// Where a dose order is: `reserved -> thawed -> verified -> infusing ->
+    /// infused`, or `cancelled` before the infusion starts.
+    DoseStatus {
+        Reserved => "reserved",
+        Thawed => "thawed",
+        Verified => "verified",
+        Infusing => "infusing",
+        Infused => "infused",
+        Cancelled => "cancelled",
+    }
+);
+
+string_enum!(
+    /// What can be done to a dose order.
+    DoseAction {
+        Thaw => "thaw",
+        Verify => "verify",
+        Cancel => "cancel",
+        ReplaceVial => "replace_vial",
+        StartInfusion => "start_infusion",
+        CompleteInfusion => "complete_infusion",
+    }
+);
+
 /// A transition the lifecycle does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot {action} a {kind} that is {from}")]
@@ -144,6 +169,40 @@ pub fn vial_transition(
         }
     };
     Ok(to)
+}
+
+/// The dose order's next status.
+pub fn dose_transition(
+    from: DoseStatus,
+    action: DoseAction,
+) -> Result<DoseStatus, TransitionRefused> {
+    use DoseAction as A;
+    use DoseStatus as S;
+    let to = match (from, action) {
+        (S::Reserved, A::Thaw) => S::Thawed,
+        (S::Reserved, A::ReplaceVial) => S::Reserved,
+        (S::Thawed, A::Verify) => S::Verified,
+        (S::Reserved | S::Thawed | S::Verified, A::Cancel) => S::Cancelled,
+        (S::Verified, A::StartInfusion) => S::Infusing,
+        (S::Infusing, A::CompleteInfusion) => S::Infused,
+        _ => {
+            return Err(TransitionRefused {
+                kind: "dose",
+                from: from.as_str(),
+                action: action.as_str(),
+            });
+        }
+    };
+    Ok(to)
+}
+
+/// The actions a dose in this status allows.
+pub fn dose_actions(from: DoseStatus) -> Vec<DoseAction> {
+    DoseAction::ALL
+        .iter()
+        .copied()
+        .filter(|action| dose_transition(from, *action).is_ok())
+        .collect()
 }
 
 /// The actions a vial in this status allows, in the lifecycle's order.
@@ -231,6 +290,29 @@ mod tests {
                 action: "store"
             })
         );
+    }
+
+    #[test]
+    fn a_dose_goes_forward_only() {
+        use DoseAction as A;
+        use DoseStatus as S;
+        let mut status = S::Reserved;
+        for action in [A::Thaw, A::Verify, A::StartInfusion, A::CompleteInfusion] {
+            status = dose_transition(status, action).unwrap();
+        }
+        assert_eq!(status, S::Infused);
+        assert!(dose_actions(S::Infused).is_empty());
+        assert!(dose_actions(S::Cancelled).is_empty());
+        for (from, action) in [
+            (S::Reserved, A::Verify),
+            (S::Reserved, A::StartInfusion),
+            (S::Thawed, A::StartInfusion),
+            (S::Thawed, A::Thaw),
+            (S::Infusing, A::Cancel),
+            (S::Verified, A::Thaw),
+        ] {
+            assert!(dose_transition(from, action).is_err(), "{from} + {action}");
+        }
     }
 
     #[test]

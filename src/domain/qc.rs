@@ -83,13 +83,49 @@ impl fmt::Display for Limit {
     }
 }
 
+impl Limit {
+    /// Parses a limit as people write it: `negative`, `< 0.5`, `≥ 95` (or
+    /// `>= 95`), `≤ 2` (or `<= 2`).
+    pub fn parse(raw: &str) -> Option<Limit> {
+        let text = raw.trim();
+        if text.eq_ignore_ascii_case("negative") {
+            return Some(Limit::Negative);
+        }
+        for (prefix, make) in [
+            ("≥", Limit::AtLeast as fn(Decimal) -> Limit),
+            (">=", Limit::AtLeast),
+            ("≤", Limit::AtMost),
+            ("<=", Limit::AtMost),
+            ("<", Limit::LessThan),
+        ] {
+            if let Some(number) = text.strip_prefix(prefix) {
+                return Decimal::parse(number.trim()).map(make);
+            }
+        }
+        None
+    }
+}
+
 /// One required test.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestSpec {
-    pub test: &'static str,
+    pub test: String,
     pub limit: Limit,
     /// The unit results must be given in; `None` for word results.
-    pub unit: Option<&'static str>,
+    pub unit: Option<String>,
+}
+
+/// A test of the specification as the protocol record writes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpecEntry {
+    /// e.g. `cd73`.
+    pub test: String,
+    /// `negative`, `< 0.5`, `≥ 95`, `≤ 2`.
+    pub limit: String,
+    /// `%`, `EU/mL`; absent for word results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 /// The release specification: every test here needs a latest result that
@@ -100,39 +136,71 @@ pub struct Specification {
 }
 
 impl Specification {
-    /// The seed trial's specification (NCT02491658).
+    /// The seed trial's specification (NCT02491658), as protocol entries.
+    pub fn seed_entries() -> Vec<SpecEntry> {
+        let entry = |test: &str, limit: &str, unit: Option<&str>| SpecEntry {
+            test: test.to_owned(),
+            limit: limit.to_owned(),
+            unit: unit.map(str::to_owned),
+        };
+        vec![
+            entry("sterility", "negative", None),
+            entry("mycoplasma", "negative", None),
+            entry("endotoxin", "< 0.5", Some("EU/mL")),
+            entry("viability", "≥ 80", Some("%")),
+            entry("cd73", "≥ 95", Some("%")),
+            entry("cd90", "≥ 95", Some("%")),
+            entry("cd105", "≥ 95", Some("%")),
+            entry("cd34", "≤ 2", Some("%")),
+            entry("cd45", "≤ 2", Some("%")),
+            entry("cd14", "≤ 2", Some("%")),
+            entry("cd19", "≤ 2", Some("%")),
+            entry("hla_dr", "≤ 2", Some("%")),
+        ]
+    }
+
+    /// The seed trial's specification.
     pub fn seed() -> Self {
-        let d = |s| Decimal::parse(s).expect("constant decimals parse");
-        let word = |test| TestSpec {
-            test,
-            limit: Limit::Negative,
-            unit: None,
-        };
-        let pct = |test, limit| TestSpec {
-            test,
-            limit,
-            unit: Some("%"),
-        };
-        Specification {
-            tests: vec![
-                word("sterility"),
-                word("mycoplasma"),
-                TestSpec {
-                    test: "endotoxin",
-                    limit: Limit::LessThan(d("0.5")),
-                    unit: Some("EU/mL"),
-                },
-                pct("viability", Limit::AtLeast(d("80"))),
-                pct("cd73", Limit::AtLeast(d("95"))),
-                pct("cd90", Limit::AtLeast(d("95"))),
-                pct("cd105", Limit::AtLeast(d("95"))),
-                pct("cd34", Limit::AtMost(d("2"))),
-                pct("cd45", Limit::AtMost(d("2"))),
-                pct("cd14", Limit::AtMost(d("2"))),
-                pct("cd19", Limit::AtMost(d("2"))),
-                pct("hla_dr", Limit::AtMost(d("2"))),
-            ],
+        Specification::from_entries(&Specification::seed_entries())
+            .expect("the seed specification is valid")
+    }
+
+    /// Builds a specification from protocol entries; the error names the
+    /// entry that is wrong.
+    pub fn from_entries(entries: &[SpecEntry]) -> Result<Self, String> {
+        let mut tests: Vec<TestSpec> = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let test = entry.test.trim().to_ascii_lowercase();
+            let named = !test.is_empty()
+                && test.len() <= 32
+                && test
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !named {
+                return Err(format!("{:?} is not a test name (a-z, 0-9, _)", entry.test));
+            }
+            if tests.iter().any(|t| t.test == test) {
+                return Err(format!("{test} is listed twice"));
+            }
+            let limit = Limit::parse(&entry.limit)
+                .ok_or_else(|| format!("{test}: {:?} is not a limit", entry.limit))?;
+            let unit = entry
+                .unit
+                .as_deref()
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned);
+            if (limit == Limit::Negative) != unit.is_none() {
+                return Err(format!(
+                    "{test}: a word result has no unit and a number has one"
+                ));
+            }
+            tests.push(TestSpec { test, limit, unit });
         }
+        if tests.is_empty() {
+            return Err("the specification has no test".into());
+        }
+        Ok(Specification { tests })
     }
 
     pub fn find(&self, test: &str) -> Option<&TestSpec> {
@@ -148,17 +216,17 @@ impl Specification {
     ) -> Result<Judgement, QcInputError> {
         let spec = self.find(test).ok_or_else(|| QcInputError::UnknownTest {
             test: test.to_owned(),
-            known: self.tests.iter().map(|s| s.test).collect(),
+            known: self.tests.iter().map(|s| s.test.clone()).collect(),
         })?;
         let given_unit = unit.map(str::trim).filter(|u| !u.is_empty());
-        match (spec.unit, given_unit) {
+        match (spec.unit.as_deref(), given_unit) {
             (Some(expected), Some(given)) if given.eq_ignore_ascii_case(expected) => {}
             (None, None) => {}
             (None, Some(given)) if given.eq_ignore_ascii_case("none") => {}
             (expected, given) => {
                 return Err(QcInputError::UnitMismatch {
-                    test: spec.test,
-                    expected: expected.unwrap_or("none"),
+                    test: spec.test.clone(),
+                    expected: expected.unwrap_or("none").to_owned(),
                     given: given.unwrap_or("").to_owned(),
                 });
             }
@@ -170,19 +238,21 @@ impl Specification {
                 "positive" | "indeterminate" => false,
                 _ => {
                     return Err(QcInputError::InvalidValue {
-                        test: spec.test,
+                        test: spec.test.clone(),
                         expected: "negative, positive or indeterminate",
                     });
                 }
             },
             numeric => {
-                let number = Decimal::parse(value).ok_or(QcInputError::InvalidValue {
-                    test: spec.test,
+                let number = Decimal::parse(value).ok_or_else(|| QcInputError::InvalidValue {
+                    test: spec.test.clone(),
                     expected: "a decimal number such as 0.25",
                 })?;
-                if spec.unit == Some("%") && number > Decimal::parse("100").expect("constant") {
+                if spec.unit.as_deref() == Some("%")
+                    && number > Decimal::parse("100").expect("constant")
+                {
                     return Err(QcInputError::InvalidValue {
-                        test: spec.test,
+                        test: spec.test.clone(),
                         expected: "a percentage from 0 to 100",
                     });
                 }
@@ -195,11 +265,11 @@ impl Specification {
             }
         };
         Ok(Judgement {
-            test: spec.test,
+            test: spec.test.clone(),
             pass,
             specification: spec.limit.to_string(),
             value: normalise(value, &spec.limit),
-            unit: spec.unit,
+            unit: spec.unit.clone(),
         })
     }
 }
@@ -214,30 +284,27 @@ fn normalise(value: &str, limit: &Limit) -> String {
 /// A judged result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Judgement {
-    pub test: &'static str,
+    pub test: String,
     pub pass: bool,
     /// The limit as people read it, e.g. `≥ 95`.
     pub specification: String,
     pub value: String,
-    pub unit: Option<&'static str>,
+    pub unit: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QcInputError {
     #[error("{test:?} is not a test of the release specification")]
-    UnknownTest {
-        test: String,
-        known: Vec<&'static str>,
-    },
+    UnknownTest { test: String, known: Vec<String> },
     #[error("{test} is reported in {expected}, not {given:?}")]
     UnitMismatch {
-        test: &'static str,
-        expected: &'static str,
+        test: String,
+        expected: String,
         given: String,
     },
     #[error("{test} takes {expected}")]
     InvalidValue {
-        test: &'static str,
+        test: String,
         expected: &'static str,
     },
 }
@@ -265,9 +332,9 @@ pub fn standing<'a>(
 ) -> QcStanding {
     let mut standing = QcStanding::default();
     for test in &spec.tests {
-        match latest(test.test) {
-            None => standing.missing.push(test.test.to_owned()),
-            Some(false) => standing.failed.push(test.test.to_owned()),
+        match latest(&test.test) {
+            None => standing.missing.push(test.test.clone()),
+            Some(false) => standing.failed.push(test.test.clone()),
             Some(true) => {}
         }
     }
@@ -352,6 +419,42 @@ mod tests {
         ));
         // units compare without regard to case
         assert_eq!(judge("endotoxin", "0.1", Some("eu/ml")), Ok(true));
+    }
+
+    #[test]
+    fn limits_parse_as_people_write_them() {
+        let d = |s| Decimal::parse(s).unwrap();
+        assert_eq!(Limit::parse("negative"), Some(Limit::Negative));
+        assert_eq!(Limit::parse("< 0.5"), Some(Limit::LessThan(d("0.5"))));
+        assert_eq!(Limit::parse("≥95"), Some(Limit::AtLeast(d("95"))));
+        assert_eq!(Limit::parse(">= 95"), Some(Limit::AtLeast(d("95"))));
+        assert_eq!(Limit::parse("<= 2"), Some(Limit::AtMost(d("2"))));
+        assert_eq!(Limit::parse("≤ 2"), Some(Limit::AtMost(d("2"))));
+        for bad in ["", "> 5", "= 3", "about 4", "< -1"] {
+            assert_eq!(Limit::parse(bad), None, "{bad:?}");
+        }
+        // every seed limit prints back as it parses
+        for test in Specification::seed().tests {
+            assert_eq!(Limit::parse(&test.limit.to_string()), Some(test.limit));
+        }
+    }
+
+    #[test]
+    fn a_protocol_specification_is_checked() {
+        let mut entries = Specification::seed_entries();
+        entries.push(entries[0].clone());
+        assert!(
+            Specification::from_entries(&entries)
+                .unwrap_err()
+                .contains("twice")
+        );
+        let bad_unit = vec![SpecEntry {
+            test: "cd73".into(),
+            limit: "≥ 95".into(),
+            unit: None,
+        }];
+        assert!(Specification::from_entries(&bad_unit).is_err());
+        assert!(Specification::from_entries(&[]).is_err());
     }
 
     #[test]

@@ -241,6 +241,73 @@ pub fn lot_actions(role: Role, status: LotStatus, expired: bool) -> Vec<&'static
     actions
 }
 
+/// What may be done with a dose order now, by role.
+pub fn dose_actions(role: Role, status: crate::domain::lifecycle::DoseStatus) -> Vec<&'static str> {
+    use crate::domain::lifecycle::{DoseAction, dose_transition};
+    let can = |action| dose_transition(status, action).is_ok();
+    let mut actions = Vec::new();
+    match role {
+        Role::Pharmacist => {
+            for (action, name) in [
+                (DoseAction::Thaw, "thaw"),
+                (DoseAction::Verify, "verify"),
+                (DoseAction::ReplaceVial, "replace_vial"),
+                (DoseAction::Cancel, "cancel"),
+            ] {
+                if can(action) {
+                    actions.push(name);
+                }
+            }
+            actions.push("print_label");
+        }
+        Role::Clinician => {
+            if can(DoseAction::StartInfusion) {
+                actions.push("start_infusion");
+            }
+            if can(DoseAction::CompleteInfusion) {
+                actions.push("complete_infusion");
+            }
+        }
+        Role::Lab | Role::Quality => {}
+        Role::Admin => return actions,
+    }
+    actions.extend(["history", "trace"]);
+    actions
+}
+
+/// What may be done for a patient now, by role: `open_dose` is the status
+/// of the dose in progress, if any; `more_allowed` whether the protocol
+/// allows another infusion.
+pub fn patient_actions(
+    role: Role,
+    open_dose: Option<crate::domain::lifecycle::DoseStatus>,
+    more_allowed: bool,
+) -> Vec<&'static str> {
+    use crate::domain::lifecycle::DoseStatus;
+    let mut actions = Vec::new();
+    match role {
+        Role::Clinician => {
+            actions.push("record_weight");
+            match open_dose {
+                Some(DoseStatus::Verified) => actions.push("start_infusion"),
+                Some(DoseStatus::Infusing) => actions.push("complete_infusion"),
+                _ => {}
+            }
+            actions.push("print_wristband");
+        }
+        Role::Pharmacist => {
+            actions.push("calculate_dose");
+            if open_dose.is_none() && more_allowed {
+                actions.push("order_dose");
+            }
+        }
+        Role::Lab | Role::Quality => {}
+        Role::Admin => return actions,
+    }
+    actions.extend(["history", "trace"]);
+    actions
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,6 +459,42 @@ mod tests {
         assert_eq!(
             lot_actions(Role::Lab, LotStatus::InProcess, false),
             ["record_qc", "freeze", "history", "trace"]
+        );
+    }
+
+    #[test]
+    fn dose_and_patient_actions_follow_the_role() {
+        use crate::domain::lifecycle::DoseStatus;
+        assert_eq!(
+            dose_actions(Role::Pharmacist, DoseStatus::Reserved),
+            [
+                "thaw",
+                "replace_vial",
+                "cancel",
+                "print_label",
+                "history",
+                "trace"
+            ]
+        );
+        assert_eq!(
+            dose_actions(Role::Clinician, DoseStatus::Verified),
+            ["start_infusion", "history", "trace"]
+        );
+        assert_eq!(
+            dose_actions(Role::Lab, DoseStatus::Verified),
+            ["history", "trace"]
+        );
+        assert_eq!(
+            patient_actions(Role::Pharmacist, None, true),
+            ["calculate_dose", "order_dose", "history", "trace"]
+        );
+        assert_eq!(
+            patient_actions(Role::Pharmacist, None, false),
+            ["calculate_dose", "history", "trace"]
+        );
+        assert!(
+            patient_actions(Role::Clinician, Some(DoseStatus::Verified), true)
+                .contains(&"start_infusion")
         );
     }
 

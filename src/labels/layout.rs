@@ -312,6 +312,11 @@ pub fn label_size_pt(layout: &Layout) -> (f32, f32) {
 pub const DEFAULTS: &[(&str, &str)] = &[
     ("vial.toml", include_str!("../../labels/vial.toml")),
     ("lot.toml", include_str!("../../labels/lot.toml")),
+    (
+        "wristband.toml",
+        include_str!("../../labels/wristband.toml"),
+    ),
+    ("dose.toml", include_str!("../../labels/dose.toml")),
     ("sheet.toml", include_str!("../../labels/sheet.toml")),
 ];
 
@@ -366,7 +371,7 @@ mod tests {
         assert_eq!(vial.kind, LabelKind::Vial);
         let lot = Layout::parse("lot.toml", DEFAULTS[1].1).unwrap();
         assert_eq!(lot.kind, LabelKind::Lot);
-        let sheet = SheetLayout::parse("sheet.toml", DEFAULTS[2].1, &vial).unwrap();
+        let sheet = SheetLayout::parse("sheet.toml", DEFAULTS[4].1, &vial).unwrap();
         assert!(sheet.per_page() >= 20);
         // a vial payload (28 alphanumeric characters) is a version 2 symbol
         // of 25 modules at M or Q; the layout must leave room for it
@@ -391,7 +396,7 @@ mod tests {
     #[test]
     fn a_sheet_that_does_not_fit_is_refused() {
         let vial = Layout::parse("vial.toml", DEFAULTS[0].1).unwrap();
-        let crowded = DEFAULTS[2]
+        let crowded = DEFAULTS[4]
             .1
             .lines()
             .map(|l| {

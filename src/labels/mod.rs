@@ -33,13 +33,24 @@ pub const CAUTION: &str =
 pub enum LabelKind {
     Vial,
     Lot,
+    Wristband,
+    Dose,
 }
 
 impl LabelKind {
+    pub const ALL: [LabelKind; 4] = [
+        LabelKind::Vial,
+        LabelKind::Lot,
+        LabelKind::Wristband,
+        LabelKind::Dose,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             LabelKind::Vial => "vial",
             LabelKind::Lot => "lot",
+            LabelKind::Wristband => "wristband",
+            LabelKind::Dose => "dose",
         }
     }
 }
@@ -75,6 +86,29 @@ pub fn fields_of(kind: LabelKind) -> &'static [&'static str] {
             "manufactured_date",
             "frozen_date",
             "expiry_date",
+            "caution",
+            "scan_payload",
+        ],
+        // The wristband is worn by the patient: it prints the subject code
+        // and, as the second identifier people read at the bedside, the
+        // birth date. Its QR carries the subject code only.
+        LabelKind::Wristband => &["subject_code", "birth_date", "trial_id", "scan_payload"],
+        LabelKind::Dose => &[
+            "subject_code",
+            "dose_code",
+            "infusion_number",
+            "infusions_total",
+            "target_cells_millions",
+            "min_cells_millions",
+            "max_cells_millions",
+            "cells_to_administer_millions",
+            "volume",
+            "lot_code",
+            "product_code",
+            "vial_codes",
+            "thawed_at",
+            "use_by",
+            "trial_id",
             "caution",
             "scan_payload",
         ],
@@ -159,6 +193,8 @@ pub enum RenderError {
 pub struct Labels {
     pub vial: Layout,
     pub lot: Layout,
+    pub wristband: Layout,
+    pub dose: Layout,
     pub sheet: SheetLayout,
     /// Where each layout came from, for the start-up log.
     pub sources: Vec<String>,
@@ -174,13 +210,22 @@ impl Labels {
             sources.push(source.clone());
             Ok((text, source))
         };
-        let (text, source) = read("vial.toml")?;
-        let vial = Layout::parse(&source, &text)?;
-        let (text, source) = read("lot.toml")?;
-        let lot = Layout::parse(&source, &text)?;
+        let mut layout = |file: &str| -> Result<Layout, LayoutError> {
+            let (text, source) = read(file)?;
+            Layout::parse(&source, &text)
+        };
+        let vial = layout("vial.toml")?;
+        let lot = layout("lot.toml")?;
+        let wristband = layout("wristband.toml")?;
+        let dose = layout("dose.toml")?;
         let (text, source) = read("sheet.toml")?;
         let sheet = SheetLayout::parse(&source, &text, &vial)?;
-        for (layout, file) in [(&vial, "vial.toml"), (&lot, "lot.toml")] {
+        for (layout, file) in [
+            (&vial, "vial.toml"),
+            (&lot, "lot.toml"),
+            (&wristband, "wristband.toml"),
+            (&dose, "dose.toml"),
+        ] {
             if layout.kind.as_str() != file.trim_end_matches(".toml") {
                 return Err(LayoutError {
                     file: file.into(),
@@ -191,6 +236,8 @@ impl Labels {
         let labels = Labels {
             vial,
             lot,
+            wristband,
+            dose,
             sheet,
             sources,
         };
@@ -202,7 +249,7 @@ impl Labels {
     /// layout edited into one that cannot hold its QR or text is refused at
     /// start, not found on the first print.
     fn check_samples(&self) -> Result<(), LayoutError> {
-        for kind in [LabelKind::Vial, LabelKind::Lot] {
+        for kind in LabelKind::ALL {
             self.compose(&sample(kind)).map_err(|e| LayoutError {
                 file: format!("{}.toml", kind.as_str()),
                 problem: e.to_string(),
@@ -220,6 +267,8 @@ impl Labels {
         match kind {
             LabelKind::Vial => &self.vial,
             LabelKind::Lot => &self.lot,
+            LabelKind::Wristband => &self.wristband,
+            LabelKind::Dose => &self.dose,
         }
     }
 
@@ -275,6 +324,37 @@ pub fn sample(kind: LabelKind) -> LabelData {
                 ("vial_count", "96"),
                 ("manufactured_date", "2026-11-20"),
                 ("frozen_date", "2026-11-25"),
+            ],
+        ),
+        // subject codes at their longest: 20 characters
+        LabelKind::Wristband => (
+            "CT1:P:PV-0000000000000007",
+            &[
+                ("subject_code", "PV-0000000000000007"),
+                ("birth_date", "1980-02-29"),
+                ("trial_id", "NCT02491658"),
+            ],
+        ),
+        LabelKind::Dose => (
+            "CT1:D:PV-0000000000000007-D99",
+            &[
+                ("subject_code", "PV-0000000000000007"),
+                ("dose_code", "PV-0000000000000007-D99"),
+                ("infusion_number", "6"),
+                ("infusions_total", "6"),
+                ("target_cells_millions", "250 × 10⁶"),
+                ("min_cells_millions", "225 × 10⁶"),
+                ("max_cells_millions", "275 × 10⁶"),
+                ("cells_to_administer_millions", "250.4 × 10⁶"),
+                ("volume", "15.6 mL"),
+                ("lot_code", "A999926000123-L01"),
+                (
+                    "vial_codes",
+                    "A999926000123-L01-V001, -V002, -V003, -V004, -V005, -V006, -V007, -V008, -V009, -V010, -V011, -V012, -V013",
+                ),
+                ("thawed_at", "2026-11-25 14:05 UTC"),
+                ("use_by", "2026-11-25 17:05 UTC"),
+                ("trial_id", "NCT02491658"),
             ],
         ),
     };
@@ -360,7 +440,7 @@ mod tests {
     #[test]
     fn the_built_in_layouts_load() {
         let labels = Labels::builtin();
-        assert_eq!(labels.sources.len(), 3);
+        assert_eq!(labels.sources.len(), 5);
         assert!(labels.sources[0].contains("built in"));
     }
 

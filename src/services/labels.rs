@@ -96,6 +96,76 @@ pub fn lot_data(lot: &lot::Model) -> LabelData {
     data
 }
 
+/// What a patient's wristband prints.
+pub async fn wristband_label(state: &AppState, patient_id: Uuid) -> AppResult<LabelData> {
+    let db = state.db.conn();
+    let patient = crate::services::patients::find(db, patient_id).await?;
+    let current = crate::services::protocol::current(db).await?;
+    let mut data = LabelData::new(
+        LabelKind::Wristband,
+        payload(ScanKind::Patient, &patient.subject_code),
+    );
+    data.set("subject_code", patient.subject_code.clone());
+    data.set(
+        "birth_date",
+        patient.birth_date.format("%Y-%m-%d").to_string(),
+    );
+    data.set("trial_id", current.protocol.trial_id);
+    Ok(data)
+}
+
+/// What a dose bag's label prints.
+pub async fn dose_label(state: &AppState, dose_id: Uuid) -> AppResult<LabelData> {
+    let db = state.db.conn();
+    let record = crate::services::doses::load(db, dose_id, false).await?;
+    let rules = crate::services::protocol::version(db, record.dose.protocol_version).await?;
+    let dose = &record.dose;
+    let mut data = LabelData::new(LabelKind::Dose, payload(ScanKind::Dose, &dose.code));
+    let dash = || "—".to_owned();
+    let time = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    data.set("subject_code", record.subject_code.clone());
+    data.set("dose_code", dose.code.clone());
+    data.set("infusion_number", dose.infusion_number.to_string());
+    data.set("infusions_total", record.infusions_total.to_string());
+    data.set("target_cells_millions", millions(dose.target_cells));
+    data.set("min_cells_millions", millions(dose.min_cells));
+    data.set("max_cells_millions", millions(dose.max_cells));
+    data.set(
+        "cells_to_administer_millions",
+        dose.cells_to_administer.map(millions).unwrap_or_else(dash),
+    );
+    data.set(
+        "volume",
+        dose.volume_ul.map(millilitres).unwrap_or_else(dash),
+    );
+    data.set("lot_code", record.lot.code.clone());
+    data.set("product_code", record.lot.product_code.clone());
+    data.set("vial_codes", vial_list(&record.vials));
+    data.set("thawed_at", dose.thawed_at.map(time).unwrap_or_else(dash));
+    data.set("use_by", record.use_by.map(time).unwrap_or_else(dash));
+    data.set("trial_id", rules.trial_id);
+    Ok(data)
+}
+
+/// Vial codes, the shared lot prefix written once: `A…-L01-V001, -V002`.
+fn vial_list(vials: &[vial::Model]) -> String {
+    let mut out = String::new();
+    for (i, v) in vials.iter().enumerate() {
+        if i == 0 {
+            out.push_str(&v.code);
+        } else {
+            out.push_str(", ");
+            match v.code.rfind("-V") {
+                Some(at) if vials[0].code.get(..at) == v.code.get(..at) => {
+                    out.push_str(&v.code[at..])
+                }
+                _ => out.push_str(&v.code),
+            }
+        }
+    }
+    out
+}
+
 /// A vial's label data (one query).
 pub async fn vial_label(state: &AppState, vial_id: Uuid) -> AppResult<LabelData> {
     let (vial, lot) = vial::Entity::find_by_id(vial_id)

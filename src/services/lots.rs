@@ -17,20 +17,15 @@ use crate::domain::codes::{
 };
 use crate::domain::donor::{Eligibility, screening_gaps};
 use crate::domain::lifecycle::{LotAction, LotStatus, VialStatus, lot_transition};
-use crate::domain::qc::{QcStanding, Specification, standing};
+use crate::domain::qc::{QcStanding, standing};
 use crate::entities::{donation, donor, lot, qc_result, screening_result, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
 use crate::services::donors::{internal, not_in_future, screenings};
 use crate::services::ledger::{self, NewEvent};
+use crate::services::protocol;
 use crate::services::signatures::{self, VerifiedSignature};
 use crate::state::AppState;
-
-/// The release specification. It lives here, in one place, until the
-/// protocol record carries it.
-pub fn specification(_state: &AppState) -> Specification {
-    Specification::seed()
-}
 
 /// A lot with its QC and vial counts.
 #[derive(Debug, Clone)]
@@ -160,8 +155,8 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewLot<'_>) -> AppResu
         })),
     )
     .await?;
+    let spec = protocol::specification(&txn).await?;
     txn.commit().await?;
-    let spec = specification(state);
     Ok(LotRecord {
         standing: standing(&spec, |_| None),
         lot: model,
@@ -181,7 +176,9 @@ pub async fn add_qc(
     value: &str,
     unit: Option<&str>,
 ) -> AppResult<qc_result::Model> {
-    let spec = specification(state);
+    // The specification in force judges the result: it lives in the
+    // protocol record, nowhere else.
+    let spec = protocol::specification(state.db.conn()).await?;
     let judged = spec.judge(test.trim(), value, unit)?;
     let recorded_by = actor
         .id
@@ -195,9 +192,9 @@ pub async fn add_qc(
     let model = qc_result::Model {
         id: Uuid::now_v7(),
         lot_id,
-        test: judged.test.to_owned(),
+        test: judged.test.clone(),
         value: judged.value.clone(),
-        unit: judged.unit.map(str::to_owned),
+        unit: judged.unit.clone(),
         pass: judged.pass,
         specification: judged.specification.clone(),
         recorded_at: now,
@@ -374,7 +371,7 @@ pub async fn release(
 ) -> AppResult<LotRecord> {
     let now = state.clock.now();
     let txn = state.db.write().await?;
-    let mut record = load(state, &txn, lot_id).await?;
+    let mut record = load(&txn, lot_id).await?;
     let from: LotStatus = record.lot.status.parse().map_err(internal)?;
     let to = lot_transition(from, LotAction::Release)?;
     if record.lot.expires_at <= now {
@@ -484,7 +481,7 @@ pub async fn reject(
     let reason = required_reason(reason)?;
     let now = state.clock.now();
     let txn = state.db.write().await?;
-    let mut record = load(state, &txn, lot_id).await?;
+    let mut record = load(&txn, lot_id).await?;
     let from: LotStatus = record.lot.status.parse().map_err(internal)?;
     let to = lot_transition(from, LotAction::Reject)?;
     set_status(&txn, lot_id, from, to).await?;
@@ -506,10 +503,10 @@ pub async fn reject(
 }
 
 pub async fn get(state: &AppState, id: Uuid) -> AppResult<LotRecord> {
-    load(state, state.db.conn(), id).await
+    load(state.db.conn(), id).await
 }
 
-async fn load(state: &AppState, db: &impl ConnectionTrait, id: Uuid) -> AppResult<LotRecord> {
+async fn load(db: &impl ConnectionTrait, id: Uuid) -> AppResult<LotRecord> {
     let lot = lot::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -529,7 +526,7 @@ async fn load(state: &AppState, db: &impl ConnectionTrait, id: Uuid) -> AppResul
         .into_tuple()
         .all(db)
         .await?;
-    let spec = specification(state);
+    let spec = protocol::specification(db).await?;
     let standing = standing(&spec, |test| {
         qc.iter().rev().find(|r| r.test == test).map(|r| r.pass)
     });

@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::domain::din::Din;
-use crate::domain::lifecycle::{LotStatus, VialStatus};
+use crate::domain::lifecycle::{DoseStatus, LotStatus, VialStatus};
 use crate::domain::scan::{self, ScanError, ScanKind, Scanned};
-use crate::entities::{donation, donor, lot, vial};
+use crate::entities::{donation, donor, dose, lot, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::auth::AuthenticatedUser;
 use crate::services::donors::internal;
@@ -51,10 +51,14 @@ pub async fn resolve(
             code,
         }
         | Scanned::LotCode(code) => lot(state, user, code).await,
-        Scanned::Payload { kind, code } => Err(AppError::UnknownCode {
-            kind: kind.as_str(),
+        Scanned::Payload {
+            kind: ScanKind::Patient,
             code,
-        }),
+        } => patient(state, user, code).await,
+        Scanned::Payload {
+            kind: ScanKind::Dose,
+            code,
+        } => dose(state, user, code).await,
         Scanned::Din(din) => donation(state, user, din).await,
     }
 }
@@ -166,6 +170,109 @@ async fn lot(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRes
         code: lot.code,
         status: status.as_str().to_owned(),
         summary,
+    })
+}
+
+async fn patient(state: &AppState, user: &AuthenticatedUser, code: String) -> AppResult<Resolved> {
+    let db = state.db.conn();
+    let Some(patient) = crate::services::patients::by_subject_code(db, &code).await? else {
+        return Err(AppError::UnknownCode {
+            kind: "patient",
+            code,
+        });
+    };
+    let rules = crate::services::protocol::current(db).await?.protocol;
+    let given = crate::services::doses::infusion_starts(db, patient.id).await?;
+    let open = dose::Entity::find()
+        .filter(dose::Column::PatientId.eq(patient.id))
+        .filter(dose::Column::Status.is_in([
+            DoseStatus::Reserved.as_str(),
+            DoseStatus::Thawed.as_str(),
+            DoseStatus::Verified.as_str(),
+            DoseStatus::Infusing.as_str(),
+        ]))
+        .one(db)
+        .await?;
+    let open_status: Option<DoseStatus> = match &open {
+        Some(d) => Some(d.status.parse().map_err(internal)?),
+        None => None,
+    };
+    let more_allowed =
+        crate::domain::patient::next_infusion(&rules, &given, state.clock.now()).is_ok();
+    let given_count = given.len();
+    let status = if given_count as i32 >= rules.infusions {
+        "completed"
+    } else {
+        "enrolled"
+    };
+    let summary = format!(
+        "Patient {} · {} of {} infusions given{}",
+        patient.subject_code,
+        given_count,
+        rules.infusions,
+        match &open {
+            Some(d) => format!(" · dose {} {}", d.code, d.status),
+            None => String::new(),
+        }
+    );
+    Ok(Resolved {
+        kind: "patient",
+        id: patient.id,
+        status: status.to_owned(),
+        summary,
+        allowed_actions: scan::patient_actions(user.role, open_status, more_allowed),
+        details: json!({
+            "infusions_given": given_count,
+            "infusions_total": rules.infusions,
+            "open_dose": open.as_ref().map(|d| json!({"id": d.id, "code": d.code, "status": d.status})),
+        }),
+        code: patient.subject_code,
+    })
+}
+
+async fn dose(state: &AppState, user: &AuthenticatedUser, code: String) -> AppResult<Resolved> {
+    let db = state.db.conn();
+    let Some(found) = crate::services::doses::by_code(db, &code).await? else {
+        return Err(AppError::UnknownCode { kind: "dose", code });
+    };
+    let record = crate::services::doses::load(db, found.id, false).await?;
+    let status = record.status()?;
+    let summary = format!(
+        "Dose {} · {} · patient {} · infusion {} of {} · lot {}{}",
+        record.dose.code,
+        status,
+        record.subject_code,
+        record.dose.infusion_number,
+        record.infusions_total,
+        record.lot.code,
+        match (record.dose.volume_ul, record.use_by) {
+            (Some(volume), Some(use_by)) => format!(
+                " · give {} · use by {}",
+                crate::labels::millilitres(volume),
+                use_by.format("%Y-%m-%d %H:%M UTC")
+            ),
+            _ => String::new(),
+        }
+    );
+    Ok(Resolved {
+        kind: "dose",
+        id: record.dose.id,
+        status: status.as_str().to_owned(),
+        summary,
+        allowed_actions: scan::dose_actions(user.role, status),
+        details: json!({
+            "patient_id": record.dose.patient_id,
+            "subject_code": record.subject_code,
+            "infusion_number": record.dose.infusion_number,
+            "lot_id": record.lot.id,
+            "lot_code": record.lot.code,
+            "vials": record.vials.iter().map(|v| json!({"id": v.id, "code": v.code, "status": v.status})).collect::<Vec<_>>(),
+            "volume_ul": record.dose.volume_ul,
+            "cells_to_administer": record.dose.cells_to_administer,
+            "thawed_at": record.dose.thawed_at,
+            "use_by": record.use_by,
+        }),
+        code: record.dose.code,
     })
 }
 

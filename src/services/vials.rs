@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::domain::lifecycle::{VialAction, VialStatus, vial_transition};
 use crate::domain::storage::{Position, StorageKind, location_path};
-use crate::entities::vial;
+use crate::entities::{dose, dose_vial, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
 use crate::services::donors::internal;
@@ -156,6 +156,11 @@ pub async fn discard(
         .ok_or_else(|| AppError::not_found("vial", vial_id))?;
     let from: VialStatus = current.status.parse().map_err(internal)?;
     let to = vial_transition(from, VialAction::Discard)?;
+    if from == VialStatus::Reserved {
+        // The dose would lose a vial it counts on: replacing goes through
+        // the dose, which reserves another in the same transaction.
+        return Err(reserved_for(&txn, &current).await?);
+    }
     let was = location_of(state, &current).await?;
     let changed = vial::Entity::update_many()
         .col_expr(vial::Column::Status, Expr::value(to.as_str()))
@@ -194,6 +199,27 @@ pub async fn discard(
     Ok(VialRecord {
         vial,
         location: None,
+    })
+}
+
+/// The refusal naming the dose a reserved vial belongs to.
+async fn reserved_for(txn: &crate::db::WriteTxn, vial: &vial::Model) -> AppResult<AppError> {
+    let link = dose_vial::Entity::find()
+        .filter(dose_vial::Column::VialId.eq(vial.id))
+        .filter(dose_vial::Column::RemovedAt.is_null())
+        .find_also_related(dose::Entity)
+        .order_by_desc(dose_vial::Column::ReservedAt)
+        .one(txn)
+        .await?;
+    let (dose_id, dose_code) = match link {
+        Some((_, Some(dose))) => (dose.id, dose.code),
+        _ => (Uuid::nil(), "unknown".to_owned()),
+    };
+    Ok(AppError::VialReserved {
+        vial_id: vial.id,
+        code: vial.code.clone(),
+        dose_id,
+        dose_code,
     })
 }
 

@@ -247,6 +247,15 @@ impl TestApp {
         self.send(with_token(self.client.post(self.url(path)), token).json(&body))
     }
 
+    pub fn put<'a>(
+        &'a self,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> impl Future<Output = Answer> + use<'a> {
+        self.send(with_token(self.client.put(self.url(path)), token).json(&body))
+    }
+
     pub async fn login(&self, username: &str, password: &str) -> Answer {
         self.post(
             "/api/v1/auth/login",

@@ -31,8 +31,8 @@ async fn concurrent_writers_never_fork_the_chain(app: TestApp) {
     join_all(creations).await;
     let report = ledger::verify(&app.state.db).await.unwrap();
     assert!(report.ok, "{report:?}");
-    // the bootstrap administrator plus 24
-    assert_eq!(report.events, 25);
+    // the seeded protocol, the bootstrap administrator, and 24
+    assert_eq!(report.events, 26);
 }
 
 async fn an_event_edited_behind_the_services_back_is_found(app: TestApp) {
@@ -41,7 +41,8 @@ async fn an_event_edited_behind_the_services_back_is_found(app: TestApp) {
     }
     let report = ledger::verify(&app.state.db).await.unwrap();
     assert!(report.ok);
-    assert_eq!(report.events, 4);
+    // the seeded protocol, the bootstrap administrator, and 3
+    assert_eq!(report.events, 5);
     let db = app.state.db.conn();
     let backend = db.get_database_backend();
     db.execute_raw(Statement::from_string(

@@ -3,6 +3,7 @@
 //! `CELLTRAIL_TEST_PG_URL`; without it only the SQLite half runs, unless
 //! `CI` is set, where a missing PostgreSQL is a failure).
 
+mod clinic;
 mod helpers;
 mod readback;
 mod story;
@@ -11,9 +12,12 @@ mod audit;
 mod auth;
 mod cli;
 mod donors;
+mod doses;
+mod infusions;
 mod labels;
 mod ledger;
 mod lots;
+mod patients;
 mod platform;
 mod scan;
 mod storage;

@@ -1,0 +1,378 @@
+//! Patients: enrolment (clinician), weights (clinician), the record.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::api::extract::{ApiJson, ApiPath, Authorized, DecimalInput, roles};
+use crate::domain::dose::WeightUnit;
+use crate::domain::patient::{Sex, parse_tenths, tenths_display};
+use crate::domain::scan::{ScanKind, payload};
+use crate::entities::{adverse_event, dose, infusion, patient, weight};
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::services::patients::{self, NewPatient, NewWeight, PatientRecord};
+use crate::services::protocol;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(enrol, list_patients))
+        .routes(routes!(get_patient))
+        .routes(routes!(record_weight))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PatientView {
+    pub id: Uuid,
+    /// e.g. `PV-007`: how the product side names the patient.
+    pub subject_code: String,
+    /// What the wristband's QR encodes: `CT1:P:<subject code>`.
+    pub scan_payload: String,
+    pub birth_date: NaiveDate,
+    pub sex: String,
+    pub enrolled_at: DateTime<Utc>,
+    /// PASI at enrolment, one decimal.
+    #[schema(value_type = f64)]
+    pub baseline_pasi: serde_json::Number,
+    pub criteria: BTreeMap<String, bool>,
+    pub protocol_version: i32,
+    /// Latest measured first.
+    pub weights: Vec<WeightView>,
+    pub doses: Vec<DoseSummary>,
+    pub infusions: Vec<InfusionSummary>,
+    pub adverse_events: Vec<AdverseEventView>,
+    /// Infusions started so far, and the protocol's number.
+    pub infusions_given: i32,
+    pub infusions_total: i32,
+    /// When the protocol's window from the first infusion closes.
+    pub window_closes_at: Option<DateTime<Utc>>,
+}
+
+/// A score in tenths as a JSON number with one decimal.
+pub fn tenths_number(tenths: i32) -> serde_json::Number {
+    tenths_display(tenths)
+        .parse()
+        .unwrap_or_else(|_| serde_json::Number::from(tenths / 10))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WeightView {
+    pub id: Uuid,
+    /// Whole grams: what every dose is computed from.
+    pub weight_g: i64,
+    /// The same in kilograms, exact (`"72.575"`).
+    pub weight_kg: String,
+    /// As entered.
+    pub value: String,
+    pub unit: String,
+    pub measured_at: DateTime<Utc>,
+    pub confirmed_change: bool,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Grams as exact kilograms: `72575` → `72.575`.
+pub fn kilograms(grams: i64) -> String {
+    let whole = grams / 1000;
+    let rest = (grams % 1000).abs();
+    if rest == 0 {
+        whole.to_string()
+    } else {
+        format!("{whole}.{}", format!("{rest:03}").trim_end_matches('0'))
+    }
+}
+
+impl From<weight::Model> for WeightView {
+    fn from(w: weight::Model) -> Self {
+        WeightView {
+            id: w.id,
+            weight_g: w.weight_g,
+            weight_kg: kilograms(w.weight_g),
+            value: w.value,
+            unit: w.unit,
+            measured_at: w.measured_at,
+            confirmed_change: w.confirmed_change,
+            recorded_at: w.recorded_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DoseSummary {
+    pub id: Uuid,
+    pub code: String,
+    pub infusion_number: i32,
+    pub status: String,
+    pub target_cells: i64,
+    pub volume_ul: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<dose::Model> for DoseSummary {
+    fn from(d: dose::Model) -> Self {
+        DoseSummary {
+            id: d.id,
+            code: d.code,
+            infusion_number: d.infusion_number,
+            status: d.status,
+            target_cells: d.target_cells,
+            volume_ul: d.volume_ul,
+            created_at: d.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InfusionSummary {
+    pub id: Uuid,
+    pub dose_id: Uuid,
+    pub infusion_number: i32,
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub volume_infused_ul: Option<i64>,
+}
+
+impl From<infusion::Model> for InfusionSummary {
+    fn from(i: infusion::Model) -> Self {
+        InfusionSummary {
+            id: i.id,
+            dose_id: i.dose_id,
+            infusion_number: i.infusion_number,
+            status: i.status,
+            started_at: i.started_at,
+            ended_at: i.ended_at,
+            volume_infused_ul: i.volume_infused_ul,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdverseEventView {
+    pub id: Uuid,
+    pub infusion_id: Uuid,
+    pub term: String,
+    /// CTCAE grade 1-5.
+    pub grade: i32,
+    pub onset_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl From<adverse_event::Model> for AdverseEventView {
+    fn from(a: adverse_event::Model) -> Self {
+        AdverseEventView {
+            id: a.id,
+            infusion_id: a.infusion_id,
+            term: a.term,
+            grade: a.grade,
+            onset_at: a.onset_at,
+            recorded_at: a.recorded_at,
+        }
+    }
+}
+
+fn criteria_of(patient: &patient::Model) -> BTreeMap<String, bool> {
+    serde_json::from_str(&patient.criteria).unwrap_or_default()
+}
+
+impl PatientView {
+    fn build(record: PatientRecord, infusions_total: i32, window_days: i32) -> Self {
+        let PatientRecord {
+            patient,
+            weights,
+            doses,
+            infusions,
+            adverse_events,
+        } = record;
+        let first = infusions.iter().map(|i| i.started_at).min();
+        PatientView {
+            scan_payload: payload(ScanKind::Patient, &patient.subject_code),
+            baseline_pasi: tenths_number(patient.baseline_pasi_tenths),
+            criteria: criteria_of(&patient),
+            id: patient.id,
+            subject_code: patient.subject_code,
+            birth_date: patient.birth_date,
+            sex: patient.sex,
+            enrolled_at: patient.enrolled_at,
+            protocol_version: patient.protocol_version,
+            weights: weights.into_iter().map(WeightView::from).collect(),
+            doses: doses.into_iter().map(DoseSummary::from).collect(),
+            infusions_given: i32::try_from(infusions.len()).unwrap_or(i32::MAX),
+            infusions: infusions.into_iter().map(InfusionSummary::from).collect(),
+            adverse_events: adverse_events
+                .into_iter()
+                .map(AdverseEventView::from)
+                .collect(),
+            infusions_total,
+            window_closes_at: first.map(|f| f + Duration::days(i64::from(window_days))),
+        }
+    }
+}
+
+async fn view(state: &AppState, record: PatientRecord) -> AppResult<PatientView> {
+    let current = protocol::current(state.db.conn()).await?;
+    Ok(PatientView::build(
+        record,
+        current.protocol.infusions,
+        current.protocol.window_days,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Enrol {
+    /// e.g. `PV-007`.
+    pub subject_code: String,
+    pub birth_date: NaiveDate,
+    /// `female` or `male`.
+    pub sex: String,
+    pub enrolled_at: DateTime<Utc>,
+    /// PASI at baseline, at most one decimal (0-72).
+    pub baseline_pasi: DecimalInput,
+    /// Every criterion of the protocol's checklist, by key: inclusion
+    /// criteria answered `true`, exclusion criteria `false`.
+    pub criteria: BTreeMap<String, bool>,
+}
+
+/// Enrols a patient after checking the protocol's eligibility (clinician).
+#[utoipa::path(post, path = "/patients", tag = "patients", security(("bearer" = [])),
+    request_body = Enrol,
+    responses((status = 201, body = PatientView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "subject_code_taken"),
+        (status = 422, body = ErrorBody, description = "not_eligible, invalid_field")))]
+async fn enrol(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Clinician>,
+    ApiJson(body): ApiJson<Enrol>,
+) -> AppResult<(StatusCode, ApiJson<PatientView>)> {
+    let sex: Sex = patients::parse_sex(&body.sex)?;
+    let pasi = parse_tenths(&body.baseline_pasi.text(), 720).ok_or_else(|| {
+        AppError::invalid(
+            "baseline_pasi",
+            "a PASI from 0 to 72 with at most one decimal",
+        )
+    })?;
+    let record = patients::enrol(
+        &state,
+        &auth.user.actor(),
+        NewPatient {
+            subject_code: &body.subject_code,
+            birth_date: body.birth_date,
+            sex,
+            enrolled_at: body.enrolled_at,
+            baseline_pasi_tenths: pasi,
+            criteria: body.criteria,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(view(&state, record).await?)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PatientListItem {
+    pub id: Uuid,
+    pub subject_code: String,
+    pub scan_payload: String,
+    pub enrolled_at: DateTime<Utc>,
+}
+
+/// Every enrolled patient, by subject code.
+#[utoipa::path(get, path = "/patients", tag = "patients", security(("bearer" = [])),
+    responses((status = 200, body = Vec<PatientListItem>), (status = 401, body = ErrorBody)))]
+async fn list_patients(
+    State(state): State<AppState>,
+    _auth: Authorized,
+) -> AppResult<ApiJson<Vec<PatientListItem>>> {
+    let patients = patients::list(&state).await?;
+    Ok(ApiJson(
+        patients
+            .into_iter()
+            .map(|p| PatientListItem {
+                scan_payload: payload(ScanKind::Patient, &p.subject_code),
+                id: p.id,
+                subject_code: p.subject_code,
+                enrolled_at: p.enrolled_at,
+            })
+            .collect(),
+    ))
+}
+
+/// A patient with weights, doses, infusions and adverse events so far.
+#[utoipa::path(get, path = "/patients/{id}", tag = "patients", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = PatientView), (status = 404, body = ErrorBody)))]
+async fn get_patient(
+    State(state): State<AppState>,
+    _auth: Authorized,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<ApiJson<PatientView>> {
+    let record = patients::get(&state, id).await?;
+    Ok(ApiJson(view(&state, record).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordWeight {
+    /// The number read off the scale.
+    pub value: DecimalInput,
+    /// `kg` or `lb`; always explicit.
+    pub unit: WeightUnit,
+    pub measured_at: DateTime<Utc>,
+    /// Confirms a weight more than the protocol's threshold from the
+    /// previous one.
+    #[serde(default)]
+    pub confirm_change: bool,
+}
+
+/// Records a weight (clinician).
+#[utoipa::path(post, path = "/patients/{id}/weights", tag = "patients", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = RecordWeight,
+    responses((status = 201, body = WeightView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "implausible_weight, weight_change_unconfirmed")))]
+async fn record_weight(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Clinician>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<RecordWeight>,
+) -> AppResult<(StatusCode, ApiJson<WeightView>)> {
+    let value = body.value.text();
+    let weight = patients::record_weight(
+        &state,
+        &auth.user.actor(),
+        id,
+        NewWeight {
+            value: &value,
+            unit: body.unit,
+            measured_at: body.measured_at,
+            confirm_change: body.confirm_change,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(weight.into())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kilograms_are_exact() {
+        assert_eq!(kilograms(72_575), "72.575");
+        assert_eq!(kilograms(70_000), "70");
+        assert_eq!(kilograms(70_500), "70.5");
+        assert_eq!(kilograms(30_001), "30.001");
+    }
+
+    #[test]
+    fn scores_print_with_one_decimal() {
+        assert_eq!(tenths_number(124).to_string(), "12.4");
+        assert_eq!(tenths_number(80).to_string(), "8.0");
+    }
+}

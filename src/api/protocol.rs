@@ -1,0 +1,84 @@
+//! The protocol: read by anyone signed in, amended by a quality officer's
+//! signature as a new version.
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::api::extract::{ApiJson, Authorized, roles};
+use crate::domain::protocol::Protocol;
+use crate::error::{AppResult, ErrorBody};
+use crate::services::protocol::{self, Versioned};
+use crate::services::signatures::{self, SignatureInput};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_protocol, amend_protocol))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProtocolView {
+    /// 1 for the seed; each amendment adds one.
+    pub version: i32,
+    pub effective_at: DateTime<Utc>,
+    pub recorded_by: String,
+    /// Why this version was made (none for the seed).
+    pub reason: Option<String>,
+    #[serde(flatten)]
+    pub protocol: Protocol,
+}
+
+impl From<Versioned> for ProtocolView {
+    fn from(v: Versioned) -> Self {
+        ProtocolView {
+            version: v.version,
+            effective_at: v.record.created_at,
+            recorded_by: v.record.created_by_username,
+            reason: v.record.reason,
+            protocol: v.protocol,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AmendProtocol {
+    /// The whole protocol as it is to be.
+    pub protocol: Protocol,
+    /// Why (the amendment's reference, the approval).
+    pub reason: String,
+    pub signature: SignatureInput,
+}
+
+/// The protocol in force: dose, infusions, window, tolerances, post-thaw
+/// rules, weight rules, eligibility checklist, QC specification.
+#[utoipa::path(get, path = "/protocol", tag = "protocol", security(("bearer" = [])),
+    responses((status = 200, body = ProtocolView), (status = 401, body = ErrorBody)))]
+async fn get_protocol(
+    State(state): State<AppState>,
+    _auth: Authorized,
+) -> AppResult<ApiJson<ProtocolView>> {
+    Ok(ApiJson(protocol::current(state.db.conn()).await?.into()))
+}
+
+/// Amends the protocol (quality, signed): a new version; the earlier stays.
+#[utoipa::path(put, path = "/protocol", tag = "protocol", security(("bearer" = [])),
+    request_body = AmendProtocol,
+    responses((status = 200, body = ProtocolView),
+        (status = 401, body = ErrorBody, description = "signature_invalid"),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn amend_protocol(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Quality>,
+    ApiJson(body): ApiJson<AmendProtocol>,
+) -> AppResult<ApiJson<ProtocolView>> {
+    let signature = signatures::verify(&state, &auth.user, &body.signature).await?;
+    Ok(ApiJson(
+        protocol::amend(&state, &signature, body.protocol, &body.reason)
+            .await?
+            .into(),
+    ))
+}

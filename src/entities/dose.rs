@@ -1,0 +1,39 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "doses")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub code: String,
+    pub patient_id: Uuid,
+    pub infusion_number: i32,
+    pub protocol_version: i32,
+    pub weight_id: Uuid,
+    pub weight_g: i64,
+    pub dose_per_kg: i64,
+    pub target_cells: i64,
+    pub min_cells: i64,
+    pub max_cells: i64,
+    pub lot_id: Uuid,
+    pub cells_per_vial: i64,
+    pub vials_needed: i32,
+    pub status: String,
+    pub thawed_at: Option<DateTimeUtc>,
+    pub concentration_cells_per_ml: Option<i64>,
+    pub available_ul: Option<i64>,
+    pub volume_ul: Option<i64>,
+    pub cells_to_administer: Option<i64>,
+    pub verified_at: Option<DateTimeUtc>,
+    pub verified_by: Option<Uuid>,
+    pub cancelled_at: Option<DateTimeUtc>,
+    pub cancel_reason: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub created_by: Option<Uuid>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,24 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "patients")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub subject_code: String,
+    pub birth_date: Date,
+    pub sex: String,
+    pub enrolled_at: DateTimeUtc,
+    pub baseline_pasi_tenths: i32,
+    /// The criteria answers as JSON.
+    pub criteria: String,
+    pub protocol_version: i32,
+    pub created_at: DateTimeUtc,
+    pub created_by: Option<Uuid>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
