@@ -17,7 +17,38 @@ pub const ADMIN_PASSWORD: &str = "admin-password-for-benchmarks";
 pub struct BenchApp {
     pub base: String,
     pub state: AppState,
-    _dir: tempfile::TempDir,
+    _db: BenchDb,
+}
+
+/// What the benchmark's database is, so it goes away afterwards.
+enum BenchDb {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { server_url: String, name: String },
+}
+
+impl Drop for BenchDb {
+    fn drop(&mut self) {
+        if let BenchDb::Postgres { server_url, name } = self {
+            let (server_url, name) = (server_url.clone(), name.clone());
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    use sea_orm::ConnectionTrait;
+                    let server = sea_orm::Database::connect(server_url.as_str()).await?;
+                    server
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await?;
+                    server.close().await
+                })
+            })
+            .join();
+        }
+    }
 }
 
 /// Serves the app on a fresh SQLite file in a temporary directory.
@@ -27,6 +58,36 @@ pub async fn spawn_sqlite() -> BenchApp {
         "sqlite://{}?mode=rwc",
         dir.path().join("bench.db").display()
     );
+    serve(url, BenchDb::Sqlite(dir)).await
+}
+
+/// Serves the app on a fresh PostgreSQL database on the server of
+/// `server_url`, dropped when the `BenchApp` goes.
+pub async fn spawn_postgres(server_url: &str) -> BenchApp {
+    use sea_orm::ConnectionTrait;
+    let name = format!("celltrail_bench_{}", uuid::Uuid::new_v4().simple());
+    let server = sea_orm::Database::connect(server_url).await.unwrap();
+    server
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap();
+    server.close().await.ok();
+    let after_scheme = server_url.find("://").map_or(0, |i| i + 3);
+    let host_end = server_url[after_scheme..]
+        .find('/')
+        .map_or(server_url.len(), |i| after_scheme + i);
+    let url = format!("{}/{}", &server_url[..host_end], name);
+    serve(
+        url,
+        BenchDb::Postgres {
+            server_url: server_url.to_owned(),
+            name,
+        },
+    )
+    .await
+}
+
+async fn serve(url: String, db: BenchDb) -> BenchApp {
     let mut settings = Settings::for_database(url);
     settings.admin_password = Some(ADMIN_PASSWORD.into());
     let app = Application::build(settings, Clock::system()).await.unwrap();
@@ -36,7 +97,7 @@ pub async fn spawn_sqlite() -> BenchApp {
     BenchApp {
         base,
         state,
-        _dir: dir,
+        _db: db,
     }
 }
 

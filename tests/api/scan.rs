@@ -13,6 +13,7 @@ on_both_databases!(
     a_quality_officer_scanning_a_quarantined_lot_may_release_it,
     damaged_labels_can_be_typed_by_hand,
     what_is_not_a_label_is_refused,
+    wristbands_and_dose_bags_resolve_with_the_next_step,
 );
 
 async fn a_lab_user_moves_a_stored_vial_and_a_pharmacist_reserves_it(app: TestApp) {
@@ -207,7 +208,7 @@ async fn what_is_not_a_label_is_refused(app: TestApp) {
         "A999926999999-L01-V001",
         "CT1:L:A999926999999-L01",
         "CT1:P:PV-999",
-        "CT1:D:PV-999-D1",
+        "CT1:D:PV-999-D01",
     ] {
         let details = app
             .post(
@@ -234,4 +235,51 @@ async fn what_is_not_a_label_is_refused(app: TestApp) {
         .expect_error(400, "malformed_request");
     // nothing was written by any of it
     assert_eq!(app.verify_ledger(&team).await["ok"], true);
+}
+
+async fn wristbands_and_dose_bags_resolve_with_the_next_step(app: TestApp) {
+    let team = app.team().await;
+    let clinic = app.clinic().await;
+    app.dosing_stock(&team, "UCD-5040", 4, 300).await;
+    let patient = app.weighed_patient(&clinic, "PV-504", 40).await;
+    let scan = |token: &str, payload: &str| {
+        app.post("/api/v1/scan", Some(token), json!({ "payload": payload }))
+    };
+    let wristband = patient["scan_payload"].as_str().unwrap();
+    let seen = scan(&clinic.pharmacist, wristband).await.expect(200);
+    assert_eq!(seen["kind"], "patient");
+    assert_eq!(seen["id"], patient["id"]);
+    assert_eq!(seen["code"], "PV-504");
+    assert_eq!(
+        seen["allowed_actions"],
+        json!(["calculate_dose", "order_dose", "history", "trace"])
+    );
+    assert!(
+        !seen.to_string().contains("1980"),
+        "a scan shows no birth date"
+    );
+    let dose = app.order(&clinic, &id(&patient)).await.expect(201);
+    let bag = dose["scan_payload"].as_str().unwrap();
+    let seen = scan(&clinic.pharmacist, bag).await.expect(200);
+    assert_eq!(seen["kind"], "dose");
+    assert_eq!(seen["status"], "reserved");
+    assert_eq!(seen["allowed_actions"][0], "thaw");
+    app.thaw(&clinic, &dose, 16_000_000, json!(90))
+        .await
+        .expect(200);
+    app.verify_dose(&clinic, &dose).await.expect(200);
+    let seen = scan(&clinic.clinician, bag).await.expect(200);
+    assert_eq!(
+        seen["allowed_actions"],
+        json!(["start_infusion", "history", "trace"])
+    );
+    assert!(seen["summary"].as_str().unwrap().contains("give 2.5 mL"));
+    let seen = scan(&clinic.clinician, wristband).await.expect(200);
+    assert!(
+        seen["allowed_actions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("start_infusion"))
+    );
+    assert_eq!(seen["details"]["open_dose"]["code"], dose["code"]);
 }

@@ -1,0 +1,342 @@
+//! Dose orders with vial reservation under 8 concurrent clients, on SQLite
+//! and on PostgreSQL, and the calculator's latency, each against a baseline
+//! measured in the same run on the same database:
+//!
+//! - `POST /api/v1/doses` (each a new patient's first dose: protocol,
+//!   patient lock, schedule, weight, lot choice, reservation of 2 vials,
+//!   dose row, 3 ledger events) against plain single-row INSERT commits
+//!   through the same pool, 8 at a time;
+//! - `POST /api/v1/dose-calculations` (a patient's latest weight) p50/p99
+//!   against `GET /healthz` p50/p99.
+//!
+//! `cargo bench --bench doses`. PostgreSQL runs when
+//! `CELLTRAIL_BENCH_PG_URL` (or `CELLTRAIL_TEST_PG_URL`) names a server; a
+//! fresh database is created and dropped. `BENCH_SECONDS` (default 3),
+//! `BENCH_PATIENTS` (default 3000) size the run.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::future::join_all;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+
+use celltrail::services::{Actor, accounts};
+use support::{BenchApp, client, closed_loop, login, spawn_postgres, spawn_sqlite};
+
+const CLIENTS: usize = 8;
+const PASSWORD: &str = "bench-password-0001";
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(run());
+}
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn run() {
+    let seconds = env_or("BENCH_SECONDS", 3);
+    let patients = env_or("BENCH_PATIENTS", 3000) as usize;
+    let round = Duration::from_secs(seconds);
+    let app = spawn_sqlite().await;
+    bench(
+        "SQLite (file, WAL, synchronous=FULL)",
+        &app,
+        patients,
+        round,
+    )
+    .await;
+    let pg = std::env::var("CELLTRAIL_BENCH_PG_URL")
+        .or_else(|_| std::env::var("CELLTRAIL_TEST_PG_URL"))
+        .ok();
+    match pg {
+        Some(url) => {
+            let app = spawn_postgres(&url).await;
+            bench("PostgreSQL", &app, patients, round).await;
+        }
+        None => println!("\nPostgreSQL: skipped (set CELLTRAIL_BENCH_PG_URL)"),
+    }
+}
+
+struct Tokens {
+    lab: String,
+    quality: String,
+    pharmacist: String,
+    clinician: String,
+}
+
+async fn bench(label: &str, app: &BenchApp, patients: usize, round: Duration) {
+    println!("\n{label}: {CLIENTS} clients, {} s rounds", round.as_secs());
+    let http = client(64);
+    let tokens = staff(app, &http).await;
+    let started = Instant::now();
+    stock(app, &http, &tokens, patients * 2).await;
+    let ids = enrol(app, &http, &tokens, patients).await;
+    println!(
+        "set up {patients} weighed patients and {} vials in {:.1} s",
+        patients * 2,
+        started.elapsed().as_secs_f64()
+    );
+
+    // the baseline: plain single-row INSERT commits, 8 at a time
+    let conn = app.state.db.conn().clone();
+    conn.execute_unprepared("CREATE TABLE bench_plain (id BIGINT PRIMARY KEY, note TEXT NOT NULL)")
+        .await
+        .unwrap();
+    let counter = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + round;
+    let begun = Instant::now();
+    let writers = (0..CLIENTS).map(|_| {
+        let (conn, counter) = (conn.clone(), counter.clone());
+        async move {
+            while Instant::now() < deadline {
+                let n = counter.fetch_add(1, Ordering::Relaxed) as i64;
+                let backend = conn.get_database_backend();
+                conn.execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    "INSERT INTO bench_plain (id, note) VALUES ($1, $2)",
+                    [n.into(), "dose ordered".into()],
+                ))
+                .await
+                .unwrap();
+            }
+        }
+    });
+    join_all(writers).await;
+    let plain = counter.load(Ordering::Relaxed) as f64 / begun.elapsed().as_secs_f64();
+
+    // dose orders: every request a different patient
+    let next = Arc::new(AtomicUsize::new(0));
+    let (ids, base, token) = (Arc::new(ids), app.base.clone(), tokens.pharmacist.clone());
+    let (c, n, list) = (http.clone(), next.clone(), ids.clone());
+    let orders = closed_loop("POST /api/v1/doses", CLIENTS, round, 201, move || {
+        let i = n.fetch_add(1, Ordering::Relaxed);
+        let patient = list.get(i).cloned().unwrap_or_default();
+        c.post(format!("{base}/api/v1/doses"))
+            .bearer_auth(&token)
+            .json(&json!({ "patient_id": patient }))
+    })
+    .await;
+    let ran_out = next.load(Ordering::Relaxed) > ids.len();
+    println!("plain INSERT commits   {plain:>8.0}/s\n{orders}");
+    if ran_out {
+        println!("  (ran out of patients: raise BENCH_PATIENTS; the rate is still valid)");
+    }
+    println!(
+        "dose orders ÷ plain INSERT commits: {:.2}",
+        orders.per_second / plain
+    );
+    let report = celltrail::services::ledger::verify(&app.state.db)
+        .await
+        .unwrap();
+    assert!(report.ok, "the ledger verifies after the run");
+
+    // the calculator against the framework
+    let (c, base) = (http.clone(), app.base.clone());
+    let health = closed_loop("GET /healthz", CLIENTS, round, 200, move || {
+        c.get(format!("{base}/healthz"))
+    })
+    .await;
+    let (c, base, token, list) = (
+        http.clone(),
+        app.base.clone(),
+        tokens.pharmacist.clone(),
+        ids.clone(),
+    );
+    let k = Arc::new(AtomicUsize::new(0));
+    let calc = closed_loop(
+        "POST /api/v1/dose-calculations",
+        CLIENTS,
+        round,
+        200,
+        move || {
+            let i = k.fetch_add(1, Ordering::Relaxed) % list.len();
+            c.post(format!("{base}/api/v1/dose-calculations"))
+                .bearer_auth(&token)
+                .json(&json!({ "patient_id": list[i] }))
+        },
+    )
+    .await;
+    println!("{health}\n{calc}");
+    println!(
+        "calculator ÷ healthz latency: p50 {:.1}×, p99 {:.1}×",
+        calc.p50.as_secs_f64() / health.p50.as_secs_f64(),
+        calc.p99.as_secs_f64() / health.p99.as_secs_f64()
+    );
+}
+
+async fn staff(app: &BenchApp, http: &reqwest::Client) -> Tokens {
+    let actor = Actor::system("bench");
+    for (name, role) in [
+        ("lab.bench", "lab"),
+        ("qa.bench", "quality"),
+        ("pharm.bench", "pharmacist"),
+        ("nurse.bench", "clinician"),
+    ] {
+        accounts::create(
+            &app.state,
+            &actor,
+            accounts::NewAccount {
+                username: name,
+                full_name: name,
+                role,
+                password: PASSWORD,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    Tokens {
+        lab: login(http, &app.base, "lab.bench", PASSWORD).await,
+        quality: login(http, &app.base, "qa.bench", PASSWORD).await,
+        pharmacist: login(http, &app.base, "pharm.bench", PASSWORD).await,
+        clinician: login(http, &app.base, "nurse.bench", PASSWORD).await,
+    }
+}
+
+async fn post(http: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
+    let response = http
+        .post(&url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert!(status.is_success(), "{url}: {status} {body}");
+    body
+}
+
+/// An eligible donor's released lots holding at least `vials` vials of
+/// 25 × 10^6 cells: two per 40 kg dose.
+async fn stock(app: &BenchApp, http: &reqwest::Client, t: &Tokens, vials: usize) {
+    let base = &app.base;
+    let day = chrono::Duration::days(1);
+    let now = Utc::now();
+    let donor = post(
+        http,
+        format!("{base}/api/v1/donors"),
+        &t.lab,
+        json!({ "code": "BENCH-DONOR", "consent_at": now - day * 30 }),
+    )
+    .await;
+    let donor_id = donor["id"].as_str().unwrap().to_owned();
+    for test in ["hiv", "hbv", "hcv", "syphilis", "htlv"] {
+        post(
+            http,
+            format!("{base}/api/v1/donors/{donor_id}/screening"),
+            &t.lab,
+            json!({ "test": test, "result": "negative", "tested_at": now - day * 20 }),
+        )
+        .await;
+    }
+    post(http, format!("{base}/api/v1/donors/{donor_id}/eligibility"), &t.quality,
+        json!({ "decision": "eligible", "signature": { "password": PASSWORD, "meaning": "eligible" } })).await;
+    let donation = post(http, format!("{base}/api/v1/donations"), &t.lab,
+        json!({ "donor_id": donor_id, "collected_at": now - day * 20, "received_at": now - day * 20 })).await;
+    let qc = [
+        ("sterility", "negative", None),
+        ("mycoplasma", "negative", None),
+        ("endotoxin", "0.1", Some("EU/mL")),
+        ("viability", "92", Some("%")),
+        ("cd73", "99", Some("%")),
+        ("cd90", "99", Some("%")),
+        ("cd105", "98", Some("%")),
+        ("cd34", "0.2", Some("%")),
+        ("cd45", "0.2", Some("%")),
+        ("cd14", "0.2", Some("%")),
+        ("cd19", "0.2", Some("%")),
+        ("hla_dr", "0.2", Some("%")),
+    ];
+    let mut made = 0;
+    while made < vials {
+        let count = (vials - made).min(999);
+        let lot = post(
+            http,
+            format!("{base}/api/v1/lots"),
+            &t.lab,
+            json!({
+                "donation_id": donation["id"], "product_code": "S1395", "passage": 3,
+                "manufactured_at": now - day * 10, "expires_at": now + day * 300,
+            }),
+        )
+        .await;
+        let lot_id = lot["id"].as_str().unwrap().to_owned();
+        for (test, value, unit) in qc {
+            post(
+                http,
+                format!("{base}/api/v1/lots/{lot_id}/qc"),
+                &t.lab,
+                json!({ "test": test, "value": value, "unit": unit }),
+            )
+            .await;
+        }
+        post(
+            http,
+            format!("{base}/api/v1/lots/{lot_id}/freeze"),
+            &t.lab,
+            json!({
+                "vial_count": count, "cells_per_vial": 25_000_000, "volume_ul": 1500,
+                "frozen_at": now - day * 9,
+            }),
+        )
+        .await;
+        post(
+            http,
+            format!("{base}/api/v1/lots/{lot_id}/release"),
+            &t.quality,
+            json!({ "signature": { "password": PASSWORD, "meaning": "released" } }),
+        )
+        .await;
+        made += count;
+    }
+}
+
+/// `n` eligible patients weighed 40 kg, enrolled 8 at a time.
+async fn enrol(app: &BenchApp, http: &reqwest::Client, t: &Tokens, n: usize) -> Vec<String> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let workers = (0..CLIENTS).map(|_| {
+        let (http, base, token, next) = (http.clone(), app.base.clone(), t.clinician.clone(), next.clone());
+        async move {
+            let mut ids = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    return ids;
+                }
+                let now = Utc::now();
+                let patient = post(&http, format!("{base}/api/v1/patients"), &token, json!({
+                    "subject_code": format!("B-{i:05}"), "birth_date": "1980-01-01", "sex": "female",
+                    "enrolled_at": now - chrono::Duration::days(2), "baseline_pasi": 12,
+                    "criteria": {
+                        "stable_psoriasis_vulgaris_6_months": true, "active_despite_treatment": true,
+                        "no_other_psoriasis_treatment_during_study": true, "informed_consent": true,
+                        "other_psoriasis_type": false, "other_disease": false,
+                        "systemic_treatment_last_4_weeks": false, "topical_treatment_last_2_weeks": false,
+                        "uncontrolled_active_infection": false, "hbv_hcv_or_hiv": false,
+                        "severe_systemic_disease_or_malignancy": false,
+                        "pregnant_lactating_or_planning": false, "cannot_be_followed_up": false,
+                    },
+                })).await;
+                let id = patient["id"].as_str().unwrap().to_owned();
+                post(&http, format!("{base}/api/v1/patients/{id}/weights"), &token,
+                    json!({ "value": 40, "unit": "kg", "measured_at": now - chrono::Duration::hours(1) })).await;
+                ids.push(id);
+            }
+        }
+    });
+    join_all(workers).await.into_iter().flatten().collect()
+}
