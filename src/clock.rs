@@ -25,6 +25,19 @@ impl Clock {
         DateTime::from_timestamp_micros(us).expect("the clock is within chrono's range")
     }
 
+    /// A clock of its own that reads `at` now and runs on from there (the
+    /// demo loader writes a trial that happened in the past, in order).
+    pub fn starting_at(at: DateTime<Utc>) -> Self {
+        let clock = Clock::default();
+        clock.jump_to(at);
+        clock
+    }
+
+    /// Sets this clock (and every clone of it) to read `at` now.
+    pub fn jump_to(&self, at: DateTime<Utc>) {
+        self.advance(at - self.now());
+    }
+
     /// Moves this clock (and every clone of it) forward.
     pub fn advance(&self, by: Duration) {
         let us = by.num_microseconds().unwrap_or(i64::MAX);

@@ -43,6 +43,9 @@ pub enum Command {
     Migrate,
     /// Recompute the custody ledger's hash chain; exits 1 if it is broken.
     VerifyAudit,
+    /// Load the demo trial (30 patients, 5 lots, one recalled) into an
+    /// empty database, then exit. Demo data only: never next to real records.
+    Demo,
     /// Manage accounts from the command line.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -120,6 +123,10 @@ pub struct ServeArgs {
     /// random one is generated and printed once.
     #[arg(long, env = "CELLTRAIL_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+
+    /// On an empty database, load the demo trial before serving.
+    #[arg(long)]
+    pub demo: bool,
 
     /// Lifetime of a sign-in token, in hours.
     #[arg(long, env = "CELLTRAIL_TOKEN_TTL_HOURS", default_value_t = 12)]

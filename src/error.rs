@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::accounts::{Role, WeakPassword};
+use crate::domain::assessment::InvalidAssessment;
 use crate::domain::donor::{Eligibility, ScreeningGaps};
 use crate::domain::dose::PreparationError;
 use crate::domain::lifecycle::TransitionRefused;
@@ -250,6 +251,10 @@ pub enum AppError {
         use_by: DateTime<Utc>,
     },
 
+    /// 422: an assessment score out of range.
+    #[error("{0}")]
+    InvalidAssessment(InvalidAssessment),
+
     /// 503: the database does not answer or is busy past the timeout.
     #[error("the database is unavailable; try again")]
     DatabaseUnavailable(#[source] DbErr),
@@ -394,7 +399,8 @@ impl AppError {
             | ViabilityTooLow { .. }
             | DoseOutOfRange(_)
             | IdentityMismatch(_)
-            | ThawedProductExpired { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            | ThawedProductExpired { .. }
+            | InvalidAssessment(_) => StatusCode::UNPROCESSABLE_ENTITY,
             DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -455,6 +461,7 @@ impl AppError {
             DoseOutOfRange(_) => "dose_out_of_range",
             IdentityMismatch(_) => "identity_mismatch",
             ThawedProductExpired { .. } => "thawed_product_expired",
+            InvalidAssessment(_) => "invalid_assessment",
             DatabaseUnavailable(_) => "database_unavailable",
             Internal(_) => "internal_error",
         }
@@ -600,6 +607,7 @@ impl AppError {
             ThawedProductExpired { thawed_at, use_by } => {
                 json!({ "thawed_at": thawed_at, "use_by": use_by })
             }
+            InvalidAssessment(invalid) => json!({ "field": invalid.field }),
             _ => json!({}),
         }
     }

@@ -7,6 +7,7 @@ pub mod api;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod domain;
 pub mod entities;
 pub mod error;

@@ -31,22 +31,17 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => {
-            serve(Settings::new(
-                &cli.database,
-                &cli.facility,
-                &cli.labels,
-                &cli.serve,
-            )?)
-            .await
+            let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
+            serve(settings, cli.serve.demo).await
         }
         Some(Command::Serve(args)) => {
-            serve(Settings::new(
-                &cli.database,
-                &cli.facility,
-                &cli.labels,
-                &args,
-            )?)
-            .await
+            let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &args)?;
+            serve(settings, args.demo).await
+        }
+        Some(Command::Demo) => {
+            let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
+            let state = open(settings, Clock::system()).await?;
+            load_demo(&state).await
         }
         Some(Command::Migrate) => {
             let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
@@ -90,9 +85,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(settings: Settings) -> anyhow::Result<()> {
+/// Loads the demo trial and says how to sign in.
+async fn load_demo(state: &AppState) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let summary = celltrail::demo::load(state).await?;
+    let report = ledger::verify(&state.db).await?;
+    println!(
+        "\n  Demo trial loaded in {:.1} s (DEMO DATA, not for clinical use):\n    {} donors, {} lots, {} vials, {} patients, {} infusions, {} adverse events; lot {} recalled\n    ledger: {} events, {}\n\n  Sign in as (username / password):",
+        started.elapsed().as_secs_f64(),
+        summary.donors,
+        summary.lots,
+        summary.vials,
+        summary.patients,
+        summary.infusions,
+        summary.adverse_events,
+        summary.recalled_lot,
+        report.events,
+        if report.ok { "verified" } else { "BROKEN" },
+    );
+    for (username, role, password) in celltrail::demo::ACCOUNTS {
+        println!("    {username:<16} {password:<26} ({role})");
+    }
+    println!();
+    Ok(())
+}
+
+async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     let database = db::redact(&settings.database_url);
     let app = Application::build(settings, Clock::system()).await?;
+    if demo {
+        if celltrail::demo::is_empty(app.state()).await? {
+            load_demo(app.state()).await?;
+        } else {
+            tracing::info!("--demo: the database already holds records; the demo is not loaded");
+        }
+    }
     if let Some(password) = app.generated_admin_password() {
         // Shown once; only its argon2 hash is kept.
         println!(

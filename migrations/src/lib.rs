@@ -20,6 +20,7 @@ mod m20261125_000010_create_protocol_versions;
 mod m20261125_000011_create_patients;
 mod m20261125_000012_create_doses;
 mod m20261125_000013_create_infusions;
+mod m20261125_000014_create_assessments;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000011_create_patients::Migration),
             Box::new(m20261125_000012_create_doses::Migration),
             Box::new(m20261125_000013_create_infusions::Migration),
+            Box::new(m20261125_000014_create_assessments::Migration),
         ]
     }
 }

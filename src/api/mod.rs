@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod csv;
 pub mod donors;
 pub mod doses;
 pub mod extract;
@@ -13,8 +14,10 @@ pub mod lots;
 pub mod patients;
 pub mod platform;
 pub mod protocol;
+pub mod recall;
 pub mod scan;
 pub mod storage;
+pub mod trace;
 pub mod users;
 pub mod vials;
 
@@ -58,6 +61,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "patients", description = "Enrolment and weights"),
         (name = "doses", description = "Dose calculation, orders, thaw, verification"),
         (name = "infusions", description = "The bedside two-scan check, infusions, adverse events"),
+        (name = "trace", description = "Lot to recipients, patient to donors, donor forward; JSON or CSV"),
         (name = "audit", description = "The hash-chained custody ledger"),
     )
 )]
@@ -99,6 +103,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(patients::router())
                 .merge(doses::router())
                 .merge(infusions::router())
+                .merge(recall::router())
+                .merge(trace::router())
                 .merge(audit::router()),
         )
         .split_for_parts()

@@ -12,11 +12,13 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, ApiPath, Authorized, DecimalInput, roles};
+use crate::domain::assessment::{AssessmentKind, PasiRegions};
 use crate::domain::dose::WeightUnit;
 use crate::domain::patient::{Sex, parse_tenths, tenths_display};
 use crate::domain::scan::{ScanKind, payload};
-use crate::entities::{adverse_event, dose, infusion, patient, weight};
+use crate::entities::{adverse_event, assessment, dose, infusion, patient, weight};
 use crate::error::{AppError, AppResult, ErrorBody};
+use crate::services::assessments::{self, Scored};
 use crate::services::patients::{self, NewPatient, NewWeight, PatientRecord};
 use crate::services::protocol;
 use crate::state::AppState;
@@ -26,6 +28,84 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(enrol, list_patients))
         .routes(routes!(get_patient))
         .routes(routes!(record_weight))
+        .routes(routes!(record_assessment))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssessmentView {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    /// `pasi` or `dlqi`.
+    pub kind: String,
+    pub assessed_at: DateTime<Utc>,
+    /// PASI 0-72 with one decimal; DLQI 0-30.
+    #[schema(value_type = f64)]
+    pub score: serde_json::Number,
+    /// What the score was computed from (regions or answers).
+    #[schema(value_type = Object)]
+    pub inputs: serde_json::Value,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl From<assessment::Model> for AssessmentView {
+    fn from(a: assessment::Model) -> Self {
+        AssessmentView {
+            score: if a.kind == AssessmentKind::Pasi.as_str() {
+                tenths_number(a.score)
+            } else {
+                serde_json::Number::from(a.score)
+            },
+            inputs: serde_json::from_str(&a.inputs).unwrap_or_default(),
+            id: a.id,
+            patient_id: a.patient_id,
+            kind: a.kind,
+            assessed_at: a.assessed_at,
+            recorded_at: a.recorded_at,
+        }
+    }
+}
+
+/// An assessment as scored: PASI from its four regions, or DLQI from its
+/// ten answers.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum RecordAssessment {
+    Pasi {
+        assessed_at: DateTime<Utc>,
+        regions: PasiRegions,
+    },
+    Dlqi {
+        assessed_at: DateTime<Utc>,
+        /// Ten answers, 0 to 3 each.
+        answers: Vec<i32>,
+    },
+}
+
+/// Records a PASI or DLQI assessment (clinician); the score is computed
+/// exactly.
+#[utoipa::path(post, path = "/patients/{id}/assessments", tag = "patients", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = RecordAssessment,
+    responses((status = 201, body = AssessmentView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "invalid_assessment")))]
+async fn record_assessment(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Clinician>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<RecordAssessment>,
+) -> AppResult<(StatusCode, ApiJson<AssessmentView>)> {
+    let (assessed_at, scored) = match body {
+        RecordAssessment::Pasi {
+            assessed_at,
+            regions,
+        } => (assessed_at, Scored::Pasi(regions)),
+        RecordAssessment::Dlqi {
+            assessed_at,
+            answers,
+        } => (assessed_at, Scored::Dlqi(answers)),
+    };
+    let model = assessments::record(&state, &auth.user.actor(), id, assessed_at, scored).await?;
+    Ok((StatusCode::CREATED, ApiJson(model.into())))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -48,6 +128,12 @@ pub struct PatientView {
     pub doses: Vec<DoseSummary>,
     pub infusions: Vec<InfusionSummary>,
     pub adverse_events: Vec<AdverseEventView>,
+    /// PASI and DLQI assessments, oldest first.
+    pub assessments: Vec<AssessmentView>,
+    /// Baseline PASI: the enrolment PASI unless one was assessed at or
+    /// before the first infusion.
+    #[schema(value_type = f64)]
+    pub baseline_pasi_current: serde_json::Number,
     /// Infusions started so far, and the protocol's number.
     pub infusions_given: i32,
     pub infusions_total: i32,
@@ -182,7 +268,12 @@ fn criteria_of(patient: &patient::Model) -> BTreeMap<String, bool> {
 }
 
 impl PatientView {
-    fn build(record: PatientRecord, infusions_total: i32, window_days: i32) -> Self {
+    fn build(
+        record: PatientRecord,
+        scored: Vec<assessment::Model>,
+        infusions_total: i32,
+        window_days: i32,
+    ) -> Self {
         let PatientRecord {
             patient,
             weights,
@@ -191,7 +282,10 @@ impl PatientView {
             adverse_events,
         } = record;
         let first = infusions.iter().map(|i| i.started_at).min();
+        let baseline = assessments::baseline(&patient, &scored, first);
         PatientView {
+            baseline_pasi_current: tenths_number(baseline.tenths),
+            assessments: scored.into_iter().map(AssessmentView::from).collect(),
             scan_payload: payload(ScanKind::Patient, &patient.subject_code),
             baseline_pasi: tenths_number(patient.baseline_pasi_tenths),
             criteria: criteria_of(&patient),
@@ -217,8 +311,10 @@ impl PatientView {
 
 async fn view(state: &AppState, record: PatientRecord) -> AppResult<PatientView> {
     let current = protocol::current(state.db.conn()).await?;
+    let scored = assessments::of_patient(state.db.conn(), record.patient.id).await?;
     Ok(PatientView::build(
         record,
+        scored,
         current.protocol.infusions,
         current.protocol.window_days,
     ))

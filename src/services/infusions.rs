@@ -54,6 +54,14 @@ pub async fn start(
     let mut record = doses::load(&txn, dose_id, true).await?;
     let from = record.status()?;
     let to = dose_transition(from, DoseAction::StartInfusion)?;
+    if record.lot.status != crate::domain::lifecycle::LotStatus::Released.as_str() {
+        // A lot recalled after the dose was prepared never reaches the patient.
+        return Err(AppError::LotNotReleased {
+            lot_id: record.lot.id,
+            code: record.lot.code.clone(),
+            status: record.lot.status.clone(),
+        });
+    }
     let mismatches = check_bedside(
         patient_scan,
         product_scan,

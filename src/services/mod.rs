@@ -3,6 +3,7 @@
 //! and commits. Handlers never open transactions.
 
 pub mod accounts;
+pub mod assessments;
 pub mod auth;
 pub mod donations;
 pub mod donors;
@@ -11,12 +12,15 @@ pub mod infusions;
 pub mod labels;
 pub mod ledger;
 pub mod lots;
+pub mod outcomes;
 pub mod passwords;
 pub mod patients;
 pub mod protocol;
+pub mod recall;
 pub mod scan;
 pub mod signatures;
 pub mod storage;
+pub mod trace;
 pub mod vials;
 
 use uuid::Uuid;

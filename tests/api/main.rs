@@ -21,4 +21,5 @@ mod patients;
 mod platform;
 mod scan;
 mod storage;
+mod trace;
 mod users;

@@ -83,6 +83,12 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
         ("/api/v1/doses/{id}/label.png", "get"),
         ("/api/v1/infusions", "post"),
         ("/api/v1/infusions/{id}/complete", "post"),
+        ("/api/v1/patients/{id}/assessments", "post"),
+        ("/api/v1/lots/{id}/recall", "post"),
+        ("/api/v1/lots/{id}/outcomes", "get"),
+        ("/api/v1/trace/lots/{id}", "get"),
+        ("/api/v1/trace/patients/{id}", "get"),
+        ("/api/v1/trace/donors/{id}", "get"),
         ("/api/v1/audit", "get"),
         ("/api/v1/audit/verify", "get"),
     ] {

@@ -1,0 +1,145 @@
+//! Recalling a lot, and a lot's outcomes.
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::api::extract::{ApiJson, ApiPath, Authorized, roles};
+use crate::api::lots::{LotView, SignedReason};
+use crate::error::{AppResult, ErrorBody};
+use crate::services::outcomes::{self, LotOutcomes};
+use crate::services::recall::{self, Recalled};
+use crate::services::{lots, signatures};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(recall_lot))
+        .routes(routes!(lot_outcomes))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecalledVial {
+    pub id: Uuid,
+    pub code: String,
+    /// Its status before the recall.
+    pub was: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CancelledDose {
+    pub id: Uuid,
+    pub code: String,
+    pub patient_id: Uuid,
+    pub was: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecalledInfusion {
+    pub id: Uuid,
+    pub infusion_number: i32,
+    pub started_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecipientView {
+    pub patient_id: Uuid,
+    pub subject_code: String,
+    pub infusion_ids: Vec<Uuid>,
+    pub infusions: Vec<RecalledInfusion>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecallView {
+    pub lot: LotView,
+    /// Every vial not yet thawed, now `recalled`.
+    pub vials_recalled: Vec<RecalledVial>,
+    /// Doses from the lot not yet infusing, now cancelled.
+    pub doses_cancelled: Vec<CancelledDose>,
+    /// Thawed vials of those doses: to be discarded.
+    pub thawed_vials_to_discard: Vec<String>,
+    /// Everyone who received the lot, to be notified.
+    pub recipients: Vec<RecipientView>,
+}
+
+/// Recalls a released lot (quality, signed, with a reason): its vials not
+/// yet thawed are recalled, its doses not yet infusing cancelled, and every
+/// recipient is listed.
+#[utoipa::path(post, path = "/lots/{id}/recall", tag = "lots", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = SignedReason,
+    responses((status = 200, body = RecallView),
+        (status = 401, body = ErrorBody, description = "signature_invalid"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "invalid_state: not released, or already recalled"),
+        (status = 422, body = ErrorBody)))]
+async fn recall_lot(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Quality>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<SignedReason>,
+) -> AppResult<ApiJson<RecallView>> {
+    let signature = signatures::verify(&state, &auth.user, &body.signature).await?;
+    let Recalled {
+        lot,
+        vials_recalled,
+        doses_cancelled,
+        thawed_to_discard,
+        recipients,
+    } = recall::recall(&state, &signature, id, &body.reason).await?;
+    let record = lots::get(&state, lot.id).await?;
+    Ok(ApiJson(RecallView {
+        lot: record.into(),
+        vials_recalled: vials_recalled
+            .into_iter()
+            .map(|v| RecalledVial {
+                id: v.id,
+                code: v.code,
+                was: v.status,
+            })
+            .collect(),
+        doses_cancelled: doses_cancelled
+            .into_iter()
+            .map(|d| CancelledDose {
+                id: d.id,
+                code: d.code,
+                patient_id: d.patient_id,
+                was: d.status,
+            })
+            .collect(),
+        thawed_vials_to_discard: thawed_to_discard,
+        recipients: recipients
+            .into_iter()
+            .map(|r| RecipientView {
+                patient_id: r.patient_id,
+                subject_code: r.subject_code,
+                infusion_ids: r.infusions.iter().map(|i| i.0).collect(),
+                infusions: r
+                    .infusions
+                    .into_iter()
+                    .map(|(id, infusion_number, started_at)| RecalledInfusion {
+                        id,
+                        infusion_number,
+                        started_at,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }))
+}
+
+/// Per recipient: infusions from this lot, baseline and latest PASI with the
+/// change and PASI 75, latest DLQI, adverse events; and the lot's totals.
+#[utoipa::path(get, path = "/lots/{id}/outcomes", tag = "lots", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = LotOutcomes), (status = 404, body = ErrorBody)))]
+async fn lot_outcomes(
+    State(state): State<AppState>,
+    _auth: Authorized,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<ApiJson<LotOutcomes>> {
+    Ok(ApiJson(outcomes::lot(&state, id).await?))
+}

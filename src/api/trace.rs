@@ -1,0 +1,241 @@
+//! Trace: a lot to every recipient, a patient back to every donor, a donor
+//! forward; as JSON, or with `?format=csv` as one flat table.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::api::csv::Csv;
+use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Authorized};
+use crate::error::{AppResult, ErrorBody};
+use crate::services::trace::{self, DonorTrace, LotTrace, PatientTrace, VialNode};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(trace_lot))
+        .routes(routes!(trace_patient))
+        .routes(routes!(trace_donor))
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceFormat {
+    #[default]
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FormatQuery {
+    /// `json` (default) or `csv`.
+    pub format: Option<TraceFormat>,
+}
+
+fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// Doses by id, for the flat rows.
+fn dose_fields<'a>(
+    doses: &'a [trace::DoseNode],
+    vial: &VialNode,
+) -> (&'a str, &'a str, String, String, &'a str) {
+    match vial
+        .dose_id
+        .and_then(|id| doses.iter().find(|d| d.id == id))
+    {
+        Some(d) => (
+            d.code.as_str(),
+            d.status.as_str(),
+            d.infusion_number.to_string(),
+            time(d.infusion.as_ref().map(|i| i.started_at)),
+            d.infusion.as_ref().map_or("", |i| i.status.as_str()),
+        ),
+        None => ("", "", String::new(), String::new(), ""),
+    }
+}
+
+fn lot_csv(t: &LotTrace) -> Csv {
+    let mut csv = Csv::new(&[
+        "lot_code",
+        "lot_status",
+        "product_code",
+        "din",
+        "donor_code",
+        "donor_eligibility",
+        "vial_code",
+        "vial_status",
+        "location",
+        "dose_code",
+        "dose_status",
+        "subject_code",
+        "infusion_number",
+        "infusion_started_at",
+        "infusion_status",
+    ]);
+    for v in &t.vials {
+        let (dose, dose_status, number, started, infusion_status) = dose_fields(&t.doses, v);
+        csv.row([
+            t.lot.code.as_str(),
+            &t.lot.status,
+            &t.lot.product_code,
+            &t.donation.din_display,
+            &t.donor.code,
+            &t.donor.eligibility,
+            &v.code,
+            &v.status,
+            v.location.as_deref().unwrap_or(""),
+            dose,
+            dose_status,
+            v.subject_code.as_deref().unwrap_or(""),
+            &number,
+            &started,
+            infusion_status,
+        ]);
+    }
+    csv
+}
+
+fn patient_csv(t: &PatientTrace) -> Csv {
+    let mut csv = Csv::new(&[
+        "subject_code",
+        "infusion_number",
+        "infusion_started_at",
+        "infusion_status",
+        "dose_code",
+        "dose_status",
+        "vial_code",
+        "lot_code",
+        "lot_status",
+        "din",
+        "donor_code",
+        "donor_eligibility",
+    ]);
+    for v in &t.vials {
+        let (dose, dose_status, number, started, infusion_status) = dose_fields(&t.doses, v);
+        let lot = t.lots.iter().find(|l| l.id == v.lot_id);
+        let donation = lot.and_then(|l| t.donations.iter().find(|d| d.id == l.donation_id));
+        let donor = donation.and_then(|d| t.donors.iter().find(|o| o.id == d.donor_id));
+        csv.row([
+            t.subject_code.as_str(),
+            &number,
+            &started,
+            infusion_status,
+            dose,
+            dose_status,
+            &v.code,
+            lot.map_or("", |l| l.code.as_str()),
+            lot.map_or("", |l| l.status.as_str()),
+            donation.map_or("", |d| d.din_display.as_str()),
+            donor.map_or("", |d| d.code.as_str()),
+            donor.map_or("", |d| d.eligibility.as_str()),
+        ]);
+    }
+    csv
+}
+
+fn donor_csv(t: &DonorTrace) -> Csv {
+    let mut csv = Csv::new(&[
+        "donor_code",
+        "donor_eligibility",
+        "din",
+        "lot_code",
+        "lot_status",
+        "vial_code",
+        "vial_status",
+        "location",
+        "dose_code",
+        "subject_code",
+        "infusion_number",
+        "infusion_started_at",
+    ]);
+    for v in &t.vials {
+        let (dose, _, number, started, _) = dose_fields(&t.doses, v);
+        let lot = t.lots.iter().find(|l| l.id == v.lot_id);
+        let donation = lot.and_then(|l| t.donations.iter().find(|d| d.id == l.donation_id));
+        csv.row([
+            t.donor.code.as_str(),
+            &t.donor.eligibility,
+            donation.map_or("", |d| d.din_display.as_str()),
+            lot.map_or("", |l| l.code.as_str()),
+            lot.map_or("", |l| l.status.as_str()),
+            &v.code,
+            &v.status,
+            v.location.as_deref().unwrap_or(""),
+            dose,
+            v.subject_code.as_deref().unwrap_or(""),
+            &number,
+            &started,
+        ]);
+    }
+    csv
+}
+
+/// A lot: donor, donation, QC, every vial with status and location or fate,
+/// every dose, infusion and recipient, adverse events.
+#[utoipa::path(get, path = "/trace/lots/{id}", tag = "trace", security(("bearer" = [])),
+    params(("id" = Uuid, Path), FormatQuery),
+    responses((status = 200, body = LotTrace), (status = 200, content_type = "text/csv", body = String),
+        (status = 404, body = ErrorBody)))]
+async fn trace_lot(
+    State(state): State<AppState>,
+    _auth: Authorized,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<FormatQuery>,
+) -> AppResult<Response> {
+    let t = trace::lot(&state, id).await?;
+    Ok(match query.format.unwrap_or_default() {
+        TraceFormat::Json => ApiJson(t).into_response(),
+        TraceFormat::Csv => lot_csv(&t)
+            .finish(&format!("trace-{}", t.lot.code))
+            .into_response(),
+    })
+}
+
+/// A patient: every dose and infusion, back through vials and lots to
+/// donations and donors (with their eligibility).
+#[utoipa::path(get, path = "/trace/patients/{id}", tag = "trace", security(("bearer" = [])),
+    params(("id" = Uuid, Path), FormatQuery),
+    responses((status = 200, body = PatientTrace), (status = 200, content_type = "text/csv", body = String),
+        (status = 404, body = ErrorBody)))]
+async fn trace_patient(
+    State(state): State<AppState>,
+    _auth: Authorized,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<FormatQuery>,
+) -> AppResult<Response> {
+    let t = trace::patient(&state, id).await?;
+    Ok(match query.format.unwrap_or_default() {
+        TraceFormat::Json => ApiJson(t).into_response(),
+        TraceFormat::Csv => patient_csv(&t)
+            .finish(&format!("trace-{}", t.subject_code))
+            .into_response(),
+    })
+}
+
+/// A donor: every donation, lot, vial and recipient.
+#[utoipa::path(get, path = "/trace/donors/{id}", tag = "trace", security(("bearer" = [])),
+    params(("id" = Uuid, Path), FormatQuery),
+    responses((status = 200, body = DonorTrace), (status = 200, content_type = "text/csv", body = String),
+        (status = 404, body = ErrorBody)))]
+async fn trace_donor(
+    State(state): State<AppState>,
+    _auth: Authorized,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<FormatQuery>,
+) -> AppResult<Response> {
+    let t = trace::donor(&state, id).await?;
+    Ok(match query.format.unwrap_or_default() {
+        TraceFormat::Json => ApiJson(t).into_response(),
+        TraceFormat::Csv => donor_csv(&t)
+            .finish(&format!("trace-{}", t.donor.code))
+            .into_response(),
+    })
+}

@@ -1,0 +1,254 @@
+//! Recalling a released lot (quality, signed, with a reason), in one
+//! transaction: the lot becomes `recalled`; every vial not yet thawed
+//! becomes `recalled` (out of any reservation); every dose from the lot not
+//! yet infusing is cancelled; and the answer names every recipient so they
+//! can be told (21 CFR 1271.290: from the product to every recipient).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::domain::lifecycle::{DoseStatus, LotAction, LotStatus, VialStatus, lot_transition};
+use crate::entities::{dose, infusion, lot, patient, vial};
+use crate::error::{AppError, AppResult};
+use crate::services::donors::internal;
+use crate::services::ledger::{self, NewEvent};
+use crate::services::lots::required_reason;
+use crate::services::signatures::{self, VerifiedSignature};
+use crate::state::AppState;
+
+/// Who received the lot.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub patient_id: Uuid,
+    pub subject_code: String,
+    /// (infusion id, infusion number, started at), oldest first.
+    pub infusions: Vec<(Uuid, i32, DateTime<Utc>)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Recalled {
+    pub lot: lot::Model,
+    pub vials_recalled: Vec<vial::Model>,
+    pub doses_cancelled: Vec<dose::Model>,
+    /// Thawed vials of cancelled doses: out of storage, to be discarded.
+    pub thawed_to_discard: Vec<String>,
+    pub recipients: Vec<Recipient>,
+}
+
+const NOT_THAWED: [VialStatus; 3] = [
+    VialStatus::Quarantine,
+    VialStatus::Available,
+    VialStatus::Reserved,
+];
+const CANCELLABLE: [DoseStatus; 3] = [
+    DoseStatus::Reserved,
+    DoseStatus::Thawed,
+    DoseStatus::Verified,
+];
+
+pub async fn recall(
+    state: &AppState,
+    signature: &VerifiedSignature,
+    lot_id: Uuid,
+    reason: &str,
+) -> AppResult<Recalled> {
+    let reason = required_reason(reason)?.to_owned();
+    let now = state.clock.now();
+    let txn = state.db.write().await?;
+    let mut find = lot::Entity::find_by_id(lot_id);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        find = find.lock_exclusive();
+    }
+    let mut lot = find
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("lot", lot_id))?;
+    let from: LotStatus = lot.status.parse().map_err(internal)?;
+    let to = lot_transition(from, LotAction::Recall)?;
+    let changed = lot::Entity::update_many()
+        .col_expr(lot::Column::Status, Expr::value(to.as_str()))
+        .filter(lot::Column::Id.eq(lot_id))
+        .filter(lot::Column::Status.eq(from.as_str()))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(AppError::ConcurrentChange {
+            kind: "lot",
+            id: lot_id,
+        });
+    }
+
+    let vials = vial::Entity::find()
+        .filter(vial::Column::LotId.eq(lot_id))
+        .filter(vial::Column::Status.is_in(NOT_THAWED.map(VialStatus::as_str)))
+        .order_by_asc(vial::Column::Code)
+        .all(&txn)
+        .await?;
+    let ids: Vec<Uuid> = vials.iter().map(|v| v.id).collect();
+    if !ids.is_empty() {
+        // Recalled vials stay where they are (quarantined in place) until
+        // the lab moves or destroys them.
+        let changed = vial::Entity::update_many()
+            .col_expr(
+                vial::Column::Status,
+                Expr::value(VialStatus::Recalled.as_str()),
+            )
+            .filter(vial::Column::Id.is_in(ids.clone()))
+            .filter(vial::Column::Status.is_in(NOT_THAWED.map(VialStatus::as_str)))
+            .exec(&txn)
+            .await?;
+        if changed.rows_affected != ids.len() as u64 {
+            return Err(AppError::ConcurrentChange {
+                kind: "lot",
+                id: lot_id,
+            });
+        }
+    }
+
+    let doses = dose::Entity::find()
+        .filter(dose::Column::LotId.eq(lot_id))
+        .filter(dose::Column::Status.is_in(CANCELLABLE.map(DoseStatus::as_str)))
+        .order_by_asc(dose::Column::Code)
+        .all(&txn)
+        .await?;
+    let dose_ids: Vec<Uuid> = doses.iter().map(|d| d.id).collect();
+    let cancel_reason = format!("lot {} recalled: {reason}", lot.code);
+    if !dose_ids.is_empty() {
+        let changed = dose::Entity::update_many()
+            .col_expr(
+                dose::Column::Status,
+                Expr::value(DoseStatus::Cancelled.as_str()),
+            )
+            .col_expr(dose::Column::CancelledAt, Expr::value(now))
+            .col_expr(
+                dose::Column::CancelReason,
+                Expr::value(cancel_reason.clone()),
+            )
+            .filter(dose::Column::Id.is_in(dose_ids.clone()))
+            .filter(dose::Column::Status.is_in(CANCELLABLE.map(DoseStatus::as_str)))
+            .exec(&txn)
+            .await?;
+        if changed.rows_affected != dose_ids.len() as u64 {
+            return Err(AppError::ConcurrentChange {
+                kind: "lot",
+                id: lot_id,
+            });
+        }
+    }
+    let thawed_to_discard: Vec<String> = vial::Entity::find()
+        .filter(vial::Column::LotId.eq(lot_id))
+        .filter(vial::Column::Status.eq(VialStatus::Thawed.as_str()))
+        .order_by_asc(vial::Column::Code)
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|v| v.code)
+        .collect();
+
+    let recipients = recipients(&txn, lot_id).await?;
+
+    signatures::append_signed(
+        &txn,
+        signature,
+        now,
+        NewEvent::new("lot.recalled", "lot", lot_id).details(json!({
+            "code": lot.code,
+            "from": from,
+            "to": to,
+            "reason": reason,
+            "vials_recalled": vials.iter().map(|v| &v.code).collect::<Vec<_>>(),
+            "doses_cancelled": doses.iter().map(|d| &d.code).collect::<Vec<_>>(),
+            "thawed_vials_to_discard": thawed_to_discard,
+            "recipients": recipients.iter().map(|r| json!({
+                "patient_id": r.patient_id,
+                "subject_code": r.subject_code,
+                "infusion_ids": r.infusions.iter().map(|i| i.0).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })),
+    )
+    .await?;
+    let actor = signature.signer.actor();
+    let mut events: Vec<NewEvent> = vials
+        .iter()
+        .map(|v| {
+            NewEvent::new("vial.recalled", "vial", v.id).details(json!({
+                "code": v.code,
+                "from": v.status,
+                "to": VialStatus::Recalled,
+                "lot_id": lot_id,
+                "reason": reason,
+            }))
+        })
+        .collect();
+    events.extend(doses.iter().map(|d| {
+        NewEvent::new("dose.cancelled", "dose", d.id).details(json!({
+            "code": d.code,
+            "from": d.status,
+            "to": DoseStatus::Cancelled,
+            "reason": cancel_reason,
+        }))
+    }));
+    ledger::append_many(&txn, &actor, now, events).await?;
+    txn.commit().await?;
+    lot.status = to.as_str().to_owned();
+    Ok(Recalled {
+        lot,
+        vials_recalled: vials,
+        doses_cancelled: doses,
+        thawed_to_discard,
+        recipients,
+    })
+}
+
+/// Every patient who had an infusion from the lot, with those infusions.
+pub async fn recipients(
+    db: &impl sea_orm::ConnectionTrait,
+    lot_id: Uuid,
+) -> AppResult<Vec<Recipient>> {
+    let dose_ids: Vec<Uuid> = dose::Entity::find()
+        .filter(dose::Column::LotId.eq(lot_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    if dose_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let infusions = infusion::Entity::find()
+        .filter(infusion::Column::DoseId.is_in(dose_ids))
+        .order_by_asc(infusion::Column::StartedAt)
+        .all(db)
+        .await?;
+    let patient_ids: Vec<Uuid> = infusions.iter().map(|i| i.patient_id).collect();
+    let patients: BTreeMap<Uuid, patient::Model> = patient::Entity::find()
+        .filter(patient::Column::Id.is_in(patient_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let mut by_patient: BTreeMap<String, Recipient> = BTreeMap::new();
+    for i in infusions {
+        let Some(p) = patients.get(&i.patient_id) else {
+            continue;
+        };
+        by_patient
+            .entry(p.subject_code.clone())
+            .or_insert_with(|| Recipient {
+                patient_id: p.id,
+                subject_code: p.subject_code.clone(),
+                infusions: Vec::new(),
+            })
+            .infusions
+            .push((i.id, i.infusion_number, i.started_at));
+    }
+    Ok(by_patient.into_values().collect())
+}
