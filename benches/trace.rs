@@ -1,0 +1,500 @@
+//! Trace at scale: a generator fills a fresh database with N vials and,
+//! in proportion, donors, donations, lots (100 vials each, 12 QC results),
+//! boxes, patients (each with six infusions from six lots), doses, infusions,
+//! adverse events and a verifiable custody ledger; then lot, patient and
+//! donor traces of a typical (middle) record are timed. Done at 10,000 and
+//! at 1,000,000 vials, on SQLite and on PostgreSQL: the traces must not
+//! slow down with the size of the database (indexes, not scans).
+//!
+//! `cargo bench --bench trace`. `BENCH_SCALES` (default `10000,1000000`),
+//! PostgreSQL when `CELLTRAIL_BENCH_PG_URL` (or `CELLTRAIL_TEST_PG_URL`)
+//! is set.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
+use serde_json::json;
+use uuid::Uuid;
+
+use celltrail::domain::din::{Din, FacilityCode};
+use celltrail::entities::{
+    adverse_event, donation, donor, dose, dose_vial, infusion, lot, patient, qc_result,
+    storage_unit, vial, weight,
+};
+use celltrail::services::ledger::{self, NewEvent};
+use celltrail::services::{Actor, accounts, trace};
+use celltrail::state::AppState;
+use support::{BenchApp, spawn_postgres, spawn_sqlite};
+
+const VIALS_PER_LOT: usize = 100;
+const DOSES_PER_LOT: usize = 6;
+const VIALS_PER_DOSE: usize = 4;
+const LOTS_PER_BATCH: usize = 100;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let scales: Vec<usize> = std::env::var("BENCH_SCALES")
+        .unwrap_or_else(|_| "10000,1000000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let pg = std::env::var("CELLTRAIL_BENCH_PG_URL")
+        .or_else(|_| std::env::var("CELLTRAIL_TEST_PG_URL"))
+        .ok();
+    let mut backends = vec!["SQLite"];
+    if pg.is_some() {
+        backends.push("PostgreSQL");
+    }
+    for backend in backends {
+        let mut first: Option<[Duration; 3]> = None;
+        for &vials in &scales {
+            let app = match backend {
+                "SQLite" => spawn_sqlite().await,
+                _ => spawn_postgres(pg.as_deref().unwrap()).await,
+            };
+            let (rows, took) = generate(&app, vials).await;
+            println!(
+                "\n{backend}, {vials} vials: generated {rows} rows in {:.1} s ({:.0} rows/s)",
+                took.as_secs_f64(),
+                rows as f64 / took.as_secs_f64()
+            );
+            let lots = vials / VIALS_PER_LOT;
+            let times = time_traces(&app.state, lots).await;
+            for (name, t) in ["lot", "patient", "donor"].iter().zip(&times) {
+                print!("  {name} trace: median {:.2} ms", t.as_secs_f64() * 1e3);
+                match first {
+                    Some(base) => {
+                        let i = ["lot", "patient", "donor"]
+                            .iter()
+                            .position(|n| n == name)
+                            .unwrap();
+                        println!(
+                            "  ({:.2}× the {}-vial figure; target ≤ 1.5×)",
+                            t.as_secs_f64() / base[i].as_secs_f64(),
+                            scales[0]
+                        );
+                    }
+                    None => println!(),
+                }
+            }
+            first.get_or_insert(times);
+        }
+    }
+}
+
+/// Medians of 40 runs of each trace for the middle lot, patient, donor.
+async fn time_traces(state: &AppState, lots: usize) -> [Duration; 3] {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let middle = lots / 2;
+    let code = format!("GEN-{middle:07}");
+    let donor = donor::Entity::find()
+        .filter(donor::Column::Code.eq(code))
+        .one(state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let lot = lot::Entity::find()
+        .filter(lot::Column::Code.eq(lot_code(middle)))
+        .one(state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let patient = patient::Entity::find()
+        .filter(patient::Column::SubjectCode.eq(subject(middle)))
+        .one(state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let check = trace::lot(state, lot.id).await.unwrap();
+    assert_eq!(check.vials.len(), VIALS_PER_LOT);
+    assert_eq!(check.recipients.len(), DOSES_PER_LOT);
+    let check = trace::patient(state, patient.id).await.unwrap();
+    assert_eq!(check.lots.len(), DOSES_PER_LOT);
+    let mut medians = [Duration::ZERO; 3];
+    for (i, which) in [0, 1, 2].iter().enumerate() {
+        let mut times = Vec::new();
+        for run in 0..45 {
+            let started = Instant::now();
+            match which {
+                0 => drop(trace::lot(state, lot.id).await.unwrap()),
+                1 => drop(trace::patient(state, patient.id).await.unwrap()),
+                _ => drop(trace::donor(state, donor.id).await.unwrap()),
+            }
+            if run >= 5 {
+                times.push(started.elapsed());
+            }
+        }
+        times.sort();
+        medians[i] = times[times.len() / 2];
+    }
+    medians
+}
+
+fn din(i: usize) -> Din {
+    Din::new(
+        FacilityCode::parse("A9999").unwrap(),
+        (10 + i / 999_999) as u8,
+        (i % 999_999 + 1) as u32,
+    )
+    .unwrap()
+}
+
+fn lot_code(i: usize) -> String {
+    format!("{}-L01", din(i).compact())
+}
+
+fn subject(j: usize) -> String {
+    format!("G-{j:07}")
+}
+
+/// Fills the database; returns rows written and the time taken.
+async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
+    let state = &app.state;
+    let started = Instant::now();
+    let user = accounts::create(
+        state,
+        &Actor::system("generator"),
+        accounts::NewAccount {
+            username: "generator",
+            full_name: "Generator",
+            role: "lab",
+            password: "generator-password",
+        },
+    )
+    .await
+    .unwrap();
+    let actor = Actor::system("generator");
+    let now = Utc::now();
+    let day = chrono::Duration::days(1);
+    let lots = vials / VIALS_PER_LOT;
+    let tank = storage_unit::Model {
+        id: Uuid::now_v7(),
+        name: "Tank G".into(),
+        kind: "tank".into(),
+        parent_id: None,
+        rows: None,
+        cols: None,
+        created_at: now,
+    };
+    let mut rows = 0usize;
+    let txn = state.db.write().await.unwrap();
+    insert(&txn, vec![tank.clone()]).await;
+    txn.commit().await.unwrap();
+    // patients first: patient j gets infusion k from lot j + k
+    let mut patient_ids = Vec::with_capacity(lots);
+    for chunk in (0..lots).collect::<Vec<_>>().chunks(2000) {
+        let txn = state.db.write().await.unwrap();
+        let mut ps = Vec::new();
+        let mut ws = Vec::new();
+        for &j in chunk {
+            let id = Uuid::now_v7();
+            patient_ids.push(id);
+            ps.push(patient::Model {
+                id,
+                subject_code: subject(j),
+                birth_date: chrono::NaiveDate::from_ymd_opt(1980, 1, 1).unwrap(),
+                sex: "female".into(),
+                enrolled_at: now - day * 200,
+                baseline_pasi_tenths: 150,
+                criteria: "{}".into(),
+                protocol_version: 1,
+                created_at: now - day * 200,
+                created_by: Some(user.id),
+            });
+            ws.push(weight::Model {
+                id: Uuid::now_v7(),
+                patient_id: id,
+                weight_g: 70_000,
+                value: "70".into(),
+                unit: "kg".into(),
+                measured_at: now - day * 199,
+                confirmed_change: false,
+                recorded_at: now - day * 199,
+                recorded_by: Some(user.id),
+            });
+        }
+        rows += ps.len() + ws.len();
+        insert(&txn, ps).await;
+        insert(&txn, ws).await;
+        txn.commit().await.unwrap();
+    }
+    // doses name the weight they were computed from
+    let weights: std::collections::HashMap<Uuid, Uuid> = weight::Entity::find()
+        .all(state.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|w| (w.patient_id, w.id))
+        .collect();
+
+    let mut rack = None;
+    for batch in (0..lots).collect::<Vec<_>>().chunks(LOTS_PER_BATCH) {
+        let txn = state.db.write().await.unwrap();
+        let (mut donors, mut donations, mut lot_rows, mut qcs, mut boxes) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut vial_rows, mut doses, mut links, mut infusions, mut aes) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut events = Vec::new();
+        for &i in batch {
+            if i % 100 == 0 {
+                let r = storage_unit::Model {
+                    id: Uuid::now_v7(),
+                    name: format!("Rack {}", i / 100),
+                    kind: "rack".into(),
+                    parent_id: Some(tank.id),
+                    rows: None,
+                    cols: None,
+                    created_at: now,
+                };
+                rack = Some(r.id);
+                boxes.push(r);
+            }
+            let d = din(i);
+            let donor_id = Uuid::now_v7();
+            donors.push(donor::Model {
+                id: donor_id,
+                code: format!("GEN-{i:07}"),
+                consent_at: now - day * 300,
+                eligibility: "eligible".into(),
+                eligibility_reason: None,
+                eligibility_decided_at: Some(now - day * 290),
+                eligibility_decided_by: Some(user.id),
+                created_at: now - day * 300,
+            });
+            let donation_id = Uuid::now_v7();
+            donations.push(donation::Model {
+                id: donation_id,
+                donor_id,
+                din: d.compact(),
+                check_character: d.check_character().to_string(),
+                collected_at: now - day * 295,
+                received_at: now - day * 295,
+                created_at: now - day * 295,
+            });
+            let lot_id = Uuid::now_v7();
+            lot_rows.push(lot::Model {
+                id: lot_id,
+                donation_id,
+                code: lot_code(i),
+                din: d.compact(),
+                product_code: "S1395".into(),
+                passage: 3,
+                manufactured_at: now - day * 290,
+                expires_at: now + day * 400,
+                status: "released".into(),
+                frozen_at: Some(now - day * 289),
+                cells_per_vial: Some(25_000_000),
+                volume_ul: Some(1_500),
+                vial_count: Some(VIALS_PER_LOT as i32),
+                created_at: now - day * 290,
+            });
+            for test in [
+                "sterility",
+                "mycoplasma",
+                "endotoxin",
+                "viability",
+                "cd73",
+                "cd90",
+                "cd105",
+                "cd34",
+                "cd45",
+                "cd14",
+                "cd19",
+                "hla_dr",
+            ] {
+                qcs.push(qc_result::Model {
+                    id: Uuid::now_v7(),
+                    lot_id,
+                    test: test.into(),
+                    value: "negative".into(),
+                    unit: None,
+                    pass: true,
+                    specification: "negative".into(),
+                    recorded_at: now - day * 289,
+                    recorded_by: user.id,
+                });
+            }
+            let box_id = Uuid::now_v7();
+            boxes.push(storage_unit::Model {
+                id: box_id,
+                name: format!("Box {i}"),
+                kind: "box".into(),
+                parent_id: rack,
+                rows: Some(10),
+                cols: Some(10),
+                created_at: now,
+            });
+            events.push(
+                NewEvent::new("lot.released", "lot", lot_id)
+                    .details(json!({ "code": lot_code(i) })),
+            );
+            let infused = DOSES_PER_LOT * VIALS_PER_DOSE;
+            let mut lot_vials = Vec::new();
+            for n in 0..VIALS_PER_LOT {
+                let stored = n >= infused;
+                let v = vial::Model {
+                    id: Uuid::now_v7(),
+                    lot_id,
+                    code: format!("{}-V{:03}", lot_code(i), n + 1),
+                    din: d.compact(),
+                    status: if stored { "available" } else { "infused" }.into(),
+                    cells_per_vial: 25_000_000,
+                    volume_ul: 1_500,
+                    frozen_at: now - day * 289,
+                    box_id: stored.then_some(box_id),
+                    position: stored
+                        .then(|| format!("{}{}", char::from(b'A' + (n / 10) as u8), n % 10 + 1)),
+                    labels_issued: 1,
+                    created_at: now - day * 289,
+                };
+                events.push(
+                    NewEvent::new("vial.frozen", "vial", v.id).details(json!({ "code": v.code })),
+                );
+                if stored {
+                    events.push(
+                        NewEvent::new("vial.stored", "vial", v.id)
+                            .moved(None, Some(format!("Tank G › Box {i}")))
+                            .details(json!({ "code": v.code })),
+                    );
+                }
+                lot_vials.push(v);
+            }
+            // six doses from this lot, for patients i-5 … i (the k-th
+            // infusion of patient i-k)
+            for k in 0..DOSES_PER_LOT {
+                let Some(j) = i.checked_sub(k) else { continue };
+                let patient_id = patient_ids[j];
+                let dose_id = Uuid::now_v7();
+                let given_at = now - day * (150 - 9 * k as i32);
+                doses.push(dose::Model {
+                    id: dose_id,
+                    code: format!("{}-D{:02}", subject(j), k + 1),
+                    patient_id,
+                    infusion_number: k as i32 + 1,
+                    protocol_version: 1,
+                    weight_id: weights[&patient_id],
+                    weight_g: 70_000,
+                    dose_per_kg: 1_000_000,
+                    target_cells: 70_000_000,
+                    min_cells: 63_000_000,
+                    max_cells: 77_000_000,
+                    lot_id,
+                    cells_per_vial: 25_000_000,
+                    vials_needed: VIALS_PER_DOSE as i32,
+                    status: "infused".into(),
+                    thawed_at: Some(given_at),
+                    concentration_cells_per_ml: Some(16_000_000),
+                    available_ul: Some(6_000),
+                    volume_ul: Some(4_400),
+                    cells_to_administer: Some(70_400_000),
+                    verified_at: Some(given_at),
+                    verified_by: Some(user.id),
+                    cancelled_at: None,
+                    cancel_reason: None,
+                    created_at: given_at,
+                    created_by: Some(user.id),
+                });
+                for v in &lot_vials[k * VIALS_PER_DOSE..(k + 1) * VIALS_PER_DOSE] {
+                    links.push(dose_vial::Model {
+                        dose_id,
+                        vial_id: v.id,
+                        reserved_at: given_at,
+                        removed_at: None,
+                        removed_reason: None,
+                    });
+                }
+                let infusion_id = Uuid::now_v7();
+                infusions.push(infusion::Model {
+                    id: infusion_id,
+                    dose_id,
+                    patient_id,
+                    infusion_number: k as i32 + 1,
+                    status: "completed".into(),
+                    started_at: given_at,
+                    ended_at: Some(given_at),
+                    volume_infused_ul: Some(4_400),
+                    patient_scan: format!("CT1:P:{}", subject(j)),
+                    product_scan: format!("CT1:D:{}-D{:02}", subject(j), k + 1),
+                    created_at: given_at,
+                    created_by: Some(user.id),
+                    completed_at: Some(given_at),
+                    completed_by: Some(user.id),
+                });
+                events.push(
+                    NewEvent::new("infusion.completed", "infusion", infusion_id)
+                        .details(json!({ "subject_code": subject(j) })),
+                );
+                if (i + k) % 17 == 0 {
+                    aes.push(adverse_event::Model {
+                        id: Uuid::now_v7(),
+                        infusion_id,
+                        patient_id,
+                        term: "Headache".into(),
+                        grade: 1,
+                        onset_at: given_at,
+                        recorded_at: given_at,
+                        recorded_by: Some(user.id),
+                    });
+                }
+            }
+            vial_rows.extend(lot_vials);
+        }
+        rows += donors.len()
+            + donations.len()
+            + lot_rows.len()
+            + qcs.len()
+            + boxes.len()
+            + vial_rows.len()
+            + doses.len()
+            + links.len()
+            + infusions.len()
+            + aes.len()
+            + events.len();
+        insert(&txn, donors).await;
+        insert(&txn, donations).await;
+        insert(&txn, lot_rows).await;
+        insert(&txn, qcs).await;
+        insert(&txn, boxes).await;
+        insert(&txn, vial_rows).await;
+        insert(&txn, doses).await;
+        insert(&txn, links).await;
+        insert(&txn, infusions).await;
+        insert(&txn, aes).await;
+        ledger::append_many(&txn, &actor, now, events)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+    }
+    (rows, started.elapsed())
+}
+
+/// Inserts models in chunks well below both engines' parameter limits.
+async fn insert<M, A, E>(txn: &celltrail::db::WriteTxn, models: Vec<M>)
+where
+    M: IntoActiveModel<A>,
+    A: ActiveModelTrait<Entity = E> + Send,
+    E: EntityTrait,
+{
+    let mut models = models.into_iter().peekable();
+    while models.peek().is_some() {
+        let chunk: Vec<A> = models
+            .by_ref()
+            .take(1000)
+            .map(|m| m.into_active_model().reset_all())
+            .collect();
+        E::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await
+            .unwrap();
+    }
+}
