@@ -124,6 +124,12 @@ pub struct ServeArgs {
     #[arg(long, env = "CELLTRAIL_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
 
+    /// Mark the browser session cookie `Secure` (sent over HTTPS only; browsers
+    /// also accept it from localhost). Turn off only for plain HTTP on a
+    /// trusted network.
+    #[arg(long, env = "CELLTRAIL_COOKIE_SECURE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub cookie_secure: bool,
+
     /// On an empty database, load the demo trial before serving.
     #[arg(long)]
     pub demo: bool,
@@ -173,6 +179,8 @@ pub struct Settings {
     pub facility_code: FacilityCode,
     /// Where label layouts are read from; `None`: the built-in ones.
     pub labels_dir: Option<PathBuf>,
+    /// The browser session cookie is `Secure`.
+    pub cookie_secure: bool,
 }
 
 impl Settings {
@@ -193,6 +201,7 @@ impl Settings {
             admin_password: serve.admin_password.clone(),
             token_ttl: Duration::from_secs(u64::from(serve.token_ttl_hours.max(1)) * 3600),
             labels_dir: Some(labels.labels_dir.clone()),
+            cookie_secure: serve.cookie_secure,
         })
     }
 
@@ -207,6 +216,7 @@ impl Settings {
             facility_code: FacilityCode::parse(FacilityCode::PLACEHOLDER)
                 .expect("the placeholder is a valid FIN"),
             labels_dir: None,
+            cookie_secure: true,
         }
     }
 }

@@ -242,7 +242,7 @@ pub enum AppError {
     #[error("{0}")]
     DoseOutOfRange(PreparationError),
     /// 422: a bedside scan does not match the dose.
-    #[error("identity check failed: {}", .0.iter().map(|m| format!("{} {}", m.scan, m.problem)).collect::<Vec<_>>().join(", "))]
+    #[error("identity check failed: {}", describe_mismatches(.0))]
     IdentityMismatch(Vec<ScanMismatch>),
     /// 422: the thawed product is past its post-thaw shelf life.
     #[error("the product thawed at {thawed_at} had to be infused by {use_by}")]
@@ -307,6 +307,23 @@ fn describe_findings(findings: &EnrolmentFindings) -> String {
         parts.push(format!("baseline PASI {}", format_tenths(i64::from(pasi))));
     }
     parts.join("; ")
+}
+
+fn describe_mismatches(mismatches: &[ScanMismatch]) -> String {
+    mismatches
+        .iter()
+        .map(|m| match (m.scan, m.problem) {
+            ("patient_scan", "wrong_record") => "the wristband is another patient's",
+            ("patient_scan", "wrong_kind") => {
+                "what was scanned as the wristband is not a wristband"
+            }
+            ("patient_scan", _) => "the wristband scan could not be read (scan it, do not type it)",
+            (_, "wrong_record") => "the bag label is another dose's",
+            (_, "wrong_kind") => "what was scanned as the bag is not a dose bag label",
+            _ => "the bag label scan could not be read (scan it, do not type it)",
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn format_tenths(tenths: i64) -> String {

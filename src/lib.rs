@@ -79,10 +79,23 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        // The ledger is verified in the background at start and every
+        // quarter of an hour; the home page shows the last result.
+        let checker = self.state.clone();
+        let verifier = tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
+            loop {
+                every.tick().await;
+                if let Err(error) = services::ledger::check(&checker).await {
+                    tracing::warn!(%error, "the background ledger check could not run");
+                }
+            }
+        });
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
             .context("server error")?;
+        verifier.abort();
         self.state.db.conn().clone().close().await.ok();
         Ok(())
     }
@@ -103,5 +116,5 @@ pub async fn open(settings: Settings, clock: Clock) -> anyhow::Result<AppState> 
 /// Every route, with middleware and state.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api::routes();
-    api::finish(api.merge(web::docs(openapi)), state)
+    api::finish(api.merge(web::docs(openapi)).merge(web::pages()), state)
 }

@@ -1,11 +1,12 @@
 //! What every request handler and service shares.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::labels::Labels;
+use crate::services::ledger::LedgerCheck;
 use crate::services::storage::StorageCache;
 
 #[derive(Clone)]
@@ -16,6 +17,8 @@ pub struct AppState {
     pub storage: StorageCache,
     /// The label layouts, loaded and checked at start.
     pub labels: Arc<Labels>,
+    /// The last full verification of the ledger, for the home page.
+    pub ledger_check: Arc<RwLock<Option<LedgerCheck>>>,
 }
 
 impl AppState {
@@ -26,6 +29,7 @@ impl AppState {
             settings: Arc::new(settings),
             storage: StorageCache::default(),
             labels: Arc::new(labels),
+            ledger_check: Arc::default(),
         }
     }
 }

@@ -114,7 +114,7 @@ async fn verify(
     State(state): State<AppState>,
     _auth: Authorized<roles::Quality>,
 ) -> AppResult<ApiJson<VerifyReport>> {
-    let report = ledger::verify(&state.db).await?;
+    let report = ledger::check(&state).await?.report;
     Ok(ApiJson(VerifyReport {
         ok: report.ok,
         events: report.events,

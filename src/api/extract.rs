@@ -80,7 +80,19 @@ impl<R: RoleSet> FromRequestParts<AppState> for Authorized<R> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = bearer_token(parts)?;
+        let token = match (bearer_token(parts), browser_session(parts)) {
+            (Ok(token), _) => token,
+            // A signed-in browser may read (labels, CSV traces) with its
+            // session cookie; changes always need the bearer token, so the
+            // JSON API cannot be driven across sites with a cookie.
+            (
+                Err(AppError::Unauthenticated {
+                    reason: "missing_token",
+                }),
+                Some(cookie),
+            ) => cookie,
+            (Err(error), _) => return Err(error),
+        };
         let user = auth::authenticate(state, token).await?;
         if !R::ROLES.contains(&user.role) {
             return Err(AppError::Forbidden {
@@ -93,6 +105,12 @@ impl<R: RoleSet> FromRequestParts<AppState> for Authorized<R> {
             roles: PhantomData,
         })
     }
+}
+
+fn browser_session(parts: &Parts) -> Option<&str> {
+    let safe = parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD;
+    safe.then(|| crate::web::session::session_token(&parts.headers))
+        .flatten()
 }
 
 fn bearer_token(parts: &Parts) -> Result<&str, AppError> {

@@ -158,11 +158,29 @@ fn request_span<B>(request: &Request<B>) -> Span {
     )
 }
 
-async fn route_not_found(method: Method, OriginalUri(uri): OriginalUri) -> AppError {
-    AppError::RouteNotFound {
-        method: method.to_string(),
-        path: uri.path().to_owned(),
+/// Unknown paths: the JSON error body, or a page for a browser asking for
+/// HTML outside `/api`.
+async fn route_not_found(
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: axum::http::HeaderMap,
+) -> Response<axum::body::Body> {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if uri.path().starts_with("/api") || !wants_html {
+        return AppError::RouteNotFound {
+            method: method.to_string(),
+            path: uri.path().to_owned(),
+        }
+        .into_response();
     }
+    crate::web::page::error_page(
+        axum::http::StatusCode::NOT_FOUND,
+        "No such page",
+        "There is no page at this address. Start again from the home page.",
+    )
 }
 
 async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> AppError {

@@ -259,6 +259,37 @@ async fn read_page(db: Db, after_seq: i64) -> Result<Vec<custody_event::Model>, 
         .await
 }
 
+/// A full verification and when it ran.
+#[derive(Debug, Clone)]
+pub struct LedgerCheck {
+    pub at: DateTime<Utc>,
+    pub report: ChainReport,
+}
+
+/// Verifies the whole chain and remembers the result for the home page.
+pub async fn check(state: &crate::state::AppState) -> Result<LedgerCheck, DbErr> {
+    let report = verify(&state.db).await?;
+    let check = LedgerCheck {
+        at: state.clock.now(),
+        report,
+    };
+    if !check.report.ok {
+        tracing::error!(
+            first_bad_seq = check.report.first_bad_seq,
+            "the custody ledger does not verify"
+        );
+    }
+    if let Ok(mut last) = state.ledger_check.write() {
+        *last = Some(check.clone());
+    }
+    Ok(check)
+}
+
+/// The last check, if one ran.
+pub fn last_check(state: &crate::state::AppState) -> Option<LedgerCheck> {
+    state.ledger_check.read().ok().and_then(|c| c.clone())
+}
+
 /// The hashed content of a stored event.
 pub fn content(event: &custody_event::Model) -> EventContent<'_> {
     EventContent {

@@ -22,6 +22,7 @@ pub mod signatures;
 pub mod storage;
 pub mod trace;
 pub mod vials;
+pub mod worklist;
 
 use uuid::Uuid;
 

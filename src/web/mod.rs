@@ -1,8 +1,19 @@
-//! Pages for people. For now: the API documentation at `/docs`, Swagger UI
-//! served from assets vendored in a registry package (no CDN, works on a
-//! closed network), reading `/api/openapi.json`.
+//! Pages for people: a plain, server-rendered staff UI (sign-in, home by
+//! role, the scan station, vial, lot, storage, patient, dose worksheet,
+//! bedside and trace pages) made from the same services as the API, with a
+//! little vanilla JavaScript where it helps; and the API documentation at
+//! `/docs` (Swagger UI from assets vendored in a registry package).
+
+pub mod clinic;
+pub mod home;
+pub mod inventory;
+pub mod page;
+pub mod scan;
+pub mod session;
+pub mod trace;
 
 use axum::Router;
+use axum::routing::{get, post};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::state::AppState;
@@ -11,4 +22,38 @@ pub fn docs(openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
     SwaggerUi::new("/docs")
         .url("/api/openapi.json", openapi)
         .into()
+}
+
+/// The staff pages.
+pub fn pages() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home::home))
+        .route("/sign-in", post(session::sign_in))
+        .route("/sign-out", post(session::sign_out))
+        .route("/ledger/verify", post(home::verify_ledger))
+        .route("/scan", get(scan::station))
+        .route("/vials/{id}", get(inventory::vial_page))
+        .route("/vials/{id}/store", post(scan::store))
+        .route("/vials/{id}/discard", post(scan::discard))
+        .route("/lots/{id}", get(inventory::lot_page))
+        .route("/lots/{id}/{action}", post(inventory::lot_decision))
+        .route("/storage", get(inventory::storage_root))
+        .route("/storage/{id}", get(inventory::storage_page))
+        .route("/patients", get(clinic::patient_list))
+        .route("/patients/{id}", get(clinic::patient_page))
+        .route("/patients/{id}/weights", post(clinic::record_weight))
+        .route(
+            "/patients/{id}/dose",
+            get(clinic::worksheet).post(clinic::reserve),
+        )
+        .route("/doses/{id}", get(clinic::dose_page))
+        .route("/doses/{id}/thaw", post(clinic::thaw))
+        .route("/doses/{id}/verify", post(clinic::verify))
+        .route("/doses/{id}/cancel", post(clinic::cancel))
+        .route(
+            "/doses/{id}/bedside",
+            get(clinic::bedside).post(clinic::bedside_check),
+        )
+        .route("/infusions/{id}/complete", post(clinic::complete))
+        .route("/trace/lots/{id}", get(trace::lot_trace))
 }

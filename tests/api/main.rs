@@ -23,3 +23,4 @@ mod scan;
 mod storage;
 mod trace;
 mod users;
+mod web;

@@ -1,0 +1,211 @@
+//! `/`: the sign-in form, or what needs doing now for the signed-in role.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::domain::accounts::Role;
+use crate::services::{auth, ledger, worklist};
+use crate::state::AppState;
+use crate::web::page::{self, Flash, WebQuery, date, pill, shell, when};
+use crate::web::session::{self, WebUser, session_token};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct HomeQuery {
+    #[serde(default)]
+    pub next: String,
+    #[serde(flatten)]
+    pub flash: Flash,
+}
+
+pub async fn home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: WebQuery<HomeQuery>,
+) -> Response {
+    let WebQuery(query) = query;
+    let user = match session_token(&headers) {
+        Some(token) => auth::authenticate(&state, token).await.ok(),
+        None => None,
+    };
+    let Some(user) = user else {
+        return page::sign_in_page(&query.next, query.flash.error.as_deref(), "");
+    };
+    let web = session::WebUser::from_parts(user, session_token(&headers).unwrap_or_default());
+    if !query.next.is_empty() && session::safe_next(&query.next) != "/" {
+        return page::see_other(session::safe_next(&query.next));
+    }
+    match worklist::load(&state).await {
+        Ok(list) => {
+            shell("Home", Some(&web), body(&state, &web, &list, &query.flash)).into_response()
+        }
+        Err(error) => page::app_error(error),
+    }
+}
+
+fn lots_table(lots: &[worklist::LotItem], vials_label: &str) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "Lot" } th { "Status" } th { "Expires" } th class="num" { (vials_label) } } }
+            tbody {
+                @for l in lots {
+                    tr {
+                        td { a class="code" href={ "/lots/" (l.id) } { (l.code) } }
+                        td { (pill(&l.status)) }
+                        td { (date(l.expires_at)) }
+                        td class="num" { (l.vials) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn body(state: &AppState, user: &WebUser, list: &worklist::Worklist, flash: &Flash) -> Markup {
+    let role = user.user.role;
+    let doses = |statuses: &[&str]| -> Vec<&worklist::DoseItem> {
+        list.open_doses
+            .iter()
+            .filter(|d| statuses.contains(&d.status.as_str()))
+            .collect()
+    };
+    let check = ledger::last_check(state);
+    html! {
+        h1 { "What needs doing" }
+        (flash.render())
+        @if role != Role::Admin {
+            div class="actions" {
+                a class="button" href="/scan" { "Scan a label" }
+                a class="button secondary" href="/patients" { "Patients" }
+                a class="button secondary" href="/storage" { "Storage" }
+            }
+        }
+        div class="grid" {
+            @if role == Role::Quality {
+                section class="card" {
+                    h2 { "Lots awaiting release" }
+                    @if list.awaiting_release.is_empty() { p class="muted" { "None." } }
+                    @else { (lots_table(&list.awaiting_release, "Vials")) }
+                }
+            }
+            @if role == Role::Pharmacist {
+                section class="card" {
+                    h2 { "Doses to prepare or verify" }
+                    @let todo = doses(&["reserved", "thawed"]);
+                    @if todo.is_empty() { p class="muted" { "None open." } }
+                    @else {
+                        table {
+                            thead { tr { th { "Dose" } th { "Patient" } th { "Status" } th { "Ordered" } } }
+                            tbody { @for d in todo {
+                                tr {
+                                    td { a class="code" href={ "/doses/" (d.id) } { (d.code) } }
+                                    td { (d.subject_code) " · infusion " (d.infusion_number) }
+                                    td { (pill(&d.status)) }
+                                    td { (when(d.created_at)) }
+                                }
+                            } }
+                        }
+                    }
+                }
+            }
+            @if role == Role::Clinician {
+                section class="card" {
+                    h2 { "Doses ready at the bedside" }
+                    @let ready = doses(&["verified", "infusing"]);
+                    @if ready.is_empty() { p class="muted" { "None." } }
+                    @else {
+                        table {
+                            thead { tr { th { "Dose" } th { "Patient" } th { "Status" } th { "Thawed" } } }
+                            tbody { @for d in ready {
+                                tr {
+                                    td { a class="code" href={ "/doses/" (d.id) "/bedside" } { (d.code) } }
+                                    td { (d.subject_code) }
+                                    td { (pill(&d.status)) }
+                                    td { @if let Some(t) = d.thawed_at { (when(t)) } }
+                                }
+                            } }
+                        }
+                    }
+                }
+            }
+            @if role == Role::Lab {
+                section class="card" {
+                    h2 { "Vials that need the lab" }
+                    table { tbody {
+                        tr { td { "In quarantine (awaiting release)" } td class="num" { (list.quarantine_vials) } }
+                        tr { td { "Reserved for doses" } td class="num" { (list.reserved_vials) } }
+                        tr { td { "Thawed, not infused: to discard" } td class="num" { (list.thawed_vials) } }
+                    } }
+                    @if !list.awaiting_release.is_empty() {
+                        h2 { "Lots in quarantine" }
+                        (lots_table(&list.awaiting_release, "Vials"))
+                    }
+                }
+            }
+            @if role != Role::Admin {
+                section class="card" {
+                    h2 { "Expiring within " (worklist::EXPIRY_WARNING_DAYS) " days" }
+                    @if list.expiring.is_empty() { p class="muted" { "No released stock expires soon." } }
+                    @else { (lots_table(&list.expiring, "Available")) }
+                    @if !list.recalled.is_empty() {
+                        h2 { "Recalled lots" }
+                        (lots_table(&list.recalled, "Held"))
+                    }
+                }
+            }
+            section class="card" {
+                h2 { "Custody ledger" }
+                @match &check {
+                    Some(c) if c.report.ok => {
+                        p { span class="pill ok" { "intact" } " " (c.report.events) " events verified at " (when(c.at)) }
+                        p class="muted code" { "head " (c.report.head_hash.get(..16).unwrap_or("")) "…" }
+                    }
+                    Some(c) => {
+                        div class="msg bad" role="alert" {
+                            "The ledger does not verify: first broken event "
+                            (c.report.first_bad_seq.unwrap_or_default()) " (checked " (when(c.at)) "). Tell the quality officer."
+                        }
+                    }
+                    None => { p class="muted" { "Not checked yet since the server started." } }
+                }
+                @if role == Role::Quality {
+                    form method="post" action="/ledger/verify" {
+                        input type="hidden" name="csrf" value=(user.csrf());
+                        button class="secondary" type="submit" { "Verify now" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn verify_ledger(
+    State(state): State<AppState>,
+    user: WebUser,
+    crate::web::page::WebForm(form): crate::web::page::WebForm<session::CsrfOnly>,
+) -> Response {
+    if let Err(refused) = user
+        .check_csrf(&form.csrf)
+        .and_then(|_| user.require(&[Role::Quality]))
+    {
+        return refused.into_response();
+    }
+    match ledger::check(&state).await {
+        Ok(c) if c.report.ok => page::see_other(&page::with_message(
+            "/",
+            true,
+            &format!("Ledger intact: {} events verified.", c.report.events),
+        )),
+        Ok(c) => page::see_other(&page::with_message(
+            "/",
+            false,
+            &format!(
+                "The ledger does not verify: first broken event {}.",
+                c.report.first_bad_seq.unwrap_or_default()
+            ),
+        )),
+        Err(error) => page::app_error(error.into()),
+    }
+}

@@ -1,0 +1,287 @@
+//! The page shell (header, navigation by role, messages), the one small
+//! stylesheet, and the pieces every page uses. Everything is served from
+//! the binary: no fonts, scripts or styles from any other host.
+
+use axum::extract::FromRequest;
+use axum::extract::rejection::FormRejection;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde::Deserialize;
+
+use crate::domain::accounts::Role;
+use crate::web::session::WebUser;
+
+const STYLE: &str = r#"
+:root{--ink:#1b1f24;--muted:#5b6470;--line:#d5d9de;--bg:#f6f7f9;--card:#fff;--accent:#0b5cad;--ok:#146c2e;--okbg:#e3f4e8;--bad:#a4161a;--badbg:#fbe4e4;--warn:#7a4d00;--warnbg:#fff1d6}
+*{box-sizing:border-box}
+body{margin:0;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:var(--bg)}
+a{color:var(--accent)}
+header{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1.25rem;padding:.6rem 1rem;background:#102a43;color:#fff}
+header a{color:#fff;text-decoration:none;padding:.35rem .5rem;border-radius:4px}
+header a:hover,header a:focus{background:#243b53;outline:2px solid #9fb3c8}
+header .who{margin-left:auto;font-size:.9rem;color:#d9e2ec}
+header form{display:inline}
+main{max-width:1200px;margin:0 auto;padding:1rem}
+h1{font-size:1.6rem;margin:.4rem 0 1rem}
+h2{font-size:1.2rem;margin:1.4rem 0 .6rem}
+.card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:1rem;margin-bottom:1rem;overflow-x:auto}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:1rem}
+table{border-collapse:collapse;width:100%;background:var(--card)}
+th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
+th{font-size:.85rem;color:var(--muted);font-weight:600}
+.num{text-align:right;font-variant-numeric:tabular-nums}
+.muted{color:var(--muted)}
+.code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:nowrap}
+.nowrap{white-space:nowrap}
+.pill{display:inline-block;padding:.05rem .5rem;border-radius:999px;font-size:.85rem;background:#e4e7eb}
+.pill.ok,.pill.available,.pill.released,.pill.eligible,.pill.completed,.pill.infused,.pill.verified{background:var(--okbg);color:var(--ok)}
+.pill.bad,.pill.recalled,.pill.discarded,.pill.rejected,.pill.ineligible,.pill.cancelled{background:var(--badbg);color:var(--bad)}
+.pill.quarantine,.pill.reserved,.pill.thawed,.pill.pending,.pill.infusing,.pill.in_process{background:var(--warnbg);color:var(--warn)}
+.msg{padding:.7rem 1rem;border-radius:6px;margin-bottom:1rem;border:1px solid}
+.msg.ok{background:var(--okbg);color:var(--ok);border-color:#9fd5ae}
+.msg.bad{background:var(--badbg);color:var(--bad);border-color:#efa3a3}
+label{display:block;font-weight:600;margin:.5rem 0 .2rem}
+label>input,label>select{display:block;margin-top:.2rem;font-weight:400}
+label>input[type=checkbox]{display:inline;width:auto;margin:0 .4rem 0 0}
+input,select,textarea{font:inherit;padding:.45rem .55rem;border:1px solid #9aa5b1;border-radius:5px;width:100%;max-width:28rem;background:#fff}
+input:focus,select:focus,button:focus,a:focus{outline:3px solid #5aa0e0;outline-offset:1px}
+button,.button{display:inline-block;font:inherit;font-weight:600;padding:.55rem 1rem;border-radius:6px;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer;text-decoration:none}
+button.secondary,.button.secondary{background:#fff;color:var(--accent)}
+button.danger{background:var(--bad);border-color:var(--bad)}
+.actions{display:flex;flex-wrap:wrap;gap:.6rem;margin:.8rem 0}
+.actions .button,.actions button{font-size:1.15rem;padding:.8rem 1.3rem;min-width:9rem;text-align:center}
+.scanbox{font-size:1.6rem;padding:.7rem;max-width:100%}
+.big{font-size:2.6rem;font-weight:700;letter-spacing:.02em}
+.match{font-size:1.4rem;font-weight:700;padding:1rem;border-radius:8px}
+.match.ok{background:var(--okbg);color:var(--ok)}
+.match.bad{background:var(--badbg);color:var(--bad)}
+fieldset{border:1px solid var(--line);border-radius:6px;padding:.6rem 1rem;margin:.6rem 0}
+details summary{cursor:pointer;font-weight:600;margin:.4rem 0}
+.boxgrid{display:grid;gap:3px;max-width:640px}
+.boxgrid a,.boxgrid span{display:block;text-align:center;padding:.35rem 0;font-size:.75rem;border-radius:3px;border:1px solid var(--line);background:#fff;text-decoration:none;color:var(--ink)}
+.boxgrid .full{background:#cfe3f7;border-color:#7fb0de}
+ol.steps li{margin:.3rem 0}
+svg text{font:12px system-ui,sans-serif}
+@media (max-width:820px){main{padding:.6rem}.big{font-size:2rem}th,td{padding:.3rem}}
+"#;
+
+/// Escapes text for a query string value.
+pub fn url_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b))
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A time as people in a lab read it.
+pub fn when(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+pub fn date(t: DateTime<Utc>) -> String {
+    // dates never break across lines
+    t.format("%Y-%m-%d").to_string()
+}
+
+/// A count of cells as people read it: `68 200 000 (68.2 × 10⁶)`.
+pub fn cells(n: i64) -> String {
+    format!(
+        "{} ({})",
+        crate::labels::grouped(n),
+        crate::labels::millions(n)
+    )
+}
+
+/// A status as a coloured pill (the word is always there, so colour is
+/// never the only signal).
+pub fn pill(status: &str) -> Markup {
+    html! { span class={ "pill " (status) } { (status.replace('_', " ")) } }
+}
+
+/// Messages carried across a redirect.
+#[derive(Debug, Default, Deserialize)]
+pub struct Flash {
+    #[serde(default)]
+    pub ok: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+impl Flash {
+    pub fn render(&self) -> Markup {
+        html! {
+            @if let Some(ok) = &self.ok { div class="msg ok" role="status" { (ok) } }
+            @if let Some(error) = &self.error { div class="msg bad" role="alert" { (error) } }
+        }
+    }
+}
+
+/// `path?ok=…` or `path?error=…`, for redirects after an action.
+pub fn with_message(path: &str, ok: bool, message: &str) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let key = if ok { "ok" } else { "error" };
+    format!("{path}{sep}{key}={}", url_encode(message))
+}
+
+fn nav(user: &WebUser) -> Markup {
+    let role = user.user.role;
+    html! {
+        nav aria-label="main" {
+            a href="/" { "Home" }
+            @if role != Role::Admin {
+                a href="/scan" { "Scan" }
+                a href="/storage" { "Storage" }
+                a href="/patients" { "Patients" }
+            }
+            a href="/docs/" { "API" }
+        }
+    }
+}
+
+/// A whole page.
+pub fn shell(title: &str, user: Option<&WebUser>, body: Markup) -> Html<String> {
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · celltrail" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    strong { "celltrail" }
+                    @if let Some(user) = user {
+                        (nav(user))
+                        span class="who" {
+                            (user.user.full_name) " · " (user.user.role.as_str())
+                        }
+                        form method="post" action="/sign-out" {
+                            input type="hidden" name="csrf" value=(user.csrf());
+                            button class="secondary" type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    };
+    Html(page.into_string())
+}
+
+/// A page for something that went wrong; never a stack trace.
+pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = html! {
+        h1 { (title) }
+        div class="msg bad" role="alert" { (message) }
+        p { a href="/" { "Home" } }
+    };
+    (status, shell(title, None, body)).into_response()
+}
+
+/// An application error as a page with its status.
+pub fn app_error(error: crate::error::AppError) -> Response {
+    let status = error.status();
+    if status.is_server_error() {
+        tracing::error!(error = ?error, "page failed");
+    }
+    let message = if status.is_server_error() {
+        "Something went wrong on the server. The request was not carried out; try again, and tell the administrator if it keeps happening.".to_owned()
+    } else {
+        error.to_string()
+    };
+    error_page(status, "Cannot show this", &message)
+}
+
+pub fn sign_in_page(next: &str, error: Option<&str>, username: &str) -> Response {
+    let body = html! {
+        h1 { "Sign in" }
+        @if let Some(error) = error { div class="msg bad" role="alert" { (error) } }
+        form class="card" method="post" action="/sign-in" {
+            input type="hidden" name="next" value=(next);
+            label for="username" { "Username" }
+            input id="username" name="username" autocomplete="username" required autofocus value=(username);
+            label for="password" { "Password" }
+            input id="password" name="password" type="password" autocomplete="current-password" required;
+            div class="actions" { button type="submit" { "Sign in" } }
+        }
+        p class="muted" { "Chain of identity and custody for cell-therapy products." }
+    };
+    shell("Sign in", None, body).into_response()
+}
+
+/// The fields of an electronic signature (21 CFR Part 11): the signer's
+/// password again and what the signature means.
+pub fn signature_fields(meaning: &str) -> Markup {
+    html! {
+        fieldset {
+            legend { "Electronic signature" }
+            label { "Your password" input name="password" type="password" autocomplete="current-password" required; }
+            label { "Meaning" input name="meaning" value=(meaning) required; }
+        }
+    }
+}
+
+/// `axum::Form`, with rejections shown as a page.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Form), rejection(FormError))]
+pub struct WebForm<T>(pub T);
+
+pub struct FormError(FormRejection);
+
+impl From<FormRejection> for FormError {
+    fn from(rejection: FormRejection) -> Self {
+        FormError(rejection)
+    }
+}
+
+impl IntoResponse for FormError {
+    fn into_response(self) -> Response {
+        error_page(
+            StatusCode::BAD_REQUEST,
+            "The form could not be read",
+            &format!("{}. Go back and check the fields.", self.0.body_text()),
+        )
+    }
+}
+
+/// The query string, or its defaults when it cannot be read (a page never
+/// fails on a mangled message parameter).
+pub struct WebQuery<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for WebQuery<T>
+where
+    T: serde::de::DeserializeOwned + Default + Send,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let query = axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| q.0)
+            .unwrap_or_default();
+        Ok(WebQuery(query))
+    }
+}
+
+/// A redirect after a form (303: the browser follows it with a GET).
+pub fn see_other(path: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(axum::http::header::LOCATION, path.to_owned())],
+    )
+        .into_response()
+}

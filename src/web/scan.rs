@@ -1,0 +1,270 @@
+//! `/scan`: the scan station. The box has the focus; a keyboard-wedge
+//! scanner types the payload and Enter; the page shows what it is and the
+//! actions the role allows as large buttons; after an action the box has
+//! the focus again. Typed codes (a damaged label's vial code, or a DIN with
+//! its check character) work the same way; where the browser has a camera
+//! and the BarcodeDetector API, a camera button scans too.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, PreEscaped, html};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::domain::storage::StorageKind;
+use crate::services::scan::{self, Resolved};
+use crate::services::{signatures, storage, vials};
+use crate::state::AppState;
+use crate::web::page::{self, Flash, WebForm, WebQuery, pill, see_other, shell, with_message};
+use crate::web::session::{WebUser, safe_next};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ScanQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(flatten)]
+    pub flash: Flash,
+}
+
+const CAMERA: &str = r#"
+(function(){
+  var box=document.getElementById('q');box.focus();box.select();
+  if(!('BarcodeDetector' in window)||!navigator.mediaDevices)return;
+  var b=document.getElementById('camera');b.hidden=false;
+  b.addEventListener('click',async function(){
+    var v=document.getElementById('video');v.hidden=false;
+    var s=await navigator.mediaDevices.getUserMedia({video:{facingMode:'environment'}});
+    v.srcObject=s;await v.play();
+    var d=new BarcodeDetector({formats:['qr_code']});
+    var t=setInterval(async function(){
+      var c=await d.detect(v).catch(function(){return[]});
+      if(c.length){clearInterval(t);s.getTracks().forEach(function(k){k.stop()});box.value=c[0].rawValue;box.form.submit();}
+    },200);
+  });
+})();
+"#;
+
+pub async fn station(
+    State(state): State<AppState>,
+    user: WebUser,
+    query: WebQuery<ScanQuery>,
+) -> Response {
+    let WebQuery(query) = query;
+    let scanned = if query.q.trim().is_empty() {
+        None
+    } else {
+        Some(scan::resolve(&state, &user.user, &query.q).await)
+    };
+    let boxes = match storage::list(&state).await {
+        Ok(units) => units
+            .into_iter()
+            .filter(|u| u.kind == StorageKind::Box)
+            .collect::<Vec<_>>(),
+        Err(error) => return page::app_error(error),
+    };
+    let here = format!("/scan?q={}", page::url_encode(&query.q));
+    let body = html! {
+        h1 { "Scan station" }
+        (query.flash.render())
+        form method="get" action="/scan" role="search" {
+            label for="q" { "Scan a label, or type a vial code, lot code or DIN with its check character" }
+            input id="q" class="scanbox code" name="q" autocomplete="off" autofocus
+                value=(query.q) placeholder="CT1:V:…";
+            div class="actions" {
+                button type="submit" { "Look up" }
+                button id="camera" class="secondary" type="button" hidden { "Use the camera" }
+            }
+            video id="video" hidden playsinline muted style="max-width:100%" {}
+        }
+        @match scanned {
+            Some(Ok(found)) => (result(&user, &found, &boxes, &here)),
+            Some(Err(error)) => {
+                div class="msg bad" role="alert" id="scan-error" {
+                    strong { (error.code().replace('_', " ")) ": " } (error.to_string())
+                }
+            }
+            None => {}
+        }
+        script { (PreEscaped(CAMERA)) }
+    };
+    shell("Scan", Some(&user), body).into_response()
+}
+
+fn result(
+    user: &WebUser,
+    found: &Resolved,
+    boxes: &[std::sync::Arc<storage::Unit>],
+    here: &str,
+) -> Markup {
+    let d = &found.details;
+    let can = |a: &str| found.allowed_actions.contains(&a);
+    html! {
+        section class="card" id="scan-result" aria-live="polite" {
+            h2 { (capitalised(found.kind)) " " span class="code" { (found.code) } " " (pill(&found.status)) }
+            p { (found.summary) }
+            table { tbody {
+                @if let Some(path) = d["location"]["path"].as_str() { tr { th { "Location" } td { (path) } } }
+                @if let Some(lot) = d["lot_code"].as_str() {
+                    tr { th { "Lot" } td { a class="code" href={ "/lots/" (d["lot_id"].as_str().unwrap_or("")) } { (lot) } " " (pill(d["lot_status"].as_str().unwrap_or(""))) } }
+                }
+                @if let Some(expires) = d["expires_at"].as_str() {
+                    tr { th { "Expires" } td { (expires.get(..10).unwrap_or(expires)) @if d["expired"] == true { " " span class="pill bad" { "EXPIRED" } } } }
+                }
+                @if let Some(subject) = d["subject_code"].as_str() { tr { th { "Patient" } td { (subject) } } }
+            } }
+            div class="actions" {
+                @match found.kind {
+                    "vial" => {
+                        a class="button secondary" href={ "/vials/" (found.id) } { "Open vial" }
+                        @if can("print_label") { a class="button secondary" href={ "/api/v1/vials/" (found.id) "/label.png" } { "Label" } }
+                        @if can("reserve") { a class="button" href="/patients" { "Reserve for a patient" } }
+                    }
+                    "lot" => {
+                        a class="button" href={ "/lots/" (found.id) } { "Open lot" }
+                        @if can("print_labels") { a class="button secondary" href={ "/api/v1/lots/" (found.id) "/labels.pdf" } { "Label sheet" } }
+                    }
+                    "patient" => {
+                        a class="button" href={ "/patients/" (found.id) } { "Open patient" }
+                        @if can("order_dose") || can("calculate_dose") { a class="button secondary" href={ "/patients/" (found.id) "/dose" } { "Dose worksheet" } }
+                    }
+                    "dose" => {
+                        a class="button" href={ "/doses/" (found.id) } { "Open dose" }
+                        @if can("start_infusion") || can("complete_infusion") { a class="button" href={ "/doses/" (found.id) "/bedside" } { "Bedside check" } }
+                    }
+                    "donation" => {
+                        @for lot in d["lots"].as_array().into_iter().flatten() {
+                            a class="button secondary code" href={ "/lots/" (lot["id"].as_str().unwrap_or("")) } { (lot["code"].as_str().unwrap_or("")) }
+                        }
+                    }
+                    _ => {}
+                }
+                @if can("trace") {
+                    @if let Some(lot) = d["lot_id"].as_str() { a class="button secondary" href={ "/trace/lots/" (lot) } { "Trace" } }
+                    @else if found.kind == "lot" { a class="button secondary" href={ "/trace/lots/" (found.id) } { "Trace" } }
+                }
+            }
+            @if found.kind == "vial" && (can("store") || can("move")) {
+                form method="post" action={ "/vials/" (found.id) "/store" } class="card" {
+                    h2 { @if can("move") { "Move" } @else { "Store" } }
+                    input type="hidden" name="csrf" value=(user.csrf());
+                    input type="hidden" name="back" value=(here);
+                    label for="box" { "Box" }
+                    select id="box" name="box_id" required {
+                        @for b in boxes {
+                            option value=(b.id) selected[d["location"]["box_id"].as_str() == Some(b.id.to_string().as_str())] { (b.path) }
+                        }
+                    }
+                    label for="position" { "Position" }
+                    input id="position" name="position" required placeholder="B4" autocomplete="off" style="max-width:8rem";
+                    div class="actions" { button type="submit" { @if can("move") { "Move" } @else { "Store" } } }
+                }
+            }
+            @if found.kind == "vial" && can("discard") {
+                details class="card" {
+                    summary { "Discard this vial" }
+                    form method="post" action={ "/vials/" (found.id) "/discard" } {
+                        input type="hidden" name="csrf" value=(user.csrf());
+                        input type="hidden" name="back" value=(here);
+                        label for="reason" { "Reason" }
+                        input id="reason" name="reason" required;
+                        (page::signature_fields("discarded"))
+                        div class="actions" { button class="danger" type="submit" { "Discard" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StoreForm {
+    pub csrf: String,
+    pub box_id: Uuid,
+    pub position: String,
+    #[serde(default)]
+    pub back: String,
+}
+
+pub async fn store(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(id): Path<Uuid>,
+    WebForm(form): WebForm<StoreForm>,
+) -> Response {
+    if let Err(refused) = user.check_csrf(&form.csrf) {
+        return refused.into_response();
+    }
+    let back = back_or(&form.back, &format!("/vials/{id}"));
+    if let Err(refused) = user.require(&[crate::domain::accounts::Role::Lab]) {
+        return refused.into_response();
+    }
+    match vials::store(&state, &user.user.actor(), id, form.box_id, &form.position).await {
+        Ok(record) => see_other(&with_message(
+            "/scan",
+            true,
+            &format!(
+                "{} is in {}.",
+                record.vial.code,
+                record.location.map(|l| l.path()).unwrap_or_default()
+            ),
+        )),
+        Err(error) => see_other(&with_message(&back, false, &error.to_string())),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DiscardForm {
+    pub csrf: String,
+    pub reason: String,
+    pub password: String,
+    pub meaning: String,
+    #[serde(default)]
+    pub back: String,
+}
+
+pub async fn discard(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(id): Path<Uuid>,
+    WebForm(form): WebForm<DiscardForm>,
+) -> Response {
+    if let Err(refused) = user.check_csrf(&form.csrf) {
+        return refused.into_response();
+    }
+    if let Err(refused) = user.require(&[crate::domain::accounts::Role::Lab]) {
+        return refused.into_response();
+    }
+    let back = back_or(&form.back, &format!("/vials/{id}"));
+    let input = signatures::SignatureInput {
+        password: form.password,
+        meaning: form.meaning,
+    };
+    let outcome = match signatures::verify(&state, &user.user, &input).await {
+        Ok(signature) => vials::discard(&state, &signature, id, &form.reason).await,
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(record) => see_other(&with_message(
+            "/scan",
+            true,
+            &format!("{} discarded.", record.vial.code),
+        )),
+        Err(error) => see_other(&with_message(&back, false, &error.to_string())),
+    }
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// Where to go back to: the form's `back`, if it is a path of this site.
+pub fn back_or(back: &str, default: &str) -> String {
+    match safe_next(back) {
+        "/" if back != "/" => default.to_owned(),
+        path => path.to_owned(),
+    }
+}

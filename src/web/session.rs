@@ -1,0 +1,247 @@
+//! Browser sessions: the same opaque, hashed, expiring session tokens as
+//! the API, carried in a cookie (HttpOnly, SameSite=Strict, Secure by
+//! default) and revoked at sign-out; and a CSRF token on every form,
+//! derived from the session so it needs no storage.
+
+use axum::extract::{FromRequestParts, OriginalUri, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::domain::accounts::Role;
+use crate::domain::ledger::hex;
+use crate::services::auth::{self, AuthenticatedUser};
+use crate::state::AppState;
+use crate::web::page::{self, WebForm, error_page};
+
+pub const COOKIE: &str = "celltrail_session";
+
+/// The signed-in person of a page request.
+#[derive(Debug, Clone)]
+pub struct WebUser {
+    pub user: AuthenticatedUser,
+    token: String,
+}
+
+impl WebUser {
+    /// A signed-in user and the token their cookie carries.
+    pub fn from_parts(user: AuthenticatedUser, token: &str) -> Self {
+        WebUser {
+            user,
+            token: token.to_owned(),
+        }
+    }
+
+    /// The CSRF token every form of this session carries.
+    pub fn csrf(&self) -> String {
+        csrf_for(&self.token)
+    }
+
+    /// Checks a form's CSRF token.
+    pub fn check_csrf(&self, given: &str) -> Result<(), Refused> {
+        let expected = self.csrf();
+        let same = given.len() == expected.len()
+            && given
+                .bytes()
+                .zip(expected.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if same {
+            Ok(())
+        } else {
+            Err(Refused {
+                title: "This form has expired",
+                message: "The page was open too long or came from elsewhere. Go back, reload it and try again."
+                    .to_owned(),
+            })
+        }
+    }
+
+    /// Refuses a page to roles not in `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), Refused> {
+        if roles.contains(&self.user.role) {
+            Ok(())
+        } else {
+            Err(Refused {
+                title: "Not for your role",
+                message: format!(
+                    "A {} may not do this; it is for: {}.",
+                    self.user.role.as_str(),
+                    roles
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })
+        }
+    }
+}
+
+/// A form or page refused to this session (403).
+#[derive(Debug)]
+pub struct Refused {
+    title: &'static str,
+    message: String,
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        error_page(StatusCode::FORBIDDEN, self.title, &self.message)
+    }
+}
+
+fn csrf_for(token: &str) -> String {
+    hex(&Sha256::digest(
+        format!("celltrail-csrf:{token}").as_bytes(),
+    ))[..32]
+        .to_owned()
+}
+
+/// The session token of a request's cookie.
+pub fn session_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.trim())
+        .filter(|v| !v.is_empty())
+}
+
+impl FromRequestParts<AppState> for WebUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let here = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map(|u| u.0.to_string())
+            .unwrap_or_else(|| parts.uri.to_string());
+        let sign_in =
+            || Redirect::to(&format!("/?next={}", page::url_encode(&here))).into_response();
+        let Some(token) = session_token(&parts.headers) else {
+            return Err(sign_in());
+        };
+        match auth::authenticate(state, token).await {
+            Ok(user) => Ok(WebUser {
+                user,
+                token: token.to_owned(),
+            }),
+            Err(_) => Err(sign_in()),
+        }
+    }
+}
+
+/// The cookie carrying `token`, or clearing it.
+fn cookie(state: &AppState, token: Option<&str>) -> HeaderValue {
+    let secure = if state.settings.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    let value = match token {
+        Some(token) => format!(
+            "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+            state.settings.token_ttl.as_secs()
+        ),
+        None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
+    };
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignIn {
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub next: String,
+}
+
+/// Only paths of this site: never `//elsewhere` or `https://…`.
+pub fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+        next
+    } else {
+        "/"
+    }
+}
+
+pub async fn sign_in(State(state): State<AppState>, WebForm(form): WebForm<SignIn>) -> Response {
+    match auth::login(&state, form.username.trim(), &form.password).await {
+        Ok(outcome) => {
+            let mut response = Redirect::to(safe_next(&form.next)).into_response();
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, cookie(&state, Some(&outcome.token)));
+            response
+        }
+        Err(error) => {
+            let status = error.status();
+            let mut response =
+                page::sign_in_page(&form.next, Some(&error.to_string()), &form.username);
+            *response.status_mut() = status;
+            response
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfOnly {
+    pub csrf: String,
+}
+
+pub async fn sign_out(
+    State(state): State<AppState>,
+    user: WebUser,
+    WebForm(form): WebForm<CsrfOnly>,
+) -> Response {
+    if let Err(refused) = user.check_csrf(&form.csrf) {
+        return refused.into_response();
+    }
+    let _ = auth::logout(&state, user.user.session_id).await;
+    let mut response = Redirect::to("/").into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, cookie(&state, None));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; celltrail_session=abc; b=2"),
+        );
+        assert_eq!(session_token(&headers), Some("abc"));
+        let mut empty = HeaderMap::new();
+        empty.insert(
+            header::COOKIE,
+            HeaderValue::from_static("celltrail_session="),
+        );
+        assert_eq!(session_token(&empty), None);
+    }
+
+    #[test]
+    fn next_never_leaves_the_site() {
+        assert_eq!(safe_next("/scan?q=1"), "/scan?q=1");
+        assert_eq!(safe_next("//evil.example"), "/");
+        assert_eq!(safe_next("https://evil.example"), "/");
+        assert_eq!(safe_next("/\\\\evil.example"), "/");
+    }
+
+    #[test]
+    fn csrf_tokens_differ_per_session() {
+        assert_ne!(csrf_for("a"), csrf_for("b"));
+        assert_eq!(csrf_for("a").len(), 32);
+    }
+}

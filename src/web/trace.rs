@@ -1,0 +1,164 @@
+//! `/trace/lots/{id}`: the lot's graph as SVG, donor → donation → lot →
+//! vials → doses → patients, with recalled and discarded vials marked (in
+//! colour and in words), and the CSV download.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use uuid::Uuid;
+
+use crate::services::trace::{self, LotTrace};
+use crate::state::AppState;
+use crate::web::page::{self, pill, shell, when};
+use crate::web::session::WebUser;
+
+const ROW: i64 = 18;
+const TOP: i64 = 40;
+const COLS: [i64; 6] = [5, 130, 265, 470, 720, 860];
+
+fn colour(status: &str) -> &'static str {
+    match status {
+        "recalled" | "discarded" | "rejected" | "cancelled" | "ineligible" => "#a4161a",
+        "infused" | "released" | "eligible" | "completed" => "#146c2e",
+        "available" => "#0b5cad",
+        "patient" | "received" => "#102a43",
+        _ => "#7a4d00",
+    }
+}
+
+fn node(x: i64, y: i64, width: i64, label: &str, status: &str, href: Option<String>) -> Markup {
+    let body = html! {
+        rect x=(x) y=(y - 11) width=(width) height="16" rx="3" fill="#fff" stroke=(colour(status)) stroke-width="1.5" {}
+        text x=(x + 4) y=(y + 1) fill=(colour(status)) { (label) @if matches!(status, "recalled" | "discarded") { " ✕ " (status) } }
+        title { (label) " (" (status) ")" }
+    };
+    html! {
+        @match href {
+            Some(href) => a href=(href) { (body) },
+            None => g { (body) },
+        }
+    }
+}
+
+fn line(x1: i64, y1: i64, x2: i64, y2: i64) -> Markup {
+    html! { line x1=(x1) y1=(y1) x2=(x2) y2=(y2) stroke="#9aa5b1" stroke-width="1" {} }
+}
+
+pub fn graph(t: &LotTrace) -> Markup {
+    let vials = &t.vials;
+    let height = TOP + (vials.len().max(6) as i64) * ROW + 20;
+    let mid = TOP + (vials.len().max(1) as i64 - 1) * ROW / 2;
+    let vial_y: BTreeMap<Uuid, i64> = vials
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.id, TOP + i as i64 * ROW))
+        .collect();
+    // a dose sits at the middle of its vials; a patient at the middle of their doses
+    let mut dose_y: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for d in &t.doses {
+        let ys: Vec<i64> = vials
+            .iter()
+            .filter(|v| v.dose_id == Some(d.id))
+            .map(|v| vial_y[&v.id])
+            .collect();
+        if !ys.is_empty() {
+            dose_y.insert(d.id, ys.iter().sum::<i64>() / ys.len() as i64);
+        }
+    }
+    let mut patient_y: BTreeMap<String, (Uuid, Vec<i64>)> = BTreeMap::new();
+    for d in &t.doses {
+        if let Some(y) = dose_y.get(&d.id) {
+            patient_y
+                .entry(d.subject_code.clone())
+                .or_insert_with(|| (d.patient_id, Vec::new()))
+                .1
+                .push(*y);
+        }
+    }
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 995 " (height) } width="100%" role="img"
+            aria-label={ "Trace of lot " (t.lot.code) } {
+            @for (i, head) in ["Donor", "Donation", "Lot", "Vials", "Doses", "Patients"].iter().enumerate() {
+                text x=(COLS[i]) y="16" font-weight="bold" { (head) }
+            }
+            (line(COLS[0] + 120, mid, COLS[1], mid))
+            (line(COLS[1] + 125, mid, COLS[2], mid))
+            @for v in vials {
+                (line(COLS[2] + 200, mid, COLS[3], vial_y[&v.id]))
+                @if let Some(y) = v.dose_id.and_then(|d| dose_y.get(&d)) {
+                    (line(COLS[3] + 240, vial_y[&v.id], COLS[4], *y))
+                }
+            }
+            @for d in &t.doses {
+                @if let Some(y) = dose_y.get(&d.id) {
+                    @if let Some((_, ys)) = patient_y.get(&d.subject_code) {
+                        (line(COLS[4] + 130, *y, COLS[5], ys.iter().sum::<i64>() / ys.len() as i64))
+                    }
+                }
+            }
+            (node(COLS[0], mid, 120, &t.donor.code, &t.donor.eligibility, None))
+            (node(COLS[1], mid, 125, &t.donation.din_display, "received", None))
+            (node(COLS[2], mid, 200, &t.lot.code, &t.lot.status, Some(format!("/lots/{}", t.lot.id))))
+            @for v in vials {
+                (node(COLS[3], vial_y[&v.id], 240, &v.code, &v.status, Some(format!("/vials/{}", v.id))))
+            }
+            @for d in &t.doses {
+                @if let Some(y) = dose_y.get(&d.id) {
+                    (node(COLS[4], *y, 130, &d.code, &d.status, Some(format!("/doses/{}", d.id))))
+                }
+            }
+            @for (subject, (id, ys)) in &patient_y {
+                (node(COLS[5], ys.iter().sum::<i64>() / ys.len() as i64, 130, subject, "patient", Some(format!("/patients/{id}"))))
+            }
+        }
+    }
+}
+
+pub async fn lot_trace(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(id): Path<Uuid>,
+) -> Response {
+    let t = match trace::lot(&state, id).await {
+        Ok(t) => t,
+        Err(error) => return page::app_error(error),
+    };
+    let body = html! {
+        h1 { "Trace of lot " span class="code" { (t.lot.code) } " " (pill(&t.lot.status)) }
+        div class="actions" {
+            a class="button" href={ "/api/v1/trace/lots/" (t.lot.id) "?format=csv" } { "Download CSV" }
+            a class="button secondary" href={ "/lots/" (t.lot.id) } { "Lot page" }
+            a class="button secondary" href={ "/api/v1/trace/donors/" (t.donor.id) "?format=csv" } { "Donor trace CSV" }
+        }
+        p class="muted" {
+            "Legend: " span class="pill available" { "available" } " " span class="pill infused" { "infused" } " "
+            span class="pill reserved" { "reserved / thawed" } " " span class="pill recalled" { "recalled ✕" } " "
+            span class="pill discarded" { "discarded ✕" }
+        }
+        section class="card" style="overflow-x:auto" { (graph(&t)) }
+        div class="grid" {
+            section class="card" {
+                h2 { "Recipients" }
+                @if t.recipients.is_empty() { p class="muted" { "Nobody has received this lot." } }
+                table { tbody { @for r in &t.recipients {
+                    tr {
+                        td { a href={ "/patients/" (r.patient_id) } { (r.subject_code) } }
+                        td { @for at in &r.infused_at { (when(*at)) br; } }
+                    }
+                } } }
+            }
+            section class="card" {
+                h2 { "Donor and donation" }
+                p { (t.donor.code) " " (pill(&t.donor.eligibility)) }
+                p { "DIN " span class="code" { (t.donation.din_display) } " collected " (when(t.donation.collected_at)) }
+                @if !t.adverse_events.is_empty() {
+                    h2 { "Adverse events" }
+                    ul { @for e in &t.adverse_events { li { (e.subject_code) ": " (e.term) " (grade " (e.grade) ")" } } }
+                }
+            }
+        }
+    };
+    shell(&format!("Trace {}", t.lot.code), Some(&user), body).into_response()
+}

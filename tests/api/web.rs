@@ -1,0 +1,268 @@
+//! The staff pages' security, over HTTP on both databases: the session
+//! cookie, sign-out revocation, CSRF on every form, sign-in redirects, and
+//! the line between cookie reads and bearer writes. (The pages themselves
+//! are driven in a real browser by `web-tests/run.mjs`.)
+
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+use crate::helpers::{STAFF_PASSWORD, TestApp};
+use crate::on_both_databases;
+use crate::story::id;
+
+on_both_databases!(
+    signing_in_sets_a_strict_cookie_and_signing_out_revokes_it,
+    every_form_needs_its_csrf_token,
+    pages_need_a_session_and_send_people_to_sign_in,
+    a_browser_session_reads_the_api_but_never_writes_it,
+    pages_show_clear_errors_not_traces,
+);
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Signs in through the form; returns the `name=value` cookie.
+async fn sign_in(app: &TestApp, username: &str) -> String {
+    let response = browser()
+        .post(app.url("/sign-in"))
+        .form(&[
+            ("username", username),
+            ("password", STAFF_PASSWORD),
+            ("next", "/scan"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/scan");
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+async fn page(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, String) {
+    let response = browser()
+        .get(app.url(path))
+        .header(COOKIE, cookie)
+        .header(ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+/// The CSRF token of a page's forms.
+fn csrf(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 19;
+    html[at..at + 32].to_owned()
+}
+
+async fn signing_in_sets_a_strict_cookie_and_signing_out_revokes_it(app: TestApp) {
+    app.team().await;
+    let response = browser()
+        .post(app.url("/sign-in"))
+        .form(&[("username", "lab.tech"), ("password", STAFF_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let set = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Secure",
+        "Path=/",
+        "Max-Age=43200",
+    ] {
+        assert!(set.contains(attribute), "{set} lacks {attribute}");
+    }
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let (status, home) = page(&app, "/", &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(home.contains("What needs doing"));
+    // a wrong password is a page with the message, and no cookie
+    let wrong = browser()
+        .post(app.url("/sign-in"))
+        .form(&[("username", "lab.tech"), ("password", "not-my-password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.headers().get(SET_COOKIE).is_none());
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("wrong username or password")
+    );
+    // signing out revokes the session, not just the cookie
+    let out = browser()
+        .post(app.url("/sign-out"))
+        .header(COOKIE, &cookie)
+        .form(&[("csrf", csrf(&home))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert!(
+        out.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let (status, _) = page(&app, "/scan", &cookie).await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "the old cookie no longer signs in"
+    );
+    // and an open redirect is not offered
+    let response = browser()
+        .post(app.url("/sign-in"))
+        .form(&[
+            ("username", "lab.tech"),
+            ("password", STAFF_PASSWORD),
+            ("next", "//evil.example/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[LOCATION], "/");
+}
+
+async fn every_form_needs_its_csrf_token(app: TestApp) {
+    let team = app.team().await;
+    let (_, vials) = app.quarantined_lot(&team, "UCD-W001", 1).await;
+    let the_box = app.storage_box(&team, "W", 9, 9).await;
+    let cookie = sign_in(&app, "lab.tech").await;
+    let (_, scan) = page(
+        &app,
+        &format!("/scan?q={}", vials[0]["code"].as_str().unwrap()),
+        &cookie,
+    )
+    .await;
+    let token = csrf(&scan);
+    let store = |csrf: String| {
+        browser()
+            .post(app.url(&format!("/vials/{}/store", id(&vials[0]))))
+            .header(COOKIE, &cookie)
+            .form(&[
+                ("csrf", csrf),
+                ("box_id", id(&the_box)),
+                ("position", "A1".into()),
+            ])
+            .send()
+    };
+    for forged in ["", "0123456789abcdef0123456789abcdef", &token[..31]] {
+        let refused = store(forged.to_owned()).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{forged:?}");
+    }
+    let vial = app
+        .get(&format!("/api/v1/vials/{}", id(&vials[0])), Some(&team.lab))
+        .await
+        .expect(200);
+    assert_eq!(
+        vial["location"],
+        json!(null),
+        "a refused form changed nothing"
+    );
+    let done = store(token).await.unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let vial = app
+        .get(&format!("/api/v1/vials/{}", id(&vials[0])), Some(&team.lab))
+        .await
+        .expect(200);
+    assert_eq!(vial["location"]["position"], "A1");
+    // another session's token does not work either
+    let (_, quality) = app.staff("qa.two", "quality").await;
+    let _ = quality;
+    let other = sign_in(&app, "qa.two").await;
+    let (_, other_home) = page(&app, "/", &other).await;
+    let refused = browser()
+        .post(app.url(&format!("/vials/{}/store", id(&vials[0]))))
+        .header(COOKIE, &cookie)
+        .form(&[
+            ("csrf", csrf(&other_home)),
+            ("box_id", id(&the_box)),
+            ("position", "A2".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
+
+async fn pages_need_a_session_and_send_people_to_sign_in(app: TestApp) {
+    for path in [
+        "/scan",
+        "/patients",
+        "/storage",
+        "/lots/00000000-0000-0000-0000-000000000000",
+    ] {
+        let response = browser().get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        let location = response.headers()[LOCATION].to_str().unwrap();
+        assert!(location.starts_with("/?next=%2F"), "{location}");
+    }
+    let (status, body) = page(&app, "/", "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("action=\"/sign-in\""));
+    // a forged cookie is no session
+    let (status, _) = page(&app, "/scan", "celltrail_session=ct_forged").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+async fn a_browser_session_reads_the_api_but_never_writes_it(app: TestApp) {
+    let team = app.team().await;
+    let (_, vials) = app.quarantined_lot(&team, "UCD-W002", 1).await;
+    let cookie = sign_in(&app, "lab.tech").await;
+    let label = browser()
+        .get(app.url(&format!("/api/v1/vials/{}/label.png", id(&vials[0]))))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(label.status(), StatusCode::OK);
+    let write = browser()
+        .post(app.url("/api/v1/scan"))
+        .header(COOKIE, &cookie)
+        .json(&json!({ "payload": vials[0]["scan_payload"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        write.status(),
+        StatusCode::UNAUTHORIZED,
+        "a cookie never drives the JSON API's writes"
+    );
+}
+
+async fn pages_show_clear_errors_not_traces(app: TestApp) {
+    app.team().await;
+    let cookie = sign_in(&app, "lab.tech").await;
+    let (status, body) = page(&app, "/lots/00000000-0000-0000-0000-000000000000", &cookie).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("no lot with id"), "{body}");
+    let (status, body) = page(&app, "/nowhere", &cookie).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("No such page"));
+    let (status, body) = page(&app, "/scan?q=%00garbage", &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("malformed payload"), "{body}");
+    // a role's limits are pages too
+    let (status, body) = page(
+        &app,
+        "/patients/00000000-0000-0000-0000-000000000000/dose",
+        &cookie,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!body.contains("panicked"));
+}

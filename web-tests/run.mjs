@@ -1,0 +1,267 @@
+// End-to-end tests of celltrail's staff pages in headless Chromium.
+//
+// Starts the real binary (`serve --demo`) on a fresh database, then, as the
+// lab, the pharmacist, the nurse and the quality officer would: signs in,
+// scans a vial by typing its payload and Enter and stores it, walks a dose
+// from the worksheet to the signature, records an infusion after a
+// deliberate wristband mismatch, and opens a lot's trace. Checks that no
+// request leaves the server, that pages stay under 100 KB, and saves
+// screenshots of the key pages to ../artefacts/screenshots/.
+//
+//   node run.mjs                          # SQLite in a temporary directory
+//   DATABASE_URL=postgres://… node run.mjs
+//   CELLTRAIL_BIN=../target/release/celltrail node run.mjs
+//
+// Chromium: Debian's `chromium` package at /usr/bin/chromium (CHROMIUM to
+// override).
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = resolve(here, process.env.CELLTRAIL_BIN ?? '../target/debug/celltrail');
+const shots = resolve(here, '../artefacts/screenshots', process.env.SHOTS_LABEL ?? 'sqlite');
+mkdirSync(shots, { recursive: true });
+const scratch = mkdtempSync(join(tmpdir(), 'celltrail-web-'));
+const databaseUrl = process.env.DATABASE_URL ?? `sqlite://${join(scratch, 'web.db')}?mode=rwc`;
+const port = 18000 + Math.floor(Math.random() * 2000);
+const base = `http://127.0.0.1:${port}`;
+
+let failures = 0;
+let server;
+let browser;
+
+function check(condition, message) {
+  if (!condition) {
+    failures += 1;
+    console.error(`  ✗ ${message}`);
+  } else {
+    console.log(`  ✓ ${message}`);
+  }
+}
+
+async function startServer() {
+  server = spawn(bin, ['serve', '--demo'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      CELLTRAIL_BIND: `127.0.0.1:${port}`,
+      CELLTRAIL_ADMIN_PASSWORD: 'admin-password-for-web-tests',
+      RUST_LOG: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  server.stdout.on('data', (chunk) => { output += chunk; });
+  for (let i = 0; i < 600; i += 1) {
+    try {
+      const ready = await fetch(`${base}/readyz`);
+      if (ready.ok && output.includes('Sign in as')) return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`celltrail did not start:\n${output}`);
+}
+
+async function api(path, token, body) {
+  const response = await fetch(`${base}/api/v1${path}`, {
+    method: body ? 'POST' : 'GET',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await response.json();
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+async function token(username, password) {
+  return (await api('/auth/login', null, { username, password })).token;
+}
+
+/// A page that records every request, refusing any to another host.
+async function newPage(width = 1280, height = 900) {
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  page.foreign = [];
+  page.on('request', (request) => {
+    if (!request.url().startsWith(base) && !request.url().startsWith('data:')) {
+      page.foreign.push(request.url());
+    }
+  });
+  return page;
+}
+
+async function signIn(page, username) {
+  await page.goto(`${base}/`);
+  await page.fill('#username', username);
+  await page.fill('#password', `demo-${username.split('.')[0]}-password`);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('h1:has-text("What needs doing")');
+}
+
+/// Bytes of the HTML document and everything it loaded.
+async function pageWeight(page, url) {
+  let bytes = 0;
+  const count = async (response) => {
+    try { bytes += (await response.body()).length; } catch { /* redirects have none */ }
+  };
+  page.on('response', count);
+  const started = Date.now();
+  await page.goto(url, { waitUntil: 'load' });
+  const ms = Date.now() - started;
+  await page.waitForTimeout(100);
+  page.off('response', count);
+  return { bytes, ms };
+}
+
+async function main() {
+  await startServer();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+
+  // What the pages need from the API: a vial to store, a new patient to dose.
+  const lab = await token('lab.demo', 'demo-lab-password');
+  const [vial] = await api('/vials?status=available&limit=1', lab);
+  const units = await api('/storage', lab);
+  const emptyBox = units.filter((u) => u.kind === 'box').at(-1);
+  const nurse = await token('clinician.demo', 'demo-clinician-password');
+  const protocol = await api('/protocol', nurse);
+  const criteria = Object.fromEntries(protocol.criteria.map((c) => [c.key, c.kind === 'inclusion']));
+  const now = new Date();
+  const patient = await api('/patients', nurse, {
+    subject_code: 'PV-031', birth_date: '1975-03-14', sex: 'female',
+    enrolled_at: new Date(now - 86400e3).toISOString(), baseline_pasi: 18.4, criteria,
+  });
+  await api(`/patients/${patient.id}/weights`, nurse, {
+    value: 68.2, unit: 'kg', measured_at: new Date(now - 3600e3).toISOString(),
+  });
+
+  console.log('sign-in and home (lab)');
+  const labPage = await newPage();
+  await labPage.goto(`${base}/`);
+  check(await labPage.isVisible('form[action="/sign-in"]'), 'signed out, / shows the sign-in form');
+  await labPage.fill('#username', 'lab.demo');
+  await labPage.fill('#password', 'not-the-password');
+  await labPage.keyboard.press('Enter');
+  await labPage.waitForSelector('.msg.bad');
+  check((await labPage.textContent('.msg.bad')).includes('wrong username or password'), 'a wrong password is refused with a message');
+  await signIn(labPage, 'lab.demo');
+  check(await labPage.isVisible('text=Vials that need the lab'), 'the lab home lists vials that need the lab');
+  const cookies = await labPage.context().cookies();
+  const session = cookies.find((c) => c.name === 'celltrail_session');
+  check(session && session.httpOnly && session.sameSite === 'Strict', 'the session cookie is HttpOnly and SameSite=Strict');
+  await labPage.screenshot({ path: join(shots, 'home-lab.png'), fullPage: true });
+
+  console.log('scan station: type the payload and Enter, then store');
+  const weight = await pageWeight(labPage, `${base}/scan`);
+  check(weight.bytes < 100_000, `the scan station weighs ${weight.bytes} bytes (< 100 KB), loaded in ${weight.ms} ms`);
+  check(await labPage.evaluate(() => document.activeElement?.id === 'q'), 'the scan box has the focus');
+  await labPage.keyboard.type(vial.scan_payload);
+  await labPage.keyboard.press('Enter');
+  await labPage.waitForSelector('#scan-result');
+  check((await labPage.textContent('#scan-result')).includes(vial.code), 'the scanned vial is shown at once');
+  check(await labPage.isVisible('button:has-text("Move")'), 'a stored, available vial offers Move');
+  await labPage.screenshot({ path: join(shots, 'scan-result.png'), fullPage: true });
+  await labPage.selectOption('#box', emptyBox.id);
+  await labPage.fill('#position', 'A1');
+  await labPage.keyboard.press('Enter');
+  await labPage.waitForSelector('.msg.ok');
+  check((await labPage.textContent('.msg.ok')).includes(`${emptyBox.name} › A1`), 'the vial moved, and the message says where');
+  check(await labPage.evaluate(() => document.activeElement?.id === 'q'), 'after the action the scan box has the focus again');
+  await labPage.keyboard.type('A9999 26 000001 Z');
+  await labPage.keyboard.press('Enter');
+  await labPage.waitForSelector('#scan-error');
+  check((await labPage.textContent('#scan-error')).includes('check character'), 'a mistyped DIN check character is named');
+  const tablet = await newPage(800, 1000);
+  await signIn(tablet, 'lab.demo');
+  await tablet.goto(`${base}/scan?q=${encodeURIComponent(vial.scan_payload)}`);
+  await tablet.screenshot({ path: join(shots, 'scan-tablet-800.png'), fullPage: true });
+  const overflow = await tablet.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+  check(!overflow, 'the scan station fits an 800 px tablet without sideways scrolling');
+
+  console.log('dose worksheet: calculation, reserve, counts, volume, signature');
+  const rx = await newPage();
+  await signIn(rx, 'pharmacist.demo');
+  await rx.goto(`${base}/patients/${patient.id}/dose`);
+  check((await rx.textContent('ol.steps')).includes('68200 g'), 'the worksheet shows the weight and the calculation step by step');
+  await rx.screenshot({ path: join(shots, 'worksheet-calculation.png'), fullPage: true });
+  await rx.click('button:has-text("Reserve vials")');
+  await rx.waitForSelector('form#thaw');
+  const vials = await rx.$$('form#thaw fieldset');
+  for (let i = 0; i < vials.length; i += 1) {
+    await rx.fill(`input[name="cells_${i}"]`, '16000000');
+    await rx.fill(`input[name="viability_${i}"]`, '91.5');
+  }
+  await rx.click('button:has-text("Record counts")');
+  await rx.waitForSelector('#volume');
+  const volume = await rx.textContent('#volume');
+  check(/\d+(\.\d)? mL/.test(volume), `the volume to draw is shown large: ${volume}`);
+  await rx.screenshot({ path: join(shots, 'worksheet-volume.png'), fullPage: true });
+  await rx.fill('input[name="password"]', 'demo-pharmacist-password');
+  await rx.click('button:has-text("Sign and verify")');
+  await rx.waitForSelector('.msg.ok');
+  check((await rx.textContent('h1')).includes('verified'), 'the dose is verified under signature');
+  const doseUrl = rx.url().split('?')[0];
+  const doseId = doseUrl.split('/').pop();
+  const dose = await api(`/doses/${doseId}`, nurse);
+
+  console.log('bedside: a mismatch first, then the right wristband');
+  const rn = await newPage();
+  await signIn(rn, 'clinician.demo');
+  await rn.goto(`${base}/doses/${doseId}/bedside`);
+  await rn.keyboard.type('CT1:P:PV-001');
+  await rn.keyboard.press('Enter');
+  await rn.keyboard.type(dose.scan_payload);
+  await rn.keyboard.press('Enter');
+  await rn.waitForSelector('#mismatch');
+  check((await rn.textContent('#mismatch')).includes('identity check failed'), 'another patient\'s wristband is refused in red');
+  await rn.screenshot({ path: join(shots, 'bedside-mismatch.png'), fullPage: true });
+  await rn.fill('#patient_scan', patient.scan_payload);
+  await rn.fill('#product_scan', dose.scan_payload);
+  await rn.click('button:has-text("Check and start")');
+  await rn.waitForSelector('.match.ok');
+  check(true, 'the right wristband and bag match in green');
+  await rn.screenshot({ path: join(shots, 'bedside-match.png'), fullPage: true });
+  await rn.click('button:has-text("Record infusion")');
+  await rn.waitForSelector('.msg.ok');
+  check((await rn.textContent('.msg.ok')).includes('Infusion 1 recorded'), 'the infusion is recorded');
+  const history = await api(`/audit?subject_kind=dose&subject_id=${doseId}`, lab);
+  check(history.some((e) => e.action === 'dose.identity_mismatch'), 'the mismatch is in the ledger');
+
+  console.log('trace');
+  const qa = await newPage();
+  await signIn(qa, 'quality.demo');
+  check(await qa.isVisible('text=Custody ledger'), 'the quality home shows the ledger status');
+  const lots = await api('/scan', lab, { payload: 'CT1:L:A999926000005-L01' });
+  await qa.goto(`${base}/trace/lots/${lots.id}`);
+  check(await qa.isVisible('svg[role="img"]'), 'the trace is drawn as SVG');
+  check((await qa.textContent('svg')).includes('✕ recalled'), 'recalled vials are marked');
+  await qa.screenshot({ path: join(shots, 'trace-recalled-lot.png'), fullPage: true });
+  const csv = await qa.evaluate(async (url) => (await fetch(url)).text(), `${base}/api/v1/trace/lots/${lots.id}?format=csv`);
+  check(csv.startsWith('lot_code,'), 'the trace CSV downloads with the session');
+  await qa.goto(`${base}/lots/${lots.id}`);
+  await qa.screenshot({ path: join(shots, 'lot-page.png'), fullPage: true });
+
+  const foreign = [labPage, tablet, rx, rn, qa].flatMap((p) => p.foreign);
+  check(foreign.length === 0, `no request to any other host${foreign.length ? `: ${foreign.join(', ')}` : ''}`);
+}
+
+try {
+  await main();
+} catch (error) {
+  failures += 1;
+  console.error(error);
+} finally {
+  await browser?.close();
+  server?.kill('SIGTERM');
+  rmSync(scratch, { recursive: true, force: true });
+}
+console.log(failures ? `\n${failures} check(s) failed` : '\nall browser checks passed');
+process.exit(failures ? 1 : 0);
