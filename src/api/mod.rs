@@ -27,6 +27,7 @@ use axum::http::{HeaderName, HeaderValue, Method, Request, Response, header};
 use axum::response::IntoResponse;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -130,6 +131,9 @@ pub fn finish(router: Router<AppState>, state: AppState) -> Router {
                         .on_failure(()),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                // gzip for clients that ask (browsers): pages and JSON shrink
+                // several times; images and tiny answers are left alone.
+                .layer(CompressionLayer::new())
                 .layer(CatchPanicLayer::custom(panic_response))
                 // Records about patients and products are not for caches.
                 .layer(SetResponseHeaderLayer::if_not_present(

@@ -16,7 +16,7 @@ use crate::web::session::WebUser;
 
 const ROW: i64 = 18;
 const TOP: i64 = 40;
-const COLS: [i64; 6] = [5, 130, 265, 470, 720, 860];
+const COLS: [i64; 6] = [5, 130, 275, 480, 728, 864];
 
 fn colour(status: &str) -> &'static str {
     match status {
@@ -28,11 +28,13 @@ fn colour(status: &str) -> &'static str {
     }
 }
 
+/// One node: its colour by class (the SVG's own stylesheet), so a lot of a
+/// thousand vials stays a light page.
 fn node(x: i64, y: i64, width: i64, label: &str, status: &str, href: Option<String>) -> Markup {
+    let class = format!("s{}", &colour(status)[1..]);
     let body = html! {
-        rect x=(x) y=(y - 11) width=(width) height="16" rx="3" fill="#fff" stroke=(colour(status)) stroke-width="1.5" {}
-        text x=(x + 4) y=(y + 1) fill=(colour(status)) { (label) @if matches!(status, "recalled" | "discarded") { " ✕ " (status) } }
-        title { (label) " (" (status) ")" }
+        rect class=(class) x=(x) y=(y - 11) width=(width) height="16" {}
+        text class=(class) x=(x + 4) y=(y + 1) { (label) @if matches!(status, "recalled" | "discarded") { " ✕ " (status) } }
     };
     html! {
         @match href {
@@ -43,8 +45,12 @@ fn node(x: i64, y: i64, width: i64, label: &str, status: &str, href: Option<Stri
 }
 
 fn line(x1: i64, y1: i64, x2: i64, y2: i64) -> Markup {
-    html! { line x1=(x1) y1=(y1) x2=(x2) y2=(y2) stroke="#9aa5b1" stroke-width="1" {} }
+    html! { line x1=(x1) y1=(y1) x2=(x2) y2=(y2) {} }
 }
+
+/// The colours nodes use, as classes `s<hex>`: the outline of the box and
+/// the colour of its text.
+const SVG_STYLE: &str = "rect{fill:#fff;stroke-width:1.5px}g.l line{stroke:#9aa5b1}rect.sa4161a{stroke:#a4161a}text.sa4161a{fill:#a4161a}rect.s146c2e{stroke:#146c2e}text.s146c2e{fill:#146c2e}rect.s0b5cad{stroke:#0b5cad}text.s0b5cad{fill:#0b5cad}rect.s102a43{stroke:#102a43}text.s102a43{fill:#102a43}rect.s7a4d00{stroke:#7a4d00}text.s7a4d00{fill:#7a4d00}";
 
 pub fn graph(t: &LotTrace) -> Markup {
     let vials = &t.vials;
@@ -80,11 +86,13 @@ pub fn graph(t: &LotTrace) -> Markup {
     html! {
         svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 995 " (height) } width="100%" role="img"
             aria-label={ "Trace of lot " (t.lot.code) } {
+            style { (maud::PreEscaped(SVG_STYLE)) }
             @for (i, head) in ["Donor", "Donation", "Lot", "Vials", "Doses", "Patients"].iter().enumerate() {
                 text x=(COLS[i]) y="16" font-weight="bold" { (head) }
             }
+            g class="l" {
             (line(COLS[0] + 120, mid, COLS[1], mid))
-            (line(COLS[1] + 125, mid, COLS[2], mid))
+            (line(COLS[1] + 140, mid, COLS[2], mid))
             @for v in vials {
                 (line(COLS[2] + 200, mid, COLS[3], vial_y[&v.id]))
                 @if let Some(y) = v.dose_id.and_then(|d| dose_y.get(&d)) {
@@ -98,8 +106,9 @@ pub fn graph(t: &LotTrace) -> Markup {
                     }
                 }
             }
+            }
             (node(COLS[0], mid, 120, &t.donor.code, &t.donor.eligibility, None))
-            (node(COLS[1], mid, 125, &t.donation.din_display, "received", None))
+            (node(COLS[1], mid, 140, &t.donation.din_display, "received", None))
             (node(COLS[2], mid, 200, &t.lot.code, &t.lot.status, Some(format!("/lots/{}", t.lot.id))))
             @for v in vials {
                 (node(COLS[3], vial_y[&v.id], 240, &v.code, &v.status, Some(format!("/vials/{}", v.id))))
