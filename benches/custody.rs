@@ -60,9 +60,10 @@ async fn run() {
     let mut ratios = Vec::new();
     for _ in 0..3 {
         let plain = plain_inserts(&state, round).await;
+        let in_txn = inserts_in_write_transactions(&state, round).await;
         let custody = custody_writes(&state, &actor, vial_id, box_id, round).await;
         println!(
-            "plain INSERT commits   {plain:>8.0}/s\ncustody writes (move)  {custody:>8.0}/s   ({:.0} % of plain)",
+            "plain INSERT commits   {plain:>8.0}/s\n  (the same INSERT in celltrail's write transaction: {in_txn:.0}/s)\ncustody writes (move)  {custody:>8.0}/s   ({:.0} % of plain)",
             100.0 * custody / plain
         );
         ratios.push(custody / plain);
@@ -185,6 +186,27 @@ async fn plain_inserts(state: &AppState, round: Duration) -> f64 {
         ))
         .await
         .unwrap();
+        done += 1;
+    }
+    done as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The baseline INSERT, but inside `Db::write` (BEGIN IMMEDIATE … COMMIT),
+/// for context: the cost of the transaction around every custody write.
+async fn inserts_in_write_transactions(state: &AppState, round: Duration) -> f64 {
+    let deadline = Instant::now() + round;
+    let started = Instant::now();
+    let mut done = 0u64;
+    while Instant::now() < deadline {
+        let txn = state.db.write().await.unwrap();
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "INSERT INTO bench_plain (note) VALUES ($1)",
+            ["vial moved".into()],
+        ))
+        .await
+        .unwrap();
+        txn.commit().await.unwrap();
         done += 1;
     }
     done as f64 / started.elapsed().as_secs_f64()

@@ -356,6 +356,8 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                         .then(|| format!("{}{}", char::from(b'A' + (n / 10) as u8), n % 10 + 1)),
                     labels_issued: 1,
                     created_at: now - day * 289,
+                    previous_box_id: None,
+                    previous_position: None,
                 };
                 events.push(
                     NewEvent::new("vial.frozen", "vial", v.id).details(json!({ "code": v.code })),

@@ -21,6 +21,7 @@ mod m20261125_000011_create_patients;
 mod m20261125_000012_create_doses;
 mod m20261125_000013_create_infusions;
 mod m20261125_000014_create_assessments;
+mod m20261125_000015_add_vial_previous_location;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000012_create_doses::Migration),
             Box::new(m20261125_000013_create_infusions::Migration),
             Box::new(m20261125_000014_create_assessments::Migration),
+            Box::new(m20261125_000015_add_vial_previous_location::Migration),
         ]
     }
 }

@@ -17,6 +17,9 @@ pub struct Model {
     pub position: Option<String>,
     pub labels_issued: i32,
     pub created_at: DateTimeUtc,
+    /// Where it was before its latest move.
+    pub previous_box_id: Option<Uuid>,
+    pub previous_position: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -313,6 +313,8 @@ pub async fn freeze(
             position: None,
             labels_issued: 0,
             created_at: now,
+            previous_box_id: None,
+            previous_position: None,
         })
         .collect();
     for chunk in vials.chunks(200) {
@@ -329,6 +331,8 @@ pub async fn freeze(
             position: Set(None),
             labels_issued: Set(0),
             created_at: Set(now),
+            previous_box_id: Set(None),
+            previous_position: Set(None),
         }))
         .exec_without_returning(&txn)
         .await?;

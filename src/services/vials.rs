@@ -64,32 +64,53 @@ pub async fn store(
     };
     let position = Position::parse(position, rows, cols)?.to_string();
     let now = state.clock.now();
+    let storable: Vec<&str> = VialStatus::ALL
+        .iter()
+        .filter(|s| vial_transition(**s, VialAction::Store).is_ok())
+        .map(|s| s.as_str())
+        .collect();
     let txn = state.db.write().await?;
-    let current = vial::Entity::find_by_id(vial_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("vial", vial_id))?;
-    let status: VialStatus = current.status.parse().map_err(internal)?;
-    vial_transition(status, VialAction::Store)?;
-    if current.box_id == Some(box_id) && current.position.as_deref() == Some(position.as_str()) {
-        let location = location_of(state, &current).await?;
-        return Ok(VialRecord {
-            vial: current,
-            location,
-        });
-    }
-    let from = location_of(state, &current).await?;
+    // One statement moves the vial and returns where it was: the SET
+    // expressions read the row as it was before the update. The status and
+    // "somewhere else" conditions make it touch nothing when the move is
+    // not allowed or not a move; only then is the vial read, to say why.
     let moved = vial::Entity::update_many()
+        .col_expr(vial::Column::PreviousBoxId, Expr::col(vial::Column::BoxId))
+        .col_expr(
+            vial::Column::PreviousPosition,
+            Expr::col(vial::Column::Position),
+        )
         .col_expr(vial::Column::BoxId, Expr::value(box_id))
         .col_expr(vial::Column::Position, Expr::value(position.clone()))
         .filter(vial::Column::Id.eq(vial_id))
-        .filter(vial::Column::Status.eq(status.as_str()))
-        .filter(same_place(&current))
-        .exec(&txn)
+        .filter(vial::Column::Status.is_in(storable))
+        .filter(
+            vial::Column::BoxId
+                .is_null()
+                .or(vial::Column::BoxId.ne(box_id))
+                .or(vial::Column::Position.is_null())
+                .or(vial::Column::Position.ne(position.clone())),
+        )
+        .exec_with_returning(&txn)
         .await;
-    match moved {
-        Ok(result) if result.rows_affected == 1 => {}
+    let current = match moved {
+        Ok(mut rows) if rows.len() == 1 => rows.remove(0),
         Ok(_) => {
+            let current = vial::Entity::find_by_id(vial_id)
+                .one(&txn)
+                .await?
+                .ok_or_else(|| AppError::not_found("vial", vial_id))?;
+            let status: VialStatus = current.status.parse().map_err(internal)?;
+            vial_transition(status, VialAction::Store)?;
+            if current.box_id == Some(box_id)
+                && current.position.as_deref() == Some(position.as_str())
+            {
+                let location = location_of(state, &current).await?;
+                return Ok(VialRecord {
+                    vial: current,
+                    location,
+                });
+            }
             return Err(AppError::ConcurrentChange {
                 kind: "vial",
                 id: vial_id,
@@ -103,7 +124,15 @@ pub async fn store(
                 _ => error.into(),
             });
         }
-    }
+    };
+    let status: VialStatus = current.status.parse().map_err(internal)?;
+    let from = match (current.previous_box_id, &current.previous_position) {
+        (Some(was_box), Some(was_position)) => Some(Location {
+            box_unit: storage::unit(state, was_box).await?,
+            position: was_position.clone(),
+        }),
+        _ => None,
+    };
     let to = Location {
         box_unit: target,
         position: position.clone(),
@@ -122,19 +151,16 @@ pub async fn store(
             .details(json!({
                 "code": current.code,
                 "status": status,
-                "from_box_id": current.box_id,
-                "from_position": current.position,
+                "from_box_id": current.previous_box_id,
+                "from_position": current.previous_position,
                 "box_id": box_id,
                 "position": position,
             })),
     )
     .await?;
     txn.commit().await?;
-    let mut vial = current;
-    vial.box_id = Some(box_id);
-    vial.position = Some(position);
     Ok(VialRecord {
-        vial,
+        vial: current,
         location: Some(to),
     })
 }
