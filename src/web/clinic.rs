@@ -17,7 +17,7 @@ use crate::services::doses::{self, CalculationInput, VialCount};
 use crate::services::{assessments, infusions, patients, protocol, signatures};
 use crate::state::AppState;
 use crate::web::page::{
-    self, Flash, WebForm, WebQuery, date, pill, see_other, shell, when, with_message,
+    self, Flash, WebForm, WebQuery, date, pill, redirect_with, see_other, shell, when,
 };
 use crate::web::session::WebUser;
 
@@ -148,10 +148,7 @@ pub async fn record_weight(
     Path(id): Path<Uuid>,
     WebForm(form): WebForm<WeightForm>,
 ) -> Response {
-    if let Err(refused) = user
-        .check_csrf(&form.csrf)
-        .and_then(|_| user.require(&[Role::Clinician]))
-    {
+    if let Err(refused) = user.allow(&form.csrf, &[Role::Clinician]) {
         return refused.into_response();
     }
     let back = format!("/patients/{id}");
@@ -169,12 +166,8 @@ pub async fn record_weight(
     )
     .await;
     match outcome {
-        Ok(w) => see_other(&with_message(
-            &back,
-            true,
-            &format!("Weight recorded: {} g.", w.weight_g),
-        )),
-        Err(error) => see_other(&with_message(&back, false, &error.to_string())),
+        Ok(w) => redirect_with(&back, true, format!("Weight recorded: {} g.", w.weight_g)),
+        Err(error) => redirect_with(&back, false, error),
     }
 }
 
@@ -233,27 +226,20 @@ pub async fn reserve(
     Path(id): Path<Uuid>,
     WebForm(form): WebForm<crate::web::session::CsrfOnly>,
 ) -> Response {
-    if let Err(refused) = user
-        .check_csrf(&form.csrf)
-        .and_then(|_| user.require(&[Role::Pharmacist]))
-    {
+    if let Err(refused) = user.allow(&form.csrf, &[Role::Pharmacist]) {
         return refused.into_response();
     }
     match doses::order(&state, &user.user.actor(), id, None).await {
-        Ok(dose) => see_other(&with_message(
+        Ok(dose) => redirect_with(
             &format!("/doses/{}", dose.dose.id),
             true,
-            &format!(
+            format!(
                 "Dose {} ordered: {} vials reserved.",
                 dose.dose.code,
                 dose.vials.len()
             ),
-        )),
-        Err(error) => see_other(&with_message(
-            &format!("/patients/{id}/dose"),
-            false,
-            &error.to_string(),
-        )),
+        ),
+        Err(error) => redirect_with(&format!("/patients/{id}/dose"), false, error),
     }
 }
 
@@ -359,10 +345,7 @@ pub async fn thaw(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    if let Err(refused) = user
-        .check_csrf(field("csrf").unwrap_or(""))
-        .and_then(|_| user.require(&[Role::Pharmacist]))
-    {
+    if let Err(refused) = user.allow(field("csrf").unwrap_or(""), &[Role::Pharmacist]) {
         return refused.into_response();
     }
     let back = format!("/doses/{id}");
@@ -386,25 +369,25 @@ pub async fn thaw(
                 })
             }
             _ => {
-                return see_other(&with_message(
+                return redirect_with(
                     &back,
                     false,
                     "Each vial needs its viable cells per mL (a whole number) and its viability (a percentage with at most one decimal).",
-                ));
+                );
             }
         }
     }
     let now = state.clock.now();
     match doses::thaw(&state, &user.user.actor(), id, &counts, now).await {
-        Ok(record) => see_other(&with_message(
+        Ok(record) => redirect_with(
             &back,
             true,
-            &format!(
+            format!(
                 "Counts recorded: draw {}.",
                 crate::labels::millilitres(record.dose.volume_ul.unwrap_or_default())
             ),
-        )),
-        Err(error) => see_other(&with_message(&back, false, &error.to_string())),
+        ),
+        Err(error) => redirect_with(&back, false, error),
     }
 }
 
@@ -421,10 +404,7 @@ pub async fn verify(
     Path(id): Path<Uuid>,
     WebForm(form): WebForm<SignForm>,
 ) -> Response {
-    if let Err(refused) = user
-        .check_csrf(&form.csrf)
-        .and_then(|_| user.require(&[Role::Pharmacist]))
-    {
+    if let Err(refused) = user.allow(&form.csrf, &[Role::Pharmacist]) {
         return refused.into_response();
     }
     let back = format!("/doses/{id}");
@@ -437,8 +417,8 @@ pub async fn verify(
         Err(error) => Err(error),
     };
     match outcome {
-        Ok(_) => see_other(&with_message(&back, true, "Dose verified and signed.")),
-        Err(error) => see_other(&with_message(&back, false, &error.to_string())),
+        Ok(_) => redirect_with(&back, true, "Dose verified and signed."),
+        Err(error) => redirect_with(&back, false, error),
     }
 }
 
@@ -454,16 +434,13 @@ pub async fn cancel(
     Path(id): Path<Uuid>,
     WebForm(form): WebForm<CancelForm>,
 ) -> Response {
-    if let Err(refused) = user
-        .check_csrf(&form.csrf)
-        .and_then(|_| user.require(&[Role::Pharmacist]))
-    {
+    if let Err(refused) = user.allow(&form.csrf, &[Role::Pharmacist]) {
         return refused.into_response();
     }
     let back = format!("/doses/{id}");
     match doses::cancel(&state, &user.user.actor(), id, &form.reason).await {
-        Ok(_) => see_other(&with_message(&back, true, "Dose cancelled.")),
-        Err(error) => see_other(&with_message(&back, false, &error.to_string())),
+        Ok(_) => redirect_with(&back, true, "Dose cancelled."),
+        Err(error) => redirect_with(&back, false, error),
     }
 }
 
@@ -552,10 +529,7 @@ pub async fn bedside_check(
     Path(id): Path<Uuid>,
     WebForm(form): WebForm<BedsideForm>,
 ) -> Response {
-    if let Err(refused) = user
-        .check_csrf(&form.csrf)
-        .and_then(|_| user.require(&[Role::Clinician]))
-    {
+    if let Err(refused) = user.allow(&form.csrf, &[Role::Clinician]) {
         return refused.into_response();
     }
     let now = state.clock.now();
@@ -618,10 +592,7 @@ pub async fn complete(
     Path(id): Path<Uuid>,
     WebForm(form): WebForm<CompleteForm>,
 ) -> Response {
-    if let Err(refused) = user
-        .check_csrf(&form.csrf)
-        .and_then(|_| user.require(&[Role::Clinician]))
-    {
+    if let Err(refused) = user.allow(&form.csrf, &[Role::Clinician]) {
         return refused.into_response();
     }
     let infusion = match infusions::get(&state, id).await {
@@ -630,21 +601,13 @@ pub async fn complete(
     };
     let back = format!("/doses/{}/bedside", infusion.dose.dose.id);
     let Ok(volume) = form.volume_infused_ul.trim().parse::<i64>() else {
-        return see_other(&with_message(
-            &back,
-            false,
-            "The volume infused is a whole number of µL.",
-        ));
+        return redirect_with(&back, false, "The volume infused is a whole number of µL.");
     };
     let now = state.clock.now();
     let mut events = Vec::new();
     if !form.ae_term.trim().is_empty() {
         let Ok(grade) = form.ae_grade.trim().parse::<i32>() else {
-            return see_other(&with_message(
-                &back,
-                false,
-                "An adverse event needs its grade, 1 to 5.",
-            ));
+            return redirect_with(&back, false, "An adverse event needs its grade, 1 to 5.");
         };
         events.push(infusions::NewAdverseEvent {
             term: form.ae_term.clone(),
@@ -653,11 +616,11 @@ pub async fn complete(
         });
     }
     match infusions::complete(&state, &user.user.actor(), id, now, volume, &events).await {
-        Ok(done) => see_other(&with_message(
+        Ok(done) => redirect_with(
             &format!("/patients/{}", done.infusion.patient_id),
             true,
-            &format!("Infusion {} recorded.", done.infusion.infusion_number),
-        )),
-        Err(error) => see_other(&with_message(&back, false, &error.to_string())),
+            format!("Infusion {} recorded.", done.infusion.infusion_number),
+        ),
+        Err(error) => redirect_with(&back, false, error),
     }
 }

@@ -186,26 +186,23 @@ pub async fn verify_ledger(
     user: WebUser,
     crate::web::page::WebForm(form): crate::web::page::WebForm<session::CsrfOnly>,
 ) -> Response {
-    if let Err(refused) = user
-        .check_csrf(&form.csrf)
-        .and_then(|_| user.require(&[Role::Quality]))
-    {
+    if let Err(refused) = user.allow(&form.csrf, &[Role::Quality]) {
         return refused.into_response();
     }
     match ledger::check(&state).await {
-        Ok(c) if c.report.ok => page::see_other(&page::with_message(
+        Ok(c) if c.report.ok => page::redirect_with(
             "/",
             true,
-            &format!("Ledger intact: {} events verified.", c.report.events),
-        )),
-        Ok(c) => page::see_other(&page::with_message(
+            format!("Ledger intact: {} events verified.", c.report.events),
+        ),
+        Ok(c) => page::redirect_with(
             "/",
             false,
-            &format!(
+            format!(
                 "The ledger does not verify: first broken event {}.",
                 c.report.first_bad_seq.unwrap_or_default()
             ),
-        )),
+        ),
         Err(error) => page::app_error(error.into()),
     }
 }

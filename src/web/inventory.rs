@@ -12,9 +12,7 @@ use crate::domain::accounts::Role;
 use crate::domain::storage::StorageKind;
 use crate::services::{ledger, lots, signatures, storage, vials};
 use crate::state::AppState;
-use crate::web::page::{
-    self, Flash, WebForm, WebQuery, date, pill, see_other, shell, when, with_message,
-};
+use crate::web::page::{self, Flash, WebForm, WebQuery, date, pill, redirect_with, shell, when};
 use crate::web::session::WebUser;
 
 pub async fn vial_page(
@@ -201,10 +199,7 @@ pub async fn lot_decision(
     Path((id, action)): Path<(Uuid, String)>,
     WebForm(form): WebForm<SignedForm>,
 ) -> Response {
-    if let Err(refused) = user
-        .check_csrf(&form.csrf)
-        .and_then(|_| user.require(&[Role::Quality]))
-    {
+    if let Err(refused) = user.allow(&form.csrf, &[Role::Quality]) {
         return refused.into_response();
     }
     let back = format!("/lots/{id}");
@@ -214,7 +209,7 @@ pub async fn lot_decision(
     };
     let signature = match signatures::verify(&state, &user.user, &input).await {
         Ok(s) => s,
-        Err(error) => return see_other(&with_message(&back, false, &error.to_string())),
+        Err(error) => return redirect_with(&back, false, error),
     };
     let outcome = match action.as_str() {
         "release" => lots::release(&state, &signature, id)
@@ -250,8 +245,8 @@ pub async fn lot_decision(
         }
     };
     match outcome {
-        Ok(message) => see_other(&with_message(&back, true, &message)),
-        Err(error) => see_other(&with_message(&back, false, &error.to_string())),
+        Ok(message) => redirect_with(&back, true, &message),
+        Err(error) => redirect_with(&back, false, error),
     }
 }
 

@@ -124,11 +124,14 @@ impl Flash {
     }
 }
 
-/// `path?ok=…` or `path?error=…`, for redirects after an action.
-pub fn with_message(path: &str, ok: bool, message: &str) -> String {
+/// A 303 to `path?ok=…` or `path?error=…`: where a form goes after its action.
+pub fn redirect_with(path: &str, ok: bool, message: impl std::fmt::Display) -> Response {
     let sep = if path.contains('?') { '&' } else { '?' };
     let key = if ok { "ok" } else { "error" };
-    format!("{path}{sep}{key}={}", url_encode(message))
+    see_other(&format!(
+        "{path}{sep}{key}={}",
+        url_encode(&message.to_string())
+    ))
 }
 
 fn nav(user: &WebUser) -> Markup {

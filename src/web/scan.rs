@@ -11,11 +11,12 @@ use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::domain::accounts::Role;
 use crate::domain::storage::StorageKind;
 use crate::services::scan::{self, Resolved};
 use crate::services::{signatures, storage, vials};
 use crate::state::AppState;
-use crate::web::page::{self, Flash, WebForm, WebQuery, pill, see_other, shell, with_message};
+use crate::web::page::{self, Flash, WebForm, WebQuery, pill, redirect_with, shell};
 use crate::web::session::{WebUser, safe_next};
 
 #[derive(Debug, Default, Deserialize)]
@@ -191,24 +192,21 @@ pub async fn store(
     Path(id): Path<Uuid>,
     WebForm(form): WebForm<StoreForm>,
 ) -> Response {
-    if let Err(refused) = user.check_csrf(&form.csrf) {
+    if let Err(refused) = user.allow(&form.csrf, &[Role::Lab]) {
         return refused.into_response();
     }
     let back = back_or(&form.back, &format!("/vials/{id}"));
-    if let Err(refused) = user.require(&[crate::domain::accounts::Role::Lab]) {
-        return refused.into_response();
-    }
     match vials::store(&state, &user.user.actor(), id, form.box_id, &form.position).await {
-        Ok(record) => see_other(&with_message(
+        Ok(record) => redirect_with(
             "/scan",
             true,
-            &format!(
+            format!(
                 "{} is in {}.",
                 record.vial.code,
                 record.location.map(|l| l.path()).unwrap_or_default()
             ),
-        )),
-        Err(error) => see_other(&with_message(&back, false, &error.to_string())),
+        ),
+        Err(error) => redirect_with(&back, false, error),
     }
 }
 
@@ -228,10 +226,7 @@ pub async fn discard(
     Path(id): Path<Uuid>,
     WebForm(form): WebForm<DiscardForm>,
 ) -> Response {
-    if let Err(refused) = user.check_csrf(&form.csrf) {
-        return refused.into_response();
-    }
-    if let Err(refused) = user.require(&[crate::domain::accounts::Role::Lab]) {
+    if let Err(refused) = user.allow(&form.csrf, &[Role::Lab]) {
         return refused.into_response();
     }
     let back = back_or(&form.back, &format!("/vials/{id}"));
@@ -244,12 +239,8 @@ pub async fn discard(
         Err(error) => Err(error),
     };
     match outcome {
-        Ok(record) => see_other(&with_message(
-            "/scan",
-            true,
-            &format!("{} discarded.", record.vial.code),
-        )),
-        Err(error) => see_other(&with_message(&back, false, &error.to_string())),
+        Ok(record) => redirect_with("/scan", true, format!("{} discarded.", record.vial.code)),
+        Err(error) => redirect_with(&back, false, error),
     }
 }
 

@@ -60,6 +60,12 @@ impl WebUser {
     }
 
     /// Refuses a page to roles not in `roles`.
+    /// A form post: its CSRF token, then the user's role.
+    pub fn allow(&self, csrf: &str, roles: &[Role]) -> Result<(), Refused> {
+        self.check_csrf(csrf)?;
+        self.require(roles)
+    }
+
     pub fn require(&self, roles: &[Role]) -> Result<(), Refused> {
         if roles.contains(&self.user.role) {
             Ok(())
