@@ -34,7 +34,7 @@ use crate::services::Actor;
 use crate::services::donors::{internal, not_in_future};
 use crate::services::ledger::{self, NewEvent};
 use crate::services::signatures::{self, VerifiedSignature};
-use crate::services::{patients, protocol, storage};
+use crate::services::{patients, protocol, storage, vials};
 use crate::state::AppState;
 
 /// Doses that hold their patient: one at a time.
@@ -506,21 +506,15 @@ async fn reserve(txn: &WriteTxn, lot_id: Uuid, count: i64) -> AppResult<Reserve>
         return Ok(Reserve::Short(vials.len() as i64));
     }
     let ids: Vec<Uuid> = vials.iter().map(|v| v.id).collect();
-    let changed = vial::Entity::update_many()
-        .col_expr(
-            vial::Column::Status,
-            Expr::value(VialStatus::Reserved.as_str()),
-        )
-        .filter(vial::Column::Id.is_in(ids))
-        .filter(vial::Column::Status.eq(VialStatus::Available.as_str()))
-        .exec(txn)
-        .await?;
-    if changed.rows_affected != vials.len() as u64 {
-        return Err(AppError::ConcurrentChange {
-            kind: "lot",
-            id: lot_id,
-        });
-    }
+    vials::transition_all(
+        txn,
+        &ids,
+        &[VialStatus::Available],
+        VialStatus::Reserved,
+        false,
+        ("lot", lot_id),
+    )
+    .await?;
     Ok(Reserve::Done(vials))
 }
 
@@ -698,23 +692,15 @@ pub async fn thaw(
         });
     }
     // A thawed vial has left the freezer for good: its position is free.
-    let changed = vial::Entity::update_many()
-        .col_expr(
-            vial::Column::Status,
-            Expr::value(VialStatus::Thawed.as_str()),
-        )
-        .col_expr(vial::Column::BoxId, Expr::value(Option::<Uuid>::None))
-        .col_expr(vial::Column::Position, Expr::value(Option::<String>::None))
-        .filter(vial::Column::Id.is_in(expected.clone()))
-        .filter(vial::Column::Status.eq(VialStatus::Reserved.as_str()))
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != expected.len() as u64 {
-        return Err(AppError::ConcurrentChange {
-            kind: "dose",
-            id: dose_id,
-        });
-    }
+    vials::transition_all(
+        &txn,
+        &expected,
+        &[VialStatus::Reserved],
+        VialStatus::Thawed,
+        true,
+        ("dose", dose_id),
+    )
+    .await?;
     let rows: Vec<thaw_count::Model> = record
         .vials
         .iter()
@@ -884,23 +870,15 @@ pub async fn cancel(
         .filter(|v| v.status == VialStatus::Reserved.as_str())
         .collect();
     let ids: Vec<Uuid> = returned.iter().map(|v| v.id).collect();
-    if !ids.is_empty() {
-        let changed = vial::Entity::update_many()
-            .col_expr(
-                vial::Column::Status,
-                Expr::value(VialStatus::Available.as_str()),
-            )
-            .filter(vial::Column::Id.is_in(ids.clone()))
-            .filter(vial::Column::Status.eq(VialStatus::Reserved.as_str()))
-            .exec(&txn)
-            .await?;
-        if changed.rows_affected != ids.len() as u64 {
-            return Err(AppError::ConcurrentChange {
-                kind: "dose",
-                id: dose_id,
-            });
-        }
-    }
+    vials::transition_all(
+        &txn,
+        &ids,
+        &[VialStatus::Reserved],
+        VialStatus::Available,
+        false,
+        ("dose", dose_id),
+    )
+    .await?;
     let thawed: Vec<&String> = record
         .vials
         .iter()
@@ -965,23 +943,15 @@ pub async fn replace_vial(
         });
     };
     let replacement = fresh.remove(0);
-    let changed = vial::Entity::update_many()
-        .col_expr(
-            vial::Column::Status,
-            Expr::value(VialStatus::Discarded.as_str()),
-        )
-        .col_expr(vial::Column::BoxId, Expr::value(Option::<Uuid>::None))
-        .col_expr(vial::Column::Position, Expr::value(Option::<String>::None))
-        .filter(vial::Column::Id.eq(vial_id))
-        .filter(vial::Column::Status.eq(VialStatus::Reserved.as_str()))
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
-        return Err(AppError::ConcurrentChange {
-            kind: "vial",
-            id: vial_id,
-        });
-    }
+    vials::transition_all(
+        &txn,
+        &[vial_id],
+        &[VialStatus::Reserved],
+        VialStatus::Discarded,
+        true,
+        ("vial", vial_id),
+    )
+    .await?;
     dose_vial::Entity::update_many()
         .col_expr(dose_vial::Column::RemovedAt, Expr::value(now))
         .col_expr(

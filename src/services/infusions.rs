@@ -12,13 +12,13 @@ use uuid::Uuid;
 use crate::domain::dose::use_by;
 use crate::domain::lifecycle::{DoseAction, DoseStatus, VialStatus, dose_transition, string_enum};
 use crate::domain::patient::{check_bedside, next_infusion};
-use crate::entities::{adverse_event, dose, infusion, vial};
+use crate::entities::{adverse_event, dose, infusion};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
 use crate::services::donors::{internal, not_in_future};
 use crate::services::doses::{self, DoseRecord};
 use crate::services::ledger::{self, NewEvent};
-use crate::services::protocol;
+use crate::services::{protocol, vials};
 use crate::state::AppState;
 
 string_enum!(
@@ -307,21 +307,15 @@ pub async fn complete(
         });
     }
     let ids: Vec<Uuid> = record.vials.iter().map(|v| v.id).collect();
-    let vials_changed = vial::Entity::update_many()
-        .col_expr(
-            vial::Column::Status,
-            Expr::value(VialStatus::Infused.as_str()),
-        )
-        .filter(vial::Column::Id.is_in(ids.clone()))
-        .filter(vial::Column::Status.eq(VialStatus::Thawed.as_str()))
-        .exec(&txn)
-        .await?;
-    if vials_changed.rows_affected != ids.len() as u64 {
-        return Err(AppError::ConcurrentChange {
-            kind: "infusion",
-            id: infusion_id,
-        });
-    }
+    vials::transition_all(
+        &txn,
+        &ids,
+        &[VialStatus::Thawed],
+        VialStatus::Infused,
+        false,
+        ("infusion", infusion_id),
+    )
+    .await?;
     let rows: Vec<adverse_event::Model> = adverse_events
         .iter()
         .map(|ae| adverse_event::Model {

@@ -21,6 +21,7 @@ use crate::services::donors::internal;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::lots::required_reason;
 use crate::services::signatures::{self, VerifiedSignature};
+use crate::services::vials;
 use crate::state::AppState;
 
 /// Who received the lot.
@@ -92,25 +93,17 @@ pub async fn recall(
         .all(&txn)
         .await?;
     let ids: Vec<Uuid> = vials.iter().map(|v| v.id).collect();
-    if !ids.is_empty() {
-        // Recalled vials stay where they are (quarantined in place) until
-        // the lab moves or destroys them.
-        let changed = vial::Entity::update_many()
-            .col_expr(
-                vial::Column::Status,
-                Expr::value(VialStatus::Recalled.as_str()),
-            )
-            .filter(vial::Column::Id.is_in(ids.clone()))
-            .filter(vial::Column::Status.is_in(NOT_THAWED.map(VialStatus::as_str)))
-            .exec(&txn)
-            .await?;
-        if changed.rows_affected != ids.len() as u64 {
-            return Err(AppError::ConcurrentChange {
-                kind: "lot",
-                id: lot_id,
-            });
-        }
-    }
+    // Recalled vials stay where they are (quarantined in place) until the
+    // lab moves or destroys them.
+    vials::transition_all(
+        &txn,
+        &ids,
+        &NOT_THAWED,
+        VialStatus::Recalled,
+        false,
+        ("lot", lot_id),
+    )
+    .await?;
 
     let doses = dose::Entity::find()
         .filter(dose::Column::LotId.eq(lot_id))

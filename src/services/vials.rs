@@ -7,7 +7,9 @@
 use std::sync::Arc;
 
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -247,6 +249,41 @@ async fn reserved_for(txn: &crate::db::WriteTxn, vial: &vial::Model) -> AppResul
         dose_id,
         dose_code,
     })
+}
+
+/// Moves `ids` from one of the `from` states to `to` in one guarded UPDATE,
+/// freeing their positions when `leave_storage`. If any of them is no
+/// longer in a `from` state, another request changed it first: 409 on
+/// `owner` (the record the caller is changing) and the caller's transaction
+/// rolls back.
+pub(crate) async fn transition_all(
+    txn: &impl ConnectionTrait,
+    ids: &[Uuid],
+    from: &[VialStatus],
+    to: VialStatus,
+    leave_storage: bool,
+    owner: (&'static str, Uuid),
+) -> AppResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut update =
+        vial::Entity::update_many().col_expr(vial::Column::Status, Expr::value(to.as_str()));
+    if leave_storage {
+        update = update
+            .col_expr(vial::Column::BoxId, Expr::value(Option::<Uuid>::None))
+            .col_expr(vial::Column::Position, Expr::value(Option::<String>::None));
+    }
+    let changed = update
+        .filter(vial::Column::Id.is_in(ids.iter().copied()))
+        .filter(vial::Column::Status.is_in(from.iter().map(|s| s.as_str())))
+        .exec(txn)
+        .await?;
+    if changed.rows_affected != ids.len() as u64 {
+        let (kind, id) = owner;
+        return Err(AppError::ConcurrentChange { kind, id });
+    }
+    Ok(())
 }
 
 pub async fn get(state: &AppState, id: Uuid) -> AppResult<VialRecord> {
