@@ -6,6 +6,10 @@
 //!   patient lock, schedule, weight, lot choice, reservation of 2 vials,
 //!   dose row, 3 ledger events) against plain single-row INSERT commits
 //!   through the same pool, 8 at a time;
+//! - `POST /api/v1/doses/{id}/thaw` (the post-thaw counts of the doses the
+//!   orders round reserved: every check of the counts, the preparation, the
+//!   vials thawed and out of storage, the counts and ledger events) against
+//!   the same INSERT commits;
 //! - `POST /api/v1/dose-calculations` (a patient's latest weight) p50/p99
 //!   against `GET /healthz` p50/p99.
 //!
@@ -138,6 +142,33 @@ async fn bench(label: &str, app: &BenchApp, patients: usize, round: Duration) {
         "dose orders ÷ plain INSERT commits: {:.2}",
         orders.per_second / plain
     );
+
+    // thaws: every request the post-thaw counts of one reserved dose
+    let reserved = reserved_doses(app).await;
+    let thaws_available = reserved.len();
+    let (c, base, token) = (http.clone(), app.base.clone(), tokens.pharmacist.clone());
+    let (t, doses) = (Arc::new(AtomicUsize::new(0)), Arc::new(reserved));
+    let (tn, dl) = (t.clone(), doses.clone());
+    let thaws = closed_loop("POST /api/v1/doses/{id}/thaw", CLIENTS, round, 200, move || {
+        let i = tn.fetch_add(1, Ordering::Relaxed);
+        let (dose, vials) = dl.get(i).cloned().unwrap_or_default();
+        let counts: Vec<Value> = vials
+            .iter()
+            .map(|v| json!({ "vial_id": v, "viable_cells_per_ml": 16_000_000, "viability_pct": "91.5" }))
+            .collect();
+        c.post(format!("{base}/api/v1/doses/{dose}/thaw"))
+            .bearer_auth(&token)
+            .json(&json!({ "vials": counts, "thawed_at": Utc::now() }))
+    })
+    .await;
+    println!("{thaws}");
+    if t.load(Ordering::Relaxed) > thaws_available {
+        println!("  (ran out of reserved doses: raise BENCH_PATIENTS; the rate is still valid)");
+    }
+    println!(
+        "thaws ÷ plain INSERT commits: {:.2}",
+        thaws.per_second / plain
+    );
     let report = celltrail::services::ledger::verify(&app.state.db)
         .await
         .unwrap();
@@ -175,6 +206,30 @@ async fn bench(label: &str, app: &BenchApp, patients: usize, round: Duration) {
         calc.p50.as_secs_f64() / health.p50.as_secs_f64(),
         calc.p99.as_secs_f64() / health.p99.as_secs_f64()
     );
+}
+
+/// Every reserved dose with its vials, as the orders round left them.
+async fn reserved_doses(app: &BenchApp) -> Vec<(String, Vec<String>)> {
+    use celltrail::entities::{dose, dose_vial};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let db = app.state.db.conn();
+    let doses = dose::Entity::find()
+        .filter(dose::Column::Status.eq("reserved"))
+        .all(db)
+        .await
+        .unwrap();
+    let links = dose_vial::Entity::find().all(db).await.unwrap();
+    doses
+        .into_iter()
+        .map(|d| {
+            let vials = links
+                .iter()
+                .filter(|l| l.dose_id == d.id && l.removed_at.is_none())
+                .map(|l| l.vial_id.to_string())
+                .collect();
+            (d.id.to_string(), vials)
+        })
+        .collect()
 }
 
 async fn staff(app: &BenchApp, http: &reqwest::Client) -> Tokens {
