@@ -143,28 +143,27 @@ async fn bench(label: &str, app: &BenchApp, patients: usize, round: Duration) {
         orders.per_second / plain
     );
 
-    // thaws: every request the post-thaw counts of one reserved dose
-    let reserved = reserved_doses(app).await;
-    let thaws_available = reserved.len();
+    // thaws: every request the post-thaw counts of one reserved dose, until
+    // the round ends or every dose the orders round reserved is thawed
+    let reserved = Arc::new(reserved_doses(app).await);
     let (c, base, token) = (http.clone(), app.base.clone(), tokens.pharmacist.clone());
-    let (t, doses) = (Arc::new(AtomicUsize::new(0)), Arc::new(reserved));
-    let (tn, dl) = (t.clone(), doses.clone());
-    let thaws = closed_loop("POST /api/v1/doses/{id}/thaw", CLIENTS, round, 200, move || {
-        let i = tn.fetch_add(1, Ordering::Relaxed);
-        let (dose, vials) = dl.get(i).cloned().unwrap_or_default();
-        let counts: Vec<Value> = vials
-            .iter()
-            .map(|v| json!({ "vial_id": v, "viable_cells_per_ml": 16_000_000, "viability_pct": "91.5" }))
-            .collect();
-        c.post(format!("{base}/api/v1/doses/{dose}/thaw"))
-            .bearer_auth(&token)
-            .json(&json!({ "vials": counts, "thawed_at": Utc::now() }))
-    })
+    let thaws = drain(
+        "POST /api/v1/doses/{id}/thaw",
+        CLIENTS,
+        round,
+        reserved.clone(),
+        move |(dose, vials): &(String, Vec<String>)| {
+            let counts: Vec<Value> = vials
+                .iter()
+                .map(|v| json!({ "vial_id": v, "viable_cells_per_ml": 16_000_000, "viability_pct": "91.5" }))
+                .collect();
+            c.post(format!("{base}/api/v1/doses/{dose}/thaw"))
+                .bearer_auth(&token)
+                .json(&json!({ "vials": counts, "thawed_at": Utc::now() }))
+        },
+    )
     .await;
-    println!("{thaws}");
-    if t.load(Ordering::Relaxed) > thaws_available {
-        println!("  (ran out of reserved doses: raise BENCH_PATIENTS; the rate is still valid)");
-    }
+    println!("{thaws}  ({} doses were reserved)", reserved.len());
     println!(
         "thaws ÷ plain INSERT commits: {:.2}",
         thaws.per_second / plain
@@ -206,6 +205,69 @@ async fn bench(label: &str, app: &BenchApp, patients: usize, round: Duration) {
         calc.p50.as_secs_f64() / health.p50.as_secs_f64(),
         calc.p99.as_secs_f64() / health.p99.as_secs_f64()
     );
+}
+
+/// `clients` workers sending one request per item until the items or the
+/// round run out; the rate is over the time it took.
+async fn drain<T, F>(
+    label: &str,
+    clients: usize,
+    round: Duration,
+    items: Arc<Vec<T>>,
+    make: F,
+) -> support::LoadReport
+where
+    T: Send + Sync + 'static,
+    F: Fn(&T) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let make = Arc::new(make);
+    let next = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + round;
+    let started = Instant::now();
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let (make, next, items) = (make.clone(), next.clone(), items.clone());
+            tokio::spawn(async move {
+                let (mut latencies, mut errors) = (Vec::new(), 0usize);
+                while Instant::now() < deadline {
+                    let Some(item) = items.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    let sent = Instant::now();
+                    match make(item).send().await {
+                        Ok(r) if r.status().is_success() => {
+                            let _ = r.bytes().await;
+                            latencies.push(sent.elapsed());
+                        }
+                        _ => errors += 1,
+                    }
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let (mut latencies, mut errors) = (Vec::new(), 0);
+    for worker in workers {
+        let (mut l, e) = worker.await.unwrap();
+        latencies.append(&mut l);
+        errors += e;
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    let pick = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    support::LoadReport {
+        label: label.to_owned(),
+        requests: latencies.len(),
+        errors,
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: pick(0.50),
+        p99: pick(0.99),
+    }
 }
 
 /// Every reserved dose with its vials, as the orders round left them.
