@@ -210,6 +210,10 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                 protocol_version: 1,
                 created_at: now - day * 200,
                 created_by: Some(user.id),
+                enrolment_weight_g: Some(70_000),
+                enrolment_weight_value: Some("70".into()),
+                enrolment_weight_unit: Some("kg".into()),
+                height_mm: Some(1_700),
             });
             ws.push(weight::Model {
                 id: Uuid::now_v7(),
@@ -221,6 +225,9 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                 confirmed_change: false,
                 recorded_at: now - day * 199,
                 recorded_by: Some(user.id),
+                voided_at: None,
+                voided_by: None,
+                void_reason: None,
             });
         }
         rows += ps.len() + ws.len();
@@ -322,6 +329,10 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                     specification: "negative".into(),
                     recorded_at: now - day * 289,
                     recorded_by: user.id,
+                    investigation: None,
+                    investigation_reason: None,
+                    investigated_at: None,
+                    investigated_by: None,
                 });
             }
             let box_id = Uuid::now_v7();
@@ -405,6 +416,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                     cancel_reason: None,
                     created_at: given_at,
                     created_by: Some(user.id),
+                    count_failure: None,
                 });
                 for v in &lot_vials[k * VIALS_PER_DOSE..(k + 1) * VIALS_PER_DOSE] {
                     links.push(dose_vial::Model {
@@ -431,6 +443,8 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                     created_by: Some(user.id),
                     completed_at: Some(given_at),
                     completed_by: Some(user.id),
+                    late_entry: false,
+                    late_reason: None,
                 });
                 events.push(
                     NewEvent::new("infusion.completed", "infusion", infusion_id)

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::din::FacilityCode;
+use crate::domain::zone::SiteZone;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://celltrail.db?mode=rwc";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -147,6 +148,30 @@ pub struct FacilityArgs {
     /// labelling real products.
     #[arg(long, env = "CELLTRAIL_FACILITY_CODE", default_value = FacilityCode::PLACEHOLDER, global = true)]
     pub facility_code: String,
+
+    /// The site's time zone, an IANA name such as `Asia/Shanghai`: every
+    /// time a person reads (pages, labels, worksheets, CSV for people) is
+    /// shown in it, and day-counting rules use its calendar. Default: the
+    /// host's zone, else UTC. The API always speaks UTC.
+    #[arg(long, env = "CELLTRAIL_TIMEZONE", global = true)]
+    pub timezone: Option<String>,
+}
+
+impl FacilityArgs {
+    /// The zone named, or the host's, or UTC.
+    pub fn site_zone(&self) -> anyhow::Result<SiteZone> {
+        match self.timezone.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(name) => SiteZone::parse(name).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "CELLTRAIL_TIMEZONE {name:?} is not an IANA time zone name (e.g. Asia/Shanghai, Europe/Berlin, UTC)"
+                )
+            }),
+            None => Ok(iana_time_zone::get_timezone()
+                .ok()
+                .and_then(|name| SiteZone::parse(&name))
+                .unwrap_or(SiteZone::UTC)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -181,6 +206,8 @@ pub struct Settings {
     pub labels_dir: Option<PathBuf>,
     /// The browser session cookie is `Secure`.
     pub cookie_secure: bool,
+    /// The site's time zone: what people read times in.
+    pub timezone: SiteZone,
 }
 
 impl Settings {
@@ -193,7 +220,9 @@ impl Settings {
         let facility_code = FacilityCode::parse(&facility.facility_code).map_err(|e| {
             anyhow::anyhow!("CELLTRAIL_FACILITY_CODE {:?}: {e}", facility.facility_code)
         })?;
+        let timezone = facility.site_zone()?;
         Ok(Settings {
+            timezone,
             facility_code,
             database_url: database.database_url.clone(),
             db_max_connections: database.db_max_connections.max(1),
@@ -217,6 +246,7 @@ impl Settings {
                 .expect("the placeholder is a valid FIN"),
             labels_dir: None,
             cookie_secure: true,
+            timezone: SiteZone::UTC,
         }
     }
 }
@@ -256,6 +286,20 @@ mod tests {
             Cli::try_parse_from(["celltrail", "admin", "reset-password", "--username", "a"])
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn the_site_zone_is_named_or_the_hosts() {
+        let cli = Cli::try_parse_from(["celltrail", "--timezone", "Asia/Shanghai"]).unwrap();
+        assert_eq!(cli.facility.site_zone().unwrap().name(), "Asia/Shanghai");
+        let cli = Cli::try_parse_from(["celltrail", "--timezone", "Beijing"]).unwrap();
+        let error = cli.facility.site_zone().unwrap_err().to_string();
+        assert!(error.contains("IANA"), "{error}");
+        // unset: whatever the host says, it is a zone
+        let cli = Cli::try_parse_from(["celltrail"]).unwrap();
+        if std::env::var_os("CELLTRAIL_TIMEZONE").is_none() {
+            assert!(cli.facility.site_zone().is_ok());
+        }
     }
 
     #[test]

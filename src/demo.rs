@@ -33,11 +33,13 @@ use crate::services::{
 use crate::state::AppState;
 
 /// The demo accounts: username, role, password. Demo only.
-pub const ACCOUNTS: [(&str, &str, &str); 4] = [
+/// Two pharmacists: the one who counts a dose never verifies it.
+pub const ACCOUNTS: [(&str, &str, &str); 5] = [
     ("lab.demo", "lab", "demo-lab-password"),
     ("quality.demo", "quality", "demo-quality-password"),
     ("pharmacist.demo", "pharmacist", "demo-pharmacist-password"),
     ("clinician.demo", "clinician", "demo-clinician-password"),
+    ("verifier.demo", "pharmacist", "demo-verifier-password"),
 ];
 
 const PATIENTS: usize = 30;
@@ -84,7 +86,7 @@ struct Team {
     pharmacist: Actor,
     clinician: Actor,
     quality_signature: VerifiedSignature,
-    pharmacist_signature: VerifiedSignature,
+    verifier_signature: VerifiedSignature,
     lab_signature: VerifiedSignature,
 }
 
@@ -389,6 +391,7 @@ struct Course {
     patient_id: Option<Uuid>,
     weight_g: i64,
     pounds: bool,
+    height_mm: i32,
     birth_date: NaiveDate,
     sex: Sex,
     baseline: PasiRegions,
@@ -410,6 +413,7 @@ impl Course {
             patient_id: None,
             weight_g: rng.range(52_000, 96_000),
             pounds: p % 7 == 3,
+            height_mm: rng.range(1_550, 1_850) as i32,
             birth_date: NaiveDate::from_ymd_opt(
                 1962 + rng.range(0, 40) as i32,
                 rng.range(1, 12) as u32,
@@ -440,6 +444,11 @@ async fn enrol(
 ) -> anyhow::Result<()> {
     let now = state.clock.now();
     let pasi = crate::domain::assessment::pasi_tenths(&course.baseline)?;
+    let enrolment_kg = format!(
+        "{}.{}",
+        course.weight_g / 1000,
+        course.weight_g % 1000 / 100
+    );
     let criteria = crate::domain::protocol::Protocol::seed()
         .criteria
         .iter()
@@ -460,6 +469,8 @@ async fn enrol(
             enrolled_at: now,
             baseline_pasi_tenths: pasi,
             criteria,
+            weight: Some((&enrolment_kg, WeightUnit::Kg)),
+            height_mm: Some(course.height_mm),
         },
     )
     .await
@@ -556,28 +567,51 @@ async fn infuse(
     let counts: Vec<VialCount> = dose
         .vials
         .iter()
-        .map(|v| VialCount {
-            vial_id: v.id,
-            viable_cells_per_ml: needed_per_ml * rng.range(108, 130) / 100,
-            viability_tenths: rng.range(840, 960) as i32,
+        .map(|v| {
+            let viability = rng.range(840, 960) as i32;
+            VialCount {
+                vial_id: v.id,
+                viable_cells_per_ml: needed_per_ml * rng.range(108, 130) / 100,
+                viability_tenths: viability,
+                viability_text: crate::domain::patient::tenths_display(viability),
+                confirm: false,
+                reason: None,
+            }
         })
         .collect();
-    doses::thaw(state, &team.pharmacist, dose.dose.id, &counts, thawed_at)
-        .await
-        .map_err(err)?;
+    doses::thaw(
+        state,
+        &team.pharmacist,
+        dose.dose.id,
+        doses::Counting {
+            counts,
+            thawed_at: Some(thawed_at),
+            correction: None,
+        },
+    )
+    .await
+    .map_err(err)?;
     state.clock.jump_to(t0 + Duration::minutes(75));
-    let verified = doses::verify(state, &team.pharmacist_signature, dose.dose.id)
+    // a second pharmacist verifies what the first counted
+    let verified = doses::verify(state, &team.verifier_signature, dose.dose.id)
         .await
         .map_err(err)?;
     let started_at = t0 + Duration::minutes(100 + rng.range(0, 30));
     state.clock.jump_to(started_at);
+    let wristband =
+        crate::domain::scan::payload(crate::domain::scan::ScanKind::Patient, &course.subject_code);
+    let bag =
+        crate::domain::scan::payload(crate::domain::scan::ScanKind::Dose, &verified.dose.code);
     let infusion = infusions::start(
         state,
         &team.clinician,
-        dose.dose.id,
-        &crate::domain::scan::payload(crate::domain::scan::ScanKind::Patient, &course.subject_code),
-        &crate::domain::scan::payload(crate::domain::scan::ScanKind::Dose, &verified.dose.code),
-        started_at,
+        infusions::Start {
+            dose_id: dose.dose.id,
+            patient_scan: &wristband,
+            product_scan: &bag,
+            started_at,
+            late_entry: None,
+        },
     )
     .await
     .map_err(err)?;
@@ -611,9 +645,13 @@ async fn infuse(
         state,
         &team.clinician,
         infusion.infusion.id,
-        ended_at,
-        volume,
-        &adverse,
+        infusions::Completion {
+            ended_at,
+            volume_infused_ul: volume,
+            confirm_volume: false,
+            volume_reason: None,
+            adverse_events: &adverse,
+        },
     )
     .await
     .map_err(err)?;
@@ -734,7 +772,7 @@ async fn team(state: &AppState) -> anyhow::Result<Team> {
     Ok(Team {
         lab_signature: sign(0, "discarded").await?,
         quality_signature: sign(1, "approved").await?,
-        pharmacist_signature: sign(2, "dose verified").await?,
+        verifier_signature: sign(4, "dose verified").await?,
         lab: users[0].actor(),
         pharmacist: users[2].actor(),
         clinician: users[3].actor(),

@@ -8,7 +8,7 @@
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::DbErr;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::domain::accounts::{Role, WeakPassword};
 use crate::domain::assessment::InvalidAssessment;
 use crate::domain::donor::{Eligibility, ScreeningGaps};
-use crate::domain::dose::PreparationError;
+use crate::domain::dose::{PreparationError, WeightConcern};
 use crate::domain::lifecycle::TransitionRefused;
 use crate::domain::patient::{EnrolmentFindings, ScanMismatch};
 use crate::domain::qc::{QcInputError, QcStanding};
@@ -123,14 +123,21 @@ pub enum AppError {
     #[error("QC incomplete: no result for {}", .0.missing.join(", "))]
     QcIncomplete(QcStanding),
     /// 422: the latest result of a required QC test fails its specification.
-    #[error("QC failed: {}", .0.failed.join(", "))]
+    #[error("QC failed: {}{}", .0.failed.join(", "), describe_investigations(&.0.investigation_required))]
     QcFailed(QcStanding),
     /// 422: a QC result that cannot be judged.
     #[error("{0}")]
     QcInput(#[from] QcInputError),
-    /// 422: the lot is past its expiry.
-    #[error("the lot expired at {expires_at}")]
-    LotExpired { expires_at: DateTime<Utc> },
+    /// 422: the lot is past its expiry (judged on the server's clock).
+    #[error("lot {code} expired at {expires_at}; it may not be used")]
+    LotExpired {
+        lot_id: Uuid,
+        code: String,
+        expires_at: DateTime<Utc>,
+    },
+    /// 422: the lot was recalled; nothing of it reaches a patient.
+    #[error("lot {code} has been recalled; it may not be used")]
+    LotRecalled { lot_id: Uuid, code: String },
     /// 422: no such position in the box.
     #[error("{0}")]
     InvalidPosition(#[from] InvalidPosition),
@@ -149,7 +156,7 @@ pub enum AppError {
     UnknownCode { kind: &'static str, code: String },
     /// 422: a typed DIN's check character does not match.
     #[error(
-        "the check character {given:?} does not match this DIN (expected {expected:?}); re-read the label"
+        "the check character {given:?} does not match this DIN; read the whole DIN and its boxed check character again from the label (a DIN with a wrong check character is never looked up)"
     )]
     CheckCharacterMismatch { given: char, expected: char },
     /// 422: labels were issued before; printing more needs a reason.
@@ -169,6 +176,17 @@ pub enum AppError {
         dose_id: Uuid,
         dose_code: String,
     },
+    /// 409: the vial belongs to a dose that is verified or at the bedside.
+    #[error(
+        "vial {code} is in use: dose {dose_code} is {dose_status}; it cannot be discarded while the dose may still be given"
+    )]
+    InUse {
+        vial_id: Uuid,
+        code: String,
+        dose_id: Uuid,
+        dose_code: String,
+        dose_status: String,
+    },
     /// 409: the patient has a dose order that is not finished.
     #[error("the patient already has dose {code} in progress; finish or cancel it first")]
     DoseInProgress { dose_id: Uuid, code: String },
@@ -183,18 +201,23 @@ pub enum AppError {
         min_g: i64,
         max_g: i64,
     },
-    /// 422: a large change from the previous weight, not confirmed.
-    #[error(
-        "{weight_g} g is {} % from the previous {previous_g} g; re-check the value and unit, then send confirm_change: true",
-        format_tenths(*change_tenths_pct)
-    )]
+    /// 422: a weight far from the one it is compared with, or giving an
+    /// implausible body-mass index, not confirmed.
+    #[error("{}", describe_weight_concerns(*weight_g, concerns, likely_slip.as_deref()))]
     WeightChangeUnconfirmed {
         weight_g: i64,
-        previous_g: i64,
-        previous_measured_at: DateTime<Utc>,
-        change_tenths_pct: i64,
-        threshold_pct: i32,
+        concerns: Vec<WeightConcern>,
+        /// When the compared weight was measured (the previous weight, or
+        /// the enrolment).
+        compared_measured_at: Option<DateTime<Utc>>,
+        /// A simple slip that would explain it, as a question.
+        likely_slip: Option<String>,
     },
+    /// 422: the weight a dose was computed from has been voided.
+    #[error(
+        "the weight this dose was computed from ({weight_g} g) has been voided; cancel the dose and order it again from a correct weight"
+    )]
+    WeightVoided { weight_id: Uuid, weight_g: i64 },
     /// 422: the patient has no weight on record.
     #[error("the patient has no weight on record; weigh them first")]
     NoWeight,
@@ -223,14 +246,27 @@ pub enum AppError {
     /// 422: the patient has had every infusion of the protocol.
     #[error("the patient has had all {limit} infusions of the protocol")]
     InfusionLimitReached { limit: i32 },
-    /// 422: past the protocol's window from the first infusion.
+    /// 422: past the protocol's window: Day 1 is the first infusion's
+    /// site-local date, the last infusion is given on Day `window_days`.
     #[error(
-        "the protocol's {window_days}-day window from the first infusion closed at {closed_at}"
+        "the protocol's window closed: Day 1 was {first_day}, and Day {window_days}, the last day an infusion may be given, was {last_day}"
     )]
     OutsideWindow {
         first_infusion_at: DateTime<Utc>,
+        /// When Day `window_days` ended.
         closed_at: DateTime<Utc>,
         window_days: i32,
+        first_day: NaiveDate,
+        last_day: NaiveDate,
+    },
+    /// 422: fewer than the protocol's days since the previous infusion.
+    #[error(
+        "the previous infusion was on {previous_day}; at least {min_interval_days} days must pass, so the next may be given on {earliest} at the earliest"
+    )]
+    TooSoon {
+        previous_day: NaiveDate,
+        earliest: NaiveDate,
+        min_interval_days: i32,
     },
     /// 422: a thawed vial below the protocol's viability.
     #[error("viability below the protocol's {min_pct} % in {}", .vials.iter().map(|v| v.code.as_str()).collect::<Vec<_>>().join(", "))]
@@ -241,6 +277,48 @@ pub enum AppError {
     /// 422: the volume the counts give does not hold a dose in range.
     #[error("{0}")]
     DoseOutOfRange(PreparationError),
+    /// 422: a count implies a recovery outside the protocol's plausible
+    /// range, or is far from the dose's other counts, and was not
+    /// confirmed.
+    #[error(
+        "implausible count: {}; check the count (a slip of ten?) and enter it again, or confirm it with a reason",
+        describe_implausible(vials)
+    )]
+    ImplausibleCount {
+        vials: Vec<ImplausibleVial>,
+        recovery_min_pct: i32,
+        recovery_max_pct: i32,
+        spread_max_pct: i32,
+    },
+    /// 422: the verifier recorded the counts (protocol:
+    /// independent_verification).
+    #[error(
+        "you recorded this dose's counts; another pharmacist must verify it (independent verification)"
+    )]
+    SamePerson { user_id: Uuid },
+    /// 422: the volume infused is far from the prepared volume and was not
+    /// confirmed with a reason.
+    #[error(
+        "{} infused is not within {tolerance_pct} % of the {} prepared; check the volume (mL, not µL), or confirm it with a reason",
+        crate::labels::millilitres(*volume_infused_ul),
+        crate::labels::millilitres(*volume_prepared_ul)
+    )]
+    VolumeUnconfirmed {
+        volume_infused_ul: i64,
+        volume_prepared_ul: i64,
+        tolerance_pct: i32,
+    },
+    /// The counts were recorded (the vials are thawed, whatever the
+    /// judgement), and the judgement refused the preparation: the inner
+    /// error says why. Same status and code as the inner error.
+    #[error(
+        "{inner} The counts were recorded and the vials are thawed: replace the failing vial, correct a mistyped count (signed), or cancel the dose."
+    )]
+    CountsRecorded {
+        inner: Box<AppError>,
+        dose_id: Uuid,
+        dose_status: String,
+    },
     /// 422: a bedside scan does not match the dose.
     #[error("identity check failed: {}", describe_mismatches(.0))]
     IdentityMismatch(Vec<ScanMismatch>),
@@ -309,6 +387,91 @@ fn describe_findings(findings: &EnrolmentFindings) -> String {
     parts.join("; ")
 }
 
+fn describe_investigations(tests: &[String]) -> String {
+    if tests.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; a failing {} result counts until quality investigates it (a retest does not undo it)",
+            tests.join(" and ")
+        )
+    }
+}
+
+fn describe_weight_concerns(
+    weight_g: i64,
+    concerns: &[WeightConcern],
+    slip: Option<&str>,
+) -> String {
+    use crate::domain::dose::kg_text;
+    let mut parts = Vec::new();
+    for concern in concerns {
+        match concern {
+            WeightConcern::Change {
+                compared_with_g,
+                compared_with,
+                change_tenths_pct,
+                ..
+            } => {
+                let direction = if *change_tenths_pct >= 0 {
+                    "more"
+                } else {
+                    "less"
+                };
+                parts.push(format!(
+                    "{} kg is {} % {direction} than the {} weight of {} kg",
+                    kg_text(weight_g),
+                    format_tenths(change_tenths_pct.abs()),
+                    if *compared_with == "enrolment" {
+                        "enrolment"
+                    } else {
+                        "previous"
+                    },
+                    kg_text(*compared_with_g),
+                ));
+            }
+            WeightConcern::Bmi {
+                bmi_tenths,
+                min,
+                max,
+            } => parts.push(format!(
+                "{} kg gives a body-mass index of {}, outside {min}-{max}",
+                kg_text(weight_g),
+                format_tenths(*bmi_tenths)
+            )),
+        }
+    }
+    let mut text = parts.join("; ");
+    if let Some(slip) = slip {
+        text.push_str(": ");
+        text.push_str(slip);
+    }
+    text.push_str(
+        ". Check the number and the unit; if it is right, confirm it (confirm_change: true).",
+    );
+    text
+}
+
+fn describe_implausible(vials: &[ImplausibleVial]) -> String {
+    vials
+        .iter()
+        .map(|v| match v.median_deviation_pct.as_deref() {
+            Some(deviation) if !v.recovery_outside_range => format!(
+                "vial {} counts {} viable cells/mL, {deviation} % from the median of the dose's vials",
+                v.code,
+                crate::labels::grouped(v.viable_cells_per_ml)
+            ),
+            _ => format!(
+                "vial {} recovers {} % of the cells frozen in it ({} viable cells/mL)",
+                v.code,
+                v.recovery_pct,
+                crate::labels::grouped(v.viable_cells_per_ml)
+            ),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn describe_mismatches(mismatches: &[ScanMismatch]) -> String {
     mismatches
         .iter()
@@ -316,6 +479,12 @@ fn describe_mismatches(mismatches: &[ScanMismatch]) -> String {
             ("patient_scan", "wrong_record") => "the wristband is another patient's",
             ("patient_scan", "wrong_kind") => {
                 "what was scanned as the wristband is not a wristband"
+            }
+            ("patient_scan", "not_scanned") => {
+                "the wristband code was typed, not scanned: scan the wristband itself"
+            }
+            (_, "not_scanned") => {
+                "the bag label code was typed, not scanned: scan the bag's label itself"
             }
             ("patient_scan", _) => "the wristband scan could not be read (scan it, do not type it)",
             (_, "wrong_record") => "the bag label is another dose's",
@@ -329,6 +498,21 @@ fn describe_mismatches(mismatches: &[ScanMismatch]) -> String {
 fn format_tenths(tenths: i64) -> String {
     let sign = if tenths < 0 { "-" } else { "" };
     format!("{sign}{}.{}", tenths.abs() / 10, tenths.abs() % 10)
+}
+
+/// A vial whose count is implausible, for refusals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImplausibleVial {
+    pub vial_id: Uuid,
+    pub code: String,
+    pub viable_cells_per_ml: i64,
+    pub cells_frozen: i64,
+    /// Viable cells recovered ÷ cells frozen, one decimal (`960.0`).
+    pub recovery_pct: String,
+    pub recovery_outside_range: bool,
+    /// Distance from the median of the dose's counts, one decimal, when
+    /// beyond the protocol's spread.
+    pub median_deviation_pct: Option<String>,
 }
 
 /// A vial's post-thaw viability, for refusals.
@@ -388,6 +572,7 @@ impl AppError {
             | Exhausted(_)
             | SubjectCodeTaken(_)
             | DoseInProgress { .. }
+            | InUse { .. }
             | VialReserved { .. } => StatusCode::CONFLICT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             InvalidField { .. }
@@ -399,6 +584,12 @@ impl AppError {
             | QcFailed(_)
             | QcInput(_)
             | LotExpired { .. }
+            | LotRecalled { .. }
+            | WeightVoided { .. }
+            | TooSoon { .. }
+            | ImplausibleCount { .. }
+            | SamePerson { .. }
+            | VolumeUnconfirmed { .. }
             | InvalidPosition(_)
             | StoragePlacement(_)
             | NotABox(_)
@@ -420,6 +611,7 @@ impl AppError {
             | InvalidAssessment(_) => StatusCode::UNPROCESSABLE_ENTITY,
             DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            CountsRecorded { inner, .. } => inner.status(),
         }
     }
 
@@ -455,6 +647,14 @@ impl AppError {
             QcInput(QcInputError::UnitMismatch { .. }) => "unit_mismatch",
             QcInput(QcInputError::InvalidValue { .. }) => "invalid_qc_value",
             LotExpired { .. } => "lot_expired",
+            LotRecalled { .. } => "lot_recalled",
+            InUse { .. } => "in_use",
+            WeightVoided { .. } => "weight_voided",
+            TooSoon { .. } => "too_soon",
+            ImplausibleCount { .. } => "implausible_count",
+            SamePerson { .. } => "same_person",
+            VolumeUnconfirmed { .. } => "volume_unconfirmed",
+            CountsRecorded { inner, .. } => inner.code(),
             InvalidPosition(_) => "invalid_position",
             StoragePlacement(_) => "invalid_storage_placement",
             NotABox(_) => "not_a_box",
@@ -531,7 +731,69 @@ impl AppError {
             QcInput(QcInputError::InvalidValue { test, expected }) => {
                 json!({ "test": test, "expected": expected })
             }
-            LotExpired { expires_at } => json!({ "expires_at": expires_at }),
+            LotExpired {
+                lot_id,
+                code,
+                expires_at,
+            } => json!({ "lot_id": lot_id, "code": code, "expires_at": expires_at }),
+            LotRecalled { lot_id, code } => json!({ "lot_id": lot_id, "code": code }),
+            InUse {
+                vial_id,
+                code,
+                dose_id,
+                dose_code,
+                dose_status,
+            } => json!({
+                "vial_id": vial_id, "code": code, "dose_id": dose_id,
+                "dose_code": dose_code, "dose_status": dose_status,
+            }),
+            WeightVoided {
+                weight_id,
+                weight_g,
+            } => json!({ "weight_id": weight_id, "weight_g": weight_g }),
+            TooSoon {
+                previous_day,
+                earliest,
+                min_interval_days,
+            } => json!({
+                "previous_day": previous_day,
+                "earliest": earliest,
+                "min_interval_days": min_interval_days,
+            }),
+            ImplausibleCount {
+                vials,
+                recovery_min_pct,
+                recovery_max_pct,
+                spread_max_pct,
+            } => json!({
+                "vials": vials,
+                "recovery_min_pct": recovery_min_pct,
+                "recovery_max_pct": recovery_max_pct,
+                "spread_max_pct": spread_max_pct,
+            }),
+            SamePerson { user_id } => json!({ "counted_by": user_id }),
+            VolumeUnconfirmed {
+                volume_infused_ul,
+                volume_prepared_ul,
+                tolerance_pct,
+            } => json!({
+                "volume_infused_ul": volume_infused_ul,
+                "volume_prepared_ul": volume_prepared_ul,
+                "tolerance_pct": tolerance_pct,
+            }),
+            CountsRecorded {
+                inner,
+                dose_id,
+                dose_status,
+            } => {
+                let mut details = inner.details();
+                if let Some(map) = details.as_object_mut() {
+                    map.insert("recorded".into(), json!(true));
+                    map.insert("dose_id".into(), json!(dose_id));
+                    map.insert("dose_status".into(), json!(dose_status));
+                }
+                details
+            }
             InvalidPosition(invalid) => json!({
                 "position": invalid.given,
                 "rows": invalid.rows,
@@ -540,9 +802,9 @@ impl AppError {
             }),
             NotABox(id) => json!({ "storage_id": id }),
             UnknownCode { kind, code } => json!({ "kind": kind, "code": code }),
-            CheckCharacterMismatch { given, expected } => {
-                json!({ "given": given.to_string(), "expected": expected.to_string() })
-            }
+            // The right check character is never told: a person who reads
+            // it back would type what the check is there to verify.
+            CheckCharacterMismatch { given, .. } => json!({ "given": given.to_string() }),
             ReprintReasonRequired => json!({ "field": "reason" }),
             SubjectCodeTaken(code) => json!({ "subject_code": code }),
             DoseInProgress { dose_id, code } => json!({ "dose_id": dose_id, "code": code }),
@@ -564,17 +826,38 @@ impl AppError {
             }
             WeightChangeUnconfirmed {
                 weight_g,
-                previous_g,
-                previous_measured_at,
-                change_tenths_pct,
-                threshold_pct,
-            } => json!({
-                "weight_g": weight_g,
-                "previous_g": previous_g,
-                "previous_measured_at": previous_measured_at,
-                "change_pct": format_tenths(*change_tenths_pct),
-                "threshold_pct": threshold_pct,
-            }),
+                concerns,
+                compared_measured_at,
+                likely_slip,
+            } => {
+                let mut details = json!({
+                    "weight_g": weight_g,
+                    "concerns": concerns,
+                    "likely_slip": likely_slip,
+                });
+                // the change, where there is one, also flat (as before)
+                if let Some(WeightConcern::Change {
+                    compared_with_g,
+                    compared_with,
+                    change_tenths_pct,
+                    threshold_pct,
+                    ..
+                }) = concerns
+                    .iter()
+                    .find(|c| matches!(c, WeightConcern::Change { .. }))
+                    && let Some(map) = details.as_object_mut()
+                {
+                    map.insert("previous_g".into(), json!(compared_with_g));
+                    map.insert("compared_with".into(), json!(compared_with));
+                    map.insert("previous_measured_at".into(), json!(compared_measured_at));
+                    map.insert(
+                        "change_pct".into(),
+                        json!(format_tenths(*change_tenths_pct)),
+                    );
+                    map.insert("threshold_pct".into(), json!(threshold_pct));
+                }
+                details
+            }
             StaleWeight {
                 measured_at,
                 valid_days,
@@ -594,10 +877,14 @@ impl AppError {
                 first_infusion_at,
                 closed_at,
                 window_days,
+                first_day,
+                last_day,
             } => json!({
                 "first_infusion_at": first_infusion_at,
                 "closed_at": closed_at,
                 "window_days": window_days,
+                "first_day": first_day,
+                "last_day": last_day,
             }),
             ViabilityTooLow { min_pct, vials } => json!({ "min_pct": min_pct, "vials": vials }),
             DoseOutOfRange(error) => match error {

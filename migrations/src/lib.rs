@@ -22,6 +22,15 @@ mod m20261125_000012_create_doses;
 mod m20261125_000013_create_infusions;
 mod m20261125_000014_create_assessments;
 mod m20261125_000015_add_vial_previous_location;
+mod m20261126_000016_add_weight_voids;
+mod m20261126_000017_add_enrolment_weight;
+mod m20261126_000018_add_count_judgement;
+mod m20261126_000019_add_dose_count_failure;
+mod m20261126_000020_add_infusion_late_entry;
+mod m20261126_000021_add_screening_invalidation;
+mod m20261126_000022_add_qc_investigation;
+
+mod add_columns;
 
 pub struct Migrator;
 
@@ -44,6 +53,13 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000013_create_infusions::Migration),
             Box::new(m20261125_000014_create_assessments::Migration),
             Box::new(m20261125_000015_add_vial_previous_location::Migration),
+            Box::new(m20261126_000016_add_weight_voids::Migration),
+            Box::new(m20261126_000017_add_enrolment_weight::Migration),
+            Box::new(m20261126_000018_add_count_judgement::Migration),
+            Box::new(m20261126_000019_add_dose_count_failure::Migration),
+            Box::new(m20261126_000020_add_infusion_late_entry::Migration),
+            Box::new(m20261126_000021_add_screening_invalidation::Migration),
+            Box::new(m20261126_000022_add_qc_investigation::Migration),
         ]
     }
 }

@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_donor))
         .routes(routes!(record_screening))
         .routes(routes!(decide_eligibility))
+        .routes(routes!(invalidate_screening))
         .routes(routes!(create_donation))
         .routes(routes!(get_donation))
 }
@@ -38,7 +39,9 @@ pub struct DonorView {
     pub eligibility: String,
     pub eligibility_reason: Option<String>,
     pub eligibility_decided_at: Option<DateTime<Utc>>,
-    /// Every result, oldest first; the latest of each test counts.
+    /// Every result, oldest first, invalidated ones too (marked). A
+    /// reactive result of a required test keeps the donor ineligible
+    /// whatever follows, unless quality invalidates it.
     pub screening: Vec<ScreeningView>,
     /// What stands between this donor and eligibility now.
     pub screening_gaps: ScreeningGaps,
@@ -80,6 +83,11 @@ pub struct ScreeningView {
     pub tested_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,
     pub recorded_by: Uuid,
+    /// Invalidated by quality (signed): kept, out of the rule.
+    pub invalidated: bool,
+    pub invalidated_at: Option<DateTime<Utc>>,
+    pub invalidated_by: Option<Uuid>,
+    pub invalidation_reason: Option<String>,
 }
 
 impl From<screening_result::Model> for ScreeningView {
@@ -93,6 +101,10 @@ impl From<screening_result::Model> for ScreeningView {
             tested_at: m.tested_at,
             recorded_at: m.recorded_at,
             recorded_by: m.recorded_by,
+            invalidated: m.invalidated_at.is_some(),
+            invalidated_at: m.invalidated_at,
+            invalidated_by: m.invalidated_by,
+            invalidation_reason: m.invalidation_reason,
         }
     }
 }
@@ -219,6 +231,36 @@ async fn record_screening(
     )
     .await?;
     Ok((StatusCode::CREATED, ApiJson(result.into())))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvalidateScreening {
+    /// Why the result is invalid, e.g. a documented specimen mix-up.
+    pub reason: String,
+    pub signature: SignatureInput,
+}
+
+/// Invalidates a screening result (quality, signed, with the reason). It
+/// stays on record; it no longer counts. A donor found ineligible only by
+/// results now all invalidated is `pending` again, for a new decision.
+#[utoipa::path(post, path = "/donors/{id}/screening/{result_id}/invalidate", tag = "donors", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("result_id" = Uuid, Path)), request_body = InvalidateScreening,
+    responses((status = 200, body = DonorView),
+        (status = 401, body = ErrorBody, description = "signature_invalid"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "invalid_state: already invalidated"),
+        (status = 422, body = ErrorBody)))]
+async fn invalidate_screening(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Quality>,
+    ApiPath((id, result_id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<InvalidateScreening>,
+) -> AppResult<ApiJson<DonorView>> {
+    let signature = signatures::verify(&state, &auth.user, &body.signature).await?;
+    let record =
+        donors::invalidate_screening(&state, &signature, id, result_id, &body.reason).await?;
+    Ok(ApiJson(record.into()))
 }
 
 /// Decides a donor's eligibility (quality, signed).

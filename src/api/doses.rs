@@ -19,7 +19,7 @@ use crate::domain::patient::tenths_display;
 use crate::domain::scan::{ScanKind, payload};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::labels::millilitres;
-use crate::services::doses::{self, CalculationInput, DoseRecord, VialCount};
+use crate::services::doses::{self, CalculationInput, Counting, DoseRecord, VialCount};
 use crate::services::signatures::{self, SignatureInput};
 use crate::state::AppState;
 
@@ -135,17 +135,28 @@ pub struct DoseView {
     /// Which infusion of the patient this is (1-based).
     pub infusion_number: i32,
     pub infusions_total: i32,
-    /// `reserved`, `thawed`, `verified`, `infusing`, `infused`, `cancelled`.
+    /// `reserved`, `count_failed`, `thawed`, `verified`, `infusing`,
+    /// `infused`, `cancelled`.
     pub status: String,
+    /// For a `count_failed` dose: the refusal's code (`viability_too_low`,
+    /// `implausible_count`, `dose_out_of_range`, `thawed_product_expired`,
+    /// `lot_expired`, `lot_recalled`, `stale_weight`, `weight_voided`).
+    pub count_failure: Option<String>,
     pub protocol_version: i32,
     pub weight_id: Uuid,
     pub weight_g: i64,
+    /// When the weight was measured (it must be within the protocol's days
+    /// at every step), and whether it has since been voided.
+    pub weight_measured_at: DateTime<Utc>,
+    pub weight_voided: bool,
     pub dose_per_kg: i64,
     pub target_cells: i64,
     pub min_cells: i64,
     pub max_cells: i64,
     pub lot_id: Uuid,
     pub lot_code: String,
+    pub lot_status: String,
+    pub lot_expires_at: DateTime<Utc>,
     pub cells_per_vial: i64,
     pub vials_needed: i32,
     pub vial_ids: Vec<Uuid>,
@@ -163,6 +174,8 @@ pub struct DoseView {
     pub volume_ml: Option<String>,
     /// Viable cells the volume holds.
     pub cells_to_administer: Option<i64>,
+    /// Every count recorded, oldest first: superseded ones (with the signed
+    /// correction that replaced them) and those of replaced vials too.
     pub counts: Vec<CountView>,
     pub verified_at: Option<DateTime<Utc>>,
     pub verified_by: Option<Uuid>,
@@ -194,12 +207,32 @@ pub struct ReplacedVial {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CountView {
+    pub id: Uuid,
     pub vial_id: Uuid,
+    pub vial_code: String,
     pub viable_cells_per_ml: i64,
-    /// One decimal, e.g. `85.7`.
+    /// One decimal, e.g. `85.7` (floored from what was entered).
     pub viability_pct: String,
+    /// As entered.
+    pub viability_as_entered: Option<String>,
     pub volume_ul: i64,
     pub thawed_at: DateTime<Utc>,
+    /// Viable cells recovered ÷ cells frozen in the vial, one decimal.
+    pub recovery_pct: Option<String>,
+    /// `viability_too_low` or `implausible_count`; null when it passes.
+    pub failure: Option<String>,
+    pub confirmed: bool,
+    pub confirm_reason: Option<String>,
+    /// The count this one corrects (signed), and why.
+    pub supersedes_id: Option<Uuid>,
+    pub correction_reason: Option<String>,
+    /// A later signed count replaced this one.
+    pub superseded: bool,
+    /// This count is the vial's as it stands (not superseded, the vial still
+    /// in the dose).
+    pub current: bool,
+    pub recorded_at: DateTime<Utc>,
+    pub recorded_by: Option<Uuid>,
 }
 
 impl TryFrom<DoseRecord> for DoseView {
@@ -207,16 +240,51 @@ impl TryFrom<DoseRecord> for DoseView {
 
     fn try_from(record: DoseRecord) -> AppResult<Self> {
         let status = record.status()?;
+        let counts: Vec<CountView> = record
+            .counts
+            .iter()
+            .map(|c| {
+                let current_vial = record.vials.iter().any(|v| v.id == c.vial_id);
+                let superseded = record.is_superseded(c.id);
+                CountView {
+                    id: c.id,
+                    vial_id: c.vial_id,
+                    vial_code: record
+                        .vials
+                        .iter()
+                        .chain(record.removed.iter().map(|(v, _)| v))
+                        .find(|v| v.id == c.vial_id)
+                        .map(|v| v.code.clone())
+                        .unwrap_or_default(),
+                    viable_cells_per_ml: c.viable_cells_per_ml,
+                    viability_pct: tenths_display(c.viability_tenths),
+                    viability_as_entered: c.viability_text.clone(),
+                    volume_ul: c.volume_ul,
+                    thawed_at: c.thawed_at,
+                    recovery_pct: c.recovery_tenths.map(|t| format!("{}.{}", t / 10, t % 10)),
+                    failure: c.failure.clone(),
+                    confirmed: c.confirmed,
+                    confirm_reason: c.confirm_reason.clone(),
+                    supersedes_id: c.supersedes_id,
+                    correction_reason: c.correction_reason.clone(),
+                    superseded,
+                    current: current_vial && !superseded,
+                    recorded_at: c.recorded_at,
+                    recorded_by: c.recorded_by,
+                }
+            })
+            .collect();
         let DoseRecord {
             dose,
             subject_code,
             lot,
+            weight,
             vials,
             removed,
-            counts,
             infusion,
             infusions_total,
             use_by,
+            ..
         } = record;
         Ok(DoseView {
             scan_payload: payload(ScanKind::Dose, &dose.code),
@@ -227,15 +295,20 @@ impl TryFrom<DoseRecord> for DoseView {
             infusion_number: dose.infusion_number,
             infusions_total,
             status: dose.status,
+            count_failure: dose.count_failure,
             protocol_version: dose.protocol_version,
             weight_id: dose.weight_id,
             weight_g: dose.weight_g,
+            weight_measured_at: weight.measured_at,
+            weight_voided: weight.voided_at.is_some(),
             dose_per_kg: dose.dose_per_kg,
             target_cells: dose.target_cells,
             min_cells: dose.min_cells,
             max_cells: dose.max_cells,
             lot_id: lot.id,
             lot_code: lot.code,
+            lot_status: lot.status,
+            lot_expires_at: lot.expires_at,
             cells_per_vial: dose.cells_per_vial,
             vials_needed: dose.vials_needed,
             vial_ids: vials.iter().map(|v| v.id).collect(),
@@ -268,16 +341,7 @@ impl TryFrom<DoseRecord> for DoseView {
                 .volume_ul
                 .map(|ul| millilitres(ul).trim_end_matches(" mL").to_owned()),
             cells_to_administer: dose.cells_to_administer,
-            counts: counts
-                .into_iter()
-                .map(|c| CountView {
-                    vial_id: c.vial_id,
-                    viable_cells_per_ml: c.viable_cells_per_ml,
-                    viability_pct: tenths_display(c.viability_tenths),
-                    volume_ul: c.volume_ul,
-                    thawed_at: c.thawed_at,
-                })
-                .collect(),
+            counts,
             verified_at: dose.verified_at,
             verified_by: dose.verified_by,
             cancelled_at: dose.cancelled_at,
@@ -307,7 +371,7 @@ pub struct OrderDose {
     responses((status = 201, body = DoseView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "dose_in_progress"),
-        (status = 422, body = ErrorBody, description = "no_weight, stale_weight, insufficient_stock, infusion_limit_reached, outside_window, lot_not_released, lot_expired")))]
+        (status = 422, body = ErrorBody, description = "no_weight, stale_weight, insufficient_stock, infusion_limit_reached, outside_window, too_soon, lot_not_released, lot_expired, lot_recalled")))]
 async fn order(
     State(state): State<AppState>,
     auth: Authorized<roles::Pharmacist>,
@@ -335,24 +399,44 @@ pub struct ThawedVial {
     pub vial_id: Uuid,
     /// Viable cells per mL, counted after thaw.
     pub viable_cells_per_ml: i64,
-    /// Percent, at most one decimal.
+    /// Percent, read exactly (more decimals are floored to the tenth).
     pub viability_pct: DecimalInput,
+    /// Confirms a count the protocol finds implausible (recovery outside
+    /// its range, or far from the other vials' counts)…
+    #[serde(default)]
+    pub confirm: bool,
+    /// …with the reason it is right.
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Thaw {
-    /// One count for each vial of the dose.
+    /// A count for each vial of the dose not counted yet; a vial counted
+    /// before only as a signed correction.
     pub vials: Vec<ThawedVial>,
-    pub thawed_at: DateTime<Utc>,
+    /// When the vials not counted before were thawed (never in the
+    /// future); the server's clock when absent.
+    pub thawed_at: Option<DateTime<Utc>>,
+    /// Signs a correction of a count already recorded…
+    pub signature: Option<SignatureInput>,
+    /// …with the reason for it.
+    pub correction_reason: Option<String>,
 }
 
-/// Records the post-thaw counts and works out the volume (pharmacist).
+/// Records post-thaw counts (pharmacist). Counting needs a thawed vial: a
+/// well-formed count is always recorded and its vials become `thawed`. When
+/// a count fails (viability, plausibility), the lot or weight is no longer
+/// good, the product is past its shelf life or the volume would not hold a
+/// dose in range, the answer is that refusal with `details.recorded: true`
+/// and the dose is `count_failed`: replace the vial, correct a count
+/// (signed), or cancel.
 #[utoipa::path(post, path = "/doses/{id}/thaw", tag = "doses", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = Thaw,
-    responses((status = 200, body = DoseView), (status = 403, body = ErrorBody),
+    responses((status = 200, body = DoseView), (status = 401, body = ErrorBody, description = "signature_invalid"),
+        (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "viability_too_low, dose_out_of_range")))]
+        (status = 422, body = ErrorBody, description = "viability_too_low, implausible_count, dose_out_of_range, thawed_product_expired, lot_expired, lot_recalled, stale_weight, weight_voided (recorded: true); invalid_field (nothing recorded)")))]
 async fn thaw(
     State(state): State<AppState>,
     auth: Authorized<roles::Pharmacist>,
@@ -363,26 +447,56 @@ async fn thaw(
         .vials
         .iter()
         .map(|v| {
+            let text = v.viability_pct.text();
             Ok(VialCount {
                 vial_id: v.vial_id,
                 viable_cells_per_ml: v.viable_cells_per_ml,
-                viability_tenths: parse_viability(&v.viability_pct.text()).ok_or_else(|| {
-                    AppError::invalid("viability_pct", "0 to 100 with at most one decimal")
+                viability_tenths: parse_viability(&text).ok_or_else(|| {
+                    AppError::invalid("viability_pct", "a percentage from 0 to 100")
                 })?,
+                viability_text: text,
+                confirm: v.confirm,
+                reason: v.reason.clone(),
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
-    let record = doses::thaw(&state, &auth.user.actor(), id, &counts, body.thawed_at).await?;
+    let correction = match (&body.signature, &body.correction_reason) {
+        (Some(signature), reason) => Some((
+            signatures::verify(&state, &auth.user, signature).await?,
+            reason.clone().unwrap_or_default(),
+        )),
+        (None, Some(_)) => {
+            return Err(AppError::invalid(
+                "signature",
+                "a correction of a recorded count is signed",
+            ));
+        }
+        (None, None) => None,
+    };
+    let record = doses::thaw(
+        &state,
+        &auth.user.actor(),
+        id,
+        Counting {
+            counts,
+            thawed_at: body.thawed_at,
+            correction,
+        },
+    )
+    .await?;
     Ok(ApiJson(record.try_into()?))
 }
 
-/// The pharmacist's signed verification of the prepared dose.
+/// The pharmacist's signed verification of the prepared dose, judged on
+/// the server's clock; another pharmacist than whoever counted (protocol
+/// `independent_verification`).
 #[utoipa::path(post, path = "/doses/{id}/verify", tag = "doses", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = SignedOnly,
     responses((status = 200, body = DoseView),
         (status = 401, body = ErrorBody, description = "signature_invalid"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+        (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "same_person, thawed_product_expired, lot_expired, lot_recalled, stale_weight, weight_voided")))]
 async fn verify(
     State(state): State<AppState>,
     auth: Authorized<roles::Pharmacist>,
@@ -402,7 +516,7 @@ pub struct CancelDose {
 }
 
 /// Cancels a dose before its infusion; unthawed vials return to
-/// `available` (pharmacist).
+/// `available`, thawed ones are discarded with the reason (pharmacist).
 #[utoipa::path(post, path = "/doses/{id}/cancel", tag = "doses", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = CancelDose,
     responses((status = 200, body = DoseView), (status = 403, body = ErrorBody),

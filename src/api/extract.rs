@@ -132,20 +132,92 @@ fn bearer_token(parts: &Parts) -> Result<&str, AppError> {
 }
 
 /// A decimal as a client sends it: a JSON number (`72.5`) or a string
-/// (`"72.5"`). The text is parsed exactly by the domain, never as a float.
-#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
-#[serde(untagged)]
+/// (`"72.5"`). A number is kept as the exact text the client wrote, never
+/// read through floating point: `69.99999999999999999` stays below 70
+/// (a float would make it 70.0). The domain parses the text exactly.
+#[derive(Debug, Clone)]
 pub enum DecimalInput {
     Text(String),
-    #[schema(value_type = f64)]
-    Number(serde_json::Number),
+    /// The number's JSON text, as sent.
+    Number(String),
 }
 
 impl DecimalInput {
     pub fn text(&self) -> String {
         match self {
             DecimalInput::Text(text) => text.trim().to_owned(),
-            DecimalInput::Number(number) => number.to_string(),
+            DecimalInput::Number(number) => number.clone(),
+        }
+    }
+}
+
+impl utoipa::PartialSchema for DecimalInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some(
+                "A decimal, as a JSON number or a string; read from its exact text, never through floating point",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DecimalInput {}
+
+impl<'de> serde::Deserialize<'de> for DecimalInput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        // The raw JSON text of the value: a number's digits as written.
+        let raw = <Box<serde_json::value::RawValue>>::deserialize(deserializer)?;
+        let text = raw.get().trim();
+        match text.as_bytes().first() {
+            Some(b'"') => serde_json::from_str::<String>(text)
+                .map(DecimalInput::Text)
+                .map_err(D::Error::custom),
+            Some(b'-' | b'0'..=b'9') => Ok(DecimalInput::Number(text.to_owned())),
+            _ => Err(D::Error::custom(
+                "expected a number or a string holding one",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DecimalInput;
+
+    #[derive(serde::Deserialize)]
+    struct Body {
+        value: DecimalInput,
+    }
+
+    fn read(json: &str) -> Result<String, serde_json::Error> {
+        serde_json::from_str::<Body>(json).map(|b| b.value.text())
+    }
+
+    #[test]
+    fn numbers_keep_their_exact_text() {
+        assert_eq!(
+            read(r#"{"value": 69.99999999999999999}"#).unwrap(),
+            "69.99999999999999999"
+        );
+        assert_eq!(
+            read(r#"{"value": 94.99999999999999999}"#).unwrap(),
+            "94.99999999999999999"
+        );
+        assert_eq!(read(r#"{"value": 72.5}"#).unwrap(), "72.5");
+        assert_eq!(read(r#"{"value": " 72.5 "}"#).unwrap(), "72.5");
+        // what the domain refuses is passed on as written, never rounded
+        assert_eq!(read(r#"{"value": 7e1}"#).unwrap(), "7e1");
+        assert_eq!(read(r#"{"value": -1}"#).unwrap(), "-1");
+        for bad in [
+            r#"{"value": true}"#,
+            r#"{"value": null}"#,
+            r#"{"value": [1]}"#,
+        ] {
+            assert!(read(bad).is_err(), "{bad}");
         }
     }
 }

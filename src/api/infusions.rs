@@ -12,8 +12,9 @@ use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, ApiPath, Authorized, roles};
 use crate::api::patients::AdverseEventView;
-use crate::error::{AppResult, ErrorBody};
-use crate::services::infusions::{self, InfusionRecord, NewAdverseEvent};
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::services::infusions::{self, Completion, InfusionRecord, NewAdverseEvent, Start};
+use crate::services::signatures::{self, SignatureInput};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -45,6 +46,15 @@ pub struct InfusionView {
     pub patient_scan: String,
     pub product_scan: String,
     pub adverse_events: Vec<AdverseEventView>,
+    /// Set for an infusion recorded after the fact (given during an
+    /// outage): signed, with the reason, and when it was recorded.
+    pub late_entry: Option<LateEntryView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LateEntryView {
+    pub reason: String,
+    pub recorded_at: DateTime<Utc>,
 }
 
 impl From<InfusionRecord> for InfusionView {
@@ -65,6 +75,10 @@ impl From<InfusionRecord> for InfusionView {
             lot_id: r.dose.lot.id,
             lot_code: r.dose.lot.code.clone(),
             vial_ids: r.dose.vials.iter().map(|v| v.id).collect(),
+            late_entry: r.infusion.late_entry.then(|| LateEntryView {
+                reason: r.infusion.late_reason.clone().unwrap_or_default(),
+                recorded_at: r.infusion.created_at,
+            }),
             patient_scan: r.infusion.patient_scan,
             product_scan: r.infusion.product_scan,
             adverse_events: r
@@ -84,7 +98,20 @@ pub struct StartInfusion {
     pub patient_scan: String,
     /// What the scanner read from the dose bag's label (`CT1:D:…`).
     pub product_scan: String,
+    /// Within 5 minutes of the server's clock, unless a late entry.
     pub started_at: DateTime<Utc>,
+    /// An infusion given during an outage, recorded afterwards: judged
+    /// against the times it claims, signed.
+    pub late_entry: Option<LateEntryInput>,
+    /// The signature a late entry needs.
+    pub signature: Option<SignatureInput>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LateEntryInput {
+    /// Why it is recorded late (e.g. "network outage 09:00-11:30").
+    pub reason: String,
 }
 
 /// Starts an infusion after the bedside two-scan check (clinician).
@@ -93,19 +120,41 @@ pub struct StartInfusion {
     responses((status = 201, body = InfusionView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "the dose is not verified"),
-        (status = 422, body = ErrorBody, description = "identity_mismatch, thawed_product_expired, infusion_limit_reached, outside_window")))]
+        (status = 422, body = ErrorBody, description = "identity_mismatch, thawed_product_expired, lot_expired, lot_recalled, stale_weight, weight_voided, infusion_limit_reached, outside_window, too_soon, invalid_field (started_at more than 5 minutes from the server's clock)")))]
 async fn start(
     State(state): State<AppState>,
     auth: Authorized<roles::Clinician>,
     ApiJson(body): ApiJson<StartInfusion>,
 ) -> AppResult<(StatusCode, ApiJson<InfusionView>)> {
+    let late_entry = match (body.late_entry, &body.signature) {
+        (Some(late), Some(signature)) => Some((
+            signatures::verify(&state, &auth.user, signature).await?,
+            late.reason,
+        )),
+        (Some(_), None) => {
+            return Err(AppError::invalid(
+                "signature",
+                "a late entry is signed: add your signature",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(AppError::invalid(
+                "late_entry",
+                "only a late entry is signed at the start of an infusion",
+            ));
+        }
+        (None, None) => None,
+    };
     let record = infusions::start(
         &state,
         &auth.user.actor(),
-        body.dose_id,
-        &body.patient_scan,
-        &body.product_scan,
-        body.started_at,
+        Start {
+            dose_id: body.dose_id,
+            patient_scan: &body.patient_scan,
+            product_scan: &body.product_scan,
+            started_at: body.started_at,
+            late_entry,
+        },
     )
     .await?;
     Ok((StatusCode::CREATED, ApiJson(record.into())))
@@ -137,7 +186,14 @@ pub struct AdverseEventInput {
 #[serde(deny_unknown_fields)]
 pub struct CompleteInfusion {
     pub ended_at: DateTime<Utc>,
+    /// In microlitres (4.4 mL is 4400).
     pub volume_infused_ul: i64,
+    /// Confirms a volume more than the protocol's tolerance (10 %) from the
+    /// prepared one…
+    #[serde(default)]
+    pub confirm_volume: bool,
+    /// …with the reason.
+    pub volume_reason: Option<String>,
     #[serde(default)]
     pub adverse_events: Vec<AdverseEventInput>,
 }
@@ -147,7 +203,7 @@ pub struct CompleteInfusion {
     params(("id" = Uuid, Path)), request_body = CompleteInfusion,
     responses((status = 200, body = InfusionView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+        (status = 422, body = ErrorBody, description = "volume_unconfirmed, invalid_field")))]
 async fn complete(
     State(state): State<AppState>,
     auth: Authorized<roles::Clinician>,
@@ -167,9 +223,13 @@ async fn complete(
         &state,
         &auth.user.actor(),
         id,
-        body.ended_at,
-        body.volume_infused_ul,
-        &events,
+        Completion {
+            ended_at: body.ended_at,
+            volume_infused_ul: body.volume_infused_ul,
+            confirm_volume: body.confirm_volume,
+            volume_reason: body.volume_reason.as_deref(),
+            adverse_events: &events,
+        },
     )
     .await?;
     Ok(ApiJson(record.into()))

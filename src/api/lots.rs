@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::api::extract::{ApiJson, ApiPath, Authorized, DecimalInput, roles};
 use crate::api::vials::VialSummary;
 use crate::domain::din::Din;
-use crate::domain::qc::QcStanding;
+use crate::domain::qc::{Conclusion, QcStanding};
 use crate::domain::scan::{ScanKind, payload};
 use crate::entities::{lot, qc_result};
 use crate::error::{AppResult, ErrorBody};
@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(freeze))
         .routes(routes!(release))
         .routes(routes!(reject))
+        .routes(routes!(investigate_qc))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,9 +53,12 @@ pub struct LotView {
     pub cells_per_vial: Option<i64>,
     pub volume_ul: Option<i64>,
     pub vial_count: Option<i32>,
-    /// Every QC result, oldest first.
+    /// Every QC result, oldest first, failures included, each with quality's
+    /// investigation if there is one.
     pub qc: Vec<QcView>,
-    /// Required tests without a result, or whose latest result fails.
+    /// Required tests without a result, or failing (the latest result of a
+    /// numeric test; any uninvestigated failure of sterility or
+    /// mycoplasma), and failures awaiting quality's investigation.
     pub qc_standing: QcStanding,
     /// Vials by status.
     pub vial_counts: BTreeMap<String, u64>,
@@ -118,6 +122,17 @@ pub struct QcView {
     pub specification: String,
     pub recorded_at: DateTime<Utc>,
     pub recorded_by: Uuid,
+    /// Quality's signed conclusion about a failing result: `invalid_test`
+    /// (a retest counts) or `confirmed` (the lot is rejected).
+    pub investigation: Option<InvestigationView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvestigationView {
+    pub conclusion: String,
+    pub reason: String,
+    pub investigated_at: Option<DateTime<Utc>>,
+    pub investigated_by: Option<Uuid>,
 }
 
 impl From<qc_result::Model> for QcView {
@@ -132,6 +147,12 @@ impl From<qc_result::Model> for QcView {
             specification: m.specification,
             recorded_at: m.recorded_at,
             recorded_by: m.recorded_by,
+            investigation: m.investigation.map(|conclusion| InvestigationView {
+                conclusion,
+                reason: m.investigation_reason.unwrap_or_default(),
+                investigated_at: m.investigated_at,
+                investigated_by: m.investigated_by,
+            }),
         }
     }
 }
@@ -300,6 +321,47 @@ async fn release(
 ) -> AppResult<ApiJson<LotView>> {
     let signature = signatures::verify(&state, &auth.user, &body.signature).await?;
     Ok(ApiJson(lots::release(&state, &signature, id).await?.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Investigation {
+    /// `invalid_test` (the test itself was invalid: a retest counts) or
+    /// `confirmed` (the failure is real: the lot is rejected).
+    pub conclusion: Conclusion,
+    pub reason: String,
+    pub signature: SignatureInput,
+}
+
+/// Records quality's signed investigation of a failing QC result. A
+/// positive sterility or mycoplasma result blocks release until it has
+/// one; `confirmed` rejects a lot in process or in quarantine.
+#[utoipa::path(post, path = "/lots/{id}/qc/{result_id}/investigation", tag = "lots", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("result_id" = Uuid, Path)), request_body = Investigation,
+    responses((status = 200, body = LotView),
+        (status = 401, body = ErrorBody, description = "signature_invalid"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "invalid_state: already investigated"),
+        (status = 422, body = ErrorBody, description = "invalid_field: the result passes")))]
+async fn investigate_qc(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Quality>,
+    ApiPath((id, result_id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<Investigation>,
+) -> AppResult<ApiJson<LotView>> {
+    let signature = signatures::verify(&state, &auth.user, &body.signature).await?;
+    Ok(ApiJson(
+        lots::investigate_qc(
+            &state,
+            &signature,
+            id,
+            result_id,
+            body.conclusion,
+            &body.reason,
+        )
+        .await?
+        .into(),
+    ))
 }
 
 /// Rejects the lot (quality, signed, with a reason).

@@ -15,19 +15,49 @@ use crate::api::extract::{ApiJson, ApiPath, Authorized, DecimalInput, roles};
 use crate::domain::assessment::{AssessmentKind, PasiRegions};
 use crate::domain::dose::WeightUnit;
 use crate::domain::patient::{Sex, parse_tenths, tenths_display};
+use crate::domain::protocol::Protocol;
 use crate::domain::scan::{ScanKind, payload};
+use crate::domain::zone::SiteZone;
 use crate::entities::{adverse_event, assessment, dose, infusion, patient, weight};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::services::assessments::{self, Scored};
 use crate::services::patients::{self, NewPatient, NewWeight, PatientRecord};
 use crate::services::protocol;
+use crate::services::signatures::{self, SignatureInput};
 use crate::state::AppState;
+
+/// The patient's infusion window on the site's calendar.
+pub struct Window {
+    pub first_day: Option<NaiveDate>,
+    pub last_day: Option<NaiveDate>,
+    pub closes_at: Option<DateTime<Utc>>,
+    pub next_earliest: Option<NaiveDate>,
+}
+
+impl Window {
+    pub fn of(rules: &Protocol, zone: SiteZone, starts: &[DateTime<Utc>]) -> Window {
+        let first_day = starts.iter().min().map(|t| zone.date(*t));
+        let last_day = first_day.map(|d| d + Duration::days(i64::from(rules.window_days - 1)));
+        let more = (starts.len() as i64) < i64::from(rules.infusions);
+        Window {
+            first_day,
+            last_day,
+            closes_at: last_day.map(|d| zone.start_of(d + Duration::days(1))),
+            next_earliest: starts
+                .iter()
+                .max()
+                .filter(|_| more)
+                .map(|t| zone.date(*t) + Duration::days(i64::from(rules.min_interval_days))),
+        }
+    }
+}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(enrol, list_patients))
         .routes(routes!(get_patient))
         .routes(routes!(record_weight))
+        .routes(routes!(void_weight))
         .routes(routes!(record_assessment))
 }
 
@@ -137,8 +167,25 @@ pub struct PatientView {
     /// Infusions started so far, and the protocol's number.
     pub infusions_given: i32,
     pub infusions_total: i32,
-    /// When the protocol's window from the first infusion closes.
+    /// When the protocol's window closes: the end of Day `window_days`
+    /// (Day 1 is the first infusion's date in the site's time zone).
     pub window_closes_at: Option<DateTime<Utc>>,
+    /// Day 1 and the last day an infusion may be given (site-local dates).
+    pub window_first_day: Option<NaiveDate>,
+    pub window_last_day: Option<NaiveDate>,
+    /// The earliest date the next infusion may be given (the protocol's
+    /// days between infusions), while more are allowed.
+    pub next_infusion_earliest: Option<NaiveDate>,
+    /// The weight taken at enrolment, and the height.
+    pub enrolment_weight: Option<EnrolmentWeightView>,
+    pub height_cm: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrolmentWeightView {
+    pub weight_g: i64,
+    pub value: String,
+    pub unit: String,
 }
 
 /// A score in tenths as a JSON number with one decimal.
@@ -161,6 +208,11 @@ pub struct WeightView {
     pub measured_at: DateTime<Utc>,
     pub confirmed_change: bool,
     pub recorded_at: DateTime<Utc>,
+    /// A voided weight is shown struck out and never used.
+    pub voided: bool,
+    pub voided_at: Option<DateTime<Utc>>,
+    pub voided_by: Option<Uuid>,
+    pub void_reason: Option<String>,
 }
 
 /// Grams as exact kilograms: `72575` → `72.575`.
@@ -185,6 +237,10 @@ impl From<weight::Model> for WeightView {
             measured_at: w.measured_at,
             confirmed_change: w.confirmed_change,
             recorded_at: w.recorded_at,
+            voided: w.voided_at.is_some(),
+            voided_at: w.voided_at,
+            voided_by: w.voided_by,
+            void_reason: w.void_reason,
         }
     }
 }
@@ -223,6 +279,9 @@ pub struct InfusionSummary {
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     pub volume_infused_ul: Option<i64>,
+    /// Recorded after the fact (an outage), signed.
+    pub late_entry: bool,
+    pub late_reason: Option<String>,
 }
 
 impl From<infusion::Model> for InfusionSummary {
@@ -235,6 +294,8 @@ impl From<infusion::Model> for InfusionSummary {
             started_at: i.started_at,
             ended_at: i.ended_at,
             volume_infused_ul: i.volume_infused_ul,
+            late_entry: i.late_entry,
+            late_reason: i.late_reason,
         }
     }
 }
@@ -271,8 +332,8 @@ impl PatientView {
     fn build(
         record: PatientRecord,
         scored: Vec<assessment::Model>,
-        infusions_total: i32,
-        window_days: i32,
+        rules: &Protocol,
+        zone: SiteZone,
     ) -> Self {
         let PatientRecord {
             patient,
@@ -281,7 +342,9 @@ impl PatientView {
             infusions,
             adverse_events,
         } = record;
-        let first = infusions.iter().map(|i| i.started_at).min();
+        let starts: Vec<DateTime<Utc>> = infusions.iter().map(|i| i.started_at).collect();
+        let first = starts.iter().min().copied();
+        let window = Window::of(rules, zone, &starts);
         let baseline = assessments::baseline(&patient, &scored, first);
         PatientView {
             baseline_pasi_current: tenths_number(baseline.tenths),
@@ -289,6 +352,14 @@ impl PatientView {
             scan_payload: payload(ScanKind::Patient, &patient.subject_code),
             baseline_pasi: tenths_number(patient.baseline_pasi_tenths),
             criteria: criteria_of(&patient),
+            enrolment_weight: patient.enrolment_weight_g.map(|g| EnrolmentWeightView {
+                weight_g: g,
+                value: patient.enrolment_weight_value.clone().unwrap_or_default(),
+                unit: patient.enrolment_weight_unit.clone().unwrap_or_default(),
+            }),
+            height_cm: patient
+                .height_mm
+                .map(|mm| format!("{}.{}", mm / 10, mm % 10)),
             id: patient.id,
             subject_code: patient.subject_code,
             birth_date: patient.birth_date,
@@ -303,8 +374,11 @@ impl PatientView {
                 .into_iter()
                 .map(AdverseEventView::from)
                 .collect(),
-            infusions_total,
-            window_closes_at: first.map(|f| f + Duration::days(i64::from(window_days))),
+            infusions_total: rules.infusions,
+            window_closes_at: window.closes_at,
+            window_first_day: window.first_day,
+            window_last_day: window.last_day,
+            next_infusion_earliest: window.next_earliest,
         }
     }
 }
@@ -315,8 +389,8 @@ async fn view(state: &AppState, record: PatientRecord) -> AppResult<PatientView>
     Ok(PatientView::build(
         record,
         scored,
-        current.protocol.infusions,
-        current.protocol.window_days,
+        &current.protocol,
+        state.settings.timezone,
     ))
 }
 
@@ -334,6 +408,20 @@ pub struct Enrol {
     /// Every criterion of the protocol's checklist, by key: inclusion
     /// criteria answered `true`, exclusion criteria `false`.
     pub criteria: BTreeMap<String, bool>,
+    /// The weight at enrolment, with its unit: the first weight entry is
+    /// compared with it (the lb/kg guard).
+    pub weight: Option<WeightInput>,
+    /// Height in centimetres, at most one decimal (for the body-mass
+    /// index check of every weight).
+    pub height_cm: Option<DecimalInput>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightInput {
+    pub value: DecimalInput,
+    /// `kg` or `lb`.
+    pub unit: WeightUnit,
 }
 
 /// Enrols a patient after checking the protocol's eligibility (clinician).
@@ -354,6 +442,16 @@ async fn enrol(
             "a PASI from 0 to 72 with at most one decimal",
         )
     })?;
+    let height_mm = match &body.height_cm {
+        Some(cm) => Some(parse_tenths(&cm.text(), 2500).ok_or_else(|| {
+            AppError::invalid(
+                "height_cm",
+                "a height from 50 to 250 cm, at most one decimal",
+            )
+        })?),
+        None => None,
+    };
+    let weight_text = body.weight.as_ref().map(|w| (w.value.text(), w.unit));
     let record = patients::enrol(
         &state,
         &auth.user.actor(),
@@ -364,6 +462,8 @@ async fn enrol(
             enrolled_at: body.enrolled_at,
             baseline_pasi_tenths: pasi,
             criteria: body.criteria,
+            weight: weight_text.as_ref().map(|(v, u)| (v.as_str(), *u)),
+            height_mm,
         },
     )
     .await?;
@@ -420,10 +520,38 @@ pub struct RecordWeight {
     /// `kg` or `lb`; always explicit.
     pub unit: WeightUnit,
     pub measured_at: DateTime<Utc>,
-    /// Confirms a weight more than the protocol's threshold from the
-    /// previous one.
+    /// Confirms a weight the protocol asks to confirm: more than its
+    /// threshold from the previous (or enrolment) weight, or a body-mass
+    /// index outside its range.
     #[serde(default)]
     pub confirm_change: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoidWeight {
+    pub reason: String,
+    pub signature: SignatureInput,
+}
+
+/// Voids a mis-entered weight (clinician, signed, with the reason): it stays
+/// on record, struck out, and is never used again.
+#[utoipa::path(post, path = "/patients/{id}/weights/{weight_id}/void", tag = "patients", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("weight_id" = Uuid, Path)), request_body = VoidWeight,
+    responses((status = 200, body = WeightView),
+        (status = 401, body = ErrorBody, description = "signature_invalid"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "invalid_state: already voided"),
+        (status = 422, body = ErrorBody)))]
+async fn void_weight(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Clinician>,
+    ApiPath((id, weight_id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<VoidWeight>,
+) -> AppResult<ApiJson<WeightView>> {
+    let signature = signatures::verify(&state, &auth.user, &body.signature).await?;
+    let weight = patients::void_weight(&state, &signature, id, weight_id, &body.reason).await?;
+    Ok(ApiJson(weight.into()))
 }
 
 /// Records a weight (clinician).
@@ -431,7 +559,7 @@ pub struct RecordWeight {
     params(("id" = Uuid, Path)), request_body = RecordWeight,
     responses((status = 201, body = WeightView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "implausible_weight, weight_change_unconfirmed")))]
+        (status = 422, body = ErrorBody, description = "implausible_weight, weight_change_unconfirmed (a change past the protocol's threshold from the previous or enrolment weight, or a body-mass index outside its range: details.concerns and details.likely_slip say which)")))]
 async fn record_weight(
     State(state): State<AppState>,
     auth: Authorized<roles::Clinician>,

@@ -43,6 +43,9 @@ pub struct RecalledInfusion {
     pub id: Uuid,
     pub infusion_number: i32,
     pub started_at: DateTime<Utc>,
+    /// Running when the lot was recalled: the record lets it be completed,
+    /// and the clinical team decides at the bedside.
+    pub in_progress: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -58,12 +61,17 @@ pub struct RecallView {
     pub lot: LotView,
     /// Every vial not yet thawed, now `recalled`.
     pub vials_recalled: Vec<RecalledVial>,
-    /// Doses from the lot not yet infusing, now cancelled.
+    /// Doses from the lot not yet at the bedside, now cancelled with the
+    /// recall's reason.
     pub doses_cancelled: Vec<CancelledDose>,
-    /// Thawed vials of those doses: to be discarded.
+    /// Thawed vials of those doses, recorded as discarded: for the lab to
+    /// destroy. Never the vials of an infusion in progress.
     pub thawed_vials_to_discard: Vec<String>,
-    /// Everyone who received the lot, to be notified.
+    /// Everyone who received the lot, to be notified, including a patient
+    /// whose infusion is running (`in_progress`).
     pub recipients: Vec<RecipientView>,
+    /// Infusions of the lot running at the recall.
+    pub infusions_in_progress: Vec<Uuid>,
 }
 
 /// Recalls a released lot (quality, signed, with a reason): its vials not
@@ -111,6 +119,10 @@ async fn recall_lot(
             })
             .collect(),
         thawed_vials_to_discard: thawed_to_discard,
+        infusions_in_progress: recipients
+            .iter()
+            .flat_map(|r| r.infusions.iter().filter(|i| i.3).map(|i| i.0))
+            .collect(),
         recipients: recipients
             .into_iter()
             .map(|r| RecipientView {
@@ -120,11 +132,14 @@ async fn recall_lot(
                 infusions: r
                     .infusions
                     .into_iter()
-                    .map(|(id, infusion_number, started_at)| RecalledInfusion {
-                        id,
-                        infusion_number,
-                        started_at,
-                    })
+                    .map(
+                        |(id, infusion_number, started_at, in_progress)| RecalledInfusion {
+                            id,
+                            infusion_number,
+                            started_at,
+                            in_progress,
+                        },
+                    )
                     .collect(),
             })
             .collect(),

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::api::csv::Csv;
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Authorized};
+use crate::domain::zone::SiteZone;
 use crate::error::{AppResult, ErrorBody};
 use crate::services::trace::{self, DonorTrace, LotTrace, PatientTrace, VialNode};
 use crate::state::AppState;
@@ -37,32 +38,57 @@ pub struct FormatQuery {
     pub format: Option<TraceFormat>,
 }
 
-fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
+/// The dose columns of a vial's row. Times are for people: the site's
+/// local time with its offset (`2026-11-25T17:40:00+08:00`).
+struct DoseFields<'a> {
+    code: &'a str,
+    status: &'a str,
+    infusion_number: String,
+    started: String,
+    infusion_status: &'a str,
+    /// `late entry: <reason>` for an infusion recorded after the fact.
+    late_entry: String,
 }
 
-/// Doses by id, for the flat rows.
 fn dose_fields<'a>(
     doses: &'a [trace::DoseNode],
     vial: &VialNode,
-) -> (&'a str, &'a str, String, String, &'a str) {
+    zone: SiteZone,
+) -> DoseFields<'a> {
     match vial
         .dose_id
         .and_then(|id| doses.iter().find(|d| d.id == id))
     {
-        Some(d) => (
-            d.code.as_str(),
-            d.status.as_str(),
-            d.infusion_number.to_string(),
-            time(d.infusion.as_ref().map(|i| i.started_at)),
-            d.infusion.as_ref().map_or("", |i| i.status.as_str()),
-        ),
-        None => ("", "", String::new(), String::new(), ""),
+        Some(d) => DoseFields {
+            code: d.code.as_str(),
+            status: d.status.as_str(),
+            infusion_number: d.infusion_number.to_string(),
+            started: d
+                .infusion
+                .as_ref()
+                .map(|i| zone.iso(i.started_at))
+                .unwrap_or_default(),
+            infusion_status: d.infusion.as_ref().map_or("", |i| i.status.as_str()),
+            late_entry: match &d.infusion {
+                Some(i) if i.late_entry => format!(
+                    "late entry: {}",
+                    i.late_reason.as_deref().unwrap_or_default()
+                ),
+                _ => String::new(),
+            },
+        },
+        None => DoseFields {
+            code: "",
+            status: "",
+            infusion_number: String::new(),
+            started: String::new(),
+            infusion_status: "",
+            late_entry: String::new(),
+        },
     }
 }
 
-fn lot_csv(t: &LotTrace) -> Csv {
+fn lot_csv(t: &LotTrace, zone: SiteZone) -> Csv {
     let mut csv = Csv::new(&[
         "lot_code",
         "lot_status",
@@ -79,9 +105,10 @@ fn lot_csv(t: &LotTrace) -> Csv {
         "infusion_number",
         "infusion_started_at",
         "infusion_status",
+        "late_entry",
     ]);
     for v in &t.vials {
-        let (dose, dose_status, number, started, infusion_status) = dose_fields(&t.doses, v);
+        let f = dose_fields(&t.doses, v, zone);
         csv.row([
             t.lot.code.as_str(),
             &t.lot.status,
@@ -92,23 +119,25 @@ fn lot_csv(t: &LotTrace) -> Csv {
             &v.code,
             &v.status,
             v.location.as_deref().unwrap_or(""),
-            dose,
-            dose_status,
+            f.code,
+            f.status,
             v.subject_code.as_deref().unwrap_or(""),
-            &number,
-            &started,
-            infusion_status,
+            &f.infusion_number,
+            &f.started,
+            f.infusion_status,
+            &f.late_entry,
         ]);
     }
     csv
 }
 
-fn patient_csv(t: &PatientTrace) -> Csv {
+fn patient_csv(t: &PatientTrace, zone: SiteZone) -> Csv {
     let mut csv = Csv::new(&[
         "subject_code",
         "infusion_number",
         "infusion_started_at",
         "infusion_status",
+        "late_entry",
         "dose_code",
         "dose_status",
         "vial_code",
@@ -119,17 +148,18 @@ fn patient_csv(t: &PatientTrace) -> Csv {
         "donor_eligibility",
     ]);
     for v in &t.vials {
-        let (dose, dose_status, number, started, infusion_status) = dose_fields(&t.doses, v);
+        let f = dose_fields(&t.doses, v, zone);
         let lot = t.lots.iter().find(|l| l.id == v.lot_id);
         let donation = lot.and_then(|l| t.donations.iter().find(|d| d.id == l.donation_id));
         let donor = donation.and_then(|d| t.donors.iter().find(|o| o.id == d.donor_id));
         csv.row([
             t.subject_code.as_str(),
-            &number,
-            &started,
-            infusion_status,
-            dose,
-            dose_status,
+            &f.infusion_number,
+            &f.started,
+            f.infusion_status,
+            &f.late_entry,
+            f.code,
+            f.status,
             &v.code,
             lot.map_or("", |l| l.code.as_str()),
             lot.map_or("", |l| l.status.as_str()),
@@ -141,7 +171,7 @@ fn patient_csv(t: &PatientTrace) -> Csv {
     csv
 }
 
-fn donor_csv(t: &DonorTrace) -> Csv {
+fn donor_csv(t: &DonorTrace, zone: SiteZone) -> Csv {
     let mut csv = Csv::new(&[
         "donor_code",
         "donor_eligibility",
@@ -155,9 +185,10 @@ fn donor_csv(t: &DonorTrace) -> Csv {
         "subject_code",
         "infusion_number",
         "infusion_started_at",
+        "late_entry",
     ]);
     for v in &t.vials {
-        let (dose, _, number, started, _) = dose_fields(&t.doses, v);
+        let f = dose_fields(&t.doses, v, zone);
         let lot = t.lots.iter().find(|l| l.id == v.lot_id);
         let donation = lot.and_then(|l| t.donations.iter().find(|d| d.id == l.donation_id));
         csv.row([
@@ -169,10 +200,11 @@ fn donor_csv(t: &DonorTrace) -> Csv {
             &v.code,
             &v.status,
             v.location.as_deref().unwrap_or(""),
-            dose,
+            f.code,
             v.subject_code.as_deref().unwrap_or(""),
-            &number,
-            &started,
+            &f.infusion_number,
+            &f.started,
+            &f.late_entry,
         ]);
     }
     csv
@@ -193,7 +225,7 @@ async fn trace_lot(
     let t = trace::lot(&state, id).await?;
     Ok(match query.format.unwrap_or_default() {
         TraceFormat::Json => ApiJson(t).into_response(),
-        TraceFormat::Csv => lot_csv(&t)
+        TraceFormat::Csv => lot_csv(&t, state.settings.timezone)
             .finish(&format!("trace-{}", t.lot.code))
             .into_response(),
     })
@@ -214,7 +246,7 @@ async fn trace_patient(
     let t = trace::patient(&state, id).await?;
     Ok(match query.format.unwrap_or_default() {
         TraceFormat::Json => ApiJson(t).into_response(),
-        TraceFormat::Csv => patient_csv(&t)
+        TraceFormat::Csv => patient_csv(&t, state.settings.timezone)
             .finish(&format!("trace-{}", t.subject_code))
             .into_response(),
     })
@@ -234,7 +266,7 @@ async fn trace_donor(
     let t = trace::donor(&state, id).await?;
     Ok(match query.format.unwrap_or_default() {
         TraceFormat::Json => ApiJson(t).into_response(),
-        TraceFormat::Csv => donor_csv(&t)
+        TraceFormat::Csv => donor_csv(&t, state.settings.timezone)
             .finish(&format!("trace-{}", t.donor.code))
             .into_response(),
     })

@@ -100,7 +100,7 @@ pub enum DinError {
     #[error("{0}")]
     OutsideCharacterSet(#[from] OutsideCharacterSet),
     #[error(
-        "the check character {given:?} does not match this DIN (expected {expected:?}); re-read the label"
+        "the check character {given:?} does not match this DIN; read the whole DIN and its boxed check character again from the label (a DIN with a wrong check character is never looked up)"
     )]
     CheckCharacterMismatch { given: char, expected: char },
 }

@@ -2,8 +2,12 @@
 //!
 //! A cord's donor is a newborn; the required infectious-disease tests are
 //! done on the birth mother's blood, from a specimen taken within 7 days
-//! before or after the collection. A donor is eligible only when the latest
-//! result of every required test is negative and was taken in that window.
+//! before or after the collection. A donor is eligible only when every
+//! required test has a negative result taken in that window and no result
+//! of a required test is reactive: a reactive (positive or indeterminate)
+//! result makes the donor ineligible, and a later negative does not undo it
+//! (21 CFR 1271.80(d)). Only a quality officer's signed invalidation of a
+//! result (a documented specimen mix-up, say) takes it out of the rule.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -80,6 +84,19 @@ pub struct Screening {
     pub test: ScreeningTest,
     pub outcome: ScreeningOutcome,
     pub tested_at: DateTime<Utc>,
+    /// Invalidated by quality (signed, with a reason): kept on record, out
+    /// of the rule.
+    pub invalidated: bool,
+}
+
+impl Screening {
+    /// A result of a required test that is not negative and not
+    /// invalidated: it makes the donor ineligible for good.
+    pub fn is_reactive(&self) -> bool {
+        !self.invalidated
+            && self.outcome != ScreeningOutcome::Negative
+            && REQUIRED_TESTS.contains(&self.test)
+    }
 }
 
 /// What stands between a donor and eligibility.
@@ -87,7 +104,8 @@ pub struct Screening {
 pub struct ScreeningGaps {
     /// Required tests with no result.
     pub missing: Vec<&'static str>,
-    /// Required tests whose latest result is positive or indeterminate.
+    /// Required tests with a positive or indeterminate result that is not
+    /// invalidated (whatever came after it).
     pub reactive: Vec<&'static str>,
     /// Required tests whose latest specimen is more than 7 days from a
     /// collection of this donor.
@@ -100,11 +118,12 @@ impl ScreeningGaps {
     }
 }
 
-/// The latest result of each test (by specimen time; the later-recorded wins
-/// a tie, so pass results in recording order).
+/// The latest valid (not invalidated) result of each test (by specimen
+/// time; the later-recorded wins a tie, so pass results in recording
+/// order).
 pub fn latest(results: &[Screening]) -> Vec<Screening> {
     let mut latest: Vec<Screening> = Vec::new();
-    for result in results {
+    for result in results.iter().filter(|r| !r.invalidated) {
         match latest.iter_mut().find(|r| r.test == result.test) {
             Some(current) if result.tested_at >= current.tested_at => *current = *result,
             Some(_) => {}
@@ -121,6 +140,10 @@ pub fn screening_gaps(results: &[Screening], collections: &[DateTime<Utc>]) -> S
     let window = Duration::days(SPECIMEN_WINDOW_DAYS);
     let mut gaps = ScreeningGaps::default();
     for test in REQUIRED_TESTS {
+        if results.iter().any(|r| r.test == test && r.is_reactive()) {
+            gaps.reactive.push(test.as_str());
+            continue;
+        }
         match latest.iter().find(|r| r.test == test) {
             None => gaps.missing.push(test.as_str()),
             Some(r) if r.outcome != ScreeningOutcome::Negative => gaps.reactive.push(test.as_str()),
@@ -152,6 +175,7 @@ mod tests {
                 test: *test,
                 outcome: ScreeningOutcome::Negative,
                 tested_at: at(day),
+                invalidated: false,
             })
             .collect()
     }
@@ -180,11 +204,13 @@ mod tests {
             test: ScreeningTest::Hbv,
             outcome: ScreeningOutcome::Indeterminate,
             tested_at: at(1),
+            invalidated: false,
         });
         results.push(Screening {
             test: ScreeningTest::Hiv,
             outcome: ScreeningOutcome::Negative,
             tested_at: at(-8),
+            invalidated: false,
         });
         let gaps = screening_gaps(&results, &[at(0)]);
         assert_eq!(gaps.missing, ["htlv"]);
@@ -196,26 +222,68 @@ mod tests {
     }
 
     #[test]
-    fn a_later_result_supersedes_an_earlier_one() {
+    fn a_reactive_result_is_not_undone_by_a_later_negative() {
+        let reactive = |test, day| Screening {
+            test,
+            outcome: ScreeningOutcome::Positive,
+            tested_at: at(day),
+            invalidated: false,
+        };
+        let negative = |test, day| Screening {
+            outcome: ScreeningOutcome::Negative,
+            ..reactive(test, day)
+        };
+        let mut results = all_negative(0);
+        results.push(reactive(ScreeningTest::Hiv, 1));
+        assert_eq!(screening_gaps(&results, &[at(0)]).reactive, ["hiv"]);
+        // the negative retest of 1271.80(d): still ineligible
+        results.push(negative(ScreeningTest::Hiv, 2));
+        assert_eq!(screening_gaps(&results, &[at(0)]).reactive, ["hiv"]);
+        // an indeterminate result counts as reactive too
+        let mut unclear = all_negative(0);
+        unclear.push(Screening {
+            outcome: ScreeningOutcome::Indeterminate,
+            ..reactive(ScreeningTest::Htlv, 1)
+        });
+        unclear.push(negative(ScreeningTest::Htlv, 3));
+        assert_eq!(screening_gaps(&unclear, &[at(0)]).reactive, ["htlv"]);
+        // only quality's invalidation takes the result out of the rule
+        results[5].invalidated = true;
+        assert!(screening_gaps(&results, &[at(0)]).is_empty());
+        // an invalidated negative does not count as a result either
+        let mut only = vec![Screening {
+            invalidated: true,
+            ..negative(ScreeningTest::Hiv, 0)
+        }];
+        only.extend(
+            all_negative(0)
+                .into_iter()
+                .filter(|r| r.test != ScreeningTest::Hiv),
+        );
+        assert_eq!(screening_gaps(&only, &[at(0)]).missing, ["hiv"]);
+        // CMV decides nothing, reactive or not
+        let mut cmv = all_negative(0);
+        cmv.push(reactive(ScreeningTest::Cmv, 1));
+        assert!(screening_gaps(&cmv, &[at(0)]).is_empty());
+    }
+
+    #[test]
+    fn a_later_result_supersedes_an_earlier_negative() {
         let mut results = all_negative(0);
         results.push(Screening {
-            test: ScreeningTest::Syphilis,
-            outcome: ScreeningOutcome::Positive,
-            tested_at: at(1),
-        });
-        assert_eq!(screening_gaps(&results, &[at(0)]).reactive, ["syphilis"]);
-        results.push(Screening {
-            test: ScreeningTest::Syphilis,
+            test: ScreeningTest::Hiv,
             outcome: ScreeningOutcome::Negative,
-            tested_at: at(2),
+            tested_at: at(3),
+            invalidated: false,
         });
         assert!(screening_gaps(&results, &[at(0)]).is_empty());
-        // CMV does not decide eligibility
+        // the retest is out of the window: it is the latest, so it decides
         results.push(Screening {
-            test: ScreeningTest::Cmv,
-            outcome: ScreeningOutcome::Positive,
-            tested_at: at(2),
+            test: ScreeningTest::Hiv,
+            outcome: ScreeningOutcome::Negative,
+            tested_at: at(9),
+            invalidated: false,
         });
-        assert!(screening_gaps(&results, &[at(0)]).is_empty());
+        assert_eq!(screening_gaps(&results, &[at(0)]).outside_window, ["hiv"]);
     }
 }

@@ -74,6 +74,153 @@ pub fn change_tenths_pct(previous_g: i64, new_g: i64) -> i64 {
     i64::try_from(tenths).unwrap_or(i64::MAX)
 }
 
+/// Why a weight must be confirmed before it is recorded: the usual guard
+/// against pounds typed as kilograms and decimal slips (ISMP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum WeightConcern {
+    /// More than `threshold_pct` from the weight it is compared with (the
+    /// previous weight, or the enrolment weight for the first one).
+    Change {
+        compared_with_g: i64,
+        /// `previous` or `enrolment`.
+        compared_with: &'static str,
+        /// Signed, in tenths of a percent.
+        change_tenths_pct: i64,
+        threshold_pct: i32,
+        /// Whether the compared weight is older than the lookback period
+        /// (then the wider threshold applies).
+        older: bool,
+    },
+    /// A body-mass index outside the protocol's range.
+    Bmi {
+        /// In tenths (kg/m²).
+        bmi_tenths: i64,
+        min: i32,
+        max: i32,
+    },
+}
+
+/// The weight a new one is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reference {
+    pub weight_g: i64,
+    /// `previous` or `enrolment`.
+    pub kind: &'static str,
+    /// Measured longer ago than the lookback period.
+    pub older: bool,
+}
+
+/// Body-mass index in tenths, ⌊weight_kg ÷ height_m² × 10⌋, from grams and
+/// millimetres: g ÷ 1000 ÷ (mm ÷ 1000)² = g × 1000 ÷ mm².
+pub fn bmi_tenths(weight_g: i64, height_mm: i64) -> i64 {
+    if height_mm <= 0 {
+        return 0;
+    }
+    let num = i128::from(weight_g) * 10_000;
+    let den = i128::from(height_mm) * i128::from(height_mm);
+    i64::try_from(num / den).unwrap_or(i64::MAX)
+}
+
+/// Everything about a new weight that a person must confirm.
+pub fn weight_concerns(
+    weight_g: i64,
+    reference: Option<Reference>,
+    height_mm: Option<i64>,
+    change_pct: i32,
+    change_pct_older: i32,
+    bmi_min: i32,
+    bmi_max: i32,
+) -> Vec<WeightConcern> {
+    let mut concerns = Vec::new();
+    if let Some(r) = reference {
+        let threshold = if r.older {
+            change_pct_older
+        } else {
+            change_pct
+        };
+        if change_needs_confirmation(r.weight_g, weight_g, threshold) {
+            concerns.push(WeightConcern::Change {
+                compared_with_g: r.weight_g,
+                compared_with: r.kind,
+                change_tenths_pct: change_tenths_pct(r.weight_g, weight_g),
+                threshold_pct: threshold,
+                older: r.older,
+            });
+        }
+    }
+    if let Some(mm) = height_mm.filter(|mm| *mm > 0) {
+        // exactly: BMI < min ⟺ g × 1000 < min × mm², likewise for max
+        let scaled = i128::from(weight_g) * 1000;
+        let square = i128::from(mm) * i128::from(mm);
+        if scaled < i128::from(bmi_min) * square || scaled > i128::from(bmi_max) * square {
+            concerns.push(WeightConcern::Bmi {
+                bmi_tenths: bmi_tenths(weight_g, mm),
+                min: bmi_min,
+                max: bmi_max,
+            });
+        }
+    }
+    concerns
+}
+
+/// A likely slip behind a weight that needs confirming, as a question:
+/// pounds typed as kilograms (or the reverse), or a decimal point in the
+/// wrong place. `typed` is the number as entered; `None` when no simple
+/// slip brings it near the weight it is compared with.
+pub fn likely_slip(
+    typed: &str,
+    unit: WeightUnit,
+    weight_g: i64,
+    reference_g: i64,
+    pct: i32,
+) -> Option<String> {
+    let close = |g: i64| g > 0 && !change_needs_confirmation(reference_g, g, pct);
+    let g = u128::try_from(weight_g).ok()?;
+    let typed = typed.trim();
+    match unit {
+        WeightUnit::Kg => {
+            let as_lb =
+                i64::try_from(div_round(g * GRAMS_PER_LB_NUM, GRAMS_PER_LB_DEN * 1000)).ok()?;
+            if close(as_lb) {
+                return Some(format!(
+                    "was it typed in pounds? {typed} lb would be {} kg",
+                    kg_text(as_lb)
+                ));
+            }
+        }
+        WeightUnit::Lb => {
+            let as_kg =
+                i64::try_from(div_round(g * GRAMS_PER_LB_DEN * 1000, GRAMS_PER_LB_NUM)).ok()?;
+            if close(as_kg) {
+                return Some(format!(
+                    "was it weighed in kilograms? {typed} kg would be {} kg",
+                    kg_text(as_kg)
+                ));
+            }
+        }
+    }
+    for shifted in [weight_g / 10, weight_g * 10, weight_g / 100, weight_g * 100] {
+        if close(shifted) {
+            return Some(format!(
+                "is the decimal point in the right place? {} kg would be close",
+                kg_text(shifted)
+            ));
+        }
+    }
+    None
+}
+
+/// Grams as kilograms with at most one decimal, for sentences: `154.2`.
+pub fn kg_text(grams: i64) -> String {
+    let tenths = (grams + 50).div_euclid(100);
+    if tenths % 10 == 0 {
+        format!("{}", tenths / 10)
+    } else {
+        format!("{}.{}", tenths / 10, tenths % 10)
+    }
+}
+
 /// The dose for a weight: the target and the accepted range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 pub struct DoseTarget {
@@ -125,14 +272,27 @@ pub struct ThawCount {
     pub volume_ul: i64,
 }
 
-/// A viability percentage with at most one decimal, in tenths (0-1000).
+/// A viability percentage (0-100) in tenths, floored: `85.7` → 857,
+/// `69.99999999999999999` → 699. Read from the exact text, so a value just
+/// below the minimum stays below it; flooring never lifts a count over a
+/// limit (every limit is a whole or tenth percent).
 pub fn parse_viability(raw: &str) -> Option<i32> {
-    let micros = parse_micros(raw)?;
-    if micros % 100_000 != 0 {
+    let raw = raw.trim();
+    let (whole, fraction) = raw.split_once('.').unwrap_or((raw, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty()
+        || whole.len() > 3
+        || fraction.len() > 40
+        || (raw.contains('.') && fraction.is_empty())
+        || !digits(whole)
+        || !digits(fraction)
+    {
         return None;
     }
-    let tenths = i32::try_from(micros / 100_000).ok()?;
-    (0..=1000).contains(&tenths).then_some(tenths)
+    let first = fraction.bytes().next().map_or(0, |b| i32::from(b - b'0'));
+    let beyond = fraction.bytes().skip(1).any(|b| b != b'0');
+    let tenths = whole.parse::<i32>().ok()? * 10 + first;
+    (tenths < 1000 || (tenths == 1000 && !beyond)).then_some(tenths)
 }
 
 /// The positions of counts below the minimum viability.
@@ -143,6 +303,114 @@ pub fn below_viability(counts: &[ThawCount], min_pct: i32) -> Vec<usize> {
         .filter(|(_, c)| c.viability_tenths < min_pct * 10)
         .map(|(i, _)| i)
         .collect()
+}
+
+/// The numbers a count is judged against (from the protocol).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountRules {
+    pub min_viability_pct: i32,
+    pub recovery_min_pct: i32,
+    pub recovery_max_pct: i32,
+    pub spread_max_pct: i32,
+}
+
+/// How one vial's count was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct CountJudgement {
+    /// Viable cells recovered ÷ cells frozen in the vial, in tenths of a
+    /// percent, floored (`512` = 51.2 %).
+    pub recovery_tenths: i64,
+    /// Below the protocol's minimum viability: the vial fails, whatever
+    /// anyone confirms.
+    pub viability_low: bool,
+    /// The recovery is outside the protocol's plausible range.
+    pub recovery_implausible: bool,
+    /// How far the vial's viable cells/mL is from the median of the dose's
+    /// vials, in tenths of a percent, when that is beyond the protocol's
+    /// spread; `None` otherwise.
+    pub spread_tenths: Option<i64>,
+}
+
+impl CountJudgement {
+    /// Implausible (recovery or spread): counts only once confirmed.
+    pub fn implausible(&self) -> bool {
+        self.recovery_implausible || self.spread_tenths.is_some()
+    }
+
+    /// Whether the vial may go into the dose: viable enough, and plausible
+    /// or confirmed by a person with a reason.
+    pub fn passes(&self, confirmed: bool) -> bool {
+        !self.viability_low && (!self.implausible() || confirmed)
+    }
+}
+
+/// Viable cells recovered ÷ cells frozen, in tenths of a percent:
+/// cells/mL × µL ÷ 1000 ÷ frozen × 1000 = cells/mL × µL ÷ frozen.
+pub fn recovery_tenths(viable_cells_per_ml: i64, volume_ul: i64, cells_frozen: i64) -> i64 {
+    if cells_frozen <= 0 {
+        return i64::MAX;
+    }
+    let num = i128::from(viable_cells_per_ml.max(0)) * i128::from(volume_ul.max(0));
+    i64::try_from(num / i128::from(cells_frozen)).unwrap_or(i64::MAX)
+}
+
+/// Judges every vial of a dose: viability against the minimum, recovery
+/// against the plausible range (exactly: cells/mL × µL against pct × 10 ×
+/// frozen) and, with two vials or more, each count against the median of
+/// the dose's counts.
+pub fn judge_counts(
+    counts: &[ThawCount],
+    cells_frozen: &[i64],
+    rules: CountRules,
+) -> Vec<CountJudgement> {
+    let mut per_ml: Vec<i64> = counts.iter().map(|c| c.viable_cells_per_ml).collect();
+    per_ml.sort_unstable();
+    // twice the median, so an even count's median stays whole
+    let twice_median: i128 = match per_ml.len() {
+        0 => 0,
+        n if n % 2 == 1 => 2 * i128::from(per_ml[n / 2]),
+        n => i128::from(per_ml[n / 2 - 1]) + i128::from(per_ml[n / 2]),
+    };
+    counts
+        .iter()
+        .zip(cells_frozen)
+        .map(|(c, cells)| {
+            let recovered =
+                i128::from(c.viable_cells_per_ml.max(0)) * i128::from(c.volume_ul.max(0));
+            let frozen = i128::from(*cells);
+            let spread_tenths = if counts.len() >= 2 && twice_median > 0 {
+                let deviation = (2 * i128::from(c.viable_cells_per_ml) - twice_median).abs();
+                (deviation * 100 > i128::from(rules.spread_max_pct) * twice_median)
+                    .then(|| i64::try_from(deviation * 1000 / twice_median).unwrap_or(i64::MAX))
+            } else {
+                None
+            };
+            CountJudgement {
+                recovery_tenths: recovery_tenths(c.viable_cells_per_ml, c.volume_ul, *cells),
+                viability_low: c.viability_tenths < rules.min_viability_pct * 10,
+                recovery_implausible: recovered < i128::from(rules.recovery_min_pct) * 10 * frozen
+                    || recovered > i128::from(rules.recovery_max_pct) * 10 * frozen,
+                spread_tenths,
+            }
+        })
+        .collect()
+}
+
+/// A volume in millilitres as written on a bag or syringe (`4.4`, `4`,
+/// `0.25`; at most three decimals, so whole microlitres), in µL.
+pub fn parse_millilitres(raw: &str) -> Option<i64> {
+    let micros = parse_micros(raw)?;
+    if micros % 1000 != 0 {
+        return None;
+    }
+    i64::try_from(micros / 1000).ok()
+}
+
+/// Whether an infused volume is more than `tolerance_pct` away from the
+/// prepared one (then a person confirms it, with a reason).
+pub fn infused_volume_unusual(infused_ul: i64, prepared_ul: i64, tolerance_pct: i32) -> bool {
+    let difference = i128::from(infused_ul - prepared_ul).abs() * 100;
+    difference > i128::from(tolerance_pct) * i128::from(prepared_ul)
 }
 
 /// What to draw up and give.
@@ -356,7 +624,20 @@ mod tests {
         assert_eq!(parse_viability("85.7"), Some(857));
         assert_eq!(parse_viability("70"), Some(700));
         assert_eq!(parse_viability("100"), Some(1000));
-        for bad in ["100.1", "85.75", "-1", "x", ""] {
+        // more places are read exactly and floored to the tenth
+        assert_eq!(parse_viability("85.75"), Some(857));
+        assert_eq!(parse_viability("69.99999999999999999"), Some(699));
+        assert_eq!(parse_viability("70.00000000000000000"), Some(700));
+        assert_eq!(parse_viability("100.000"), Some(1000));
+        for bad in [
+            "100.1",
+            "100.00000000000000001",
+            "-1",
+            "x",
+            "",
+            "7e1",
+            "70.",
+        ] {
             assert_eq!(parse_viability(bad), None, "{bad:?}");
         }
         let counts = [
@@ -370,6 +651,146 @@ mod tests {
             },
         ];
         assert_eq!(below_viability(&counts, 70), [1]);
+    }
+
+    const RULES: CountRules = CountRules {
+        min_viability_pct: 70,
+        recovery_min_pct: 40,
+        recovery_max_pct: 110,
+        spread_max_pct: 30,
+    };
+
+    #[test]
+    fn a_ten_times_slip_in_one_count_is_implausible() {
+        // 25 × 10^6 cells frozen in 1.5 mL; 16 × 10^6/mL recovers 24 × 10^6: 96 %
+        let good = count(16_000_000, 1500);
+        let slip = count(160_000_000, 1500);
+        let judged = judge_counts(&[good, good, slip, good], &[25_000_000; 4], RULES);
+        assert_eq!(judged[0].recovery_tenths, 960);
+        assert!(judged[0].passes(false));
+        assert_eq!(judged[2].recovery_tenths, 9600);
+        assert!(judged[2].recovery_implausible);
+        // 160 against a median of 16: 900 % away
+        assert_eq!(judged[2].spread_tenths, Some(9000));
+        assert!(!judged[2].passes(false));
+        assert!(judged[2].passes(true), "a person may confirm it");
+    }
+
+    #[test]
+    fn recovery_is_judged_exactly_at_its_edges() {
+        // 40 % of 25 × 10^6 is 10 × 10^6 viable cells in 1.5 mL
+        let at = |per_ml| judge_counts(&[count(per_ml, 1500)], &[25_000_000], RULES)[0];
+        let edge_low = 10_000_000 * 1000 / 1500; // 6 666 666: just under 10 × 10^6 cells
+        assert!(at(edge_low).recovery_implausible);
+        assert!(!at(edge_low + 1).recovery_implausible);
+        // 110 %: 27.5 × 10^6 cells = 18 333 333.3/mL
+        assert!(!at(18_333_333).recovery_implausible);
+        assert!(at(18_333_334).recovery_implausible);
+        // one vial has no median to differ from
+        assert_eq!(at(16_000_000).spread_tenths, None);
+        // a low viability fails even when confirmed
+        let low = ThawCount {
+            viability_tenths: 699,
+            ..count(16_000_000, 1500)
+        };
+        let judged = judge_counts(&[low], &[25_000_000], RULES)[0];
+        assert!(judged.viability_low && !judged.passes(true));
+    }
+
+    #[test]
+    fn counts_far_from_their_median_are_named() {
+        // median of 10, 12, 16 is 12; 16 is 33.3 % away
+        let judged = judge_counts(
+            &[
+                count(10_000_000, 2000),
+                count(12_000_000, 2000),
+                count(16_000_000, 2000),
+            ],
+            &[25_000_000; 3],
+            RULES,
+        );
+        assert_eq!(judged[0].spread_tenths, None); // 16.7 %
+        assert_eq!(judged[2].spread_tenths, Some(333));
+        // two vials: the median is their mean; 30 % exactly is allowed
+        let judged = judge_counts(
+            &[count(13_000_000, 2000), count(7_000_000, 2000)],
+            &[25_000_000; 2],
+            RULES,
+        );
+        assert_eq!(judged[0].spread_tenths, None);
+        assert_eq!(judged[1].spread_tenths, None);
+    }
+
+    #[test]
+    fn weights_needing_confirmation_say_why() {
+        let enrolment = Reference {
+            weight_g: 70_000,
+            kind: "enrolment",
+            older: false,
+        };
+        // 154 "kg" against 70 kg at enrolment: +120 %
+        let concerns = weight_concerns(154_000, Some(enrolment), Some(1700), 10, 20, 12, 60);
+        assert_eq!(
+            concerns[0],
+            WeightConcern::Change {
+                compared_with_g: 70_000,
+                compared_with: "enrolment",
+                change_tenths_pct: 1200,
+                threshold_pct: 10,
+                older: false,
+            }
+        );
+        // 154 kg at 1.70 m is a BMI of 53.2: inside 12-60
+        assert_eq!(concerns.len(), 1);
+        assert_eq!(bmi_tenths(154_000, 1700), 532);
+        assert_eq!(
+            likely_slip("154", WeightUnit::Kg, 154_000, 70_000, 10).as_deref(),
+            Some("was it typed in pounds? 154 lb would be 69.9 kg")
+        );
+        assert_eq!(
+            likely_slip("7.2", WeightUnit::Kg, 7_200, 70_000, 10).as_deref(),
+            Some("is the decimal point in the right place? 72 kg would be close")
+        );
+        // an older reference is compared at 20 %
+        let older = Reference {
+            older: true,
+            kind: "previous",
+            ..enrolment
+        };
+        assert!(weight_concerns(83_000, Some(older), None, 10, 20, 12, 60).is_empty());
+        assert_eq!(
+            weight_concerns(84_001, Some(older), None, 10, 20, 12, 60).len(),
+            1
+        );
+        // BMI edges, exactly: 12 at 1.70 m is 34.68 kg
+        assert!(weight_concerns(34_680, None, Some(1700), 10, 20, 12, 60).is_empty());
+        assert_eq!(
+            weight_concerns(34_679, None, Some(1700), 10, 20, 12, 60),
+            [WeightConcern::Bmi {
+                bmi_tenths: 119,
+                min: 12,
+                max: 60
+            }]
+        );
+        assert!(weight_concerns(173_400, None, Some(1700), 10, 20, 12, 60).is_empty());
+        assert_eq!(
+            weight_concerns(173_401, None, Some(1700), 10, 20, 12, 60).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn millilitres_read_as_on_the_bag() {
+        assert_eq!(parse_millilitres("4.4"), Some(4400));
+        assert_eq!(parse_millilitres("4"), Some(4000));
+        assert_eq!(parse_millilitres("0.125"), Some(125));
+        for bad in ["", "4,4", "-4", "4.4444", "4 mL"] {
+            assert_eq!(parse_millilitres(bad), None, "{bad:?}");
+        }
+        assert!(!infused_volume_unusual(4400, 4400, 10));
+        assert!(!infused_volume_unusual(3960, 4400, 10));
+        assert!(infused_volume_unusual(3959, 4400, 10));
+        assert!(infused_volume_unusual(4, 4400, 10), "µL typed for mL");
     }
 
     proptest! {

@@ -87,9 +87,13 @@ string_enum!(
 
 string_enum!(
     /// Where a dose order is: `reserved -> thawed -> verified -> infusing ->
-    /// infused`, or `cancelled` before the infusion starts.
+    /// infused`, or `cancelled` before the infusion starts. Counts that fail
+    /// (viability, plausibility, range, expiry) leave the dose
+    /// `count_failed`: its vials are thawed, and it waits for a replacement
+    /// vial, a signed corrected count or a cancellation.
     DoseStatus {
         Reserved => "reserved",
+        CountFailed => "count_failed",
         Thawed => "thawed",
         Verified => "verified",
         Infusing => "infusing",
@@ -97,6 +101,28 @@ string_enum!(
         Cancelled => "cancelled",
     }
 );
+
+impl DoseStatus {
+    /// A dose in one of these holds its patient (one at a time) and its
+    /// vials: it is not finished.
+    pub const OPEN: [DoseStatus; 5] = [
+        DoseStatus::Reserved,
+        DoseStatus::CountFailed,
+        DoseStatus::Thawed,
+        DoseStatus::Verified,
+        DoseStatus::Infusing,
+    ];
+
+    pub fn is_open(self) -> bool {
+        DoseStatus::OPEN.contains(&self)
+    }
+
+    /// Prepared and signed for, or at the bedside: its vials are in use and
+    /// nothing may take them away (`409 in_use`).
+    pub fn in_use(self) -> bool {
+        matches!(self, DoseStatus::Verified | DoseStatus::Infusing)
+    }
+}
 
 string_enum!(
     /// What can be done to a dose order.
@@ -171,7 +197,12 @@ pub fn vial_transition(
     Ok(to)
 }
 
-/// The dose order's next status.
+/// The dose order's next status. Recording counts (`thaw`) is allowed on a
+/// reserved dose (the first counts), on a dose whose counts failed (the
+/// count of a replacement vial, or a signed correction) and on a thawed dose
+/// before its verification (a signed correction); whether the dose ends
+/// `thawed` or `count_failed` is the counts' judgement
+/// ([`count_outcome`]), not the lifecycle's.
 pub fn dose_transition(
     from: DoseStatus,
     action: DoseAction,
@@ -179,10 +210,11 @@ pub fn dose_transition(
     use DoseAction as A;
     use DoseStatus as S;
     let to = match (from, action) {
-        (S::Reserved, A::Thaw) => S::Thawed,
+        (S::Reserved | S::CountFailed | S::Thawed, A::Thaw) => S::Thawed,
         (S::Reserved, A::ReplaceVial) => S::Reserved,
+        (S::CountFailed, A::ReplaceVial) => S::CountFailed,
         (S::Thawed, A::Verify) => S::Verified,
-        (S::Reserved | S::Thawed | S::Verified, A::Cancel) => S::Cancelled,
+        (S::Reserved | S::CountFailed | S::Thawed | S::Verified, A::Cancel) => S::Cancelled,
         (S::Verified, A::StartInfusion) => S::Infusing,
         (S::Infusing, A::CompleteInfusion) => S::Infused,
         _ => {
@@ -194,6 +226,16 @@ pub fn dose_transition(
         }
     };
     Ok(to)
+}
+
+/// Where recorded counts leave a dose: `thawed` when every vial's count
+/// passes and the preparation is in range, else `count_failed`.
+pub fn count_outcome(passed: bool) -> DoseStatus {
+    if passed {
+        DoseStatus::Thawed
+    } else {
+        DoseStatus::CountFailed
+    }
 }
 
 /// The actions a dose in this status allows.
@@ -307,12 +349,28 @@ mod tests {
             (S::Reserved, A::Verify),
             (S::Reserved, A::StartInfusion),
             (S::Thawed, A::StartInfusion),
-            (S::Thawed, A::Thaw),
+            (S::CountFailed, A::Verify),
+            (S::CountFailed, A::StartInfusion),
+            (S::Thawed, A::ReplaceVial),
             (S::Infusing, A::Cancel),
             (S::Verified, A::Thaw),
+            (S::Verified, A::ReplaceVial),
+            (S::Infusing, A::Thaw),
         ] {
             assert!(dose_transition(from, action).is_err(), "{from} + {action}");
         }
+        // failed counts: a replacement, a corrected count or a cancellation
+        assert_eq!(
+            dose_actions(S::CountFailed),
+            [A::Thaw, A::Cancel, A::ReplaceVial]
+        );
+        assert_eq!(count_outcome(true), S::Thawed);
+        assert_eq!(count_outcome(false), S::CountFailed);
+        // only a verified or infusing dose holds its vials "in use"
+        let in_use: Vec<_> = S::ALL.iter().filter(|s| s.in_use()).collect();
+        assert_eq!(in_use, [&S::Verified, &S::Infusing]);
+        assert!(S::OPEN.iter().all(|s| s.is_open()));
+        assert!(!S::Infused.is_open() && !S::Cancelled.is_open());
     }
 
     #[test]

@@ -15,3 +15,4 @@ pub mod protocol;
 pub mod qc;
 pub mod scan;
 pub mod storage;
+pub mod zone;

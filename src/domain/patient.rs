@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{Datelike, Duration, NaiveDate};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -134,45 +134,69 @@ pub fn check_enrolment(
     findings
 }
 
-/// Why another infusion cannot be scheduled.
+/// Why another infusion cannot be given on a day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduleRefused {
     #[error("the patient has had all {limit} infusions of the protocol")]
     LimitReached { limit: i32 },
-    #[error(
-        "the protocol's window of {window_days} days from the first infusion closed at {closed_at}"
-    )]
+    #[error("the window closed after Day {window_days}, {last_day}")]
     OutsideWindow {
-        first_infusion_at: DateTime<Utc>,
-        closed_at: DateTime<Utc>,
+        /// Day 1: the site-local date of the first infusion.
+        first_day: NaiveDate,
+        /// Day `window_days`: the last date an infusion may be given.
+        last_day: NaiveDate,
         window_days: i32,
+    },
+    #[error(
+        "the previous infusion was on {previous_day}; the next may be given on {earliest} at the earliest"
+    )]
+    TooSoon {
+        previous_day: NaiveDate,
+        earliest: NaiveDate,
+        min_interval_days: i32,
     },
 }
 
-/// The number of the next infusion at `at`, given the starts of those
-/// already given: at most `infusions`, all within `window_days` of the first.
+/// The number of the next infusion if it is given on the site-local date
+/// `on`, given the site-local dates of those already started (any order).
+/// Day 1 is the first infusion's date; every infusion is given on Day
+/// `window_days` at the latest, at most `infusions` of them, and at least
+/// `min_interval_days` calendar days after the one before.
 pub fn next_infusion(
     protocol: &Protocol,
-    started: &[DateTime<Utc>],
-    at: DateTime<Utc>,
+    given: &[NaiveDate],
+    on: NaiveDate,
 ) -> Result<i32, ScheduleRefused> {
-    let given = i32::try_from(started.len()).unwrap_or(i32::MAX);
-    if given >= protocol.infusions {
+    let count = i32::try_from(given.len()).unwrap_or(i32::MAX);
+    if count >= protocol.infusions {
         return Err(ScheduleRefused::LimitReached {
             limit: protocol.infusions,
         });
     }
-    if let Some(first) = started.iter().min() {
-        let closed_at = *first + Duration::days(i64::from(protocol.window_days));
-        if at > closed_at {
+    if let (Some(first), Some(previous)) = (given.iter().min(), given.iter().max()) {
+        let last_day = *first + Duration::days(i64::from(protocol.window_days - 1));
+        if on > last_day {
             return Err(ScheduleRefused::OutsideWindow {
-                first_infusion_at: *first,
-                closed_at,
+                first_day: *first,
+                last_day,
                 window_days: protocol.window_days,
             });
         }
+        let earliest = *previous + Duration::days(i64::from(protocol.min_interval_days));
+        if on < earliest {
+            return Err(ScheduleRefused::TooSoon {
+                previous_day: *previous,
+                earliest,
+                min_interval_days: protocol.min_interval_days,
+            });
+        }
     }
-    Ok(given + 1)
+    Ok(count + 1)
+}
+
+/// Day `n` of the window for a date (Day 1 is the first infusion's date).
+pub fn window_day(first: NaiveDate, on: NaiveDate) -> i64 {
+    (on - first).num_days() + 1
 }
 
 /// What was wrong with one of the two bedside scans.
@@ -180,7 +204,8 @@ pub fn next_infusion(
 pub struct ScanMismatch {
     /// `patient_scan` or `product_scan`.
     pub scan: &'static str,
-    /// `unreadable`, `wrong_kind` or `wrong_record`.
+    /// `unreadable`, `wrong_kind`, `wrong_record`, or `not_scanned` (the
+    /// right record's code, but typed or altered, not as the label reads).
     pub problem: &'static str,
     /// What was expected and what was read (codes only).
     pub expected: String,
@@ -188,8 +213,11 @@ pub struct ScanMismatch {
 }
 
 /// The two-scan check at the bedside: the wristband must be this patient's
-/// and the bag this dose's. Typed codes do not count: the point is
-/// automated identification.
+/// and the bag this dose's, each exactly as a scanner reads its label
+/// (`CT1:P:PV-007`; the scanner's trailing Enter or Tab aside). A code typed
+/// by hand (`PV-007`, or `ct1:p:pv-007` in lower case) does not count: the
+/// point is automated identification, and what a person types is what the
+/// check is there to catch.
 pub fn check_bedside(
     patient_scan: &str,
     product_scan: &str,
@@ -207,8 +235,12 @@ pub fn check_bedside(
         ("product_scan", product_scan, ScanKind::Dose, dose_code),
     ] {
         let expected_payload = scan::payload(kind, expected);
-        let problem = match scan::parse(raw) {
-            Ok(Scanned::Payload { kind: k, code }) if k == kind && code == expected => None,
+        let read = raw.trim_end_matches(['\r', '\n', '\t']);
+        let problem = match scan::parse(read) {
+            Ok(Scanned::Payload { kind: k, code }) if k == kind && code == expected => {
+                // the right record; but only the exact label text is a scan
+                (read != expected_payload).then_some(("not_scanned", Some(read.to_owned())))
+            }
             Ok(Scanned::Payload { kind: k, code }) if k == kind => {
                 Some(("wrong_record", Some(scan::payload(k, &code))))
             }
@@ -330,22 +362,40 @@ mod tests {
     }
 
     #[test]
-    fn six_infusions_within_fifty_six_days() {
+    fn six_infusions_by_day_fifty_six_at_least_seven_days_apart() {
         let protocol = Protocol::seed();
-        let day = |n| DateTime::from_timestamp(1_790_000_000, 0).unwrap() + Duration::days(n);
-        assert_eq!(next_infusion(&protocol, &[], day(0)), Ok(1));
-        let five: Vec<_> = (0..5).map(|i| day(i * 10)).collect();
+        let day = |n: i64| date(2026, 11, 2) + Duration::days(n - 1);
+        assert_eq!(next_infusion(&protocol, &[], day(1)), Ok(1));
+        // Day 1, 8, 15, 22, 29: the sixth on Day 56 is the last allowed
+        let five: Vec<_> = (0..5).map(|i| day(1 + 7 * i)).collect();
         assert_eq!(next_infusion(&protocol, &five, day(56)), Ok(6));
-        assert!(matches!(
-            next_infusion(&protocol, &five, day(56) + Duration::seconds(1)),
-            Err(ScheduleRefused::OutsideWindow {
-                window_days: 56,
-                ..
-            })
-        ));
-        let six: Vec<_> = (0..6).map(|i| day(i * 10)).collect();
+        assert_eq!(window_day(day(1), day(56)), 56);
         assert_eq!(
-            next_infusion(&protocol, &six, day(51)),
+            next_infusion(&protocol, &five, day(57)),
+            Err(ScheduleRefused::OutsideWindow {
+                first_day: day(1),
+                last_day: day(56),
+                window_days: 56,
+            })
+        );
+        // seven calendar days after the previous, not six
+        assert_eq!(next_infusion(&protocol, &five, day(36)), Ok(6));
+        assert_eq!(
+            next_infusion(&protocol, &five, day(35)),
+            Err(ScheduleRefused::TooSoon {
+                previous_day: day(29),
+                earliest: day(36),
+                min_interval_days: 7,
+            })
+        );
+        // the same day twice is too soon too
+        assert!(matches!(
+            next_infusion(&protocol, &[day(1)], day(1)),
+            Err(ScheduleRefused::TooSoon { .. })
+        ));
+        let six: Vec<_> = (0..6).map(|i| day(1 + 9 * i)).collect();
+        assert_eq!(
+            next_infusion(&protocol, &six, day(56)),
             Err(ScheduleRefused::LimitReached { limit: 6 })
         );
     }
@@ -371,5 +421,26 @@ mod tests {
         let typed = check_bedside("PV-007", "", "PV-007", "PV-007-D01");
         assert_eq!(typed[0].problem, "unreadable");
         assert_eq!(typed[1].problem, "unreadable");
+        // the right codes, typed in lower case: not a scan
+        let lower = check_bedside("ct1:p:pv-007", "ct1:d:pv-007-d01", "PV-007", "PV-007-D01");
+        assert_eq!(lower.len(), 2);
+        assert!(
+            lower.iter().all(|m| m.problem == "not_scanned"),
+            "{lower:?}"
+        );
+        // a scanner's Enter after the label is still the label
+        assert!(
+            check_bedside(
+                "CT1:P:PV-007\r\n",
+                "CT1:D:PV-007-D01\t",
+                "PV-007",
+                "PV-007-D01"
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            check_bedside(" CT1:P:PV-007", "CT1:D:PV-007-D01", "PV-007", "PV-007-D01")[0].problem,
+            "not_scanned"
+        );
     }
 }

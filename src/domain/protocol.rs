@@ -40,14 +40,34 @@ pub struct Protocol {
     pub dose_cells_per_kg: i64,
     /// Infusions per patient.
     pub infusions: i32,
-    /// Days from the first infusion within which all must be given.
+    /// The window, in the site's calendar days: Day 1 is the date of the
+    /// first infusion, and the last may be given on Day `window_days` at
+    /// the latest (56: six infusions "within 8 weeks").
     pub window_days: i32,
+    /// Fewest calendar days between two consecutive infusions (`422
+    /// too_soon` before then).
+    #[serde(default = "defaults::min_interval_days")]
+    pub min_interval_days: i32,
     /// The accepted dose is the target ± this percentage.
     pub dose_tolerance_pct: i32,
     /// Share of a vial's labelled cells expected viable after thaw.
     pub post_thaw_recovery_pct: i32,
     /// A thawed vial below this viability fails.
     pub min_viability_pct: i32,
+    /// A vial's viable cells after thaw (viable cells/mL × its volume)
+    /// outside this share of the cells frozen in it is implausible (a
+    /// typing slip of ten, a wrong dilution) and must be confirmed.
+    #[serde(default = "defaults::plausible_recovery_min_pct")]
+    pub plausible_recovery_min_pct: i32,
+    #[serde(default = "defaults::plausible_recovery_max_pct")]
+    pub plausible_recovery_max_pct: i32,
+    /// A vial's viable cells/mL this many percent away from the median of
+    /// the dose's vials is implausible too and must be confirmed.
+    #[serde(default = "defaults::count_spread_max_pct")]
+    pub count_spread_max_pct: i32,
+    /// The pharmacist who verifies a dose is not the one who counted it.
+    #[serde(default = "defaults::independent_verification")]
+    pub independent_verification: bool,
     /// Minutes from thaw within which the infusion must start.
     pub post_thaw_shelf_life_minutes: i32,
     /// A dose is computed from a weight measured at most this many days ago.
@@ -56,8 +76,22 @@ pub struct Protocol {
     pub weight_max_g: i64,
     /// A weight this many percent away from the previous one must be confirmed.
     pub weight_change_confirm_pct: i32,
-    /// How far back "the previous weight" is looked for.
+    /// A previous weight measured within this many days is compared at
+    /// `weight_change_confirm_pct`; an older one (or the enrolment weight,
+    /// when older) at `weight_change_confirm_pct_older`.
     pub weight_change_lookback_days: i32,
+    #[serde(default = "defaults::weight_change_confirm_pct_older")]
+    pub weight_change_confirm_pct_older: i32,
+    /// A body-mass index outside this range (with the enrolment height)
+    /// must be confirmed.
+    #[serde(default = "defaults::bmi_min")]
+    pub bmi_min: i32,
+    #[serde(default = "defaults::bmi_max")]
+    pub bmi_max: i32,
+    /// A volume infused more than this many percent away from the prepared
+    /// volume must be confirmed with a reason.
+    #[serde(default = "defaults::infused_volume_tolerance_pct")]
+    pub infused_volume_tolerance_pct: i32,
     pub age_min_years: i32,
     pub age_max_years: i32,
     /// Lowest baseline PASI at enrolment, in tenths (80 = 8.0).
@@ -83,15 +117,24 @@ impl Protocol {
             dose_cells_per_kg: 1_000_000,
             infusions: 6,
             window_days: 56,
+            min_interval_days: defaults::min_interval_days(),
             dose_tolerance_pct: 10,
             post_thaw_recovery_pct: 80,
             min_viability_pct: 70,
+            plausible_recovery_min_pct: defaults::plausible_recovery_min_pct(),
+            plausible_recovery_max_pct: defaults::plausible_recovery_max_pct(),
+            count_spread_max_pct: defaults::count_spread_max_pct(),
+            independent_verification: defaults::independent_verification(),
             post_thaw_shelf_life_minutes: 180,
             weight_valid_days: 7,
             weight_min_g: 30_000,
             weight_max_g: 250_000,
             weight_change_confirm_pct: 10,
             weight_change_lookback_days: 30,
+            weight_change_confirm_pct_older: defaults::weight_change_confirm_pct_older(),
+            bmi_min: defaults::bmi_min(),
+            bmi_max: defaults::bmi_max(),
+            infused_volume_tolerance_pct: defaults::infused_volume_tolerance_pct(),
             age_min_years: 18,
             age_max_years: 65,
             baseline_pasi_min_tenths: 80,
@@ -181,7 +224,7 @@ impl Protocol {
         if self.title.trim().is_empty() || self.title.chars().count() > 300 {
             return bad("title", "1 to 300 characters");
         }
-        let ranges: [(&'static str, i64, i64, i64); 13] = [
+        let ranges: [(&'static str, i64, i64, i64); 21] = [
             (
                 "dose_cells_per_kg",
                 self.dose_cells_per_kg,
@@ -189,7 +232,40 @@ impl Protocol {
                 10_000_000_000,
             ),
             ("infusions", self.infusions.into(), 1, 100),
-            ("window_days", self.window_days.into(), 0, 3650),
+            ("window_days", self.window_days.into(), 1, 3650),
+            ("min_interval_days", self.min_interval_days.into(), 0, 365),
+            (
+                "plausible_recovery_min_pct",
+                self.plausible_recovery_min_pct.into(),
+                0,
+                100,
+            ),
+            (
+                "plausible_recovery_max_pct",
+                self.plausible_recovery_max_pct.into(),
+                100,
+                1000,
+            ),
+            (
+                "count_spread_max_pct",
+                self.count_spread_max_pct.into(),
+                1,
+                100,
+            ),
+            (
+                "weight_change_confirm_pct_older",
+                self.weight_change_confirm_pct_older.into(),
+                1,
+                100,
+            ),
+            ("bmi_min", self.bmi_min.into(), 5, 100),
+            ("bmi_max", self.bmi_max.into(), 5, 200),
+            (
+                "infused_volume_tolerance_pct",
+                self.infused_volume_tolerance_pct.into(),
+                0,
+                100,
+            ),
             ("dose_tolerance_pct", self.dose_tolerance_pct.into(), 0, 50),
             (
                 "post_thaw_recovery_pct",
@@ -231,6 +307,15 @@ impl Protocol {
                 return bad(field, &format!("{min} to {max}"));
             }
         }
+        if self.bmi_min >= self.bmi_max {
+            return bad("bmi_max", "above bmi_min");
+        }
+        if self.min_interval_days.saturating_mul(self.infusions - 1) > self.window_days - 1 {
+            return bad(
+                "min_interval_days",
+                "every infusion must fit in the window at this interval",
+            );
+        }
         if self.weight_min_g >= self.weight_max_g {
             return bad("weight_max_g", "above weight_min_g");
         }
@@ -270,6 +355,37 @@ impl Protocol {
     }
 }
 
+/// Values of the fields a protocol record written before them lacks.
+mod defaults {
+    pub fn min_interval_days() -> i32 {
+        7
+    }
+    pub fn plausible_recovery_min_pct() -> i32 {
+        40
+    }
+    pub fn plausible_recovery_max_pct() -> i32 {
+        110
+    }
+    pub fn count_spread_max_pct() -> i32 {
+        30
+    }
+    pub fn independent_verification() -> bool {
+        true
+    }
+    pub fn weight_change_confirm_pct_older() -> i32 {
+        20
+    }
+    pub fn bmi_min() -> i32 {
+        12
+    }
+    pub fn bmi_max() -> i32 {
+        60
+    }
+    pub fn infused_volume_tolerance_pct() -> i32 {
+        10
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("protocol {field}: {message}")]
 pub struct ProtocolInvalid {
@@ -287,7 +403,17 @@ mod tests {
         assert_eq!(p.check(), Ok(()));
         assert_eq!(p.dose_cells_per_kg, 1_000_000);
         assert_eq!((p.infusions, p.window_days), (6, 56));
+        assert_eq!(p.min_interval_days, 7);
         assert_eq!(p.post_thaw_shelf_life_minutes, 180);
+        assert_eq!(
+            (p.plausible_recovery_min_pct, p.plausible_recovery_max_pct),
+            (40, 110)
+        );
+        assert_eq!(p.count_spread_max_pct, 30);
+        assert!(p.independent_verification);
+        assert_eq!((p.bmi_min, p.bmi_max), (12, 60));
+        assert_eq!(p.weight_change_confirm_pct_older, 20);
+        assert_eq!(p.infused_volume_tolerance_pct, 10);
         // the criteria keys API.md fixes
         let keys: Vec<_> = p.criteria.iter().map(|c| c.key.as_str()).collect();
         for key in [
@@ -312,7 +438,33 @@ mod tests {
     }
 
     #[test]
+    fn a_record_written_before_the_safety_fields_reads_with_their_defaults() {
+        let mut old = serde_json::to_value(Protocol::seed()).unwrap();
+        for field in [
+            "min_interval_days",
+            "plausible_recovery_min_pct",
+            "plausible_recovery_max_pct",
+            "count_spread_max_pct",
+            "independent_verification",
+            "weight_change_confirm_pct_older",
+            "bmi_min",
+            "bmi_max",
+            "infused_volume_tolerance_pct",
+        ] {
+            old.as_object_mut().unwrap().remove(field).unwrap();
+        }
+        let read: Protocol = serde_json::from_value(old).unwrap();
+        assert_eq!(read, Protocol::seed());
+    }
+
+    #[test]
     fn nonsense_is_named() {
+        let mut p = Protocol::seed();
+        p.min_interval_days = 12;
+        assert_eq!(p.check().unwrap_err().field, "min_interval_days");
+        let mut p = Protocol::seed();
+        p.bmi_min = 70;
+        assert_eq!(p.check().unwrap_err().field, "bmi_max");
         let mut p = Protocol::seed();
         p.weight_max_g = 20_000;
         assert_eq!(p.check().unwrap_err().field, "weight_max_g");

@@ -12,23 +12,32 @@ use std::fmt;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// A non-negative decimal number kept exactly, to 9 decimal places.
+use crate::domain::lifecycle::string_enum;
+
+/// A non-negative decimal number, exact against any limit of 9 decimal
+/// places or fewer (every limit is): its first 9 decimals, and whether any
+/// digit after them is not zero. A value read as `94.99999999999999999`
+/// is `94.999999999` and a bit more: below 95, at least 94.999999999.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Decimal {
-    /// The value × 10^9.
+    /// The value × 10^9, truncated.
     nanos: u128,
+    /// Something was truncated: the value is a little above `nanos`.
+    beyond: bool,
 }
 
 const SCALE: u128 = 1_000_000_000;
+const PLACES: usize = 9;
 
 impl Decimal {
-    /// Parses `12`, `0.5`, `99.95`; no sign, no exponent, at most 9 decimals.
+    /// Parses `12`, `0.5`, `99.95`, `94.99999999999999999`; no sign, no
+    /// exponent, at most 40 decimals.
     pub fn parse(raw: &str) -> Option<Self> {
         let (whole, fraction) = raw.split_once('.').unwrap_or((raw, ""));
         let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
         if whole.is_empty()
             || whole.len() > 20
-            || fraction.len() > 9
+            || fraction.len() > 40
             || !digits(whole)
             || !digits(fraction)
         {
@@ -38,11 +47,18 @@ impl Decimal {
             return None;
         }
         let whole: u128 = whole.parse().ok()?;
-        let padded = format!("{fraction:0<9}");
+        let (kept, rest) = fraction.split_at(fraction.len().min(PLACES));
+        let padded = format!("{kept:0<9}");
         let fraction: u128 = padded.parse().ok()?;
         Some(Decimal {
             nanos: whole.checked_mul(SCALE)?.checked_add(fraction)?,
+            beyond: rest.bytes().any(|b| b != b'0'),
         })
+    }
+
+    /// Whether the value has no more than 9 decimals (every limit).
+    pub fn is_exact(&self) -> bool {
+        !self.beyond
     }
 }
 
@@ -99,7 +115,9 @@ impl Limit {
             ("<", Limit::LessThan),
         ] {
             if let Some(number) = text.strip_prefix(prefix) {
-                return Decimal::parse(number.trim()).map(make);
+                return Decimal::parse(number.trim())
+                    .filter(Decimal::is_exact)
+                    .map(make);
             }
         }
         None
@@ -244,24 +262,24 @@ impl Specification {
                 }
             },
             numeric => {
-                let number = Decimal::parse(value).ok_or_else(|| QcInputError::InvalidValue {
+                let reading = Reading::parse(value).ok_or_else(|| QcInputError::InvalidValue {
                     test: spec.test.clone(),
-                    expected: "a decimal number such as 0.25",
+                    expected: "a decimal number such as 0.25, or below a detection limit such as <0.25",
                 })?;
                 if spec.unit.as_deref() == Some("%")
-                    && number > Decimal::parse("100").expect("constant")
+                    && reading.bound() > Decimal::parse("100").expect("constant")
                 {
                     return Err(QcInputError::InvalidValue {
                         test: spec.test.clone(),
                         expected: "a percentage from 0 to 100",
                     });
                 }
-                match numeric {
-                    Limit::LessThan(limit) => number.cmp(limit) == Ordering::Less,
-                    Limit::AtLeast(limit) => number >= *limit,
-                    Limit::AtMost(limit) => number <= *limit,
-                    Limit::Negative => unreachable!("handled above"),
-                }
+                reading
+                    .judge(numeric)
+                    .ok_or_else(|| QcInputError::InvalidValue {
+                        test: spec.test.clone(),
+                        expected: "a result the specification can judge: this detection limit is above the limit of the specification, so the true value could pass or fail",
+                    })?
             }
         };
         Ok(Judgement {
@@ -277,7 +295,50 @@ impl Specification {
 fn normalise(value: &str, limit: &Limit) -> String {
     match limit {
         Limit::Negative => value.to_ascii_lowercase(),
-        _ => value.to_owned(),
+        _ => match value.strip_prefix('<') {
+            Some(limit) => format!("<{}", limit.trim()),
+            None => value.to_owned(),
+        },
+    }
+}
+
+/// A numeric result as reported: a measured value, or "below the
+/// detection (quantification) limit" written `<0.25`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    Exact(Decimal),
+    /// The true value is below this limit.
+    Below(Decimal),
+}
+
+impl Reading {
+    pub fn parse(raw: &str) -> Option<Reading> {
+        let text = raw.trim();
+        match text.strip_prefix('<') {
+            Some(limit) => Decimal::parse(limit.trim()).map(Reading::Below),
+            None => Decimal::parse(text).map(Reading::Exact),
+        }
+    }
+
+    fn bound(self) -> Decimal {
+        match self {
+            Reading::Exact(v) | Reading::Below(v) => v,
+        }
+    }
+
+    /// Pass or fail against a numeric limit; `None` when a detection limit
+    /// leaves it open (`<2.5` against `≤ 2`).
+    pub fn judge(self, limit: &Limit) -> Option<bool> {
+        match (self, limit) {
+            (Reading::Exact(v), Limit::LessThan(l)) => Some(v.cmp(l) == Ordering::Less),
+            (Reading::Exact(v), Limit::AtLeast(l)) => Some(v >= *l),
+            (Reading::Exact(v), Limit::AtMost(l)) => Some(v <= *l),
+            // every value below d is below l when d ≤ l
+            (Reading::Below(d), Limit::LessThan(l) | Limit::AtMost(l)) => (d <= *l).then_some(true),
+            // every value below d fails "≥ l" when d ≤ l
+            (Reading::Below(d), Limit::AtLeast(l)) => (d <= *l).then_some(false),
+            (_, Limit::Negative) => None,
+        }
     }
 }
 
@@ -309,14 +370,17 @@ pub enum QcInputError {
     },
 }
 
-/// Where a lot stands against the specification, from the latest result of
-/// each test.
+/// Where a lot stands against the specification.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, ToSchema)]
 pub struct QcStanding {
     /// Required tests without a result.
     pub missing: Vec<String>,
-    /// Required tests whose latest result fails.
+    /// Required tests whose result fails (see [`standing`]).
     pub failed: Vec<String>,
+    /// Word tests (sterility, mycoplasma) with a failing result that
+    /// quality has not investigated: no retest counts until it has.
+    #[serde(default)]
+    pub investigation_required: Vec<String>,
 }
 
 impl QcStanding {
@@ -325,17 +389,52 @@ impl QcStanding {
     }
 }
 
-/// `latest` holds, per test, whether its latest result passed.
-pub fn standing<'a>(
-    spec: &Specification,
-    latest: impl Fn(&str) -> Option<bool> + 'a,
-) -> QcStanding {
+string_enum!(
+    /// Quality's signed conclusion about a failing result: `invalid_test`
+    /// (the test itself was invalid, a contaminated sample or a lab error:
+    /// the result no longer counts and a retest does) or `confirmed` (the
+    /// failure is real: the lot is rejected).
+    Conclusion {
+        InvalidTest => "invalid_test",
+        Confirmed => "confirmed",
+    }
+);
+
+/// One recorded result as the standing sees it, in recording order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResultFact<'a> {
+    pub test: &'a str,
+    pub pass: bool,
+    pub investigation: Option<Conclusion>,
+}
+
+/// Where the lot stands. A result investigated as `invalid_test` does not
+/// count. For a numeric test the latest counting result decides (a retest
+/// supersedes). For a word test (`negative` limit: sterility, mycoplasma) a
+/// failing result is not superseded by a later negative: it fails the lot
+/// until quality investigates it (`invalid_test` lets the retest count,
+/// `confirmed` fails it for good).
+pub fn standing(spec: &Specification, results: &[ResultFact<'_>]) -> QcStanding {
     let mut standing = QcStanding::default();
     for test in &spec.tests {
-        match latest(&test.test) {
-            None => standing.missing.push(test.test.clone()),
-            Some(false) => standing.failed.push(test.test.clone()),
-            Some(true) => {}
+        let counting: Vec<&ResultFact<'_>> = results
+            .iter()
+            .filter(|r| r.test == test.test && r.investigation != Some(Conclusion::InvalidTest))
+            .collect();
+        let Some(latest) = counting.last() else {
+            standing.missing.push(test.test.clone());
+            continue;
+        };
+        if test.limit == Limit::Negative {
+            let failing: Vec<_> = counting.iter().filter(|r| !r.pass).collect();
+            if failing.iter().any(|r| r.investigation.is_none()) {
+                standing.investigation_required.push(test.test.clone());
+            }
+            if !failing.is_empty() {
+                standing.failed.push(test.test.clone());
+            }
+        } else if !latest.pass {
+            standing.failed.push(test.test.clone());
         }
     }
     standing
@@ -363,7 +462,7 @@ mod tests {
             "5.",
             "-1",
             "1e3",
-            "0.1234567891",
+            "0.12345678912345678912345678912345678912345",
             "1,5",
             " 1",
             "NaN",
@@ -457,18 +556,98 @@ mod tests {
         assert!(Specification::from_entries(&[]).is_err());
     }
 
+    fn fact(test: &str, pass: bool) -> ResultFact<'_> {
+        ResultFact {
+            test,
+            pass,
+            investigation: None,
+        }
+    }
+
+    fn all_passing(spec: &Specification) -> Vec<ResultFact<'_>> {
+        spec.tests.iter().map(|t| fact(&t.test, true)).collect()
+    }
+
     #[test]
     fn standing_lists_missing_and_failed_tests() {
         let spec = Specification::seed();
-        let all_pass = standing(&spec, |_| Some(true));
-        assert!(all_pass.passes());
-        let some = standing(&spec, |t| match t {
-            "sterility" => Some(false),
-            "cd19" => None,
-            _ => Some(true),
+        assert!(standing(&spec, &all_passing(&spec)).passes());
+        let mut some: Vec<_> = all_passing(&spec)
+            .into_iter()
+            .filter(|r| r.test != "cd19")
+            .collect();
+        some.push(fact("cd73", false));
+        let s = standing(&spec, &some);
+        assert_eq!(s.failed, ["cd73"]);
+        assert_eq!(s.missing, ["cd19"]);
+        assert!(!s.passes());
+        // a numeric retest supersedes
+        some.push(fact("cd73", true));
+        assert_eq!(standing(&spec, &some).failed, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_positive_sterility_result_needs_an_investigation_before_a_retest_counts() {
+        let spec = Specification::seed();
+        let mut results = all_passing(&spec);
+        results.push(fact("sterility", false));
+        results.push(fact("sterility", true));
+        let s = standing(&spec, &results);
+        assert_eq!(s.failed, ["sterility"]);
+        assert_eq!(s.investigation_required, ["sterility"]);
+        // quality finds the test invalid: the negative retest counts
+        let n = results.len();
+        results[n - 2].investigation = Some(Conclusion::InvalidTest);
+        let s = standing(&spec, &results);
+        assert!(s.passes(), "{s:?}");
+        // a confirmed positive fails for good
+        results[n - 2].investigation = Some(Conclusion::Confirmed);
+        let s = standing(&spec, &results);
+        assert_eq!(s.failed, ["sterility"]);
+        assert!(s.investigation_required.is_empty());
+        // an invalid test with no retest leaves the test without a result
+        let mut only: Vec<_> = all_passing(&spec)
+            .into_iter()
+            .filter(|r| r.test != "mycoplasma")
+            .collect();
+        only.push(ResultFact {
+            test: "mycoplasma",
+            pass: false,
+            investigation: Some(Conclusion::InvalidTest),
         });
-        assert_eq!(some.failed, ["sterility"]);
-        assert_eq!(some.missing, ["cd19"]);
-        assert!(!some.passes());
+        assert_eq!(standing(&spec, &only).missing, ["mycoplasma"]);
+    }
+
+    #[test]
+    fn values_below_a_detection_limit_are_judged_against_the_limit() {
+        // endotoxin < 0.5 EU/mL: "<0.25" is below 0.5 whatever it is
+        assert_eq!(judge("endotoxin", "<0.25", Some("EU/mL")), Ok(true));
+        assert_eq!(judge("endotoxin", "< 0.5", Some("EU/mL")), Ok(true));
+        // "<1" could be 0.4 or 0.9: it cannot be judged
+        assert!(matches!(
+            judge("endotoxin", "<1", Some("EU/mL")),
+            Err(QcInputError::InvalidValue { .. })
+        ));
+        // CD34 ≤ 2 %: "<0.1" passes; CD73 ≥ 95 %: "<0.1" fails
+        assert_eq!(judge("cd34", "<0.1", Some("%")), Ok(true));
+        assert_eq!(judge("cd73", "<0.1", Some("%")), Ok(false));
+        let judged = Specification::seed()
+            .judge("endotoxin", " < 0.250 ", Some("EU/mL"))
+            .unwrap();
+        assert_eq!(judged.value, "<0.250");
+        // exact decimals at their edges, however many places
+        assert_eq!(judge("cd73", "94.99999999", Some("%")), Ok(false));
+        assert_eq!(judge("cd73", "94.99999999999999999", Some("%")), Ok(false));
+        assert_eq!(judge("cd73", "95.00000000000000000", Some("%")), Ok(true));
+        assert_eq!(judge("cd45", "2.00000000000000001", Some("%")), Ok(false));
+        assert_eq!(judge("cd45", "1.99999999999999999", Some("%")), Ok(true));
+        assert_eq!(
+            judge("endotoxin", "0.49999999999999999", Some("EU/mL")),
+            Ok(true)
+        );
+        assert!(matches!(
+            judge("cd73", ">99", Some("%")),
+            Err(QcInputError::InvalidValue { .. })
+        ));
     }
 }

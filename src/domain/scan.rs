@@ -84,7 +84,7 @@ pub enum ScanError {
     #[error("type the DIN's check character too (the boxed character printed after it)")]
     DinWithoutCheck,
     #[error(
-        "the check character {given:?} does not match this DIN (expected {expected:?}); re-read the label"
+        "the check character {given:?} does not match this DIN; read the whole DIN and its boxed check character again from the label (a DIN with a wrong check character is never looked up)"
     )]
     CheckCharacterMismatch { given: char, expected: char },
     #[error("not a celltrail label, vial code, lot code or DIN")]

@@ -31,6 +31,8 @@ pub struct Model {
     pub cancel_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub created_by: Option<Uuid>,
+    /// Why the counts failed, for a dose that is `count_failed`.
+    pub count_failure: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,9 @@ pub struct Model {
     pub created_by: Option<Uuid>,
     pub completed_at: Option<DateTimeUtc>,
     pub completed_by: Option<Uuid>,
+    /// Recorded after the fact (an outage), signed, with the reason.
+    pub late_entry: bool,
+    pub late_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,12 @@ pub struct Model {
     pub protocol_version: i32,
     pub created_at: DateTimeUtc,
     pub created_by: Option<Uuid>,
+    /// The weight at enrolment, in grams and as entered.
+    pub enrolment_weight_g: Option<i64>,
+    pub enrolment_weight_value: Option<String>,
+    pub enrolment_weight_unit: Option<String>,
+    /// Height at enrolment, in millimetres.
+    pub height_mm: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

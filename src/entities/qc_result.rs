@@ -13,6 +13,12 @@ pub struct Model {
     pub specification: String,
     pub recorded_at: DateTimeUtc,
     pub recorded_by: Uuid,
+    /// Quality's signed investigation of a failing result: `invalid_test`
+    /// or `confirmed`, with the reason.
+    pub investigation: Option<String>,
+    pub investigation_reason: Option<String>,
+    pub investigated_at: Option<DateTimeUtc>,
+    pub investigated_by: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

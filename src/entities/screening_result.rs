@@ -12,6 +12,10 @@ pub struct Model {
     pub tested_at: DateTimeUtc,
     pub recorded_at: DateTimeUtc,
     pub recorded_by: Uuid,
+    /// Invalidated by quality (signed, with the reason): out of the rule.
+    pub invalidated_at: Option<DateTimeUtc>,
+    pub invalidated_by: Option<Uuid>,
+    pub invalidation_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,10 @@ pub struct Model {
     pub confirmed_change: bool,
     pub recorded_at: DateTimeUtc,
     pub recorded_by: Option<Uuid>,
+    /// Voided (signed, with a reason): shown struck out, never used.
+    pub voided_at: Option<DateTimeUtc>,
+    pub voided_by: Option<Uuid>,
+    pub void_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -101,8 +101,11 @@ pub struct NewScreening {
     pub specimen: Specimen,
 }
 
-/// Records a result. A later result for the same test supersedes the
-/// earlier one for eligibility; the earlier stays in the record.
+/// Records a result. A later negative result for the same test supersedes
+/// an earlier negative (the latest specimen decides the window), but never
+/// a reactive one: a positive or indeterminate result of a required test
+/// makes the donor ineligible in the same transaction (21 CFR 1271.80(d)),
+/// and only quality's signed invalidation of that result takes it back.
 pub async fn record_screening(
     state: &AppState,
     actor: &Actor,
@@ -128,6 +131,9 @@ pub async fn record_screening(
         tested_at: new.tested_at,
         recorded_at: now,
         recorded_by,
+        invalidated_at: None,
+        invalidated_by: None,
+        invalidation_reason: None,
     };
     screening_result::Entity::insert(screening_result::ActiveModel {
         id: Set(model.id),
@@ -138,13 +144,13 @@ pub async fn record_screening(
         tested_at: Set(model.tested_at),
         recorded_at: Set(now),
         recorded_by: Set(recorded_by),
+        invalidated_at: Set(None),
+        invalidated_by: Set(None),
+        invalidation_reason: Set(None),
     })
     .exec_without_returning(&txn)
     .await?;
-    ledger::append(
-        &txn,
-        actor,
-        now,
+    let mut events = vec![
         NewEvent::new("donor.screening_recorded", "donor", donor.id).details(json!({
             "screening_id": model.id,
             "test": new.test,
@@ -152,10 +158,168 @@ pub async fn record_screening(
             "specimen": new.specimen,
             "tested_at": new.tested_at,
         })),
+    ];
+    let reactive = Screening {
+        test: new.test,
+        outcome: new.result,
+        tested_at: new.tested_at,
+        invalidated: false,
+    }
+    .is_reactive();
+    let eligibility: Eligibility = donor.eligibility.parse().map_err(internal)?;
+    if reactive && eligibility != Eligibility::Ineligible {
+        let reason = format!(
+            "{} {} result (specimen of {})",
+            new.test,
+            new.result,
+            state.settings.timezone.day(new.tested_at)
+        );
+        let changed = donor::Entity::update_many()
+            .col_expr(
+                donor::Column::Eligibility,
+                Expr::value(Eligibility::Ineligible.as_str()),
+            )
+            .col_expr(
+                donor::Column::EligibilityReason,
+                Expr::value(reason.clone()),
+            )
+            .col_expr(donor::Column::EligibilityDecidedAt, Expr::value(now))
+            .col_expr(
+                donor::Column::EligibilityDecidedBy,
+                Expr::value(Option::<Uuid>::None),
+            )
+            .filter(donor::Column::Id.eq(donor_id))
+            .filter(donor::Column::Eligibility.eq(eligibility.as_str()))
+            .exec(&txn)
+            .await?;
+        if changed.rows_affected != 1 {
+            return Err(AppError::ConcurrentChange {
+                kind: "donor",
+                id: donor_id,
+            });
+        }
+        events.push(
+            NewEvent::new("donor.found_ineligible", "donor", donor_id).details(json!({
+                "from": eligibility,
+                "to": Eligibility::Ineligible,
+                "reason": reason,
+                "screening_id": model.id,
+                "rule": "21 CFR 1271.80(d): a reactive result of a required test makes the donor ineligible; a later negative does not undo it",
+            })),
+        );
+    }
+    ledger::append_many(&txn, actor, now, events).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Invalidates a screening result (quality, signed, with the reason, such
+/// as a documented specimen mix-up). The result stays on record, marked;
+/// it no longer counts for eligibility. When the donor was found ineligible
+/// only by reactive results that are now all invalidated, the donor is
+/// `pending` again: a quality officer decides anew.
+pub async fn invalidate_screening(
+    state: &AppState,
+    signature: &VerifiedSignature,
+    donor_id: Uuid,
+    screening_id: Uuid,
+    reason: &str,
+) -> AppResult<DonorRecord> {
+    let reason = crate::services::lots::required_reason(reason)?.to_owned();
+    let now = state.clock.now();
+    let txn = state.db.write().await?;
+    let mut record = load(&txn, donor_id).await?;
+    let Some(result) = record
+        .screening
+        .iter()
+        .find(|r| r.id == screening_id)
+        .cloned()
+    else {
+        return Err(AppError::not_found("screening result", screening_id));
+    };
+    if result.invalidated_at.is_some() {
+        return Err(TransitionRefused {
+            kind: "screening result",
+            from: "invalidated",
+            action: "invalidate",
+        }
+        .into());
+    }
+    let signer = signature.signer.user_id;
+    let changed = screening_result::Entity::update_many()
+        .col_expr(screening_result::Column::InvalidatedAt, Expr::value(now))
+        .col_expr(screening_result::Column::InvalidatedBy, Expr::value(signer))
+        .col_expr(
+            screening_result::Column::InvalidationReason,
+            Expr::value(reason.clone()),
+        )
+        .filter(screening_result::Column::Id.eq(screening_id))
+        .filter(screening_result::Column::InvalidatedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(AppError::ConcurrentChange {
+            kind: "screening result",
+            id: screening_id,
+        });
+    }
+    for r in &mut record.screening {
+        if r.id == screening_id {
+            r.invalidated_at = Some(now);
+            r.invalidated_by = Some(signer);
+            r.invalidation_reason = Some(reason.clone());
+        }
+    }
+    let results = screenings(&record.screening)?;
+    let still_reactive = results.iter().any(Screening::is_reactive);
+    let eligibility: Eligibility = record.donor.eligibility.parse().map_err(internal)?;
+    // An automatic finding (no decider) falls with its last reactive result.
+    let reopen = eligibility == Eligibility::Ineligible
+        && record.donor.eligibility_decided_by.is_none()
+        && !still_reactive;
+    if reopen {
+        donor::Entity::update_many()
+            .col_expr(
+                donor::Column::Eligibility,
+                Expr::value(Eligibility::Pending.as_str()),
+            )
+            .col_expr(
+                donor::Column::EligibilityReason,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                donor::Column::EligibilityDecidedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(donor::Column::Id.eq(donor_id))
+            .filter(donor::Column::Eligibility.eq(Eligibility::Ineligible.as_str()))
+            .exec(&txn)
+            .await?;
+    }
+    signatures::append_signed(
+        &txn,
+        signature,
+        now,
+        NewEvent::new("donor.screening_invalidated", "donor", donor_id).details(json!({
+            "screening_id": screening_id,
+            "test": result.test,
+            "result": result.result,
+            "tested_at": result.tested_at,
+            "reason": reason,
+            "eligibility_from": eligibility,
+            "eligibility_to": if reopen { Eligibility::Pending } else { eligibility },
+        })),
     )
     .await?;
     txn.commit().await?;
-    Ok(model)
+    if reopen {
+        record.donor.eligibility = Eligibility::Pending.as_str().to_owned();
+        record.donor.eligibility_reason = None;
+        record.donor.eligibility_decided_at = None;
+    }
+    let collections: Vec<_> = record.donations.iter().map(|d| d.collected_at).collect();
+    record.gaps = screening_gaps(&results, &collections);
+    Ok(record)
 }
 
 pub async fn get(state: &AppState, id: Uuid) -> AppResult<DonorRecord> {
@@ -196,15 +360,17 @@ pub fn screenings(rows: &[screening_result::Model]) -> AppResult<Vec<Screening>>
                 test: row.test.parse().map_err(internal)?,
                 outcome: row.result.parse().map_err(internal)?,
                 tested_at: row.tested_at,
+                invalidated: row.invalidated_at.is_some(),
             })
         })
         .collect()
 }
 
 /// A quality officer's signed decision. `eligible` needs every required
-/// test negative within 7 days of each collection; `ineligible` needs a
-/// reason and is final. An eligible donor can later be found ineligible
-/// (a late reactive result); nothing moves back from ineligible.
+/// test negative within 7 days of each collection and no reactive result;
+/// `ineligible` needs a reason and is final. An eligible donor can later be
+/// found ineligible (a late reactive result); nothing moves back from a
+/// quality officer's ineligible decision.
 pub async fn decide_eligibility(
     state: &AppState,
     signature: &VerifiedSignature,
@@ -232,10 +398,19 @@ pub async fn decide_eligibility(
     let txn = state.db.write().await?;
     let mut record = load(&txn, donor_id).await?;
     let current: Eligibility = record.donor.eligibility.parse().map_err(internal)?;
+    // A finding of ineligibility made by a reactive result (no decider)
+    // can be confirmed by quality's signed decision; nothing else moves.
+    let automatic = record.donor.eligibility_decided_by.is_none();
     let allowed = matches!(
         (current, decision),
         (Eligibility::Pending, _) | (Eligibility::Eligible, Eligibility::Ineligible)
-    );
+    ) || (current == Eligibility::Ineligible
+        && automatic
+        && decision == Eligibility::Ineligible);
+    if !allowed && decision == Eligibility::Eligible && automatic && !record.gaps.is_empty() {
+        // found ineligible by a reactive result: say which
+        return Err(AppError::ScreeningIncomplete(record.gaps));
+    }
     if !allowed {
         return Err(TransitionRefused {
             kind: "donor",

@@ -1,6 +1,12 @@
 //! Dose orders: the weight-based calculation, reserving whole vials from one
-//! released lot without ever handing a vial to two doses, thawing with the
-//! post-thaw counts, the pharmacist's signed verification, cancelling.
+//! released lot without ever handing a vial to two doses, the post-thaw
+//! counts (always recorded: a count is a fact about thawed vials), the
+//! pharmacist's signed verification, cancelling, replacing a vial.
+//!
+//! Every step after the order re-judges what can expire on the server's
+//! clock at that moment: the lot (expired, recalled), the weight (voided,
+//! older than the protocol allows) and the thawed product's shelf life. A
+//! time a client sends never makes an expired product valid.
 //!
 //! Reservation is one transaction. On SQLite the single writer serialises
 //! it; on PostgreSQL each order locks its patient row (so one patient's
@@ -9,9 +15,9 @@
 //! status change is conditional (`WHERE status = 'available'`) and its row
 //! count is checked: a vial cannot be reserved twice.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -22,28 +28,25 @@ use uuid::Uuid;
 
 use crate::db::WriteTxn;
 use crate::domain::dose::{
-    DoseTarget, Preparation, ThawCount, below_viability, dose_target, prepare, vials_needed,
+    CountJudgement, CountRules, DoseTarget, Preparation, ThawCount, dose_target, judge_counts,
+    prepare, recovery_tenths, vials_needed,
 };
-use crate::domain::lifecycle::{DoseAction, DoseStatus, LotStatus, VialStatus, dose_transition};
-use crate::domain::patient::{ScheduleRefused, next_infusion};
+use crate::domain::lifecycle::{
+    DoseAction, DoseStatus, LotStatus, VialStatus, count_outcome, dose_transition,
+};
+use crate::domain::patient::{ScheduleRefused, next_infusion, tenths_display};
 use crate::domain::protocol::Protocol;
 use crate::domain::storage::location_path;
+use crate::domain::zone::SiteZone;
 use crate::entities::{dose, dose_vial, infusion, lot, patient, thaw_count, vial, weight};
-use crate::error::{AppError, AppResult, VialViability};
+use crate::error::{AppError, AppResult, ImplausibleVial, VialViability};
 use crate::services::Actor;
-use crate::services::donors::{internal, not_in_future};
+use crate::services::donors::{CLOCK_SKEW, internal, not_in_future};
 use crate::services::ledger::{self, NewEvent};
+use crate::services::lots::required_reason;
 use crate::services::signatures::{self, VerifiedSignature};
 use crate::services::{patients, protocol, storage, vials};
 use crate::state::AppState;
-
-/// Doses that hold their patient: one at a time.
-const OPEN: [DoseStatus; 4] = [
-    DoseStatus::Reserved,
-    DoseStatus::Thawed,
-    DoseStatus::Verified,
-    DoseStatus::Infusing,
-];
 
 /// What the calculator is asked.
 #[derive(Debug, Clone, Copy, Default)]
@@ -123,7 +126,13 @@ pub async fn calculate(state: &AppState, input: CalculationInput) -> AppResult<C
         }
         None => choose_lot(db, rules, &target, now).await?,
     };
-    let steps = working(rules, &target, weight.as_ref(), lot.as_ref());
+    let steps = working(
+        rules,
+        &target,
+        weight.as_ref(),
+        lot.as_ref(),
+        state.settings.timezone,
+    );
     Ok(Calculation {
         protocol_version: current.version,
         weight,
@@ -140,6 +149,7 @@ fn working(
     target: &DoseTarget,
     weight: Option<&weight::Model>,
     lot: Option<&LotOption>,
+    zone: SiteZone,
 ) -> Vec<String> {
     let mut steps = Vec::new();
     match weight {
@@ -147,7 +157,7 @@ fn working(
             "weight {} {} measured {} = {} g",
             w.value,
             w.unit,
-            w.measured_at.format("%Y-%m-%d %H:%M UTC"),
+            zone.minute(w.measured_at),
             target.weight_g
         )),
         None => steps.push(format!("weight {} g", target.weight_g)),
@@ -163,13 +173,14 @@ fn working(
     if let Some(option) = lot {
         let per_vial = option.lot.cells_per_vial.unwrap_or_default();
         steps.push(format!(
-            "vials = ⌈{} ÷ ({} cells × {} % recovery)⌉ = {} from lot {} ({} available)",
+            "vials = ⌈{} ÷ ({} cells × {} % recovery)⌉ = {} from lot {} ({} available, expires {})",
             target.target_cells,
             per_vial,
             rules.post_thaw_recovery_pct,
             option.vials_needed,
             option.lot.code,
-            option.available
+            option.available,
+            zone.day(option.lot.expires_at),
         ));
     }
     steps
@@ -186,23 +197,40 @@ fn plausible(rules: &Protocol, weight_g: i64) -> AppResult<()> {
     Ok(())
 }
 
-/// The latest weight, if measured within the protocol's validity.
+/// The latest weight that is not voided, if measured within the protocol's
+/// validity at `at`.
 async fn fresh_weight(
     db: &impl ConnectionTrait,
     rules: &Protocol,
     patient_id: Uuid,
-    now: DateTime<Utc>,
+    at: DateTime<Utc>,
 ) -> AppResult<weight::Model> {
     let weight = patients::latest_weight(db, patient_id)
         .await?
         .ok_or(AppError::NoWeight)?;
-    if weight.measured_at < now - Duration::days(i64::from(rules.weight_valid_days)) {
+    weight_still_valid(rules, &weight, at)?;
+    Ok(weight)
+}
+
+/// A weight is used only unvoided and measured within the protocol's days.
+fn weight_still_valid(
+    rules: &Protocol,
+    weight: &weight::Model,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    if weight.voided_at.is_some() {
+        return Err(AppError::WeightVoided {
+            weight_id: weight.id,
+            weight_g: weight.weight_g,
+        });
+    }
+    if weight.measured_at < at - Duration::days(i64::from(rules.weight_valid_days)) {
         return Err(AppError::StaleWeight {
             measured_at: weight.measured_at,
             valid_days: rules.weight_valid_days,
         });
     }
-    Ok(weight)
+    Ok(())
 }
 
 /// Available vials per lot.
@@ -266,28 +294,128 @@ async fn choose_lot(
     }))
 }
 
+/// A lot may serve a dose at `at` only released and unexpired.
+pub(crate) fn lot_usable(lot: &lot::Model, at: DateTime<Utc>) -> AppResult<()> {
+    if lot.status == LotStatus::Recalled.as_str() {
+        return Err(AppError::LotRecalled {
+            lot_id: lot.id,
+            code: lot.code.clone(),
+        });
+    }
+    if lot.status != LotStatus::Released.as_str() {
+        return Err(AppError::LotNotReleased {
+            lot_id: lot.id,
+            code: lot.code.clone(),
+            status: lot.status.clone(),
+        });
+    }
+    if lot.expires_at <= at {
+        return Err(AppError::LotExpired {
+            lot_id: lot.id,
+            code: lot.code.clone(),
+            expires_at: lot.expires_at,
+        });
+    }
+    Ok(())
+}
+
 /// A dose with what it is made of.
 #[derive(Debug, Clone)]
 pub struct DoseRecord {
     pub dose: dose::Model,
     pub subject_code: String,
+    /// The patient's second identifier, printed (never encoded) on the bag.
+    pub birth_date: NaiveDate,
     pub lot: lot::Model,
+    /// The weight the dose was computed from.
+    pub weight: weight::Model,
     /// The vials in the dose now, by code.
     pub vials: Vec<vial::Model>,
     /// Vials that left the dose (replaced), with why.
     pub removed: Vec<(vial::Model, String)>,
+    /// Every count recorded, oldest first (superseded ones too).
     pub counts: Vec<thaw_count::Model>,
     pub infusion: Option<infusion::Model>,
     /// Infusions the protocol gives each patient.
     pub infusions_total: i32,
     /// When a thawed product must have started infusing.
     pub use_by: Option<DateTime<Utc>>,
+    /// The protocol version the dose was ordered under.
+    pub rules: Protocol,
 }
 
 impl DoseRecord {
     pub fn status(&self) -> AppResult<DoseStatus> {
         self.dose.status.parse().map_err(internal)
     }
+
+    /// The count of a vial that no later count supersedes.
+    pub fn current_count(&self, vial_id: Uuid) -> Option<&thaw_count::Model> {
+        let superseded: HashSet<Uuid> =
+            self.counts.iter().filter_map(|c| c.supersedes_id).collect();
+        self.counts
+            .iter()
+            .rev()
+            .find(|c| c.vial_id == vial_id && !superseded.contains(&c.id))
+    }
+
+    /// Whether a count was superseded by a signed correction.
+    pub fn is_superseded(&self, count_id: Uuid) -> bool {
+        self.counts
+            .iter()
+            .any(|c| c.supersedes_id == Some(count_id))
+    }
+}
+
+/// Re-checks, at `at`, what can go stale between the order and the bedside:
+/// the lot (recalled, expired) and the weight (voided, too old).
+pub(crate) fn still_usable(record: &DoseRecord, at: DateTime<Utc>) -> AppResult<()> {
+    lot_usable(&record.lot, at)?;
+    weight_still_valid(&record.rules, &record.weight, at)
+}
+
+/// Refuses a thawed product past its shelf life at `at`.
+pub(crate) fn within_shelf_life(record: &DoseRecord, at: DateTime<Utc>) -> AppResult<()> {
+    if let (Some(thawed_at), Some(use_by)) = (record.dose.thawed_at, record.use_by)
+        && at > use_by
+    {
+        return Err(AppError::ThawedProductExpired { thawed_at, use_by });
+    }
+    Ok(())
+}
+
+/// The schedule's answer for an infusion at `at`: its number, or why not
+/// (on the site's calendar: Day 1 is the first infusion's local date).
+pub(crate) fn schedule(
+    rules: &Protocol,
+    zone: SiteZone,
+    starts: &[DateTime<Utc>],
+    at: DateTime<Utc>,
+) -> AppResult<i32> {
+    let days: Vec<NaiveDate> = starts.iter().map(|t| zone.date(*t)).collect();
+    next_infusion(rules, &days, zone.date(at)).map_err(|refused| match refused {
+        ScheduleRefused::LimitReached { limit } => AppError::InfusionLimitReached { limit },
+        ScheduleRefused::OutsideWindow {
+            first_day,
+            last_day,
+            window_days,
+        } => AppError::OutsideWindow {
+            first_infusion_at: starts.iter().min().copied().unwrap_or(at),
+            closed_at: zone.start_of(last_day + Duration::days(1)),
+            window_days,
+            first_day,
+            last_day,
+        },
+        ScheduleRefused::TooSoon {
+            previous_day,
+            earliest,
+            min_interval_days,
+        } => AppError::TooSoon {
+            previous_day,
+            earliest,
+            min_interval_days,
+        },
+    })
 }
 
 /// Orders a dose for the patient's next infusion and reserves its vials.
@@ -312,7 +440,7 @@ pub async fn order(
     let rules = &current.protocol;
     if let Some(open) = dose::Entity::find()
         .filter(dose::Column::PatientId.eq(patient_id))
-        .filter(dose::Column::Status.is_in(OPEN.map(DoseStatus::as_str)))
+        .filter(dose::Column::Status.is_in(DoseStatus::OPEN.map(DoseStatus::as_str)))
         .one(&txn)
         .await?
     {
@@ -322,7 +450,7 @@ pub async fn order(
         });
     }
     let started = infusion_starts(&txn, patient_id).await?;
-    let infusion_number = next_infusion(rules, &started, now).map_err(schedule_error)?;
+    let infusion_number = schedule(rules, state.settings.timezone, &started, now)?;
     let weight = fresh_weight(&txn, rules, patient_id, now).await?;
     let target = dose_target(
         rules.dose_cells_per_kg,
@@ -336,18 +464,7 @@ pub async fn order(
                 .one(&txn)
                 .await?
                 .ok_or_else(|| AppError::not_found("lot", lot_id))?;
-            if lot.status != LotStatus::Released.as_str() {
-                return Err(AppError::LotNotReleased {
-                    lot_id,
-                    code: lot.code,
-                    status: lot.status,
-                });
-            }
-            if lot.expires_at <= now {
-                return Err(AppError::LotExpired {
-                    expires_at: lot.expires_at,
-                });
-            }
+            lot_usable(&lot, now)?;
             vec![lot]
         }
         None => candidate_lots(&txn, now).await?,
@@ -423,6 +540,7 @@ pub async fn order(
         cancel_reason: None,
         created_at: now,
         created_by: actor.id,
+        count_failure: None,
     };
     dose::Entity::insert(active(&model))
         .exec_without_returning(&txn)
@@ -452,6 +570,7 @@ pub async fn order(
             "max_cells": target.max_cells,
             "lot_id": lot.id,
             "lot_code": lot.code,
+            "lot_expires_at": lot.expires_at,
             "vials": vials.iter().map(|v| &v.code).collect::<Vec<_>>(),
         })),
     ];
@@ -469,7 +588,9 @@ pub async fn order(
     Ok(DoseRecord {
         dose: model,
         subject_code: patient.subject_code,
+        birth_date: patient.birth_date,
         lot,
+        weight,
         vials: vials
             .into_iter()
             .map(|mut v| {
@@ -482,6 +603,7 @@ pub async fn order(
         infusion: None,
         infusions_total: rules.infusions,
         use_by: None,
+        rules: current.protocol,
     })
 }
 
@@ -516,21 +638,6 @@ async fn reserve(txn: &WriteTxn, lot_id: Uuid, count: i64) -> AppResult<Reserve>
     )
     .await?;
     Ok(Reserve::Done(vials))
-}
-
-fn schedule_error(refused: ScheduleRefused) -> AppError {
-    match refused {
-        ScheduleRefused::LimitReached { limit } => AppError::InfusionLimitReached { limit },
-        ScheduleRefused::OutsideWindow {
-            first_infusion_at,
-            closed_at,
-            window_days,
-        } => AppError::OutsideWindow {
-            first_infusion_at,
-            closed_at,
-            window_days,
-        },
-    }
 }
 
 /// When the patient's infusions started.
@@ -575,57 +682,103 @@ fn active(model: &dose::Model) -> dose::ActiveModel {
         cancel_reason: Set(model.cancel_reason.clone()),
         created_at: Set(model.created_at),
         created_by: Set(model.created_by),
+        count_failure: Set(model.count_failure.clone()),
     }
 }
 
 /// One vial's count after thaw, as sent.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct VialCount {
     pub vial_id: Uuid,
     pub viable_cells_per_ml: i64,
+    /// Floored from the exact text.
     pub viability_tenths: i32,
+    /// The viability as entered.
+    pub viability_text: String,
+    /// A person confirms an implausible count…
+    pub confirm: bool,
+    /// …and says why it is right.
+    pub reason: Option<String>,
 }
 
-/// Records the post-thaw counts and works out the volume to give. Any vial
-/// below the minimum viability, or a volume whose cells fall outside the
-/// accepted range, refuses the whole thaw and changes nothing.
+/// Counts to record for a dose.
+#[derive(Debug, Clone)]
+pub struct Counting {
+    pub counts: Vec<VialCount>,
+    /// When the vials not counted before were thawed; the server's now when
+    /// not given. Never in the future.
+    pub thawed_at: Option<DateTime<Utc>>,
+    /// Corrections of counts already recorded are signed, with a reason.
+    pub correction: Option<(VerifiedSignature, String)>,
+}
+
+/// Records post-thaw counts: the first counts of the dose's reserved vials
+/// (which thaws them) and, signed, corrections of counts already recorded
+/// (which supersede them; both are kept). Counting needs a thawed vial, so
+/// a well-formed count is always recorded and its vials become `thawed`
+/// for good, whatever the judgement. Then every vial's count is judged
+/// (viability, plausible recovery, distance from the median), and the dose
+/// on the server's clock (lot recalled or expired, weight voided or stale,
+/// shelf life); if everything passes and the volume holds a dose in range
+/// the dose is `thawed`, else `count_failed` and the answer is the refusal
+/// wrapped in [`AppError::CountsRecorded`]. A malformed request (a count
+/// missing, a vial not of the dose, a correction unsigned) changes nothing.
 pub async fn thaw(
     state: &AppState,
     actor: &Actor,
     dose_id: Uuid,
-    counts: &[VialCount],
-    thawed_at: DateTime<Utc>,
+    counting: Counting,
 ) -> AppResult<DoseRecord> {
     let now = state.clock.now();
+    let thawed_at = counting.thawed_at.unwrap_or(now);
     not_in_future("thawed_at", thawed_at, now)?;
-    for count in counts {
+    let mut seen = HashSet::new();
+    for count in &counting.counts {
         if !(0..=10_000_000_000).contains(&count.viable_cells_per_ml) {
             return Err(AppError::invalid(
                 "viable_cells_per_ml",
                 "0 to 10^10 viable cells per mL",
             ));
         }
+        if count.confirm {
+            let reason = count.reason.as_deref().unwrap_or("");
+            required_reason(reason).map_err(|_| {
+                AppError::invalid(
+                    "reason",
+                    "confirming an implausible count needs the reason it is right",
+                )
+            })?;
+        }
+        if !seen.insert(count.vial_id) {
+            return Err(AppError::invalid("vials", "a vial is counted twice"));
+        }
     }
+    let correction_reason = match &counting.correction {
+        Some((_, reason)) => Some(required_reason(reason)?.to_owned()),
+        None => None,
+    };
     let txn = state.db.write().await?;
     let mut record = load(&txn, dose_id, true).await?;
     let from = record.status()?;
-    let to = dose_transition(from, DoseAction::Thaw)?;
-    if thawed_at < record.dose.created_at - Duration::hours(24) {
-        return Err(AppError::invalid(
-            "thawed_at",
-            "more than a day before the dose was ordered",
-        ));
-    }
-    let by_id: HashMap<Uuid, &VialCount> = counts.iter().map(|c| (c.vial_id, c)).collect();
-    let expected: Vec<Uuid> = record.vials.iter().map(|v| v.id).collect();
-    if by_id.len() != counts.len()
-        || counts.len() != expected.len()
-        || !expected.iter().all(|id| by_id.contains_key(id))
+    dose_transition(from, DoseAction::Thaw)?;
+    let by_id: HashMap<Uuid, &VialCount> = counting.counts.iter().map(|c| (c.vial_id, c)).collect();
+    let codes = |status: VialStatus| -> Vec<&str> {
+        record
+            .vials
+            .iter()
+            .filter(|v| v.status == status.as_str())
+            .map(|v| v.code.as_str())
+            .collect()
+    };
+    let uncounted = codes(VialStatus::Reserved);
+    if by_id
+        .keys()
+        .any(|id| !record.vials.iter().any(|v| v.id == *id))
     {
         return Err(AppError::invalid(
             "vials",
             format!(
-                "one count for each vial of the dose: {}",
+                "a count is for a vial that is not in this dose; its vials are {}",
                 record
                     .vials
                     .iter()
@@ -635,52 +788,294 @@ pub async fn thaw(
             ),
         ));
     }
-    let rules = protocol::version(&txn, record.dose.protocol_version).await?;
-    let thaw_counts: Vec<ThawCount> = record
+    let missing: Vec<&str> = record
         .vials
         .iter()
-        .map(|v| ThawCount {
-            viable_cells_per_ml: by_id[&v.id].viable_cells_per_ml,
-            viability_tenths: by_id[&v.id].viability_tenths,
-            volume_ul: v.volume_ul,
-        })
+        .filter(|v| v.status == VialStatus::Reserved.as_str() && !by_id.contains_key(&v.id))
+        .map(|v| v.code.as_str())
         .collect();
-    let low = below_viability(&thaw_counts, rules.min_viability_pct);
-    if !low.is_empty() {
-        return Err(AppError::ViabilityTooLow {
-            min_pct: rules.min_viability_pct,
-            vials: low
-                .into_iter()
-                .map(|i| VialViability {
-                    vial_id: record.vials[i].id,
-                    code: record.vials[i].code.clone(),
-                    viability_pct: crate::domain::patient::tenths_display(
-                        thaw_counts[i].viability_tenths,
-                    ),
-                })
-                .collect(),
+    if !missing.is_empty() {
+        return Err(AppError::invalid(
+            "vials",
+            format!(
+                "one count for each vial not counted yet: {} (missing {})",
+                uncounted.join(", "),
+                missing.join(", ")
+            ),
+        ));
+    }
+    let corrected: Vec<&vial::Model> = record
+        .vials
+        .iter()
+        .filter(|v| v.status != VialStatus::Reserved.as_str() && by_id.contains_key(&v.id))
+        .collect();
+    if counting.counts.is_empty() {
+        return Err(AppError::invalid(
+            "vials",
+            "no count: the dose's counts are recorded; correct one with a signed recount",
+        ));
+    }
+    if !corrected.is_empty() && counting.correction.is_none() {
+        return Err(AppError::invalid(
+            "signature",
+            format!(
+                "{} already counted: a correction of a recorded count is signed, with a reason",
+                corrected
+                    .iter()
+                    .map(|v| v.code.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    if !uncounted.is_empty() && thawed_at < record.dose.created_at - CLOCK_SKEW {
+        return Err(AppError::invalid(
+            "thawed_at",
+            "before the dose's vials were reserved",
+        ));
+    }
+    let rules = record.rules.clone();
+
+    // The new rows: first counts of reserved vials, corrections of others.
+    let mut rows = Vec::with_capacity(counting.counts.len());
+    let mut newly_thawed = Vec::new();
+    for v in &record.vials {
+        let Some(count) = by_id.get(&v.id) else {
+            continue;
+        };
+        let previous = record.current_count(v.id).cloned();
+        let first = v.status == VialStatus::Reserved.as_str();
+        if first {
+            newly_thawed.push(v.clone());
+        }
+        rows.push(thaw_count::Model {
+            id: Uuid::now_v7(),
+            dose_id,
+            vial_id: v.id,
+            viable_cells_per_ml: count.viable_cells_per_ml,
+            viability_tenths: count.viability_tenths,
+            volume_ul: v.volume_ul,
+            thawed_at: match (&previous, first) {
+                (Some(p), false) => p.thawed_at,
+                _ => thawed_at,
+            },
+            recorded_at: now,
+            recorded_by: actor.id,
+            recovery_tenths: Some(recovery_tenths(
+                count.viable_cells_per_ml,
+                v.volume_ul,
+                v.cells_per_vial,
+            )),
+            failure: None,
+            confirmed: count.confirm,
+            confirm_reason: count
+                .confirm
+                .then(|| count.reason.as_deref().unwrap_or("").trim().to_owned()),
+            supersedes_id: if first { None } else { previous.map(|p| p.id) },
+            correction_reason: if first {
+                None
+            } else {
+                correction_reason.clone()
+            },
+            viability_text: Some(count.viability_text.clone()),
         });
     }
-    let target = target_of(&record.dose);
-    let preparation: Preparation =
-        prepare(&target, &thaw_counts).map_err(AppError::DoseOutOfRange)?;
 
+    // Every vial of the dose with its count as it now stands.
+    let current: Vec<(&vial::Model, thaw_count::Model)> = record
+        .vials
+        .iter()
+        .map(|v| {
+            let count = rows
+                .iter()
+                .find(|r| r.vial_id == v.id)
+                .cloned()
+                .or_else(|| record.current_count(v.id).cloned())
+                .ok_or_else(|| {
+                    internal(format!(
+                        "vial {} of dose {} has no count",
+                        v.code, record.dose.code
+                    ))
+                })?;
+            Ok((v, count))
+        })
+        .collect::<AppResult<_>>()?;
+    let thaw_counts: Vec<ThawCount> = current
+        .iter()
+        .map(|(_, c)| ThawCount {
+            viable_cells_per_ml: c.viable_cells_per_ml,
+            viability_tenths: c.viability_tenths,
+            volume_ul: c.volume_ul,
+        })
+        .collect();
+    let frozen: Vec<i64> = current.iter().map(|(v, _)| v.cells_per_vial).collect();
+    let judged = judge_counts(
+        &thaw_counts,
+        &frozen,
+        CountRules {
+            min_viability_pct: rules.min_viability_pct,
+            recovery_min_pct: rules.plausible_recovery_min_pct,
+            recovery_max_pct: rules.plausible_recovery_max_pct,
+            spread_max_pct: rules.count_spread_max_pct,
+        },
+    );
+    for row in &mut rows {
+        if let Some(i) = current.iter().position(|(v, _)| v.id == row.vial_id) {
+            row.failure = count_failure(&judged[i], row.confirmed).map(str::to_owned);
+        }
+    }
+    let thawed_first = current.iter().map(|(_, c)| c.thawed_at).min();
+    record.dose.thawed_at = thawed_first;
+    record.use_by =
+        thawed_first.map(|t| crate::domain::dose::use_by(t, rules.post_thaw_shelf_life_minutes));
+    let refusal = judge_dose(&record, &current, &judged, now);
+    let preparation = match refusal {
+        None => match prepare(&target_of(&record.dose), &thaw_counts) {
+            Ok(preparation) => Some(preparation),
+            Err(error) => {
+                return finish_thaw(
+                    state,
+                    txn,
+                    actor,
+                    record,
+                    from,
+                    rows,
+                    newly_thawed,
+                    counting.correction,
+                    None,
+                    Some(AppError::DoseOutOfRange(error)),
+                    now,
+                )
+                .await;
+            }
+        },
+        Some(_) => None,
+    };
+    finish_thaw(
+        state,
+        txn,
+        actor,
+        record,
+        from,
+        rows,
+        newly_thawed,
+        counting.correction,
+        preparation,
+        refusal,
+        now,
+    )
+    .await
+}
+
+/// Why a vial's count keeps it out of the dose, as the refusal's code.
+fn count_failure(judged: &CountJudgement, confirmed: bool) -> Option<&'static str> {
+    if judged.viability_low {
+        Some("viability_too_low")
+    } else if judged.implausible() && !confirmed {
+        Some("implausible_count")
+    } else {
+        None
+    }
+}
+
+/// The first reason the dose cannot be prepared from these counts now.
+fn judge_dose(
+    record: &DoseRecord,
+    current: &[(&vial::Model, thaw_count::Model)],
+    judged: &[CountJudgement],
+    now: DateTime<Utc>,
+) -> Option<AppError> {
+    if let Err(error) = still_usable(record, now) {
+        return Some(error);
+    }
+    if let Err(error) = within_shelf_life(record, now) {
+        return Some(error);
+    }
+    let rules = &record.rules;
+    let low: Vec<VialViability> = current
+        .iter()
+        .zip(judged)
+        .filter(|(_, j)| j.viability_low)
+        .map(|((v, c), _)| VialViability {
+            vial_id: v.id,
+            code: v.code.clone(),
+            viability_pct: tenths_display(c.viability_tenths),
+        })
+        .collect();
+    if !low.is_empty() {
+        return Some(AppError::ViabilityTooLow {
+            min_pct: rules.min_viability_pct,
+            vials: low,
+        });
+    }
+    let implausible: Vec<ImplausibleVial> = current
+        .iter()
+        .zip(judged)
+        .filter(|((_, c), j)| j.implausible() && !c.confirmed)
+        .map(|((v, c), j)| ImplausibleVial {
+            vial_id: v.id,
+            code: v.code.clone(),
+            viable_cells_per_ml: c.viable_cells_per_ml,
+            cells_frozen: v.cells_per_vial,
+            recovery_pct: tenths_text(j.recovery_tenths),
+            recovery_outside_range: j.recovery_implausible,
+            median_deviation_pct: j.spread_tenths.map(tenths_text),
+        })
+        .collect();
+    if !implausible.is_empty() {
+        return Some(AppError::ImplausibleCount {
+            vials: implausible,
+            recovery_min_pct: rules.plausible_recovery_min_pct,
+            recovery_max_pct: rules.plausible_recovery_max_pct,
+            spread_max_pct: rules.count_spread_max_pct,
+        });
+    }
+    None
+}
+
+fn tenths_text(tenths: i64) -> String {
+    format!("{}.{}", tenths / 10, tenths % 10)
+}
+
+/// Writes what the counts decided, in the transaction that recorded them.
+#[allow(clippy::too_many_arguments)]
+async fn finish_thaw(
+    state: &AppState,
+    txn: WriteTxn,
+    actor: &Actor,
+    mut record: DoseRecord,
+    from: DoseStatus,
+    rows: Vec<thaw_count::Model>,
+    newly_thawed: Vec<vial::Model>,
+    correction: Option<(VerifiedSignature, String)>,
+    preparation: Option<Preparation>,
+    refusal: Option<AppError>,
+    now: DateTime<Utc>,
+) -> AppResult<DoseRecord> {
+    let dose_id = record.dose.id;
+    let to = count_outcome(refusal.is_none() && preparation.is_some());
+    let failure = refusal.as_ref().map(|e| e.code().to_owned());
+    let column = |value: Option<i64>| Expr::value(value);
     let changed = dose::Entity::update_many()
         .col_expr(dose::Column::Status, Expr::value(to.as_str()))
-        .col_expr(dose::Column::ThawedAt, Expr::value(thawed_at))
+        .col_expr(dose::Column::ThawedAt, Expr::value(record.dose.thawed_at))
         .col_expr(
             dose::Column::ConcentrationCellsPerMl,
-            Expr::value(preparation.concentration_cells_per_ml),
+            column(preparation.map(|p| p.concentration_cells_per_ml)),
         )
         .col_expr(
             dose::Column::AvailableUl,
-            Expr::value(preparation.available_ul),
+            column(preparation.map(|p| p.available_ul)),
         )
-        .col_expr(dose::Column::VolumeUl, Expr::value(preparation.volume_ul))
+        .col_expr(
+            dose::Column::VolumeUl,
+            column(preparation.map(|p| p.volume_ul)),
+        )
         .col_expr(
             dose::Column::CellsToAdminister,
-            Expr::value(preparation.cells_to_administer),
+            column(preparation.map(|p| p.cells_to_administer)),
         )
+        .col_expr(dose::Column::CountFailure, Expr::value(failure.clone()))
         .filter(dose::Column::Id.eq(dose_id))
         .filter(dose::Column::Status.eq(from.as_str()))
         .exec(&txn)
@@ -692,31 +1087,16 @@ pub async fn thaw(
         });
     }
     // A thawed vial has left the freezer for good: its position is free.
+    let thawed_ids: Vec<Uuid> = newly_thawed.iter().map(|v| v.id).collect();
     vials::transition_all(
         &txn,
-        &expected,
+        &thawed_ids,
         &[VialStatus::Reserved],
         VialStatus::Thawed,
         true,
         ("dose", dose_id),
     )
     .await?;
-    let rows: Vec<thaw_count::Model> = record
-        .vials
-        .iter()
-        .zip(&thaw_counts)
-        .map(|(v, c)| thaw_count::Model {
-            id: Uuid::now_v7(),
-            dose_id,
-            vial_id: v.id,
-            viable_cells_per_ml: c.viable_cells_per_ml,
-            viability_tenths: c.viability_tenths,
-            volume_ul: c.volume_ul,
-            thawed_at,
-            recorded_at: now,
-            recorded_by: actor.id,
-        })
-        .collect();
     thaw_count::Entity::insert_many(rows.iter().map(|r| thaw_count::ActiveModel {
         id: Set(r.id),
         dose_id: Set(r.dose_id),
@@ -727,26 +1107,66 @@ pub async fn thaw(
         thawed_at: Set(r.thawed_at),
         recorded_at: Set(r.recorded_at),
         recorded_by: Set(r.recorded_by),
+        recovery_tenths: Set(r.recovery_tenths),
+        failure: Set(r.failure.clone()),
+        confirmed: Set(r.confirmed),
+        confirm_reason: Set(r.confirm_reason.clone()),
+        supersedes_id: Set(r.supersedes_id),
+        correction_reason: Set(r.correction_reason.clone()),
+        viability_text: Set(r.viability_text.clone()),
     }))
     .exec_without_returning(&txn)
     .await?;
-    let mut events = vec![
-        NewEvent::new("dose.thawed", "dose", dose_id).details(json!({
-            "code": record.dose.code,
-            "from": from,
-            "to": to,
-            "thawed_at": thawed_at,
-            "counts": rows.iter().zip(&record.vials).map(|(r, v)| json!({
-                "vial_id": v.id,
-                "code": v.code,
-                "viable_cells_per_ml": r.viable_cells_per_ml,
-                "viability_tenths": r.viability_tenths,
-                "volume_ul": r.volume_ul,
-            })).collect::<Vec<_>>(),
-            "preparation": preparation,
-        })),
-    ];
-    for v in &record.vials {
+    let code_of = |vial_id: Uuid| {
+        record
+            .vials
+            .iter()
+            .find(|v| v.id == vial_id)
+            .map(|v| v.code.clone())
+            .unwrap_or_default()
+    };
+    let action = if rows.iter().any(|r| r.supersedes_id.is_some()) {
+        "dose.count_corrected"
+    } else {
+        "dose.thawed"
+    };
+    let event = NewEvent::new(action, "dose", dose_id).details(json!({
+        "code": record.dose.code,
+        "from": from,
+        "to": to,
+        "thawed_at": record.dose.thawed_at,
+        "use_by": record.use_by,
+        "counts": rows.iter().map(|r| json!({
+            "count_id": r.id,
+            "vial_id": r.vial_id,
+            "code": code_of(r.vial_id),
+            "viable_cells_per_ml": r.viable_cells_per_ml,
+            "viability_tenths": r.viability_tenths,
+            "viability_as_entered": r.viability_text,
+            "volume_ul": r.volume_ul,
+            "thawed_at": r.thawed_at,
+            "recovery_tenths": r.recovery_tenths,
+            "failure": r.failure,
+            "confirmed": r.confirmed,
+            "confirm_reason": r.confirm_reason,
+            "supersedes_id": r.supersedes_id,
+        })).collect::<Vec<_>>(),
+        "correction_reason": correction.as_ref().map(|(_, reason)| reason),
+        "preparation": preparation,
+        "failure": failure,
+    }));
+    let actor = match &correction {
+        Some((signature, _)) => {
+            signatures::append_signed(&txn, signature, now, event).await?;
+            signature.signer.actor()
+        }
+        None => {
+            ledger::append(&txn, actor, now, event).await?;
+            actor.clone()
+        }
+    };
+    let mut events = Vec::with_capacity(newly_thawed.len());
+    for v in &newly_thawed {
         let from_location = match (v.box_id, &v.position) {
             (Some(box_id), Some(position)) => {
                 let unit = storage::unit(state, box_id).await?;
@@ -754,6 +1174,7 @@ pub async fn thaw(
             }
             _ => None,
         };
+        let thawed_at = rows.iter().find(|r| r.vial_id == v.id).map(|r| r.thawed_at);
         events.push(
             NewEvent::new("vial.thawed", "vial", v.id)
                 .moved(from_location, None)
@@ -766,25 +1187,30 @@ pub async fn thaw(
                 })),
         );
     }
-    ledger::append_many(&txn, actor, now, events).await?;
+    ledger::append_many(&txn, &actor, now, events).await?;
     txn.commit().await?;
     record.dose.status = to.as_str().to_owned();
-    record.dose.thawed_at = Some(thawed_at);
-    record.dose.concentration_cells_per_ml = Some(preparation.concentration_cells_per_ml);
-    record.dose.available_ul = Some(preparation.available_ul);
-    record.dose.volume_ul = Some(preparation.volume_ul);
-    record.dose.cells_to_administer = Some(preparation.cells_to_administer);
+    record.dose.count_failure = failure;
+    record.dose.concentration_cells_per_ml = preparation.map(|p| p.concentration_cells_per_ml);
+    record.dose.available_ul = preparation.map(|p| p.available_ul);
+    record.dose.volume_ul = preparation.map(|p| p.volume_ul);
+    record.dose.cells_to_administer = preparation.map(|p| p.cells_to_administer);
     for v in &mut record.vials {
-        v.status = VialStatus::Thawed.as_str().to_owned();
-        v.box_id = None;
-        v.position = None;
+        if thawed_ids.contains(&v.id) {
+            v.status = VialStatus::Thawed.as_str().to_owned();
+            v.box_id = None;
+            v.position = None;
+        }
     }
-    record.counts = rows;
-    record.use_by = Some(crate::domain::dose::use_by(
-        thawed_at,
-        rules.post_thaw_shelf_life_minutes,
-    ));
-    Ok(record)
+    record.counts.extend(rows);
+    match refusal {
+        None => Ok(record),
+        Some(inner) => Err(AppError::CountsRecorded {
+            inner: Box::new(inner),
+            dose_id,
+            dose_status: to.as_str().to_owned(),
+        }),
+    }
 }
 
 /// The target the dose was ordered with.
@@ -799,7 +1225,10 @@ pub fn target_of(dose: &dose::Model) -> DoseTarget {
     }
 }
 
-/// The pharmacist's signed check of the prepared dose.
+/// The pharmacist's signed check of the prepared dose, on the server's
+/// clock: the lot still released and unexpired, the weight still valid,
+/// the product within its shelf life, and (protocol
+/// `independent_verification`) a pharmacist other than whoever counted.
 pub async fn verify(
     state: &AppState,
     signature: &VerifiedSignature,
@@ -810,13 +1239,26 @@ pub async fn verify(
     let mut record = load(&txn, dose_id, true).await?;
     let from = record.status()?;
     let to = dose_transition(from, DoseAction::Verify)?;
+    still_usable(&record, now)?;
+    within_shelf_life(&record, now)?;
     let signer = signature.signer.user_id;
+    if record.rules.independent_verification
+        && record.counts.iter().any(|c| c.recorded_by == Some(signer))
+    {
+        return Err(AppError::SamePerson { user_id: signer });
+    }
     set_status(&txn, dose_id, from, to, |update| {
         update
             .col_expr(dose::Column::VerifiedAt, Expr::value(now))
             .col_expr(dose::Column::VerifiedBy, Expr::value(signer))
     })
     .await?;
+    let counted_by: Vec<Uuid> = {
+        let mut ids: Vec<Uuid> = record.counts.iter().filter_map(|c| c.recorded_by).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
     signatures::append_signed(
         &txn,
         signature,
@@ -831,6 +1273,10 @@ pub async fn verify(
             "cells_to_administer": record.dose.cells_to_administer,
             "min_cells": record.dose.min_cells,
             "max_cells": record.dose.max_cells,
+            "use_by": record.use_by,
+            "lot_expires_at": record.lot.expires_at,
+            "weight_measured_at": record.weight.measured_at,
+            "counted_by": counted_by,
             "vials": record.vials.iter().map(|v| &v.code).collect::<Vec<_>>(),
         })),
     )
@@ -843,15 +1289,15 @@ pub async fn verify(
 }
 
 /// Cancels a dose before its infusion. Unthawed vials go back to
-/// `available`; thawed ones stay thawed (they cannot go back to storage)
-/// until the lab discards them.
+/// `available`; thawed ones are discarded (they never go back into stock),
+/// with the reason.
 pub async fn cancel(
     state: &AppState,
     actor: &Actor,
     dose_id: Uuid,
     reason: &str,
 ) -> AppResult<DoseRecord> {
-    let reason = crate::services::lots::required_reason(reason)?.to_owned();
+    let reason = required_reason(reason)?.to_owned();
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let mut record = load(&txn, dose_id, true).await?;
@@ -864,61 +1310,108 @@ pub async fn cancel(
             .col_expr(dose::Column::CancelReason, Expr::value(cancel_reason))
     })
     .await?;
-    let returned: Vec<&vial::Model> = record
-        .vials
-        .iter()
-        .filter(|v| v.status == VialStatus::Reserved.as_str())
-        .collect();
-    let ids: Vec<Uuid> = returned.iter().map(|v| v.id).collect();
+    let events = release_vials(&txn, &record.vials, dose_id, &reason).await?;
+    let (returned, discarded) = (events.returned.clone(), events.discarded.clone());
+    let mut all = vec![
+        NewEvent::new("dose.cancelled", "dose", dose_id).details(json!({
+            "code": record.dose.code,
+            "from": from,
+            "to": to,
+            "reason": reason,
+            "vials_returned": returned,
+            "vials_discarded": discarded,
+        })),
+    ];
+    all.extend(events.events);
+    ledger::append_many(&txn, actor, now, all).await?;
+    txn.commit().await?;
+    record.dose.status = to.as_str().to_owned();
+    record.dose.cancelled_at = Some(now);
+    record.dose.cancel_reason = Some(reason);
+    for v in &mut record.vials {
+        if returned.contains(&v.code) {
+            v.status = VialStatus::Available.as_str().to_owned();
+        } else if discarded.contains(&v.code) {
+            v.status = VialStatus::Discarded.as_str().to_owned();
+        }
+    }
+    Ok(record)
+}
+
+/// What cancelling did to a dose's vials.
+pub(crate) struct Released {
+    pub returned: Vec<String>,
+    pub discarded: Vec<String>,
+    pub events: Vec<NewEvent>,
+}
+
+/// The vials of a cancelled dose: reserved ones back to `available`,
+/// thawed ones `discarded` with the reason (out of the freezer, they can
+/// only be destroyed).
+pub(crate) async fn release_vials(
+    txn: &impl ConnectionTrait,
+    vials: &[vial::Model],
+    dose_id: Uuid,
+    reason: &str,
+) -> AppResult<Released> {
+    let of = |status: VialStatus| -> Vec<&vial::Model> {
+        vials
+            .iter()
+            .filter(|v| v.status == status.as_str())
+            .collect()
+    };
+    let (reserved, thawed) = (of(VialStatus::Reserved), of(VialStatus::Thawed));
+    let ids = |list: &[&vial::Model]| list.iter().map(|v| v.id).collect::<Vec<_>>();
     vials::transition_all(
-        &txn,
-        &ids,
+        txn,
+        &ids(&reserved),
         &[VialStatus::Reserved],
         VialStatus::Available,
         false,
         ("dose", dose_id),
     )
     .await?;
-    let thawed: Vec<&String> = record
-        .vials
+    vials::transition_all(
+        txn,
+        &ids(&thawed),
+        &[VialStatus::Thawed],
+        VialStatus::Discarded,
+        true,
+        ("dose", dose_id),
+    )
+    .await?;
+    let mut events: Vec<NewEvent> = reserved
         .iter()
-        .filter(|v| v.status == VialStatus::Thawed.as_str())
-        .map(|v| &v.code)
+        .map(|v| {
+            NewEvent::new("vial.unreserved", "vial", v.id).details(json!({
+                "code": v.code,
+                "from": VialStatus::Reserved,
+                "to": VialStatus::Available,
+                "dose_id": dose_id,
+                "reason": reason,
+            }))
+        })
         .collect();
-    let mut events = vec![
-        NewEvent::new("dose.cancelled", "dose", dose_id).details(json!({
-            "code": record.dose.code,
-            "from": from,
-            "to": to,
-            "reason": reason,
-            "vials_returned": returned.iter().map(|v| &v.code).collect::<Vec<_>>(),
-            "thawed_vials_to_discard": thawed,
-        })),
-    ];
-    events.extend(returned.iter().map(|v| {
-        NewEvent::new("vial.unreserved", "vial", v.id).details(json!({
+    events.extend(thawed.iter().map(|v| {
+        NewEvent::new("vial.discarded", "vial", v.id).details(json!({
             "code": v.code,
-            "from": VialStatus::Reserved,
-            "to": VialStatus::Available,
+            "from": VialStatus::Thawed,
+            "to": VialStatus::Discarded,
             "dose_id": dose_id,
-            "reason": reason,
+            "reason": format!("thawed for a dose that was cancelled: {reason}"),
         }))
     }));
-    ledger::append_many(&txn, actor, now, events).await?;
-    txn.commit().await?;
-    record.dose.status = to.as_str().to_owned();
-    record.dose.cancelled_at = Some(now);
-    record.dose.cancel_reason = Some(reason);
-    for v in &mut record.vials {
-        if ids.contains(&v.id) {
-            v.status = VialStatus::Available.as_str().to_owned();
-        }
-    }
-    Ok(record)
+    Ok(Released {
+        returned: reserved.iter().map(|v| v.code.clone()).collect(),
+        discarded: thawed.iter().map(|v| v.code.clone()).collect(),
+        events,
+    })
 }
 
-/// Discards one reserved vial of the dose (signed, with the reason: a
-/// failed count, a cracked vial) and reserves another from the same lot.
+/// Discards one vial of the dose (signed, with the reason: a failed count,
+/// a cracked vial) and reserves another from the same lot, which must
+/// still be usable. A reserved dose stays reserved; a dose whose counts
+/// failed stays so until the new vial is counted.
 pub async fn replace_vial(
     state: &AppState,
     signature: &VerifiedSignature,
@@ -926,7 +1419,7 @@ pub async fn replace_vial(
     vial_id: Uuid,
     reason: &str,
 ) -> AppResult<DoseRecord> {
-    let reason = crate::services::lots::required_reason(reason)?.to_owned();
+    let reason = required_reason(reason)?.to_owned();
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let record = load(&txn, dose_id, true).await?;
@@ -935,6 +1428,7 @@ pub async fn replace_vial(
     let Some(old) = record.vials.iter().find(|v| v.id == vial_id) else {
         return Err(AppError::invalid("vial_id", "not one of the dose's vials"));
     };
+    lot_usable(&record.lot, now)?;
     let Reserve::Done(mut fresh) = reserve(&txn, record.lot.id, 1).await? else {
         return Err(AppError::InsufficientStock {
             needed: 1,
@@ -943,10 +1437,11 @@ pub async fn replace_vial(
         });
     };
     let replacement = fresh.remove(0);
+    let was: VialStatus = old.status.parse().map_err(internal)?;
     vials::transition_all(
         &txn,
         &[vial_id],
-        &[VialStatus::Reserved],
+        &[VialStatus::Reserved, VialStatus::Thawed],
         VialStatus::Discarded,
         true,
         ("vial", vial_id),
@@ -986,7 +1481,7 @@ pub async fn replace_vial(
             .moved(from_location, None)
             .details(json!({
                 "code": old.code,
-                "from": VialStatus::Reserved,
+                "from": was,
                 "to": VialStatus::Discarded,
                 "reason": reason,
                 "dose_id": dose_id,
@@ -1067,6 +1562,10 @@ pub async fn load(db: &impl ConnectionTrait, id: Uuid, lock: bool) -> AppResult<
         .one(db)
         .await?
         .ok_or_else(|| AppError::not_found("lot", dose.lot_id))?;
+    let weight = weight::Entity::find_by_id(dose.weight_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("weight", dose.weight_id))?;
     let links = dose_vial::Entity::find()
         .filter(dose_vial::Column::DoseId.eq(id))
         .all(db)
@@ -1093,6 +1592,7 @@ pub async fn load(db: &impl ConnectionTrait, id: Uuid, lock: bool) -> AppResult<
     let counts = thaw_count::Entity::find()
         .filter(thaw_count::Column::DoseId.eq(id))
         .order_by_asc(thaw_count::Column::RecordedAt)
+        .order_by_asc(thaw_count::Column::Id)
         .all(db)
         .await?;
     let infusion = infusion::Entity::find()
@@ -1106,11 +1606,14 @@ pub async fn load(db: &impl ConnectionTrait, id: Uuid, lock: bool) -> AppResult<
             .map(|t| crate::domain::dose::use_by(t, rules.post_thaw_shelf_life_minutes)),
         infusions_total: rules.infusions,
         subject_code: patient.subject_code,
+        birth_date: patient.birth_date,
         dose,
         lot,
+        weight,
         vials: current,
         removed,
         counts,
         infusion,
+        rules,
     })
 }

@@ -9,16 +9,18 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::dose::use_by;
+use crate::domain::dose::infused_volume_unusual;
 use crate::domain::lifecycle::{DoseAction, DoseStatus, VialStatus, dose_transition, string_enum};
-use crate::domain::patient::{check_bedside, next_infusion};
+use crate::domain::patient::check_bedside;
 use crate::entities::{adverse_event, dose, infusion};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
-use crate::services::donors::{internal, not_in_future};
+use crate::services::donors::{CLOCK_SKEW, internal, not_in_future};
 use crate::services::doses::{self, DoseRecord};
 use crate::services::ledger::{self, NewEvent};
-use crate::services::{protocol, vials};
+use crate::services::lots::required_reason;
+use crate::services::signatures::{self, VerifiedSignature};
+use crate::services::vials;
 use crate::state::AppState;
 
 string_enum!(
@@ -37,34 +39,65 @@ pub struct InfusionRecord {
     pub adverse_events: Vec<adverse_event::Model>,
 }
 
+/// What the bedside sends to start an infusion.
+#[derive(Debug, Clone)]
+pub struct Start<'a> {
+    pub dose_id: Uuid,
+    pub patient_scan: &'a str,
+    pub product_scan: &'a str,
+    /// Within 5 minutes of the server's clock; for a late entry, when the
+    /// infusion was given.
+    pub started_at: DateTime<Utc>,
+    /// An infusion given during an outage, recorded afterwards: signed,
+    /// with the reason.
+    pub late_entry: Option<(VerifiedSignature, String)>,
+}
+
 /// Starts the infusion of a verified dose after the two bedside scans. A
 /// scan that does not match is refused and the refusal is recorded in the
 /// ledger; nothing is infused.
-pub async fn start(
-    state: &AppState,
-    actor: &Actor,
-    dose_id: Uuid,
-    patient_scan: &str,
-    product_scan: &str,
-    started_at: DateTime<Utc>,
-) -> AppResult<InfusionRecord> {
+///
+/// Everything that can expire is judged on the server's clock: the
+/// client's `started_at` may differ from it by 5 minutes at most, and never
+/// makes an expired product valid. A late entry (an infusion given during
+/// an outage) is judged against the time it claims, and is signed and
+/// marked as such wherever the infusion is shown.
+pub async fn start(state: &AppState, actor: &Actor, input: Start<'_>) -> AppResult<InfusionRecord> {
     let now = state.clock.now();
-    not_in_future("started_at", started_at, now)?;
+    let started_at = input.started_at;
+    let late_reason = match &input.late_entry {
+        Some((_, reason)) => Some(required_reason(reason)?.to_owned()),
+        None => None,
+    };
+    // When everything is judged: the server's now, or what a late entry claims.
+    let at = match late_reason {
+        None => {
+            if (started_at - now).abs() > CLOCK_SKEW {
+                return Err(AppError::invalid(
+                    "started_at",
+                    format!(
+                        "{started_at} is more than 5 minutes from the server's clock ({now}); an infusion given earlier, during an outage, is recorded as a late entry (signed, with a reason)"
+                    ),
+                ));
+            }
+            now
+        }
+        Some(_) => {
+            not_in_future("started_at", started_at, now)?;
+            started_at
+        }
+    };
+    let dose_id = input.dose_id;
     let txn = state.db.write().await?;
     let mut record = doses::load(&txn, dose_id, true).await?;
     let from = record.status()?;
     let to = dose_transition(from, DoseAction::StartInfusion)?;
-    if record.lot.status != crate::domain::lifecycle::LotStatus::Released.as_str() {
-        // A lot recalled after the dose was prepared never reaches the patient.
-        return Err(AppError::LotNotReleased {
-            lot_id: record.lot.id,
-            code: record.lot.code.clone(),
-            status: record.lot.status.clone(),
-        });
-    }
+    // A lot recalled or expired after the dose was prepared never reaches
+    // the patient.
+    doses::lot_usable(&record.lot, at)?;
     let mismatches = check_bedside(
-        patient_scan,
-        product_scan,
+        input.patient_scan,
+        input.product_scan,
         &record.subject_code,
         &record.dose.code,
     );
@@ -78,8 +111,8 @@ pub async fn start(
             NewEvent::new("dose.identity_mismatch", "dose", dose_id).details(json!({
                 "code": record.dose.code,
                 "subject_code": record.subject_code,
-                "patient_scan": printable(patient_scan),
-                "product_scan": printable(product_scan),
+                "patient_scan": printable(input.patient_scan),
+                "product_scan": printable(input.product_scan),
                 "mismatches": mismatches,
             })),
         )
@@ -99,29 +132,11 @@ pub async fn start(
             "before the product was thawed",
         ));
     }
-    let rules = protocol::version(&txn, record.dose.protocol_version).await?;
-    let deadline = use_by(thawed_at, rules.post_thaw_shelf_life_minutes);
-    if started_at > deadline {
-        return Err(AppError::ThawedProductExpired {
-            thawed_at,
-            use_by: deadline,
-        });
-    }
+    doses::still_usable(&record, at)?;
+    doses::within_shelf_life(&record, at)?;
+    let deadline = record.use_by.unwrap_or(thawed_at);
     let started = doses::infusion_starts(&txn, record.dose.patient_id).await?;
-    let number = next_infusion(&rules, &started, started_at).map_err(|refused| match refused {
-        crate::domain::patient::ScheduleRefused::LimitReached { limit } => {
-            AppError::InfusionLimitReached { limit }
-        }
-        crate::domain::patient::ScheduleRefused::OutsideWindow {
-            first_infusion_at,
-            closed_at,
-            window_days,
-        } => AppError::OutsideWindow {
-            first_infusion_at,
-            closed_at,
-            window_days,
-        },
-    })?;
+    let number = doses::schedule(&record.rules, state.settings.timezone, &started, at)?;
     let changed = dose::Entity::update_many()
         .col_expr(dose::Column::Status, Expr::value(to.as_str()))
         .filter(dose::Column::Id.eq(dose_id))
@@ -143,12 +158,14 @@ pub async fn start(
         started_at,
         ended_at: None,
         volume_infused_ul: None,
-        patient_scan: printable(patient_scan),
-        product_scan: printable(product_scan),
+        patient_scan: printable(input.patient_scan),
+        product_scan: printable(input.product_scan),
         created_at: now,
         created_by: actor.id,
         completed_at: None,
         completed_by: None,
+        late_entry: late_reason.is_some(),
+        late_reason: late_reason.clone(),
     };
     infusion::Entity::insert(infusion::ActiveModel {
         id: Set(model.id),
@@ -165,6 +182,8 @@ pub async fn start(
         created_by: Set(actor.id),
         completed_at: Set(None),
         completed_by: Set(None),
+        late_entry: Set(model.late_entry),
+        late_reason: Set(model.late_reason.clone()),
     })
     .exec_without_returning(&txn)
     .await?;
@@ -178,20 +197,25 @@ pub async fn start(
         "started_at": started_at,
         "thawed_at": thawed_at,
         "use_by": deadline,
+        "lot_expires_at": record.lot.expires_at,
+        "weight_measured_at": record.weight.measured_at,
         "patient_scan": model.patient_scan,
         "product_scan": model.product_scan,
+        "late_entry": late_reason.as_ref().map(|reason| json!({ "reason": reason, "recorded_at": now })),
         "vials": record.vials.iter().map(|v| &v.code).collect::<Vec<_>>(),
     });
-    ledger::append_many(
-        &txn,
-        actor,
-        now,
-        vec![
-            NewEvent::new("infusion.started", "infusion", model.id).details(details.clone()),
-            NewEvent::new("dose.infusion_started", "dose", dose_id).details(details),
-        ],
-    )
-    .await?;
+    let started_event =
+        NewEvent::new("infusion.started", "infusion", model.id).details(details.clone());
+    let dose_event = NewEvent::new("dose.infusion_started", "dose", dose_id).details(details);
+    match &input.late_entry {
+        Some((signature, _)) => {
+            signatures::append_signed(&txn, signature, now, started_event).await?;
+            ledger::append(&txn, &signature.signer.actor(), now, dose_event).await?;
+        }
+        None => {
+            ledger::append_many(&txn, actor, now, vec![started_event, dose_event]).await?;
+        }
+    }
     txn.commit().await?;
     record.dose.status = to.as_str().to_owned();
     record.infusion = Some(model.clone());
@@ -215,16 +239,44 @@ pub struct NewAdverseEvent {
     pub onset_at: DateTime<Utc>,
 }
 
+/// How an infusion ended.
+#[derive(Debug, Clone)]
+pub struct Completion<'a> {
+    pub ended_at: DateTime<Utc>,
+    pub volume_infused_ul: i64,
+    /// A volume more than the protocol's tolerance from the prepared one is
+    /// confirmed by a person, with the reason (a line primed, a bag that
+    /// leaked, an infusion stopped for a reaction).
+    pub confirm_volume: bool,
+    pub volume_reason: Option<&'a str>,
+    pub adverse_events: &'a [NewAdverseEvent],
+}
+
 /// Completes an infusion: end time, volume given, adverse events. The
-/// dose's vials become `infused`.
+/// dose's vials become `infused`. A lot recalled while the infusion was
+/// running does not stop it being completed: what was given is a fact.
 pub async fn complete(
     state: &AppState,
     actor: &Actor,
     infusion_id: Uuid,
-    ended_at: DateTime<Utc>,
-    volume_infused_ul: i64,
-    adverse_events: &[NewAdverseEvent],
+    completion: Completion<'_>,
 ) -> AppResult<InfusionRecord> {
+    let Completion {
+        ended_at,
+        volume_infused_ul,
+        confirm_volume,
+        volume_reason,
+        adverse_events,
+    } = completion;
+    let volume_reason = match (confirm_volume, volume_reason) {
+        (true, reason) => Some(required_reason(reason.unwrap_or("")).map_err(|_| {
+            AppError::invalid(
+                "reason",
+                "confirming an unusual volume needs the reason (a primed line, a leak, an infusion stopped early)",
+            )
+        })?.to_owned()),
+        (false, _) => None,
+    };
     let now = state.clock.now();
     not_in_future("ended_at", ended_at, now)?;
     for (i, ae) in adverse_events.iter().enumerate() {
@@ -264,11 +316,28 @@ pub async fn complete(
         return Err(AppError::invalid("ended_at", "before the infusion started"));
     }
     let prepared = record.dose.volume_ul.unwrap_or_default();
-    if !(0..=prepared).contains(&volume_infused_ul) {
+    let thawed = record.dose.available_ul.unwrap_or(prepared).max(prepared);
+    if !(0..=thawed).contains(&volume_infused_ul) {
         return Err(AppError::invalid(
             "volume_infused_ul",
-            format!("0 to the {prepared} µL prepared"),
+            format!(
+                "0 to the {} thawed ({} prepared), in µL",
+                crate::labels::millilitres(thawed),
+                crate::labels::millilitres(prepared)
+            ),
         ));
+    }
+    if infused_volume_unusual(
+        volume_infused_ul,
+        prepared,
+        record.rules.infused_volume_tolerance_pct,
+    ) && !confirm_volume
+    {
+        return Err(AppError::VolumeUnconfirmed {
+            volume_infused_ul,
+            volume_prepared_ul: prepared,
+            tolerance_pct: record.rules.infused_volume_tolerance_pct,
+        });
     }
     for ae in adverse_events {
         if ae.onset_at < current.started_at {
@@ -352,6 +421,8 @@ pub async fn complete(
             "ended_at": ended_at,
             "volume_infused_ul": volume_infused_ul,
             "volume_prepared_ul": prepared,
+            "volume_confirmed": volume_reason.as_ref().map(|reason| json!({ "reason": reason })),
+            "late_entry": current.late_entry,
             "adverse_events": rows.iter().map(|r| json!({
                 "id": r.id, "term": r.term, "grade": r.grade, "onset_at": r.onset_at,
             })).collect::<Vec<_>>(),

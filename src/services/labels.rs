@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use crate::domain::din::Din;
 use crate::domain::lifecycle::VialStatus;
+use crate::domain::patient::tenths_display;
 use crate::domain::scan::{ScanKind, payload};
+use crate::domain::zone::SiteZone;
 use crate::entities::{lot, vial};
 use crate::error::{AppError, AppResult};
 use crate::labels::{LabelData, LabelKind, grouped, millilitres, millions};
@@ -29,10 +31,6 @@ pub const MAX_COPIES: i32 = 10;
 /// a mix-up); every other vial of the lot is on its sheet.
 const UNLABELLED: [VialStatus; 2] = [VialStatus::Infused, VialStatus::Discarded];
 
-fn date(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d").to_string()
-}
-
 fn din_parts(din: &str) -> (String, String) {
     match Din::parse(din) {
         Ok(parsed) => {
@@ -45,7 +43,9 @@ fn din_parts(din: &str) -> (String, String) {
 }
 
 /// What a vial's label prints.
-pub fn vial_data(vial: &vial::Model, lot: &lot::Model) -> LabelData {
+/// Dates are the site's calendar dates.
+pub fn vial_data(vial: &vial::Model, lot: &lot::Model, zone: SiteZone) -> LabelData {
+    let date = |t: DateTime<Utc>| zone.day(t);
     let mut data = LabelData::new(LabelKind::Vial, payload(ScanKind::Vial, &vial.code));
     let (din_display, din_check) = din_parts(&vial.din);
     data.set("vial_code", vial.code.clone());
@@ -63,7 +63,8 @@ pub fn vial_data(vial: &vial::Model, lot: &lot::Model) -> LabelData {
 }
 
 /// What a lot's (or its box's) label prints.
-pub fn lot_data(lot: &lot::Model) -> LabelData {
+pub fn lot_data(lot: &lot::Model, zone: SiteZone) -> LabelData {
+    let date = |t: DateTime<Utc>| zone.day(t);
     let mut data = LabelData::new(LabelKind::Lot, payload(ScanKind::Lot, &lot.code));
     let (din_display, din_check) = din_parts(&lot.din);
     let unknown = || "—".to_owned();
@@ -90,7 +91,7 @@ pub fn lot_data(lot: &lot::Model) -> LabelData {
     data.set("manufactured_date", date(lot.manufactured_at));
     data.set(
         "frozen_date",
-        lot.frozen_at.map(date).unwrap_or_else(unknown),
+        lot.frozen_at.map(&date).unwrap_or_else(unknown),
     );
     data.set("expiry_date", date(lot.expires_at));
     data
@@ -122,7 +123,8 @@ pub async fn dose_label(state: &AppState, dose_id: Uuid) -> AppResult<LabelData>
     let dose = &record.dose;
     let mut data = LabelData::new(LabelKind::Dose, payload(ScanKind::Dose, &dose.code));
     let dash = || "—".to_owned();
-    let time = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    let zone = state.settings.timezone;
+    let time = |t: DateTime<Utc>| zone.minute(t);
     data.set("subject_code", record.subject_code.clone());
     data.set("dose_code", dose.code.clone());
     data.set("infusion_number", dose.infusion_number.to_string());
@@ -143,6 +145,33 @@ pub async fn dose_label(state: &AppState, dose_id: Uuid) -> AppResult<LabelData>
     data.set("vial_codes", vial_list(&record.vials));
     data.set("thawed_at", dose.thawed_at.map(time).unwrap_or_else(dash));
     data.set("use_by", record.use_by.map(time).unwrap_or_else(dash));
+    // the second identifier, for the person reading the bag (never in the QR)
+    data.set(
+        "birth_date",
+        record.birth_date.format("%Y-%m-%d").to_string(),
+    );
+    let viabilities: Vec<i32> = record
+        .vials
+        .iter()
+        .filter_map(|v| record.current_count(v.id))
+        .map(|c| c.viability_tenths)
+        .collect();
+    data.set(
+        "viability",
+        match (viabilities.iter().min(), viabilities.iter().max()) {
+            (Some(low), Some(high)) if low == high => format!("{} %", tenths_display(*low)),
+            (Some(low), Some(high)) => {
+                format!("{}–{} %", tenths_display(*low), tenths_display(*high))
+            }
+            _ => dash(),
+        },
+    );
+    data.set(
+        "concentration",
+        dose.concentration_cells_per_ml
+            .map(|c| format!("{}/mL", millions(c)))
+            .unwrap_or_else(dash),
+    );
     data.set("trial_id", rules.trial_id);
     Ok(data)
 }
@@ -174,19 +203,20 @@ pub async fn vial_label(state: &AppState, vial_id: Uuid) -> AppResult<LabelData>
         .await?
         .ok_or_else(|| AppError::not_found("vial", vial_id))?;
     let lot = lot.ok_or_else(|| AppError::not_found("lot", vial.lot_id))?;
-    Ok(vial_data(&vial, &lot))
+    Ok(vial_data(&vial, &lot, state.settings.timezone))
 }
 
 pub async fn lot_label(state: &AppState, lot_id: Uuid) -> AppResult<LabelData> {
     let lot = find_lot(state.db.conn(), lot_id).await?;
-    Ok(lot_data(&lot))
+    Ok(lot_data(&lot, state.settings.timezone))
 }
 
 /// The labels of the lot's sheet, by vial code (two queries).
 pub async fn lot_sheet(state: &AppState, lot_id: Uuid) -> AppResult<(lot::Model, Vec<LabelData>)> {
     let lot = find_lot(state.db.conn(), lot_id).await?;
     let vials = sheet_vials(state.db.conn(), lot_id).await?;
-    let labels = vials.iter().map(|v| vial_data(v, &lot)).collect();
+    let zone = state.settings.timezone;
+    let labels = vials.iter().map(|v| vial_data(v, &lot, zone)).collect();
     Ok((lot, labels))
 }
 

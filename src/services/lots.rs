@@ -16,8 +16,10 @@ use crate::domain::codes::{
     MAX_LOTS_PER_DONATION, MAX_VIALS_PER_LOT, lot_code, parse_product_code, vial_code,
 };
 use crate::domain::donor::{Eligibility, screening_gaps};
-use crate::domain::lifecycle::{LotAction, LotStatus, VialStatus, lot_transition};
-use crate::domain::qc::{QcStanding, standing};
+use crate::domain::lifecycle::{
+    LotAction, LotStatus, TransitionRefused, VialStatus, lot_transition,
+};
+use crate::domain::qc::{Conclusion, QcStanding, ResultFact, Specification, standing};
 use crate::entities::{donation, donor, lot, qc_result, screening_result, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
@@ -158,7 +160,7 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewLot<'_>) -> AppResu
     let spec = protocol::specification(&txn).await?;
     txn.commit().await?;
     Ok(LotRecord {
-        standing: standing(&spec, |_| None),
+        standing: standing(&spec, &[]),
         lot: model,
         qc: Vec::new(),
         vial_counts: BTreeMap::new(),
@@ -199,6 +201,10 @@ pub async fn add_qc(
         specification: judged.specification.clone(),
         recorded_at: now,
         recorded_by,
+        investigation: None,
+        investigation_reason: None,
+        investigated_at: None,
+        investigated_by: None,
     };
     qc_result::Entity::insert(qc_result::ActiveModel {
         id: Set(model.id),
@@ -210,6 +216,10 @@ pub async fn add_qc(
         specification: Set(model.specification.clone()),
         recorded_at: Set(now),
         recorded_by: Set(recorded_by),
+        investigation: Set(None),
+        investigation_reason: Set(None),
+        investigated_at: Set(None),
+        investigated_by: Set(None),
     })
     .exec_without_returning(&txn)
     .await?;
@@ -380,6 +390,8 @@ pub async fn release(
     let to = lot_transition(from, LotAction::Release)?;
     if record.lot.expires_at <= now {
         return Err(AppError::LotExpired {
+            lot_id,
+            code: record.lot.code.clone(),
             expires_at: record.lot.expires_at,
         });
     }
@@ -531,9 +543,7 @@ async fn load(db: &impl ConnectionTrait, id: Uuid) -> AppResult<LotRecord> {
         .all(db)
         .await?;
     let spec = protocol::specification(db).await?;
-    let standing = standing(&spec, |test| {
-        qc.iter().rev().find(|r| r.test == test).map(|r| r.pass)
-    });
+    let standing = standing_of(&spec, &qc)?;
     Ok(LotRecord {
         lot,
         qc,
@@ -564,6 +574,126 @@ async fn set_status(
         });
     }
     Ok(())
+}
+
+/// Where the lot stands, from every result in recording order.
+fn standing_of(spec: &Specification, qc: &[qc_result::Model]) -> AppResult<QcStanding> {
+    let facts = qc
+        .iter()
+        .map(|r| {
+            Ok(ResultFact {
+                test: &r.test,
+                pass: r.pass,
+                investigation: r
+                    .investigation
+                    .as_deref()
+                    .map(str::parse::<Conclusion>)
+                    .transpose()
+                    .map_err(internal)?,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(standing(spec, &facts))
+}
+
+/// Quality's signed investigation of a failing QC result (21 CFR 211.192
+/// in spirit; the issue of a positive sterility or mycoplasma result):
+/// `invalid_test` takes the result out of the standing, so a retest counts;
+/// `confirmed` keeps it failing and rejects the lot (in process or in
+/// quarantine; a released lot is recalled by its own signed act).
+pub async fn investigate_qc(
+    state: &AppState,
+    signature: &VerifiedSignature,
+    lot_id: Uuid,
+    result_id: Uuid,
+    conclusion: Conclusion,
+    reason: &str,
+) -> AppResult<LotRecord> {
+    let reason = required_reason(reason)?.to_owned();
+    let now = state.clock.now();
+    let txn = state.db.write().await?;
+    let mut record = load(&txn, lot_id).await?;
+    let Some(result) = record.qc.iter().find(|r| r.id == result_id).cloned() else {
+        return Err(AppError::not_found("QC result", result_id));
+    };
+    if result.pass {
+        return Err(AppError::invalid(
+            "result_id",
+            "only a failing result is investigated",
+        ));
+    }
+    if let Some(done) = &result.investigation {
+        return Err(TransitionRefused {
+            kind: "QC result",
+            from: if done == "confirmed" {
+                "confirmed"
+            } else {
+                "found an invalid test"
+            },
+            action: "investigate",
+        }
+        .into());
+    }
+    let signer = signature.signer.user_id;
+    let changed = qc_result::Entity::update_many()
+        .col_expr(
+            qc_result::Column::Investigation,
+            Expr::value(conclusion.as_str()),
+        )
+        .col_expr(
+            qc_result::Column::InvestigationReason,
+            Expr::value(reason.clone()),
+        )
+        .col_expr(qc_result::Column::InvestigatedAt, Expr::value(now))
+        .col_expr(qc_result::Column::InvestigatedBy, Expr::value(signer))
+        .filter(qc_result::Column::Id.eq(result_id))
+        .filter(qc_result::Column::Investigation.is_null())
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(AppError::ConcurrentChange {
+            kind: "QC result",
+            id: result_id,
+        });
+    }
+    let from: LotStatus = record.lot.status.parse().map_err(internal)?;
+    let rejected = match conclusion {
+        Conclusion::Confirmed => lot_transition(from, LotAction::Reject).ok(),
+        Conclusion::InvalidTest => None,
+    };
+    if let Some(to) = rejected {
+        set_status(&txn, lot_id, from, to).await?;
+    }
+    signatures::append_signed(
+        &txn,
+        signature,
+        now,
+        NewEvent::new("lot.qc_investigated", "lot", lot_id).details(json!({
+            "qc_result_id": result_id,
+            "test": result.test,
+            "value": result.value,
+            "conclusion": conclusion,
+            "reason": reason,
+            "lot_from": from,
+            "lot_to": rejected.unwrap_or(from),
+        })),
+    )
+    .await?;
+    txn.commit().await?;
+    for r in &mut record.qc {
+        if r.id == result_id {
+            r.investigation = Some(conclusion.as_str().to_owned());
+            r.investigation_reason = Some(reason.clone());
+            r.investigated_at = Some(now);
+            r.investigated_by = Some(signer);
+        }
+    }
+    let spec = protocol::specification(state.db.conn()).await?;
+    record.standing = standing_of(&spec, &record.qc)?;
+    if let Some(to) = rejected {
+        record.lot.status = to.as_str().to_owned();
+    }
+    Ok(record)
 }
 
 /// The ids of the latest result of each test: what a decision was based on.

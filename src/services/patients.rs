@@ -4,20 +4,22 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::dose::{
-    WeightUnit, change_needs_confirmation, change_tenths_pct, weight_to_grams,
-};
+use crate::domain::dose::{Reference, WeightUnit, likely_slip, weight_concerns, weight_to_grams};
+use crate::domain::lifecycle::{DoseStatus, TransitionRefused};
 use crate::domain::patient::{Sex, check_enrolment, parse_subject_code};
 use crate::entities::{adverse_event, dose, infusion, patient, weight};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
 use crate::services::donors::not_in_future;
 use crate::services::ledger::{self, NewEvent};
+use crate::services::lots::required_reason;
 use crate::services::protocol;
+use crate::services::signatures::{self, VerifiedSignature};
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
@@ -28,7 +30,15 @@ pub struct NewPatient<'a> {
     pub enrolled_at: DateTime<Utc>,
     pub baseline_pasi_tenths: i32,
     pub criteria: BTreeMap<String, bool>,
+    /// The weight at enrolment, as entered (the first weight entry is
+    /// compared with it).
+    pub weight: Option<(&'a str, WeightUnit)>,
+    /// Height in millimetres (for the body-mass index).
+    pub height_mm: Option<i32>,
 }
+
+/// Heights a person can have, in millimetres.
+const HEIGHT_MM: std::ops::RangeInclusive<i32> = 500..=2500;
 
 /// A patient with everything recorded so far.
 #[derive(Debug, Clone)]
@@ -56,16 +66,48 @@ pub async fn enrol(
     })?;
     let now = state.clock.now();
     not_in_future("enrolled_at", new.enrolled_at, now)?;
-    if new.birth_date >= new.enrolled_at.date_naive() {
+    // Age is counted on the site's calendar: the day of enrolment there.
+    let enrolled_on = state.settings.timezone.date(new.enrolled_at);
+    if new.birth_date >= enrolled_on {
         return Err(AppError::invalid("birth_date", "before the enrolment"));
+    }
+    let enrolment_weight = match new.weight {
+        Some((value, unit)) => Some((
+            weight_to_grams(value, unit).ok_or_else(|| {
+                AppError::invalid(
+                    "weight.value",
+                    "a positive decimal number with at most 6 decimals, e.g. 72.5",
+                )
+            })?,
+            value.trim().to_owned(),
+            unit,
+        )),
+        None => None,
+    };
+    if let Some(mm) = new.height_mm
+        && !HEIGHT_MM.contains(&mm)
+    {
+        return Err(AppError::invalid(
+            "height_cm",
+            "a height from 50 to 250 cm, at most one decimal",
+        ));
     }
     let txn = state.db.write().await?;
     let current = protocol::current(&txn).await?;
+    if let Some((grams, _, _)) = &enrolment_weight
+        && !(current.protocol.weight_min_g..=current.protocol.weight_max_g).contains(grams)
+    {
+        return Err(AppError::ImplausibleWeight {
+            weight_g: *grams,
+            min_g: current.protocol.weight_min_g,
+            max_g: current.protocol.weight_max_g,
+        });
+    }
     let findings = check_enrolment(
         &current.protocol,
         &new.criteria,
         new.birth_date,
-        new.enrolled_at.date_naive(),
+        enrolled_on,
         new.baseline_pasi_tenths,
     );
     if !findings.is_eligible() {
@@ -83,6 +125,10 @@ pub async fn enrol(
         protocol_version: current.version,
         created_at: now,
         created_by: actor.id,
+        enrolment_weight_g: enrolment_weight.as_ref().map(|w| w.0),
+        enrolment_weight_value: enrolment_weight.as_ref().map(|w| w.1.clone()),
+        enrolment_weight_unit: enrolment_weight.as_ref().map(|w| w.2.as_str().to_owned()),
+        height_mm: new.height_mm,
     };
     let inserted = patient::Entity::insert(patient::ActiveModel {
         id: Set(model.id),
@@ -95,6 +141,10 @@ pub async fn enrol(
         protocol_version: Set(model.protocol_version),
         created_at: Set(now),
         created_by: Set(actor.id),
+        enrolment_weight_g: Set(model.enrolment_weight_g),
+        enrolment_weight_value: Set(model.enrolment_weight_value.clone()),
+        enrolment_weight_unit: Set(model.enrolment_weight_unit.clone()),
+        height_mm: Set(model.height_mm),
     })
     .exec_without_returning(&txn)
     .await;
@@ -118,6 +168,11 @@ pub async fn enrol(
             "baseline_pasi_tenths": model.baseline_pasi_tenths,
             "criteria": new.criteria,
             "protocol_version": current.version,
+            "enrolment_weight_g": model.enrolment_weight_g,
+            "enrolment_weight": model.enrolment_weight_value.as_ref().map(|v| json!({
+                "value": v, "unit": model.enrolment_weight_unit,
+            })),
+            "height_mm": model.height_mm,
         })),
     )
     .await?;
@@ -140,9 +195,12 @@ pub struct NewWeight<'a> {
     pub confirm_change: bool,
 }
 
-/// Records a weight. It must be plausible; far from the previous weight of
-/// the lookback period (the one measured last before it), it must be
-/// confirmed.
+/// Records a weight. It must be plausible. It must be confirmed (the
+/// guard against pounds typed as kilograms and decimal slips) when it is
+/// more than the protocol's threshold from the weight before it (the
+/// latest valid weight measured before it: 10 % within 30 days, 20 % when
+/// older), or, for the first weight, from the enrolment weight; and when it
+/// gives a body-mass index outside the protocol's range.
 pub async fn record_weight(
     state: &AppState,
     actor: &Actor,
@@ -174,25 +232,62 @@ pub async fn record_weight(
             max_g: rules.weight_max_g,
         });
     }
-    let lookback = new.measured_at - Duration::days(i64::from(rules.weight_change_lookback_days));
     let previous = weight::Entity::find()
         .filter(weight::Column::PatientId.eq(patient_id))
         .filter(weight::Column::MeasuredAt.lte(new.measured_at))
-        .filter(weight::Column::MeasuredAt.gte(lookback))
+        .filter(weight::Column::VoidedAt.is_null())
         .order_by_desc(weight::Column::MeasuredAt)
         .order_by_desc(weight::Column::RecordedAt)
         .one(&txn)
         .await?;
-    if let Some(previous) = &previous
-        && change_needs_confirmation(previous.weight_g, weight_g, rules.weight_change_confirm_pct)
-        && !new.confirm_change
-    {
+    let lookback = new.measured_at - Duration::days(i64::from(rules.weight_change_lookback_days));
+    let (reference, compared_measured_at) = match (&previous, patient.enrolment_weight_g) {
+        (Some(p), _) => (
+            Some(Reference {
+                weight_g: p.weight_g,
+                kind: "previous",
+                older: p.measured_at < lookback,
+            }),
+            Some(p.measured_at),
+        ),
+        (None, Some(g)) => (
+            Some(Reference {
+                weight_g: g,
+                kind: "enrolment",
+                older: patient.enrolled_at < lookback,
+            }),
+            Some(patient.enrolled_at),
+        ),
+        (None, None) => (None, None),
+    };
+    let concerns = weight_concerns(
+        weight_g,
+        reference,
+        patient.height_mm.map(i64::from),
+        rules.weight_change_confirm_pct,
+        rules.weight_change_confirm_pct_older,
+        rules.bmi_min,
+        rules.bmi_max,
+    );
+    if !concerns.is_empty() && !new.confirm_change {
+        let likely_slip = reference.and_then(|r| {
+            likely_slip(
+                new.value,
+                new.unit,
+                weight_g,
+                r.weight_g,
+                if r.older {
+                    rules.weight_change_confirm_pct_older
+                } else {
+                    rules.weight_change_confirm_pct
+                },
+            )
+        });
         return Err(AppError::WeightChangeUnconfirmed {
             weight_g,
-            previous_g: previous.weight_g,
-            previous_measured_at: previous.measured_at,
-            change_tenths_pct: change_tenths_pct(previous.weight_g, weight_g),
-            threshold_pct: rules.weight_change_confirm_pct,
+            concerns,
+            compared_measured_at,
+            likely_slip,
         });
     }
     let model = weight::Model {
@@ -202,9 +297,12 @@ pub async fn record_weight(
         value: new.value.trim().to_owned(),
         unit: new.unit.as_str().to_owned(),
         measured_at: new.measured_at,
-        confirmed_change: new.confirm_change,
+        confirmed_change: new.confirm_change && !concerns.is_empty(),
         recorded_at: now,
         recorded_by: actor.id,
+        voided_at: None,
+        voided_by: None,
+        void_reason: None,
     };
     weight::Entity::insert(weight::ActiveModel {
         id: Set(model.id),
@@ -216,6 +314,9 @@ pub async fn record_weight(
         confirmed_change: Set(model.confirmed_change),
         recorded_at: Set(now),
         recorded_by: Set(actor.id),
+        voided_at: Set(None),
+        voided_by: Set(None),
+        void_reason: Set(None),
     })
     .exec_without_returning(&txn)
     .await?;
@@ -231,12 +332,88 @@ pub async fn record_weight(
             "unit": model.unit,
             "measured_at": model.measured_at,
             "previous_weight_g": previous.as_ref().map(|p| p.weight_g),
+            "compared_with": reference.map(|r| json!({ "weight_g": r.weight_g, "kind": r.kind })),
+            "concerns": concerns,
             "confirmed_change": model.confirmed_change,
         })),
     )
     .await?;
     txn.commit().await?;
     Ok(model)
+}
+
+/// Voids a mis-entered weight (clinician, signed, with the reason). The
+/// weight stays on record, shown struck out, and is never used again: not
+/// for a dose, not as the weight a new one is compared with. A dose
+/// already computed from it is refused at its next step (`weight_voided`).
+pub async fn void_weight(
+    state: &AppState,
+    signature: &VerifiedSignature,
+    patient_id: Uuid,
+    weight_id: Uuid,
+    reason: &str,
+) -> AppResult<weight::Model> {
+    let reason = required_reason(reason)?.to_owned();
+    let now = state.clock.now();
+    let txn = state.db.write().await?;
+    let patient = find(&txn, patient_id).await?;
+    let mut weight = weight::Entity::find_by_id(weight_id)
+        .one(&txn)
+        .await?
+        .filter(|w| w.patient_id == patient_id)
+        .ok_or_else(|| AppError::not_found("weight", weight_id))?;
+    if weight.voided_at.is_some() {
+        return Err(TransitionRefused {
+            kind: "weight",
+            from: "voided",
+            action: "void",
+        }
+        .into());
+    }
+    let signer = signature.signer.user_id;
+    let changed = weight::Entity::update_many()
+        .col_expr(weight::Column::VoidedAt, Expr::value(now))
+        .col_expr(weight::Column::VoidedBy, Expr::value(signer))
+        .col_expr(weight::Column::VoidReason, Expr::value(reason.clone()))
+        .filter(weight::Column::Id.eq(weight_id))
+        .filter(weight::Column::VoidedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(AppError::ConcurrentChange {
+            kind: "weight",
+            id: weight_id,
+        });
+    }
+    let open_doses: Vec<String> = dose::Entity::find()
+        .filter(dose::Column::WeightId.eq(weight_id))
+        .filter(dose::Column::Status.is_in(DoseStatus::OPEN.map(DoseStatus::as_str)))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|d| d.code)
+        .collect();
+    signatures::append_signed(
+        &txn,
+        signature,
+        now,
+        NewEvent::new("patient.weight_voided", "patient", patient_id).details(json!({
+            "weight_id": weight_id,
+            "subject_code": patient.subject_code,
+            "weight_g": weight.weight_g,
+            "value": weight.value,
+            "unit": weight.unit,
+            "measured_at": weight.measured_at,
+            "reason": reason,
+            "open_doses_computed_from_it": open_doses,
+        })),
+    )
+    .await?;
+    txn.commit().await?;
+    weight.voided_at = Some(now);
+    weight.voided_by = Some(signer);
+    weight.void_reason = Some(reason);
+    Ok(weight)
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<patient::Model> {
@@ -246,13 +423,15 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<patient::Mod
         .ok_or_else(|| AppError::not_found("patient", id))
 }
 
-/// The latest weight by when it was measured (not when it was entered).
+/// The latest valid (not voided) weight by when it was measured (not when
+/// it was entered).
 pub async fn latest_weight(
     db: &impl ConnectionTrait,
     patient_id: Uuid,
 ) -> AppResult<Option<weight::Model>> {
     Ok(weight::Entity::find()
         .filter(weight::Column::PatientId.eq(patient_id))
+        .filter(weight::Column::VoidedAt.is_null())
         .order_by_desc(weight::Column::MeasuredAt)
         .order_by_desc(weight::Column::RecordedAt)
         .one(db)

@@ -1,8 +1,12 @@
 //! Recalling a released lot (quality, signed, with a reason), in one
 //! transaction: the lot becomes `recalled`; every vial not yet thawed
 //! becomes `recalled` (out of any reservation); every dose from the lot not
-//! yet infusing is cancelled; and the answer names every recipient so they
-//! can be told (21 CFR 1271.290: from the product to every recipient).
+//! yet at the bedside is cancelled with the recall's reason, and its thawed
+//! vials discarded; and the answer names every recipient so they can be
+//! told (21 CFR 1271.290: from the product to every recipient). An infusion
+//! already running is not interrupted by the record: its vials are not
+//! touched, it can be completed, and its patient is named among the
+//! recipients, marked as in progress.
 
 use std::collections::BTreeMap;
 
@@ -15,13 +19,13 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::lifecycle::{DoseStatus, LotAction, LotStatus, VialStatus, lot_transition};
-use crate::entities::{dose, infusion, lot, patient, vial};
+use crate::entities::{dose, dose_vial, infusion, lot, patient, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::donors::internal;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::lots::required_reason;
 use crate::services::signatures::{self, VerifiedSignature};
-use crate::services::vials;
+use crate::services::{doses, vials};
 use crate::state::AppState;
 
 /// Who received the lot.
@@ -29,8 +33,9 @@ use crate::state::AppState;
 pub struct Recipient {
     pub patient_id: Uuid,
     pub subject_code: String,
-    /// (infusion id, infusion number, started at), oldest first.
-    pub infusions: Vec<(Uuid, i32, DateTime<Utc>)>,
+    /// (infusion id, infusion number, started at, still running), oldest
+    /// first.
+    pub infusions: Vec<(Uuid, i32, DateTime<Utc>, bool)>,
 }
 
 #[derive(Debug, Clone)]
@@ -38,7 +43,8 @@ pub struct Recalled {
     pub lot: lot::Model,
     pub vials_recalled: Vec<vial::Model>,
     pub doses_cancelled: Vec<dose::Model>,
-    /// Thawed vials of cancelled doses: out of storage, to be discarded.
+    /// Thawed vials of cancelled doses: recorded as discarded, for the lab
+    /// to destroy.
     pub thawed_to_discard: Vec<String>,
     pub recipients: Vec<Recipient>,
 }
@@ -48,8 +54,10 @@ const NOT_THAWED: [VialStatus; 3] = [
     VialStatus::Available,
     VialStatus::Reserved,
 ];
-const CANCELLABLE: [DoseStatus; 3] = [
+/// Every open dose but one already at the bedside.
+const CANCELLABLE: [DoseStatus; 4] = [
     DoseStatus::Reserved,
+    DoseStatus::CountFailed,
     DoseStatus::Thawed,
     DoseStatus::Verified,
 ];
@@ -135,15 +143,38 @@ pub async fn recall(
             });
         }
     }
-    let thawed_to_discard: Vec<String> = vial::Entity::find()
-        .filter(vial::Column::LotId.eq(lot_id))
-        .filter(vial::Column::Status.eq(VialStatus::Thawed.as_str()))
-        .order_by_asc(vial::Column::Code)
-        .all(&txn)
-        .await?
-        .into_iter()
-        .map(|v| v.code)
-        .collect();
+    // The thawed vials of the cancelled doses, and only theirs: the vials
+    // of an infusion in progress stay with it.
+    let links = if dose_ids.is_empty() {
+        Vec::new()
+    } else {
+        dose_vial::Entity::find()
+            .filter(dose_vial::Column::DoseId.is_in(dose_ids.clone()))
+            .filter(dose_vial::Column::RemovedAt.is_null())
+            .all(&txn)
+            .await?
+    };
+    let thawed: Vec<vial::Model> = if links.is_empty() {
+        Vec::new()
+    } else {
+        vial::Entity::find()
+            .filter(vial::Column::Id.is_in(links.iter().map(|l| l.vial_id)))
+            .filter(vial::Column::Status.eq(VialStatus::Thawed.as_str()))
+            .order_by_asc(vial::Column::Code)
+            .all(&txn)
+            .await?
+    };
+    let mut discard_events = Vec::new();
+    for d in &doses {
+        let of_dose: Vec<vial::Model> = thawed
+            .iter()
+            .filter(|v| links.iter().any(|l| l.dose_id == d.id && l.vial_id == v.id))
+            .cloned()
+            .collect();
+        let released = doses::release_vials(&txn, &of_dose, d.id, &cancel_reason).await?;
+        discard_events.extend(released.events);
+    }
+    let thawed_to_discard: Vec<String> = thawed.into_iter().map(|v| v.code).collect();
 
     let recipients = recipients(&txn, lot_id).await?;
 
@@ -163,6 +194,7 @@ pub async fn recall(
                 "patient_id": r.patient_id,
                 "subject_code": r.subject_code,
                 "infusion_ids": r.infusions.iter().map(|i| i.0).collect::<Vec<_>>(),
+                "infusions_in_progress": r.infusions.iter().filter(|i| i.3).map(|i| i.0).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         })),
     )
@@ -188,6 +220,7 @@ pub async fn recall(
             "reason": cancel_reason,
         }))
     }));
+    events.extend(discard_events);
     ledger::append_many(&txn, &actor, now, events).await?;
     txn.commit().await?;
     lot.status = to.as_str().to_owned();
@@ -241,7 +274,12 @@ pub async fn recipients(
                 infusions: Vec::new(),
             })
             .infusions
-            .push((i.id, i.infusion_number, i.started_at));
+            .push((
+                i.id,
+                i.infusion_number,
+                i.started_at,
+                i.status == crate::services::infusions::InfusionStatus::Started.as_str(),
+            ));
     }
     Ok(by_patient.into_values().collect())
 }

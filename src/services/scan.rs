@@ -1,7 +1,6 @@
 //! One scan, resolved: what the label (or the typed code) names, its state,
 //! where it is, and what the person scanning may do with it now.
 
-use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -63,10 +62,6 @@ pub async fn resolve(
     }
 }
 
-fn date(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d").to_string()
-}
-
 async fn vial(state: &AppState, user: &AuthenticatedUser, code: String) -> AppResult<Resolved> {
     let found = vial::Entity::find()
         .filter(vial::Column::Code.eq(code.as_str()))
@@ -103,7 +98,7 @@ async fn vial(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRe
         lot_status,
         crate::labels::millions(vial.cells_per_vial),
         if expired { "EXPIRED" } else { "expires" },
-        date(lot.expires_at),
+        state.settings.timezone.day(lot.expires_at),
     );
     Ok(Resolved {
         kind: "vial",
@@ -153,7 +148,7 @@ async fn lot(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRes
             .map(|n| n.to_string())
             .unwrap_or_else(|| "no".into()),
         if expired { "EXPIRED" } else { "expires" },
-        date(lot.expires_at),
+        state.settings.timezone.day(lot.expires_at),
     );
     Ok(Resolved {
         kind: "lot",
@@ -185,20 +180,20 @@ async fn patient(state: &AppState, user: &AuthenticatedUser, code: String) -> Ap
     let given = crate::services::doses::infusion_starts(db, patient.id).await?;
     let open = dose::Entity::find()
         .filter(dose::Column::PatientId.eq(patient.id))
-        .filter(dose::Column::Status.is_in([
-            DoseStatus::Reserved.as_str(),
-            DoseStatus::Thawed.as_str(),
-            DoseStatus::Verified.as_str(),
-            DoseStatus::Infusing.as_str(),
-        ]))
+        .filter(dose::Column::Status.is_in(DoseStatus::OPEN.map(DoseStatus::as_str)))
         .one(db)
         .await?;
     let open_status: Option<DoseStatus> = match &open {
         Some(d) => Some(d.status.parse().map_err(internal)?),
         None => None,
     };
-    let more_allowed =
-        crate::domain::patient::next_infusion(&rules, &given, state.clock.now()).is_ok();
+    let more_allowed = crate::services::doses::schedule(
+        &rules,
+        state.settings.timezone,
+        &given,
+        state.clock.now(),
+    )
+    .is_ok();
     let given_count = given.len();
     let status = if given_count as i32 >= rules.infusions {
         "completed"
@@ -249,7 +244,7 @@ async fn dose(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRe
             (Some(volume), Some(use_by)) => format!(
                 " · give {} · use by {}",
                 crate::labels::millilitres(volume),
-                use_by.format("%Y-%m-%d %H:%M UTC")
+                state.settings.timezone.minute(use_by)
             ),
             _ => String::new(),
         }
@@ -298,7 +293,7 @@ async fn donation(state: &AppState, user: &AuthenticatedUser, din: Din) -> AppRe
     let summary = format!(
         "Donation {} · collected {} · donor {} · {} lot(s): {}",
         din.display(),
-        date(donation.collected_at),
+        state.settings.timezone.day(donation.collected_at),
         donor.eligibility,
         lots.len(),
         lots.iter()

@@ -86,6 +86,9 @@ pub struct InfusionNode {
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     pub volume_infused_ul: Option<i64>,
+    /// Recorded after the fact (given during an outage), signed.
+    pub late_entry: bool,
+    pub late_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -297,6 +300,8 @@ async fn dose_graph(db: &impl ConnectionTrait, doses: Vec<dose::Model>) -> AppRe
             started_at: i.started_at,
             ended_at: i.ended_at,
             volume_infused_ul: i.volume_infused_ul,
+            late_entry: i.late_entry,
+            late_reason: i.late_reason.clone(),
         });
         if let Some(i) = &infusion {
             let r = recipients

@@ -13,7 +13,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::lifecycle::{VialAction, VialStatus, vial_transition};
+use crate::domain::lifecycle::{DoseStatus, VialAction, VialStatus, vial_transition};
 use crate::domain::storage::{Position, StorageKind, location_path};
 use crate::entities::{dose, dose_vial, vial};
 use crate::error::{AppError, AppResult};
@@ -184,10 +184,10 @@ pub async fn discard(
         .ok_or_else(|| AppError::not_found("vial", vial_id))?;
     let from: VialStatus = current.status.parse().map_err(internal)?;
     let to = vial_transition(from, VialAction::Discard)?;
-    if from == VialStatus::Reserved {
-        // The dose would lose a vial it counts on: replacing goes through
-        // the dose, which reserves another in the same transaction.
-        return Err(reserved_for(&txn, &current).await?);
+    if matches!(from, VialStatus::Reserved | VialStatus::Thawed)
+        && let Some(refusal) = held_by_dose(&txn, &current).await?
+    {
+        return Err(refusal);
     }
     let was = location_of(state, &current).await?;
     let changed = vial::Entity::update_many()
@@ -230,8 +230,14 @@ pub async fn discard(
     })
 }
 
-/// The refusal naming the dose a reserved vial belongs to.
-async fn reserved_for(txn: &crate::db::WriteTxn, vial: &vial::Model) -> AppResult<AppError> {
+/// Why a dose still holds the vial, if one does: a verified or infusing
+/// dose has it in use (`409 in_use`: the patient may be receiving it); an
+/// earlier open dose counts on it, and replacing goes through the dose,
+/// which reserves another in the same transaction (`409 vial_reserved`).
+async fn held_by_dose(
+    txn: &crate::db::WriteTxn,
+    vial: &vial::Model,
+) -> AppResult<Option<AppError>> {
     let link = dose_vial::Entity::find()
         .filter(dose_vial::Column::VialId.eq(vial.id))
         .filter(dose_vial::Column::RemovedAt.is_null())
@@ -239,15 +245,36 @@ async fn reserved_for(txn: &crate::db::WriteTxn, vial: &vial::Model) -> AppResul
         .order_by_desc(dose_vial::Column::ReservedAt)
         .one(txn)
         .await?;
-    let (dose_id, dose_code) = match link {
-        Some((_, Some(dose))) => (dose.id, dose.code),
-        _ => (Uuid::nil(), "unknown".to_owned()),
+    let Some((_, Some(dose))) = link else {
+        // A reserved vial always belongs to a dose; a thawed one whose dose
+        // is gone is free to be discarded.
+        return Ok((vial.status == VialStatus::Reserved.as_str()).then(|| {
+            AppError::VialReserved {
+                vial_id: vial.id,
+                code: vial.code.clone(),
+                dose_id: Uuid::nil(),
+                dose_code: "unknown".to_owned(),
+            }
+        }));
     };
-    Ok(AppError::VialReserved {
-        vial_id: vial.id,
-        code: vial.code.clone(),
-        dose_id,
-        dose_code,
+    let status: DoseStatus = dose.status.parse().map_err(internal)?;
+    Ok(if status.in_use() {
+        Some(AppError::InUse {
+            vial_id: vial.id,
+            code: vial.code.clone(),
+            dose_id: dose.id,
+            dose_code: dose.code,
+            dose_status: dose.status,
+        })
+    } else if status.is_open() {
+        Some(AppError::VialReserved {
+            vial_id: vial.id,
+            code: vial.code.clone(),
+            dose_id: dose.id,
+            dose_code: dose.code,
+        })
+    } else {
+        None
     })
 }
 

@@ -114,12 +114,7 @@ pub async fn load(state: &AppState) -> AppResult<Worklist> {
         }
     }
     let doses = dose::Entity::find()
-        .filter(dose::Column::Status.is_in([
-            DoseStatus::Reserved.as_str(),
-            DoseStatus::Thawed.as_str(),
-            DoseStatus::Verified.as_str(),
-            DoseStatus::Infusing.as_str(),
-        ]))
+        .filter(dose::Column::Status.is_in(DoseStatus::OPEN.map(DoseStatus::as_str)))
         .find_also_related(patient::Entity)
         .order_by_asc(dose::Column::CreatedAt)
         .all(db)

@@ -7,9 +7,10 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::domain::accounts::Role;
+use crate::domain::zone::SiteZone;
 use crate::services::{auth, ledger, worklist};
 use crate::state::AppState;
-use crate::web::page::{self, Flash, WebQuery, date, pill, shell, when};
+use crate::web::page::{self, Flash, WebQuery, pill, shell};
 use crate::web::session::{self, WebUser, session_token};
 
 #[derive(Debug, Default, Deserialize)]
@@ -33,7 +34,11 @@ pub async fn home(
     let Some(user) = user else {
         return page::sign_in_page(&query.next, query.flash.error.as_deref(), "");
     };
-    let web = session::WebUser::from_parts(user, session_token(&headers).unwrap_or_default());
+    let web = session::WebUser::from_parts(
+        user,
+        session_token(&headers).unwrap_or_default(),
+        state.settings.timezone,
+    );
     if !query.next.is_empty() && session::safe_next(&query.next) != "/" {
         return page::see_other(session::safe_next(&query.next));
     }
@@ -45,7 +50,7 @@ pub async fn home(
     }
 }
 
-fn lots_table(lots: &[worklist::LotItem], vials_label: &str) -> Markup {
+fn lots_table(lots: &[worklist::LotItem], vials_label: &str, zone: SiteZone) -> Markup {
     html! {
         table {
             thead { tr { th { "Lot" } th { "Status" } th { "Expires" } th class="num" { (vials_label) } } }
@@ -54,7 +59,7 @@ fn lots_table(lots: &[worklist::LotItem], vials_label: &str) -> Markup {
                     tr {
                         td { a class="code" href={ "/lots/" (l.id) } { (l.code) } }
                         td { (pill(&l.status)) }
-                        td { (date(l.expires_at)) }
+                        td { (zone.day(l.expires_at)) }
                         td class="num" { (l.vials) }
                     }
                 }
@@ -87,7 +92,7 @@ fn body(state: &AppState, user: &WebUser, list: &worklist::Worklist, flash: &Fla
                 section class="card" {
                     h2 { "Lots awaiting release" }
                     @if list.awaiting_release.is_empty() { p class="muted" { "None." } }
-                    @else { (lots_table(&list.awaiting_release, "Vials")) }
+                    @else { (lots_table(&list.awaiting_release, "Vials", user.zone)) }
                 }
             }
             @if role == Role::Pharmacist {
@@ -103,7 +108,7 @@ fn body(state: &AppState, user: &WebUser, list: &worklist::Worklist, flash: &Fla
                                     td { a class="code" href={ "/doses/" (d.id) } { (d.code) } }
                                     td { (d.subject_code) " · infusion " (d.infusion_number) }
                                     td { (pill(&d.status)) }
-                                    td { (when(d.created_at)) }
+                                    td { (user.when(d.created_at)) }
                                 }
                             } }
                         }
@@ -123,7 +128,7 @@ fn body(state: &AppState, user: &WebUser, list: &worklist::Worklist, flash: &Fla
                                     td { a class="code" href={ "/doses/" (d.id) "/bedside" } { (d.code) } }
                                     td { (d.subject_code) }
                                     td { (pill(&d.status)) }
-                                    td { @if let Some(t) = d.thawed_at { (when(t)) } }
+                                    td { @if let Some(t) = d.thawed_at { (user.when(t)) } }
                                 }
                             } }
                         }
@@ -140,7 +145,7 @@ fn body(state: &AppState, user: &WebUser, list: &worklist::Worklist, flash: &Fla
                     } }
                     @if !list.awaiting_release.is_empty() {
                         h2 { "Lots in quarantine" }
-                        (lots_table(&list.awaiting_release, "Vials"))
+                        (lots_table(&list.awaiting_release, "Vials", user.zone))
                     }
                 }
             }
@@ -148,10 +153,10 @@ fn body(state: &AppState, user: &WebUser, list: &worklist::Worklist, flash: &Fla
                 section class="card" {
                     h2 { "Expiring within " (worklist::EXPIRY_WARNING_DAYS) " days" }
                     @if list.expiring.is_empty() { p class="muted" { "No released stock expires soon." } }
-                    @else { (lots_table(&list.expiring, "Available")) }
+                    @else { (lots_table(&list.expiring, "Available", user.zone)) }
                     @if !list.recalled.is_empty() {
                         h2 { "Recalled lots" }
-                        (lots_table(&list.recalled, "Held"))
+                        (lots_table(&list.recalled, "Held", user.zone))
                     }
                 }
             }
@@ -159,13 +164,13 @@ fn body(state: &AppState, user: &WebUser, list: &worklist::Worklist, flash: &Fla
                 h2 { "Custody ledger" }
                 @match &check {
                     Some(c) if c.report.ok => {
-                        p { span class="pill ok" { "intact" } " " (c.report.events) " events verified at " (when(c.at)) }
+                        p { span class="pill ok" { "intact" } " " (c.report.events) " events verified at " (user.when(c.at)) }
                         p class="muted code" { "head " (c.report.head_hash.get(..16).unwrap_or("")) "…" }
                     }
                     Some(c) => {
                         div class="msg bad" role="alert" {
                             "The ledger does not verify: first broken event "
-                            (c.report.first_bad_seq.unwrap_or_default()) " (checked " (when(c.at)) "). Tell the quality officer."
+                            (c.report.first_bad_seq.unwrap_or_default()) " (checked " (user.when(c.at)) "). Tell the quality officer."
                         }
                     }
                     None => { p class="muted" { "Not checked yet since the server started." } }

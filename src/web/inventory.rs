@@ -12,7 +12,7 @@ use crate::domain::accounts::Role;
 use crate::domain::storage::StorageKind;
 use crate::services::{ledger, lots, signatures, storage, vials};
 use crate::state::AppState;
-use crate::web::page::{self, Flash, WebForm, WebQuery, date, pill, redirect_with, shell, when};
+use crate::web::page::{self, Flash, WebForm, WebQuery, pill, redirect_with, shell};
 use crate::web::session::WebUser;
 
 pub async fn vial_page(
@@ -40,7 +40,7 @@ pub async fn vial_page(
                     tr { th { "Lot" } td { a class="code" href={ "/lots/" (v.lot_id) } { (v.code.rsplit_once('-').map(|p| p.0).unwrap_or("")) } } }
                     tr { th { "Cells" } td class="num" { (crate::labels::millions(v.cells_per_vial)) } }
                     tr { th { "Volume" } td class="num" { (crate::labels::millilitres(v.volume_ul)) } }
-                    tr { th { "Frozen" } td { (when(v.frozen_at)) } }
+                    tr { th { "Frozen" } td { (user.when(v.frozen_at)) } }
                     tr { th { "Labels issued" } td class="num" { (v.labels_issued) } }
                 } }
                 div class="actions" {
@@ -52,21 +52,24 @@ pub async fn vial_page(
             }
             section class="card" id="history" {
                 h2 { "History" }
-                (events_table(&history))
+                (events_table(&history, &user))
             }
         }
     };
     shell(&format!("Vial {}", v.code), Some(&user), body).into_response()
 }
 
-pub fn events_table(events: &[crate::entities::custody_event::Model]) -> maud::Markup {
+pub fn events_table(
+    events: &[crate::entities::custody_event::Model],
+    user: &WebUser,
+) -> maud::Markup {
     html! {
         table {
             thead { tr { th { "#" } th { "When" } th { "What" } th { "Who" } th { "Where" } } }
             tbody { @for e in events.iter().rev() {
                 tr {
                     td class="num" { (e.seq) }
-                    td { (when(e.occurred_at)) }
+                    td { (user.when(e.occurred_at)) }
                     td class="code" { (e.action) }
                     td { (e.actor_username) }
                     td { @if let Some(to) = &e.to_location { "→ " (to) } @else if let Some(from) = &e.from_location { (from) " →" } }
@@ -103,8 +106,8 @@ pub async fn lot_page(
             section class="card" {
                 table { tbody {
                     tr { th { "Product" } td { (l.product_code) " · passage " (l.passage) } }
-                    tr { th { "Manufactured" } td { (when(l.manufactured_at)) } }
-                    tr { th { "Expires" } td { (date(l.expires_at)) } }
+                    tr { th { "Manufactured" } td { (user.when(l.manufactured_at)) } }
+                    tr { th { "Expires" } td { (user.date(l.expires_at)) } }
                     @if let Some(n) = l.vial_count { tr { th { "Vials" } td { (n) " × " (crate::labels::millions(l.cells_per_vial.unwrap_or_default())) " cells" } } }
                     tr { th { "By status" } td { @for (s, n) in &record.vial_counts { (pill(s)) " " (n) " " } } }
                 } }
@@ -209,7 +212,7 @@ pub async fn lot_decision(
     };
     let signature = match signatures::verify(&state, &user.user, &input).await {
         Ok(s) => s,
-        Err(error) => return redirect_with(&back, false, error),
+        Err(error) => return page::refused(&back, &error),
     };
     let outcome = match action.as_str() {
         "release" => lots::release(&state, &signature, id)
@@ -246,7 +249,7 @@ pub async fn lot_decision(
     };
     match outcome {
         Ok(message) => redirect_with(&back, true, &message),
-        Err(error) => redirect_with(&back, false, error),
+        Err(error) => page::refused(&back, &error),
     }
 }
 

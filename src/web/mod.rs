@@ -43,6 +43,10 @@ pub fn pages() -> Router<AppState> {
         .route("/patients/{id}", get(clinic::patient_page))
         .route("/patients/{id}/weights", post(clinic::record_weight))
         .route(
+            "/patients/{id}/weights/{weight_id}/void",
+            post(clinic::void_weight),
+        )
+        .route(
             "/patients/{id}/dose",
             get(clinic::worksheet).post(clinic::reserve),
         )
@@ -50,6 +54,8 @@ pub fn pages() -> Router<AppState> {
         .route("/doses/{id}/thaw", post(clinic::thaw))
         .route("/doses/{id}/verify", post(clinic::verify))
         .route("/doses/{id}/cancel", post(clinic::cancel))
+        .route("/doses/{id}/replace-vial", post(clinic::replace_vial))
+        .route("/doses/{id}/late-entry", post(clinic::late_entry))
         .route(
             "/doses/{id}/bedside",
             get(clinic::bedside).post(clinic::bedside_check),

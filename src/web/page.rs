@@ -6,7 +6,6 @@ use axum::extract::FromRequest;
 use axum::extract::rejection::FormRejection;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
@@ -81,16 +80,6 @@ pub fn url_encode(text: &str) -> String {
     out
 }
 
-/// A time as people in a lab read it.
-pub fn when(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-pub fn date(t: DateTime<Utc>) -> String {
-    // dates never break across lines
-    t.format("%Y-%m-%d").to_string()
-}
-
 /// A count of cells as people read it: `68 200 000 (68.2 × 10⁶)`.
 pub fn cells(n: i64) -> String {
     format!(
@@ -122,6 +111,40 @@ impl Flash {
             @if let Some(error) = &self.error { div class="msg bad" role="alert" { (error) } }
         }
     }
+}
+
+/// An application error as a sentence a person understands: no field
+/// names, no API hints, a capital and a full stop.
+pub fn sentence(error: &crate::error::AppError) -> String {
+    use crate::error::AppError;
+    let text = match error {
+        AppError::InvalidField { message, .. } => message.clone(),
+        AppError::MalformedRequest(_) => "The form could not be read; check every field and send it again".to_owned(),
+        AppError::WeightChangeUnconfirmed { .. } => error
+            .to_string()
+            .replace(" (confirm_change: true)", ""),
+        AppError::CountsRecorded { inner, .. } => format!(
+            "{} The counts are recorded and the vials are thawed: correct a mistyped count (signed), replace the vial, or cancel the dose",
+            sentence(inner)
+        ),
+        other if other.status().is_server_error() => "Something went wrong on the server. The request was not carried out; try again, and tell the administrator if it keeps happening".to_owned(),
+        other => other.to_string(),
+    };
+    let text = text.trim();
+    let mut chars = text.chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+/// A 303 back to `path` with the refusal in words.
+pub fn refused(path: &str, error: &crate::error::AppError) -> Response {
+    redirect_with(path, false, sentence(error))
 }
 
 /// A 303 to `path?ok=…` or `path?error=…`: where a form goes after its action.
@@ -197,11 +220,7 @@ pub fn app_error(error: crate::error::AppError) -> Response {
     if status.is_server_error() {
         tracing::error!(error = ?error, "page failed");
     }
-    let message = if status.is_server_error() {
-        "Something went wrong on the server. The request was not carried out; try again, and tell the administrator if it keeps happening.".to_owned()
-    } else {
-        error.to_string()
-    };
+    let message = sentence(&error);
     error_page(status, "Cannot show this", &message)
 }
 

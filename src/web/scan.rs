@@ -206,7 +206,7 @@ pub async fn store(
                 record.location.map(|l| l.path()).unwrap_or_default()
             ),
         ),
-        Err(error) => redirect_with(&back, false, error),
+        Err(error) => page::refused(&back, &error),
     }
 }
 
@@ -240,7 +240,7 @@ pub async fn discard(
     };
     match outcome {
         Ok(record) => redirect_with("/scan", true, format!("{} discarded.", record.vial.code)),
-        Err(error) => redirect_with(&back, false, error),
+        Err(error) => page::refused(&back, &error),
     }
 }
 

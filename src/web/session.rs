@@ -3,10 +3,12 @@
 //! default) and revoked at sign-out; and a CSRF token on every form,
 //! derived from the session so it needs no storage.
 
+use crate::domain::zone::SiteZone;
 use axum::extract::{FromRequestParts, OriginalUri, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -23,15 +25,28 @@ pub const COOKIE: &str = "celltrail_session";
 pub struct WebUser {
     pub user: AuthenticatedUser,
     token: String,
+    /// The site's time zone: every time on a page is shown in it.
+    pub zone: SiteZone,
 }
 
 impl WebUser {
     /// A signed-in user and the token their cookie carries.
-    pub fn from_parts(user: AuthenticatedUser, token: &str) -> Self {
+    pub fn from_parts(user: AuthenticatedUser, token: &str, zone: SiteZone) -> Self {
         WebUser {
             user,
             token: token.to_owned(),
+            zone,
         }
+    }
+
+    /// A time as people at the site read it: `2026-11-25 17:40 +08:00`.
+    pub fn when(&self, t: DateTime<Utc>) -> String {
+        self.zone.minute(t)
+    }
+
+    /// A site-local date: `2026-11-25`.
+    pub fn date(&self, t: DateTime<Utc>) -> String {
+        self.zone.day(t)
     }
 
     /// The CSRF token every form of this session carries.
@@ -137,6 +152,7 @@ impl FromRequestParts<AppState> for WebUser {
             Ok(user) => Ok(WebUser {
                 user,
                 token: token.to_owned(),
+                zone: state.settings.timezone,
             }),
             Err(_) => Err(sign_in()),
         }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::services::trace::{self, LotTrace};
 use crate::state::AppState;
-use crate::web::page::{self, pill, shell, when};
+use crate::web::page::{self, pill, shell};
 use crate::web::session::WebUser;
 
 const ROW: i64 = 18;
@@ -154,14 +154,14 @@ pub async fn lot_trace(
                 table { tbody { @for r in &t.recipients {
                     tr {
                         td { a href={ "/patients/" (r.patient_id) } { (r.subject_code) } }
-                        td { @for at in &r.infused_at { (when(*at)) br; } }
+                        td { @for at in &r.infused_at { (user.when(*at)) br; } }
                     }
                 } } }
             }
             section class="card" {
                 h2 { "Donor and donation" }
                 p { (t.donor.code) " " (pill(&t.donor.eligibility)) }
-                p { "DIN " span class="code" { (t.donation.din_display) } " collected " (when(t.donation.collected_at)) }
+                p { "DIN " span class="code" { (t.donation.din_display) } " collected " (user.when(t.donation.collected_at)) }
                 @if !t.adverse_events.is_empty() {
                     h2 { "Adverse events" }
                     ul { @for e in &t.adverse_events { li { (e.subject_code) ": " (e.term) " (grade " (e.grade) ")" } } }

@@ -13,10 +13,12 @@ use crate::story::{Team, id, rfc3339, signed};
 pub const CELLS_PER_VIAL: i64 = 25_000_000;
 pub const VOLUME_UL: i64 = 1500;
 
-/// Tokens of a pharmacist and a clinician.
+/// Tokens of a pharmacist, a second pharmacist who verifies what the
+/// first counted (independent verification), and a clinician.
 pub struct Clinic {
     pub pharmacist: String,
     pub clinician: String,
+    pub verifier: String,
 }
 
 /// Every criterion of the seed protocol answered as eligible.
@@ -42,9 +44,11 @@ impl TestApp {
     pub async fn clinic(&self) -> Clinic {
         let (_, pharmacist) = self.staff("pharm.one", "pharmacist").await;
         let (_, clinician) = self.staff("nurse.one", "clinician").await;
+        let (_, verifier) = self.staff("pharm.two", "pharmacist").await;
         Clinic {
             pharmacist,
             clinician,
+            verifier,
         }
     }
 
@@ -52,8 +56,14 @@ impl TestApp {
     /// after 12 hours).
     pub async fn days_later(&self, clinic: &mut Clinic, days: i64) {
         self.clock.advance(Duration::days(days));
+        self.sign_in_again(clinic).await;
+    }
+
+    /// Signs the clinic in again (after the clock moved).
+    pub async fn sign_in_again(&self, clinic: &mut Clinic) {
         clinic.pharmacist = token_of(self.login("pharm.one", STAFF_PASSWORD).await);
         clinic.clinician = token_of(self.login("nurse.one", STAFF_PASSWORD).await);
+        clinic.verifier = token_of(self.login("pharm.two", STAFF_PASSWORD).await);
     }
 
     pub fn enrol_answer<'a>(
@@ -121,6 +131,23 @@ impl TestApp {
         vials: u32,
         expires_in_days: i64,
     ) -> (Value, Vec<Value>) {
+        self.dosing_stock_until(
+            team,
+            donor_code,
+            vials,
+            self.clock.now() + Duration::days(expires_in_days),
+        )
+        .await
+    }
+
+    /// The same, expiring at `expires_at`.
+    pub async fn dosing_stock_until(
+        &self,
+        team: &Team,
+        donor_code: &str,
+        vials: u32,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> (Value, Vec<Value>) {
         let (_, donation) = self.eligible_donor(team, donor_code).await;
         let lot = self
             .post(
@@ -131,7 +158,7 @@ impl TestApp {
                     "product_code": "S1395",
                     "passage": 4,
                     "manufactured_at": rfc3339(self.days_ago(5)),
-                    "expires_at": rfc3339(self.clock.now() + Duration::days(expires_in_days)),
+                    "expires_at": rfc3339(expires_at),
                 }),
             )
             .await
@@ -199,6 +226,7 @@ impl TestApp {
         )
     }
 
+    /// The second pharmacist's signed verification.
     pub fn verify_dose<'a>(
         &'a self,
         clinic: &Clinic,
@@ -206,7 +234,7 @@ impl TestApp {
     ) -> impl Future<Output = Answer> + use<'a> {
         self.post(
             &format!("/api/v1/doses/{}/verify", id(dose)),
-            Some(&clinic.pharmacist),
+            Some(&clinic.verifier),
             signed(json!({})),
         )
     }

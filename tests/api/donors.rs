@@ -102,6 +102,7 @@ async fn a_donor_becomes_eligible_only_with_every_required_test_negative(app: Te
     assert_eq!(gaps["reactive"], json!(["syphilis"]));
 
     app.screen(&team, &donor_id, "htlv", "negative", at).await;
+    // a negative retest does not undo the indeterminate result (1271.80(d))
     app.screen(
         &team,
         &donor_id,
@@ -110,6 +111,30 @@ async fn a_donor_becomes_eligible_only_with_every_required_test_negative(app: Te
         at + Duration::hours(1),
     )
     .await;
+    let gaps = decide().await.expect_error(422, "screening_incomplete");
+    assert_eq!(gaps["reactive"], json!(["syphilis"]));
+    // only quality's signed invalidation of that result does
+    let record = app
+        .get(&format!("/api/v1/donors/{donor_id}"), Some(&team.quality))
+        .await
+        .expect(200);
+    assert_eq!(record["eligibility"], "ineligible");
+    let indeterminate = record["screening"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["result"] == "indeterminate")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/api/v1/donors/{donor_id}/screening/{indeterminate}/invalidate"),
+        Some(&team.quality),
+        signed(json!({ "reason": "haemolysed specimen, lab deviation LD-7" })),
+    )
+    .await
+    .expect(200);
     let donor = decide().await.expect(200);
     assert_eq!(donor["eligibility"], "eligible");
     // CMV is recorded and shown, but does not decide eligibility

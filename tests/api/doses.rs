@@ -15,9 +15,9 @@ on_both_databases!(
     a_dose_reserves_whole_vials_from_the_first_expiring_lot,
     six_orders_racing_for_stock_of_two_doses_give_two,
     thawing_works_out_the_volume_and_a_pharmacist_signs_it,
-    low_viability_or_a_dose_out_of_range_changes_nothing,
+    low_viability_or_a_dose_out_of_range_is_recorded_and_holds_the_dose,
     a_failed_vial_is_replaced_from_the_same_lot,
-    cancelling_returns_unthawed_vials_and_keeps_thawed_ones_out,
+    cancelling_returns_unthawed_vials_and_discards_thawed_ones,
     an_unreleased_lot_cannot_be_dosed_and_one_dose_at_a_time,
     only_pharmacists_order_thaw_and_verify,
 );
@@ -264,47 +264,36 @@ async fn thawing_works_out_the_volume_and_a_pharmacist_signs_it(app: TestApp) {
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, ["dose.ordered", "dose.thawed", "dose.verified"]);
-    assert_eq!(history[2]["details"]["signature"]["signer"], "pharm.one");
+    // the second pharmacist signed: the one who counted never verifies
+    assert_eq!(history[2]["details"]["signature"]["signer"], "pharm.two");
 }
 
-async fn low_viability_or_a_dose_out_of_range_changes_nothing(app: TestApp) {
+async fn low_viability_or_a_dose_out_of_range_is_recorded_and_holds_the_dose(app: TestApp) {
     let team = app.team().await;
     let clinic = app.clinic().await;
-    app.dosing_stock(&team, "UCD-7500", 4, 300).await;
+    app.dosing_stock(&team, "UCD-7500", 6, 300).await;
     let patient = app.weighed_patient(&clinic, "PV-750", 40).await;
     let dose = app.order(&clinic, &id(&patient)).await.expect(201);
     let before = app.verify_ledger(&team).await["events"].clone();
-    let details = app
-        .thaw(&clinic, &dose, 16_000_000, json!("69.9"))
-        .await
-        .expect_error(422, "viability_too_low");
-    assert_eq!(details["min_pct"], 70);
-    assert_eq!(details["vials"].as_array().unwrap().len(), 2);
-    assert_eq!(details["vials"][0]["viability_pct"], "69.9");
-    // too few cells: 10 × 10^6/mL in 3 mL holds 30 × 10^6, below 36 × 10^6
-    let details = app
-        .thaw(&clinic, &dose, 10_000_000, json!(90))
-        .await
-        .expect_error(422, "dose_out_of_range");
-    assert_eq!(details["volume_ul"], 4000);
-    assert_eq!(details["available_ul"], 3000);
-    // so concentrated that 0.1 mL steps miss ±10 %: 500 × 10^6/mL
-    let details = app
-        .thaw(&clinic, &dose, 500_000_000, json!(90))
-        .await
-        .expect_error(422, "dose_out_of_range");
-    assert_eq!(details["cells_to_administer"], 50_000_000);
-    assert_eq!(details["max_cells"], 44_000_000);
-    // a count for a vial that is not the dose's, or a missing one
+    // a malformed count changes nothing: a vial missing, a vial not the
+    // dose's, an impossible number
+    let path = format!("/api/v1/doses/{}/thaw", id(&dose));
     let mut body = app.thaw_body(&dose, 16_000_000, json!(90));
     body["vials"].as_array_mut().unwrap().pop();
-    app.post(
-        &format!("/api/v1/doses/{}/thaw", id(&dose)),
-        Some(&clinic.pharmacist),
-        body,
-    )
-    .await
-    .expect_error(422, "invalid_field");
+    app.post(&path, Some(&clinic.pharmacist), body)
+        .await
+        .expect_error(422, "invalid_field");
+    let mut body = app.thaw_body(&dose, 16_000_000, json!(90));
+    body["vials"][0]["vial_id"] = json!(uuid::Uuid::now_v7());
+    app.post(&path, Some(&clinic.pharmacist), body)
+        .await
+        .expect_error(422, "invalid_field");
+    app.thaw(&clinic, &dose, -5, json!(90))
+        .await
+        .expect_error(422, "invalid_field");
+    app.thaw(&clinic, &dose, 16_000_000, json!("101"))
+        .await
+        .expect_error(422, "invalid_field");
     assert_eq!(app.verify_ledger(&team).await["events"], before);
     let unchanged = app
         .get(
@@ -315,10 +304,56 @@ async fn low_viability_or_a_dose_out_of_range_changes_nothing(app: TestApp) {
         .expect(200);
     assert_eq!(unchanged["status"], "reserved");
     assert_eq!(unchanged["counts"], json!([]));
-    // a recount that passes
-    app.thaw(&clinic, &dose, 16_000_000, json!(70))
+    // a failing count is a fact: recorded, the vials thawed, the dose held
+    let details = app
+        .thaw(&clinic, &dose, 16_000_000, json!("69.9"))
+        .await
+        .expect_error(422, "viability_too_low");
+    assert_eq!(details["min_pct"], 70);
+    assert_eq!(details["vials"].as_array().unwrap().len(), 2);
+    assert_eq!(details["vials"][0]["viability_pct"], "69.9");
+    assert_eq!(details["recorded"], true);
+    assert_eq!(details["dose_status"], "count_failed");
+    // a mistyped viability corrected by a signed recount that passes
+    let mut recount = app.thaw_body(&dose, 16_000_000, json!(70));
+    recount["signature"] = signature("count corrected");
+    recount["correction_reason"] = json!("read 69.9 off the wrong line");
+    let passed = app
+        .post(&path, Some(&clinic.pharmacist), recount)
         .await
         .expect(200);
+    assert_eq!(passed["status"], "thawed");
+    assert_eq!(passed["counts"].as_array().unwrap().len(), 4);
+    // too few cells: 10 × 10^6/mL in 3 mL holds 30 × 10^6, below 36 × 10^6
+    let other = app.weighed_patient(&clinic, "PV-751", 40).await;
+    let short = app.order(&clinic, &id(&other)).await.expect(201);
+    let details = app
+        .thaw(&clinic, &short, 10_000_000, json!(90))
+        .await
+        .expect_error(422, "dose_out_of_range");
+    assert_eq!(details["volume_ul"], 4000);
+    assert_eq!(details["available_ul"], 3000);
+    assert_eq!(details["recorded"], true);
+    // so concentrated that 0.1 mL steps miss ±10 %: 500 × 10^6/mL, an
+    // implausible count that someone confirmed
+    let third = app.weighed_patient(&clinic, "PV-752", 40).await;
+    let dense = app.order(&clinic, &id(&third)).await.expect(201);
+    let mut body = app.thaw_body(&dense, 500_000_000, json!(90));
+    for v in body["vials"].as_array_mut().unwrap() {
+        v["confirm"] = json!(true);
+        v["reason"] = json!("diluted after counting");
+    }
+    let details = app
+        .post(
+            &format!("/api/v1/doses/{}/thaw", id(&dense)),
+            Some(&clinic.pharmacist),
+            body,
+        )
+        .await
+        .expect_error(422, "dose_out_of_range");
+    assert_eq!(details["cells_to_administer"], 50_000_000);
+    assert_eq!(details["max_cells"], 44_000_000);
+    assert_eq!(app.verify_ledger(&team).await["ok"], true);
 }
 
 async fn a_failed_vial_is_replaced_from_the_same_lot(app: TestApp) {
@@ -372,7 +407,7 @@ async fn a_failed_vial_is_replaced_from_the_same_lot(app: TestApp) {
     assert_eq!(app.verify_ledger(&team).await["ok"], true);
 }
 
-async fn cancelling_returns_unthawed_vials_and_keeps_thawed_ones_out(app: TestApp) {
+async fn cancelling_returns_unthawed_vials_and_discards_thawed_ones(app: TestApp) {
     let team = app.team().await;
     let clinic = app.clinic().await;
     app.dosing_stock(&team, "UCD-7700", 4, 300).await;
@@ -394,7 +429,7 @@ async fn cancelling_returns_unthawed_vials_and_keeps_thawed_ones_out(app: TestAp
     cancel(&dose, "again")
         .await
         .expect_error(409, "invalid_state");
-    // after thaw the vials cannot go back
+    // after thaw the vials cannot go back: they are discarded, with the reason
     let again = app.order(&clinic, &id(&patient)).await.expect(201);
     app.thaw(&clinic, &again, 16_000_000, json!(90))
         .await
@@ -402,7 +437,7 @@ async fn cancelling_returns_unthawed_vials_and_keeps_thawed_ones_out(app: TestAp
     let cancelled = cancel(&again, "infusion postponed").await.expect(200);
     let the_box = app.storage_box(&team, "7", 9, 9).await;
     for vial in cancelled["vials"].as_array().unwrap() {
-        assert_eq!(vial["status"], "thawed");
+        assert_eq!(vial["status"], "discarded");
         app.store(&team, &id(vial), &id(&the_box), "A1")
             .await
             .expect_error(409, "invalid_state");
@@ -415,7 +450,7 @@ async fn cancelling_returns_unthawed_vials_and_keeps_thawed_ones_out(app: TestAp
         .await
         .expect(200);
     assert_eq!(
-        history.as_array().unwrap().last().unwrap()["details"]["thawed_vials_to_discard"]
+        history.as_array().unwrap().last().unwrap()["details"]["vials_discarded"]
             .as_array()
             .unwrap()
             .len(),
@@ -470,6 +505,7 @@ async fn only_pharmacists_order_thaw_and_verify(app: TestApp) {
         let other = Clinic {
             pharmacist: token.clone(),
             clinician: clinic.clinician.clone(),
+            verifier: token.clone(),
         };
         app.order(&other, &id(&patient))
             .await
@@ -479,6 +515,7 @@ async fn only_pharmacists_order_thaw_and_verify(app: TestApp) {
     let lab = Clinic {
         pharmacist: team.lab.clone(),
         clinician: String::new(),
+        verifier: team.lab.clone(),
     };
     app.thaw(&lab, &dose, 16_000_000, json!(90))
         .await

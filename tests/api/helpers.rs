@@ -180,6 +180,9 @@ impl TestApp {
         let mut settings = Settings::for_database(database_url.clone());
         settings.admin_password = Some(ADMIN_PASSWORD.into());
         settings.db_max_connections = 8;
+        // the trial's site: Beijing, UTC+8
+        settings.timezone =
+            celltrail::domain::zone::SiteZone::parse("Asia/Shanghai").expect("a time zone");
         let clock = Clock::system();
         let app = Application::build(settings, clock.clone())
             .await

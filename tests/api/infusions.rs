@@ -350,6 +350,7 @@ async fn only_clinicians_infuse(app: TestApp) {
         let other = Clinic {
             pharmacist: String::new(),
             clinician: token.clone(),
+            verifier: String::new(),
         };
         app.start_infusion(
             &other,

@@ -228,7 +228,8 @@ async fn release_needs_an_eligible_donor_with_clean_screening(app: TestApp) {
     assert_eq!(details["eligibility"], "pending");
     assert_eq!(details["donor_id"], donor["id"]);
 
-    // an eligible donor with a reactive result recorded after the decision
+    // an eligible donor with a reactive result recorded after the decision:
+    // the result makes the donor ineligible there and then (1271.80(d))
     let (donor, donation) = app.eligible_donor(&team, "UCD-1301").await;
     let lot = id(&app.lot(&team, &id(&donation)).await);
     app.pass_all_qc(&team, &lot).await;
@@ -239,7 +240,7 @@ async fn release_needs_an_eligible_donor_with_clean_screening(app: TestApp) {
         .release(&team, &lot)
         .await
         .expect_error(422, "donor_not_eligible");
-    assert_eq!(details["eligibility"], "eligible");
+    assert_eq!(details["eligibility"], "ineligible");
     assert_eq!(details["screening"]["reactive"], json!(["hiv"]));
     let lot_now = app
         .get(&format!("/api/v1/lots/{lot}"), Some(&team.quality))

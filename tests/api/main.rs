@@ -19,6 +19,7 @@ mod ledger;
 mod lots;
 mod patients;
 mod platform;
+mod safety;
 mod scan;
 mod storage;
 mod trace;

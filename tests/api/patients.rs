@@ -320,12 +320,22 @@ async fn a_change_of_more_than_ten_percent_must_be_confirmed(app: TestApp) {
         .await
         .expect(200);
     assert_eq!(calc["weight_g"], 60_000);
-    // weights older than the lookback do not count as "previous"
+    // a weight older than the lookback is still compared, at 20 %
     app.days_later(&mut clinic, 40).await;
+    let details = app
+        .post(
+            &path,
+            Some(&clinic.clinician),
+            json!({ "value": 80, "unit": "kg", "measured_at": app.clock.now() }),
+        )
+        .await
+        .expect_error(422, "weight_change_unconfirmed");
+    assert_eq!(details["previous_g"], 60_000);
+    assert_eq!(details["threshold_pct"], 20);
     app.post(
         &path,
         Some(&clinic.clinician),
-        json!({ "value": 80, "unit": "kg", "measured_at": app.clock.now() }),
+        json!({ "value": 70, "unit": "kg", "measured_at": app.clock.now() }),
     )
     .await
     .expect(201);
@@ -340,6 +350,7 @@ async fn only_clinicians_enrol_and_weigh(app: TestApp) {
             &crate::clinic::Clinic {
                 pharmacist: String::new(),
                 clinician: token.clone(),
+                verifier: String::new(),
             },
             "PV-501",
             eligible_criteria(),

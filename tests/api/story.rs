@@ -47,6 +47,15 @@ impl TestApp {
         Team { lab, quality }
     }
 
+    /// The same team signed in again (after the clock moved past their
+    /// tokens' 12 hours).
+    pub async fn team_again(&self) -> Team {
+        Team {
+            lab: crate::helpers::token_of(self.login("lab.tech", STAFF_PASSWORD).await),
+            quality: crate::helpers::token_of(self.login("qa.officer", STAFF_PASSWORD).await),
+        }
+    }
+
     pub fn days_ago(&self, days: i64) -> DateTime<Utc> {
         self.clock.now() - Duration::days(days)
     }

@@ -394,8 +394,8 @@ async fn a_recall_stops_the_lot_and_names_every_recipient(app: TestApp) {
             json!({ "patient_id": b["id"], "lot_id": lot["id"] }),
         )
         .await
-        .expect_error(422, "lot_not_released");
-    assert_eq!(details["status"], "recalled");
+        .expect_error(422, "lot_recalled");
+    assert_eq!(details["code"], lot["code"]);
     app.order(&clinic, &id(&b))
         .await
         .expect_error(422, "insufficient_stock");

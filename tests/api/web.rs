@@ -19,7 +19,7 @@ on_both_databases!(
     pages_show_clear_errors_not_traces,
 );
 
-fn browser() -> reqwest::Client {
+pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -27,7 +27,7 @@ fn browser() -> reqwest::Client {
 }
 
 /// Signs in through the form; returns the `name=value` cookie.
-async fn sign_in(app: &TestApp, username: &str) -> String {
+pub async fn sign_in(app: &TestApp, username: &str) -> String {
     let response = browser()
         .post(app.url("/sign-in"))
         .form(&[
@@ -44,7 +44,7 @@ async fn sign_in(app: &TestApp, username: &str) -> String {
     cookie.split(';').next().unwrap().to_owned()
 }
 
-async fn page(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, String) {
+pub async fn page(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, String) {
     let response = browser()
         .get(app.url(path))
         .header(COOKIE, cookie)
@@ -56,7 +56,7 @@ async fn page(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, String) {
 }
 
 /// The CSRF token of a page's forms.
-fn csrf(html: &str) -> String {
+pub fn csrf(html: &str) -> String {
     let at = html
         .find("name=\"csrf\" value=\"")
         .expect("a form with a CSRF token")
@@ -249,7 +249,7 @@ async fn pages_show_clear_errors_not_traces(app: TestApp) {
     let cookie = sign_in(&app, "lab.tech").await;
     let (status, body) = page(&app, "/lots/00000000-0000-0000-0000-000000000000", &cookie).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(body.contains("no lot with id"), "{body}");
+    assert!(body.contains("No lot with id"), "{body}");
     let (status, body) = page(&app, "/nowhere", &cookie).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body.contains("No such page"));
