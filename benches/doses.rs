@@ -33,6 +33,8 @@ use celltrail::services::{Actor, accounts};
 use support::{BenchApp, client, closed_loop, login, spawn_postgres, spawn_sqlite};
 
 const CLIENTS: usize = 8;
+/// Each round is cut into this many slices, alternating with the baseline.
+const SLICES: u32 = 6;
 const PASSWORD: &str = "bench-password-0001";
 
 fn main() {
@@ -94,79 +96,98 @@ async fn bench(label: &str, app: &BenchApp, patients: usize, round: Duration) {
         started.elapsed().as_secs_f64()
     );
 
-    // the baseline: plain single-row INSERT commits, 8 at a time
+    // The baseline: plain single-row INSERT commits, 8 at a time. The
+    // machines are shared and noisy, so the baseline and each measured
+    // path run in alternating slices of the round: whatever the machine
+    // does to one, it does to the other.
     let conn = app.state.db.conn().clone();
     conn.execute_unprepared("CREATE TABLE bench_plain (id BIGINT PRIMARY KEY, note TEXT NOT NULL)")
         .await
         .unwrap();
     let counter = Arc::new(AtomicUsize::new(0));
-    let deadline = Instant::now() + round;
-    let begun = Instant::now();
-    let writers = (0..CLIENTS).map(|_| {
-        let (conn, counter) = (conn.clone(), counter.clone());
-        async move {
-            while Instant::now() < deadline {
-                let n = counter.fetch_add(1, Ordering::Relaxed) as i64;
-                let backend = conn.get_database_backend();
-                conn.execute_raw(Statement::from_sql_and_values(
-                    backend,
-                    "INSERT INTO bench_plain (id, note) VALUES ($1, $2)",
-                    [n.into(), "dose ordered".into()],
-                ))
-                .await
-                .unwrap();
-            }
-        }
-    });
-    join_all(writers).await;
-    let plain = counter.load(Ordering::Relaxed) as f64 / begun.elapsed().as_secs_f64();
+    let slice = round / SLICES;
 
     // dose orders: every request a different patient
     let next = Arc::new(AtomicUsize::new(0));
-    let (ids, base, token) = (Arc::new(ids), app.base.clone(), tokens.pharmacist.clone());
-    let (c, n, list) = (http.clone(), next.clone(), ids.clone());
-    let orders = closed_loop("POST /api/v1/doses", CLIENTS, round, 201, move || {
-        let i = n.fetch_add(1, Ordering::Relaxed);
-        let patient = list.get(i).cloned().unwrap_or_default();
-        c.post(format!("{base}/api/v1/doses"))
-            .bearer_auth(&token)
-            .json(&json!({ "patient_id": patient }))
-    })
-    .await;
-    let ran_out = next.load(Ordering::Relaxed) > ids.len();
-    println!("plain INSERT commits   {plain:>8.0}/s\n{orders}");
-    if ran_out {
+    let ids = Arc::new(ids);
+    let (mut plain, mut orders) = (Tally::default(), Tally::default());
+    for _ in 0..SLICES {
+        plain.add(insert_commits(&conn, &counter, slice).await);
+        let (c, n, list, base, token) = (
+            http.clone(),
+            next.clone(),
+            ids.clone(),
+            app.base.clone(),
+            tokens.pharmacist.clone(),
+        );
+        orders.add(
+            closed_loop("POST /api/v1/doses", CLIENTS, slice, 201, move || {
+                let i = n.fetch_add(1, Ordering::Relaxed);
+                let patient = list.get(i).cloned().unwrap_or_default();
+                c.post(format!("{base}/api/v1/doses"))
+                    .bearer_auth(&token)
+                    .json(&json!({ "patient_id": patient }))
+            })
+            .await,
+        );
+    }
+    println!(
+        "plain INSERT commits   {:>8.0}/s\nPOST /api/v1/doses     {:>8.0}/s ({} orders, {} errors)",
+        plain.rate(),
+        orders.rate(),
+        orders.requests,
+        orders.errors
+    );
+    if next.load(Ordering::Relaxed) > ids.len() {
         println!("  (ran out of patients: raise BENCH_PATIENTS; the rate is still valid)");
     }
     println!(
         "dose orders ÷ plain INSERT commits: {:.2}",
-        orders.per_second / plain
+        orders.rate() / plain.rate()
     );
 
     // thaws: every request the post-thaw counts of one reserved dose, until
-    // the round ends or every dose the orders round reserved is thawed
+    // the slices end or every dose the orders reserved is thawed
     let reserved = Arc::new(reserved_doses(app).await);
-    let (c, base, token) = (http.clone(), app.base.clone(), tokens.pharmacist.clone());
-    let thaws = drain(
-        "POST /api/v1/doses/{id}/thaw",
-        CLIENTS,
-        round,
-        reserved.clone(),
-        move |(dose, vials): &(String, Vec<String>)| {
-            let counts: Vec<Value> = vials
-                .iter()
-                .map(|v| json!({ "vial_id": v, "viable_cells_per_ml": 16_000_000, "viability_pct": "91.5" }))
-                .collect();
-            c.post(format!("{base}/api/v1/doses/{dose}/thaw"))
-                .bearer_auth(&token)
-                .json(&json!({ "vials": counts, "thawed_at": Utc::now() }))
-        },
-    )
-    .await;
-    println!("{thaws}  ({} doses were reserved)", reserved.len());
+    let taken = Arc::new(AtomicUsize::new(0));
+    let (mut plain, mut thaws) = (Tally::default(), Tally::default());
+    for _ in 0..SLICES {
+        if taken.load(Ordering::Relaxed) >= reserved.len() {
+            break;
+        }
+        plain.add(insert_commits(&conn, &counter, slice).await);
+        let (c, base, token) = (http.clone(), app.base.clone(), tokens.pharmacist.clone());
+        thaws.add(
+            drain(
+                "POST /api/v1/doses/{id}/thaw",
+                CLIENTS,
+                slice,
+                reserved.clone(),
+                taken.clone(),
+                move |(dose, vials): &(String, Vec<String>)| {
+                    let counts: Vec<Value> = vials
+                        .iter()
+                        .map(|v| json!({ "vial_id": v, "viable_cells_per_ml": 16_000_000, "viability_pct": "91.5" }))
+                        .collect();
+                    c.post(format!("{base}/api/v1/doses/{dose}/thaw"))
+                        .bearer_auth(&token)
+                        .json(&json!({ "vials": counts, "thawed_at": Utc::now() }))
+                },
+            )
+            .await,
+        );
+    }
+    println!(
+        "plain INSERT commits   {:>8.0}/s\nPOST /api/v1/doses/{{id}}/thaw {:>8.0}/s ({} thaws of {} reserved doses, {} errors)",
+        plain.rate(),
+        thaws.rate(),
+        thaws.requests,
+        reserved.len(),
+        thaws.errors
+    );
     println!(
         "thaws ÷ plain INSERT commits: {:.2}",
-        thaws.per_second / plain
+        thaws.rate() / plain.rate()
     );
     let report = celltrail::services::ledger::verify(&app.state.db)
         .await
@@ -207,6 +228,63 @@ async fn bench(label: &str, app: &BenchApp, patients: usize, round: Duration) {
     );
 }
 
+/// Requests and time over several slices of a round.
+#[derive(Default)]
+struct Tally {
+    requests: usize,
+    errors: usize,
+    seconds: f64,
+}
+
+impl Tally {
+    fn add(&mut self, report: support::LoadReport) {
+        self.requests += report.requests;
+        self.errors += report.errors;
+        self.seconds += report.requests as f64 / report.per_second.max(f64::MIN_POSITIVE);
+    }
+
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.seconds.max(f64::MIN_POSITIVE)
+    }
+}
+
+/// Plain single-row INSERT commits, `CLIENTS` at a time, for `slice`.
+async fn insert_commits(
+    conn: &sea_orm::DatabaseConnection,
+    counter: &Arc<AtomicUsize>,
+    slice: Duration,
+) -> support::LoadReport {
+    let deadline = Instant::now() + slice;
+    let begun = Instant::now();
+    let before = counter.load(Ordering::Relaxed);
+    let writers = (0..CLIENTS).map(|_| {
+        let (conn, counter) = (conn.clone(), counter.clone());
+        async move {
+            while Instant::now() < deadline {
+                let n = counter.fetch_add(1, Ordering::Relaxed) as i64;
+                let backend = conn.get_database_backend();
+                conn.execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    "INSERT INTO bench_plain (id, note) VALUES ($1, $2)",
+                    [n.into(), "dose ordered".into()],
+                ))
+                .await
+                .unwrap();
+            }
+        }
+    });
+    join_all(writers).await;
+    let done = counter.load(Ordering::Relaxed) - before;
+    support::LoadReport {
+        label: "plain INSERT commits".into(),
+        requests: done,
+        errors: 0,
+        per_second: done as f64 / begun.elapsed().as_secs_f64(),
+        p50: Duration::ZERO,
+        p99: Duration::ZERO,
+    }
+}
+
 /// `clients` workers sending one request per item until the items or the
 /// round run out; the rate is over the time it took.
 async fn drain<T, F>(
@@ -214,6 +292,7 @@ async fn drain<T, F>(
     clients: usize,
     round: Duration,
     items: Arc<Vec<T>>,
+    next: Arc<AtomicUsize>,
     make: F,
 ) -> support::LoadReport
 where
@@ -221,7 +300,6 @@ where
     F: Fn(&T) -> reqwest::RequestBuilder + Send + Sync + 'static,
 {
     let make = Arc::new(make);
-    let next = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + round;
     let started = Instant::now();
     let workers: Vec<_> = (0..clients)
