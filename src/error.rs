@@ -403,53 +403,11 @@ fn describe_weight_concerns(
     concerns: &[WeightConcern],
     slip: Option<&str>,
 ) -> String {
-    use crate::domain::dose::kg_text;
-    let mut parts = Vec::new();
-    for concern in concerns {
-        match concern {
-            WeightConcern::Change {
-                compared_with_g,
-                compared_with,
-                change_tenths_pct,
-                ..
-            } => {
-                let direction = if *change_tenths_pct >= 0 {
-                    "more"
-                } else {
-                    "less"
-                };
-                parts.push(format!(
-                    "{} kg is {} % {direction} than the {} weight of {} kg",
-                    kg_text(weight_g),
-                    format_tenths(change_tenths_pct.abs()),
-                    if *compared_with == "enrolment" {
-                        "enrolment"
-                    } else {
-                        "previous"
-                    },
-                    kg_text(*compared_with_g),
-                ));
-            }
-            WeightConcern::Bmi {
-                bmi_tenths,
-                min,
-                max,
-            } => parts.push(format!(
-                "{} kg gives a body-mass index of {}, outside {min}-{max}",
-                kg_text(weight_g),
-                format_tenths(*bmi_tenths)
-            )),
-        }
-    }
-    let mut text = parts.join("; ");
-    if let Some(slip) = slip {
-        text.push_str(": ");
-        text.push_str(slip);
-    }
-    text.push_str(
-        ". Check the number and the unit; if it is right, confirm it (confirm_change: true).",
-    );
-    text
+    use crate::domain::dose::{describe_concerns, kg_text};
+    format!(
+        "{} Check the number and the unit; if it is right, confirm it (confirm_change: true).",
+        describe_concerns(&format!("{} kg", kg_text(weight_g)), concerns, None, slip)
+    )
 }
 
 fn describe_implausible(vials: &[ImplausibleVial]) -> String {

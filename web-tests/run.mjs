@@ -52,6 +52,7 @@ async function startServer() {
       CELLTRAIL_BIND: `127.0.0.1:${port}`,
       CELLTRAIL_ADMIN_PASSWORD: 'admin-password-for-web-tests',
       RUST_LOG: 'warn',
+      CELLTRAIL_TIMEZONE: process.env.CELLTRAIL_TIMEZONE ?? 'Asia/Shanghai',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -204,13 +205,32 @@ async function main() {
   const volume = await rx.textContent('#volume');
   check(/\d+(\.\d)? mL/.test(volume), `the volume to draw is shown large: ${volume}`);
   await rx.screenshot({ path: join(shots, 'worksheet-volume.png'), fullPage: true });
-  await rx.fill('input[name="password"]', 'demo-pharmacist-password');
-  await rx.click('button:has-text("Sign and verify")');
-  await rx.waitForSelector('.msg.ok');
-  check((await rx.textContent('h1')).includes('verified'), 'the dose is verified under signature');
+  check(await rx.isVisible('text=another pharmacist verifies it'), 'the pharmacist who counted is not offered the signature');
   const doseUrl = rx.url().split('?')[0];
   const doseId = doseUrl.split('/').pop();
+  const rx2 = await newPage();
+  await signIn(rx2, 'verifier.demo');
+  await rx2.goto(doseUrl);
+  check((await rx2.textContent('body')).includes('+08:00') || (await rx2.textContent('body')).match(/[+-]\d\d:\d\d/), 'times carry the site\'s offset');
+  await rx2.fill('input[name="password"]', 'demo-verifier-password');
+  await rx2.click('button:has-text("Sign and verify")');
+  await rx2.waitForSelector('.msg.ok');
+  check((await rx2.textContent('h1')).includes('verified'), 'a second pharmacist verifies the dose under signature');
   const dose = await api(`/doses/${doseId}`, nurse);
+
+  console.log('weights: a slip is asked about in words');
+  const nursePage = await newPage();
+  await signIn(nursePage, 'clinician.demo');
+  await nursePage.goto(`${base}/patients/${patient.id}`);
+  await nursePage.fill('#value', '150.4');
+  await nursePage.keyboard.press('Enter');
+  await nursePage.waitForSelector('#confirm-weight');
+  const question = await nursePage.textContent('#confirm-weight');
+  check(question.includes('was it typed in pounds?'), `a weight 120 % above the last one asks in words: ${question.trim().slice(0, 120)}`);
+  check(!question.includes('confirm_change'), 'no field names on the page');
+  await nursePage.screenshot({ path: join(shots, 'weight-confirm.png'), fullPage: true });
+  await nursePage.click('a:has-text("No, enter it again")');
+  await nursePage.waitForSelector('#value');
 
   console.log('bedside: a mismatch first, then the right wristband');
   const rn = await newPage();
@@ -221,7 +241,7 @@ async function main() {
   await rn.keyboard.type(dose.scan_payload);
   await rn.keyboard.press('Enter');
   await rn.waitForSelector('#mismatch');
-  check((await rn.textContent('#mismatch')).includes('identity check failed'), 'another patient\'s wristband is refused in red');
+  check((await rn.textContent('#mismatch')).toLowerCase().includes('identity check failed'), 'another patient\'s wristband is refused in red');
   await rn.screenshot({ path: join(shots, 'bedside-mismatch.png'), fullPage: true });
   await rn.fill('#patient_scan', patient.scan_payload);
   await rn.fill('#product_scan', dose.scan_payload);
@@ -229,6 +249,7 @@ async function main() {
   await rn.waitForSelector('.match.ok');
   check(true, 'the right wristband and bag match in green');
   await rn.screenshot({ path: join(shots, 'bedside-match.png'), fullPage: true });
+  check(await rn.isVisible('text=Volume infused (mL, as on the bag)'), 'the bedside asks for the volume in mL, as on the bag');
   await rn.click('button:has-text("Record infusion")');
   await rn.waitForSelector('.msg.ok');
   check((await rn.textContent('.msg.ok')).includes('Infusion 1 recorded'), 'the infusion is recorded');
@@ -249,7 +270,7 @@ async function main() {
   await qa.goto(`${base}/lots/${lots.id}`);
   await qa.screenshot({ path: join(shots, 'lot-page.png'), fullPage: true });
 
-  const foreign = [labPage, tablet, rx, rn, qa].flatMap((p) => p.foreign);
+  const foreign = [labPage, tablet, rx, rx2, nursePage, rn, qa].flatMap((p) => p.foreign);
   check(foreign.length === 0, `no request to any other host${foreign.length ? `: ${foreign.join(', ')}` : ''}`);
 }
 

@@ -88,6 +88,14 @@ pub async fn spawn_postgres(server_url: &str) -> BenchApp {
 }
 
 async fn serve(url: String, db: BenchDb) -> BenchApp {
+    if std::env::var_os("BENCH_LOG").is_some() {
+        // failures inside the server, for finding why a request failed
+        tracing_subscriber::fmt()
+            .with_env_filter("error")
+            .with_writer(std::io::stderr)
+            .try_init()
+            .ok();
+    }
     let mut settings = Settings::for_database(url);
     settings.admin_password = Some(ADMIN_PASSWORD.into());
     let app = Application::build(settings, Clock::system()).await.unwrap();

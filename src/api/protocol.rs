@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use crate::api::extract::{ApiJson, Authorized, roles};
 use crate::domain::protocol::Protocol;
+use crate::domain::zone::SiteZone;
 use crate::error::{AppResult, ErrorBody};
 use crate::services::protocol::{self, Versioned};
 use crate::services::signatures::{self, SignatureInput};
@@ -27,17 +28,23 @@ pub struct ProtocolView {
     pub recorded_by: String,
     /// Why this version was made (none for the seed).
     pub reason: Option<String>,
+    /// The site's time zone, whose calendar the day-counting rules use.
+    pub site_time_zone: String,
+    /// The infusion schedule as a rule, in words.
+    pub schedule_rule: String,
     #[serde(flatten)]
     pub protocol: Protocol,
 }
 
-impl From<Versioned> for ProtocolView {
-    fn from(v: Versioned) -> Self {
+impl ProtocolView {
+    fn new(v: Versioned, zone: SiteZone) -> Self {
         ProtocolView {
             version: v.version,
             effective_at: v.record.created_at,
             recorded_by: v.record.created_by_username,
             reason: v.record.reason,
+            site_time_zone: zone.name().to_owned(),
+            schedule_rule: v.protocol.schedule_rule(zone.name()),
             protocol: v.protocol,
         }
     }
@@ -46,11 +53,27 @@ impl From<Versioned> for ProtocolView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AmendProtocol {
-    /// The whole protocol as it is to be.
+    /// The whole protocol as it is to be (what `GET /protocol` shows; the
+    /// fields it derives, `site_time_zone` and `schedule_rule`, are
+    /// ignored if sent back).
+    #[serde(deserialize_with = "without_derived")]
     pub protocol: Protocol,
     /// Why (the amendment's reference, the approval).
     pub reason: String,
     pub signature: SignatureInput,
+}
+
+/// A protocol as sent, without the fields the view derives from it.
+fn without_derived<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Protocol, D::Error> {
+    use serde::de::Error;
+    let mut value = serde_json::Value::deserialize(deserializer)?;
+    if let Some(map) = value.as_object_mut() {
+        map.remove("site_time_zone");
+        map.remove("schedule_rule");
+    }
+    serde_json::from_value(value).map_err(D::Error::custom)
 }
 
 /// The protocol in force: dose, infusions, window, tolerances, post-thaw
@@ -61,7 +84,10 @@ async fn get_protocol(
     State(state): State<AppState>,
     _auth: Authorized,
 ) -> AppResult<ApiJson<ProtocolView>> {
-    Ok(ApiJson(protocol::current(state.db.conn()).await?.into()))
+    Ok(ApiJson(ProtocolView::new(
+        protocol::current(state.db.conn()).await?,
+        state.settings.timezone,
+    )))
 }
 
 /// Amends the protocol (quality, signed): a new version; the earlier stays.
@@ -76,9 +102,8 @@ async fn amend_protocol(
     ApiJson(body): ApiJson<AmendProtocol>,
 ) -> AppResult<ApiJson<ProtocolView>> {
     let signature = signatures::verify(&state, &auth.user, &body.signature).await?;
-    Ok(ApiJson(
-        protocol::amend(&state, &signature, body.protocol, &body.reason)
-            .await?
-            .into(),
-    ))
+    Ok(ApiJson(ProtocolView::new(
+        protocol::amend(&state, &signature, body.protocol, &body.reason).await?,
+        state.settings.timezone,
+    )))
 }

@@ -211,6 +211,55 @@ pub fn likely_slip(
     None
 }
 
+/// What must be confirmed about a weight, as one sentence: "154 kg is
+/// 120.0 % more than the enrolment weight of 70 kg (2026-11-18): was it
+/// typed in pounds? 154 lb would be 69.9 kg". `entered` is the weight as
+/// written (`154 kg`); `compared_on` the date the weight it is compared
+/// with was measured, when known; `slip` a likely slip, as a question.
+pub fn describe_concerns(
+    entered: &str,
+    concerns: &[WeightConcern],
+    compared_on: Option<&str>,
+    slip: Option<&str>,
+) -> String {
+    let tenths = |t: i64| format!("{}.{}", t.abs() / 10, t.abs() % 10);
+    let parts: Vec<String> = concerns
+        .iter()
+        .map(|concern| match concern {
+            WeightConcern::Change {
+                compared_with_g,
+                compared_with,
+                change_tenths_pct,
+                ..
+            } => format!(
+                "{entered} is {} % {} than the {} weight of {} kg{}",
+                tenths(*change_tenths_pct),
+                if *change_tenths_pct >= 0 {
+                    "more"
+                } else {
+                    "less"
+                },
+                if *compared_with == "enrolment" {
+                    "enrolment"
+                } else {
+                    "last"
+                },
+                kg_text(*compared_with_g),
+                compared_on.map(|d| format!(" ({d})")).unwrap_or_default()
+            ),
+            WeightConcern::Bmi {
+                bmi_tenths,
+                min,
+                max,
+            } => format!(
+                "{entered} gives a body-mass index of {}, outside {min} to {max}",
+                tenths(*bmi_tenths)
+            ),
+        })
+        .collect();
+    format!("{}: {}", parts.join("; "), slip.unwrap_or("is it right?"))
+}
+
 /// Grams as kilograms with at most one decimal, for sentences: `154.2`.
 pub fn kg_text(grams: i64) -> String {
     let tenths = (grams + 50).div_euclid(100);

@@ -349,6 +349,16 @@ impl Protocol {
         Ok(())
     }
 
+    /// The infusion schedule as a rule people read, e.g. "Day 1 is the date
+    /// of the first infusion in Asia/Shanghai; at most 6 infusions, each at
+    /// least 7 days after the one before, the last on Day 56 at the latest."
+    pub fn schedule_rule(&self, zone: &str) -> String {
+        format!(
+            "Day 1 is the date of the first infusion in {zone}; at most {} infusions, each at least {} days after the one before, the last on Day {} at the latest.",
+            self.infusions, self.min_interval_days, self.window_days
+        )
+    }
+
     pub fn specification(&self) -> Specification {
         Specification::from_entries(&self.qc_specification)
             .unwrap_or_else(|_| Specification::seed())
@@ -414,6 +424,10 @@ mod tests {
         assert_eq!((p.bmi_min, p.bmi_max), (12, 60));
         assert_eq!(p.weight_change_confirm_pct_older, 20);
         assert_eq!(p.infused_volume_tolerance_pct, 10);
+        assert_eq!(
+            p.schedule_rule("Asia/Shanghai"),
+            "Day 1 is the date of the first infusion in Asia/Shanghai; at most 6 infusions, each at least 7 days after the one before, the last on Day 56 at the latest."
+        );
         // the criteria keys API.md fixes
         let keys: Vec<_> = p.criteria.iter().map(|c| c.key.as_str()).collect();
         for key in [

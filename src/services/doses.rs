@@ -928,28 +928,12 @@ pub async fn thaw(
     record.dose.thawed_at = thawed_first;
     record.use_by =
         thawed_first.map(|t| crate::domain::dose::use_by(t, rules.post_thaw_shelf_life_minutes));
-    let refusal = judge_dose(&record, &current, &judged, now);
-    let preparation = match refusal {
+    let (preparation, refusal) = match judge_dose(&record, &current, &judged, now) {
+        Some(refusal) => (None, Some(refusal)),
         None => match prepare(&target_of(&record.dose), &thaw_counts) {
-            Ok(preparation) => Some(preparation),
-            Err(error) => {
-                return finish_thaw(
-                    state,
-                    txn,
-                    actor,
-                    record,
-                    from,
-                    rows,
-                    newly_thawed,
-                    counting.correction,
-                    None,
-                    Some(AppError::DoseOutOfRange(error)),
-                    now,
-                )
-                .await;
-            }
+            Ok(preparation) => (Some(preparation), None),
+            Err(error) => (None, Some(AppError::DoseOutOfRange(error))),
         },
-        Some(_) => None,
     };
     finish_thaw(
         state,
@@ -1155,17 +1139,7 @@ async fn finish_thaw(
         "preparation": preparation,
         "failure": failure,
     }));
-    let actor = match &correction {
-        Some((signature, _)) => {
-            signatures::append_signed(&txn, signature, now, event).await?;
-            signature.signer.actor()
-        }
-        None => {
-            ledger::append(&txn, actor, now, event).await?;
-            actor.clone()
-        }
-    };
-    let mut events = Vec::with_capacity(newly_thawed.len());
+    let mut events = Vec::with_capacity(newly_thawed.len() + 1);
     for v in &newly_thawed {
         let from_location = match (v.box_id, &v.position) {
             (Some(box_id), Some(position)) => {
@@ -1187,6 +1161,17 @@ async fn finish_thaw(
                 })),
         );
     }
+    // One statement for every event, unless a signature binds the dose's.
+    let actor = match &correction {
+        Some((signature, _)) => {
+            signatures::append_signed(&txn, signature, now, event).await?;
+            signature.signer.actor()
+        }
+        None => {
+            events.insert(0, event);
+            actor.clone()
+        }
+    };
     ledger::append_many(&txn, &actor, now, events).await?;
     txn.commit().await?;
     record.dose.status = to.as_str().to_owned();
@@ -1595,10 +1580,18 @@ pub async fn load(db: &impl ConnectionTrait, id: Uuid, lock: bool) -> AppResult<
         .order_by_asc(thaw_count::Column::Id)
         .all(db)
         .await?;
-    let infusion = infusion::Entity::find()
-        .filter(infusion::Column::DoseId.eq(id))
-        .one(db)
-        .await?;
+    // only a dose at or past the bedside has an infusion
+    let at_bedside = [DoseStatus::Infusing, DoseStatus::Infused]
+        .iter()
+        .any(|s| s.as_str() == dose.status);
+    let infusion = if at_bedside {
+        infusion::Entity::find()
+            .filter(infusion::Column::DoseId.eq(id))
+            .one(db)
+            .await?
+    } else {
+        None
+    };
     let rules = protocol::version(db, dose.protocol_version).await?;
     Ok(DoseRecord {
         use_by: dose

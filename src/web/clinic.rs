@@ -19,11 +19,12 @@ use uuid::Uuid;
 
 use crate::api::patients::Window;
 use crate::domain::accounts::Role;
-use crate::domain::dose::{WeightConcern, WeightUnit, kg_text, parse_millilitres, parse_viability};
+use crate::domain::dose::{
+    WeightUnit, describe_concerns, kg_text, parse_millilitres, parse_viability,
+};
 use crate::domain::patient::{tenths_display, window_day};
 use crate::error::AppError;
 use crate::services::doses::{self, CalculationInput, Counting, DoseRecord, VialCount};
-use crate::services::signatures::{self, SignatureInput};
 use crate::services::{assessments, infusions, patients, protocol};
 use crate::state::AppState;
 use crate::web::page::{
@@ -214,7 +215,7 @@ fn confirm_weight_block(user: &WebUser, patient_id: Uuid, c: &WeightToConfirm) -
 
 /// The question a weight to confirm raises, in words: "154 kg is 120.0 %
 /// more than the enrolment weight of 70 kg (2026-11-18): was it typed in
-/// pounds? 154 lb would be 69.9 kg."
+/// pounds? 154 lb would be 69.9 kg".
 fn weight_question(
     user: &WebUser,
     value: &str,
@@ -230,58 +231,13 @@ fn weight_question(
     else {
         return None;
     };
-    let mut parts = Vec::new();
-    for concern in concerns {
-        match concern {
-            WeightConcern::Change {
-                compared_with_g,
-                compared_with,
-                change_tenths_pct,
-                ..
-            } => {
-                let direction = if *change_tenths_pct >= 0 {
-                    "more"
-                } else {
-                    "less"
-                };
-                let pct = change_tenths_pct.abs();
-                parts.push(format!(
-                    "{value} {} is {}.{} % {direction} than the {} weight of {} kg{}",
-                    unit.as_str(),
-                    pct / 10,
-                    pct % 10,
-                    if *compared_with == "enrolment" {
-                        "enrolment"
-                    } else {
-                        "last"
-                    },
-                    kg_text(*compared_with_g),
-                    compared_measured_at
-                        .map(|t| format!(" ({})", user.date(t)))
-                        .unwrap_or_default()
-                ));
-            }
-            WeightConcern::Bmi {
-                bmi_tenths,
-                min,
-                max,
-            } => parts.push(format!(
-                "{value} {} gives a body-mass index of {}.{}, outside {min} to {max}",
-                unit.as_str(),
-                bmi_tenths / 10,
-                bmi_tenths % 10
-            )),
-        }
-    }
-    let mut question = parts.join("; ");
-    match likely_slip {
-        Some(slip) => {
-            question.push_str(": ");
-            question.push_str(slip);
-        }
-        None => question.push_str(": is it right?"),
-    }
-    Some(question)
+    let on = compared_measured_at.map(|t| user.date(t));
+    Some(describe_concerns(
+        &format!("{value} {}", unit.as_str()),
+        concerns,
+        on.as_deref(),
+        likely_slip.as_deref(),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -334,7 +290,7 @@ pub async fn record_weight(
                     Err(error) => page::app_error(error),
                 }
             }
-            None => page::refused(&back, &error),
+            None => page::refused(&back, &error, user.zone),
         },
     }
 }
@@ -357,11 +313,7 @@ pub async fn void_weight(
         return refused.into_response();
     }
     let back = format!("/patients/{id}");
-    let input = SignatureInput {
-        password: form.password,
-        meaning: form.meaning,
-    };
-    let outcome = match signatures::verify(&state, &user.user, &input).await {
+    let outcome = match user.sign(&state, form.password, form.meaning).await {
         Ok(signature) => {
             patients::void_weight(&state, &signature, id, weight_id, &form.reason).await
         }
@@ -376,7 +328,7 @@ pub async fn void_weight(
                 kg_text(w.weight_g)
             ),
         ),
-        Err(error) => page::refused(&back, &error),
+        Err(error) => page::refused(&back, &error, user.zone),
     }
 }
 
@@ -421,7 +373,7 @@ pub async fn worksheet(
                 }
             }
             Err(error) => {
-                div class="msg bad" role="alert" { (sentence(error)) }
+                div class="msg bad" role="alert" { (sentence(error, user.zone)) }
                 p { a href={ "/patients/" (id) } { "Back to the patient" } }
             }
         }
@@ -448,7 +400,7 @@ pub async fn reserve(
                 dose.vials.len()
             ),
         ),
-        Err(error) => page::refused(&format!("/patients/{id}/dose"), &error),
+        Err(error) => page::refused(&format!("/patients/{id}/dose"), &error, user.zone),
     }
 }
 
@@ -758,16 +710,20 @@ pub async fn thaw(
                 "Fill in the count of at least one vial to correct.",
             );
         }
-        let input = SignatureInput {
-            password: field("password").unwrap_or("").to_owned(),
-            meaning: field("meaning").unwrap_or("").to_owned(),
-        };
-        match signatures::verify(&state, &user.user, &input).await {
+        let (password, meaning) = (field("password"), field("meaning"));
+        let signed = user
+            .sign(
+                &state,
+                password.unwrap_or("").to_owned(),
+                meaning.unwrap_or("").to_owned(),
+            )
+            .await;
+        match signed {
             Ok(signature) => Some((
                 signature,
                 field("correction_reason").unwrap_or("").to_owned(),
             )),
-            Err(error) => return page::refused(&back, &error),
+            Err(error) => return page::refused(&back, &error, user.zone),
         }
     } else {
         None
@@ -792,7 +748,7 @@ pub async fn thaw(
                 crate::labels::millilitres(record.dose.volume_ul.unwrap_or_default())
             ),
         ),
-        Err(error) => page::refused(&back, &error),
+        Err(error) => page::refused(&back, &error, user.zone),
     }
 }
 
@@ -815,11 +771,7 @@ pub async fn replace_vial(
         return refused.into_response();
     }
     let back = format!("/doses/{id}");
-    let input = SignatureInput {
-        password: form.password,
-        meaning: form.meaning,
-    };
-    let outcome = match signatures::verify(&state, &user.user, &input).await {
+    let outcome = match user.sign(&state, form.password, form.meaning).await {
         Ok(signature) => {
             doses::replace_vial(&state, &signature, id, form.vial_id, &form.reason).await
         }
@@ -838,7 +790,7 @@ pub async fn replace_vial(
                     .map_or("another", |v| v.code.as_str())
             ),
         ),
-        Err(error) => page::refused(&back, &error),
+        Err(error) => page::refused(&back, &error, user.zone),
     }
 }
 
@@ -859,17 +811,13 @@ pub async fn verify(
         return refused.into_response();
     }
     let back = format!("/doses/{id}");
-    let input = SignatureInput {
-        password: form.password,
-        meaning: form.meaning,
-    };
-    let outcome = match signatures::verify(&state, &user.user, &input).await {
+    let outcome = match user.sign(&state, form.password, form.meaning).await {
         Ok(signature) => doses::verify(&state, &signature, id).await,
         Err(error) => Err(error),
     };
     match outcome {
         Ok(_) => redirect_with(&back, true, "Dose verified and signed."),
-        Err(error) => page::refused(&back, &error),
+        Err(error) => page::refused(&back, &error, user.zone),
     }
 }
 
@@ -908,7 +856,7 @@ pub async fn cancel(
                 },
             )
         }
-        Err(error) => page::refused(&back, &error),
+        Err(error) => page::refused(&back, &error, user.zone),
     }
 }
 
@@ -1044,7 +992,7 @@ async fn bedside_refusal(state: &AppState, user: &WebUser, id: Uuid, error: AppE
     };
     let banner = html! {
         div class="match bad" role="alert" id="mismatch" {
-            "✕ STOP: " (sentence(&error))
+            "✕ STOP: " (sentence(&error, user.zone))
             (details)
             p { "Nothing was infused." @if matches!(error, AppError::IdentityMismatch(_)) { " The mismatch is recorded." } }
         }
@@ -1121,13 +1069,9 @@ pub async fn late_entry(
             "Give the date and time the infusion started, in the site's time.",
         );
     };
-    let input = SignatureInput {
-        password: form.password,
-        meaning: form.meaning,
-    };
-    let signature = match signatures::verify(&state, &user.user, &input).await {
+    let signature = match user.sign(&state, form.password, form.meaning).await {
         Ok(s) => s,
-        Err(error) => return page::refused(&back, &error),
+        Err(error) => return page::refused(&back, &error, user.zone),
     };
     let outcome = infusions::start(
         &state,
@@ -1252,6 +1196,6 @@ pub async fn complete(
             )
                 .into_response()
         }
-        Err(error) => page::refused(&back, &error),
+        Err(error) => page::refused(&back, &error, user.zone),
     }
 }

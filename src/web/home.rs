@@ -98,7 +98,7 @@ fn body(state: &AppState, user: &WebUser, list: &worklist::Worklist, flash: &Fla
             @if role == Role::Pharmacist {
                 section class="card" {
                     h2 { "Doses to prepare or verify" }
-                    @let todo = doses(&["reserved", "thawed"]);
+                    @let todo = doses(&["reserved", "count_failed", "thawed"]);
                     @if todo.is_empty() { p class="muted" { "None open." } }
                     @else {
                         table {

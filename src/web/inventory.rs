@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::domain::accounts::Role;
 use crate::domain::storage::StorageKind;
-use crate::services::{ledger, lots, signatures, storage, vials};
+use crate::services::{ledger, lots, storage, vials};
 use crate::state::AppState;
 use crate::web::page::{self, Flash, WebForm, WebQuery, pill, redirect_with, shell};
 use crate::web::session::WebUser;
@@ -121,7 +121,7 @@ pub async fn lot_page(
             section class="card" {
                 h2 { "QC against the specification" }
                 table {
-                    thead { tr { th { "Test" } th { "Latest" } th { "Limit" } th { "Result" } } }
+                    thead { tr { th { "Test" } th { "Latest" } th { "Limit" } th { "Standing" } } }
                     tbody {
                         @for t in spec.iter().flat_map(|s| s.tests.iter()) {
                             @let r = latest(&t.test);
@@ -129,11 +129,57 @@ pub async fn lot_page(
                                 td { (t.test) }
                                 td class="num" { @match r { Some(r) => { (r.value) " " (r.unit.clone().unwrap_or_default()) } None => span class="muted" { "—" } } }
                                 td { (t.limit.to_string()) " " (t.unit.clone().unwrap_or_default()) }
-                                td { @match r { Some(r) if r.pass => span class="pill ok" { "pass" }, Some(_) => span class="pill bad" { "fail" }, None => span class="pill pending" { "missing" } } }
+                                td {
+                                    @if record.standing.investigation_required.contains(&t.test) { span class="pill bad" { "failed: awaiting investigation" } }
+                                    @else if record.standing.failed.contains(&t.test) { span class="pill bad" { "fail" } }
+                                    @else if record.standing.missing.contains(&t.test) { span class="pill pending" { "missing" } }
+                                    @else { span class="pill ok" { "pass" } }
+                                }
                             }
                         }
                     }
                 }
+                @if !record.standing.investigation_required.is_empty() {
+                    p class="msg bad" { "A failing " (record.standing.investigation_required.join(" and ")) " result counts until quality investigates it; a negative retest does not undo it." }
+                }
+            }
+        }
+        section class="card" {
+            h2 { "Every QC result, in order" }
+            table {
+                thead { tr { th { "Recorded" } th { "Test" } th class="num" { "Value" } th { "Limit" } th { "Result" } th { "Investigation" } } }
+                tbody { @for r in &record.qc {
+                    tr {
+                        td { (user.when(r.recorded_at)) }
+                        td { (r.test) }
+                        td class="num" { (r.value) " " (r.unit.clone().unwrap_or_default()) }
+                        td { (r.specification) }
+                        td { @if r.pass { span class="pill ok" { "pass" } } @else { span class="pill bad" { "fail" } } }
+                        td {
+                            @if let Some(conclusion) = &r.investigation {
+                                (if conclusion == "confirmed" { "confirmed: " } else { "invalid test: " })
+                                (r.investigation_reason.clone().unwrap_or_default())
+                                @if let Some(t) = r.investigated_at { span class="muted" { " (" (user.when(t)) ")" } }
+                            } @else if !r.pass && quality {
+                                details {
+                                    summary { "Investigate (signed)" }
+                                    form method="post" action={ "/lots/" (l.id) "/qc/" (r.id) "/investigation" } {
+                                        input type="hidden" name="csrf" value=(user.csrf());
+                                        label { "Conclusion" select name="conclusion" {
+                                            option value="invalid_test" { "The test was invalid: a retest counts" }
+                                            option value="confirmed" { "The failure is confirmed: reject the lot" }
+                                        } }
+                                        label { "Why" input name="reason" required placeholder="investigation INV-12: sample contaminated"; }
+                                        (page::signature_fields("QC investigation"))
+                                        div class="actions" { button type="submit" { "Sign the investigation" } }
+                                    }
+                                }
+                            } @else if !r.pass {
+                                span class="muted" { "not investigated" }
+                            }
+                        }
+                    }
+                } }
             }
         }
         @if quality && l.status == "quarantine" {
@@ -206,13 +252,9 @@ pub async fn lot_decision(
         return refused.into_response();
     }
     let back = format!("/lots/{id}");
-    let input = signatures::SignatureInput {
-        password: form.password,
-        meaning: form.meaning,
-    };
-    let signature = match signatures::verify(&state, &user.user, &input).await {
+    let signature = match user.sign(&state, form.password, form.meaning).await {
         Ok(s) => s,
-        Err(error) => return page::refused(&back, &error),
+        Err(error) => return page::refused(&back, &error, user.zone),
     };
     let outcome = match action.as_str() {
         "release" => lots::release(&state, &signature, id)
@@ -224,10 +266,25 @@ pub async fn lot_decision(
         "recall" => crate::services::recall::recall(&state, &signature, id, &form.reason)
             .await
             .map(|r| {
+                let running = r
+                    .recipients
+                    .iter()
+                    .filter(|p| p.infusions.iter().any(|i| i.3))
+                    .map(|p| p.subject_code.as_str())
+                    .collect::<Vec<_>>();
                 format!(
-                    "Lot recalled: {} vials held, {} doses cancelled; notify {}.",
+                    "Lot recalled: {} vials held, {} doses cancelled, {} thawed vials to destroy{}; notify {}.",
                     r.vials_recalled.len(),
                     r.doses_cancelled.len(),
+                    r.thawed_to_discard.len(),
+                    if running.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; an infusion is running for {}: it may be completed, and the clinical team decides",
+                            running.join(", ")
+                        )
+                    },
                     if r.recipients.is_empty() {
                         "nobody (no recipient yet)".to_owned()
                     } else {
@@ -249,7 +306,60 @@ pub async fn lot_decision(
     };
     match outcome {
         Ok(message) => redirect_with(&back, true, &message),
-        Err(error) => page::refused(&back, &error),
+        Err(error) => page::refused(&back, &error, user.zone),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InvestigationForm {
+    pub csrf: String,
+    pub conclusion: crate::domain::qc::Conclusion,
+    pub reason: String,
+    pub password: String,
+    pub meaning: String,
+}
+
+/// Quality's signed investigation of a failing QC result.
+pub async fn qc_investigation(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path((id, result_id)): Path<(Uuid, Uuid)>,
+    WebForm(form): WebForm<InvestigationForm>,
+) -> Response {
+    if let Err(refused) = user.allow(&form.csrf, &[Role::Quality]) {
+        return refused.into_response();
+    }
+    let back = format!("/lots/{id}");
+    let outcome = match user.sign(&state, form.password, form.meaning).await {
+        Ok(signature) => {
+            lots::investigate_qc(
+                &state,
+                &signature,
+                id,
+                result_id,
+                form.conclusion,
+                &form.reason,
+            )
+            .await
+        }
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(record) => redirect_with(
+            &back,
+            true,
+            match form.conclusion {
+                crate::domain::qc::Conclusion::InvalidTest => {
+                    "Investigation signed: the result is an invalid test, and a retest counts."
+                        .to_owned()
+                }
+                crate::domain::qc::Conclusion::Confirmed => format!(
+                    "Investigation signed: the failure is confirmed; the lot is {}.",
+                    record.lot.status.replace('_', " ")
+                ),
+            },
+        ),
+        Err(error) => page::refused(&back, &error, user.zone),
     }
 }
 

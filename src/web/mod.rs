@@ -37,6 +37,10 @@ pub fn pages() -> Router<AppState> {
         .route("/vials/{id}/discard", post(scan::discard))
         .route("/lots/{id}", get(inventory::lot_page))
         .route("/lots/{id}/{action}", post(inventory::lot_decision))
+        .route(
+            "/lots/{id}/qc/{result_id}/investigation",
+            post(inventory::qc_investigation),
+        )
         .route("/storage", get(inventory::storage_root))
         .route("/storage/{id}", get(inventory::storage_page))
         .route("/patients", get(clinic::patient_list))

@@ -10,6 +10,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use crate::domain::accounts::Role;
+use crate::domain::zone::SiteZone;
 use crate::web::session::WebUser;
 
 const STYLE: &str = r#"
@@ -115,17 +116,38 @@ impl Flash {
 
 /// An application error as a sentence a person understands: no field
 /// names, no API hints, a capital and a full stop.
-pub fn sentence(error: &crate::error::AppError) -> String {
+/// Times in it are the site's (`zone`).
+pub fn sentence(error: &crate::error::AppError, zone: SiteZone) -> String {
     use crate::error::AppError;
     let text = match error {
         AppError::InvalidField { message, .. } => message.clone(),
+        AppError::LotExpired { code, expires_at, .. } => format!(
+            "Lot {code} expired at {}; it may not be used",
+            zone.minute(*expires_at)
+        ),
+        AppError::StaleWeight {
+            measured_at,
+            valid_days,
+        } => format!(
+            "The latest weight was measured {}, more than {valid_days} days ago; weigh the patient again",
+            zone.minute(*measured_at)
+        ),
+        AppError::ThawedProductExpired { thawed_at, use_by } => format!(
+            "The product thawed at {} had to be infused by {}; it may not be given",
+            zone.minute(*thawed_at),
+            zone.minute(*use_by)
+        ),
+        AppError::AccountLocked { until } => format!(
+            "This account is locked after repeated wrong passwords; try again after {}",
+            zone.minute(*until)
+        ),
         AppError::MalformedRequest(_) => "The form could not be read; check every field and send it again".to_owned(),
         AppError::WeightChangeUnconfirmed { .. } => error
             .to_string()
             .replace(" (confirm_change: true)", ""),
         AppError::CountsRecorded { inner, .. } => format!(
             "{} The counts are recorded and the vials are thawed: correct a mistyped count (signed), replace the vial, or cancel the dose",
-            sentence(inner)
+            sentence(inner, zone)
         ),
         other if other.status().is_server_error() => "Something went wrong on the server. The request was not carried out; try again, and tell the administrator if it keeps happening".to_owned(),
         other => other.to_string(),
@@ -143,8 +165,8 @@ pub fn sentence(error: &crate::error::AppError) -> String {
 }
 
 /// A 303 back to `path` with the refusal in words.
-pub fn refused(path: &str, error: &crate::error::AppError) -> Response {
-    redirect_with(path, false, sentence(error))
+pub fn refused(path: &str, error: &crate::error::AppError, zone: SiteZone) -> Response {
+    redirect_with(path, false, sentence(error, zone))
 }
 
 /// A 303 to `path?ok=…` or `path?error=…`: where a form goes after its action.
@@ -220,7 +242,7 @@ pub fn app_error(error: crate::error::AppError) -> Response {
     if status.is_server_error() {
         tracing::error!(error = ?error, "page failed");
     }
-    let message = sentence(&error);
+    let message = sentence(&error, SiteZone::UTC);
     error_page(status, "Cannot show this", &message)
 }
 

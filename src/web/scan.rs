@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::domain::accounts::Role;
 use crate::domain::storage::StorageKind;
 use crate::services::scan::{self, Resolved};
-use crate::services::{signatures, storage, vials};
+use crate::services::{storage, vials};
 use crate::state::AppState;
 use crate::web::page::{self, Flash, WebForm, WebQuery, pill, redirect_with, shell};
 use crate::web::session::{WebUser, safe_next};
@@ -206,7 +206,7 @@ pub async fn store(
                 record.location.map(|l| l.path()).unwrap_or_default()
             ),
         ),
-        Err(error) => page::refused(&back, &error),
+        Err(error) => page::refused(&back, &error, user.zone),
     }
 }
 
@@ -230,17 +230,13 @@ pub async fn discard(
         return refused.into_response();
     }
     let back = back_or(&form.back, &format!("/vials/{id}"));
-    let input = signatures::SignatureInput {
-        password: form.password,
-        meaning: form.meaning,
-    };
-    let outcome = match signatures::verify(&state, &user.user, &input).await {
+    let outcome = match user.sign(&state, form.password, form.meaning).await {
         Ok(signature) => vials::discard(&state, &signature, id, &form.reason).await,
         Err(error) => Err(error),
     };
     match outcome {
         Ok(record) => redirect_with("/scan", true, format!("{} discarded.", record.vial.code)),
-        Err(error) => page::refused(&back, &error),
+        Err(error) => page::refused(&back, &error, user.zone),
     }
 }
 

@@ -39,6 +39,18 @@ impl WebUser {
         }
     }
 
+    /// Checks the electronic signature a form carries: the signer's own
+    /// password again and what the signature means.
+    pub async fn sign(
+        &self,
+        state: &AppState,
+        password: String,
+        meaning: String,
+    ) -> crate::error::AppResult<crate::services::signatures::VerifiedSignature> {
+        let input = crate::services::signatures::SignatureInput { password, meaning };
+        crate::services::signatures::verify(state, &self.user, &input).await
+    }
+
     /// A time as people at the site read it: `2026-11-25 17:40 +08:00`.
     pub fn when(&self, t: DateTime<Utc>) -> String {
         self.zone.minute(t)

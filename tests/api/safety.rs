@@ -28,6 +28,7 @@ on_both_databases!(
     the_bedside_wants_millilitres_and_exact_scans,
     a_vial_in_use_stays_and_a_recall_lets_a_running_infusion_finish,
     people_read_the_sites_time,
+    pages_ask_in_words,
 );
 
 fn at(value: &Value) -> DateTime<Utc> {
@@ -1228,4 +1229,140 @@ async fn people_read_the_sites_time(app: TestApp) {
 
 fn chrono_tz_shanghai() -> chrono::FixedOffset {
     chrono::FixedOffset::east_opt(8 * 3600).unwrap()
+}
+
+async fn pages_ask_in_words(app: TestApp) {
+    use reqwest::header::{COOKIE, LOCATION};
+    let team = app.team().await;
+    let clinic = app.clinic().await;
+    let patient = app.weighed_patient(&clinic, "PV-996", 70).await;
+    let pid = id(&patient);
+    let nurse = crate::web::sign_in(&app, "nurse.one").await;
+    let (_, html) = crate::web::page(&app, &format!("/patients/{pid}"), &nurse).await;
+    let csrf = crate::web::csrf(&html);
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let nurse = nurse.clone();
+        let url = app.url(&path);
+        async move {
+            let response = crate::web::browser()
+                .post(url)
+                .header(COOKIE, nurse)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .map(|l| l.to_str().unwrap().to_owned());
+            (status, location, response.text().await.unwrap())
+        }
+    };
+    // 154 kg typed from a scale in pounds: a question, in words
+    let (status, _, html) = post(
+        format!("/patients/{pid}/weights"),
+        vec![
+            ("csrf", csrf.clone()),
+            ("value", "154".into()),
+            ("unit", "kg".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("154 kg is 120.0 % more than the last weight of 70 kg"),
+        "{html}"
+    );
+    assert!(
+        html.contains("was it typed in pounds? 154 lb would be 69.9 kg"),
+        "{html}"
+    );
+    assert!(html.contains("Yes, 154 kg is right: record it"), "{html}");
+    assert!(!html.contains("confirm_change:"), "no API hint on a page");
+    assert!(
+        !html.contains("weight_change_unconfirmed"),
+        "no code on a page"
+    );
+    let (status, location, _) = post(
+        format!("/patients/{pid}/weights"),
+        vec![
+            ("csrf", csrf.clone()),
+            ("value", "154".into()),
+            ("unit", "kg".into()),
+            ("confirm_change", "true".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(location.unwrap().contains("ok="));
+    // a refusal on a page is a sentence, not a field name
+    let (_, location, _) = post(
+        format!("/patients/{pid}/weights"),
+        vec![
+            ("csrf", csrf.clone()),
+            ("value", "7o".into()),
+            ("unit", "kg".into()),
+        ],
+    )
+    .await;
+    let location = location.unwrap();
+    assert!(
+        location.contains("error=A%20positive%20decimal"),
+        "{location}"
+    );
+    assert!(!location.contains("value%3A"), "{location}");
+    // the bedside asks for mL, and a volume far from the bag is confirmed
+    app.dosing_stock(&team, "UCD-9960", 6, 300).await;
+    let other = app.weighed_patient(&clinic, "PV-997", 40).await;
+    let dose = app.prepared_dose(&clinic, &id(&other)).await;
+    let (wristband, bag) = scans(&other, &dose);
+    let started = app
+        .start_infusion(&clinic, &dose, &wristband, &bag)
+        .await
+        .expect(201);
+    let (_, html) = crate::web::page(&app, &format!("/doses/{}/bedside", id(&dose)), &nurse).await;
+    assert!(html.contains("Volume infused (mL, as on the bag)"));
+    assert!(
+        html.contains(&format!(
+            "value=\"{}\"",
+            dose["volume_ml"].as_str().unwrap()
+        )),
+        "{html}"
+    );
+    let complete = format!("/infusions/{}/complete", id(&started));
+    let (status, _, html) = post(
+        complete.clone(),
+        vec![("csrf", csrf.clone()), ("volume_ml", "0.0025".into())],
+    )
+    .await;
+    assert_eq!(status, 303, "0.0025 mL is not a whole number of µL: {html}");
+    let (status, _, html) = post(
+        complete.clone(),
+        vec![("csrf", csrf.clone()), ("volume_ml", "0.025".into())],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("is not what the bag holds"), "{html}");
+    assert!(html.contains("confirm-volume"));
+    let (status, location, _) = post(
+        complete,
+        vec![
+            ("csrf", csrf.clone()),
+            ("volume_ml", "2".into()),
+            ("confirm_volume", "true".into()),
+            ("volume_reason", "infusion stopped: rigors".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(location.unwrap().contains("ok="));
+    let infusion = app
+        .get(
+            &format!("/api/v1/infusions/{}", id(&started)),
+            Some(&clinic.clinician),
+        )
+        .await
+        .expect(200);
+    assert_eq!(infusion["volume_infused_ul"], 2000);
 }
