@@ -19,6 +19,8 @@ pub struct AppState {
     pub labels: Arc<Labels>,
     /// The last full verification of the ledger, for the home page.
     pub ledger_check: Arc<RwLock<Option<LedgerCheck>>>,
+    /// Protocol versions read so far (they never change).
+    pub protocols: crate::services::protocol::Versions,
 }
 
 impl AppState {
@@ -30,6 +32,7 @@ impl AppState {
             storage: StorageCache::default(),
             labels: Arc::new(labels),
             ledger_check: Arc::default(),
+            protocols: Default::default(),
         }
     }
 }

@@ -341,7 +341,7 @@ pub struct DoseRecord {
     /// When a thawed product must have started infusing.
     pub use_by: Option<DateTime<Utc>>,
     /// The protocol version the dose was ordered under.
-    pub rules: Protocol,
+    pub rules: std::sync::Arc<Protocol>,
 }
 
 impl DoseRecord {
@@ -603,7 +603,7 @@ pub async fn order(
         infusion: None,
         infusions_total: rules.infusions,
         use_by: None,
-        rules: current.protocol,
+        rules: std::sync::Arc::new(current.protocol),
     })
 }
 
@@ -758,7 +758,7 @@ pub async fn thaw(
         None => None,
     };
     let txn = state.db.write().await?;
-    let mut record = load(&txn, dose_id, true).await?;
+    let mut record = load(state, &txn, dose_id, true).await?;
     let from = record.status()?;
     dose_transition(from, DoseAction::Thaw)?;
     let by_id: HashMap<Uuid, &VialCount> = counting.counts.iter().map(|c| (c.vial_id, c)).collect();
@@ -1221,7 +1221,7 @@ pub async fn verify(
 ) -> AppResult<DoseRecord> {
     let now = state.clock.now();
     let txn = state.db.write().await?;
-    let mut record = load(&txn, dose_id, true).await?;
+    let mut record = load(state, &txn, dose_id, true).await?;
     let from = record.status()?;
     let to = dose_transition(from, DoseAction::Verify)?;
     still_usable(&record, now)?;
@@ -1285,7 +1285,7 @@ pub async fn cancel(
     let reason = required_reason(reason)?.to_owned();
     let now = state.clock.now();
     let txn = state.db.write().await?;
-    let mut record = load(&txn, dose_id, true).await?;
+    let mut record = load(state, &txn, dose_id, true).await?;
     let from = record.status()?;
     let to = dose_transition(from, DoseAction::Cancel)?;
     let cancel_reason = reason.clone();
@@ -1407,7 +1407,7 @@ pub async fn replace_vial(
     let reason = required_reason(reason)?.to_owned();
     let now = state.clock.now();
     let txn = state.db.write().await?;
-    let record = load(&txn, dose_id, true).await?;
+    let record = load(state, &txn, dose_id, true).await?;
     let from = record.status()?;
     dose_transition(from, DoseAction::ReplaceVial)?;
     let Some(old) = record.vials.iter().find(|v| v.id == vial_id) else {
@@ -1495,7 +1495,7 @@ pub async fn replace_vial(
     )
     .await?;
     txn.commit().await?;
-    load(state.db.conn(), dose_id, false).await
+    load(state, state.db.conn(), dose_id, false).await
 }
 
 async fn set_status(
@@ -1520,7 +1520,7 @@ async fn set_status(
 }
 
 pub async fn get(state: &AppState, id: Uuid) -> AppResult<DoseRecord> {
-    load(state.db.conn(), id, false).await
+    load(state, state.db.conn(), id, false).await
 }
 
 /// The dose with this code.
@@ -1533,7 +1533,12 @@ pub async fn by_code(db: &impl ConnectionTrait, code: &str) -> AppResult<Option<
 
 /// Loads a dose and what it is made of; `lock` takes the dose row for
 /// update on PostgreSQL (inside a write transaction).
-pub async fn load(db: &impl ConnectionTrait, id: Uuid, lock: bool) -> AppResult<DoseRecord> {
+pub async fn load(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    lock: bool,
+) -> AppResult<DoseRecord> {
     let mut find = dose::Entity::find_by_id(id);
     if lock && db.get_database_backend() == DbBackend::Postgres {
         find = find.lock_exclusive();
@@ -1592,7 +1597,7 @@ pub async fn load(db: &impl ConnectionTrait, id: Uuid, lock: bool) -> AppResult<
     } else {
         None
     };
-    let rules = protocol::version(db, dose.protocol_version).await?;
+    let rules = protocol::cached_version(state, db, dose.protocol_version).await?;
     Ok(DoseRecord {
         use_by: dose
             .thawed_at

@@ -89,7 +89,7 @@ pub async fn start(state: &AppState, actor: &Actor, input: Start<'_>) -> AppResu
     };
     let dose_id = input.dose_id;
     let txn = state.db.write().await?;
-    let mut record = doses::load(&txn, dose_id, true).await?;
+    let mut record = doses::load(state, &txn, dose_id, true).await?;
     let from = record.status()?;
     let to = dose_transition(from, DoseAction::StartInfusion)?;
     // A lot recalled or expired after the dose was prepared never reaches
@@ -309,7 +309,7 @@ pub async fn complete(
             },
         ));
     }
-    let mut record = doses::load(&txn, current.dose_id, true).await?;
+    let mut record = doses::load(state, &txn, current.dose_id, true).await?;
     let from = record.status()?;
     let to = dose_transition(from, DoseAction::CompleteInfusion)?;
     if ended_at < current.started_at {
@@ -464,7 +464,7 @@ pub async fn get(state: &AppState, id: Uuid) -> AppResult<InfusionRecord> {
         .one(db)
         .await?
         .ok_or_else(|| AppError::not_found("infusion", id))?;
-    let dose = doses::load(db, infusion.dose_id, false).await?;
+    let dose = doses::load(state, db, infusion.dose_id, false).await?;
     let adverse_events = adverse_event::Entity::find()
         .filter(adverse_event::Column::InfusionId.eq(id))
         .all(db)

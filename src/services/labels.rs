@@ -118,8 +118,8 @@ pub async fn wristband_label(state: &AppState, patient_id: Uuid) -> AppResult<La
 /// What a dose bag's label prints.
 pub async fn dose_label(state: &AppState, dose_id: Uuid) -> AppResult<LabelData> {
     let db = state.db.conn();
-    let record = crate::services::doses::load(db, dose_id, false).await?;
-    let rules = crate::services::protocol::version(db, record.dose.protocol_version).await?;
+    let record = crate::services::doses::load(state, db, dose_id, false).await?;
+    let rules = &record.rules;
     let dose = &record.dose;
     let mut data = LabelData::new(LabelKind::Dose, payload(ScanKind::Dose, &dose.code));
     let dash = || "—".to_owned();
@@ -172,7 +172,7 @@ pub async fn dose_label(state: &AppState, dose_id: Uuid) -> AppResult<LabelData>
             .map(|c| format!("{}/mL", millions(c)))
             .unwrap_or_else(dash),
     );
-    data.set("trial_id", rules.trial_id);
+    data.set("trial_id", rules.trial_id.clone());
     Ok(data)
 }
 

@@ -1,6 +1,9 @@
 //! The protocol record: seeded with the seed trial on first start, read by
 //! every rule that needs a number, amended only by a new signed version.
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, QuerySelect, Set, SqlErr};
 use serde_json::{Value, json};
 
@@ -41,6 +44,34 @@ pub async fn current(db: &impl ConnectionTrait) -> AppResult<Versioned> {
         protocol,
         record,
     })
+}
+
+/// Protocol versions already read. A version is never changed once
+/// written (an amendment is a new version), so what was read stays true.
+#[derive(Debug, Clone, Default)]
+pub struct Versions(Arc<RwLock<HashMap<i32, Arc<Protocol>>>>);
+
+/// A given version of the protocol, from this process's cache when it was
+/// read before.
+pub async fn cached_version(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    number: i32,
+) -> AppResult<Arc<Protocol>> {
+    if let Some(found) = state
+        .protocols
+        .0
+        .read()
+        .ok()
+        .and_then(|known| known.get(&number).cloned())
+    {
+        return Ok(found);
+    }
+    let read = Arc::new(version(db, number).await?);
+    if let Ok(mut known) = state.protocols.0.write() {
+        known.insert(number, read.clone());
+    }
+    Ok(read)
 }
 
 /// A given version of the protocol (what a dose was ordered under).

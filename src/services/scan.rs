@@ -230,7 +230,7 @@ async fn dose(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRe
     let Some(found) = crate::services::doses::by_code(db, &code).await? else {
         return Err(AppError::UnknownCode { kind: "dose", code });
     };
-    let record = crate::services::doses::load(db, found.id, false).await?;
+    let record = crate::services::doses::load(state, db, found.id, false).await?;
     let status = record.status()?;
     let summary = format!(
         "Dose {} · {} · patient {} · infusion {} of {} · lot {}{}",
