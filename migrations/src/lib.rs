@@ -29,6 +29,7 @@ mod m20261126_000019_add_dose_count_failure;
 mod m20261126_000020_add_infusion_late_entry;
 mod m20261126_000021_add_screening_invalidation;
 mod m20261126_000022_add_qc_investigation;
+mod m20261126_000023_unique_storage_names;
 
 mod add_columns;
 
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000020_add_infusion_late_entry::Migration),
             Box::new(m20261126_000021_add_screening_invalidation::Migration),
             Box::new(m20261126_000022_add_qc_investigation::Migration),
+            Box::new(m20261126_000023_unique_storage_names::Migration),
         ]
     }
 }

@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::api::extract::{ApiJson, Authorized};
+use crate::api::extract::{ApiJson, Authorized, roles};
 use crate::domain::accounts::Role;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::services::auth;
@@ -78,7 +78,10 @@ async fn login(
 #[utoipa::path(post, path = "/auth/logout", tag = "auth",
     security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody)))]
-async fn logout(State(state): State<AppState>, auth: Authorized) -> AppResult<StatusCode> {
+async fn logout(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Any>,
+) -> AppResult<StatusCode> {
     auth::logout(&state, auth.user.session_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

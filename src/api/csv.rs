@@ -1,7 +1,8 @@
 //! CSV for spreadsheets: RFC 4180 (comma separated, CRLF line ends, a field
 //! quoted when it holds a comma, quote or line break, quotes doubled), a
 //! header row, and text that a spreadsheet would run as a formula (`=`,
-//! `+`, `-`, `@` first) defused with a leading apostrophe.
+//! `+`, `-`, `@`, a tab or a carriage return first) defused with a leading
+//! apostrophe. A cell that is wholly a number (`-12.5`) stays a number.
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -30,10 +31,7 @@ impl Csv {
     }
 
     fn field(&mut self, field: &str) {
-        let defused = field.starts_with(['=', '+', '-', '@', '\t', '\r'])
-            && !field.starts_with(|c: char| {
-                c == '-' && field[1..].starts_with(|d: char| d.is_ascii_digit())
-            });
+        let defused = field.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_number(field);
         let text = if defused {
             format!("'{field}")
         } else {
@@ -54,6 +52,16 @@ impl Csv {
             filename: filename.to_owned(),
         }
     }
+}
+
+/// A plain decimal number, signed or not: `-12`, `-0.25`, `42`.
+fn is_number(field: &str) -> bool {
+    let digits = field.strip_prefix('-').unwrap_or(field);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+    !whole.is_empty()
+        && !fraction.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A CSV answer, offered as a download.
@@ -101,6 +109,21 @@ mod tests {
         assert_eq!(
             csv.out,
             "\"'=HYPERLINK(\"\"x\"\")\",-75.0,'@SUM(A1),'-V002\r\n"
+        );
+        // a name that starts like a negative number is still text
+        let mut csv = Csv::default();
+        csv.row([
+            "-1+1+cmd|' /C calc'!A0",
+            "-12",
+            "+1",
+            "\tx",
+            "\rx",
+            "-1e3",
+            "-.5",
+        ]);
+        assert_eq!(
+            csv.out,
+            "'-1+1+cmd|' /C calc'!A0,-12,'+1,'\tx,\"'\rx\",'-1e3,'-.5\r\n"
         );
     }
 }

@@ -14,10 +14,115 @@ use crate::error::AppError;
 use crate::services::auth::{self, AuthenticatedUser};
 use crate::state::AppState;
 
-/// `axum::Json`, with rejections rendered as `malformed_request`.
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
+/// `axum::Json`, with rejections rendered as `malformed_request`, and every
+/// date and time in the body within 1900-2200 (a year typed as 20266 or
+/// 206 is a slip, not a date to keep).
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, AppError> {
+        let is_json = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .is_some_and(|essence| {
+                essence == "application/json"
+                    || (essence.starts_with("application/") && essence.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(AppError::MalformedRequest(
+                "the body must be JSON, sent with Content-Type: application/json".into(),
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge
+                } else {
+                    AppError::MalformedRequest(rejection.body_text())
+                }
+            })?;
+        check_dates(&bytes)?;
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(ApiJson(value))
+    }
+}
+
+/// Refuses a body holding a date or time outside 1900-2200.
+fn check_dates(body: &[u8]) -> Result<(), AppError> {
+    // Most bodies hold no date: look only where one could be.
+    if !body
+        .windows(3)
+        .any(|w| w[0].is_ascii_digit() && w[1] == b'-' && w[2].is_ascii_digit())
+    {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        // the typed parse says what is wrong with it
+        return Ok(());
+    };
+    let mut out_of_range = None;
+    walk(&value, &mut String::new(), &mut out_of_range);
+    match out_of_range {
+        Some((path, text)) => Err(AppError::invalid(
+            "date",
+            format!("{path}: {text:?} is not a date between 1900 and 2200"),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn walk(value: &serde_json::Value, path: &mut String, found: &mut Option<(String, String)>) {
+    use chrono::Datelike;
+    if found.is_some() {
+        return;
+    }
+    match value {
+        serde_json::Value::String(text) => {
+            let year = chrono::DateTime::parse_from_rfc3339(text)
+                .map(|t| t.year())
+                .or_else(|_| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map(|d| d.year()));
+            if let Ok(year) = year
+                && !(1900..=2200).contains(&year)
+            {
+                *found = Some((path.trim_start_matches('.').to_owned(), text.clone()));
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                walk(item, path, found);
+                path.truncate(len);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (key, item) in map {
+                let len = path.len();
+                path.push('.');
+                path.push_str(key);
+                walk(item, path, found);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
 
 impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
@@ -55,8 +160,11 @@ pub mod roles {
         };
     }
 
-    role_set!(/// Anyone signed in.
+    role_set!(/// Anyone signed in (their own account, signing out).
         Any => [Lab, Pharmacist, Quality, Clinician, Admin]);
+    role_set!(/// Everyone who works with products and patients: not the
+        /// administrator, who manages accounts only.
+        Staff => [Lab, Pharmacist, Quality, Clinician]);
     role_set!(/// Administrators.
         Admin => [Admin]);
     role_set!(/// Cell-lab staff.
@@ -69,9 +177,10 @@ pub mod roles {
         Clinician => [Clinician]);
 }
 
-/// The signed-in user, admitted by the role set `R`.
+/// The signed-in user, admitted by the role set `R` (by default the staff
+/// who work with products: the administrator manages accounts only).
 #[derive(Debug)]
-pub struct Authorized<R: RoleSet = roles::Any> {
+pub struct Authorized<R: RoleSet = roles::Staff> {
     pub user: AuthenticatedUser,
     roles: PhantomData<R>,
 }

@@ -143,9 +143,36 @@ pub fn finish(router: Router<AppState>, state: AppState) -> Router {
                 .layer(SetResponseHeaderLayer::overriding(
                     header::X_CONTENT_TYPE_OPTIONS,
                     HeaderValue::from_static("nosniff"),
-                )),
+                ))
+                .layer(axum::middleware::map_response(page_policy)),
         )
         .with_state(state)
+}
+
+/// Pages get a Content-Security-Policy and are never framed.
+async fn page_policy(
+    OriginalUri(uri): OriginalUri,
+    mut response: Response<axum::body::Body>,
+) -> Response<axum::body::Body> {
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if html {
+        let policy = if uri.path().starts_with("/docs") {
+            crate::web::DOCS_POLICY
+        } else {
+            crate::web::PAGE_POLICY
+        };
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(policy),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    response
 }
 
 fn request_span<B>(request: &Request<B>) -> Span {

@@ -84,7 +84,7 @@ pub struct ChangePasswordRequest {
 /// The signed-in user.
 #[utoipa::path(get, path = "/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 401, body = ErrorBody)))]
-async fn me(auth: Authorized) -> ApiJson<UserView> {
+async fn me(auth: Authorized<roles::Any>) -> ApiJson<UserView> {
     let user = auth.user;
     ApiJson(UserView {
         id: user.user_id,
@@ -103,7 +103,7 @@ async fn me(auth: Authorized) -> ApiJson<UserView> {
     responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn change_my_password(
     State(state): State<AppState>,
-    auth: Authorized,
+    auth: Authorized<roles::Any>,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> AppResult<StatusCode> {
     auth::change_password(

@@ -312,7 +312,7 @@ async fn reset_failures(txn: &WriteTxn, user_id: Uuid) -> AppResult<()> {
     Ok(())
 }
 
-fn new_token() -> AppResult<String> {
+pub fn new_token() -> AppResult<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| AppError::internal(anyhow::anyhow!("no randomness: {e}")))?;

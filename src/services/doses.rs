@@ -507,12 +507,8 @@ pub async fn order(
         .count(&txn)
         .await?
         + 1;
-    if ordinal > 99 {
-        return Err(AppError::Exhausted(format!(
-            "patient {} already has 99 dose orders",
-            patient.subject_code
-        )));
-    }
+    // D01 … D99, then D100 and on: codes never run out (cancelled orders
+    // count too, so a code is never reused)
     let model = dose::Model {
         id: Uuid::now_v7(),
         code: format!("{}-D{ordinal:02}", patient.subject_code),

@@ -98,7 +98,9 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewUnit<'_>) -> AppRes
     if siblings.one(&txn).await?.is_some() {
         return Err(AppError::StorageNameTaken(name.to_owned()));
     }
-    storage_unit::Entity::insert(storage_unit::ActiveModel {
+    // The lookup answers the common case in words; the unique index
+    // answers the race (two instances creating the same name at once).
+    let inserted = storage_unit::Entity::insert(storage_unit::ActiveModel {
         id: Set(id),
         name: Set(name.to_owned()),
         kind: Set(new.kind.as_str().to_owned()),
@@ -108,7 +110,15 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewUnit<'_>) -> AppRes
         created_at: Set(now),
     })
     .exec_without_returning(&txn)
-    .await?;
+    .await;
+    if let Err(error) = inserted {
+        return Err(match error.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                AppError::StorageNameTaken(name.to_owned())
+            }
+            _ => error.into(),
+        });
+    }
     let path = location_path(parent.iter().map(|p| p.path.as_str()).chain([name]), None);
     ledger::append(
         &txn,

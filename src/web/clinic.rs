@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDateTime;
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -860,7 +860,7 @@ pub async fn cancel(
     }
 }
 
-const BEDSIDE: &str = r#"
+pub const BEDSIDE: &str = r#"
 (function(){
   var p=document.getElementById('patient_scan'),b=document.getElementById('product_scan');
   if(!p)return;
@@ -940,7 +940,7 @@ fn bedside_body(
                 }
             }
         }
-        script { (PreEscaped(BEDSIDE)) }
+        script src="/assets/bedside.js" {}
     }
 }
 

@@ -32,7 +32,12 @@ pub async fn home(
         None => None,
     };
     let Some(user) = user else {
-        return page::sign_in_page(&query.next, query.flash.error.as_deref(), "");
+        return page::sign_in_page(
+            state.settings.cookie_secure,
+            &query.next,
+            query.flash.error.as_deref(),
+            "",
+        );
     };
     let web = session::WebUser::from_parts(
         user,

@@ -19,9 +19,26 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::state::AppState;
 
 pub fn docs(openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
-    SwaggerUi::new("/docs")
-        .url("/api/openapi.json", openapi)
-        .into()
+    Router::from(SwaggerUi::new("/docs").url("/api/openapi.json", openapi))
+        .layer(axum::middleware::map_response(docs_not_found))
+}
+
+/// An unknown file under `/docs` answers as every unknown path does: the
+/// JSON error body, not an empty 404.
+async fn docs_not_found(
+    method: axum::http::Method,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+    response: axum::response::Response,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if response.status() == axum::http::StatusCode::NOT_FOUND {
+        return crate::error::AppError::RouteNotFound {
+            method: method.to_string(),
+            path: uri.path().to_owned(),
+        }
+        .into_response();
+    }
+    response
 }
 
 /// The staff pages.
@@ -66,4 +83,29 @@ pub fn pages() -> Router<AppState> {
         )
         .route("/infusions/{id}/complete", post(clinic::complete))
         .route("/trace/lots/{id}", get(trace::lot_trace))
+        .route("/assets/scan.js", get(|| script(scan::CAMERA)))
+        .route("/assets/bedside.js", get(|| script(clinic::BEDSIDE)))
 }
+
+/// The pages' scripts are files of the site, never inline: the pages'
+/// Content-Security-Policy allows scripts from the site only.
+async fn script(source: &'static str) -> impl axum::response::IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        source,
+    )
+}
+
+/// What every page answers with, besides its body: scripts, styles, images
+/// and forms from this site only, never framed by another.
+pub const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The API documentation's page runs Swagger UI's own scripts; it may not
+/// be framed either.
+pub const DOCS_POLICY: &str = "frame-ancestors 'none'";

@@ -246,11 +246,22 @@ pub fn app_error(error: crate::error::AppError) -> Response {
     error_page(status, "Cannot show this", &message)
 }
 
-pub fn sign_in_page(next: &str, error: Option<&str>, username: &str) -> Response {
+/// The sign-in form. It carries a token that the browser also holds in a
+/// cookie of its own (SameSite=Strict), so no other site can sign a browser
+/// in to an account of its choosing.
+pub fn sign_in_page(
+    secure_cookie: bool,
+    next: &str,
+    error: Option<&str>,
+    username: &str,
+) -> Response {
+    let token = crate::services::auth::new_token().unwrap_or_default();
+    let token = &token[token.len().saturating_sub(32)..];
     let body = html! {
         h1 { "Sign in" }
         @if let Some(error) = error { div class="msg bad" role="alert" { (error) } }
         form class="card" method="post" action="/sign-in" {
+            input type="hidden" name="csrf" value=(token);
             input type="hidden" name="next" value=(next);
             label for="username" { "Username" }
             input id="username" name="username" autocomplete="username" required autofocus value=(username);
@@ -260,8 +271,21 @@ pub fn sign_in_page(next: &str, error: Option<&str>, username: &str) -> Response
         }
         p class="muted" { "Chain of identity and custody for cell-therapy products." }
     };
-    shell("Sign in", None, body).into_response()
+    let mut response = shell("Sign in", None, body).into_response();
+    let cookie = format!(
+        "{SIGN_IN_COOKIE}={token}; Path=/sign-in; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+        if secure_cookie { "; Secure" } else { "" }
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, value);
+    }
+    response
 }
+
+/// The cookie holding the sign-in form's token.
+pub const SIGN_IN_COOKIE: &str = "celltrail_sign_in";
 
 /// The fields of an electronic signature (21 CFR Part 11): the signer's
 /// password again and what the signature means.
@@ -290,6 +314,13 @@ impl From<FormRejection> for FormError {
 
 impl IntoResponse for FormError {
     fn into_response(self) -> Response {
+        if self.0.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return error_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The form is too large",
+                "What was sent is larger than any form of this site. Go back and check what was pasted into it.",
+            );
+        }
         error_page(
             StatusCode::BAD_REQUEST,
             "The form could not be read",

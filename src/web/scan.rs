@@ -7,7 +7,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -27,7 +27,7 @@ pub struct ScanQuery {
     pub flash: Flash,
 }
 
-const CAMERA: &str = r#"
+pub const CAMERA: &str = r#"
 (function(){
   var box=document.getElementById('q');box.focus();box.select();
   if(!('BarcodeDetector' in window)||!navigator.mediaDevices)return;
@@ -86,7 +86,7 @@ pub async fn station(
             }
             None => {}
         }
-        script { (PreEscaped(CAMERA)) }
+        script src="/assets/scan.js" {}
     };
     shell("Scan", Some(&user), body).into_response()
 }

@@ -160,14 +160,24 @@ impl FromRequestParts<AppState> for WebUser {
         let Some(token) = session_token(&parts.headers) else {
             return Err(sign_in());
         };
-        match auth::authenticate(state, token).await {
-            Ok(user) => Ok(WebUser {
+        let user = match auth::authenticate(state, token).await {
+            Ok(user) => WebUser {
                 user,
                 token: token.to_owned(),
                 zone: state.settings.timezone,
-            }),
-            Err(_) => Err(sign_in()),
+            },
+            Err(_) => return Err(sign_in()),
+        };
+        // The administrator manages accounts, nothing else: no product,
+        // patient or trace page (as on the API).
+        if user.user.role == Role::Admin && parts.uri.path() != "/sign-out" {
+            return Err(Refused {
+                title: "Not for your role",
+                message: "The administrator manages accounts only; products, patients and traces are for the staff who work with them.".to_owned(),
+            }
+            .into_response());
         }
+        Ok(user)
     }
 }
 
@@ -194,18 +204,57 @@ pub struct SignIn {
     pub password: String,
     #[serde(default)]
     pub next: String,
+    /// The sign-in form's token, which must match its cookie.
+    #[serde(default)]
+    pub csrf: String,
 }
 
-/// Only paths of this site: never `//elsewhere` or `https://…`.
+/// The sign-in form's token from its cookie.
+fn sign_in_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == page::SIGN_IN_COOKIE)
+        .map(|(_, value)| value.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// Only paths of this site: never `//elsewhere`, `https://…`, or a path a
+/// browser would turn into one (browsers drop tabs and line breaks, and
+/// read `\\` as `/`: `/\t/evil.example` is `//evil.example`). A path is
+/// visible ASCII without a backslash; anything else goes home.
 pub fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+    let visible = next
+        .bytes()
+        .all(|b| (0x21..=0x7e).contains(&b) && b != b'\\');
+    if visible && next.starts_with('/') && !next.starts_with("//") {
         next
     } else {
         "/"
     }
 }
 
-pub async fn sign_in(State(state): State<AppState>, WebForm(form): WebForm<SignIn>) -> Response {
+pub async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    WebForm(form): WebForm<SignIn>,
+) -> Response {
+    let secure = state.settings.cookie_secure;
+    // The form's token must be the one this browser was given with it.
+    let expected = sign_in_token(&headers).unwrap_or("");
+    if expected.is_empty() || expected.as_bytes() != form.csrf.as_bytes() {
+        let mut response = page::sign_in_page(
+            secure,
+            safe_next(&form.next),
+            Some("The sign-in form had expired. Enter your username and password again."),
+            form.username.trim(),
+        );
+        *response.status_mut() = StatusCode::FORBIDDEN;
+        return response;
+    }
     match auth::login(&state, form.username.trim(), &form.password).await {
         Ok(outcome) => {
             let mut response = Redirect::to(safe_next(&form.next)).into_response();
@@ -216,8 +265,12 @@ pub async fn sign_in(State(state): State<AppState>, WebForm(form): WebForm<SignI
         }
         Err(error) => {
             let status = error.status();
-            let mut response =
-                page::sign_in_page(&form.next, Some(&error.to_string()), &form.username);
+            let mut response = page::sign_in_page(
+                secure,
+                safe_next(&form.next),
+                Some(&page::sentence(&error, state.settings.timezone)),
+                &form.username,
+            );
             *response.status_mut() = status;
             response
         }
@@ -271,6 +324,14 @@ mod tests {
         assert_eq!(safe_next("//evil.example"), "/");
         assert_eq!(safe_next("https://evil.example"), "/");
         assert_eq!(safe_next("/\\\\evil.example"), "/");
+        // what browsers turn into another origin, and header breakers
+        assert_eq!(safe_next("/\t/evil.example"), "/");
+        assert_eq!(safe_next("/\n/evil.example"), "/");
+        assert_eq!(safe_next("/\\evil.example"), "/");
+        assert_eq!(safe_next("/scan\r\nSet-Cookie: x=1"), "/");
+        assert_eq!(safe_next("/scan q"), "/");
+        assert_eq!(safe_next("/lots/é"), "/");
+        assert_eq!(safe_next(""), "/");
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod auth;
 mod cli;
 mod donors;
 mod doses;
+mod holes;
 mod infusions;
 mod labels;
 mod ledger;

@@ -26,18 +26,49 @@ pub fn browser() -> reqwest::Client {
         .unwrap()
 }
 
+/// The sign-in form's cookie and token, as a browser gets them with the form.
+pub async fn sign_in_form(app: &TestApp) -> (String, String) {
+    let response = browser().get(app.url("/")).send().await.unwrap();
+    let cookie = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("celltrail_sign_in="))
+        .expect("the sign-in form comes with its cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = response.text().await.unwrap();
+    (cookie, csrf(&html))
+}
+
+/// Posts the sign-in form as a browser that was given it.
+pub async fn post_sign_in(app: &TestApp, fields: &[(&str, &str)]) -> reqwest::Response {
+    let (cookie, token) = sign_in_form(app).await;
+    let mut form: Vec<(&str, &str)> = fields.to_vec();
+    form.push(("csrf", &token));
+    browser()
+        .post(app.url("/sign-in"))
+        .header(COOKIE, cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Signs in through the form; returns the `name=value` cookie.
 pub async fn sign_in(app: &TestApp, username: &str) -> String {
-    let response = browser()
-        .post(app.url("/sign-in"))
-        .form(&[
+    let response = post_sign_in(
+        app,
+        &[
             ("username", username),
             ("password", STAFF_PASSWORD),
             ("next", "/scan"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()[LOCATION], "/scan");
     let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
@@ -66,12 +97,11 @@ pub fn csrf(html: &str) -> String {
 
 async fn signing_in_sets_a_strict_cookie_and_signing_out_revokes_it(app: TestApp) {
     app.team().await;
-    let response = browser()
-        .post(app.url("/sign-in"))
-        .form(&[("username", "lab.tech"), ("password", STAFF_PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let response = post_sign_in(
+        &app,
+        &[("username", "lab.tech"), ("password", STAFF_PASSWORD)],
+    )
+    .await;
     let set = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
     for attribute in [
         "HttpOnly",
@@ -87,20 +117,26 @@ async fn signing_in_sets_a_strict_cookie_and_signing_out_revokes_it(app: TestApp
     assert_eq!(status, StatusCode::OK);
     assert!(home.contains("What needs doing"));
     // a wrong password is a page with the message, and no cookie
-    let wrong = browser()
-        .post(app.url("/sign-in"))
-        .form(&[("username", "lab.tech"), ("password", "not-my-password")])
-        .send()
-        .await
-        .unwrap();
+    let wrong = post_sign_in(
+        &app,
+        &[("username", "lab.tech"), ("password", "not-my-password")],
+    )
+    .await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    assert!(wrong.headers().get(SET_COOKIE).is_none());
+    assert!(
+        !wrong
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("celltrail_session=")),
+        "no session cookie"
+    );
     assert!(
         wrong
             .text()
             .await
             .unwrap()
-            .contains("wrong username or password")
+            .contains("Wrong username or password")
     );
     // signing out revokes the session, not just the cookie
     let out = browser()
@@ -123,18 +159,51 @@ async fn signing_in_sets_a_strict_cookie_and_signing_out_revokes_it(app: TestApp
         StatusCode::SEE_OTHER,
         "the old cookie no longer signs in"
     );
-    // and an open redirect is not offered
-    let response = browser()
-        .post(app.url("/sign-in"))
-        .form(&[
-            ("username", "lab.tech"),
-            ("password", STAFF_PASSWORD),
-            ("next", "//evil.example/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.headers()[LOCATION], "/");
+    // and an open redirect is not offered, however it is spelled
+    for next in [
+        "//evil.example/",
+        "/\t/evil.example",
+        "/\\evil.example",
+        "/scan\r\nX: y",
+    ] {
+        let response = post_sign_in(
+            &app,
+            &[
+                ("username", "lab.tech"),
+                ("password", STAFF_PASSWORD),
+                ("next", next),
+            ],
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next:?}");
+        assert_eq!(response.headers()[LOCATION], "/", "{next:?}");
+    }
+    // a sign-in form without its token, or with another browser's, is refused
+    let (_, token) = sign_in_form(&app).await;
+    for (cookie, token) in [
+        (String::new(), String::new()),
+        ("celltrail_sign_in=abc".to_owned(), token),
+    ] {
+        let forged = browser()
+            .post(app.url("/sign-in"))
+            .header(COOKIE, cookie)
+            .form(&[
+                ("username", "lab.tech"),
+                ("password", STAFF_PASSWORD),
+                ("csrf", &token),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        assert!(
+            !forged
+                .headers()
+                .get_all(SET_COOKIE)
+                .iter()
+                .any(|c| c.to_str().unwrap().starts_with("celltrail_session=")),
+        );
+    }
 }
 
 async fn every_form_needs_its_csrf_token(app: TestApp) {
