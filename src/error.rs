@@ -404,9 +404,14 @@ fn describe_weight_concerns(
     slip: Option<&str>,
 ) -> String {
     use crate::domain::dose::{describe_concerns, kg_text};
+    let question = describe_concerns(&format!("{} kg", kg_text(weight_g)), concerns, None, slip);
+    let stop = if question.ends_with(['.', '?']) {
+        ""
+    } else {
+        "."
+    };
     format!(
-        "{} Check the number and the unit; if it is right, confirm it (confirm_change: true).",
-        describe_concerns(&format!("{} kg", kg_text(weight_g)), concerns, None, slip)
+        "{question}{stop} Check the number and the unit; if it is right, confirm it (confirm_change: true)."
     )
 }
 

@@ -212,7 +212,7 @@ async function main() {
   await signIn(rx2, 'verifier.demo');
   await rx2.goto(doseUrl);
   check((await rx2.textContent('body')).includes('+08:00') || (await rx2.textContent('body')).match(/[+-]\d\d:\d\d/), 'times carry the site\'s offset');
-  await rx2.fill('input[name="password"]', 'demo-verifier-password');
+  await rx2.fill('form[action$="/verify"] input[name="password"]', 'demo-verifier-password');
   await rx2.click('button:has-text("Sign and verify")');
   await rx2.waitForSelector('.msg.ok');
   check((await rx2.textContent('h1')).includes('verified'), 'a second pharmacist verifies the dose under signature');

@@ -126,7 +126,14 @@ pub async fn start(state: &AppState, actor: &Actor, input: Start<'_>) -> AppResu
             record.dose.code
         ))
     })?;
-    if started_at < thawed_at {
+    // A client's clock may lag the server's by the skew allowed; a late
+    // entry's claimed time must be after the thaw it claims to follow.
+    let slack = if late_reason.is_some() {
+        chrono::Duration::zero()
+    } else {
+        CLOCK_SKEW
+    };
+    if started_at < thawed_at - slack {
         return Err(AppError::invalid(
             "started_at",
             "before the product was thawed",
