@@ -42,8 +42,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Recompute the custody ledger's hash chain; exits 1 if it is broken.
-    VerifyAudit,
+    /// Recompute the custody ledger's hash chain and hold it against the
+    /// signed checkpoints (this installation's, or an auditor's with
+    /// --public-key and --checkpoints); exits 1 if anything is wrong.
+    VerifyAudit(VerifyArgs),
     /// Load the demo trial (30 patients, 5 lots, one recalled) into an
     /// empty database, then exit. Demo data only: never next to real records.
     Demo,
@@ -53,6 +55,19 @@ pub enum Command {
     /// Render a label to a file, for printing offline: a vial's label, a
     /// lot's box label, or (`--lot … --format pdf`) the lot's label sheet.
     Label(LabelCommand),
+}
+
+/// What an auditor trusts when verifying a copy of the database: by
+/// default this installation's key file and checkpoint log.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The public key that signed the checkpoints (`ed25519:…`, or a file
+    /// holding it).
+    #[arg(long)]
+    pub public_key: Option<String>,
+    /// A checkpoint log or a file of receipts.
+    #[arg(long)]
+    pub checkpoints: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -112,6 +127,27 @@ pub struct DatabaseArgs {
         global = true
     )]
     pub db_max_connections: u32,
+
+    /// The Ed25519 key that signs the ledger's checkpoints; kept outside the
+    /// database, created (mode 0600) on first start. Instances sharing one
+    /// database share this file.
+    #[arg(
+        long,
+        env = "CELLTRAIL_LEDGER_KEY_FILE",
+        default_value = "celltrail-ledger.key",
+        global = true
+    )]
+    pub ledger_key_file: PathBuf,
+
+    /// Where the checkpoint log is appended (outside the database): the
+    /// record verification trusts.
+    #[arg(
+        long,
+        env = "CELLTRAIL_CHECKPOINT_DIR",
+        default_value = "checkpoints",
+        global = true
+    )]
+    pub checkpoint_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -208,6 +244,9 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// The site's time zone: what people read times in.
     pub timezone: SiteZone,
+    /// The key that signs ledger checkpoints, and where they are logged.
+    pub ledger_key_file: PathBuf,
+    pub checkpoint_dir: PathBuf,
 }
 
 impl Settings {
@@ -222,6 +261,8 @@ impl Settings {
         })?;
         let timezone = facility.site_zone()?;
         Ok(Settings {
+            ledger_key_file: database.ledger_key_file.clone(),
+            checkpoint_dir: database.checkpoint_dir.clone(),
             timezone,
             facility_code,
             database_url: database.database_url.clone(),
@@ -236,6 +277,7 @@ impl Settings {
 
     /// Defaults for a database, as a test or an embedding program wants them.
     pub fn for_database(database_url: impl Into<String>) -> Self {
+        let scratch = std::env::temp_dir().join(format!("celltrail-{}", uuid::Uuid::new_v4()));
         Settings {
             database_url: database_url.into(),
             db_max_connections: 16,
@@ -247,6 +289,10 @@ impl Settings {
             labels_dir: None,
             cookie_secure: true,
             timezone: SiteZone::UTC,
+            // a place of its own, so embedded and test instances never
+            // share a key or a log by accident
+            ledger_key_file: scratch.join("celltrail-ledger.key"),
+            checkpoint_dir: scratch.join("checkpoints"),
         }
     }
 }

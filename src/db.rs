@@ -39,6 +39,83 @@ pub struct Db {
     /// lock also guards the last ledger head this process committed, which
     /// saves each append a query (see `services::ledger`).
     sqlite_writer: Option<Arc<Mutex<Option<LedgerHead>>>>,
+    /// What the last signed checkpoint says the ledger still holds.
+    floor: Arc<LedgerFloor>,
+}
+
+/// Prefix of the database error an append refused by the floor carries.
+pub const LEDGER_INCONSISTENT: &str = "ledger inconsistent: ";
+
+/// Events between signed checkpoints, at most.
+pub const CHECKPOINT_EVERY: i64 = 1000;
+
+/// The ledger's floor: the head its last signed checkpoint holds. A chain
+/// found behind it (events removed) or different at it (rewritten) raises
+/// the alarm, and from then on every append is refused instead of sealing
+/// the gap with new events.
+#[derive(Debug, Default)]
+pub struct LedgerFloor {
+    checkpoint: std::sync::Mutex<Option<LedgerHead>>,
+    alarm: std::sync::RwLock<Option<String>>,
+    /// Woken when enough events were committed for a new checkpoint.
+    pub due: tokio::sync::Notify,
+}
+
+impl LedgerFloor {
+    pub fn checkpoint(&self) -> Option<LedgerHead> {
+        self.checkpoint.lock().ok().and_then(|c| c.clone())
+    }
+
+    pub fn set_checkpoint(&self, head: LedgerHead) {
+        if let Ok(mut current) = self.checkpoint.lock()
+            && current.as_ref().is_none_or(|c| c.seq <= head.seq)
+        {
+            *current = Some(head);
+        }
+    }
+
+    /// Why the ledger is inconsistent, once found so.
+    pub fn alarm(&self) -> Option<String> {
+        self.alarm.read().ok().and_then(|a| a.clone())
+    }
+
+    pub fn raise(&self, why: String) {
+        tracing::error!(%why, "the custody ledger is inconsistent with its signed checkpoint; writes are refused");
+        if let Ok(mut alarm) = self.alarm.write()
+            && alarm.is_none()
+        {
+            *alarm = Some(why);
+        }
+    }
+
+    /// Whether a chain whose head is `head` may be appended to.
+    pub fn admit(&self, head: &LedgerHead) -> Result<(), DbErr> {
+        if let Some(checkpoint) = self.checkpoint() {
+            if head.seq < checkpoint.seq {
+                self.raise(format!(
+                    "the ledger ends at event {}, but a signed checkpoint holds event {}",
+                    head.seq, checkpoint.seq
+                ));
+            } else if head.seq == checkpoint.seq && head.hash != checkpoint.hash {
+                self.raise(format!(
+                    "event {} is not the one the last signed checkpoint holds",
+                    head.seq
+                ));
+            }
+        }
+        match self.alarm() {
+            Some(why) => Err(DbErr::Custom(format!("{LEDGER_INCONSISTENT}{why}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// After a commit: wakes the checkpointer when enough events passed.
+    fn committed(&self, head: &LedgerHead) {
+        let last = self.checkpoint().map_or(0, |c| c.seq);
+        if head.seq - last >= CHECKPOINT_EVERY {
+            self.due.notify_one();
+        }
+    }
 }
 
 /// The last event of the custody ledger.
@@ -81,11 +158,17 @@ impl Db {
         Ok(Db {
             sqlite_writer: is_sqlite.then(|| Arc::new(Mutex::new(None))),
             conn,
+            floor: Arc::default(),
         })
     }
 
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// The ledger's floor (its last signed checkpoint, and any alarm).
+    pub fn floor(&self) -> &LedgerFloor {
+        &self.floor
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -143,6 +226,7 @@ impl Db {
                 confirmed: false,
             }),
             writer,
+            floor: self.floor.clone(),
         })
     }
 }
@@ -153,6 +237,7 @@ pub struct WriteTxn {
     head: std::sync::Mutex<HeadState>,
     // Declared after `txn` so the transaction is given back first.
     writer: Option<OwnedMutexGuard<Option<LedgerHead>>>,
+    floor: Arc<LedgerFloor>,
 }
 
 #[derive(Debug)]
@@ -167,11 +252,21 @@ impl WriteTxn {
     pub async fn commit(mut self) -> Result<(), DbErr> {
         let head = self.head.get_mut().map(|h| h.known.clone()).unwrap_or(None);
         let result = self.txn.commit().await;
+        if result.is_ok()
+            && let Some(head) = &head
+        {
+            self.floor.committed(head);
+        }
         if let Some(cached) = self.writer.as_mut() {
             // After a failed commit nobody knows the head: read it next time.
             **cached = if result.is_ok() { head } else { None };
         }
         result
+    }
+
+    /// The ledger's floor.
+    pub fn floor(&self) -> &LedgerFloor {
+        &self.floor
     }
 
     /// The ledger head as this transaction knows it, and whether it was

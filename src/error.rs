@@ -333,6 +333,14 @@ pub enum AppError {
     #[error("{0}")]
     InvalidAssessment(InvalidAssessment),
 
+    /// 503: the ledger was found inconsistent with its signed checkpoint
+    /// (events removed or rewritten): nothing is written until it is
+    /// investigated.
+    #[error(
+        "the custody ledger is inconsistent with its signed checkpoint ({0}); nothing can be recorded until quality has investigated"
+    )]
+    LedgerInconsistent(String),
+
     /// 503: the database does not answer or is busy past the timeout.
     #[error("the database is unavailable; try again")]
     DatabaseUnavailable(#[source] DbErr),
@@ -572,7 +580,7 @@ impl AppError {
             | IdentityMismatch(_)
             | ThawedProductExpired { .. }
             | InvalidAssessment(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            DatabaseUnavailable(_) | LedgerInconsistent(_) => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             CountsRecorded { inner, .. } => inner.status(),
         }
@@ -643,6 +651,7 @@ impl AppError {
             ThawedProductExpired { .. } => "thawed_product_expired",
             InvalidAssessment(_) => "invalid_assessment",
             DatabaseUnavailable(_) => "database_unavailable",
+            LedgerInconsistent(_) => "ledger_inconsistent",
             Internal(_) => "internal_error",
         }
     }
@@ -919,6 +928,11 @@ impl IntoResponse for AppError {
 
 impl From<DbErr> for AppError {
     fn from(error: DbErr) -> Self {
+        if let DbErr::Custom(message) = &error
+            && let Some(why) = message.strip_prefix(crate::db::LEDGER_INCONSISTENT)
+        {
+            return AppError::LedgerInconsistent(why.to_owned());
+        }
         if is_unavailable(&error) {
             AppError::DatabaseUnavailable(error)
         } else {

@@ -40,7 +40,10 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
-        let state = open(settings, clock).await?;
+        let mut state = open(settings, clock).await?;
+        let signer = std::sync::Arc::new(services::checkpoints::signer(&state)?);
+        services::checkpoints::announce(&signer);
+        state.checkpoint_signer = Some(signer);
         let bootstrap = accounts::bootstrap_admin(&state)
             .await
             .map_err(|e| anyhow::anyhow!("cannot create the first administrator: {e}"))?;
@@ -91,11 +94,18 @@ impl Application {
                 }
             }
         });
+        // The ledger's head is signed at least every 1,000 events and every
+        // ten minutes while anything is written, and once more at shutdown.
+        let checkpointer = tokio::spawn(services::checkpoints::run(self.state.clone()));
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
             .context("server error")?;
         verifier.abort();
+        checkpointer.abort();
+        if let Err(error) = services::checkpoints::take(&self.state).await {
+            tracing::error!(%error, "the checkpoint at shutdown could not be taken");
+        }
         self.state.db.conn().clone().close().await.ok();
         Ok(())
     }
@@ -107,6 +117,7 @@ pub async fn open(settings: Settings, clock: Clock) -> anyhow::Result<AppState> 
     let db = Db::connect(&settings.database_url, settings.db_max_connections).await?;
     db.migrate(&settings.database_url).await?;
     let state = AppState::new(db, clock, settings, labels);
+    services::checkpoints::load_floor(&state).await?;
     services::protocol::seed(&state)
         .await
         .map_err(|e| anyhow::anyhow!("cannot seed the trial protocol: {e}"))?;

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use celltrail::clock::Clock;
-use celltrail::config::{AdminCommand, Cli, Command, LabelCommand, Settings};
+use celltrail::config::{AdminCommand, Cli, Command, LabelCommand, Settings, VerifyArgs};
 use celltrail::labels::Format;
 use celltrail::services::{Actor, accounts, labels, ledger, passwords};
 use celltrail::state::AppState;
@@ -49,27 +49,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrated {}", db::redact(&settings.database_url));
             Ok(())
         }
-        Some(Command::VerifyAudit) => {
+        Some(Command::VerifyAudit(args)) => {
             let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
-            let state = open(settings, Clock::system()).await?;
-            let report = ledger::verify(&state.db).await?;
-            println!(
-                "{}",
-                serde_json::json!({
-                    "ok": report.ok,
-                    "events": report.events,
-                    "head_hash": report.head_hash,
-                    "first_bad_seq": report.first_bad_seq,
-                })
-            );
-            if report.ok {
-                Ok(())
-            } else {
-                anyhow::bail!(
-                    "the custody ledger is broken at event {}",
-                    report.first_bad_seq.unwrap_or_default()
-                )
-            }
+            verify_audit(settings, args).await
         }
         Some(Command::Label(command)) => {
             let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
@@ -82,6 +64,63 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
+    }
+}
+
+/// Verifies the ledger of the configured database: the chain, and the
+/// signed checkpoints (this installation's, or an auditor's copies).
+async fn verify_audit(settings: Settings, args: VerifyArgs) -> anyhow::Result<()> {
+    use celltrail::domain::checkpoint::CheckpointJudge;
+    use celltrail::services::checkpoints;
+    let log = args
+        .checkpoints
+        .clone()
+        .unwrap_or_else(|| checkpoints::log_path(&settings.checkpoint_dir));
+    let key = match &args.public_key {
+        Some(given) => Some(checkpoints::read_public_key(given)?),
+        None => checkpoints::public_key_of(&settings.ledger_key_file),
+    };
+    let trusted = checkpoints::read_log(&log)?;
+    if args.checkpoints.is_some() && trusted.is_empty() {
+        anyhow::bail!("{} holds no checkpoint", log.display());
+    }
+    if !trusted.is_empty() && key.is_none() {
+        anyhow::bail!(
+            "checkpoints need the public key that signed them: give --public-key (ed25519:…)"
+        );
+    }
+    let state = open(settings, Clock::system()).await?;
+    let report = ledger::verify_with(&state.db, Some(CheckpointJudge::new(key, trusted))).await?;
+    let problems: Vec<String> = report
+        .first_bad_seq
+        .map(|seq| format!("the chain is broken at event {seq}"))
+        .into_iter()
+        .chain(
+            report
+                .checkpoints
+                .iter()
+                .flat_map(|c| c.problems.iter().map(ToString::to_string)),
+        )
+        .collect();
+    println!(
+        "{}",
+        serde_json::json!({
+            "ok": report.ok,
+            "events": report.events,
+            "head_hash": report.head_hash,
+            "first_bad_seq": report.first_bad_seq,
+            "checkpoints_checked": report.checkpoints.as_ref().map_or(0, |c| c.checked),
+            "public_key": report.checkpoints.as_ref().and_then(|c| c.public_key.clone()),
+            "problems": problems,
+        })
+    );
+    if report.ok {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "the custody ledger does not verify: {}",
+            problems.join("; ")
+        )
     }
 }
 

@@ -21,6 +21,8 @@ pub struct AppState {
     pub ledger_check: Arc<RwLock<Option<LedgerCheck>>>,
     /// Protocol versions read so far (they never change).
     pub protocols: crate::services::protocol::Versions,
+    /// The key that signs ledger checkpoints, on a serving instance.
+    pub checkpoint_signer: Option<Arc<crate::services::checkpoints::Signer>>,
 }
 
 impl AppState {
@@ -33,6 +35,7 @@ impl AppState {
             labels: Arc::new(labels),
             ledger_check: Arc::default(),
             protocols: Default::default(),
+            checkpoint_signer: None,
         }
     }
 }

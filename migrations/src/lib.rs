@@ -30,6 +30,7 @@ mod m20261126_000020_add_infusion_late_entry;
 mod m20261126_000021_add_screening_invalidation;
 mod m20261126_000022_add_qc_investigation;
 mod m20261126_000023_unique_storage_names;
+mod m20261126_000024_create_ledger_checkpoints;
 
 mod add_columns;
 
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000021_add_screening_invalidation::Migration),
             Box::new(m20261126_000022_add_qc_investigation::Migration),
             Box::new(m20261126_000023_unique_storage_names::Migration),
+            Box::new(m20261126_000024_create_ledger_checkpoints::Migration),
         ]
     }
 }

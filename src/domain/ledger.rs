@@ -85,6 +85,10 @@ pub struct ChainReport {
     pub head_hash: String,
     /// The first event whose sequence, link or hash is wrong.
     pub first_bad_seq: Option<i64>,
+    /// What the signed checkpoints said, when they were checked.
+    pub checkpoints: Option<crate::domain::checkpoint::CheckpointReport>,
+    /// The last stored event's sequence number (0 when empty).
+    pub last_seq: i64,
 }
 
 /// Walks events in `seq` order and names the first broken link: a gap or
@@ -133,6 +137,8 @@ impl ChainVerifier {
 
     pub fn finish(self) -> ChainReport {
         ChainReport {
+            checkpoints: None,
+            last_seq: self.expected_seq - 1,
             ok: self.first_bad_seq.is_none(),
             events: self.events,
             head_hash: self.prev_hash,

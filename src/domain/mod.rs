@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod assessment;
+pub mod checkpoint;
 pub mod codes;
 pub mod din;
 pub mod donor;

@@ -10,6 +10,7 @@ pub mod donor;
 pub mod dose;
 pub mod dose_vial;
 pub mod infusion;
+pub mod ledger_checkpoint;
 pub mod lot;
 pub mod patient;
 pub mod protocol_version;

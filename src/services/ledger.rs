@@ -21,6 +21,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::db::{Db, LedgerHead, WriteTxn};
+use crate::domain::checkpoint::CheckpointJudge;
 use crate::domain::ledger::{
     ChainReport, ChainVerifier, EventContent, GENESIS_HASH, event_hash, ledger_time,
 };
@@ -109,6 +110,8 @@ pub async fn append_many(
         None => (read_head(txn).await?, true),
     };
     loop {
+        // never append to a chain behind (or other than) its checkpoint
+        txn.floor().admit(&head)?;
         let (rows, appended) = chain(&head, actor, occurred_at, &events, &details);
         match insert(txn, rows).await {
             Ok(()) => {
@@ -227,17 +230,36 @@ fn is_duplicate(error: &DbErr) -> bool {
 /// The next page is read while the current one is hashed, so verification
 /// runs at about the speed of reading.
 pub async fn verify(db: &Db) -> Result<ChainReport, DbErr> {
+    verify_with(db, None).await
+}
+
+/// The same, and every signed checkpoint held against the chain: each
+/// checkpointed event must still be there with the hash that was signed
+/// (removed, rewritten or reordered events after a checkpoint are named).
+pub async fn verify_with(
+    db: &Db,
+    mut judge: Option<CheckpointJudge>,
+) -> Result<ChainReport, DbErr> {
     let mut verifier = ChainVerifier::default();
+    let mut last_seq = 0;
+    let mut broken = false;
     let mut page = read_page(db.clone(), i64::MIN).await?;
-    while let Some(last) = page.last() {
+    'pages: while let Some(last) = page.last() {
         let next = (page.len() as u64 == VERIFY_BATCH)
             .then(|| tokio::spawn(read_page(db.clone(), last.seq)));
         for event in &page {
-            if !verifier.check(&content(event), &event.hash) {
-                if let Some(next) = next {
-                    next.abort();
+            last_seq = event.seq;
+            if let Some(judge) = judge.as_mut() {
+                judge.event(event.seq, &event.hash);
+            }
+            if !broken && !verifier.check(&content(event), &event.hash) {
+                broken = true;
+                if judge.is_none() {
+                    if let Some(next) = next {
+                        next.abort();
+                    }
+                    break 'pages;
                 }
-                return Ok(verifier.finish());
             }
         }
         page = match next {
@@ -247,7 +269,14 @@ pub async fn verify(db: &Db) -> Result<ChainReport, DbErr> {
             None => Vec::new(),
         };
     }
-    Ok(verifier.finish())
+    let mut report = verifier.finish();
+    if let Some(judge) = judge {
+        let checked = judge.finish(last_seq);
+        report.ok &= checked.problems.is_empty();
+        report.checkpoints = Some(checked);
+    }
+    report.last_seq = last_seq;
+    Ok(report)
 }
 
 async fn read_page(db: Db, after_seq: i64) -> Result<Vec<custody_event::Model>, DbErr> {
@@ -266,9 +295,22 @@ pub struct LedgerCheck {
     pub report: ChainReport,
 }
 
-/// Verifies the whole chain and remembers the result for the home page.
+/// Verifies the whole chain against the trusted checkpoints and remembers
+/// the result for the home page. A chain found behind its checkpoint, or
+/// rewritten under it, raises the alarm: appends are refused from then on.
 pub async fn check(state: &crate::state::AppState) -> Result<LedgerCheck, DbErr> {
-    let report = verify(&state.db).await?;
+    let (checkpoints, key) = crate::services::checkpoints::trusted(state);
+    let report = verify_with(&state.db, Some(CheckpointJudge::new(key, checkpoints))).await?;
+    if let Some(problem) = report.checkpoints.as_ref().and_then(|c| {
+        c.problems.iter().find(|p| {
+            !matches!(
+                p,
+                crate::domain::checkpoint::CheckpointProblem::BadSignature { .. }
+            )
+        })
+    }) {
+        state.db.floor().raise(problem.to_string());
+    }
     let check = LedgerCheck {
         at: state.clock.now(),
         report,

@@ -167,20 +167,35 @@ fn body(state: &AppState, user: &WebUser, list: &worklist::Worklist, flash: &Fla
             }
             section class="card" {
                 h2 { "Custody ledger" }
+                @if let Some(alarm) = state.db.floor().alarm() {
+                    div class="msg bad" role="alert" id="ledger-alarm" {
+                        strong { "The ledger no longer matches its signed checkpoint: " } (alarm)
+                        ". Nothing can be recorded until quality has investigated. Restore from the last backup that verifies."
+                    }
+                }
                 @match &check {
                     Some(c) if c.report.ok => {
-                        p { span class="pill ok" { "intact" } " " (c.report.events) " events verified at " (user.when(c.at)) }
+                        p { span class="pill ok" { "intact" } " " (c.report.events) " events verified at " (user.when(c.at))
+                            @if let Some(cp) = &c.report.checkpoints { ", against " (cp.checked) " signed checkpoints" } }
                         p class="muted code" { "head " (c.report.head_hash.get(..16).unwrap_or("")) "…" }
                     }
                     Some(c) => {
                         div class="msg bad" role="alert" {
-                            "The ledger does not verify: first broken event "
-                            (c.report.first_bad_seq.unwrap_or_default()) " (checked " (user.when(c.at)) "). Tell the quality officer."
+                            "The ledger does not verify"
+                            @if let Some(seq) = c.report.first_bad_seq { ": first broken event " (seq) }
+                            " (checked " (user.when(c.at)) ")."
+                            @if let Some(cp) = &c.report.checkpoints { ul { @for p in &cp.problems { li { (p.to_string()) } } } }
+                            " Tell the quality officer."
                         }
                     }
                     None => { p class="muted" { "Not checked yet since the server started." } }
                 }
                 @if role == Role::Quality {
+                    @if let Some(signer) = &state.checkpoint_signer {
+                        p { "Checkpoints are signed with the key " span class="code" id="ledger-key" { (signer.public_key()) }
+                            ". Keep it on file outside this system: an auditor verifies the ledger with it. "
+                            a href="/api/v1/audit/checkpoints" { "Signed checkpoints" } }
+                    }
                     form method="post" action="/ledger/verify" {
                         input type="hidden" name="csrf" value=(user.csrf());
                         button class="secondary" type="submit" { "Verify now" }

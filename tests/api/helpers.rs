@@ -81,6 +81,8 @@ impl Drop for TestDb {
 }
 
 pub struct TestApp {
+    /// The ledger key and checkpoint log of this app (outside its database).
+    pub files: tempfile::TempDir,
     pub base: String,
     pub database_url: String,
     pub client: reqwest::Client,
@@ -177,8 +179,11 @@ impl TestApp {
                 )
             }
         };
+        let files = tempfile::tempdir().expect("a temporary directory");
         let mut settings = Settings::for_database(database_url.clone());
         settings.admin_password = Some(ADMIN_PASSWORD.into());
+        settings.ledger_key_file = files.path().join("celltrail-ledger.key");
+        settings.checkpoint_dir = files.path().join("checkpoints");
         settings.db_max_connections = 8;
         // the trial's site: Beijing, UTC+8
         settings.timezone =
@@ -197,6 +202,7 @@ impl TestApp {
             .build()
             .expect("an HTTP client");
         Some(TestApp {
+            files,
             base,
             database_url,
             client,

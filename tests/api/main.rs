@@ -10,6 +10,7 @@ mod story;
 
 mod audit;
 mod auth;
+mod checkpoints;
 mod cli;
 mod donors;
 mod doses;
