@@ -53,6 +53,10 @@ async function startServer() {
       CELLTRAIL_ADMIN_PASSWORD: 'admin-password-for-web-tests',
       RUST_LOG: 'warn',
       CELLTRAIL_TIMEZONE: process.env.CELLTRAIL_TIMEZONE ?? 'Asia/Shanghai',
+      // A fresh database gets its own signing key and checkpoint log: a log
+      // left by an earlier run would (rightly) say the ledger was cut.
+      CELLTRAIL_LEDGER_KEY_FILE: join(scratch, 'ledger.key'),
+      CELLTRAIL_CHECKPOINT_DIR: join(scratch, 'checkpoints'),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
