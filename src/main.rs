@@ -91,17 +91,7 @@ async fn verify_audit(settings: Settings, args: VerifyArgs) -> anyhow::Result<()
     }
     let state = open(settings, Clock::system()).await?;
     let report = ledger::verify_with(&state.db, Some(CheckpointJudge::new(key, trusted))).await?;
-    let problems: Vec<String> = report
-        .first_bad_seq
-        .map(|seq| format!("the chain is broken at event {seq}"))
-        .into_iter()
-        .chain(
-            report
-                .checkpoints
-                .iter()
-                .flat_map(|c| c.problems.iter().map(ToString::to_string)),
-        )
-        .collect();
+    let problems = report.problems();
     println!(
         "{}",
         serde_json::json!({
@@ -111,6 +101,8 @@ async fn verify_audit(settings: Settings, args: VerifyArgs) -> anyhow::Result<()
             "first_bad_seq": report.first_bad_seq,
             "checkpoints_checked": report.checkpoints.as_ref().map_or(0, |c| c.checked),
             "public_key": report.checkpoints.as_ref().and_then(|c| c.public_key.clone()),
+            "rows_compared": report.replay.as_ref().map_or(0, |r| r.rows_compared),
+            "differences": report.replay.as_ref().map_or(0, |r| r.differences),
             "problems": problems,
         })
     );

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Authorized, roles};
 use crate::domain::checkpoint::{Checkpoint, CheckpointReport, public_key_text};
+use crate::domain::replay::ReplayReport;
 use crate::entities::custody_event;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::services::checkpoints;
@@ -88,6 +89,10 @@ pub struct VerifyReport {
     /// The signed checkpoints held against the chain: removed (truncated),
     /// rewritten or reordered events after a checkpoint are named there.
     pub checkpoints: Option<CheckpointReport>,
+    /// The state the events imply, held against the tables: every row that
+    /// differs is named (`vial …: table says available, ledger says
+    /// recalled`).
+    pub replay: Option<ReplayReport>,
     /// Every problem found, in words.
     pub problems: Vec<String>,
     /// Set once the chain was found inconsistent with a checkpoint: writes
@@ -143,21 +148,14 @@ async fn verify(
     _auth: Authorized<roles::Quality>,
 ) -> AppResult<ApiJson<VerifyReport>> {
     let report = ledger::check(&state).await?.report;
-    let mut problems = Vec::new();
-    if let Some(seq) = report.first_bad_seq {
-        problems.push(format!(
-            "the chain is broken at event {seq}: its sequence, link or hash is wrong"
-        ));
-    }
-    if let Some(checked) = &report.checkpoints {
-        problems.extend(checked.problems.iter().map(ToString::to_string));
-    }
+    let problems = report.problems();
     Ok(ApiJson(VerifyReport {
         ok: report.ok,
         events: report.events,
         head_hash: report.head_hash,
         first_bad_seq: report.first_bad_seq,
         checkpoints: report.checkpoints,
+        replay: report.replay,
         problems,
         alarm: state.db.floor().alarm(),
     }))

@@ -87,8 +87,48 @@ pub struct ChainReport {
     pub first_bad_seq: Option<i64>,
     /// What the signed checkpoints said, when they were checked.
     pub checkpoints: Option<crate::domain::checkpoint::CheckpointReport>,
+    /// The tables held against the state the events imply, when replayed.
+    pub replay: Option<crate::domain::replay::ReplayReport>,
     /// The last stored event's sequence number (0 when empty).
     pub last_seq: i64,
+}
+
+impl ChainReport {
+    /// Every problem found, in words: the broken link, each checkpoint the
+    /// chain no longer matches, each row the replay found different, and
+    /// each event the replay could not read.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Some(seq) = self.first_bad_seq {
+            problems.push(format!(
+                "the chain is broken at event {seq}: its sequence, link or hash is wrong"
+            ));
+        }
+        if let Some(checked) = &self.checkpoints {
+            problems.extend(checked.problems.iter().map(ToString::to_string));
+        }
+        if let Some(replay) = &self.replay {
+            problems.extend(replay.named.iter().map(ToString::to_string));
+            let unnamed = replay.differences - replay.named.len() as u64;
+            if unnamed > 0 {
+                problems.push(format!(
+                    "and {unnamed} more rows differ from what the ledger says"
+                ));
+            }
+            if !replay.unreadable_events.is_empty() {
+                problems.push(format!(
+                    "the replay could not read the details of events {}",
+                    replay
+                        .unreadable_events
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        problems
+    }
 }
 
 /// Walks events in `seq` order and names the first broken link: a gap or
@@ -138,6 +178,7 @@ impl ChainVerifier {
     pub fn finish(self) -> ChainReport {
         ChainReport {
             checkpoints: None,
+            replay: None,
             last_seq: self.expected_seq - 1,
             ok: self.first_bad_seq.is_none(),
             events: self.events,

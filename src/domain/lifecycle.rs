@@ -125,6 +125,14 @@ impl DoseStatus {
 }
 
 string_enum!(
+    /// Where an infusion is.
+    InfusionStatus {
+        Started => "started",
+        Completed => "completed",
+    }
+);
+
+string_enum!(
     /// What can be done to a dose order.
     DoseAction {
         Thaw => "thaw",

@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod patient;
 pub mod protocol;
 pub mod qc;
+pub mod replay;
 pub mod scan;
 pub mod storage;
 pub mod zone;

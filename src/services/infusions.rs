@@ -10,7 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::dose::infused_volume_unusual;
-use crate::domain::lifecycle::{DoseAction, DoseStatus, VialStatus, dose_transition, string_enum};
+use crate::domain::lifecycle::{DoseAction, DoseStatus, VialStatus, dose_transition};
 use crate::domain::patient::check_bedside;
 use crate::entities::{adverse_event, dose, infusion};
 use crate::error::{AppError, AppResult};
@@ -23,13 +23,7 @@ use crate::services::signatures::{self, VerifiedSignature};
 use crate::services::vials;
 use crate::state::AppState;
 
-string_enum!(
-    /// Where an infusion is.
-    InfusionStatus {
-        Started => "started",
-        Completed => "completed",
-    }
-);
+pub use crate::domain::lifecycle::InfusionStatus;
 
 /// An infusion with its dose and adverse events.
 #[derive(Debug, Clone)]

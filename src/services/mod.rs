@@ -18,6 +18,7 @@ pub mod passwords;
 pub mod patients;
 pub mod protocol;
 pub mod recall;
+pub mod replay;
 pub mod scan;
 pub mod signatures;
 pub mod storage;

@@ -83,6 +83,7 @@ async fn verification_is_for_quality_and_names_the_first_broken_link(app: TestAp
         .clone();
     let seq = frozen["seq"].as_i64().unwrap();
     let db = app.state.db.conn();
+    app.tamper();
     db.execute_raw(Statement::from_string(
         db.get_database_backend(),
         format!("UPDATE custody_events SET details = replace(details, '\"vial_count\":3', '\"vial_count\":2') WHERE seq = {seq}"),

@@ -64,7 +64,8 @@ impl TestApp {
         row.try_get::<i64>("", "seq").unwrap()
     }
 
-    async fn sql(&self, sql: String) {
+    pub async fn sql(&self, sql: String) {
+        self.tamper();
         let db = self.state.db.conn();
         db.execute_raw(Statement::from_string(db.get_database_backend(), sql))
             .await

@@ -89,13 +89,44 @@ pub struct TestApp {
     pub clock: Clock,
     pub state: AppState,
     pub backend: Backend,
+    /// Set by a test that edits the database behind the service's back:
+    /// the ledger is then not expected to agree with the tables.
+    pub tampered: std::sync::atomic::AtomicBool,
     server: tokio::task::JoinHandle<()>,
     // Last: the database goes after the server.
     _db: TestDb,
 }
 
 impl Drop for TestApp {
+    /// Whatever a test did through the service, its ledger must still
+    /// verify, and replaying its events must give exactly the tables.
     fn drop(&mut self) {
+        let tampered = self.tampered.load(std::sync::atomic::Ordering::SeqCst);
+        if !tampered && !std::thread::panicking() {
+            let url = self.database_url.clone();
+            // Drop runs outside any runtime we may block; use a thread of its own.
+            let verified = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for the last verification");
+                runtime.block_on(async {
+                    let db = celltrail::db::Db::connect(&url, 2).await?;
+                    let report = celltrail::services::ledger::verify(&db).await?;
+                    db.conn().clone().close().await?;
+                    anyhow::Ok(report)
+                })
+            })
+            .join()
+            .expect("the last verification ran");
+            self.server.abort();
+            let report = verified.expect("the ledger can be read");
+            assert!(
+                report.ok && report.replay.is_some(),
+                "at the end of the test the ledger does not verify, or does not replay to the tables:\n{}",
+                report.problems().join("\n")
+            );
+        }
         self.server.abort();
     }
 }
@@ -209,9 +240,16 @@ impl TestApp {
             clock,
             state,
             backend,
+            tampered: std::sync::atomic::AtomicBool::new(false),
             server,
             _db: db,
         })
+    }
+
+    /// Marks the database as edited behind the service's back.
+    pub fn tamper(&self) {
+        self.tampered
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -45,6 +45,7 @@ async fn an_event_edited_behind_the_services_back_is_found(app: TestApp) {
     assert_eq!(report.events, 5);
     let db = app.state.db.conn();
     let backend = db.get_database_backend();
+    app.tamper();
     db.execute_raw(Statement::from_string(
         backend,
         "UPDATE custody_events SET details = replace(details, 'lab', 'admin') WHERE seq = 3",

@@ -21,6 +21,7 @@ mod ledger;
 mod lots;
 mod patients;
 mod platform;
+mod replay;
 mod safety;
 mod scan;
 mod storage;

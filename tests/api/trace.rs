@@ -673,7 +673,11 @@ async fn the_demo_trial_loads_through_the_services_and_verifies(app: TestApp) {
     let report = celltrail::services::ledger::verify(&app.state.db)
         .await
         .unwrap();
-    assert!(report.ok, "{report:?}");
+    assert!(report.ok, "{:?}", report.problems());
+    // every row of every table the replay compares agrees with the ledger
+    let replay = report.replay.expect("verification replays the events");
+    assert!(replay.rows_compared > 1_000, "{replay:?}");
+    assert_eq!(replay.differences, 0, "{replay:?}");
     // the demo accounts sign in, and the recalled lot's outcomes are there
     let quality =
         crate::helpers::token_of(app.login("quality.demo", "demo-quality-password").await);
