@@ -176,15 +176,21 @@ fn body(state: &AppState, user: &WebUser, list: &worklist::Worklist, flash: &Fla
                 @match &check {
                     Some(c) if c.report.ok => {
                         p { span class="pill ok" { "intact" } " " (c.report.events) " events verified at " (user.when(c.at))
-                            @if let Some(cp) = &c.report.checkpoints { ", against " (cp.checked) " signed checkpoints" } }
+                            @if let Some(cp) = &c.report.checkpoints { ", against " (cp.checked) " signed checkpoints" }
+                            @if let Some(r) = &c.report.replay { "; replayed against " (r.rows_compared) " rows of the tables, all as the ledger says" } }
                         p class="muted code" { "head " (c.report.head_hash.get(..16).unwrap_or("")) "…" }
                     }
                     Some(c) => {
                         div class="msg bad" role="alert" {
                             "The ledger does not verify"
-                            @if let Some(seq) = c.report.first_bad_seq { ": first broken event " (seq) }
-                            " (checked " (user.when(c.at)) ")."
-                            @if let Some(cp) = &c.report.checkpoints { ul { @for p in &cp.problems { li { (p.to_string()) } } } }
+                            " (checked " (user.when(c.at)) "):"
+                            @let problems = c.report.problems();
+                            ul id="ledger-problems" {
+                                @for p in problems.iter().take(SHOWN_PROBLEMS) { li { (p) } }
+                                @if problems.len() > SHOWN_PROBLEMS {
+                                    li { "and " (problems.len() - SHOWN_PROBLEMS) " more (the verification report lists them all)" }
+                                }
+                            }
                             " Tell the quality officer."
                         }
                     }
@@ -206,6 +212,9 @@ fn body(state: &AppState, user: &WebUser, list: &worklist::Worklist, flash: &Fla
     }
 }
 
+/// Problems listed on the home page; the verification report has them all.
+const SHOWN_PROBLEMS: usize = 20;
+
 pub async fn verify_ledger(
     State(state): State<AppState>,
     user: WebUser,
@@ -224,8 +233,8 @@ pub async fn verify_ledger(
             "/",
             false,
             format!(
-                "The ledger does not verify: first broken event {}.",
-                c.report.first_bad_seq.unwrap_or_default()
+                "The ledger does not verify: {}.",
+                c.report.problems().first().map_or("", String::as_str)
             ),
         ),
         Err(error) => page::app_error(error.into()),

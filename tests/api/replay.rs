@@ -257,6 +257,16 @@ async fn rows_edited_behind_the_service_are_named(app: TestApp) {
         "replay differences are not a cut tail"
     );
 
+    // the quality home page lists them, in words
+    let cookie = crate::web::sign_in(&app, "qa.officer").await;
+    let (_, home) = crate::web::page(&app, "/", &cookie).await;
+    assert!(
+        home.contains(&format!(
+            "vial {infused_code}: table says available, ledger says infused"
+        )),
+        "{home}"
+    );
+
     // the auditor's command names them too, and fails
     let output = app.cli().arg("verify-audit").output().unwrap();
     assert!(!output.status.success());
