@@ -112,7 +112,7 @@ pub struct CheckpointList {
 /// Custody events, oldest first: of one subject, or all.
 #[utoipa::path(get, path = "/audit", tag = "audit", security(("bearer" = [])),
     params(EventFilter),
-    responses((status = 200, body = Vec<EventView>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, description = "The subject's custody events, oldest first", body = Vec<EventView>), (status = 403, body = ErrorBody), (status = 400, body = ErrorBody)))]
 async fn events(
     State(state): State<AppState>,
     _auth: Authorized,
@@ -139,7 +139,7 @@ async fn events(
 /// Recomputes the whole hash chain, holds it against every signed
 /// checkpoint, and names the first broken link and every checkpoint the
 /// chain no longer matches (quality).
-#[utoipa::path(get, path = "/audit/verify", tag = "audit", security(("bearer" = [])),
+#[utoipa::path(get, path = "/audit/verify", tag = "audit", operation_id = "verify_audit", security(("bearer" = [])),
     responses((status = 200, description = "the verification, ok or not", body = VerifyReport),
         (status = 401, description = "not signed in", body = ErrorBody),
         (status = 403, description = "not a quality officer", body = ErrorBody)))]

@@ -48,7 +48,7 @@ pub struct LoginUser {
 #[utoipa::path(post, path = "/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, body = LoginResponse),
+        (status = 200, description = "Signed in: the token, its expiry and the user", body = LoginResponse),
         (status = 400, body = ErrorBody, description = "malformed_request"),
         (status = 401, body = ErrorBody, description = "invalid_credentials, account_locked, account_deactivated"),
     ))]
@@ -77,7 +77,7 @@ async fn login(
 /// Revokes the token used for this call.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth",
     security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody)))]
+    responses((status = 204, description = "Done; no body"), (status = 401, body = ErrorBody)))]
 async fn logout(
     State(state): State<AppState>,
     auth: Authorized<roles::Any>,

@@ -182,7 +182,7 @@ pub struct CreateDonation {
 /// Registers a donor (lab).
 #[utoipa::path(post, path = "/donors", tag = "donors", security(("bearer" = [])),
     request_body = RegisterDonor,
-    responses((status = 201, body = DonorView), (status = 403, body = ErrorBody),
+    responses((status = 201, description = "Created: the donor with screening results, gaps and donations", body = DonorView), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "donor_code_taken"),
         (status = 422, body = ErrorBody, description = "invalid_field")))]
 async fn register_donor(
@@ -197,7 +197,7 @@ async fn register_donor(
 /// A donor with screening results, gaps and donations.
 #[utoipa::path(get, path = "/donors/{id}", tag = "donors", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = DonorView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The donor with screening results, gaps and donations", body = DonorView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_donor(
     State(state): State<AppState>,
     _auth: Authorized,
@@ -210,7 +210,7 @@ async fn get_donor(
 /// supersedes the earlier one; both are kept.
 #[utoipa::path(post, path = "/donors/{id}/screening", tag = "donors", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = RecordScreening,
-    responses((status = 201, body = ScreeningView), (status = 403, body = ErrorBody),
+    responses((status = 201, description = "Created: the screening result", body = ScreeningView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn record_screening(
     State(state): State<AppState>,
@@ -246,7 +246,7 @@ pub struct InvalidateScreening {
 /// results now all invalidated is `pending` again, for a new decision.
 #[utoipa::path(post, path = "/donors/{id}/screening/{result_id}/invalidate", tag = "donors", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("result_id" = Uuid, Path)), request_body = InvalidateScreening,
-    responses((status = 200, body = DonorView),
+    responses((status = 200, description = "The donor with screening results, gaps and donations", body = DonorView),
         (status = 401, body = ErrorBody, description = "signature_invalid"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "invalid_state: already invalidated"),
@@ -266,7 +266,7 @@ async fn invalidate_screening(
 /// Decides a donor's eligibility (quality, signed).
 #[utoipa::path(post, path = "/donors/{id}/eligibility", tag = "donors", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = EligibilityDecision,
-    responses((status = 200, body = DonorView),
+    responses((status = 200, description = "The donor with screening results, gaps and donations", body = DonorView),
         (status = 401, body = ErrorBody, description = "signature_invalid"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "invalid_state"),
@@ -292,7 +292,7 @@ async fn decide_eligibility(
 /// Receives a cord (lab): the donation gets its DIN.
 #[utoipa::path(post, path = "/donations", tag = "donors", security(("bearer" = [])),
     request_body = CreateDonation,
-    responses((status = 201, body = DonationView), (status = 403, body = ErrorBody),
+    responses((status = 201, description = "Created: the donation with its DIN", body = DonationView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "donor_not_eligible, invalid_field")))]
 async fn create_donation(
@@ -314,7 +314,7 @@ async fn create_donation(
 /// A donation.
 #[utoipa::path(get, path = "/donations/{id}", tag = "donors", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = DonationView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The donation with its DIN", body = DonationView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_donation(
     State(state): State<AppState>,
     _auth: Authorized,

@@ -77,7 +77,7 @@ pub struct CalculationView {
 /// Works out a dose without changing anything (any role).
 #[utoipa::path(post, path = "/dose-calculations", tag = "doses", security(("bearer" = [])),
     request_body = Calculate,
-    responses((status = 200, body = CalculationView), (status = 404, body = ErrorBody),
+    responses((status = 200, description = "The calculated dose; nothing is recorded", body = CalculationView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "no_weight, stale_weight, implausible_weight")))]
 async fn calculate(
     State(state): State<AppState>,
@@ -368,7 +368,7 @@ pub struct OrderDose {
 /// Orders the patient's next dose and reserves its vials (pharmacist).
 #[utoipa::path(post, path = "/doses", tag = "doses", security(("bearer" = [])),
     request_body = OrderDose,
-    responses((status = 201, body = DoseView), (status = 403, body = ErrorBody),
+    responses((status = 201, description = "Created: the dose", body = DoseView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "dose_in_progress"),
         (status = 422, body = ErrorBody, description = "no_weight, stale_weight, insufficient_stock, infusion_limit_reached, outside_window, too_soon, lot_not_released, lot_expired, lot_recalled")))]
@@ -384,7 +384,7 @@ async fn order(
 /// A dose with its vials, counts and preparation.
 #[utoipa::path(get, path = "/doses/{id}", tag = "doses", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = DoseView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The dose", body = DoseView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_dose(
     State(state): State<AppState>,
     _auth: Authorized,
@@ -433,7 +433,7 @@ pub struct Thaw {
 /// (signed), or cancel.
 #[utoipa::path(post, path = "/doses/{id}/thaw", tag = "doses", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = Thaw,
-    responses((status = 200, body = DoseView), (status = 401, body = ErrorBody, description = "signature_invalid"),
+    responses((status = 200, description = "The dose", body = DoseView), (status = 401, body = ErrorBody, description = "signature_invalid"),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "viability_too_low, implausible_count, dose_out_of_range, thawed_product_expired, lot_expired, lot_recalled, stale_weight, weight_voided (recorded: true); invalid_field (nothing recorded)")))]
@@ -490,9 +490,9 @@ async fn thaw(
 /// The pharmacist's signed verification of the prepared dose, judged on
 /// the server's clock; another pharmacist than whoever counted (protocol
 /// `independent_verification`).
-#[utoipa::path(post, path = "/doses/{id}/verify", tag = "doses", security(("bearer" = [])),
+#[utoipa::path(post, path = "/doses/{id}/verify", tag = "doses", operation_id = "verify_dose", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = SignedOnly,
-    responses((status = 200, body = DoseView),
+    responses((status = 200, description = "The dose", body = DoseView),
         (status = 401, body = ErrorBody, description = "signature_invalid"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody),
@@ -519,7 +519,7 @@ pub struct CancelDose {
 /// `available`, thawed ones are discarded with the reason (pharmacist).
 #[utoipa::path(post, path = "/doses/{id}/cancel", tag = "doses", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = CancelDose,
-    responses((status = 200, body = DoseView), (status = 403, body = ErrorBody),
+    responses((status = 200, description = "The dose", body = DoseView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn cancel(
     State(state): State<AppState>,
@@ -544,7 +544,7 @@ pub struct ReplaceVial {
 /// from the same lot (pharmacist).
 #[utoipa::path(post, path = "/doses/{id}/replace-vial", tag = "doses", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = ReplaceVial,
-    responses((status = 200, body = DoseView),
+    responses((status = 200, description = "The dose", body = DoseView),
         (status = 401, body = ErrorBody, description = "signature_invalid"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody),

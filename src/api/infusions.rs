@@ -117,7 +117,7 @@ pub struct LateEntryInput {
 /// Starts an infusion after the bedside two-scan check (clinician).
 #[utoipa::path(post, path = "/infusions", tag = "infusions", security(("bearer" = [])),
     request_body = StartInfusion,
-    responses((status = 201, body = InfusionView), (status = 403, body = ErrorBody),
+    responses((status = 201, description = "Created: the infusion", body = InfusionView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "the dose is not verified"),
         (status = 422, body = ErrorBody, description = "identity_mismatch, thawed_product_expired, lot_expired, lot_recalled, stale_weight, weight_voided, infusion_limit_reached, outside_window, too_soon, invalid_field (started_at more than 5 minutes from the server's clock)")))]
@@ -163,7 +163,7 @@ async fn start(
 /// An infusion with its dose and adverse events.
 #[utoipa::path(get, path = "/infusions/{id}", tag = "infusions", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = InfusionView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The infusion", body = InfusionView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_infusion(
     State(state): State<AppState>,
     _auth: Authorized,
@@ -201,7 +201,7 @@ pub struct CompleteInfusion {
 /// Completes an infusion: end, volume given, adverse events (clinician).
 #[utoipa::path(post, path = "/infusions/{id}/complete", tag = "infusions", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = CompleteInfusion,
-    responses((status = 200, body = InfusionView), (status = 403, body = ErrorBody),
+    responses((status = 200, description = "The infusion", body = InfusionView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "volume_unconfirmed, invalid_field")))]
 async fn complete(

@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, ApiPath, Authorized, roles};
+use crate::api::openapi::FileBytes;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::labels::{Format, LabelData};
 use crate::services::labels::{self, LabelIssue};
@@ -90,8 +91,8 @@ macro_rules! label_route {
         #[doc = $doc]
         #[utoipa::path(get, path = $path, tag = "labels", security(("bearer" = [])),
                     params(("id" = Uuid, Path)),
-                    responses((status = 200, content_type = $content, body = Vec<u8>),
-                        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+                    responses((status = 200, description = "The label", content_type = $content, body = inline(FileBytes)),
+                        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
         async fn $name(
             State(state): State<AppState>,
             _auth: Authorized,
@@ -205,8 +206,8 @@ label_route!(
 /// discarded excepted), in vial-code order, laid out by `labels/sheet.toml`.
 #[utoipa::path(get, path = "/lots/{id}/labels.pdf", tag = "labels", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
-    responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The sheet", content_type = "application/pdf", body = inline(FileBytes)),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn lot_sheet(
     State(state): State<AppState>,
     _auth: Authorized,
@@ -283,7 +284,7 @@ impl From<LabelIssue> for LabelIssueView {
 /// Records labels issued for printing one vial (lab); a reprint needs a reason.
 #[utoipa::path(post, path = "/vials/{id}/label-issues", tag = "labels", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = IssueLabels,
-    responses((status = 201, body = LabelIssueView), (status = 403, body = ErrorBody),
+    responses((status = 201, description = "Created: the labels issued, as recorded", body = LabelIssueView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "reprint_reason_required, invalid_field")))]
 async fn issue_vial_labels(
@@ -307,7 +308,7 @@ async fn issue_vial_labels(
 /// (lab): `count` labels for each vial on it. A reprint needs a reason.
 #[utoipa::path(post, path = "/lots/{id}/label-issues", tag = "labels", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = IssueLabels,
-    responses((status = 201, body = LabelIssueView), (status = 403, body = ErrorBody),
+    responses((status = 201, description = "Created: the labels issued, as recorded", body = LabelIssueView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "reprint_reason_required, invalid_field")))]
 async fn issue_lot_labels(

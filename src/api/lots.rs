@@ -212,7 +212,7 @@ pub struct SignedReason {
 /// Starts a lot from a donation (lab).
 #[utoipa::path(post, path = "/lots", tag = "lots", security(("bearer" = [])),
     request_body = CreateLot,
-    responses((status = 201, body = LotView), (status = 403, body = ErrorBody),
+    responses((status = 201, description = "Created: the lot with QC results and vial counts", body = LotView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_lot(
     State(state): State<AppState>,
@@ -237,7 +237,7 @@ async fn create_lot(
 /// A lot with QC results and vial counts by status.
 #[utoipa::path(get, path = "/lots/{id}", tag = "lots", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = LotView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The lot with QC results and vial counts", body = LotView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_lot(
     State(state): State<AppState>,
     _auth: Authorized,
@@ -249,7 +249,7 @@ async fn get_lot(
 /// Records a QC result, judged against the specification (lab).
 #[utoipa::path(post, path = "/lots/{id}/qc", tag = "lots", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = AddQc,
-    responses((status = 201, body = QcView), (status = 403, body = ErrorBody),
+    responses((status = 201, description = "Created: the QC result, judged against the specification", body = QcView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "unknown_qc_test, unit_mismatch, invalid_qc_value")))]
 async fn add_qc(
@@ -274,7 +274,7 @@ async fn add_qc(
 /// Freezes the lot into vials, which start in quarantine (lab).
 #[utoipa::path(post, path = "/lots/{id}/freeze", tag = "lots", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = Freeze,
-    responses((status = 201, body = Frozen), (status = 403, body = ErrorBody),
+    responses((status = 201, description = "Created: the lot, now in quarantine, and its new vials", body = Frozen), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "invalid_state"),
         (status = 422, body = ErrorBody)))]
 async fn freeze(
@@ -308,7 +308,7 @@ async fn freeze(
 /// available.
 #[utoipa::path(post, path = "/lots/{id}/release", tag = "lots", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = SignedOnly,
-    responses((status = 200, body = LotView),
+    responses((status = 200, description = "The lot with QC results and vial counts", body = LotView),
         (status = 401, body = ErrorBody, description = "signature_invalid"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "invalid_state"),
@@ -338,7 +338,7 @@ pub struct Investigation {
 /// one; `confirmed` rejects a lot in process or in quarantine.
 #[utoipa::path(post, path = "/lots/{id}/qc/{result_id}/investigation", tag = "lots", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("result_id" = Uuid, Path)), request_body = Investigation,
-    responses((status = 200, body = LotView),
+    responses((status = 200, description = "The lot with QC results and vial counts", body = LotView),
         (status = 401, body = ErrorBody, description = "signature_invalid"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "invalid_state: already investigated"),
@@ -367,7 +367,7 @@ async fn investigate_qc(
 /// Rejects the lot (quality, signed, with a reason).
 #[utoipa::path(post, path = "/lots/{id}/reject", tag = "lots", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = SignedReason,
-    responses((status = 200, body = LotView),
+    responses((status = 200, description = "The lot with QC results and vial counts", body = LotView),
         (status = 401, body = ErrorBody, description = "signature_invalid"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "invalid_state"),

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod infusions;
 pub mod labels;
 pub mod lots;
+pub mod openapi;
 pub mod patients;
 pub mod platform;
 pub mod protocol;
@@ -87,7 +88,7 @@ impl Modify for BearerAuth {
 
 /// The API routes and their OpenAPI document.
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(platform::router())
         .nest(
             "/api/v1",
@@ -107,8 +108,10 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(recall::router())
                 .merge(trace::router())
                 .merge(audit::router()),
-        )
-        .split_for_parts()
+        );
+    let (router, mut doc) = router.split_for_parts();
+    openapi::complete(&mut doc);
+    (router, doc)
 }
 
 /// Adds the fallbacks and middleware every route shares and binds the state.

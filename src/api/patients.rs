@@ -115,7 +115,7 @@ pub enum RecordAssessment {
 /// exactly.
 #[utoipa::path(post, path = "/patients/{id}/assessments", tag = "patients", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = RecordAssessment,
-    responses((status = 201, body = AssessmentView), (status = 403, body = ErrorBody),
+    responses((status = 201, description = "Created: the assessment with its computed score", body = AssessmentView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "invalid_assessment")))]
 async fn record_assessment(
@@ -427,7 +427,7 @@ pub struct WeightInput {
 /// Enrols a patient after checking the protocol's eligibility (clinician).
 #[utoipa::path(post, path = "/patients", tag = "patients", security(("bearer" = [])),
     request_body = Enrol,
-    responses((status = 201, body = PatientView), (status = 403, body = ErrorBody),
+    responses((status = 201, description = "Created: the patient", body = PatientView), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "subject_code_taken"),
         (status = 422, body = ErrorBody, description = "not_eligible, invalid_field")))]
 async fn enrol(
@@ -480,7 +480,7 @@ pub struct PatientListItem {
 
 /// Every enrolled patient, by subject code.
 #[utoipa::path(get, path = "/patients", tag = "patients", security(("bearer" = [])),
-    responses((status = 200, body = Vec<PatientListItem>), (status = 401, body = ErrorBody)))]
+    responses((status = 200, description = "The enrolled patients", body = Vec<PatientListItem>), (status = 403, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn list_patients(
     State(state): State<AppState>,
     _auth: Authorized,
@@ -502,7 +502,7 @@ async fn list_patients(
 /// A patient with weights, doses, infusions and adverse events so far.
 #[utoipa::path(get, path = "/patients/{id}", tag = "patients", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = PatientView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The patient", body = PatientView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_patient(
     State(state): State<AppState>,
     _auth: Authorized,
@@ -538,7 +538,7 @@ pub struct VoidWeight {
 /// on record, struck out, and is never used again.
 #[utoipa::path(post, path = "/patients/{id}/weights/{weight_id}/void", tag = "patients", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("weight_id" = Uuid, Path)), request_body = VoidWeight,
-    responses((status = 200, body = WeightView),
+    responses((status = 200, description = "The weight", body = WeightView),
         (status = 401, body = ErrorBody, description = "signature_invalid"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "invalid_state: already voided"),
@@ -557,7 +557,7 @@ async fn void_weight(
 /// Records a weight (clinician).
 #[utoipa::path(post, path = "/patients/{id}/weights", tag = "patients", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = RecordWeight,
-    responses((status = 201, body = WeightView), (status = 403, body = ErrorBody),
+    responses((status = 201, description = "Created: the weight", body = WeightView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "implausible_weight, weight_change_unconfirmed (a change past the protocol's threshold from the previous or enrolment weight, or a body-mass index outside its range: details.concerns and details.likely_slip say which)")))]
 async fn record_weight(

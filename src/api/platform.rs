@@ -24,14 +24,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "platform",
-    responses((status = 200, body = Health)))]
+    responses((status = 200, description = "The process is up", body = Health)))]
 async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
 /// The database answers; 503 when it does not.
 #[utoipa::path(get, path = "/readyz", tag = "platform",
-    responses((status = 200, body = Health), (status = 503, body = Health)))]
+    responses((status = 200, description = "The process is up", body = Health), (status = 503, body = Health)))]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     match state.db.ping().await {
         Ok(()) => (StatusCode::OK, Json(Health { status: "ok" })),

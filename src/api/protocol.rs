@@ -33,7 +33,21 @@ pub struct ProtocolView {
     /// The infusion schedule as a rule, in words.
     pub schedule_rule: String,
     #[serde(flatten)]
+    #[schema(schema_with = protocol_fields)]
     pub protocol: Protocol,
+}
+
+/// The protocol's fields, open to the view's own: `Protocol` refuses
+/// unknown fields as input (`additionalProperties: false`), and that schema
+/// in the view's `allOf` would refuse every view.
+fn protocol_fields() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
+    let mut schema = <Protocol as utoipa::PartialSchema>::schema();
+    if let RefOr::T(Schema::Object(object)) = &mut schema {
+        object.additional_properties = None;
+    }
+    schema
 }
 
 impl ProtocolView {
@@ -79,7 +93,7 @@ fn without_derived<'de, D: serde::Deserializer<'de>>(
 /// The protocol in force: dose, infusions, window, tolerances, post-thaw
 /// rules, weight rules, eligibility checklist, QC specification.
 #[utoipa::path(get, path = "/protocol", tag = "protocol", security(("bearer" = [])),
-    responses((status = 200, body = ProtocolView), (status = 401, body = ErrorBody)))]
+    responses((status = 200, description = "The protocol in force", body = ProtocolView), (status = 403, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn get_protocol(
     State(state): State<AppState>,
     _auth: Authorized,
@@ -93,7 +107,7 @@ async fn get_protocol(
 /// Amends the protocol (quality, signed): a new version; the earlier stays.
 #[utoipa::path(put, path = "/protocol", tag = "protocol", security(("bearer" = [])),
     request_body = AmendProtocol,
-    responses((status = 200, body = ProtocolView),
+    responses((status = 200, description = "The protocol in force", body = ProtocolView),
         (status = 401, body = ErrorBody, description = "signature_invalid"),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn amend_protocol(

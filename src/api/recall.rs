@@ -79,7 +79,7 @@ pub struct RecallView {
 /// recipient is listed.
 #[utoipa::path(post, path = "/lots/{id}/recall", tag = "lots", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = SignedReason,
-    responses((status = 200, body = RecallView),
+    responses((status = 200, description = "The recalled lot, the vials recalled and the recipients to inform", body = RecallView),
         (status = 401, body = ErrorBody, description = "signature_invalid"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "invalid_state: not released, or already recalled"),
@@ -150,7 +150,7 @@ async fn recall_lot(
 /// change and PASI 75, latest DLQI, adverse events; and the lot's totals.
 #[utoipa::path(get, path = "/lots/{id}/outcomes", tag = "lots", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = LotOutcomes), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "Each recipient of the lot with infusions and outcomes", body = LotOutcomes), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn lot_outcomes(
     State(state): State<AppState>,
     _auth: Authorized,

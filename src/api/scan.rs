@@ -62,8 +62,8 @@ impl From<Resolved> for ScanView {
 /// Resolves a scan (any role).
 #[utoipa::path(post, path = "/scan", tag = "scan", security(("bearer" = [])),
     request_body = ScanRequest,
-    responses((status = 200, body = ScanView),
-        (status = 400, body = ErrorBody, description = "malformed_payload"),
+    responses((status = 200, description = "What the code names, its state and what may be done with it", body = ScanView),
+        (status = 403, body = ErrorBody), (status = 400, body = ErrorBody, description = "malformed_payload"),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "unknown_code"),
         (status = 422, body = ErrorBody, description = "check_character_mismatch")))]

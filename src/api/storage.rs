@@ -88,7 +88,7 @@ pub struct CreateUnit {
 /// Adds a tank, rack or box (lab).
 #[utoipa::path(post, path = "/storage", tag = "storage", security(("bearer" = [])),
     request_body = CreateUnit,
-    responses((status = 201, body = UnitView), (status = 403, body = ErrorBody),
+    responses((status = 201, description = "Created: the storage unit", body = UnitView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "storage_name_taken"),
         (status = 422, body = ErrorBody, description = "invalid_storage_placement")))]
@@ -114,7 +114,7 @@ async fn create_unit(
 
 /// Every storage unit, by path.
 #[utoipa::path(get, path = "/storage", tag = "storage", security(("bearer" = [])),
-    responses((status = 200, body = Vec<UnitView>)))]
+    responses((status = 200, description = "Every storage unit", body = Vec<UnitView>), (status = 403, body = ErrorBody)))]
 async fn list_units(
     State(state): State<AppState>,
     _auth: Authorized,
@@ -131,7 +131,7 @@ async fn list_units(
 /// A unit with its children or, for a box, its occupied positions.
 #[utoipa::path(get, path = "/storage/{id}", tag = "storage", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = UnitContents), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The unit with its children or, for a box, its occupied positions", body = UnitContents), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_unit(
     State(state): State<AppState>,
     _auth: Authorized,

@@ -35,6 +35,7 @@ pub enum TraceFormat {
 #[into_params(parameter_in = Query)]
 pub struct FormatQuery {
     /// `json` (default) or `csv`.
+    #[param(inline)]
     pub format: Option<TraceFormat>,
 }
 
@@ -214,8 +215,9 @@ fn donor_csv(t: &DonorTrace, zone: SiteZone) -> Csv {
 /// every dose, infusion and recipient, adverse events.
 #[utoipa::path(get, path = "/trace/lots/{id}", tag = "trace", security(("bearer" = [])),
     params(("id" = Uuid, Path), FormatQuery),
-    responses((status = 200, body = LotTrace), (status = 200, content_type = "text/csv", body = String),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The lot traced: JSON by default, or with `format=csv` one flat CSV table (times in the site's zone)",
+            content((LotTrace = "application/json"), (String = "text/csv"))),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn trace_lot(
     State(state): State<AppState>,
     _auth: Authorized,
@@ -235,8 +237,9 @@ async fn trace_lot(
 /// donations and donors (with their eligibility).
 #[utoipa::path(get, path = "/trace/patients/{id}", tag = "trace", security(("bearer" = [])),
     params(("id" = Uuid, Path), FormatQuery),
-    responses((status = 200, body = PatientTrace), (status = 200, content_type = "text/csv", body = String),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The patient traced: JSON by default, or with `format=csv` one flat CSV table (times in the site's zone)",
+            content((PatientTrace = "application/json"), (String = "text/csv"))),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn trace_patient(
     State(state): State<AppState>,
     _auth: Authorized,
@@ -255,8 +258,9 @@ async fn trace_patient(
 /// A donor: every donation, lot, vial and recipient.
 #[utoipa::path(get, path = "/trace/donors/{id}", tag = "trace", security(("bearer" = [])),
     params(("id" = Uuid, Path), FormatQuery),
-    responses((status = 200, body = DonorTrace), (status = 200, content_type = "text/csv", body = String),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The donor traced: JSON by default, or with `format=csv` one flat CSV table (times in the site's zone)",
+            content((DonorTrace = "application/json"), (String = "text/csv"))),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn trace_donor(
     State(state): State<AppState>,
     _auth: Authorized,

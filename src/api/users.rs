@@ -83,7 +83,7 @@ pub struct ChangePasswordRequest {
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/users/me", tag = "users", security(("bearer" = [])),
-    responses((status = 200, body = UserView), (status = 401, body = ErrorBody)))]
+    responses((status = 200, description = "The account", body = UserView), (status = 401, body = ErrorBody)))]
 async fn me(auth: Authorized<roles::Any>) -> ApiJson<UserView> {
     let user = auth.user;
     ApiJson(UserView {
@@ -100,7 +100,7 @@ async fn me(auth: Authorized<roles::Any>) -> ApiJson<UserView> {
 /// Changes the caller's own password; their other sessions end.
 #[utoipa::path(post, path = "/users/me/password", tag = "users", security(("bearer" = [])),
     request_body = ChangePasswordRequest,
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 204, description = "Done; no body"), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn change_my_password(
     State(state): State<AppState>,
     auth: Authorized<roles::Any>,
@@ -120,7 +120,7 @@ async fn change_my_password(
 #[utoipa::path(post, path = "/users", tag = "users", security(("bearer" = [])),
     request_body = CreateUserRequest,
     responses(
-        (status = 201, body = UserView),
+        (status = 201, description = "Created: the account", body = UserView),
         (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "username_taken"),
         (status = 422, body = ErrorBody, description = "invalid_field, weak_password"),
@@ -146,7 +146,7 @@ async fn create_user(
 
 /// Every account (admin).
 #[utoipa::path(get, path = "/users", tag = "users", security(("bearer" = [])),
-    responses((status = 200, body = Vec<UserView>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "Every account", body = Vec<UserView>), (status = 403, body = ErrorBody)))]
 async fn list_users(
     State(state): State<AppState>,
     _auth: Authorized<roles::Admin>,
@@ -163,7 +163,7 @@ async fn list_users(
 /// One account (admin).
 #[utoipa::path(get, path = "/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = UserView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The account", body = UserView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_user(
     State(state): State<AppState>,
     _auth: Authorized<roles::Admin>,
@@ -177,7 +177,7 @@ async fn get_user(
 #[utoipa::path(post, path = "/users/{id}/deactivate", tag = "users", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = SignedReason,
     responses(
-        (status = 200, body = UserView),
+        (status = 200, description = "The account", body = UserView),
         (status = 401, body = ErrorBody, description = "signature_invalid"),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -199,7 +199,7 @@ async fn deactivate_user(
 #[utoipa::path(post, path = "/users/{id}/reactivate", tag = "users", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = SignedReason,
     responses(
-        (status = 200, body = UserView),
+        (status = 200, description = "The account", body = UserView),
         (status = 401, body = ErrorBody, description = "signature_invalid"),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),

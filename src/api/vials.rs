@@ -136,7 +136,7 @@ pub struct StoreVial {
 /// Vials by lot and status.
 #[utoipa::path(get, path = "/vials", tag = "vials", security(("bearer" = [])),
     params(VialFilter),
-    responses((status = 200, body = Vec<VialView>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, description = "The vials that match", body = Vec<VialView>), (status = 403, body = ErrorBody), (status = 400, body = ErrorBody)))]
 async fn list_vials(
     State(state): State<AppState>,
     _auth: Authorized,
@@ -160,7 +160,7 @@ async fn list_vials(
 /// A vial with its location.
 #[utoipa::path(get, path = "/vials/{id}", tag = "vials", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = VialView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The vial", body = VialView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_vial(
     State(state): State<AppState>,
     _auth: Authorized,
@@ -172,7 +172,7 @@ async fn get_vial(
 /// Puts a vial into a box position or moves it (lab).
 #[utoipa::path(post, path = "/vials/{id}/store", tag = "vials", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = StoreVial,
-    responses((status = 200, body = VialView), (status = 403, body = ErrorBody),
+    responses((status = 200, description = "The vial", body = VialView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "position_occupied, invalid_state, concurrent_change"),
         (status = 422, body = ErrorBody, description = "invalid_position, not_a_box")))]
@@ -189,7 +189,7 @@ async fn store_vial(
 /// Discards a vial (lab, signed, with a reason); it leaves storage.
 #[utoipa::path(post, path = "/vials/{id}/discard", tag = "vials", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = SignedReason,
-    responses((status = 200, body = VialView),
+    responses((status = 200, description = "The vial", body = VialView),
         (status = 401, body = ErrorBody, description = "signature_invalid"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "invalid_state")))]

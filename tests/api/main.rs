@@ -19,6 +19,7 @@ mod infusions;
 mod labels;
 mod ledger;
 mod lots;
+mod openapi;
 mod patients;
 mod platform;
 mod replay;
