@@ -16,4 +16,5 @@ pub mod protocol;
 pub mod qc;
 pub mod scan;
 pub mod storage;
+pub mod throttle;
 pub mod zone;

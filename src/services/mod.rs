@@ -21,6 +21,7 @@ pub mod recall;
 pub mod scan;
 pub mod signatures;
 pub mod storage;
+pub mod throttle;
 pub mod trace;
 pub mod vials;
 pub mod worklist;

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::api::extract::ClientAddress;
 use crate::domain::accounts::Role;
 use crate::domain::ledger::hex;
 use crate::services::auth::{self, AuthenticatedUser};
@@ -239,6 +240,7 @@ pub fn safe_next(next: &str) -> &str {
 
 pub async fn sign_in(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     WebForm(form): WebForm<SignIn>,
 ) -> Response {
@@ -255,7 +257,7 @@ pub async fn sign_in(
         *response.status_mut() = StatusCode::FORBIDDEN;
         return response;
     }
-    match auth::login(&state, form.username.trim(), &form.password).await {
+    match auth::login(&state, &client, form.username.trim(), &form.password).await {
         Ok(outcome) => {
             let mut response = Redirect::to(safe_next(&form.next)).into_response();
             response
