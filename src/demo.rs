@@ -763,7 +763,9 @@ async fn team(state: &AppState) -> anyhow::Result<Team> {
             &crate::domain::throttle::ClientAddress::local(),
             username,
             password,
-        ).await.map_err(err)?;
+        )
+        .await
+        .map_err(err)?;
         users.push(auth::authenticate(state, &login.token).await.map_err(err)?);
     }
     let sign = |i: usize, meaning: &str| {

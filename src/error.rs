@@ -41,9 +41,7 @@ pub enum AppError {
     /// 401: too many wrong passwords: sign-ins with this name or from this
     /// address must wait, or the account is locked. The same answer whether
     /// the name is an account or not.
-    #[error(
-        "too many wrong passwords; try again after {until} (in {retry_after_seconds} seconds)"
-    )]
+    #[error("too many wrong passwords; try again after {until} (in {retry_after_seconds} seconds)")]
     AccountLocked {
         until: DateTime<Utc>,
         retry_after_seconds: i64,

@@ -212,7 +212,9 @@ impl FromRequestParts<AppState> for ClientAddress {
         let ip = forwarded
             .or(peer)
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        Ok(ClientAddress(crate::domain::throttle::ClientAddress::of(ip)))
+        Ok(ClientAddress(crate::domain::throttle::ClientAddress::of(
+            ip,
+        )))
     }
 }
 

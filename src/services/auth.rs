@@ -81,7 +81,10 @@ pub async fn login(
         return Err(AppError::InvalidCredentials);
     }
     let now = state.clock.now();
-    if let Some(until) = account.locked_until.filter(|until| is_locked(Some(*until), now)) {
+    if let Some(until) = account
+        .locked_until
+        .filter(|until| is_locked(Some(*until), now))
+    {
         throttle::withdraw(state, &attempt).await?;
         return Err(AppError::AccountLocked {
             until,
@@ -187,7 +190,10 @@ pub async fn confirm_own_password(
         .await?
         .ok_or_else(|| AppError::not_found("user", user.user_id))?;
     let now = state.clock.now();
-    if let Some(until) = account.locked_until.filter(|until| is_locked(Some(*until), now)) {
+    if let Some(until) = account
+        .locked_until
+        .filter(|until| is_locked(Some(*until), now))
+    {
         return Err(AppError::AccountLocked {
             until,
             retry_after_seconds: retry_after_seconds(until, now),

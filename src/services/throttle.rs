@@ -28,7 +28,7 @@ use crate::state::AppState;
 
 /// Arbitrary, fixed key of the PostgreSQL advisory lock that makes
 /// check-and-record one step across instances ("signin").
-const ADMIT_LOCK_KEY: i64 = 0x73_6967_6e69_6e;
+const ADMIT_LOCK_KEY: i64 = 0x7369_676e_696e;
 /// How long failures are kept for the record.
 pub const RETENTION_DAYS: i64 = 30;
 /// Most rows per table on the administrator's page.
@@ -218,6 +218,12 @@ pub struct AccountHold {
     pub slowed_until: Option<DateTime<Utc>>,
 }
 
+/// Name, failures, last failure, uncleared failures, last uncleared one.
+type NameRow = (String, i64, DateTime<Utc>, i64, Option<DateTime<Utc>>);
+/// Address, failures, names tried, last failure, uncleared failures, last
+/// uncleared one.
+type AddressRow = (String, i64, i64, DateTime<Utc>, i64, Option<DateTime<Utc>>);
+
 pub async fn report(state: &AppState) -> AppResult<Report> {
     let db = state.db.conn();
     let now = state.clock.now();
@@ -232,43 +238,47 @@ pub async fn report(state: &AppState) -> AppResult<Report> {
         ))
         .max()
     };
-    let names: Vec<(String, i64, DateTime<Utc>, i64, Option<DateTime<Utc>>)> =
-        failure::Entity::find()
-            .select_only()
-            .column(failure::Column::Username)
-            .column_as(failure::Column::Id.count(), "n")
-            .column_as(failure::Column::FailedAt.max(), "last")
-            .column_as(uncleared_count(failure::Column::NameClearedAt), "pending")
-            .column_as(uncleared_last(failure::Column::NameClearedAt), "pending_last")
-            .filter(failure::Column::FailedAt.gt(since))
-            .group_by(failure::Column::Username)
-            .order_by_desc(failure::Column::FailedAt.max())
-            .limit(REPORT_ROWS)
-            .into_tuple()
-            .all(db)
-            .await?;
-    let addresses: Vec<(String, i64, i64, DateTime<Utc>, i64, Option<DateTime<Utc>>)> =
-        failure::Entity::find()
-            .select_only()
-            .column(failure::Column::Address)
-            .column_as(failure::Column::Id.count(), "n")
-            .column_as(
-                Expr::expr(Func::count_distinct(Expr::col(failure::Column::Username))),
-                "names",
-            )
-            .column_as(failure::Column::FailedAt.max(), "last")
-            .column_as(uncleared_count(failure::Column::AddressClearedAt), "pending")
-            .column_as(
-                uncleared_last(failure::Column::AddressClearedAt),
-                "pending_last",
-            )
-            .filter(failure::Column::FailedAt.gt(since))
-            .group_by(failure::Column::Address)
-            .order_by_desc(failure::Column::FailedAt.max())
-            .limit(REPORT_ROWS)
-            .into_tuple()
-            .all(db)
-            .await?;
+    let names: Vec<NameRow> = failure::Entity::find()
+        .select_only()
+        .column(failure::Column::Username)
+        .column_as(failure::Column::Id.count(), "n")
+        .column_as(failure::Column::FailedAt.max(), "last")
+        .column_as(uncleared_count(failure::Column::NameClearedAt), "pending")
+        .column_as(
+            uncleared_last(failure::Column::NameClearedAt),
+            "pending_last",
+        )
+        .filter(failure::Column::FailedAt.gt(since))
+        .group_by(failure::Column::Username)
+        .order_by_desc(failure::Column::FailedAt.max())
+        .limit(REPORT_ROWS)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let addresses: Vec<AddressRow> = failure::Entity::find()
+        .select_only()
+        .column(failure::Column::Address)
+        .column_as(failure::Column::Id.count(), "n")
+        .column_as(
+            Expr::expr(Func::count_distinct(Expr::col(failure::Column::Username))),
+            "names",
+        )
+        .column_as(failure::Column::FailedAt.max(), "last")
+        .column_as(
+            uncleared_count(failure::Column::AddressClearedAt),
+            "pending",
+        )
+        .column_as(
+            uncleared_last(failure::Column::AddressClearedAt),
+            "pending_last",
+        )
+        .filter(failure::Column::FailedAt.gt(since))
+        .group_by(failure::Column::Address)
+        .order_by_desc(failure::Column::FailedAt.max())
+        .limit(REPORT_ROWS)
+        .into_tuple()
+        .all(db)
+        .await?;
 
     let accounts = user::Entity::find()
         .filter(

@@ -172,8 +172,7 @@ impl FromRequestParts<AppState> for WebUser {
         // The administrator manages accounts, nothing else: no product,
         // patient or trace page (as on the API).
         let path = parts.uri.path();
-        if user.user.role == Role::Admin && path != "/sign-out" && !path.starts_with("/accounts/")
-        {
+        if user.user.role == Role::Admin && path != "/sign-out" && !path.starts_with("/accounts/") {
             return Err(Refused {
                 title: "Not for your role",
                 message: "The administrator manages accounts only; products, patients and traces are for the staff who work with them.".to_owned(),

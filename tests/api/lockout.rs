@@ -241,7 +241,8 @@ async fn delays_grow_per_name_and_per_address(app: TestApp) {
     assert_wait(wait, 15 * 60);
 
     // failures older than a day no longer count
-    app.clock.advance(Duration::hours(24) + Duration::minutes(20));
+    app.clock
+        .advance(Duration::hours(24) + Duration::minutes(20));
     login_from(&app, "127.0.0.3", "spray.99", "guess")
         .await
         .expect_error(401, "invalid_credentials");
@@ -296,7 +297,10 @@ async fn an_administrator_unlocks_a_locked_account_signed_and_in_the_ledger(app:
             )
             .await
             .expect(201);
-        (created, token_of(app.login("admin.two", STAFF_PASSWORD).await))
+        (
+            created,
+            token_of(app.login("admin.two", STAFF_PASSWORD).await),
+        )
     };
     // locked by wrong passwords in its session, and slowed by wrong sign-ins
     for _ in 0..5 {
@@ -316,9 +320,7 @@ async fn an_administrator_unlocks_a_locked_account_signed_and_in_the_ledger(app:
     assert!(user["locked_until"].is_string());
 
     let path = format!("/api/v1/users/{lab_id}/unlock");
-    let body = |password: &str, reason: &str| {
-        json!({"reason": reason, "signature": TestApp::signature(password, "account unlocked")})
-    };
+    let body = |password: &str, reason: &str| json!({"reason": reason, "signature": TestApp::signature(password, "account unlocked")});
     // not for other roles, not for unknown accounts, not without a right
     // signature or a reason
     app.post(&path, Some(&quality), body(STAFF_PASSWORD, "asked"))
@@ -340,9 +342,13 @@ async fn an_administrator_unlocks_a_locked_account_signed_and_in_the_ledger(app:
     app.post(&path, Some(&admin), body(ADMIN_PASSWORD, "  "))
         .await
         .expect_error(422, "invalid_field");
-    app.post("/api/v1/users/not-a-uuid/unlock", Some(&admin), body(ADMIN_PASSWORD, "asked"))
-        .await
-        .expect_error(400, "malformed_request");
+    app.post(
+        "/api/v1/users/not-a-uuid/unlock",
+        Some(&admin),
+        body(ADMIN_PASSWORD, "asked"),
+    )
+    .await
+    .expect_error(400, "malformed_request");
     slowed(login_from(&app, "127.0.0.1", "lab.tech", STAFF_PASSWORD).await);
     assert_eq!(
         actions_of(&app, &lab_id.to_string()).await,
@@ -350,7 +356,11 @@ async fn an_administrator_unlocks_a_locked_account_signed_and_in_the_ledger(app:
     );
 
     let unlocked = app
-        .post(&path, Some(&admin), body(ADMIN_PASSWORD, "identity checked by phone"))
+        .post(
+            &path,
+            Some(&admin),
+            body(ADMIN_PASSWORD, "identity checked by phone"),
+        )
         .await
         .expect(200);
     assert_eq!(unlocked["locked_until"], Value::Null);
@@ -450,11 +460,8 @@ async fn the_administrators_home_page_shows_failed_sign_ins_and_unlocks(app: Tes
     assert!(html.contains("Too many wrong passwords; wait 1"), "{html}");
     assert!(!html.contains("account_locked"));
 
-    let signed_in = post_sign_in(
-        &app,
-        &[("username", "admin"), ("password", ADMIN_PASSWORD)],
-    )
-    .await;
+    let signed_in =
+        post_sign_in(&app, &[("username", "admin"), ("password", ADMIN_PASSWORD)]).await;
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
     let cookie = signed_in.headers()[SET_COOKIE]
         .to_str()
@@ -481,7 +488,10 @@ async fn the_administrators_home_page_shows_failed_sign_ins_and_unlocks(app: Tes
     let unlock_action = format!("/accounts/{lab_id}/unlock");
     assert!(home.contains(&unlock_action));
     let by_address = &home[home.find("id=\"failed-by-address\"").unwrap()..];
-    assert!(by_address.contains(">11<"), "eleven failures from the address");
+    assert!(
+        by_address.contains(">11<"),
+        "eleven failures from the address"
+    );
 
     // the unlock button, signed
     let token = csrf(&home);
