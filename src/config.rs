@@ -171,6 +171,13 @@ pub struct ServeArgs {
     #[arg(long)]
     pub demo: bool,
 
+    /// The server is behind a reverse proxy that appends the client's
+    /// address to `X-Forwarded-For`: wrong sign-ins are then counted per
+    /// that address instead of per connection. Leave off when clients
+    /// connect directly, or anyone could claim any address.
+    #[arg(long, env = "CELLTRAIL_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_forwarded_for: bool,
+
     /// Lifetime of a sign-in token, in hours.
     #[arg(long, env = "CELLTRAIL_TOKEN_TTL_HOURS", default_value_t = 12)]
     pub token_ttl_hours: u32,
@@ -242,6 +249,8 @@ pub struct Settings {
     pub labels_dir: Option<PathBuf>,
     /// The browser session cookie is `Secure`.
     pub cookie_secure: bool,
+    /// Client addresses come from `X-Forwarded-For` (behind a proxy).
+    pub trust_forwarded_for: bool,
     /// The site's time zone: what people read times in.
     pub timezone: SiteZone,
     /// The key that signs ledger checkpoints, and where they are logged.
@@ -272,6 +281,7 @@ impl Settings {
             token_ttl: Duration::from_secs(u64::from(serve.token_ttl_hours.max(1)) * 3600),
             labels_dir: Some(labels.labels_dir.clone()),
             cookie_secure: serve.cookie_secure,
+            trust_forwarded_for: serve.trust_forwarded_for,
         })
     }
 
@@ -288,6 +298,7 @@ impl Settings {
                 .expect("the placeholder is a valid FIN"),
             labels_dir: None,
             cookie_secure: true,
+            trust_forwarded_for: false,
             timezone: SiteZone::UTC,
             // a place of its own, so embedded and test instances never
             // share a key or a log by accident

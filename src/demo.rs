@@ -758,7 +758,14 @@ async fn team(state: &AppState) -> anyhow::Result<Team> {
         )
         .await
         .map_err(err)?;
-        let login = auth::login(state, username, password).await.map_err(err)?;
+        let login = auth::login(
+            state,
+            &crate::domain::throttle::ClientAddress::local(),
+            username,
+            password,
+        )
+        .await
+        .map_err(err)?;
         users.push(auth::authenticate(state, &login.token).await.map_err(err)?);
     }
     let sign = |i: usize, meaning: &str| {

@@ -6,7 +6,7 @@
 //! and answered with a generic 500 that says nothing about the internals.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::DbErr;
@@ -38,9 +38,14 @@ pub enum AppError {
     /// 401: wrong username or password.
     #[error("wrong username or password")]
     InvalidCredentials,
-    /// 401: too many wrong passwords in a row.
-    #[error("account locked after repeated wrong passwords; try again after {until}")]
-    AccountLocked { until: DateTime<Utc> },
+    /// 401: too many wrong passwords: sign-ins with this name or from this
+    /// address must wait, or the account is locked. The same answer whether
+    /// the name is an account or not.
+    #[error("too many wrong passwords; try again after {until} (in {retry_after_seconds} seconds)")]
+    AccountLocked {
+        until: DateTime<Utc>,
+        retry_after_seconds: i64,
+    },
     /// 401: the password was right but the account is deactivated.
     #[error("this account has been deactivated; ask an administrator")]
     AccountDeactivated,
@@ -68,6 +73,9 @@ pub enum AppError {
     /// 409: the username is already an account.
     #[error("the username {0:?} is taken")]
     UsernameTaken(String),
+    /// 409: the account is neither locked nor slowed by failed sign-ins.
+    #[error("the account is not locked and has no failed sign-ins to clear")]
+    AccountNotLocked,
     /// 409: the account is already in the state asked for.
     #[error("the account is already {}", if *active { "active" } else { "deactivated" })]
     AccountAlreadyInState { active: bool },
@@ -535,6 +543,7 @@ impl AppError {
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             UsernameTaken(_)
             | AccountAlreadyInState { .. }
+            | AccountNotLocked
             | InvalidState(_)
             | PositionOccupied { .. }
             | ConcurrentChange { .. }
@@ -600,6 +609,7 @@ impl AppError {
             MethodNotAllowed { .. } => "method_not_allowed",
             UsernameTaken(_) => "username_taken",
             AccountAlreadyInState { .. } => "account_already_in_state",
+            AccountNotLocked => "account_not_locked",
             PayloadTooLarge => "payload_too_large",
             InvalidField { .. } => "invalid_field",
             WeakPassword(_) => "weak_password",
@@ -660,7 +670,10 @@ impl AppError {
         use AppError::*;
         match self {
             Unauthenticated { reason } => json!({ "reason": reason }),
-            AccountLocked { until } => json!({ "locked_until": until }),
+            AccountLocked {
+                until,
+                retry_after_seconds,
+            } => json!({ "locked_until": until, "retry_after_seconds": retry_after_seconds }),
             Forbidden { required, role } => json!({ "required_roles": required, "role": role }),
             NotFound { kind, id } => json!({ "kind": kind, "id": id }),
             RouteNotFound { method, path } | MethodNotAllowed { method, path } => {
@@ -915,6 +928,13 @@ impl IntoResponse for AppError {
             // client's `x-request-id` header meet in the logs.
             tracing::error!(error = ?self, "request failed");
         }
+        let retry_after = match &self {
+            AppError::AccountLocked {
+                retry_after_seconds,
+                ..
+            } => Some(retry_after_seconds.to_string()),
+            _ => None,
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code(),
@@ -922,7 +942,11 @@ impl IntoResponse for AppError {
                 details: self.details(),
             },
         };
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 

@@ -92,12 +92,20 @@ impl Application {
                 if let Err(error) = services::ledger::check(&checker).await {
                     tracing::warn!(%error, "the background ledger check could not run");
                 }
+                if let Err(error) = services::throttle::prune(&checker).await {
+                    tracing::warn!(%error, "old failed sign-ins could not be pruned");
+                }
             }
         });
         // The ledger's head is signed at least every 1,000 events and every
         // ten minutes while anything is written, and once more at shutdown.
         let checkpointer = tokio::spawn(services::checkpoints::run(self.state.clone()));
-        axum::serve(self.listener, self.router)
+        // The peer's address reaches the handlers: wrong sign-ins are
+        // slowed down per client address.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await
             .context("server error")?;

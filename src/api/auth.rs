@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::api::extract::{ApiJson, Authorized, roles};
+use crate::api::extract::{ApiJson, Authorized, ClientAddress, roles};
 use crate::domain::accounts::Role;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::services::auth;
@@ -43,20 +43,32 @@ pub struct LoginUser {
     pub role: Role,
 }
 
-/// Exchanges a username and password for a bearer token. Five wrong
-/// passwords in a row lock the account for 15 minutes.
+/// Exchanges a username and password for a bearer token.
+///
+/// Wrong passwords slow further sign-ins down, counted per username (an
+/// account or not) and per client address: after 5 failures with a name,
+/// its next sign-in waits 1 s, then 2 s, 4 s … up to 1 minute; after 10
+/// failures from an address, its next waits 1 s, 2 s … up to 15 minutes.
+/// Failures of the last 24 hours count; a successful sign-in clears the
+/// name's. While either must wait, the answer is 401 `account_locked` with
+/// `Retry-After` and `details.retry_after_seconds`, the same whether the
+/// name is an account or not. That an account is locked (5 wrong passwords
+/// in a signed-in session) or deactivated is told only with its right
+/// password.
 #[utoipa::path(post, path = "/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in: the token, its expiry and the user", body = LoginResponse),
         (status = 400, body = ErrorBody, description = "malformed_request"),
-        (status = 401, body = ErrorBody, description = "invalid_credentials, account_locked, account_deactivated"),
+        (status = 401, body = ErrorBody, description = "invalid_credentials, account_locked (with a Retry-After header), account_deactivated",
+            headers(("Retry-After" = i64, description = "with account_locked: seconds to wait"))),
     ))]
 async fn login(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> AppResult<ApiJson<LoginResponse>> {
-    let outcome = auth::login(&state, &body.username, &body.password).await?;
+    let outcome = auth::login(&state, &client, &body.username, &body.password).await?;
     let role = outcome
         .user
         .role

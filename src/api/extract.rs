@@ -177,6 +177,47 @@ pub mod roles {
         Clinician => [Clinician]);
 }
 
+/// The client's address, for slowing down wrong sign-ins: the socket's peer,
+/// or, only when the settings say the server is behind a proxy
+/// (`--trust-forwarded-for`), the last `X-Forwarded-For` entry. A request
+/// without either (served without connection info) counts as `0.0.0.0`.
+#[derive(Debug, Clone)]
+pub struct ClientAddress(pub crate::domain::throttle::ClientAddress);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
+        let forwarded = state
+            .settings
+            .trust_forwarded_for
+            .then(|| {
+                crate::domain::throttle::forwarded_for(
+                    parts
+                        .headers
+                        .get_all("x-forwarded-for")
+                        .iter()
+                        .filter_map(|v| v.to_str().ok()),
+                )
+            })
+            .flatten();
+        let ip = forwarded
+            .or(peer)
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        Ok(ClientAddress(crate::domain::throttle::ClientAddress::of(
+            ip,
+        )))
+    }
+}
+
 /// The signed-in user, admitted by the role set `R` (by default the staff
 /// who work with products: the administrator manages accounts only).
 #[derive(Debug)]

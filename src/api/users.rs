@@ -1,5 +1,5 @@
-//! Accounts: who am I, create, list, deactivate and reactivate (signed),
-//! change my own password.
+//! Accounts: who am I, create, list, deactivate, reactivate and unlock
+//! (signed), change my own password.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_user))
         .routes(routes!(deactivate_user))
         .routes(routes!(reactivate_user))
+        .routes(routes!(unlock_user))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -213,5 +214,29 @@ async fn reactivate_user(
 ) -> AppResult<ApiJson<UserView>> {
     let signature = signatures::verify(&state, &auth.user, &body.signature).await?;
     let account = accounts::set_active(&state, &signature, id, true, &body.reason).await?;
+    Ok(ApiJson(account.try_into()?))
+}
+
+/// Unlocks an account (admin, signed): ends a lock (5 wrong passwords in a
+/// signed-in session) and clears the failed sign-ins that slow its username
+/// down, so its owner can sign in at once. Recorded as `user.unlocked`.
+#[utoipa::path(post, path = "/users/{id}/unlock", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = SignedReason,
+    responses(
+        (status = 200, body = UserView),
+        (status = 401, body = ErrorBody, description = "signature_invalid"),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "account_not_locked"),
+        (status = 422, body = ErrorBody, description = "invalid_field"),
+    ))]
+async fn unlock_user(
+    State(state): State<AppState>,
+    auth: Authorized<roles::Admin>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<SignedReason>,
+) -> AppResult<ApiJson<UserView>> {
+    let signature = signatures::verify(&state, &auth.user, &body.signature).await?;
+    let account = accounts::unlock(&state, &signature, id, &body.reason).await?;
     Ok(ApiJson(account.try_into()?))
 }

@@ -1,4 +1,5 @@
-//! Staff accounts: roles, usernames, the password policy and login lockout.
+//! Staff accounts: roles, usernames, the password policy and the lock after
+//! wrong passwords in a signed-in session.
 
 use std::fmt;
 use std::str::FromStr;
@@ -175,8 +176,9 @@ impl fmt::Debug for NewPassword {
     }
 }
 
-/// Failed password entries in a row (logins or signatures) that lock an
-/// account.
+/// Wrong passwords in a row in a signed-in session (signatures, password
+/// changes) that lock an account. Wrong sign-ins never lock: they are
+/// slowed down (`domain::throttle`), so nobody anonymous can lock anyone out.
 pub const LOCKOUT_THRESHOLD: i32 = 5;
 /// How long a locked account stays locked.
 pub const LOCKOUT_MINUTES: i64 = 15;

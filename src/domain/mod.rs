@@ -17,4 +17,5 @@ pub mod qc;
 pub mod replay;
 pub mod scan;
 pub mod storage;
+pub mod throttle;
 pub mod zone;

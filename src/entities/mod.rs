@@ -17,6 +17,7 @@ pub mod protocol_version;
 pub mod qc_result;
 pub mod screening_result;
 pub mod session;
+pub mod sign_in_failure;
 pub mod signature;
 pub mod storage_unit;
 pub mod thaw_count;

@@ -1,5 +1,5 @@
-//! Accounts: creating them, listing them, deactivating and reactivating
-//! them (signed), resetting a password from the command line, and the
+//! Accounts: creating them, listing them, deactivating, reactivating and
+//! unlocking them (signed), resetting a password from the command line, and the
 //! first administrator on an empty database.
 
 use sea_orm::sea_query::Expr;
@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::services::auth::revoke_sessions;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::signatures::{self, VerifiedSignature};
-use crate::services::{Actor, passwords};
+use crate::services::{Actor, passwords, throttle};
 use crate::state::AppState;
 
 /// A new account as asked for; parsed here.
@@ -169,6 +169,64 @@ pub async fn set_active(
     Ok(account)
 }
 
+/// Unlocks an account (an administrator, signed): ends a lock and clears
+/// the failed sign-ins that slow its name down, so its owner can sign in
+/// at once. Refused when there is nothing to unlock.
+pub async fn unlock(
+    state: &AppState,
+    signature: &VerifiedSignature,
+    id: Uuid,
+    reason: &str,
+) -> AppResult<user::Model> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 1000 {
+        return Err(AppError::invalid(
+            "reason",
+            "a reason of 1 to 1000 characters is required",
+        ));
+    }
+    let now = state.clock.now();
+    let txn = state.db.write().await?;
+    let mut account = user::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("user", id))?;
+    let locked_until = account.locked_until.filter(|until| *until > now);
+    let pending = throttle::pending_for_name(&txn, &account.username, now).await?;
+    if locked_until.is_none() && pending.count == 0 && account.failed_logins == 0 {
+        return Err(AppError::AccountNotLocked);
+    }
+    user::Entity::update_many()
+        .col_expr(user::Column::FailedLogins, Expr::value(0))
+        .col_expr(
+            user::Column::LockedUntil,
+            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .filter(user::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    let cleared = throttle::clear_name(&txn, &account.username, now).await?;
+    signatures::append_signed(
+        &txn,
+        signature,
+        now,
+        NewEvent::new("user.unlocked", "user", id).details(json!({
+            "reason": reason,
+            // the new values, for replay
+            "locked_until": null,
+            "failed_logins": 0,
+            // what was undone
+            "was_locked_until": locked_until,
+            "sign_in_failures_cleared": cleared,
+        })),
+    )
+    .await?;
+    txn.commit().await?;
+    account.locked_until = None;
+    account.failed_logins = 0;
+    Ok(account)
+}
+
 /// Sets a new password from the server's command line (a forgotten
 /// password, a locked-out administrator), unlocks the account and ends its
 /// sessions.
@@ -200,12 +258,17 @@ pub async fn reset_password(
         .exec(&txn)
         .await?;
     let sessions_ended = revoke_sessions(&txn, account.id, now, None).await?;
+    let sign_in_failures_cleared = throttle::clear_name(&txn, &account.username, now).await?;
     ledger::append(
         &txn,
         actor,
         now,
-        NewEvent::new("user.password_reset", "user", account.id)
-            .details(json!({ "sessions_ended": sessions_ended })),
+        NewEvent::new("user.password_reset", "user", account.id).details(json!({
+            "sessions_ended": sessions_ended,
+            "locked_until": null,
+            "failed_logins": 0,
+            "sign_in_failures_cleared": sign_in_failures_cleared,
+        })),
     )
     .await?;
     txn.commit().await?;

@@ -1,5 +1,6 @@
-//! Signing in and out, bearer tokens, and the lockout after repeated wrong
-//! passwords.
+//! Signing in and out, bearer tokens, the slowing down of wrong sign-ins
+//! (`throttle`), and the lock after repeated wrong passwords in a signed-in
+//! session.
 //!
 //! A token is 32 random bytes, shown once to the client; the database keeps
 //! only its SHA-256, so a leaked database copy hands out no sessions.
@@ -16,10 +17,11 @@ use crate::domain::accounts::{
     FailedAttempt, LOCKOUT_THRESHOLD, NewPassword, Role, Username, failed_attempt, is_locked,
 };
 use crate::domain::ledger::hex;
+use crate::domain::throttle::{ClientAddress, retry_after_seconds};
 use crate::entities::{session, user};
 use crate::error::{AppError, AppResult};
 use crate::services::ledger::{self, NewEvent};
-use crate::services::{Actor, passwords};
+use crate::services::{Actor, passwords, throttle};
 use crate::state::AppState;
 
 const TOKEN_PREFIX: &str = "ct_";
@@ -53,36 +55,51 @@ pub struct LoginOutcome {
     pub user: user::Model,
 }
 
-pub async fn login(state: &AppState, username: &str, password: &str) -> AppResult<LoginOutcome> {
-    let Ok(username) = Username::parse(username) else {
+/// Signs in from `client`. Every wrong password, for an account or for a
+/// name that is none, counts against the name and the address alike, and
+/// while either must wait the answer is the same `account_locked` (see
+/// `domain::throttle`). That an account is locked or deactivated is told
+/// only to someone who gave its right password.
+pub async fn login(
+    state: &AppState,
+    client: &ClientAddress,
+    username: &str,
+    password: &str,
+) -> AppResult<LoginOutcome> {
+    let attempt = throttle::admit(state, username, client).await?;
+    let account = match Username::parse(username) {
+        Ok(username) => find_by_username(state, &username).await?,
+        Err(_) => None,
+    };
+    let Some(account) = account else {
+        // as long as a real verification, so the answer's speed tells
+        // nothing either
         passwords::verify_against_nothing(password).await?;
         return Err(AppError::InvalidCredentials);
     };
-    let Some(account) = find_by_username(state, &username).await? else {
-        passwords::verify_against_nothing(password).await?;
+    if !passwords::verify(&account.password_hash, password).await? {
         return Err(AppError::InvalidCredentials);
-    };
+    }
     let now = state.clock.now();
     if let Some(until) = account
         .locked_until
-        .filter(|_| is_locked(account.locked_until, now))
+        .filter(|until| is_locked(Some(*until), now))
     {
-        return Err(AppError::AccountLocked { until });
-    }
-    if !passwords::verify(&account.password_hash, password).await? {
-        return Err(match record_wrong_password(state, account.id).await? {
-            Some(until) => AppError::AccountLocked { until },
-            None => AppError::InvalidCredentials,
+        throttle::withdraw(state, &attempt).await?;
+        return Err(AppError::AccountLocked {
+            until,
+            retry_after_seconds: retry_after_seconds(until, now),
         });
     }
     if !account.active {
+        throttle::withdraw(state, &attempt).await?;
         return Err(AppError::AccountDeactivated);
     }
 
     let token = new_token()?;
-    let now = state.clock.now();
     let expires_at = now + state.settings.token_ttl;
     let txn = state.db.write().await?;
+    throttle::succeeded(&txn, &attempt, now).await?;
     if account.failed_logins != 0 {
         reset_failures(&txn, account.id).await?;
     }
@@ -172,11 +189,15 @@ pub async fn confirm_own_password(
         .one(state.db.conn())
         .await?
         .ok_or_else(|| AppError::not_found("user", user.user_id))?;
+    let now = state.clock.now();
     if let Some(until) = account
         .locked_until
-        .filter(|_| is_locked(account.locked_until, state.clock.now()))
+        .filter(|until| is_locked(Some(*until), now))
     {
-        return Err(AppError::AccountLocked { until });
+        return Err(AppError::AccountLocked {
+            until,
+            retry_after_seconds: retry_after_seconds(until, now),
+        });
     }
     if !passwords::verify(&account.password_hash, password).await? {
         record_wrong_password(state, account.id).await?;
@@ -248,13 +269,13 @@ async fn find_by_username(state: &AppState, username: &Username) -> AppResult<Op
         .await?)
 }
 
-/// Counts one wrong password; returns the lock's end when this one locked
-/// the account. Counted inside the write transaction, so concurrent wrong
-/// attempts are all counted.
-async fn record_wrong_password(
-    state: &AppState,
-    user_id: Uuid,
-) -> AppResult<Option<DateTime<Utc>>> {
+/// Counts one wrong password entered in a signed-in session (a signature,
+/// a password change). The fifth in a row locks the account and ends all
+/// its sessions: whoever holds a session but not the password is not its
+/// owner. Only a session can do this, so nobody anonymous can lock anyone
+/// out; wrong sign-ins are slowed down instead (`throttle`). Counted inside
+/// the write transaction, so concurrent wrong attempts are all counted.
+async fn record_wrong_password(state: &AppState, user_id: Uuid) -> AppResult<()> {
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let account = user::Entity::find_by_id(user_id)
@@ -262,9 +283,9 @@ async fn record_wrong_password(
         .await?
         .ok_or_else(|| AppError::not_found("user", user_id))?;
     if is_locked(account.locked_until, now) {
-        return Ok(account.locked_until);
+        return Ok(());
     }
-    let locked_until = match failed_attempt(account.failed_logins, now) {
+    match failed_attempt(account.failed_logins, now) {
         FailedAttempt::Count { failed_logins } => {
             user::ActiveModel {
                 id: Set(user_id),
@@ -273,7 +294,6 @@ async fn record_wrong_password(
             }
             .update(&txn)
             .await?;
-            None
         }
         FailedAttempt::Lock { until } => {
             user::ActiveModel {
@@ -284,21 +304,23 @@ async fn record_wrong_password(
             }
             .update(&txn)
             .await?;
+            let sessions_ended = revoke_sessions(&txn, user_id, now, None).await?;
             ledger::append(
                 &txn,
                 &Actor::system("security"),
                 now,
                 NewEvent::new("user.locked", "user", user_id).details(json!({
-                    "reason": format!("{LOCKOUT_THRESHOLD} wrong passwords in a row"),
+                    "reason": format!("{LOCKOUT_THRESHOLD} wrong passwords in a row in a signed-in session"),
                     "locked_until": until,
+                    "failed_logins": 0,
+                    "sessions_ended": sessions_ended,
                 })),
             )
             .await?;
-            Some(until)
         }
-    };
+    }
     txn.commit().await?;
-    Ok(locked_until)
+    Ok(())
 }
 
 async fn reset_failures(txn: &WriteTxn, user_id: Uuid) -> AppResult<()> {

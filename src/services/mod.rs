@@ -22,6 +22,7 @@ pub mod replay;
 pub mod scan;
 pub mod signatures;
 pub mod storage;
+pub mod throttle;
 pub mod trace;
 pub mod vials;
 pub mod worklist;

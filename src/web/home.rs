@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::domain::accounts::Role;
 use crate::domain::zone::SiteZone;
-use crate::services::{auth, ledger, worklist};
+use crate::services::{auth, ledger, throttle, worklist};
 use crate::state::AppState;
 use crate::web::page::{self, Flash, WebQuery, pill, shell};
 use crate::web::session::{self, WebUser, session_token};
@@ -47,10 +47,20 @@ pub async fn home(
     if !query.next.is_empty() && session::safe_next(&query.next) != "/" {
         return page::see_other(session::safe_next(&query.next));
     }
+    let watch = match web.user.role {
+        Role::Admin => match throttle::report(&state).await {
+            Ok(report) => Some(report),
+            Err(error) => return page::app_error(error),
+        },
+        _ => None,
+    };
     match worklist::load(&state).await {
-        Ok(list) => {
-            shell("Home", Some(&web), body(&state, &web, &list, &query.flash)).into_response()
-        }
+        Ok(list) => shell(
+            "Home",
+            Some(&web),
+            body(&state, &web, &list, watch.as_ref(), &query.flash),
+        )
+        .into_response(),
         Err(error) => page::app_error(error),
     }
 }
@@ -73,7 +83,13 @@ fn lots_table(lots: &[worklist::LotItem], vials_label: &str, zone: SiteZone) -> 
     }
 }
 
-fn body(state: &AppState, user: &WebUser, list: &worklist::Worklist, flash: &Flash) -> Markup {
+fn body(
+    state: &AppState,
+    user: &WebUser,
+    list: &worklist::Worklist,
+    watch: Option<&throttle::Report>,
+    flash: &Flash,
+) -> Markup {
     let role = user.user.role;
     let doses = |statuses: &[&str]| -> Vec<&worklist::DoseItem> {
         list.open_doses
@@ -92,6 +108,7 @@ fn body(state: &AppState, user: &WebUser, list: &worklist::Worklist, flash: &Fla
                 a class="button secondary" href="/storage" { "Storage" }
             }
         }
+        @if let Some(report) = watch { (crate::web::accounts::sign_in_watch(report, user)) }
         div class="grid" {
             @if role == Role::Quality {
                 section class="card" {

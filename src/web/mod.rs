@@ -4,6 +4,7 @@
 //! little vanilla JavaScript where it helps; and the API documentation at
 //! `/docs` (Swagger UI from assets vendored in a registry package).
 
+pub mod accounts;
 pub mod clinic;
 pub mod home;
 pub mod inventory;
@@ -48,6 +49,7 @@ pub fn pages() -> Router<AppState> {
         .route("/sign-in", post(session::sign_in))
         .route("/sign-out", post(session::sign_out))
         .route("/ledger/verify", post(home::verify_ledger))
+        .route("/accounts/{id}/unlock", post(accounts::unlock))
         .route("/scan", get(scan::station))
         .route("/vials/{id}", get(inventory::vial_page))
         .route("/vials/{id}/store", post(scan::store))

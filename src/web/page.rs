@@ -137,10 +137,20 @@ pub fn sentence(error: &crate::error::AppError, zone: SiteZone) -> String {
             zone.minute(*thawed_at),
             zone.minute(*use_by)
         ),
-        AppError::AccountLocked { until } => format!(
-            "This account is locked after repeated wrong passwords; try again after {}",
-            zone.minute(*until)
-        ),
+        AppError::AccountLocked {
+            until,
+            retry_after_seconds,
+        } => match retry_after_seconds {
+            0..=120 => format!(
+                "Too many wrong passwords; wait {retry_after_seconds} second{} and try again",
+                if *retry_after_seconds == 1 { "" } else { "s" }
+            ),
+            _ => format!(
+                "Too many wrong passwords; try again after {}",
+                // rounded up to the minute shown
+                zone.minute(*until + chrono::Duration::seconds(59))
+            ),
+        },
         AppError::MalformedRequest(_) => "The form could not be read; check every field and send it again".to_owned(),
         AppError::WeightChangeUnconfirmed { .. } => error
             .to_string()

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::api::extract::ClientAddress;
 use crate::domain::accounts::Role;
 use crate::domain::ledger::hex;
 use crate::services::auth::{self, AuthenticatedUser};
@@ -170,7 +171,8 @@ impl FromRequestParts<AppState> for WebUser {
         };
         // The administrator manages accounts, nothing else: no product,
         // patient or trace page (as on the API).
-        if user.user.role == Role::Admin && parts.uri.path() != "/sign-out" {
+        let path = parts.uri.path();
+        if user.user.role == Role::Admin && path != "/sign-out" && !path.starts_with("/accounts/") {
             return Err(Refused {
                 title: "Not for your role",
                 message: "The administrator manages accounts only; products, patients and traces are for the staff who work with them.".to_owned(),
@@ -239,6 +241,7 @@ pub fn safe_next(next: &str) -> &str {
 
 pub async fn sign_in(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     WebForm(form): WebForm<SignIn>,
 ) -> Response {
@@ -255,7 +258,7 @@ pub async fn sign_in(
         *response.status_mut() = StatusCode::FORBIDDEN;
         return response;
     }
-    match auth::login(&state, form.username.trim(), &form.password).await {
+    match auth::login(&state, &client, form.username.trim(), &form.password).await {
         Ok(outcome) => {
             let mut response = Redirect::to(safe_next(&form.next)).into_response();
             response

@@ -18,6 +18,7 @@ mod holes;
 mod infusions;
 mod labels;
 mod ledger;
+mod lockout;
 mod lots;
 mod openapi;
 mod patients;
