@@ -223,10 +223,10 @@ async fn reactivate_user(
 #[utoipa::path(post, path = "/users/{id}/unlock", tag = "users", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = SignedReason,
     responses(
-        (status = 200, body = UserView),
+        (status = 200, description = "the account, unlocked: its failed sign-ins are cleared", body = UserView),
         (status = 401, body = ErrorBody, description = "signature_invalid"),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "not an administrator"),
+        (status = 404, body = ErrorBody, description = "no such account"),
         (status = 409, body = ErrorBody, description = "account_not_locked"),
         (status = 422, body = ErrorBody, description = "invalid_field"),
     ))]

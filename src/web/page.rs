@@ -325,11 +325,17 @@ impl From<FormRejection> for FormError {
 impl IntoResponse for FormError {
     fn into_response(self) -> Response {
         if self.0.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            return error_page(
+            let mut page = error_page(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "The form is too large",
                 "What was sent is larger than any form of this site. Go back and check what was pasted into it.",
             );
+            // the rest of the body is never read: the connection is done
+            page.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            return page;
         }
         error_page(
             StatusCode::BAD_REQUEST,

@@ -173,16 +173,20 @@ async fn oversized_forms_and_unknown_documents_answer_clearly(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // the unread rest of the body ends the connection: no client reuses it
+    assert_eq!(response.headers()["connection"], "close");
     // as for JSON
     let (_, lab) = app.staff("lab.big", "lab").await;
-    app.post(
-        "/api/v1/donors",
-        Some(&lab),
-        json!({ "code": huge, "consent_at": rfc3339(app.days_ago(1)) }),
-    )
-    .await
-    .expect_error(413, "payload_too_large");
-    // an unknown file of the documentation is the usual JSON 404
+    let answer = app
+        .post(
+            "/api/v1/donors",
+            Some(&lab),
+            json!({ "code": huge, "consent_at": rfc3339(app.days_ago(1)) }),
+        )
+        .await;
+    assert_eq!(answer.headers["connection"], "close");
+    answer.expect_error(413, "payload_too_large");
+    // an unknown file (on a connection of its own: the 413 closed the last) of the documentation is the usual JSON 404
     let missing = app
         .send(
             app.client
