@@ -244,6 +244,47 @@ pub fn signer(state: &AppState) -> anyhow::Result<Signer> {
     })
 }
 
+/// The signer of a command run beside the server (`backup`, `checkpoint`):
+/// the server's key, which must exist. A command started with another key
+/// file than the server's would otherwise create a key of its own and sign
+/// a checkpoint that nobody trusts.
+pub fn existing_signer(state: &AppState) -> anyhow::Result<Signer> {
+    let path = &state.settings.ledger_key_file;
+    if !path.exists() {
+        anyhow::bail!(
+            "the ledger key file {} does not exist: run this with the server's CELLTRAIL_LEDGER_KEY_FILE and CELLTRAIL_CHECKPOINT_DIR",
+            path.display()
+        );
+    }
+    signer(state)
+}
+
+/// A checkpoint that holds the stored head: signed now, or the last one
+/// when it already holds the head (`None` while the ledger is empty).
+pub async fn of_head(state: &AppState) -> AppResult<Option<Checkpoint>> {
+    if let Some(signed) = take(state).await? {
+        return Ok(Some(signed));
+    }
+    // take() found the floor's checkpoint at the head (or an empty ledger)
+    let Some(held) = state.db.floor().checkpoint() else {
+        return Ok(None);
+    };
+    let log = log_path(&state.settings.checkpoint_dir);
+    read_log(&log)
+        .map_err(AppError::internal)?
+        .into_iter()
+        .rev()
+        .find(|c| c.seq == held.seq && c.head_hash == held.hash)
+        .map(Some)
+        .ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!(
+                "the checkpoint of event {} is not in the checkpoint log {}",
+                held.seq,
+                log.display()
+            ))
+        })
+}
+
 /// Signs the stored head, unless the last checkpoint already holds it.
 /// Refuses (and raises the alarm) when the head is behind that checkpoint.
 pub async fn take(state: &AppState) -> AppResult<Option<Checkpoint>> {
