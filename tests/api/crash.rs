@@ -70,9 +70,12 @@ async fn writer(
     stop: Arc<AtomicBool>,
 ) -> Seen {
     let mut seen = Seen::default();
-    while !stop.load(Ordering::Relaxed) {
+    for round in 0.. {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         let n = next.fetch_add(1, Ordering::Relaxed);
-        let (reply, made) = if number == 0 && n % 8 == 0 {
+        let (reply, made) = if number == 0 && round % 4 == 0 {
             let reply = client
                 .post(&base, "/api/v1/audit/checkpoints", &quality, json!({}))
                 .await;
