@@ -70,17 +70,17 @@ async fn writer(
     stop: Arc<AtomicBool>,
 ) -> Seen {
     let mut seen = Seen::default();
-    for round in 0.. {
+    for round in 0_usize.. {
         if stop.load(Ordering::Relaxed) {
             break;
         }
         let n = next.fetch_add(1, Ordering::Relaxed);
-        let (reply, made) = if number == 0 && round % 4 == 0 {
+        let (reply, made) = if number == 0 && round.is_multiple_of(4) {
             let reply = client
                 .post(&base, "/api/v1/audit/checkpoints", &quality, json!({}))
                 .await;
             (reply, None)
-        } else if n % 2 == 0 {
+        } else if n.is_multiple_of(2) {
             let reply = client
                 .post(
                     &base,

@@ -120,7 +120,11 @@ struct Race<'a> {
 impl Race<'_> {
     /// Instance A for even calls, B for odd ones.
     fn instance(&self, n: usize) -> &str {
-        if n % 2 == 0 { &self.a } else { &self.b }
+        if n.is_multiple_of(2) {
+            &self.a
+        } else {
+            &self.b
+        }
     }
 
     async fn post(&self, base: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
@@ -290,7 +294,7 @@ impl Race<'_> {
             let salt = &salt;
             async move {
                 let base = self.instance(n);
-                if n % 3 == 0 {
+                if n.is_multiple_of(3) {
                     self.post(base, "/api/v1/audit/checkpoints", &team.quality, json!({}))
                         .await
                 } else {
