@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, TestDb};
 use crate::on_both_databases;
-use crate::processes::{cli, report_of, verify_audit_passes};
+use crate::processes::{Client, ServerProcess, cli, report_of, verify_audit_passes};
 use crate::story::{Team, rfc3339};
 
 on_both_databases!(
@@ -170,6 +170,61 @@ async fn sqlite_backup(app: &TestApp, team: &Team, dir: &Path, public_key: &str)
     assert_eq!(row.try_get::<i64>("", "n").unwrap(), 1);
     db.close().await.unwrap();
     the_servers_later_checkpoints_say_the_copy_lacks_its_tail(app, team, &restored_url, seq).await;
+    a_restored_copy_serves_from_its_receipt(app, team, dir, &restored_url, &receipt).await;
+}
+
+/// The restore as the README tells it. Served beside the old checkpoint
+/// log, the copy is a ledger that lost its tail and refuses writes; with
+/// the old log kept aside and a new one begun from the backup's receipt, it
+/// serves, and the receipt's checkpoint guards it from then on.
+async fn a_restored_copy_serves_from_its_receipt(
+    app: &TestApp,
+    team: &Team,
+    dir: &Path,
+    restored_url: &str,
+    receipt: &Path,
+) {
+    let key = app.files.path().join("celltrail-ledger.key");
+    let client = Client::new();
+    let donor = |code: &str| json!({ "code": code, "consent_at": rfc3339(app.days_ago(3)) });
+    let mut beside_old_log = ServerProcess::start(
+        restored_url,
+        &key,
+        &app.files.path().join("checkpoints"),
+        &dir.join("restored-1.log"),
+    );
+    let (status, body) = client
+        .post(
+            &beside_old_log.base,
+            "/api/v1/donors",
+            &team.lab,
+            donor("UCD-B3001"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "ledger_inconsistent");
+    beside_old_log.kill();
+
+    let new_log = dir.join("checkpoints-after-restore");
+    std::fs::create_dir(&new_log).unwrap();
+    std::fs::copy(receipt, new_log.join("checkpoints.jsonl")).unwrap();
+    let mut restored =
+        ServerProcess::start(restored_url, &key, &new_log, &dir.join("restored-2.log"));
+    let (status, body) = client
+        .post(
+            &restored.base,
+            "/api/v1/donors",
+            &team.lab,
+            donor("UCD-B3002"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{body}");
+    restored.stop();
+    let report = verify_audit_passes(cli(restored_url, &key, &new_log), &[]);
+    // the receipt and the checkpoint signed at shutdown
+    assert_eq!(report["checkpoints_checked"], 2, "{report}");
 }
 
 /// pg_dump and pg_restore, or `None` where they are not installed (CI
