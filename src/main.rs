@@ -159,18 +159,25 @@ async fn backup_sqlite(settings: Settings, args: BackupArgs) -> anyhow::Result<(
     backup::check(&settings.database_url, &args.output)?;
     let state = signing_state(settings.clone()).await?;
     let done = backup::sqlite(&state, &args.output).await?;
-    let copy = std::fs::canonicalize(&done.copy).unwrap_or(done.copy);
+    let absolute = |path: &std::path::Path| std::fs::canonicalize(path).unwrap_or(path.to_owned());
+    let copy = absolute(&done.copy);
     match &done.checkpoint {
-        Some((checkpoint, receipt)) => println!(
-            "{}\ncopy: {} ({} bytes)\nreceipt: {}\nverify a restored copy with:\n  DATABASE_URL='sqlite://{}?mode=rwc' celltrail verify-audit --public-key {} --checkpoints {}",
-            describe(checkpoint, &settings),
-            copy.display(),
-            done.bytes,
-            receipt.display(),
-            copy.display(),
-            checkpoint.public_key,
-            receipt.display(),
-        ),
+        Some((checkpoint, receipt)) => {
+            let receipt = absolute(receipt);
+            let restored = std::env::temp_dir().join("celltrail-restored.db");
+            println!(
+                "{}\ncopy: {} ({} bytes)\nreceipt: {}\nverify it restored (verify-audit opens a database to write, so never the backup itself):\n  cp {} {} && DATABASE_URL='sqlite://{}?mode=rwc' celltrail verify-audit --public-key {} --checkpoints {}",
+                describe(checkpoint, &settings),
+                copy.display(),
+                done.bytes,
+                receipt.display(),
+                copy.display(),
+                restored.display(),
+                restored.display(),
+                checkpoint.public_key,
+                receipt.display(),
+            )
+        }
         None => println!(
             "the ledger is empty: nothing to checkpoint\ncopy: {} ({} bytes)",
             copy.display(),
