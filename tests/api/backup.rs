@@ -208,6 +208,14 @@ async fn a_restored_copy_serves_from_its_receipt(
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["code"], "ledger_inconsistent");
     beside_old_log.kill();
+    assert!(
+        beside_old_log
+            .errors()
+            .iter()
+            .any(|line| line.contains("inconsistent")),
+        "the alarm is logged: {}",
+        beside_old_log.log_text()
+    );
 
     let new_log = dir.join("checkpoints-after-restore");
     std::fs::create_dir(&new_log).unwrap();

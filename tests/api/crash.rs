@@ -200,6 +200,11 @@ async fn acknowledged_writes_survive_kill_9(backend: Backend) {
     assert_eq!(report["ok"], true, "{report}");
     assert!(report["alarm"].is_null(), "{report}");
     server.stop();
+    assert_eq!(
+        server.errors(),
+        Vec::<String>::new(),
+        "the server logged errors"
+    );
     let report = verify_audit_passes(site.cli(), &[]);
     assert!(
         report["checkpoints_checked"].as_u64().unwrap() >= KILLS as u64,

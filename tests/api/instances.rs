@@ -63,6 +63,8 @@ async fn two_instances_race_for_the_same_vials_patients_and_positions() {
     race.both_sign_checkpoints_and_neither_refuses_writes(&team)
         .await;
 
+    assert_eq!(b.errors(), Vec::<String>::new(), "instance B logged errors");
+
     // no vial in two open doses, no position holding two vials
     for (sql, what) in [
         (
@@ -311,6 +313,27 @@ impl Race<'_> {
         for (status, body) in join_all(calls).await {
             assert!(matches!(status, 200 | 201), "{status}: {body}");
         }
+        // the same head asked of both, one after the other: B does not know
+        // A signed it, signs it too, and the database keeps one row
+        let (status, at_a) = self
+            .post(
+                &self.a,
+                "/api/v1/audit/checkpoints",
+                &team.quality,
+                json!({}),
+            )
+            .await;
+        assert!(matches!(status, 200 | 201), "{status}: {at_a}");
+        let (status, at_b) = self
+            .post(
+                &self.b,
+                "/api/v1/audit/checkpoints",
+                &team.quality,
+                json!({}),
+            )
+            .await;
+        assert!(matches!(status, 200 | 201), "{status}: {at_b}");
+        assert_eq!(at_a["seq"], at_b["seq"]);
         // and one more of each after the checkpoints
         for n in 0..2 {
             let (status, body) = self

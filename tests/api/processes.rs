@@ -147,6 +147,16 @@ impl ServerProcess {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The lines logged at ERROR (this start and the ones before it on the
+    /// same log).
+    pub fn errors(&self) -> Vec<String> {
+        self.log_text()
+            .lines()
+            .filter(|line| serde_json::from_str::<Value>(line).is_ok_and(|l| l["level"] == "ERROR"))
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// `kill -9`: no shutdown, no last checkpoint, requests cut mid-way.
     pub fn kill(&mut self) {
         self.child.kill().expect("the server can be killed");
