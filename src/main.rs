@@ -15,7 +15,7 @@ use celltrail::domain::checkpoint::Checkpoint;
 use celltrail::labels::Format;
 use celltrail::services::{Actor, accounts, backup, checkpoints, labels, ledger, passwords};
 use celltrail::state::AppState;
-use celltrail::{Application, db, open, telemetry};
+use celltrail::{Application, attach, db, open, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -137,7 +137,7 @@ async fn verify_audit(settings: Settings, args: VerifyArgs) -> anyhow::Result<()
 /// The database opened with the server's signing key, for a command that
 /// signs a checkpoint beside the running server.
 async fn signing_state(settings: Settings) -> anyhow::Result<AppState> {
-    let mut state = open(settings, Clock::system()).await?;
+    let mut state = attach(settings, Clock::system()).await?;
     state.checkpoint_signer = Some(std::sync::Arc::new(checkpoints::existing_signer(&state)?));
     Ok(state)
 }

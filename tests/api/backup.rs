@@ -20,6 +20,7 @@ use crate::story::{Team, rfc3339};
 on_both_databases!(
     a_copy_taken_while_serving_verifies_against_its_receipt,
     a_backup_refuses_rather_than_overwrite_or_guess,
+    a_newer_binary_backs_up_without_migrating_the_live_database,
 );
 
 /// What a command printed, and whether it succeeded.
@@ -395,4 +396,56 @@ async fn a_backup_refuses_rather_than_overwrite_or_guess(app: TestApp) {
         log_before
     );
     assert_eq!(app.verify_ledger(&team).await["ok"], true);
+}
+
+/// Before an upgrade the new binary may take the backup: it must not
+/// migrate the database under the older server that is still serving.
+async fn a_newer_binary_backs_up_without_migrating_the_live_database(app: TestApp) {
+    let team = app.team().await;
+    app.donors(&team, "UCD-B4", 2).await;
+    // the server's schema lacks this binary's newest migration
+    let db = app.state.db.conn();
+    let newest: String = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT MAX(version) AS v FROM seaql_migrations",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "v")
+        .unwrap();
+    let unapplied = format!("DELETE FROM seaql_migrations WHERE version = '{newest}'");
+    db.execute_raw(Statement::from_string(db.get_database_backend(), unapplied))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut commands = vec![{
+        let mut c = app.cli();
+        c.arg("checkpoint");
+        c
+    }];
+    if app.backend == Backend::Sqlite {
+        let mut c = app.cli();
+        c.arg("backup")
+            .arg("-o")
+            .arg(dir.path().join("before-upgrade.db"));
+        commands.push(c);
+    }
+    for command in commands {
+        let shown = format!("{command:?}");
+        let (ok, stdout, stderr) = run(command);
+        assert!(ok, "{shown}: {stdout}{stderr}");
+    }
+    let still_unapplied = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT COUNT(*) AS n FROM seaql_migrations WHERE version = '{newest}'"),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(still_unapplied, 0, "the live database was migrated");
 }
