@@ -55,6 +55,30 @@ pub enum Command {
     /// Render a label to a file, for printing offline: a vial's label, a
     /// lot's box label, or (`--lot … --format pdf`) the lot's label sheet.
     Label(LabelCommand),
+    /// Copy the SQLite database while the server runs (`VACUUM INTO`),
+    /// after signing a checkpoint of the ledger's head: writes FILE and the
+    /// checkpoint's receipt FILE.checkpoint, which a restored copy verifies
+    /// against. PostgreSQL is backed up with pg_dump (see the README).
+    Backup(BackupArgs),
+    /// Sign a checkpoint of the ledger's head now (or name the one that
+    /// already holds it) and print it; with -o, write its receipt too. The
+    /// first step of a PostgreSQL backup.
+    Checkpoint(CheckpointArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// The copy to write; it must not exist (nor FILE.checkpoint).
+    #[arg(short = 'o', long)]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckpointArgs {
+    /// Also write the checkpoint's receipt to this file (which must not
+    /// exist), to keep beside a backup.
+    #[arg(short = 'o', long)]
+    pub receipt: Option<PathBuf>,
 }
 
 /// What an auditor trusts when verifying a copy of the database: by

@@ -132,6 +132,18 @@ pub async fn open(settings: Settings, clock: Clock) -> anyhow::Result<AppState> 
     Ok(state)
 }
 
+/// Connects without migrating or seeding, for a command run beside a
+/// serving instance that must change nothing but what it is for (`backup`,
+/// `checkpoint`): a newer binary taking the backup before an upgrade must
+/// not migrate the database under the older server first.
+pub async fn attach(settings: Settings, clock: Clock) -> anyhow::Result<AppState> {
+    let labels = labels::Labels::load(settings.labels_dir.as_deref())?;
+    let db = Db::connect(&settings.database_url, settings.db_max_connections).await?;
+    let state = AppState::new(db, clock, settings, labels);
+    services::checkpoints::load_floor(&state).await?;
+    Ok(state)
+}
+
 /// Every route, with middleware and state.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api::routes();

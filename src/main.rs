@@ -1,5 +1,5 @@
 //! The `celltrail` command: serve (the default), migrate, verify-audit,
-//! admin, label.
+//! admin, label, backup, checkpoint.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -8,11 +8,14 @@ use anyhow::Context;
 use clap::Parser;
 
 use celltrail::clock::Clock;
-use celltrail::config::{AdminCommand, Cli, Command, LabelCommand, Settings, VerifyArgs};
+use celltrail::config::{
+    AdminCommand, BackupArgs, CheckpointArgs, Cli, Command, LabelCommand, Settings, VerifyArgs,
+};
+use celltrail::domain::checkpoint::Checkpoint;
 use celltrail::labels::Format;
-use celltrail::services::{Actor, accounts, labels, ledger, passwords};
+use celltrail::services::{Actor, accounts, backup, checkpoints, labels, ledger, passwords};
 use celltrail::state::AppState;
-use celltrail::{Application, db, open, telemetry};
+use celltrail::{Application, attach, db, open, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -57,6 +60,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
             label(open(settings, Clock::system()).await?, command).await
         }
+        Some(Command::Backup(args)) => {
+            let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
+            backup_sqlite(settings, args).await
+        }
+        Some(Command::Checkpoint(args)) => {
+            let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
+            checkpoint(settings, args).await
+        }
         Some(Command::Admin(command)) => {
             admin(
                 Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?,
@@ -71,7 +82,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// signed checkpoints (this installation's, or an auditor's copies).
 async fn verify_audit(settings: Settings, args: VerifyArgs) -> anyhow::Result<()> {
     use celltrail::domain::checkpoint::CheckpointJudge;
-    use celltrail::services::checkpoints;
     let log = args
         .checkpoints
         .clone()
@@ -114,6 +124,78 @@ async fn verify_audit(settings: Settings, args: VerifyArgs) -> anyhow::Result<()
             problems.join("; ")
         )
     }
+}
+
+/// The database opened with the server's signing key, for a command that
+/// signs a checkpoint beside the running server.
+async fn signing_state(settings: Settings) -> anyhow::Result<AppState> {
+    let mut state = attach(settings, Clock::system()).await?;
+    state.checkpoint_signer = Some(std::sync::Arc::new(checkpoints::existing_signer(&state)?));
+    Ok(state)
+}
+
+/// A checkpoint as an operator reads it: the event, the head, the time at
+/// the site and the key.
+fn describe(checkpoint: &Checkpoint, settings: &Settings) -> String {
+    format!(
+        "checkpoint: event {}, head {}, signed {}\npublic key: {}",
+        checkpoint.seq,
+        checkpoint.head_hash,
+        settings.timezone.minute(checkpoint.time),
+        checkpoint.public_key
+    )
+}
+
+/// `celltrail backup -o FILE`: the SQLite copy and its receipt.
+async fn backup_sqlite(settings: Settings, args: BackupArgs) -> anyhow::Result<()> {
+    backup::check(&settings.database_url, &args.output)?;
+    let state = signing_state(settings.clone()).await?;
+    let done = backup::sqlite(&state, &args.output).await?;
+    let absolute = |path: &std::path::Path| std::fs::canonicalize(path).unwrap_or(path.to_owned());
+    let copy = absolute(&done.copy);
+    match &done.checkpoint {
+        Some((checkpoint, receipt)) => {
+            let receipt = absolute(receipt);
+            let restored = std::env::temp_dir().join("celltrail-restored.db");
+            println!(
+                "{}\ncopy: {} ({} bytes)\nreceipt: {}\nverify it restored (verify-audit opens a database to write, so never the backup itself):\n  cp {} {} && DATABASE_URL='sqlite://{}?mode=rwc' celltrail verify-audit --public-key {} --checkpoints {}",
+                describe(checkpoint, &settings),
+                copy.display(),
+                done.bytes,
+                receipt.display(),
+                copy.display(),
+                restored.display(),
+                restored.display(),
+                checkpoint.public_key,
+                receipt.display(),
+            )
+        }
+        None => println!(
+            "the ledger is empty: nothing to checkpoint\ncopy: {} ({} bytes)",
+            copy.display(),
+            done.bytes
+        ),
+    }
+    Ok(())
+}
+
+/// `celltrail checkpoint [-o RECEIPT]`: signs the head now (or names the
+/// checkpoint that holds it).
+async fn checkpoint(settings: Settings, args: CheckpointArgs) -> anyhow::Result<()> {
+    if let Some(receipt) = &args.receipt {
+        backup::refuse_existing(receipt)?;
+    }
+    let state = signing_state(settings.clone()).await?;
+    let checkpoint = checkpoints::of_head(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot sign a checkpoint of the ledger's head: {e}"))?
+        .ok_or_else(|| anyhow::anyhow!("the ledger is empty: there is nothing to sign"))?;
+    println!("{}", describe(&checkpoint, &settings));
+    if let Some(receipt) = &args.receipt {
+        backup::write_receipt(receipt, &checkpoint)?;
+        println!("receipt: {}", receipt.display());
+    }
+    Ok(())
 }
 
 /// Loads the demo trial and says how to sign in.

@@ -7,7 +7,7 @@
 //! crosses the mark wakes the checkpointer), every 10 minutes while
 //! anything is written, at shutdown, and when quality asks for one.
 
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -168,10 +168,23 @@ fn append_log(path: &Path, checkpoint: &Checkpoint) -> std::io::Result<()> {
     }
     let mut file = std::fs::OpenOptions::new()
         .create(true)
+        .read(true)
         .append(true)
         .open(path)?;
-    let line = serde_json::to_string(checkpoint).map_err(std::io::Error::other)?;
-    file.write_all(format!("{line}\n").as_bytes())?;
+    let mut line = serde_json::to_string(checkpoint).map_err(std::io::Error::other)?;
+    line.push('\n');
+    // A line cut short (a crash or a full disk mid-append) stays one
+    // unreadable line; glued to this one, it would take this one with it.
+    let len = file.metadata()?.len();
+    if len > 0 {
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1))?;
+        file.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            line.insert(0, '\n');
+        }
+    }
+    file.write_all(line.as_bytes())?;
     file.sync_data()
 }
 
@@ -242,6 +255,47 @@ pub fn signer(state: &AppState) -> anyhow::Result<Signer> {
         log: log_path(&state.settings.checkpoint_dir),
         busy: tokio::sync::Mutex::new(()),
     })
+}
+
+/// The signer of a command run beside the server (`backup`, `checkpoint`):
+/// the server's key, which must exist. A command started with another key
+/// file than the server's would otherwise create a key of its own and sign
+/// a checkpoint that nobody trusts.
+pub fn existing_signer(state: &AppState) -> anyhow::Result<Signer> {
+    let path = &state.settings.ledger_key_file;
+    if !path.exists() {
+        anyhow::bail!(
+            "the ledger key file {} does not exist: run this with the server's CELLTRAIL_LEDGER_KEY_FILE and CELLTRAIL_CHECKPOINT_DIR",
+            path.display()
+        );
+    }
+    signer(state)
+}
+
+/// A checkpoint that holds the stored head: signed now, or the last one
+/// when it already holds the head (`None` while the ledger is empty).
+pub async fn of_head(state: &AppState) -> AppResult<Option<Checkpoint>> {
+    if let Some(signed) = take(state).await? {
+        return Ok(Some(signed));
+    }
+    // take() found the floor's checkpoint at the head (or an empty ledger)
+    let Some(held) = state.db.floor().checkpoint() else {
+        return Ok(None);
+    };
+    let log = log_path(&state.settings.checkpoint_dir);
+    read_log(&log)
+        .map_err(AppError::internal)?
+        .into_iter()
+        .rev()
+        .find(|c| c.seq == held.seq && c.head_hash == held.hash)
+        .map(Some)
+        .ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!(
+                "the checkpoint of event {} is not in the checkpoint log {}",
+                held.seq,
+                log.display()
+            ))
+        })
 }
 
 /// Signs the stored head, unless the last checkpoint already holds it.
@@ -366,4 +420,25 @@ pub async fn run(state: AppState) {
 /// The key's public half, printed at start and shown to quality.
 pub fn announce(signer: &Arc<Signer>) {
     tracing::info!(public_key = %signer.public_key(), log = %signer.log.display(), "ledger checkpoints are signed with this key");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_cut_short_does_not_take_the_next_checkpoint_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_path(dir.path());
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let first = sign(&key, 10, &"ab".repeat(32), Utc::now());
+        append_log(&log, &first).unwrap();
+        // the next append was cut off half-way
+        let mut torn = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        torn.write_all(br#"{"seq":20,"head_hash":"cd"#).unwrap();
+        let next = sign(&key, 30, &"ef".repeat(32), Utc::now());
+        append_log(&log, &next).unwrap();
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(parse_checkpoints(&text), (vec![first, next], 1));
+    }
 }

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod assessments;
 pub mod auth;
+pub mod backup;
 pub mod checkpoints;
 pub mod donations;
 pub mod donors;

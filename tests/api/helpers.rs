@@ -46,9 +46,49 @@ pub enum Backend {
 }
 
 /// A database made for one test and removed after it.
-enum TestDb {
+pub enum TestDb {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres { server_url: String, name: String },
+}
+
+impl TestDb {
+    /// A fresh, empty database of the backend and its URL; `None` when
+    /// PostgreSQL is not configured for this run.
+    pub async fn create(backend: Backend) -> Option<(String, TestDb)> {
+        Some(match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("celltrail.db").display()
+                );
+                (url, TestDb::Sqlite(dir))
+            }
+            Backend::Postgres => {
+                let Ok(server_url) = std::env::var("CELLTRAIL_TEST_PG_URL") else {
+                    assert!(
+                        std::env::var_os("CI").is_none(),
+                        "CI must run the PostgreSQL half: set CELLTRAIL_TEST_PG_URL"
+                    );
+                    eprintln!("CELLTRAIL_TEST_PG_URL is not set: skipping the PostgreSQL run");
+                    return None;
+                };
+                let name = format!("celltrail_test_{}", Uuid::new_v4().simple());
+                let server = Database::connect(server_url.as_str())
+                    .await
+                    .expect("PostgreSQL from CELLTRAIL_TEST_PG_URL answers");
+                server
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("a test database can be created");
+                server.close().await.ok();
+                (
+                    with_database(&server_url, &name),
+                    TestDb::Postgres { server_url, name },
+                )
+            }
+        })
+    }
 }
 
 impl Drop for TestDb {
@@ -177,39 +217,7 @@ impl TestApp {
     /// The app on a fresh database of the backend; `None` when PostgreSQL is
     /// not configured for this run.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        let (database_url, db) = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("a temporary directory");
-                let url = format!(
-                    "sqlite://{}?mode=rwc",
-                    dir.path().join("celltrail.db").display()
-                );
-                (url, TestDb::Sqlite(dir))
-            }
-            Backend::Postgres => {
-                let Ok(server_url) = std::env::var("CELLTRAIL_TEST_PG_URL") else {
-                    assert!(
-                        std::env::var_os("CI").is_none(),
-                        "CI must run the PostgreSQL half: set CELLTRAIL_TEST_PG_URL"
-                    );
-                    eprintln!("CELLTRAIL_TEST_PG_URL is not set: skipping the PostgreSQL run");
-                    return None;
-                };
-                let name = format!("celltrail_test_{}", Uuid::new_v4().simple());
-                let server = Database::connect(server_url.as_str())
-                    .await
-                    .expect("PostgreSQL from CELLTRAIL_TEST_PG_URL answers");
-                server
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .expect("a test database can be created");
-                server.close().await.ok();
-                (
-                    with_database(&server_url, &name),
-                    TestDb::Postgres { server_url, name },
-                )
-            }
-        };
+        let (database_url, db) = TestDb::create(backend).await?;
         let files = tempfile::tempdir().expect("a temporary directory");
         let mut settings = Settings::for_database(database_url.clone());
         settings.admin_password = Some(ADMIN_PASSWORD.into());

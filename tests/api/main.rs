@@ -5,17 +5,21 @@
 
 mod clinic;
 mod helpers;
+mod processes;
 mod readback;
 mod story;
 
 mod audit;
 mod auth;
+mod backup;
 mod checkpoints;
 mod cli;
+mod crash;
 mod donors;
 mod doses;
 mod holes;
 mod infusions;
+mod instances;
 mod labels;
 mod ledger;
 mod lockout;
