@@ -12,6 +12,8 @@
 //! writer lock, so an append is one INSERT. If another process appended in
 //! between, that INSERT hits the primary key, and the head is read afresh.
 
+use std::collections::VecDeque;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -33,6 +35,8 @@ use crate::services::Actor;
 const LEDGER_LOCK_KEY: i64 = 0x6c65_6467_6572; // "ledger"
 /// Events read per query while verifying.
 const VERIFY_BATCH: u64 = 10_000;
+/// Pages read at once while verifying, each on a connection of its own.
+const READ_AHEAD: usize = 3;
 
 /// A state change to record.
 #[derive(Debug, Clone)]
@@ -265,10 +269,8 @@ async fn walk(
     let mut verifier = ChainVerifier::default();
     let mut last_seq = 0;
     let mut broken = false;
-    let mut page = read_page(db.clone(), i64::MIN).await?;
-    'pages: while let Some(last) = page.last() {
-        let next = (page.len() as u64 == VERIFY_BATCH)
-            .then(|| tokio::spawn(read_page(db.clone(), last.seq)));
+    let mut pages = Pages::open(db).await?;
+    'pages: while let Some(page) = pages.next().await? {
         for event in &page {
             last_seq = event.seq;
             if let Some(judge) = judge.as_mut() {
@@ -277,9 +279,6 @@ async fn walk(
             if !broken && !verifier.check(&content(event), &event.hash) {
                 broken = true;
                 if judge.is_none() {
-                    if let Some(next) = next {
-                        next.abort();
-                    }
                     break 'pages;
                 }
             }
@@ -298,12 +297,6 @@ async fn walk(
                 });
             }
         }
-        page = match next {
-            Some(next) => next
-                .await
-                .map_err(|e| DbErr::Custom(format!("reading the ledger failed: {e}")))??,
-            None => Vec::new(),
-        };
     }
     let mut report = verifier.finish();
     if let Some(judge) = judge {
@@ -324,9 +317,120 @@ async fn walk(
     Ok(report)
 }
 
-async fn read_page(db: Db, after_seq: i64) -> Result<Vec<custody_event::Model>, DbErr> {
+type Page = Vec<custody_event::Model>;
+
+/// The ledger in `seq` order, read ahead on several connections: up to the
+/// head found at the start, pages are ranges of `seq` numbers
+/// (`VERIFY_BATCH` each, `READ_AHEAD` in flight), so none waits for the one
+/// before; after it, pages follow one another until the end, so events
+/// appended meanwhile are read too. A range that comes back empty (a gap,
+/// which the verifier names) makes the reader jump to the next event.
+struct Pages {
+    db: Db,
+    /// The last `seq` of the last range asked for.
+    asked: i64,
+    /// The head when reading began.
+    head: i64,
+    /// The last `seq` handed out.
+    last: Option<i64>,
+    in_flight: VecDeque<tokio::task::JoinHandle<Result<Page, DbErr>>>,
+}
+
+impl Drop for Pages {
+    fn drop(&mut self) {
+        for read in &self.in_flight {
+            read.abort();
+        }
+    }
+}
+
+impl Pages {
+    async fn open(db: &Db) -> Result<Pages, DbErr> {
+        let (first, head) = custody_event::Entity::find()
+            .select_only()
+            .column_as(custody_event::Column::Seq.min(), "first")
+            .column_as(custody_event::Column::Seq.max(), "head")
+            .into_tuple::<(Option<i64>, Option<i64>)>()
+            .one(db.conn())
+            .await?
+            .unwrap_or_default();
+        let mut pages = Pages {
+            db: db.clone(),
+            asked: first.map_or(0, |f| f.saturating_sub(1)),
+            head: head.unwrap_or(0),
+            last: None,
+            in_flight: VecDeque::new(),
+        };
+        pages.ask();
+        Ok(pages)
+    }
+
+    /// Keeps `READ_AHEAD` ranges in flight up to the head.
+    fn ask(&mut self) {
+        while self.in_flight.len() < READ_AHEAD && self.asked < self.head {
+            let (after, to) = (self.asked, self.asked.saturating_add(VERIFY_BATCH as i64));
+            let db = self.db.clone();
+            self.in_flight.push_back(tokio::spawn(
+                async move { read_range(&db, after, to).await },
+            ));
+            self.asked = to;
+        }
+    }
+
+    async fn next(&mut self) -> Result<Option<Page>, DbErr> {
+        loop {
+            let Some(read) = self.in_flight.pop_front() else {
+                // past the starting head: whatever was appended since
+                let after = self.last.unwrap_or(self.asked.min(self.head));
+                let page = read_after(&self.db, after).await?;
+                self.last = page.last().map(|e| e.seq).or(self.last);
+                return Ok((!page.is_empty()).then_some(page));
+            };
+            let page = read
+                .await
+                .map_err(|e| DbErr::Custom(format!("reading the ledger failed: {e}")))??;
+            if page.is_empty() {
+                // a gap of a whole range: jump to the next event there is
+                for read in self.in_flight.drain(..) {
+                    read.abort();
+                }
+                let after = self.last.unwrap_or(i64::MIN);
+                let next = custody_event::Entity::find()
+                    .select_only()
+                    .column_as(custody_event::Column::Seq.min(), "next")
+                    .filter(custody_event::Column::Seq.gt(after))
+                    .into_tuple::<Option<i64>>()
+                    .one(self.db.conn())
+                    .await?
+                    .flatten();
+                match next {
+                    Some(next) if next <= self.head => {
+                        self.asked = next - 1;
+                        self.ask();
+                    }
+                    _ => self.asked = self.head,
+                }
+                continue;
+            }
+            self.last = page.last().map(|e| e.seq);
+            self.ask();
+            return Ok(Some(page));
+        }
+    }
+}
+
+async fn read_range(db: &Db, after: i64, to: i64) -> Result<Page, DbErr> {
     custody_event::Entity::find()
-        .filter(custody_event::Column::Seq.gt(after_seq))
+        .filter(custody_event::Column::Seq.gt(after))
+        .filter(custody_event::Column::Seq.lte(to))
+        .order_by_asc(custody_event::Column::Seq)
+        .all(db.conn())
+        .await
+}
+
+async fn read_after(db: &Db, after: i64) -> Result<Page, DbErr> {
+    custody_event::Entity::find()
+        .filter(custody_event::Column::Seq.gt(after))
         .order_by_asc(custody_event::Column::Seq)
         .limit(VERIFY_BATCH)
         .all(db.conn())

@@ -12,6 +12,7 @@ use crate::on_both_databases;
 on_both_databases!(
     concurrent_writers_never_fork_the_chain,
     an_event_edited_behind_the_services_back_is_found,
+    events_moved_far_ahead_are_still_read_and_named,
 );
 
 async fn concurrent_writers_never_fork_the_chain(app: TestApp) {
@@ -55,4 +56,31 @@ async fn an_event_edited_behind_the_services_back_is_found(app: TestApp) {
     let report = ledger::verify(&app.state.db).await.unwrap();
     assert!(!report.ok);
     assert_eq!(report.first_bad_seq, Some(3));
+}
+
+async fn events_moved_far_ahead_are_still_read_and_named(app: TestApp) {
+    for i in 0..4 {
+        app.staff(&format!("tech{i}"), "lab").await;
+    }
+    // the last two events renumbered a long way on: verification reads in
+    // ranges of numbers, and must neither stop at the gap nor skip them
+    let db = app.state.db.conn();
+    app.tamper();
+    db.execute_raw(Statement::from_string(
+        db.get_database_backend(),
+        "UPDATE custody_events SET seq = seq + 1000000 WHERE seq >= 5",
+    ))
+    .await
+    .unwrap();
+    let report = ledger::verify_with(&app.state.db, None).await.unwrap();
+    assert!(!report.ok);
+    // a gap is named at its first missing number
+    assert_eq!(report.first_bad_seq, Some(5));
+    // with the checkpoints judged, every event is read, the moved ones too
+    let judge = celltrail::domain::checkpoint::CheckpointJudge::new(None, Vec::new());
+    let report = ledger::verify_with(&app.state.db, Some(judge))
+        .await
+        .unwrap();
+    assert_eq!(report.last_seq, 1_000_006, "{report:?}");
+    assert_eq!(report.first_bad_seq, Some(5));
 }
