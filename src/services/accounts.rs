@@ -113,13 +113,7 @@ pub async fn set_active(
     active: bool,
     reason: &str,
 ) -> AppResult<user::Model> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 1000 {
-        return Err(AppError::invalid(
-            "reason",
-            "a reason of 1 to 1000 characters is required",
-        ));
-    }
+    let reason = crate::services::lots::required_reason(reason)?;
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let mut account = user::Entity::find_by_id(id)
@@ -178,13 +172,7 @@ pub async fn unlock(
     id: Uuid,
     reason: &str,
 ) -> AppResult<user::Model> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 1000 {
-        return Err(AppError::invalid(
-            "reason",
-            "a reason of 1 to 1000 characters is required",
-        ));
-    }
+    let reason = crate::services::lots::required_reason(reason)?;
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let mut account = user::Entity::find_by_id(id)
