@@ -964,12 +964,25 @@ impl From<DbErr> for AppError {
         {
             return AppError::LedgerInconsistent(why.to_owned());
         }
+        if is_nul_refused(&error) {
+            return AppError::invalid("text", NUL_REFUSED);
+        }
         if is_unavailable(&error) {
             AppError::DatabaseUnavailable(error)
         } else {
             AppError::Internal(error.into())
         }
     }
+}
+
+/// What is said of text holding U+0000.
+pub const NUL_REFUSED: &str = "text may not contain the NUL character (U+0000)";
+
+/// PostgreSQL refuses U+0000 in text (SQLSTATE 22021). The edges refuse it
+/// first (JSON bodies, paths, queries); this is the net under the rest.
+fn is_nul_refused(error: &DbErr) -> bool {
+    let text = error.to_string();
+    text.contains("invalid byte sequence") && text.contains("0x00")
 }
 
 /// A pool timeout, a lost connection or SQLite still locked after the busy

@@ -58,6 +58,7 @@ where
                 }
             })?;
         check_dates(&bytes)?;
+        check_nul(&bytes)?;
         let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
         Ok(ApiJson(value))
     }
@@ -85,6 +86,32 @@ fn check_dates(body: &[u8]) -> Result<(), AppError> {
         )),
         None => Ok(()),
     }
+}
+
+/// Refuses a body whose text holds U+0000: no record keeps it (PostgreSQL
+/// cannot), on either database.
+fn check_nul(body: &[u8]) -> Result<(), AppError> {
+    // JSON has no raw control characters: a NUL can only be an escape
+    if !body.windows(6).any(|w| w == b"\\u0000") {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Ok(());
+    };
+    fn holds_nul(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::String(text) => text.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(holds_nul),
+            serde_json::Value::Object(map) => map
+                .iter()
+                .any(|(key, item)| key.contains('\0') || holds_nul(item)),
+            _ => false,
+        }
+    }
+    if holds_nul(&value) {
+        return Err(AppError::invalid("text", crate::error::NUL_REFUSED));
+    }
+    Ok(())
 }
 
 fn walk(value: &serde_json::Value, path: &mut String, found: &mut Option<(String, String)>) {

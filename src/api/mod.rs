@@ -147,9 +147,26 @@ pub fn finish(router: Router<AppState>, state: AppState) -> Router {
                     header::X_CONTENT_TYPE_OPTIONS,
                     HeaderValue::from_static("nosniff"),
                 ))
-                .layer(axum::middleware::map_response(page_policy)),
+                .layer(axum::middleware::map_response(page_policy))
+                .layer(axum::middleware::from_fn(refuse_nul_in_uri)),
         )
         .with_state(state)
+}
+
+/// A path or query holding U+0000 (`%00`) names nothing and can be kept
+/// nowhere: refused before any route sees it.
+async fn refuse_nul_in_uri(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response<axum::body::Body> {
+    if request
+        .uri()
+        .path_and_query()
+        .is_some_and(|pq| pq.as_str().contains("%00"))
+    {
+        return AppError::MalformedRequest(crate::error::NUL_REFUSED.into()).into_response();
+    }
+    next.run(request).await
 }
 
 /// Pages get a Content-Security-Policy and are never framed.
