@@ -247,6 +247,16 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             facility.as_str()
         );
     }
+    // Decided from the database's marker, not from --demo: a server
+    // restarted on a demo database says so too.
+    if celltrail::services::demo_mark::is_demo(app.state()).await? {
+        eprintln!(
+            "\n  WARNING: this database holds the DEMO trial. DEMO DATA - NOT FOR CLINICAL USE:\n  every page, label and CSV export it serves is marked as demo.\n"
+        );
+        tracing::warn!(
+            "this database holds demo data (DEMO - NOT FOR CLINICAL USE): pages, labels and CSV exports are marked as demo"
+        );
+    }
     let layouts = app.state().labels.sources.join(", ");
     tracing::info!(address = %app.local_addr(), %database, facility = facility.as_str(), %layouts, "celltrail serving");
     app.run_until(shutdown_signal()).await?;

@@ -147,7 +147,11 @@ pub fn finish(router: Router<AppState>, state: AppState) -> Router {
                     header::X_CONTENT_TYPE_OPTIONS,
                     HeaderValue::from_static("nosniff"),
                 ))
-                .layer(axum::middleware::map_response(page_policy)),
+                .layer(axum::middleware::map_response(page_policy))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    crate::web::page::demo_scope,
+                )),
         )
         .with_state(state)
 }
