@@ -369,6 +369,40 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_demo_label_carries_the_band_clear_of_the_qr_on_every_kind() {
+        let labels = Labels::builtin();
+        for kind in LabelKind::ALL {
+            let mut data = crate::labels::sample(kind);
+            let real = labels.compose(&data).unwrap();
+            assert!(real.band.is_none(), "{kind:?}");
+            data.demo = true;
+            let demo = labels.compose(&data).unwrap();
+            let band = demo.band.as_ref().expect("a demo label has the band");
+            assert_eq!(band.text.text, DEMO_BAND);
+            // the band lies inside the label, its text inside the band
+            assert!(band.x >= 0.0 && band.x + band.width <= demo.width as f32);
+            assert!(band.y + band.height <= demo.height as f32);
+            assert!(band.text.x >= band.x && band.text.x + band.text.width <= band.x + band.width);
+            assert!(band.text.baseline < band.y + band.height && band.text.baseline > band.y);
+            // never over the QR or its quiet zone: the payload is unchanged
+            let quiet = labels.layout(kind).qr.quiet_zone * demo.qr.module;
+            let qr_right = (demo.qr.x + demo.qr.size * demo.qr.module + quiet) as f32;
+            let qr_bottom = (demo.qr.y + demo.qr.size * demo.qr.module + quiet) as f32;
+            assert!(
+                band.x >= qr_right || band.y >= qr_bottom,
+                "{kind:?}: {band:?}"
+            );
+            assert_eq!(demo.qr, real.qr);
+            assert_eq!(demo.payload, real.payload);
+            // no text line hides under it
+            for run in &demo.texts {
+                assert!(!band.covers_run(run), "{kind:?}: {run:?}");
+            }
+            assert!(demo.texts.len() < real.texts.len() || kind == LabelKind::Wristband);
+        }
+    }
+
+    #[test]
     fn runs_cover_exactly_the_dark_modules() {
         let labels = Labels::builtin();
         let qr = labels.compose(&sample_vial()).unwrap().qr;

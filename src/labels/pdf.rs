@@ -254,3 +254,32 @@ fn write_font(pdf: &mut Pdf, f: &Face, refs: &FontRefs, used: &BTreeMap<u16, cha
 fn deflate(data: &[u8]) -> Vec<u8> {
     miniz_oxide::deflate::compress_to_vec_zlib(data, 6)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::labels::{LabelKind, Labels, sample};
+
+    #[test]
+    fn a_demo_sheet_is_titled_and_draws_the_band() {
+        let labels = Labels::builtin();
+        let mut data = sample(LabelKind::Vial);
+        let real = labels.sheet(std::slice::from_ref(&data)).unwrap();
+        data.demo = true;
+        let demo = labels.sheet(&[data]).unwrap();
+        let has = |pdf: &[u8], text: &[u8]| pdf.windows(text.len()).any(|w| w == text);
+        assert!(has(&demo, b"DEMO - NOT FOR CLINICAL USE - Vial labels"));
+        assert!(!has(&real, b"DEMO"));
+        // the band's white text: the content stream sets a white fill
+        let content = |pdf: &[u8]| {
+            let start = pdf
+                .windows(6)
+                .position(|w| w == b"stream")
+                .expect("a content stream")
+                + 7;
+            miniz_oxide::inflate::decompress_to_vec_zlib(&pdf[start..]).unwrap_or_default()
+        };
+        let white = |pdf: &[u8]| has(&content(pdf), b"1 g");
+        assert!(white(&demo));
+        assert!(!white(&real));
+    }
+}

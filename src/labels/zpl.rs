@@ -124,4 +124,33 @@ mod tests {
         assert_eq!(escape("25 × 10⁶"), "25 _C3_97 10_E2_81_B6");
         assert_eq!(field_data("CT1:V:X^XZ"), "CT1:V:XXZ");
     }
+
+    #[test]
+    fn the_demo_band_is_a_filled_box_with_reversed_ascii_text() {
+        let labels = crate::labels::Labels::builtin();
+        let mut data = crate::labels::sample(crate::labels::LabelKind::Vial);
+        assert!(!render(&labels.compose(&data).unwrap()).contains("DEMO"));
+        data.demo = true;
+        let composed = labels.compose(&data).unwrap();
+        let zpl = render(&composed);
+        let band = composed.band.unwrap();
+        let height = band.height.round();
+        assert!(zpl.contains(&format!(
+            "^FO{},{}^GB{},{height},{height}^FS",
+            band.x.round(),
+            band.y.round(),
+            band.width.round()
+        )));
+        let line = zpl
+            .lines()
+            .find(|l| l.contains("^FR"))
+            .expect("the band's text");
+        assert!(
+            line.ends_with("^FR^FH_^FDDEMO - NOT FOR CLINICAL USE^FS"),
+            "{line}"
+        );
+        assert!(line.is_ascii());
+        // printed after the box, so it reverses out of it
+        assert!(zpl.find("^FR").unwrap() > zpl.find(&format!("{height},{height}^FS")).unwrap());
+    }
 }
