@@ -250,11 +250,8 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     // Decided from the database's marker, not from --demo: a server
     // restarted on a demo database says so too.
     if celltrail::services::demo_mark::is_demo(app.state()).await? {
-        eprintln!(
-            "\n  WARNING: this database holds the DEMO trial. DEMO DATA - NOT FOR CLINICAL USE:\n  every page, label and CSV export it serves is marked as demo.\n"
-        );
         tracing::warn!(
-            "this database holds demo data (DEMO - NOT FOR CLINICAL USE): pages, labels and CSV exports are marked as demo"
+            "DEMO DATA - NOT FOR CLINICAL USE: this database holds the demo trial; every page, label and CSV export is marked as demo"
         );
     }
     let layouts = app.state().labels.sources.join(", ");
