@@ -116,6 +116,11 @@ pub async fn load(state: &AppState) -> anyhow::Result<Summary> {
         ..state.clone()
     };
     let state = &state;
+    // Marked before the first record: even a load cut short leaves a
+    // database that says it holds demo data.
+    crate::services::demo_mark::mark(state, &Actor::system("demo"))
+        .await
+        .map_err(err)?;
     let at = |day: i64, hour: i64, minute: i64| {
         start + Duration::days(day) + Duration::hours(hour) + Duration::minutes(minute)
     };

@@ -247,6 +247,13 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             facility.as_str()
         );
     }
+    // Decided from the database's marker, not from --demo: a server
+    // restarted on a demo database says so too.
+    if celltrail::services::demo_mark::is_demo(app.state()).await? {
+        tracing::warn!(
+            "DEMO DATA - NOT FOR CLINICAL USE: this database holds the demo trial; every page, label and CSV export is marked as demo"
+        );
+    }
     let layouts = app.state().labels.sources.join(", ");
     tracing::info!(address = %app.local_addr(), %database, facility = facility.as_str(), %layouts, "celltrail serving");
     app.run_until(shutdown_signal()).await?;

@@ -23,6 +23,8 @@ pub struct AppState {
     pub protocols: crate::services::protocol::Versions,
     /// The key that signs ledger checkpoints, on a serving instance.
     pub checkpoint_signer: Option<Arc<crate::services::checkpoints::Signer>>,
+    /// Whether the database was seen to hold demo data (`services::demo_mark`).
+    pub demo: crate::services::demo_mark::DemoFlag,
 }
 
 impl AppState {
@@ -36,6 +38,7 @@ impl AppState {
             ledger_check: Arc::default(),
             protocols: Default::default(),
             checkpoint_signer: None,
+            demo: Default::default(),
         }
     }
 }

@@ -32,6 +32,7 @@ mod m20261126_000022_add_qc_investigation;
 mod m20261126_000023_unique_storage_names;
 mod m20261126_000024_create_ledger_checkpoints;
 mod m20261126_000025_create_sign_in_failures;
+mod m20261126_000026_create_demo_marks;
 
 mod add_columns;
 
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000023_unique_storage_names::Migration),
             Box::new(m20261126_000024_create_ledger_checkpoints::Migration),
             Box::new(m20261126_000025_create_sign_in_failures::Migration),
+            Box::new(m20261126_000026_create_demo_marks::Migration),
         ]
     }
 }

@@ -3,6 +3,11 @@
 //! header row, and text that a spreadsheet would run as a formula (`=`,
 //! `+`, `-`, `@`, a tab or a carriage return first) defused with a leading
 //! apostrophe. A cell that is wholly a number (`-12.5`) stays a number.
+//!
+//! An export of a demo database opens with a `demo` column saying
+//! `DEMO DATA - NOT FOR CLINICAL USE` on every row: a spreadsheet shows it
+//! in column A, and it goes with any row copied, sorted or filtered, where a
+//! comment line above the header would be lost (and would break the header).
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -11,17 +16,33 @@ use axum::response::{IntoResponse, Response};
 #[derive(Debug, Default)]
 pub struct Csv {
     out: String,
+    /// Every row opens with the demo column.
+    demo: bool,
 }
+
+/// The demo column's header and its value on every row.
+pub const DEMO_COLUMN: (&str, &str) = ("demo", "DEMO DATA - NOT FOR CLINICAL USE");
 
 impl Csv {
     pub fn new(header: &[&str]) -> Self {
-        let mut csv = Csv::default();
-        csv.row(header.iter().copied());
+        Csv::marked(header, false)
+    }
+
+    /// A CSV whose rows open with the demo column when `demo`.
+    pub fn marked(header: &[&str], demo: bool) -> Self {
+        let mut csv = Csv {
+            out: String::new(),
+            demo: false,
+        };
+        let mark = demo.then_some(DEMO_COLUMN.0);
+        csv.row(mark.into_iter().chain(header.iter().copied()));
+        csv.demo = demo;
         csv
     }
 
     pub fn row<'a>(&mut self, fields: impl IntoIterator<Item = &'a str>) {
-        for (i, field) in fields.into_iter().enumerate() {
+        let mark = self.demo.then_some(DEMO_COLUMN.1);
+        for (i, field) in mark.into_iter().chain(fields).enumerate() {
             if i > 0 {
                 self.out.push(',');
             }
@@ -100,6 +121,19 @@ mod tests {
             csv.out,
             "a,b\r\nplain,\"with, comma\"\r\n\"say \"\"hi\"\"\",\"two\nlines\"\r\n"
         );
+    }
+
+    #[test]
+    fn a_demo_export_opens_every_row_with_the_demo_column() {
+        let mut csv = Csv::marked(&["a", "b"], true);
+        csv.row(["1", "x"]);
+        assert_eq!(
+            csv.out,
+            "demo,a,b\r\nDEMO DATA - NOT FOR CLINICAL USE,1,x\r\n"
+        );
+        let mut csv = Csv::marked(&["a", "b"], false);
+        csv.row(["1", "x"]);
+        assert_eq!(csv.out, "a,b\r\n1,x\r\n");
     }
 
     #[test]

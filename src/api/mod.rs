@@ -148,6 +148,10 @@ pub fn finish(router: Router<AppState>, state: AppState) -> Router {
                     HeaderValue::from_static("nosniff"),
                 ))
                 .layer(axum::middleware::map_response(page_policy))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    crate::web::page::demo_scope,
+                ))
                 .layer(axum::middleware::from_fn(refuse_nul_in_uri)),
         )
         .with_state(state)

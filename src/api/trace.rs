@@ -13,6 +13,7 @@ use crate::api::csv::Csv;
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Authorized};
 use crate::domain::zone::SiteZone;
 use crate::error::{AppResult, ErrorBody};
+use crate::services::demo_mark::is_demo;
 use crate::services::trace::{self, DonorTrace, LotTrace, PatientTrace, VialNode};
 use crate::state::AppState;
 
@@ -89,25 +90,28 @@ fn dose_fields<'a>(
     }
 }
 
-fn lot_csv(t: &LotTrace, zone: SiteZone) -> Csv {
-    let mut csv = Csv::new(&[
-        "lot_code",
-        "lot_status",
-        "product_code",
-        "din",
-        "donor_code",
-        "donor_eligibility",
-        "vial_code",
-        "vial_status",
-        "location",
-        "dose_code",
-        "dose_status",
-        "subject_code",
-        "infusion_number",
-        "infusion_started_at",
-        "infusion_status",
-        "late_entry",
-    ]);
+fn lot_csv(demo: bool, t: &LotTrace, zone: SiteZone) -> Csv {
+    let mut csv = Csv::marked(
+        &[
+            "lot_code",
+            "lot_status",
+            "product_code",
+            "din",
+            "donor_code",
+            "donor_eligibility",
+            "vial_code",
+            "vial_status",
+            "location",
+            "dose_code",
+            "dose_status",
+            "subject_code",
+            "infusion_number",
+            "infusion_started_at",
+            "infusion_status",
+            "late_entry",
+        ],
+        demo,
+    );
     for v in &t.vials {
         let f = dose_fields(&t.doses, v, zone);
         csv.row([
@@ -132,22 +136,25 @@ fn lot_csv(t: &LotTrace, zone: SiteZone) -> Csv {
     csv
 }
 
-fn patient_csv(t: &PatientTrace, zone: SiteZone) -> Csv {
-    let mut csv = Csv::new(&[
-        "subject_code",
-        "infusion_number",
-        "infusion_started_at",
-        "infusion_status",
-        "late_entry",
-        "dose_code",
-        "dose_status",
-        "vial_code",
-        "lot_code",
-        "lot_status",
-        "din",
-        "donor_code",
-        "donor_eligibility",
-    ]);
+fn patient_csv(demo: bool, t: &PatientTrace, zone: SiteZone) -> Csv {
+    let mut csv = Csv::marked(
+        &[
+            "subject_code",
+            "infusion_number",
+            "infusion_started_at",
+            "infusion_status",
+            "late_entry",
+            "dose_code",
+            "dose_status",
+            "vial_code",
+            "lot_code",
+            "lot_status",
+            "din",
+            "donor_code",
+            "donor_eligibility",
+        ],
+        demo,
+    );
     for v in &t.vials {
         let f = dose_fields(&t.doses, v, zone);
         let lot = t.lots.iter().find(|l| l.id == v.lot_id);
@@ -172,22 +179,25 @@ fn patient_csv(t: &PatientTrace, zone: SiteZone) -> Csv {
     csv
 }
 
-fn donor_csv(t: &DonorTrace, zone: SiteZone) -> Csv {
-    let mut csv = Csv::new(&[
-        "donor_code",
-        "donor_eligibility",
-        "din",
-        "lot_code",
-        "lot_status",
-        "vial_code",
-        "vial_status",
-        "location",
-        "dose_code",
-        "subject_code",
-        "infusion_number",
-        "infusion_started_at",
-        "late_entry",
-    ]);
+fn donor_csv(demo: bool, t: &DonorTrace, zone: SiteZone) -> Csv {
+    let mut csv = Csv::marked(
+        &[
+            "donor_code",
+            "donor_eligibility",
+            "din",
+            "lot_code",
+            "lot_status",
+            "vial_code",
+            "vial_status",
+            "location",
+            "dose_code",
+            "subject_code",
+            "infusion_number",
+            "infusion_started_at",
+            "late_entry",
+        ],
+        demo,
+    );
     for v in &t.vials {
         let f = dose_fields(&t.doses, v, zone);
         let lot = t.lots.iter().find(|l| l.id == v.lot_id);
@@ -227,7 +237,7 @@ async fn trace_lot(
     let t = trace::lot(&state, id).await?;
     Ok(match query.format.unwrap_or_default() {
         TraceFormat::Json => ApiJson(t).into_response(),
-        TraceFormat::Csv => lot_csv(&t, state.settings.timezone)
+        TraceFormat::Csv => lot_csv(is_demo(&state).await?, &t, state.settings.timezone)
             .finish(&format!("trace-{}", t.lot.code))
             .into_response(),
     })
@@ -249,7 +259,7 @@ async fn trace_patient(
     let t = trace::patient(&state, id).await?;
     Ok(match query.format.unwrap_or_default() {
         TraceFormat::Json => ApiJson(t).into_response(),
-        TraceFormat::Csv => patient_csv(&t, state.settings.timezone)
+        TraceFormat::Csv => patient_csv(is_demo(&state).await?, &t, state.settings.timezone)
             .finish(&format!("trace-{}", t.subject_code))
             .into_response(),
     })
@@ -270,7 +280,7 @@ async fn trace_donor(
     let t = trace::donor(&state, id).await?;
     Ok(match query.format.unwrap_or_default() {
         TraceFormat::Json => ApiJson(t).into_response(),
-        TraceFormat::Csv => donor_csv(&t, state.settings.timezone)
+        TraceFormat::Csv => donor_csv(is_demo(&state).await?, &t, state.settings.timezone)
             .finish(&format!("trace-{}", t.donor.code))
             .into_response(),
     })

@@ -4,6 +4,7 @@
 pub mod adverse_event;
 pub mod assessment;
 pub mod custody_event;
+pub mod demo_mark;
 pub mod din_sequence;
 pub mod donation;
 pub mod donor;

@@ -6,7 +6,7 @@ use qrcode::{Color, EcLevel, QrCode};
 
 use crate::labels::font::{Weight, face};
 use crate::labels::layout::{ErrorCorrection, Layout, TextBox, fill};
-use crate::labels::{LabelData, RenderError};
+use crate::labels::{DEMO_BAND, LabelData, RenderError};
 
 /// Text never shrinks below this share of its layout size; a line still too
 /// long is then wrapped or, as a last resort, drawn narrower than asked.
@@ -23,7 +23,26 @@ pub struct Composed {
     pub frames: Vec<Frame>,
     /// The payload the QR encodes.
     pub payload: String,
+    /// On a label made from a demo database: the band that says so.
+    pub band: Option<Band>,
 }
+
+/// The demo band: a black strip with its text in white, drawn over the
+/// label's bottom edge beside the QR. Text lines it would cover (usually
+/// the caution statement) are left out, so none hides under it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    pub x: f32,
+    pub y: f32,
+    pub width: f32,
+    pub height: f32,
+    /// [`DEMO_BAND`], fitted and centred in the strip.
+    pub text: TextRun,
+}
+
+/// The band takes this share of the label's height: on the shipped
+/// layouts, the strip the caution statement fills.
+const BAND_SHARE: u32 = 5;
 
 /// The QR symbol: `size` × `size` modules, row by row, `true` for dark.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +132,11 @@ pub fn compose(layout: &Layout, data: &LabelData) -> Result<Composed, RenderErro
         }
         texts.extend(runs);
     }
+    let band = data.demo.then(|| demo_band(layout, &qr));
+    if let Some(band) = &band {
+        texts.retain(|run| !band.covers_run(run));
+        frames.retain(|frame| !band.covers(frame.x, frame.y, frame.width, frame.height));
+    }
     Ok(Composed {
         width: layout.width,
         height: layout.height,
@@ -121,7 +145,67 @@ pub fn compose(layout: &Layout, data: &LabelData) -> Result<Composed, RenderErro
         texts,
         frames,
         payload: data.payload.clone(),
+        band,
     })
+}
+
+impl Band {
+    /// Whether the rectangle overlaps the band.
+    fn covers(&self, x: f32, y: f32, width: f32, height: f32) -> bool {
+        x < self.x + self.width
+            && x + width > self.x
+            && y < self.y + self.height
+            && y + height > self.y
+    }
+
+    fn covers_run(&self, run: &TextRun) -> bool {
+        let f = face(run.weight);
+        let top = run.baseline - f.ascent(run.size);
+        let bottom = run.baseline + f.descent(run.size);
+        self.covers(run.x, top, run.width, bottom - top)
+    }
+}
+
+/// The strip along the label's bottom edge, a fifth of its height, from
+/// the right of the QR's quiet zone where the QR reaches down into it (a
+/// band must never cover the symbol or its quiet zone: the QR still scans).
+fn demo_band(layout: &Layout, qr: &PlacedQr) -> Band {
+    let height = (layout.height / BAND_SHARE).max(12);
+    let y = layout.height - height;
+    let quiet = layout.qr.quiet_zone * qr.module;
+    let qr_bottom = qr.y + qr.size * qr.module + quiet;
+    let qr_right = qr.x + qr.size * qr.module + quiet;
+    let x = if qr_bottom > y {
+        qr_right.min(layout.width - 1)
+    } else {
+        0
+    };
+    let width = layout.width - x;
+    let pad = height / 8;
+    let text_box = TextBox {
+        value: DEMO_BAND.to_owned(),
+        x: x + pad,
+        y: 0,
+        size: (height * 3 / 5).max(6),
+        bold: true,
+        max_width: Some(width.saturating_sub(2 * pad).max(1)),
+        max_lines: 1,
+        frame: false,
+    };
+    let mut text = fit(layout, &text_box, DEMO_BAND)
+        .pop()
+        .expect("one line fitted");
+    let f = face(text.weight);
+    let line = f.ascent(text.size) + f.descent(text.size);
+    text.baseline = y as f32 + (height as f32 - line) / 2.0 + f.ascent(text.size);
+    text.x = x as f32 + (width as f32 - text.width) / 2.0;
+    Band {
+        x: x as f32,
+        y: y as f32,
+        width: width as f32,
+        height: height as f32,
+        text,
+    }
 }
 
 fn place_qr(layout: &Layout, payload: &str) -> Result<PlacedQr, RenderError> {
@@ -282,6 +366,40 @@ pub(crate) mod tests {
         assert_eq!(lines, ["aa bb", "cc dd ee"]);
         let lines = wrap("unbreakable", 3, |s| s.len() <= 5);
         assert_eq!(lines, ["unbreakable"]);
+    }
+
+    #[test]
+    fn a_demo_label_carries_the_band_clear_of_the_qr_on_every_kind() {
+        let labels = Labels::builtin();
+        for kind in LabelKind::ALL {
+            let mut data = crate::labels::sample(kind);
+            let real = labels.compose(&data).unwrap();
+            assert!(real.band.is_none(), "{kind:?}");
+            data.demo = true;
+            let demo = labels.compose(&data).unwrap();
+            let band = demo.band.as_ref().expect("a demo label has the band");
+            assert_eq!(band.text.text, DEMO_BAND);
+            // the band lies inside the label, its text inside the band
+            assert!(band.x >= 0.0 && band.x + band.width <= demo.width as f32);
+            assert!(band.y + band.height <= demo.height as f32);
+            assert!(band.text.x >= band.x && band.text.x + band.text.width <= band.x + band.width);
+            assert!(band.text.baseline < band.y + band.height && band.text.baseline > band.y);
+            // never over the QR or its quiet zone: the payload is unchanged
+            let quiet = labels.layout(kind).qr.quiet_zone * demo.qr.module;
+            let qr_right = (demo.qr.x + demo.qr.size * demo.qr.module + quiet) as f32;
+            let qr_bottom = (demo.qr.y + demo.qr.size * demo.qr.module + quiet) as f32;
+            assert!(
+                band.x >= qr_right || band.y >= qr_bottom,
+                "{kind:?}: {band:?}"
+            );
+            assert_eq!(demo.qr, real.qr);
+            assert_eq!(demo.payload, real.payload);
+            // no text line hides under it
+            for run in &demo.texts {
+                assert!(!band.covers_run(run), "{kind:?}: {run:?}");
+            }
+            assert!(demo.texts.len() < real.texts.len() || kind == LabelKind::Wristband);
+        }
     }
 
     #[test]

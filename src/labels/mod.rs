@@ -27,6 +27,13 @@ use crate::labels::layout::{Layout, LayoutError, SheetLayout};
 pub const CAUTION: &str =
     "Caution: New Drug—Limited by Federal (or United States) law to investigational use";
 
+/// The band across every label made from a demo database, so a demo label
+/// can never be taken for a real product's.
+pub const DEMO_BAND: &str = "DEMO — NOT FOR CLINICAL USE";
+/// The band in ZPL: ASCII only, as a Zebra printer's resident font may lack
+/// the em dash.
+pub const DEMO_BAND_ASCII: &str = "DEMO - NOT FOR CLINICAL USE";
+
 /// What a label is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -124,6 +131,8 @@ pub struct LabelData {
     pub kind: LabelKind,
     pub payload: String,
     pub fields: HashMap<&'static str, String>,
+    /// Made from a demo database: the label carries the [`DEMO_BAND`].
+    pub demo: bool,
 }
 
 impl LabelData {
@@ -135,6 +144,7 @@ impl LabelData {
             kind,
             payload,
             fields,
+            demo: false,
         }
     }
 
@@ -252,8 +262,13 @@ impl Labels {
     /// layout edited into one that cannot hold its QR or text is refused at
     /// start, not found on the first print.
     fn check_samples(&self) -> Result<(), LayoutError> {
-        for kind in LabelKind::ALL {
-            self.compose(&sample(kind)).map_err(|e| LayoutError {
+        for (kind, demo) in LabelKind::ALL
+            .iter()
+            .flat_map(|k| [(*k, false), (*k, true)])
+        {
+            let mut data = sample(kind);
+            data.demo = demo;
+            self.compose(&data).map_err(|e| LayoutError {
                 file: format!("{}.toml", kind.as_str()),
                 problem: e.to_string(),
             })?;

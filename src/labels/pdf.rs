@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
-use crate::labels::compose::Composed;
+use crate::labels::compose::{Composed, TextRun};
 use crate::labels::font::{Face, Weight, face};
 use crate::labels::layout::{MM_TO_PT, SheetLayout};
 
@@ -38,9 +38,16 @@ pub fn sheet(layout: &SheetLayout, labels: &[Composed]) -> Vec<u8> {
     pdf.pages(pages)
         .kids(page_refs.iter().map(|(page, _)| *page))
         .count(page_count as i32);
+    // The title a viewer shows in its title bar, in ASCII so it reads
+    // the same in every viewer.
+    let title = if labels.iter().any(|l| l.band.is_some()) {
+        "DEMO - NOT FOR CLINICAL USE - Vial labels"
+    } else {
+        "Vial labels"
+    };
     pdf.document_info(info)
         .producer(TextStr("celltrail"))
-        .title(TextStr("Vial labels"));
+        .title(TextStr(title));
 
     let (page_w, page_h) = layout.paper.size_pt();
     let mut used: [BTreeMap<u16, char>; 2] = [BTreeMap::new(), BTreeMap::new()];
@@ -118,31 +125,7 @@ fn draw_label(
     }
     content.fill_nonzero();
     for run in &label.texts {
-        let which = WEIGHTS
-            .iter()
-            .position(|w| *w == run.weight)
-            .unwrap_or_default();
-        let f = face(run.weight);
-        let mut glyphs = Vec::with_capacity(run.text.len() * 2);
-        for c in run.text.chars() {
-            let id = f.glyph(c);
-            used[which].entry(id.0).or_insert(c);
-            glyphs.extend_from_slice(&id.0.to_be_bytes());
-        }
-        let natural = f.measure(run.size, &run.text);
-        let squeeze = if natural > run.max_width && natural > 0.0 {
-            100.0 * run.max_width / natural
-        } else {
-            100.0
-        };
-        content
-            .begin_text()
-            .set_font(Name(FONT_NAMES[which]), run.size)
-            .set_horizontal_scaling(squeeze)
-            // flips the glyphs upright again inside the y-down label space
-            .set_text_matrix([1.0, 0.0, 0.0, -1.0, run.x, run.baseline])
-            .show(Str(&glyphs))
-            .end_text();
+        draw_text(content, run, used);
     }
     for frame in &label.frames {
         let half = frame.stroke / 2.0;
@@ -156,7 +139,44 @@ fn draw_label(
             )
             .stroke();
     }
+    if let Some(band) = &label.band {
+        content
+            .set_fill_gray(0.0)
+            .rect(band.x, band.y, band.width, band.height)
+            .fill_nonzero();
+        content.set_fill_gray(1.0);
+        draw_text(content, &band.text, used);
+        content.set_fill_gray(0.0);
+    }
     content.restore_state();
+}
+
+fn draw_text(content: &mut Content, run: &TextRun, used: &mut [BTreeMap<u16, char>; 2]) {
+    let which = WEIGHTS
+        .iter()
+        .position(|w| *w == run.weight)
+        .unwrap_or_default();
+    let f = face(run.weight);
+    let mut glyphs = Vec::with_capacity(run.text.len() * 2);
+    for c in run.text.chars() {
+        let id = f.glyph(c);
+        used[which].entry(id.0).or_insert(c);
+        glyphs.extend_from_slice(&id.0.to_be_bytes());
+    }
+    let natural = f.measure(run.size, &run.text);
+    let squeeze = if natural > run.max_width && natural > 0.0 {
+        100.0 * run.max_width / natural
+    } else {
+        100.0
+    };
+    content
+        .begin_text()
+        .set_font(Name(FONT_NAMES[which]), run.size)
+        .set_horizontal_scaling(squeeze)
+        // flips the glyphs upright again inside the y-down label space
+        .set_text_matrix([1.0, 0.0, 0.0, -1.0, run.x, run.baseline])
+        .show(Str(&glyphs))
+        .end_text();
 }
 
 struct FontRefs {
@@ -233,4 +253,33 @@ fn write_font(pdf: &mut Pdf, f: &Face, refs: &FontRefs, used: &BTreeMap<u16, cha
 
 fn deflate(data: &[u8]) -> Vec<u8> {
     miniz_oxide::deflate::compress_to_vec_zlib(data, 6)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::labels::{LabelKind, Labels, sample};
+
+    #[test]
+    fn a_demo_sheet_is_titled_and_draws_the_band() {
+        let labels = Labels::builtin();
+        let mut data = sample(LabelKind::Vial);
+        let real = labels.sheet(std::slice::from_ref(&data)).unwrap();
+        data.demo = true;
+        let demo = labels.sheet(&[data]).unwrap();
+        let has = |pdf: &[u8], text: &[u8]| pdf.windows(text.len()).any(|w| w == text);
+        assert!(has(&demo, b"DEMO - NOT FOR CLINICAL USE - Vial labels"));
+        assert!(!has(&real, b"DEMO"));
+        // the band's white text: the content stream sets a white fill
+        let content = |pdf: &[u8]| {
+            let start = pdf
+                .windows(6)
+                .position(|w| w == b"stream")
+                .expect("a content stream")
+                + 7;
+            miniz_oxide::inflate::decompress_to_vec_zlib(&pdf[start..]).unwrap_or_default()
+        };
+        let white = |pdf: &[u8]| has(&content(pdf), b"1 g");
+        assert!(white(&demo));
+        assert!(!white(&real));
+    }
 }

@@ -31,12 +31,29 @@ pub fn raster(label: &Composed) -> GrayImage {
         );
     }
     for run in &label.texts {
-        draw_text(&mut image, run);
+        draw_text(&mut image, run, Ink::Black);
     }
     for frame in &label.frames {
         draw_frame(&mut image, frame);
     }
+    if let Some(band) = &label.band {
+        fill(
+            &mut image,
+            band.x.round() as u32,
+            band.y.round() as u32,
+            band.width.round() as u32,
+            band.height.round() as u32,
+        );
+        draw_text(&mut image, &band.text, Ink::White);
+    }
     image
+}
+
+/// Black text on the white label, or white text on the black demo band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ink {
+    Black,
+    White,
 }
 
 /// PNG, 8-bit grey, through the `png` encoder the `image` crate uses, at
@@ -147,7 +164,7 @@ fn glyph_bitmap(key: GlyphKey) -> Option<Rc<GlyphBitmap>> {
     })
 }
 
-fn draw_text(image: &mut GrayImage, run: &TextRun) {
+fn draw_text(image: &mut GrayImage, run: &TextRun, colour: Ink) {
     let f = face(run.weight);
     let em = f.scale(run.size);
     let natural = f.measure(run.size, &run.text);
@@ -194,7 +211,10 @@ fn draw_text(image: &mut GrayImage, run: &TextRun) {
                     continue;
                 }
                 let pixel = &mut pixels[py as usize * stride + px as usize];
-                *pixel = (*pixel).min(255 - ink);
+                *pixel = match colour {
+                    Ink::Black => (*pixel).min(255 - ink),
+                    Ink::White => (*pixel).max(*ink),
+                };
             }
         }
     }

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use crate::labels::compose::Composed;
+use crate::labels::compose::{Composed, TextRun};
 use crate::labels::font::{CSS_FAMILY, face};
 
 pub fn render(label: &Composed) -> String {
@@ -41,18 +41,7 @@ pub fn render(label: &Composed) -> String {
     }
     svg.push_str(r#""/>"#);
     for run in &label.texts {
-        let f = face(run.weight);
-        let _ = write!(
-            svg,
-            r##"<text x="{:.1}" y="{:.1}" font-family="{}" font-size="{:.1}" font-weight="{}" fill="#000" textLength="{:.1}" lengthAdjust="spacingAndGlyphs" xml:space="preserve">{}</text>"##,
-            run.x,
-            run.baseline,
-            CSS_FAMILY,
-            run.size,
-            f.css_weight,
-            run.width,
-            escape(&run.text)
-        );
+        text(&mut svg, run, "#000");
     }
     for frame in &label.frames {
         let _ = write!(
@@ -65,8 +54,32 @@ pub fn render(label: &Composed) -> String {
             frame.stroke
         );
     }
+    if let Some(band) = &label.band {
+        let _ = write!(
+            svg,
+            r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="#000"/>"##,
+            band.x, band.y, band.width, band.height
+        );
+        text(&mut svg, &band.text, "#fff");
+    }
     svg.push_str("</svg>\n");
     svg
+}
+
+fn text(svg: &mut String, run: &TextRun, fill: &str) {
+    let f = face(run.weight);
+    let _ = write!(
+        svg,
+        r##"<text x="{:.1}" y="{:.1}" font-family="{}" font-size="{:.1}" font-weight="{}" fill="{}" textLength="{:.1}" lengthAdjust="spacingAndGlyphs" xml:space="preserve">{}</text>"##,
+        run.x,
+        run.baseline,
+        CSS_FAMILY,
+        run.size,
+        f.css_weight,
+        fill,
+        run.width,
+        escape(&run.text)
+    );
 }
 
 fn escape(text: &str) -> String {

@@ -20,8 +20,8 @@ use crate::domain::zone::SiteZone;
 use crate::entities::{lot, vial};
 use crate::error::{AppError, AppResult};
 use crate::labels::{LabelData, LabelKind, grouped, millilitres, millions};
-use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
+use crate::services::{Actor, demo_mark};
 use crate::state::AppState;
 
 /// Most labels one issue may print per vial: more is a slip of the finger.
@@ -112,6 +112,7 @@ pub async fn wristband_label(state: &AppState, patient_id: Uuid) -> AppResult<La
         patient.birth_date.format("%Y-%m-%d").to_string(),
     );
     data.set("trial_id", current.protocol.trial_id);
+    data.demo = demo_mark::is_demo(state).await?;
     Ok(data)
 }
 
@@ -173,6 +174,7 @@ pub async fn dose_label(state: &AppState, dose_id: Uuid) -> AppResult<LabelData>
             .unwrap_or_else(dash),
     );
     data.set("trial_id", rules.trial_id.clone());
+    data.demo = demo_mark::is_demo(state).await?;
     Ok(data)
 }
 
@@ -203,12 +205,16 @@ pub async fn vial_label(state: &AppState, vial_id: Uuid) -> AppResult<LabelData>
         .await?
         .ok_or_else(|| AppError::not_found("vial", vial_id))?;
     let lot = lot.ok_or_else(|| AppError::not_found("lot", vial.lot_id))?;
-    Ok(vial_data(&vial, &lot, state.settings.timezone))
+    let mut data = vial_data(&vial, &lot, state.settings.timezone);
+    data.demo = demo_mark::is_demo(state).await?;
+    Ok(data)
 }
 
 pub async fn lot_label(state: &AppState, lot_id: Uuid) -> AppResult<LabelData> {
     let lot = find_lot(state.db.conn(), lot_id).await?;
-    Ok(lot_data(&lot, state.settings.timezone))
+    let mut data = lot_data(&lot, state.settings.timezone);
+    data.demo = demo_mark::is_demo(state).await?;
+    Ok(data)
 }
 
 /// The labels of the lot's sheet, by vial code (two queries).
@@ -216,7 +222,14 @@ pub async fn lot_sheet(state: &AppState, lot_id: Uuid) -> AppResult<(lot::Model,
     let lot = find_lot(state.db.conn(), lot_id).await?;
     let vials = sheet_vials(state.db.conn(), lot_id).await?;
     let zone = state.settings.timezone;
-    let labels = vials.iter().map(|v| vial_data(v, &lot, zone)).collect();
+    let demo = demo_mark::is_demo(state).await?;
+    let labels = vials
+        .iter()
+        .map(|v| LabelData {
+            demo,
+            ..vial_data(v, &lot, zone)
+        })
+        .collect();
     Ok((lot, labels))
 }
 

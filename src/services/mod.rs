@@ -7,6 +7,7 @@ pub mod assessments;
 pub mod auth;
 pub mod backup;
 pub mod checkpoints;
+pub mod demo_mark;
 pub mod donations;
 pub mod donors;
 pub mod doses;

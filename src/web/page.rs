@@ -64,6 +64,8 @@ details summary{cursor:pointer;font-weight:600;margin:.4rem 0}
 .boxgrid .full{background:#cfe3f7;border-color:#7fb0de}
 ol.steps li{margin:.3rem 0}
 svg text{font:12px system-ui,sans-serif}
+.demo{margin:0;padding:.6rem 1rem;background:repeating-linear-gradient(135deg,#ffd400 0 18px,#ffe766 18px 36px);color:#000;border-bottom:3px solid #000;text-align:center;font-size:1.05rem}
+.demo strong{letter-spacing:.04em}
 @media (max-width:820px){main{padding:.6rem}.big{font-size:2rem}th,td{padding:.3rem}}
 "#;
 
@@ -204,6 +206,46 @@ fn nav(user: &WebUser) -> Markup {
     }
 }
 
+tokio::task_local! {
+    /// Whether the database behind this request holds demo data; set for
+    /// each page request by [`demo_scope`], read by [`shell`], so no page,
+    /// error page or sign-in page can leave the banner out.
+    static DEMO: bool;
+}
+
+/// Runs a page request knowing whether the database holds demo data
+/// (`services::demo_mark`): the API and static files are not asked.
+pub async fn demo_scope(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    let page = !["/api", "/docs", "/assets", "/healthz", "/readyz"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix));
+    if !page {
+        return next.run(request).await;
+    }
+    // A database that cannot be asked fails the page itself; the banner
+    // then has nothing to mark.
+    let demo = crate::services::demo_mark::is_demo(&state)
+        .await
+        .unwrap_or(false);
+    DEMO.scope(demo, next.run(request)).await
+}
+
+/// The banner across the top of every page while the database holds demo
+/// data, so nothing on it is taken for a real patient or product.
+fn demo_banner() -> Markup {
+    html! {
+        p class="demo" role="note" {
+            strong { (crate::services::demo_mark::DEMO_NOTICE) }
+            " · This server holds the demo trial: its donors, products, patients and labels are made up."
+        }
+    }
+}
+
 /// A whole page.
 pub fn shell(title: &str, user: Option<&WebUser>, body: Markup) -> Html<String> {
     let page = html! {
@@ -216,6 +258,7 @@ pub fn shell(title: &str, user: Option<&WebUser>, body: Markup) -> Html<String> 
                 style { (PreEscaped(STYLE)) }
             }
             body {
+                @if DEMO.try_with(|demo| *demo).unwrap_or(false) { (demo_banner()) }
                 header {
                     strong { "celltrail" }
                     @if let Some(user) = user {
