@@ -16,27 +16,150 @@ pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 pub const STAFF_PASSWORD: &str = "staff-password-for-tests";
 
 /// Runs each named `async fn(TestApp)` as two tests, `name::sqlite` and
-/// `name::postgres`.
+/// `name::postgres`. A name may be preceded by `#[needs(tool)]` (one of
+/// `rsvg_convert`, `poppler`, `openapi_spec_validator`, `pg_dump`): both
+/// halves then need that program too.
+///
+/// What cannot run here is reported by libtest as ignored, with how to run
+/// it, never as passed: `build.rs` sets `celltrail_pg` when the tests are
+/// built with `CELLTRAIL_TEST_PG_URL`, and a cfg per tool found on `PATH`
+/// (all of them under `CI`, where whatever is missing fails instead).
 #[macro_export]
 macro_rules! on_both_databases {
-    ($($name:ident),+ $(,)?) => {$(
+    ($($(#[needs($tool:ident)])? $name:ident),+ $(,)?) => {$(
+        $crate::needs_tool!($($tool)? => on_both_databases $name);
+    )+};
+    (@tests $name:ident, $tool:meta, $why:literal) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not($tool), ignore = $why)]
             async fn sqlite() {
+                $crate::helpers::sqlite_only();
                 let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await;
-                super::$name(app.expect("SQLite is always available")).await;
+                super::$name(app).await;
             }
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(app) =
-                    $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await
-                {
+            $crate::postgres_test! {
+                #[cfg_attr(all(celltrail_pg, not($tool)), ignore = $why)]
+                async fn postgres() {
+                    let app =
+                        $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await;
                     super::$name(app).await;
                 }
             }
         }
+    };
+}
+
+/// Runs each named `async fn(TestApp)` as one test, `name::postgres`, for
+/// what only PostgreSQL has (a second server process on the same database,
+/// `pg_dump`); `#[needs(tool)]` as for [`on_both_databases!`].
+#[macro_export]
+macro_rules! on_postgresql {
+    ($($(#[needs($tool:ident)])? $name:ident),+ $(,)?) => {$(
+        $crate::needs_tool!($($tool)? => on_postgresql $name);
     )+};
+    (@tests $name:ident, $tool:meta, $why:literal) => {
+        mod $name {
+            $crate::postgres_test! {
+                #[cfg_attr(all(celltrail_pg, not($tool)), ignore = $why)]
+                async fn postgres() {
+                    let app =
+                        $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await;
+                    super::$name(app).await;
+                }
+            }
+        }
+    };
+}
+
+/// The cfg `build.rs` sets when a tool is on `PATH`, and what libtest says
+/// when it was not (an ignore reason must be a literal, so it is written
+/// out here, once per tool).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! needs_tool {
+    (=> $on:ident $name:ident) => {
+        // `all()` always holds: no tool, nothing to ignore for
+        $crate::$on!(@tests $name, all(), "");
+    };
+    (rsvg_convert => $on:ident $name:ident) => {
+        $crate::$on!(@tests $name, celltrail_rsvg_convert,
+            "needs rsvg-convert (apt install librsvg2-bin), not on PATH when the tests were built; after installing it: touch build.rs");
+    };
+    (poppler => $on:ident $name:ident) => {
+        $crate::$on!(@tests $name, celltrail_poppler,
+            "needs pdftoppm and pdftotext (apt install poppler-utils), not on PATH when the tests were built; after installing them: touch build.rs");
+    };
+    (openapi_spec_validator => $on:ident $name:ident) => {
+        $crate::$on!(@tests $name, celltrail_openapi_spec_validator,
+            "needs openapi-spec-validator (pip install openapi-spec-validator), not on PATH when the tests were built; after installing it: touch build.rs");
+    };
+    (pg_dump => $on:ident $name:ident) => {
+        $crate::$on!(@tests $name, celltrail_pg_dump,
+            "needs pg_dump and pg_restore (apt install postgresql-client), not on PATH when the tests were built; after installing them: touch build.rs");
+    };
+}
+
+/// A PostgreSQL test: ignored, saying how to run it, unless the tests were
+/// built with `CELLTRAIL_TEST_PG_URL` (or under `CI`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! postgres_test {
+    ($(#[$attr:meta])* async fn $test:ident() $body:block) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[cfg_attr(
+            not(celltrail_pg),
+            ignore = "PostgreSQL: set CELLTRAIL_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres to run"
+        )]
+        $(#[$attr])*
+        async fn $test() $body
+    };
+}
+
+/// Called by each SQLite half as it starts. Where the PostgreSQL halves
+/// were built ignored, libtest lists each with its reason, and one line
+/// after its summary says how many tests ran on SQLite only and how to run
+/// the rest, where a person finishing `cargo test` reads.
+pub fn sqlite_only() {
+    #[cfg(not(celltrail_pg))]
+    postgres_notice::count();
+}
+
+#[cfg(not(celltrail_pg))]
+mod postgres_notice {
+    use std::io::Write;
+    use std::sync::Once;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static SQLITE_ONLY: AtomicUsize = AtomicUsize::new(0);
+    static AT_EXIT: Once = Once::new();
+
+    unsafe extern "C" {
+        /// The C library's: runs `callback` as the process exits, after
+        /// libtest has printed its summary (std has no such hook).
+        fn atexit(callback: extern "C" fn()) -> std::ffi::c_int;
+    }
+
+    pub fn count() {
+        SQLITE_ONLY.fetch_add(1, Ordering::SeqCst);
+        AT_EXIT.call_once(|| {
+            // SAFETY: `notice` is a plain function that lives as long as
+            // the process and neither unwinds nor calls `exit`.
+            unsafe { atexit(notice) };
+        });
+    }
+
+    extern "C" fn notice() {
+        let sqlite_only = SQLITE_ONLY.load(Ordering::SeqCst);
+        // Written straight to stderr: libtest captures only `eprintln!`.
+        // Nothing to do if stderr is gone.
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: {sqlite_only} tests ran on SQLite only: their PostgreSQL half was ignored; \
+             run it with CELLTRAIL_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres cargo test"
+        );
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,10 +175,9 @@ pub enum TestDb {
 }
 
 impl TestDb {
-    /// A fresh, empty database of the backend and its URL; `None` when
-    /// PostgreSQL is not configured for this run.
-    pub async fn create(backend: Backend) -> Option<(String, TestDb)> {
-        Some(match backend {
+    /// A fresh, empty database of the backend and its URL.
+    pub async fn create(backend: Backend) -> (String, TestDb) {
+        match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("a temporary directory");
                 let url = format!(
@@ -65,14 +187,12 @@ impl TestDb {
                 (url, TestDb::Sqlite(dir))
             }
             Backend::Postgres => {
-                let Ok(server_url) = std::env::var("CELLTRAIL_TEST_PG_URL") else {
-                    assert!(
-                        std::env::var_os("CI").is_none(),
-                        "CI must run the PostgreSQL half: set CELLTRAIL_TEST_PG_URL"
-                    );
-                    eprintln!("CELLTRAIL_TEST_PG_URL is not set: skipping the PostgreSQL run");
-                    return None;
-                };
+                // `build.rs` built this test to run only with the URL (or
+                // under CI, which must run it): without it, fail, not pass.
+                let server_url = std::env::var("CELLTRAIL_TEST_PG_URL").expect(
+                    "a PostgreSQL test needs CELLTRAIL_TEST_PG_URL \
+                     (postgres://postgres@127.0.0.1:5432/postgres); CI must run the PostgreSQL half",
+                );
                 let name = format!("celltrail_test_{}", Uuid::new_v4().simple());
                 let server = Database::connect(server_url.as_str())
                     .await
@@ -87,7 +207,7 @@ impl TestDb {
                     TestDb::Postgres { server_url, name },
                 )
             }
-        })
+        }
     }
 }
 
@@ -214,10 +334,9 @@ impl Answer {
 }
 
 impl TestApp {
-    /// The app on a fresh database of the backend; `None` when PostgreSQL is
-    /// not configured for this run.
-    pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        let (database_url, db) = TestDb::create(backend).await?;
+    /// The app on a fresh database of the backend.
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let (database_url, db) = TestDb::create(backend).await;
         let files = tempfile::tempdir().expect("a temporary directory");
         let mut settings = Settings::for_database(database_url.clone());
         settings.admin_password = Some(ADMIN_PASSWORD.into());
@@ -240,7 +359,7 @@ impl TestApp {
             .timeout(Duration::from_secs(60))
             .build()
             .expect("an HTTP client");
-        Some(TestApp {
+        TestApp {
             files,
             base,
             database_url,
@@ -251,7 +370,7 @@ impl TestApp {
             tampered: std::sync::atomic::AtomicBool::new(false),
             server,
             _db: db,
-        })
+        }
     }
 
     /// Marks the database as edited behind the service's back.

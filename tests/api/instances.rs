@@ -15,15 +15,14 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::clinic::Clinic;
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::TestApp;
+use crate::on_postgresql;
 use crate::processes::{Client, Reply, ServerProcess, verify_audit_passes};
 use crate::story::{Team, id};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_instances_race_for_the_same_vials_patients_and_positions() {
-    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
-        return;
-    };
+on_postgresql!(two_instances_race_for_the_same_vials_patients_and_positions);
+
+async fn two_instances_race_for_the_same_vials_patients_and_positions(app: TestApp) {
     let b_files = tempfile::tempdir().unwrap();
     let mut b = ServerProcess::start(
         &app.database_url,

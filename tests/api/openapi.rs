@@ -11,6 +11,7 @@ use crate::helpers::{Answer, TestApp};
 use crate::on_both_databases;
 
 on_both_databases!(
+    #[needs(openapi_spec_validator)]
     openapi_document_passes_openapi_spec_validator,
     openapi_document_matches_the_snapshot,
     openapi_documents_every_refusal_of_a_token_or_a_role,
@@ -44,34 +45,17 @@ fn pretty(doc: &Value) -> String {
     text
 }
 
-fn validator_installed() -> bool {
-    Command::new("python3")
-        .args(["-c", "import openapi_spec_validator"])
-        .output()
-        .is_ok_and(|out| out.status.success())
-}
-
 async fn openapi_document_passes_openapi_spec_validator(app: TestApp) {
-    if !validator_installed() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must validate the OpenAPI document: pip install openapi-spec-validator"
-        );
-        eprintln!(
-            "openapi-spec-validator is not installed (pip install openapi-spec-validator): \
-             skipping the validation of the OpenAPI document"
-        );
-        return;
-    }
     let doc = served_document(&app).await;
     let dir = tempfile::tempdir().expect("a temporary directory");
     let file = dir.path().join("openapi.json");
     std::fs::write(&file, pretty(&doc)).expect("the document is written");
-    let out = Command::new("python3")
-        .args(["-m", "openapi_spec_validator"])
+    // built to run only where the validator is on PATH (or under CI, which
+    // must have it): missing now, the test fails
+    let out = Command::new("openapi-spec-validator")
         .arg(&file)
         .output()
-        .expect("python3 runs");
+        .expect("openapi-spec-validator runs: pip install openapi-spec-validator");
     assert!(
         out.status.success(),
         "the served OpenAPI document is invalid:\n{}{}",

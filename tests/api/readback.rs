@@ -1,9 +1,10 @@
 //! Reading labels back the way a scanner would: QR symbols decoded from
 //! pixels by an independent decoder (`rqrr`), PDF pages and SVG rendered to
 //! pixels by independent renderers (poppler's `pdftoppm`, librsvg's
-//! `rsvg-convert`). Without those tools a plain `cargo test` skips the
-//! rendering checks with a notice; under `CI=true` they are required (the CI
-//! script installs them).
+//! `rsvg-convert`). The tests that need them are declared with
+//! `#[needs(poppler)]` / `#[needs(rsvg_convert)]` and reported as ignored where
+//! the tools were not on `PATH` when the tests were built; under `CI` they
+//! always run (the CI script installs the tools), so a missing tool fails.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -57,31 +58,25 @@ pub fn decode_png(bytes: &[u8]) -> Vec<String> {
     decode_all(&image)
 }
 
-/// Whether an external tool is here; under CI it must be.
-pub fn tool(name: &str) -> bool {
-    let present = Command::new(name)
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !present {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI needs {name} to read labels back (poppler-utils, librsvg2-bin)"
-        );
-        eprintln!("{name} is not installed: skipping this rendering check");
-    }
-    present
+/// A tool the test was built to use, started; a tool gone since the build
+/// (or missing under CI) fails the test, saying which.
+fn start(command: &mut Command) -> std::process::Child {
+    command.spawn().unwrap_or_else(|error| {
+        panic!(
+            "{} does not run ({error}): install poppler-utils and librsvg2-bin \
+             (CI installs them)",
+            command.get_program().display()
+        )
+    })
 }
 
 fn run(mut command: Command, input: &[u8]) -> Vec<u8> {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the tool starts");
+    let mut child = start(
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     child
         .stdin
         .take()
@@ -103,13 +98,15 @@ pub fn pdf_page(pdf: &[u8], page: u32, dpi: u32) -> image::GrayImage {
     let input = dir.path().join("in.pdf");
     std::fs::write(&input, pdf).unwrap();
     let prefix = dir.path().join("page");
-    let status = Command::new("pdftoppm")
-        .args(["-r", &dpi.to_string(), "-gray", "-png", "-singlefile"])
-        .args(["-f", &page.to_string(), "-l", &page.to_string()])
-        .arg(&input)
-        .arg(&prefix)
-        .status()
-        .expect("pdftoppm runs");
+    let status = start(
+        Command::new("pdftoppm")
+            .args(["-r", &dpi.to_string(), "-gray", "-png", "-singlefile"])
+            .args(["-f", &page.to_string(), "-l", &page.to_string()])
+            .arg(&input)
+            .arg(&prefix),
+    )
+    .wait()
+    .expect("pdftoppm finishes");
     assert!(status.success());
     let png = std::fs::read(dir.path().join("page.png")).expect("pdftoppm wrote the page");
     image::load_from_memory(&png).unwrap().to_luma8()
