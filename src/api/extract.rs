@@ -28,40 +28,72 @@ where
     type Rejection = AppError;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, AppError> {
-        let is_json = request
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .is_some_and(|essence| {
-                essence == "application/json"
-                    || (essence.starts_with("application/") && essence.ends_with("+json"))
-            });
-        if !is_json {
-            return Err(AppError::MalformedRequest(
-                "the body must be JSON, sent with Content-Type: application/json".into(),
-            ));
-        }
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::PayloadTooLarge
-                } else {
-                    AppError::MalformedRequest(rejection.body_text())
-                }
-            })?;
-        check_dates(&bytes)?;
-        check_nul(&bytes)?;
-        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
-        Ok(ApiJson(value))
+        json_body(request, state, true).await.map(ApiJson)
     }
+}
+
+/// [`ApiJson`] for a scanned payload: a NUL character sent by a scanner is
+/// judged by the scan itself (`malformed_payload`, like any other garbage),
+/// and nothing scanned is stored.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScanJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ScanJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, AppError> {
+        json_body(request, state, false).await.map(ScanJson)
+    }
+}
+
+async fn json_body<S, T>(
+    request: axum::extract::Request,
+    state: &S,
+    refuse_nul: bool,
+) -> Result<T, AppError>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    let is_json = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|essence| {
+            essence == "application/json"
+                || (essence.starts_with("application/") && essence.ends_with("+json"))
+        });
+    if !is_json {
+        return Err(AppError::MalformedRequest(
+            "the body must be JSON, sent with Content-Type: application/json".into(),
+        ));
+    }
+    let bytes = axum::body::Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge
+            } else {
+                AppError::MalformedRequest(rejection.body_text())
+            }
+        })?;
+    check_dates(&bytes)?;
+    if refuse_nul {
+        check_nul(&bytes)?;
+    }
+    let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
+    Ok(value)
 }
 
 /// Refuses a body holding a date or time outside 1900-2200.

@@ -157,16 +157,18 @@ pub fn finish(router: Router<AppState>, state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A path or query holding U+0000 (`%00`) names nothing and can be kept
-/// nowhere: refused before any route sees it.
+/// An API path or query holding U+0000 (`%00`) names nothing and can be
+/// kept nowhere: refused before any route sees it. (Pages read their
+/// queries leniently: the scan page says such a payload is malformed.)
 async fn refuse_nul_in_uri(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response<axum::body::Body> {
-    if request
-        .uri()
-        .path_and_query()
-        .is_some_and(|pq| pq.as_str().contains("%00"))
+    if request.uri().path().starts_with("/api/")
+        && request
+            .uri()
+            .path_and_query()
+            .is_some_and(|pq| pq.as_str().contains("%00"))
     {
         return AppError::MalformedRequest(crate::error::NUL_REFUSED.into()).into_response();
     }

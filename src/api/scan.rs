@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::api::extract::{ApiJson, Authorized};
+use crate::api::extract::{ApiJson, Authorized, ScanJson};
 use crate::error::{AppResult, ErrorBody};
 use crate::services::scan::{self, Resolved};
 use crate::state::AppState;
@@ -70,7 +70,7 @@ impl From<Resolved> for ScanView {
 async fn scan(
     State(state): State<AppState>,
     auth: Authorized,
-    ApiJson(body): ApiJson<ScanRequest>,
+    ScanJson(body): ScanJson<ScanRequest>,
 ) -> AppResult<ApiJson<ScanView>> {
     Ok(ApiJson(
         scan::resolve(&state, &auth.user, &body.payload)
