@@ -264,13 +264,15 @@ async function main() {
   const qa = await newPage();
   await signIn(qa, 'quality.demo');
   check(await qa.isVisible('text=Custody ledger'), 'the quality home shows the ledger status');
+  check((await qa.content()).includes('DEMO — NOT FOR CLINICAL USE'), 'a demo server says so on every page');
   const lots = await api('/scan', lab, { payload: 'CT1:L:A999926000005-L01' });
   await qa.goto(`${base}/trace/lots/${lots.id}`);
   check(await qa.isVisible('svg[role="img"]'), 'the trace is drawn as SVG');
   check((await qa.textContent('svg')).includes('✕ recalled'), 'recalled vials are marked');
   await qa.screenshot({ path: join(shots, 'trace-recalled-lot.png'), fullPage: true });
   const csv = await qa.evaluate(async (url) => (await fetch(url)).text(), `${base}/api/v1/trace/lots/${lots.id}?format=csv`);
-  check(csv.startsWith('lot_code,'), 'the trace CSV downloads with the session');
+  check(csv.startsWith('demo,lot_code,'), 'the trace CSV downloads with the session');
+  check(csv.split('\n')[1]?.startsWith('DEMO DATA - NOT FOR CLINICAL USE,'), 'each row of a demo CSV says it is demo data');
   await qa.goto(`${base}/lots/${lots.id}`);
   await qa.screenshot({ path: join(shots, 'lot-page.png'), fullPage: true });
 
