@@ -148,6 +148,7 @@ pub struct DatabaseArgs {
         long,
         env = "CELLTRAIL_DB_MAX_CONNECTIONS",
         default_value_t = 16,
+        value_parser = clap::value_parser!(u32).range(1..=1000),
         global = true
     )]
     pub db_max_connections: u32,
@@ -202,8 +203,14 @@ pub struct ServeArgs {
     #[arg(long, env = "CELLTRAIL_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_forwarded_for: bool,
 
-    /// Lifetime of a sign-in token, in hours.
-    #[arg(long, env = "CELLTRAIL_TOKEN_TTL_HOURS", default_value_t = 12)]
+    /// Lifetime of a sign-in token, in hours (1 to 72: a shift, up to a
+    /// long weekend; 0 would sign nobody in).
+    #[arg(
+        long,
+        env = "CELLTRAIL_TOKEN_TTL_HOURS",
+        default_value_t = 12,
+        value_parser = clap::value_parser!(u32).range(1..=72)
+    )]
     pub token_ttl_hours: u32,
 }
 
@@ -299,10 +306,10 @@ impl Settings {
             timezone,
             facility_code,
             database_url: database.database_url.clone(),
-            db_max_connections: database.db_max_connections.max(1),
+            db_max_connections: database.db_max_connections,
             bind: serve.bind.clone(),
             admin_password: serve.admin_password.clone(),
-            token_ttl: Duration::from_secs(u64::from(serve.token_ttl_hours.max(1)) * 3600),
+            token_ttl: Duration::from_secs(u64::from(serve.token_ttl_hours) * 3600),
             labels_dir: Some(labels.labels_dir.clone()),
             cookie_secure: serve.cookie_secure,
             trust_forwarded_for: serve.trust_forwarded_for,

@@ -215,3 +215,30 @@ fn serve_prints_the_first_password_logs_json_and_stops_on_sigterm() {
     // the password never reaches the logs
     assert!(!logs.contains(&password));
 }
+
+#[test]
+fn settings_out_of_range_are_refused_at_start_with_their_range() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, value, range) in [
+        ("CELLTRAIL_TOKEN_TTL_HOURS", "0", "1..=72"),
+        ("CELLTRAIL_TOKEN_TTL_HOURS", "73", "1..=72"),
+        ("CELLTRAIL_DB_MAX_CONNECTIONS", "0", "1..=1000"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_celltrail"))
+            .current_dir(dir.path())
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env_remove("DATABASE_URL")
+            .env(name, value)
+            .env("RUST_LOG", "off")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{name}={value} was accepted");
+        assert!(stderr.contains(range), "{name}={value}: {stderr}");
+        // refused before anything was opened or created
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+            "{name}={value} created files"
+        );
+    }
+}
