@@ -8,13 +8,13 @@
 //! decided from the database, never from a command-line flag.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use sea_orm::{EntityTrait, IntoActiveModel};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::entities::demo_mark;
+use crate::entities::{demo_mark, donor, patient};
 use crate::error::AppResult;
 use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
@@ -25,33 +25,49 @@ const MARK_ID: i32 = 1;
 
 pub use crate::labels::DEMO_BAND as DEMO_NOTICE;
 
-/// Remembers a marker once seen: it is never removed, so a database seen
-/// marked stays marked and later asks cost nothing.
+/// Remembers the answer once it can no longer change: a marker is never
+/// removed, and the demo loads only into a database with no donor and no
+/// patient, so one that holds real records unmarked stays real. Only a
+/// database still empty is asked again (another process may load the demo
+/// into it); a serving installation asks the database once.
 #[derive(Debug, Clone, Default)]
-pub struct DemoFlag(Arc<AtomicBool>);
+pub struct DemoFlag(Arc<AtomicU8>);
+
+// 0: not known yet
+const DEMO: u8 = 1;
+const REAL: u8 = 2;
 
 impl DemoFlag {
-    fn seen(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+    fn known(&self) -> Option<bool> {
+        match self.0.load(Ordering::Relaxed) {
+            DEMO => Some(true),
+            REAL => Some(false),
+            _ => None,
+        }
     }
 
-    fn remember(&self) {
-        self.0.store(true, Ordering::Relaxed);
+    fn remember(&self, demo: bool) {
+        self.0
+            .store(if demo { DEMO } else { REAL }, Ordering::Relaxed);
     }
 }
 
-/// Whether the database holds demo data. A database not (yet) marked is
-/// asked again each time: another process may load the demo into it.
+/// Whether the database holds demo data.
 pub async fn is_demo(state: &AppState) -> AppResult<bool> {
-    if state.demo.seen() {
-        return Ok(true);
+    if let Some(known) = state.demo.known() {
+        return Ok(known);
     }
+    let db = state.db.conn();
+    // Records first, then the marker: the demo marks before its first
+    // record, so records seen without a marker afterwards are real.
+    let holds_records = donor::Entity::find().one(db).await?.is_some()
+        || patient::Entity::find().one(db).await?.is_some();
     let marked = demo_mark::Entity::find_by_id(MARK_ID)
-        .one(state.db.conn())
+        .one(db)
         .await?
         .is_some();
-    if marked {
-        state.demo.remember();
+    if marked || holds_records {
+        state.demo.remember(marked);
     }
     Ok(marked)
 }
@@ -88,6 +104,6 @@ pub async fn mark(state: &AppState, actor: &Actor) -> AppResult<()> {
         .await?;
     }
     txn.commit().await?;
-    state.demo.remember();
+    state.demo.remember(true);
     Ok(())
 }
