@@ -193,7 +193,7 @@ fn body(
                 @match &check {
                     Some(c) if c.report.ok => {
                         p { span class="pill ok" { "intact" } " " (c.report.events) " events verified at " (user.when(c.at))
-                            @if let Some(cp) = &c.report.checkpoints { ", against " (cp.checked) " signed checkpoints" }
+                            @if let Some(cp) = c.report.checkpoints.as_ref().filter(|cp| cp.checked > 0) { ", against " (cp.checked) " signed checkpoints" }
                             @if let Some(r) = &c.report.replay { "; replayed against " (r.rows_compared) " rows of the tables, all as the ledger says" } }
                         p class="muted code" { "head " (c.report.head_hash.get(..16).unwrap_or("")) "…" }
                     }
