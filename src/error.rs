@@ -340,6 +340,13 @@ pub enum AppError {
     /// 422: an assessment score out of range.
     #[error("{0}")]
     InvalidAssessment(InvalidAssessment),
+    /// 422: the label holds a character its format's printer cannot print
+    /// (ZPL: a Zebra's resident font prints ASCII only).
+    #[error(
+        "a Zebra printer's resident font cannot print “{character}” (U+{:04X}) in “{text}”; print this label as PNG or PDF instead",
+        u32::from(*character)
+    )]
+    LabelUnprintable { character: char, text: String },
 
     /// 503: the ledger was found inconsistent with its signed checkpoint
     /// (events removed or rewritten): nothing is written until it is
@@ -588,7 +595,8 @@ impl AppError {
             | DoseOutOfRange(_)
             | IdentityMismatch(_)
             | ThawedProductExpired { .. }
-            | InvalidAssessment(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | InvalidAssessment(_)
+            | LabelUnprintable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             DatabaseUnavailable(_) | LedgerInconsistent(_) => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             CountsRecorded { inner, .. } => inner.status(),
@@ -660,6 +668,7 @@ impl AppError {
             IdentityMismatch(_) => "identity_mismatch",
             ThawedProductExpired { .. } => "thawed_product_expired",
             InvalidAssessment(_) => "invalid_assessment",
+            LabelUnprintable { .. } => "label_unprintable",
             DatabaseUnavailable(_) => "database_unavailable",
             LedgerInconsistent(_) => "ledger_inconsistent",
             Internal(_) => "internal_error",
@@ -680,6 +689,12 @@ impl AppError {
                 json!({ "method": method, "path": path })
             }
             UsernameTaken(username) => json!({ "username": username }),
+            LabelUnprintable { character, text } => json!({
+                "format": "zpl",
+                "character": character.to_string(),
+                "codepoint": format!("U+{:04X}", u32::from(*character)),
+                "text": text,
+            }),
             AccountAlreadyInState { active } => json!({ "active": active }),
             InvalidField { field, .. } => json!({ "field": field }),
             WeakPassword(_) => json!({
@@ -954,6 +969,20 @@ impl IntoResponse for AppError {
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
+    }
+}
+
+/// A label that cannot be rendered: unprintable text is the label's data
+/// (422); a layout that cannot hold its sample was refused at start, so any
+/// other failure is a bug.
+impl From<crate::labels::RenderError> for AppError {
+    fn from(error: crate::labels::RenderError) -> Self {
+        match error {
+            crate::labels::RenderError::Unprintable { character, text } => {
+                AppError::LabelUnprintable { character, text }
+            }
+            other => AppError::internal(other),
+        }
     }
 }
 

@@ -276,7 +276,48 @@ async function main() {
   await qa.goto(`${base}/lots/${lots.id}`);
   await qa.screenshot({ path: join(shots, 'lot-page.png'), fullPage: true });
 
-  const foreign = [labPage, tablet, rx, rx2, nursePage, rn, qa].flatMap((p) => p.foreign);
+  console.log('a session that ends keeps what was typed and returns to the page');
+  const ward = await newPage();
+  await signIn(ward, 'clinician.demo');
+  const endSession = async () => {
+    const cookie = (await ward.context().cookies()).find((c) => c.name === 'celltrail_session');
+    const out = await fetch(`${base}/api/v1/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${cookie.value}` } });
+    if (!out.ok) throw new Error(`logout: ${out.status}`);
+  };
+  const patientUrl = `${base}/patients/${patient.id}`;
+  await ward.goto(patientUrl);
+  await endSession();
+  await ward.fill('#value', '68.4');
+  const [sent] = await Promise.all([
+    ward.waitForResponse((r) => r.request().method() === 'POST'),
+    ward.keyboard.press('Enter'),
+  ]);
+  await ward.waitForSelector('[data-session-ended]');
+  check(sent.status() === 401, `a form sent after the session ended is answered 401 with the sign-in form (${sent.status()})`);
+  const ended = await ward.textContent('[data-session-ended]');
+  check(ended.includes('Your session had ended, so what you sent was not saved'), `it says so in words: ${ended.trim().slice(0, 80)}`);
+  await ward.screenshot({ path: join(shots, 'session-ended.png'), fullPage: true });
+  await ward.fill('#username', 'clinician.demo');
+  await ward.fill('#password', 'demo-clinician-password');
+  await ward.keyboard.press('Enter');
+  await ward.waitForSelector('#restored');
+  check(ward.url() === patientUrl, `after signing in it is back on the page, not the form's route: ${ward.url()}`);
+  check(await ward.inputValue('#value') === '68.4', 'what was typed is back in the form');
+  check((await ward.textContent('#restored')).includes('check it, then send it again'), 'and the page says to check it and send it again');
+  check(!(await ward.content()).includes('method_not_allowed'), 'no JSON 405 page');
+  await ward.goto(patientUrl);
+  check(!(await ward.isVisible('#restored')) && await ward.inputValue('#value') === '', 'put back once only');
+  await endSession();
+  await ward.goto(`${patientUrl}?from=list`);
+  await ward.waitForSelector('form[action="/sign-in"]');
+  check((await ward.textContent('.msg.bad')).includes('Your session had ended'), 'a page opened after the session ended says so');
+  await ward.fill('#username', 'clinician.demo');
+  await ward.fill('#password', 'demo-clinician-password');
+  await ward.keyboard.press('Enter');
+  await ward.waitForURL(`${patientUrl}?from=list`);
+  check(true, 'and returns to that page after signing in');
+
+  const foreign = [labPage, tablet, rx, rx2, nursePage, rn, qa, ward].flatMap((p) => p.foreign);
   check(foreign.length === 0, `no request to any other host${foreign.length ? `: ${foreign.join(', ')}` : ''}`);
 }
 

@@ -77,8 +77,7 @@ async fn render(state: &AppState, data: LabelData, format: Format) -> AppResult<
         .to_owned();
     let bytes = tokio::task::spawn_blocking(move || labels.render(&data, format))
         .await
-        .map_err(AppError::internal)?
-        .map_err(AppError::internal)?;
+        .map_err(AppError::internal)??;
     Ok(LabelFile {
         bytes,
         format,
@@ -92,7 +91,8 @@ macro_rules! label_route {
         #[utoipa::path(get, path = $path, tag = "labels", security(("bearer" = [])),
                     params(("id" = Uuid, Path)),
                     responses((status = 200, description = "The label", content_type = $content, body = inline(FileBytes)),
-                        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+                        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+                        (status = 422, body = ErrorBody, description = "label_unprintable: a ZPL label with a character a Zebra's resident font cannot print")))]
         async fn $name(
             State(state): State<AppState>,
             _auth: Authorized,
@@ -217,8 +217,7 @@ async fn lot_sheet(
     let renderer = state.labels.clone();
     let bytes = tokio::task::spawn_blocking(move || renderer.sheet(&data))
         .await
-        .map_err(AppError::internal)?
-        .map_err(AppError::internal)?;
+        .map_err(AppError::internal)??;
     Ok(LabelFile {
         bytes,
         format: Format::Pdf,

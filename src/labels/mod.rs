@@ -199,6 +199,13 @@ pub enum RenderError {
     },
     #[error("a PDF sheet holds only {0} labels")]
     NotASheetLabel(&'static str),
+    /// ZPL only: the printer's resident font is sure to print ASCII only
+    /// (`zpl::printable`).
+    #[error(
+        "a Zebra printer's resident font cannot print “{character}” (U+{:04X}) in “{text}”; print this label as PNG or PDF instead",
+        u32::from(*character)
+    )]
+    Unprintable { character: char, text: String },
 }
 
 /// The layouts in use, loaded and checked once at start.
@@ -268,10 +275,18 @@ impl Labels {
         {
             let mut data = sample(kind);
             data.demo = demo;
-            self.compose(&data).map_err(|e| LayoutError {
+            let composed = self.compose(&data).map_err(|e| LayoutError {
                 file: format!("{}.toml", kind.as_str()),
                 problem: e.to_string(),
             })?;
+            // A layout's own text the Zebra font cannot print leaves PNG,
+            // SVG and PDF working: said at start, refused on each ZPL print.
+            if let (false, Err(problem)) = (demo, zpl::render(&composed)) {
+                tracing::warn!(
+                    layout = %format!("{}.toml", kind.as_str()),
+                    "ZPL labels of this kind will be refused: {problem}"
+                );
+            }
         }
         Ok(())
     }
@@ -301,7 +316,7 @@ impl Labels {
         Ok(match format {
             Format::Png => png::render(&composed),
             Format::Svg => svg::render(&composed).into_bytes(),
-            Format::Zpl => zpl::render(&composed).into_bytes(),
+            Format::Zpl => zpl::render(&composed)?.into_bytes(),
             Format::Pdf => pdf::sheet(&self.sheet, std::slice::from_ref(&composed)),
         })
     }

@@ -87,7 +87,11 @@ pub fn pages() -> Router<AppState> {
         .route("/trace/lots/{id}", get(trace::lot_trace))
         .route("/assets/scan.js", get(|| script(scan::CAMERA)))
         .route("/assets/bedside.js", get(|| script(clinic::BEDSIDE)))
+        .route("/assets/keep.js", get(|| script(KEEP)))
 }
+
+/// Keeps a form's entry through a session that ended (every page loads it).
+const KEEP: &str = include_str!("keep.js");
 
 /// The pages' scripts are files of the site, never inline: the pages'
 /// Content-Security-Policy allows scripts from the site only.

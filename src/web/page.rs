@@ -42,6 +42,7 @@ th{font-size:.85rem;color:var(--muted);font-weight:600}
 .msg{padding:.7rem 1rem;border-radius:6px;margin-bottom:1rem;border:1px solid}
 .msg.ok{background:var(--okbg);color:var(--ok);border-color:#9fd5ae}
 .msg.bad{background:var(--badbg);color:var(--bad);border-color:#efa3a3}
+.msg.warn{background:#fff6d6;color:#6b4e00;border-color:#e6c55a}
 label{display:block;font-weight:600;margin:.5rem 0 .2rem}
 label>input,label>select{display:block;margin-top:.2rem;font-weight:400}
 label>input[type=checkbox]{display:inline;width:auto;margin:0 .4rem 0 0}
@@ -273,6 +274,7 @@ pub fn shell(title: &str, user: Option<&WebUser>, body: Markup) -> Html<String> 
                     }
                 }
                 main { (body) }
+                script src="/assets/keep.js" {}
             }
         }
     };
@@ -308,11 +310,44 @@ pub fn sign_in_page(
     error: Option<&str>,
     username: &str,
 ) -> Response {
+    sign_in_form(secure_cookie, next, error, username, false)
+}
+
+/// What a form sent after its session ended is answered with (401): the
+/// sign-in form, saying in words that nothing was saved, and returning the
+/// person to the page the form was on (`next`, a page, never the form's
+/// POST route). The page's script keeps what they typed and puts it back
+/// there (`keep.js`).
+pub fn session_ended_page(secure_cookie: bool, next: &str) -> Response {
+    let mut response = sign_in_form(secure_cookie, next, Some(SESSION_ENDED_SENT), "", true);
+    *response.status_mut() = StatusCode::UNAUTHORIZED;
+    response
+}
+
+/// Said when a form arrives after its session ended.
+pub const SESSION_ENDED_SENT: &str = "Your session had ended, so what you sent was not saved. Sign in again: you will return to the page you were on, with what you typed put back for you to check and send.";
+/// Said when a page is opened after its session ended.
+pub const SESSION_ENDED: &str =
+    "Your session had ended. Sign in again to return to the page you were on.";
+
+fn sign_in_form(
+    secure_cookie: bool,
+    next: &str,
+    error: Option<&str>,
+    username: &str,
+    ended: bool,
+) -> Response {
     let token = crate::services::auth::new_token().unwrap_or_default();
     let token = &token[token.len().saturating_sub(32)..];
     let body = html! {
         h1 { "Sign in" }
-        @if let Some(error) = error { div class="msg bad" role="alert" { (error) } }
+        @if let Some(error) = error {
+            @if ended {
+                div class="msg warn" role="alert" data-session-ended="1" { (error) }
+            } @else {
+                div class="msg bad" role="alert" { (error) }
+            }
+        }
         form class="card" method="post" action="/sign-in" {
             input type="hidden" name="csrf" value=(token);
             input type="hidden" name="next" value=(next);

@@ -6,7 +6,7 @@
 use crate::domain::zone::SiteZone;
 use axum::extract::{FromRequestParts, OriginalUri, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -156,10 +156,24 @@ impl FromRequestParts<AppState> for WebUser {
             .get::<OriginalUri>()
             .map(|u| u.0.to_string())
             .unwrap_or_else(|| parts.uri.to_string());
-        let sign_in =
-            || Redirect::to(&format!("/?next={}", page::url_encode(&here))).into_response();
+        // Not signed in: a page goes to the sign-in form and back; a form
+        // is answered with the sign-in form at once, returning to the page
+        // it was sent from (never to its POST route), with what was typed
+        // kept by the page's script. A session that ended says so.
+        let sign_in = |ended: bool| {
+            if parts.method != Method::GET && parts.method != Method::HEAD {
+                let back = return_page(&parts.headers, parts.uri.path());
+                return page::session_ended_page(state.settings.cookie_secure, &back);
+            }
+            let mut to = format!("/?next={}", page::url_encode(&here));
+            if ended {
+                to.push_str("&error=");
+                to.push_str(&page::url_encode(page::SESSION_ENDED));
+            }
+            Redirect::to(&to).into_response()
+        };
         let Some(token) = session_token(&parts.headers) else {
-            return Err(sign_in());
+            return Err(sign_in(false));
         };
         let user = match auth::authenticate(state, token).await {
             Ok(user) => WebUser {
@@ -167,7 +181,7 @@ impl FromRequestParts<AppState> for WebUser {
                 token: token.to_owned(),
                 zone: state.settings.timezone,
             },
-            Err(_) => return Err(sign_in()),
+            Err(_) => return Err(sign_in(true)),
         };
         // The administrator manages accounts, nothing else: no product,
         // patient or trace page (as on the API).
@@ -180,6 +194,37 @@ impl FromRequestParts<AppState> for WebUser {
             .into_response());
         }
         Ok(user)
+    }
+}
+
+/// The page a form was sent from: the `Referer` when it is a page of this
+/// site, else the record's page its route belongs to (`/doses/{id}/thaw` is
+/// sent from `/doses/{id}`), else home. Never a POST route.
+fn return_page(headers: &HeaderMap, form_path: &str) -> String {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let referred = headers
+        .get(header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.split_once("://"))
+        .and_then(|(_, rest)| {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            (Some(authority) == host && !path.is_empty()).then_some(path)
+        })
+        .map(safe_next)
+        .filter(|path| *path != form_path);
+    if let Some(path) = referred {
+        return path.to_owned();
+    }
+    let segments: Vec<&str> = form_path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        // pages that take their own form
+        ["patients", _, "dose"] | ["doses", _, "bedside"] => safe_next(form_path).to_owned(),
+        [
+            kind @ ("vials" | "lots" | "patients" | "doses" | "storage"),
+            id,
+            ..,
+        ] => safe_next(&format!("/{kind}/{id}")).to_owned(),
+        _ => "/".to_owned(),
     }
 }
 
@@ -319,6 +364,58 @@ mod tests {
             HeaderValue::from_static("celltrail_session="),
         );
         assert_eq!(session_token(&empty), None);
+    }
+
+    #[test]
+    fn a_form_sent_after_the_session_ended_returns_to_its_page() {
+        let headers = |referer: Option<&str>| {
+            let mut h = HeaderMap::new();
+            h.insert(header::HOST, HeaderValue::from_static("lab.example:8080"));
+            if let Some(r) = referer {
+                h.insert(header::REFERER, HeaderValue::from_str(r).unwrap());
+            }
+            h
+        };
+        // the page it was on, query and all
+        assert_eq!(
+            return_page(
+                &headers(Some("http://lab.example:8080/scan?q=CT1:V:X")),
+                "/vials/1/store"
+            ),
+            "/scan?q=CT1:V:X"
+        );
+        // another site's page, or the POST route itself: the record's page
+        for referer in [
+            Some("https://evil.example/patients/7"),
+            Some("http://lab.example:8080/doses/9/thaw"),
+            Some("garbage"),
+            None,
+        ] {
+            assert_eq!(return_page(&headers(referer), "/doses/9/thaw"), "/doses/9");
+        }
+        assert_eq!(
+            return_page(&headers(None), "/lots/3/qc/5/investigation"),
+            "/lots/3"
+        );
+        assert_eq!(
+            return_page(&headers(None), "/patients/4/weights/8/void"),
+            "/patients/4"
+        );
+        assert_eq!(
+            return_page(&headers(None), "/patients/4/dose"),
+            "/patients/4/dose"
+        );
+        assert_eq!(
+            return_page(&headers(None), "/doses/2/bedside"),
+            "/doses/2/bedside"
+        );
+        assert_eq!(return_page(&headers(None), "/infusions/5/complete"), "/");
+        assert_eq!(return_page(&headers(None), "/ledger/verify"), "/");
+        assert_eq!(
+            return_page(&headers(None), "/vials/%0d%0a/store"),
+            "/vials/%0d%0a"
+        );
+        assert_eq!(return_page(&headers(None), "/vials/a\\b/store"), "/");
     }
 
     #[test]

@@ -173,6 +173,8 @@ async fn check_marks(app: &TestApp, s: &Subjects, demo: bool) {
         let zpl = String::from_utf8(zpl).unwrap();
         assert_eq!(zpl.contains(BAND_ZPL), demo, "{what}: {zpl}");
         assert_eq!(zpl.contains("DEMO"), demo, "{what}");
+        let outside = crate::labels::zpl_outside_font_0(&zpl);
+        assert!(outside.is_empty(), "{what}: {outside:?}");
         // PNG: the band's strip is ink; its QR still reads back unchanged
         let (status, _, png) = app.get_bytes(&format!("{base}.png"), Some(&s.token)).await;
         assert_eq!(status, 200, "{what}");

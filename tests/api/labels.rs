@@ -21,6 +21,7 @@ on_both_databases!(
     issued_labels_are_counted_and_a_reprint_needs_a_reason,
     rendering_a_label_changes_nothing,
     the_command_line_prints_labels_offline,
+    every_zpl_label_of_real_records_sends_only_what_a_zebra_prints,
 );
 
 async fn a_vial_label_png_reads_back_as_its_scan_payload(app: TestApp) {
@@ -381,4 +382,103 @@ async fn the_command_line_prints_labels_offline(app: TestApp) {
     ]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("no vial"));
+
+    // a site's layout in Chinese: PNG prints it, ZPL refuses it by name
+    // (a Zebra's resident font would print nothing in its place)
+    let layouts = dir.path().join("layouts");
+    std::fs::create_dir(&layouts).unwrap();
+    let builtin =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/labels/vial.toml")).unwrap();
+    let chinese = builtin.replace(
+        "\"{cells_per_vial_millions} cells · {volume}\"",
+        "\"{cells_per_vial_millions} 细胞 · {volume}\"",
+    );
+    assert_ne!(chinese, builtin);
+    std::fs::write(layouts.join("vial.toml"), chinese).unwrap();
+    let with_layouts = |format: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_celltrail"))
+            .args(["label", "--vial", &code, "--format", format, "-o", "-"])
+            .arg("--labels-dir")
+            .arg(&layouts)
+            .env("DATABASE_URL", &app.database_url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let output = with_layouts("png");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = with_layouts("zpl");
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot print “细” (U+7EC6)"), "{stderr}");
+    assert!(
+        stderr.contains("print this label as PNG or PDF"),
+        "{stderr}"
+    );
+}
+
+/// Each problem in what a Zebra is sent: a character outside printable
+/// ASCII, or a `^FH` escape (`_XX`) of a byte outside it. A Zebra's
+/// resident font 0 is sure to print ASCII only (README, "Labels").
+pub fn zpl_outside_font_0(zpl: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for line in zpl.lines() {
+        if let Some(c) = line.chars().find(|c| !(' '..='~').contains(c)) {
+            found.push(format!("{c:?} in {line}"));
+        }
+        for (at, _) in line.match_indices('_') {
+            let hex = line.get(at + 1..at + 3).unwrap_or("");
+            if let Ok(byte) = u8::from_str_radix(hex, 16)
+                && !(0x20..0x7f).contains(&byte)
+            {
+                found.push(format!("_{hex} in {line}"));
+            }
+        }
+    }
+    found
+}
+
+/// Every label kind, made from real records with every field filled (the
+/// dose thawed and verified, so its cells, concentration and times print):
+/// the ZPL holds printable ASCII only, the symbols spelt out, not dropped.
+async fn every_zpl_label_of_real_records_sends_only_what_a_zebra_prints(app: TestApp) {
+    let team = app.team().await;
+    let clinic = app.clinic().await;
+    let (lot, vials) = app.dosing_stock(&team, "UCD-4090", 8, 300).await;
+    let patient = app.weighed_patient(&clinic, "PV-409", 40).await;
+    let dose = app.prepared_dose(&clinic, &id(&patient)).await;
+    let labels = [
+        format!("/api/v1/vials/{}/label.zpl", id(&vials[7])),
+        format!("/api/v1/lots/{}/label.zpl", id(&lot)),
+        format!("/api/v1/patients/{}/wristband.zpl", id(&patient)),
+        format!("/api/v1/doses/{}/label.zpl", id(&dose)),
+    ];
+    let mut all = String::new();
+    for path in &labels {
+        let (status, content_type, zpl) = app.get_bytes(path, Some(&clinic.pharmacist)).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            content_type.starts_with("application/zpl"),
+            "{path}: {content_type}"
+        );
+        let zpl = String::from_utf8(zpl).unwrap();
+        let bad = zpl_outside_font_0(&zpl);
+        assert!(bad.is_empty(), "{path}: {bad:?}");
+        all.push_str(&zpl);
+    }
+    // what the other formats print as × 10⁶ and ·, spelt in ASCII (`^`
+    // is a ZPL command character: sent as its escape `_5E`, printed as `^`)
+    assert!(all.contains("25 x 10_5E6"), "{all}");
+    assert!(all.contains("x 10_5E6 viable cells"), "{all}");
+    assert!(all.contains(" | "), "{all}");
+    assert!(!all.contains("_C3") && !all.contains("_E2"), "{all}");
+    // the checker itself finds what it is for
+    assert!(!zpl_outside_font_0("^FH_^FD25 _C3_97 10^FS").is_empty());
+    assert!(!zpl_outside_font_0("^FD25 × 10^FS").is_empty());
+    assert!(zpl_outside_font_0("^FH_^FDa_5Eb_5F^FS").is_empty());
 }

@@ -17,6 +17,7 @@ on_both_databases!(
     pages_need_a_session_and_send_people_to_sign_in,
     a_browser_session_reads_the_api_but_never_writes_it,
     pages_show_clear_errors_not_traces,
+    a_session_that_ended_says_so_and_returns_to_the_page_never_a_post_route,
 );
 
 pub fn browser() -> reqwest::Client {
@@ -334,4 +335,109 @@ async fn pages_show_clear_errors_not_traces(app: TestApp) {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(!body.contains("panicked"));
+}
+
+/// A session that ended: a page opened says so and comes back after
+/// signing in; a form sent is answered at once with the sign-in form (401,
+/// marked for the page's script to keep the entry), returning to the page
+/// the form was on, never to the form's POST route (which a browser would
+/// open with GET: a 405). Nothing was recorded.
+async fn a_session_that_ended_says_so_and_returns_to_the_page_never_a_post_route(app: TestApp) {
+    let clinic = app.clinic().await;
+    let patient = app.weighed_patient(&clinic, "PV-W90", 61).await;
+    let patient_page = format!("/patients/{}", id(&patient));
+    let cookie = sign_in(&app, "nurse.one").await;
+    let (status, html) = page(&app, &patient_page, &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("src=\"/assets/keep.js\""),
+        "every page keeps entries"
+    );
+    let token = csrf(&html);
+    let session = cookie.trim_start_matches("celltrail_session=").to_owned();
+    app.post("/api/v1/auth/logout", Some(&session), json!({}))
+        .await
+        .expect(204);
+
+    // a page: to sign-in, saying the session ended, and back
+    let response = browser()
+        .get(app.url(&format!("{patient_page}?tab=weights")))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/?next=%2Fpatients%2F"), "{location}");
+    let (_, sign_in_html) = page(&app, &location, &cookie).await;
+    assert!(
+        sign_in_html.contains("Your session had ended."),
+        "{sign_in_html}"
+    );
+    // without a cookie at all, nothing is said to have ended
+    let fresh = browser().get(app.url(&patient_page)).send().await.unwrap();
+    assert!(
+        !fresh.headers()[LOCATION]
+            .to_str()
+            .unwrap()
+            .contains("error=")
+    );
+
+    // a form, sent from the patient's page
+    let before = app
+        .get(
+            &format!("/api/v1/patients/{}", id(&patient)),
+            Some(&clinic.clinician),
+        )
+        .await
+        .expect(200);
+    for (referer, back) in [
+        (
+            Some(app.url(&format!("{patient_page}?tab=weights"))),
+            format!("{patient_page}?tab=weights"),
+        ),
+        (None, patient_page.clone()),
+        (
+            Some("https://elsewhere.example/x".to_owned()),
+            patient_page.clone(),
+        ),
+    ] {
+        let mut request = browser()
+            .post(app.url(&format!("{patient_page}/weights")))
+            .header(COOKIE, &cookie)
+            .form(&[("csrf", token.as_str()), ("value", "61.5"), ("unit", "kg")]);
+        if let Some(referer) = &referer {
+            request = request.header(reqwest::header::REFERER, referer);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{referer:?}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("data-session-ended"), "{html}");
+        assert!(html.contains("so what you sent was not saved"), "{html}");
+        assert!(
+            html.contains(&format!("name=\"next\" value=\"{back}\"")),
+            "{referer:?}: {html}"
+        );
+        assert!(!html.contains("/weights\""), "never back to the POST route");
+    }
+    let after = app
+        .get(
+            &format!("/api/v1/patients/{}", id(&patient)),
+            Some(&clinic.clinician),
+        )
+        .await
+        .expect(200);
+    assert_eq!(before, after, "nothing was recorded");
+    // signing in from that form lands on the page
+    let response = post_sign_in(
+        &app,
+        &[
+            ("username", "nurse.one"),
+            ("password", STAFF_PASSWORD),
+            ("next", &patient_page),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], patient_page.as_str());
 }
