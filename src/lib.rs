@@ -100,6 +100,9 @@ impl Application {
         // The ledger's head is signed at least every 1,000 events and every
         // ten minutes while anything is written, and once more at shutdown.
         let checkpointer = tokio::spawn(services::checkpoints::run(self.state.clone()));
+        // Sessions are served from memory once the session epoch is read,
+        // and read again when any instance ends one (`services::sessions`).
+        let sessions = tokio::spawn(services::sessions::watch(self.state.clone()));
         // The peer's address reaches the handlers: wrong sign-ins are
         // slowed down per client address.
         let service = self
@@ -111,6 +114,7 @@ impl Application {
             .context("server error")?;
         verifier.abort();
         checkpointer.abort();
+        sessions.abort();
         if let Err(error) = services::checkpoints::take(&self.state).await {
             tracing::error!(%error, "the checkpoint at shutdown could not be taken");
         }

@@ -25,6 +25,8 @@ pub struct AppState {
     pub checkpoint_signer: Option<Arc<crate::services::checkpoints::Signer>>,
     /// Whether the database was seen to hold demo data (`services::demo_mark`).
     pub demo: crate::services::demo_mark::DemoFlag,
+    /// The sessions this instance has seen (`services::sessions`).
+    pub sessions: crate::services::sessions::SessionCache,
 }
 
 impl AppState {
@@ -39,6 +41,7 @@ impl AppState {
             protocols: Default::default(),
             checkpoint_signer: None,
             demo: Default::default(),
+            sessions: Default::default(),
         }
     }
 }

@@ -33,6 +33,7 @@ mod m20261126_000023_unique_storage_names;
 mod m20261126_000024_create_ledger_checkpoints;
 mod m20261126_000025_create_sign_in_failures;
 mod m20261126_000026_create_demo_marks;
+mod m20261126_000027_create_session_epoch;
 
 mod add_columns;
 
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000024_create_ledger_checkpoints::Migration),
             Box::new(m20261126_000025_create_sign_in_failures::Migration),
             Box::new(m20261126_000026_create_demo_marks::Migration),
+            Box::new(m20261126_000027_create_session_epoch::Migration),
         ]
     }
 }

@@ -18,6 +18,7 @@ pub mod protocol_version;
 pub mod qc_result;
 pub mod screening_result;
 pub mod session;
+pub mod session_epoch;
 pub mod sign_in_failure;
 pub mod signature;
 pub mod storage_unit;

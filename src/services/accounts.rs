@@ -159,6 +159,7 @@ pub async fn set_active(
     )
     .await?;
     txn.commit().await?;
+    state.sessions.changed();
     account.active = active;
     Ok(account)
 }
@@ -209,7 +210,9 @@ pub async fn unlock(
         })),
     )
     .await?;
+    crate::services::sessions::raise_epoch(&txn).await?;
     txn.commit().await?;
+    state.sessions.changed();
     account.locked_until = None;
     account.failed_logins = 0;
     Ok(account)
@@ -260,6 +263,7 @@ pub async fn reset_password(
     )
     .await?;
     txn.commit().await?;
+    state.sessions.changed();
     Ok(account)
 }
 

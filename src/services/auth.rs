@@ -21,7 +21,7 @@ use crate::domain::throttle::{ClientAddress, retry_after_seconds};
 use crate::entities::{session, user};
 use crate::error::{AppError, AppResult};
 use crate::services::ledger::{self, NewEvent};
-use crate::services::{Actor, passwords, throttle};
+use crate::services::{Actor, passwords, sessions, throttle};
 use crate::state::AppState;
 
 const TOKEN_PREFIX: &str = "ct_";
@@ -124,13 +124,17 @@ pub async fn login(
 /// Ends the session the token belongs to.
 pub async fn logout(state: &AppState, session_id: Uuid) -> AppResult<()> {
     let txn = state.db.write().await?;
-    session::Entity::update_many()
+    let ended = session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(state.clock.now()))
         .filter(session::Column::Id.eq(session_id))
         .filter(session::Column::RevokedAt.is_null())
         .exec(&txn)
         .await?;
+    if ended.rows_affected > 0 {
+        sessions::raise_epoch(&txn).await?;
+    }
     txn.commit().await?;
+    state.sessions.changed();
     Ok(())
 }
 
@@ -142,6 +146,11 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Authentica
     if !is_well_formed(token) {
         return Err(invalid);
     }
+    let now = state.clock.now();
+    let lookup = match state.sessions.find(token_hash(token), now) {
+        Ok(user) => return Ok(user),
+        Err(lookup) => lookup,
+    };
     let found = session::Entity::find()
         .filter(session::Column::TokenHash.eq(token_hash(token)))
         .find_also_related(user::Entity)
@@ -155,7 +164,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Authentica
             reason: "token_revoked",
         });
     }
-    if session.expires_at <= state.clock.now() {
+    if session.expires_at <= now {
         return Err(AppError::Unauthenticated {
             reason: "token_expired",
         });
@@ -164,7 +173,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Authentica
         return Err(AppError::AccountDeactivated);
     }
     let role = account.role.parse::<Role>().map_err(AppError::internal)?;
-    Ok(AuthenticatedUser {
+    let user = AuthenticatedUser {
         user_id: account.id,
         session_id: session.id,
         username: account.username,
@@ -172,7 +181,9 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Authentica
         role,
         locked_until: account.locked_until,
         created_at: account.created_at,
-    })
+    };
+    state.sessions.keep(lookup, &user, session.expires_at);
+    Ok(user)
 }
 
 /// Checks that `password` is the signed-in user's own, as a signature or a
@@ -242,10 +253,13 @@ pub async fn change_password(
     )
     .await?;
     txn.commit().await?;
+    state.sessions.changed();
     Ok(())
 }
 
-/// Revokes every live session of a user but `keep`.
+/// Revokes every live session of a user but `keep`, raising the session
+/// epoch so every instance reads its sessions again; the caller tells its
+/// own instance after the commit (`state.sessions.changed()`).
 pub async fn revoke_sessions(
     txn: &WriteTxn,
     user_id: Uuid,
@@ -259,7 +273,11 @@ pub async fn revoke_sessions(
     if let Some(keep) = keep {
         update = update.filter(session::Column::Id.ne(keep));
     }
-    Ok(update.exec(txn).await?.rows_affected)
+    let ended = update.exec(txn).await?.rows_affected;
+    if ended > 0 {
+        sessions::raise_epoch(txn).await?;
+    }
+    Ok(ended)
 }
 
 async fn find_by_username(state: &AppState, username: &Username) -> AppResult<Option<user::Model>> {
@@ -320,6 +338,7 @@ async fn record_wrong_password(state: &AppState, user_id: Uuid) -> AppResult<()>
         }
     }
     txn.commit().await?;
+    state.sessions.changed();
     Ok(())
 }
 

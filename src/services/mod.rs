@@ -22,6 +22,7 @@ pub mod protocol;
 pub mod recall;
 pub mod replay;
 pub mod scan;
+pub mod sessions;
 pub mod signatures;
 pub mod storage;
 pub mod throttle;

@@ -31,6 +31,7 @@ mod platform;
 mod replay;
 mod safety;
 mod scan;
+mod sessions;
 mod storage;
 mod trace;
 mod users;
