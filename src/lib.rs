@@ -12,6 +12,7 @@ pub mod domain;
 pub mod entities;
 pub mod error;
 pub mod labels;
+pub mod memory;
 pub mod services;
 pub mod state;
 pub mod telemetry;

@@ -19,6 +19,7 @@ use celltrail::{Application, attach, db, open, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    celltrail::memory::give_large_blocks_back();
     let cli = Cli::parse();
     telemetry::init(cli.log_format);
     match run(cli).await {
@@ -202,6 +203,7 @@ async fn checkpoint(settings: Settings, args: CheckpointArgs) -> anyhow::Result<
 async fn load_demo(state: &AppState) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let summary = celltrail::demo::load(state).await?;
+    celltrail::memory::release_free_memory();
     let report = ledger::verify(&state.db).await?;
     println!(
         "\n  Demo trial loaded in {:.1} s (DEMO DATA, not for clinical use):\n    {} donors, {} lots, {} vials, {} patients, {} infusions, {} adverse events; lot {} recalled\n    ledger: {} events, {}\n\n  Sign in as (username / password):",
