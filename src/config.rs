@@ -53,7 +53,9 @@ pub enum Command {
     #[command(subcommand)]
     Admin(AdminCommand),
     /// Render a label to a file, for printing offline: a vial's label, a
-    /// lot's box label, or (`--lot … --format pdf`) the lot's label sheet.
+    /// lot's box label or (`--lot … --format pdf`) its label sheet, a dose's
+    /// bag label, a patient's wristband. Each is named by its code, its
+    /// label's payload or its id.
     Label(LabelCommand),
     /// Copy the SQLite database while the server runs (`VACUUM INTO`),
     /// after signing a checkpoint of the ledger's head: writes FILE and the
@@ -95,15 +97,25 @@ pub struct VerifyArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-#[command(group(clap::ArgGroup::new("record").required(true).args(["vial", "lot"])))]
+#[command(group(clap::ArgGroup::new("record").required(true).args(["vial", "lot", "dose", "patient"])))]
 pub struct LabelCommand {
-    /// The vial's code, e.g. A999926000123-L01-V007.
+    /// The vial: its code (e.g. A999926000123-L01-V007), its label's
+    /// payload (CT1:V:…) or its id.
     #[arg(long)]
     pub vial: Option<String>,
-    /// The lot's code, e.g. A999926000123-L01.
+    /// The lot: its code (e.g. A999926000123-L01), its box label's payload
+    /// (CT1:L:…) or its id. With --format pdf, the sheet of its vial labels.
     #[arg(long)]
     pub lot: Option<String>,
-    /// png, svg or zpl; pdf for a sheet.
+    /// The dose: its code (e.g. PV-007-D01), its bag label's payload
+    /// (CT1:D:…) or its id.
+    #[arg(long)]
+    pub dose: Option<String>,
+    /// The patient's wristband: the subject code (e.g. PV-007), the
+    /// wristband's payload (CT1:P:…) or the patient's id.
+    #[arg(long)]
+    pub patient: Option<String>,
+    /// png, svg or zpl; pdf for a vial's label or a lot's sheet.
     #[arg(long, value_enum)]
     pub format: crate::labels::Format,
     /// The file to write; `-` for standard output.

@@ -27,6 +27,8 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::database_url;
+
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Arbitrary, fixed key of the PostgreSQL advisory lock taken while
 /// migrating, so instances starting together migrate one after another.
@@ -126,7 +128,10 @@ pub struct LedgerHead {
 }
 
 impl Db {
+    /// Connects; a refusal names its cause and fix once (see
+    /// `database_url`).
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+        database_url::check_before_connect(url)?;
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .sqlx_logging(false)
@@ -152,9 +157,14 @@ impl Db {
                 .max_lifetime(Duration::from_secs(1800))
                 .test_before_acquire_if_idle_for(Duration::from_secs(30));
         }
-        let conn = Database::connect(options)
-            .await
-            .with_context(|| format!("cannot open the database at {}", redact(url)))?;
+        let conn =
+            Database::connect(options).await.map_err(|error| {
+                match database_url::explain(url, &error) {
+                    Some(words) => anyhow::anyhow!(words),
+                    None => anyhow::Error::new(error)
+                        .context(format!("cannot open the database at {}", redact(url))),
+                }
+            })?;
         Ok(Db {
             sqlite_writer: is_sqlite.then(|| Arc::new(Mutex::new(None))),
             conn,

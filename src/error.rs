@@ -106,7 +106,8 @@ pub enum AppError {
     /// 422: a field parsed but breaks a rule.
     #[error("{field}: {message}")]
     InvalidField {
-        field: &'static str,
+        /// The field's name, or its path in the body (`adverse_events[0].onset_at`).
+        field: std::borrow::Cow<'static, str>,
         message: String,
     },
     /// 422: the new password does not meet the policy.
@@ -238,9 +239,11 @@ pub enum AppError {
         valid_days: i32,
     },
     /// 422: no single released, unexpired lot has the vials the dose needs.
-    #[error("no released, unexpired lot has {needed} available vials for this dose")]
+    /// `needed` is unknown only when no lot it could come from was frozen
+    /// (the need depends on a lot's cells per vial).
+    #[error("{}", insufficient_stock(*.needed))]
     InsufficientStock {
-        needed: i64,
+        needed: Option<i64>,
         lot_id: Option<Uuid>,
         available: Option<i64>,
     },
@@ -410,6 +413,16 @@ fn describe_findings(findings: &EnrolmentFindings) -> String {
     parts.join("; ")
 }
 
+fn insufficient_stock(needed: Option<i64>) -> String {
+    match needed {
+        Some(needed) => format!(
+            "no released, unexpired lot has the {needed} available vial{} this dose needs",
+            if needed == 1 { "" } else { "s" }
+        ),
+        None => "no released, unexpired lot holds vials for this dose".into(),
+    }
+}
+
 fn describe_investigations(tests: &[String]) -> String {
     if tests.is_empty() {
         String::new()
@@ -527,7 +540,7 @@ impl AppError {
 
     pub fn invalid(field: &'static str, message: impl ToString) -> Self {
         AppError::InvalidField {
-            field,
+            field: field.into(),
             message: message.to_string(),
         }
     }

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod clock;
 pub mod config;
+pub mod database_url;
 pub mod db;
 pub mod demo;
 pub mod domain;

@@ -9,27 +9,45 @@ use clap::Parser;
 
 use celltrail::clock::Clock;
 use celltrail::config::{
-    AdminCommand, BackupArgs, CheckpointArgs, Cli, Command, LabelCommand, Settings, VerifyArgs,
+    AdminCommand, BackupArgs, CheckpointArgs, Cli, Command, LabelCommand, LogFormat, Settings,
+    VerifyArgs,
 };
 use celltrail::domain::checkpoint::Checkpoint;
+use celltrail::domain::scan::{self, ScanKind, Scanned};
 use celltrail::labels::Format;
+use celltrail::services::labels::RecordName;
 use celltrail::services::{Actor, accounts, backup, checkpoints, labels, ledger, passwords};
 use celltrail::state::AppState;
-use celltrail::{Application, attach, db, open, telemetry};
+use celltrail::{Application, attach, database_url, db, open, telemetry};
+use uuid::Uuid;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     celltrail::memory::give_large_blocks_back();
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
+    let log_format = cli.log_format;
+    telemetry::init(log_format);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!("{error:#}");
-            eprintln!("error: {error:#}");
+            // Once on standard error: a line for people, or with
+            // --log-format json the log collector's record (unless logging
+            // is off, when the line for people is all there is).
+            if log_format == LogFormat::Json && tracing::enabled!(tracing::Level::ERROR) {
+                tracing::error!("{error:#}");
+            } else {
+                eprintln!("error: {error:#}");
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// The settings for a command that opens the database it is pointed at
+/// and never creates one.
+fn existing(mut settings: Settings) -> anyhow::Result<Settings> {
+    settings.database_url = database_url::existing(&settings.database_url)?;
+    Ok(settings)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -48,33 +66,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             load_demo(&state).await
         }
         Some(Command::Migrate) => {
-            let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
+            let mut settings =
+                Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
+            // creating the database is what migrate is for
+            settings.database_url = database_url::creating(&settings.database_url);
             open(settings.clone(), Clock::system()).await?;
             println!("migrated {}", db::redact(&settings.database_url));
             Ok(())
         }
         Some(Command::VerifyAudit(args)) => {
             let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
-            verify_audit(settings, args).await
+            verify_audit(existing(settings)?, args).await
         }
         Some(Command::Label(command)) => {
             let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
-            label(open(settings, Clock::system()).await?, command).await
+            label(open(existing(settings)?, Clock::system()).await?, command).await
         }
         Some(Command::Backup(args)) => {
             let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
-            backup_sqlite(settings, args).await
+            backup_sqlite(existing(settings)?, args).await
         }
         Some(Command::Checkpoint(args)) => {
             let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
-            checkpoint(settings, args).await
+            checkpoint(existing(settings)?, args).await
         }
         Some(Command::Admin(command)) => {
-            admin(
-                Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?,
-                command,
-            )
-            .await
+            let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
+            admin(existing(settings)?, command).await
         }
     }
 }
@@ -317,23 +335,32 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
 /// Renders a label from the database to a file.
 async fn label(state: AppState, command: LabelCommand) -> anyhow::Result<()> {
     let fail = |e: celltrail::error::AppError| anyhow::anyhow!("{e}");
-    let bytes = match (&command.vial, &command.lot, command.format) {
-        (Some(code), _, format) => {
-            let id = labels::vial_by_code(&state, code).await.map_err(fail)?;
-            let data = labels::vial_label(&state, id).await.map_err(fail)?;
-            state.labels.render(&data, format)?
-        }
-        (None, Some(code), Format::Pdf) => {
-            let id = labels::lot_by_code(&state, code).await.map_err(fail)?;
+    let (kind, given) = match (&command.vial, &command.lot, &command.dose, &command.patient) {
+        (Some(given), ..) => (ScanKind::Vial, given),
+        (_, Some(given), ..) => (ScanKind::Lot, given),
+        (_, _, Some(given), _) => (ScanKind::Dose, given),
+        (.., Some(given)) => (ScanKind::Patient, given),
+        _ => anyhow::bail!("name a --vial, --lot, --dose or --patient"),
+    };
+    let id = labelled(&state, kind, given).await?;
+    let render = |data| state.labels.render(&data, command.format);
+    let bytes = match (kind, command.format) {
+        (ScanKind::Lot, Format::Pdf) => {
             let (_, sheet) = labels::lot_sheet(&state, id).await.map_err(fail)?;
             state.labels.sheet(&sheet)?
         }
-        (None, Some(code), format) => {
-            let id = labels::lot_by_code(&state, code).await.map_err(fail)?;
-            let data = labels::lot_label(&state, id).await.map_err(fail)?;
-            state.labels.render(&data, format)?
-        }
-        (None, None, _) => anyhow::bail!("name a --vial or a --lot"),
+        (ScanKind::Dose | ScanKind::Patient, Format::Pdf) => anyhow::bail!(
+            "a PDF sheet holds vial labels: give --format png, svg or zpl for a {}",
+            if kind == ScanKind::Dose {
+                "dose's bag label"
+            } else {
+                "patient's wristband"
+            }
+        ),
+        (ScanKind::Vial, _) => render(labels::vial_label(&state, id).await.map_err(fail)?)?,
+        (ScanKind::Lot, _) => render(labels::lot_label(&state, id).await.map_err(fail)?)?,
+        (ScanKind::Dose, _) => render(labels::dose_label(&state, id).await.map_err(fail)?)?,
+        (ScanKind::Patient, _) => render(labels::wristband_label(&state, id).await.map_err(fail)?)?,
     };
     if command.output.as_os_str() == "-" {
         std::io::stdout()
@@ -345,6 +372,72 @@ async fn label(state: AppState, command: LabelCommand) -> anyhow::Result<()> {
         eprintln!("wrote {} ({} bytes)", command.output.display(), bytes.len());
     }
     Ok(())
+}
+
+/// The record a `label` flag names: by its code, its label's payload or
+/// its id. A name of another kind of record (a lot code given to --vial)
+/// is refused with what it is and the flag it belongs to.
+async fn labelled(state: &AppState, kind: ScanKind, given: &str) -> anyhow::Result<Uuid> {
+    let flag = format!("--{kind}");
+    let accepts = match kind {
+        ScanKind::Vial => {
+            "a vial's code (such as A999926000123-L01-V007), its label's payload (CT1:V:…) or its id"
+        }
+        ScanKind::Lot => {
+            "a lot's code (such as A999926000123-L01), its box label's payload (CT1:L:…) or its id"
+        }
+        ScanKind::Dose => {
+            "a dose's code (such as PV-007-D01), its bag label's payload (CT1:D:…) or its id"
+        }
+        ScanKind::Patient => {
+            "a patient's subject code (such as PV-007), the wristband's payload (CT1:P:…) or the patient's id"
+        }
+    };
+    let text = given.trim();
+    let elsewhere = |other: ScanKind, what: &str| {
+        anyhow::anyhow!(
+            "{flag} was given {text:?}, which is {what}: give it as --{other}; {flag} takes {accepts}"
+        )
+    };
+    let name = if let Ok(id) = Uuid::parse_str(text) {
+        RecordName::Id(id)
+    } else {
+        match scan::parse(text) {
+            Ok(Scanned::Payload { kind: named, code }) if named == kind => RecordName::Code(code),
+            Ok(Scanned::VialCode(code)) if kind == ScanKind::Vial => RecordName::Code(code),
+            Ok(Scanned::LotCode(code)) if kind == ScanKind::Lot => RecordName::Code(code),
+            Ok(Scanned::Payload { kind: other, .. }) => {
+                return Err(elsewhere(
+                    other,
+                    &format!("the payload of a {other}'s label"),
+                ));
+            }
+            Ok(Scanned::VialCode(_)) => return Err(elsewhere(ScanKind::Vial, "a vial's code")),
+            Ok(Scanned::LotCode(_)) => return Err(elsewhere(ScanKind::Lot, "a lot's code")),
+            Ok(Scanned::Din(_)) => anyhow::bail!(
+                "{flag} was given {text:?}, which is a donation's DIN: labels are printed for its lots (--lot) and vials (--vial); {flag} takes {accepts}"
+            ),
+            // dose codes and subject codes have no fixed shape to recognise
+            Err(_) if matches!(kind, ScanKind::Dose | ScanKind::Patient) && !text.is_empty() => {
+                RecordName::Code(text.to_ascii_uppercase())
+            }
+            Err(_) => anyhow::bail!("{flag} was given {text:?}, which is not {accepts}"),
+        }
+    };
+    let found = labels::find_labelled(state, kind, &name)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    found.ok_or_else(|| {
+        let (by, value) = match &name {
+            RecordName::Id(id) => ("id", id.to_string()),
+            RecordName::Code(code) if kind == ScanKind::Patient => ("subject code", code.clone()),
+            RecordName::Code(code) => ("code", code.clone()),
+        };
+        anyhow::anyhow!(
+            "no {kind} has the {by} {value} in the database at {}",
+            db::redact(&state.settings.database_url)
+        )
+    })
 }
 
 /// The password from standard input's first line, or a generated one.

@@ -14,9 +14,10 @@ use crate::error::AppError;
 use crate::services::auth::{self, AuthenticatedUser};
 use crate::state::AppState;
 
-/// `axum::Json`, with rejections rendered as `malformed_request`, and every
-/// date and time in the body within 1900-2200 (a year typed as 20266 or
-/// 206 is a slip, not a date to keep).
+/// `axum::Json`, with rejections rendered as `malformed_request` (a date or
+/// time that does not read is `invalid_field`, in words: see `api::dates`),
+/// and every date and time in the body within 1900-2200 (a year typed as
+/// 20266 or 206 is a slip, not a date to keep).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
@@ -92,8 +93,13 @@ where
     if refuse_nul {
         check_nul(&bytes)?;
     }
-    let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
-    Ok(value)
+    match axum::Json::<T>::from_bytes(&bytes) {
+        Ok(axum::Json(value)) => Ok(value),
+        Err(rejection @ axum::extract::rejection::JsonRejection::JsonDataError(_)) => {
+            Err(crate::api::dates::refusal::<T>(&bytes).unwrap_or_else(|| rejection.into()))
+        }
+        Err(rejection) => Err(rejection.into()),
+    }
 }
 
 /// Refuses a body holding a date or time outside 1900-2200.

@@ -298,7 +298,7 @@ async fn freeze(
     Ok((
         StatusCode::CREATED,
         ApiJson(Frozen {
-            lot: LotView::bare(lot),
+            lot: lot.into(),
             vials: vials.into_iter().map(VialSummary::from).collect(),
         }),
     ))

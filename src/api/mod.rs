@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod csv;
+pub mod dates;
 pub mod donors;
 pub mod doses;
 pub mod extract;

@@ -294,6 +294,89 @@ async fn choose_lot(
     }))
 }
 
+/// Why the lots that are not candidates could not serve a dose.
+#[derive(Debug, Default)]
+struct Blocked {
+    /// The refusal naming a lot that holds enough vials but is not yet
+    /// released (first: release makes it serve), else the first-expiring
+    /// such lot that is recalled or expired.
+    could_have_served: Option<AppError>,
+    /// The vials the dose needs from the first of those lots, when none
+    /// holds enough: the need a shortage names.
+    needed: Option<i64>,
+}
+
+/// The frozen lots a dose may not come from (recalled, in quarantine, or
+/// released but expired): when one of them held the vials the dose needs,
+/// the pharmacist is told that lot's state rather than of a shortage of
+/// lots that do not exist (issue 12).
+async fn blocked_lots(
+    db: &impl ConnectionTrait,
+    rules: &Protocol,
+    target: &DoseTarget,
+    now: DateTime<Utc>,
+) -> AppResult<Blocked> {
+    use sea_orm::Condition;
+    let lots = lot::Entity::find()
+        .filter(lot::Column::CellsPerVial.is_not_null())
+        .filter(
+            Condition::any()
+                .add(lot::Column::Status.eq(LotStatus::Recalled.as_str()))
+                .add(lot::Column::Status.eq(LotStatus::Quarantine.as_str()))
+                .add(
+                    Condition::all()
+                        .add(lot::Column::Status.eq(LotStatus::Released.as_str()))
+                        .add(lot::Column::ExpiresAt.lte(now)),
+                ),
+        )
+        .order_by_asc(lot::Column::ExpiresAt)
+        .order_by_asc(lot::Column::Code)
+        .all(db)
+        .await?;
+    if lots.is_empty() {
+        return Ok(Blocked::default());
+    }
+    // a lot awaiting release is named first: released, it serves
+    let mut lots = lots;
+    lots.sort_by_key(|lot| !(lot.status == LotStatus::Quarantine.as_str() && lot.expires_at > now));
+    // the vials each lot would have offered but for its state
+    let held: HashMap<Uuid, i64> = vial::Entity::find()
+        .select_only()
+        .column(vial::Column::LotId)
+        .column_as(vial::Column::Id.count(), "n")
+        .filter(vial::Column::LotId.is_in(lots.iter().map(|l| l.id)))
+        .filter(vial::Column::Status.is_in([
+            VialStatus::Available.as_str(),
+            VialStatus::Quarantine.as_str(),
+            VialStatus::Recalled.as_str(),
+        ]))
+        .group_by(vial::Column::LotId)
+        .into_tuple::<(Uuid, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let mut blocked = Blocked::default();
+    for lot in &lots {
+        let Some(cells_per_vial) = lot.cells_per_vial else {
+            continue;
+        };
+        let needed = vials_needed(
+            target.target_cells,
+            cells_per_vial,
+            rules.post_thaw_recovery_pct,
+        );
+        blocked.needed.get_or_insert(needed);
+        if held.get(&lot.id).copied().unwrap_or(0) >= needed
+            && let Err(refusal) = lot_usable(lot, now)
+        {
+            blocked.could_have_served = Some(refusal);
+            break;
+        }
+    }
+    Ok(blocked)
+}
+
 /// A lot may serve a dose at `at` only released and unexpired.
 pub(crate) fn lot_usable(lot: &lot::Model, at: DateTime<Utc>) -> AppResult<()> {
     if lot.status == LotStatus::Recalled.as_str() {
@@ -491,9 +574,16 @@ pub async fn order(
         }
     }
     let Some((lot, needed, vials)) = reserved else {
+        let blocked = match lot_id {
+            Some(_) => Blocked::default(),
+            None => blocked_lots(&txn, rules, &target, now).await?,
+        };
+        if let Some(refusal) = blocked.could_have_served {
+            return Err(refusal);
+        }
         let (needed, lot, available) = match shortfall {
-            Some((needed, lot, available)) => (needed, Some(lot), Some(available)),
-            None => (0, None, None),
+            Some((needed, lot, available)) => (Some(needed), Some(lot), Some(available)),
+            None => (blocked.needed, None, None),
         };
         return Err(AppError::InsufficientStock {
             needed,
@@ -1412,7 +1502,7 @@ pub async fn replace_vial(
     lot_usable(&record.lot, now)?;
     let Reserve::Done(mut fresh) = reserve(&txn, record.lot.id, 1).await? else {
         return Err(AppError::InsufficientStock {
-            needed: 1,
+            needed: Some(1),
             lot_id: Some(record.lot.id),
             available: Some(0),
         });

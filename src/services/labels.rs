@@ -17,7 +17,7 @@ use crate::domain::lifecycle::VialStatus;
 use crate::domain::patient::tenths_display;
 use crate::domain::scan::{ScanKind, payload};
 use crate::domain::zone::SiteZone;
-use crate::entities::{lot, vial};
+use crate::entities::{dose, lot, patient, vial};
 use crate::error::{AppError, AppResult};
 use crate::labels::{LabelData, LabelKind, grouped, millilitres, millions};
 use crate::services::ledger::{self, NewEvent};
@@ -249,30 +249,38 @@ async fn sheet_vials(db: &impl ConnectionTrait, lot_id: Uuid) -> AppResult<Vec<v
         .await?)
 }
 
-/// The id of the vial with this code.
-pub async fn vial_by_code(state: &AppState, code: &str) -> AppResult<Uuid> {
-    let code = code.trim().to_ascii_uppercase();
-    vial::Entity::find()
-        .select_only()
-        .column(vial::Column::Id)
-        .filter(vial::Column::Code.eq(code.as_str()))
-        .into_tuple()
-        .one(state.db.conn())
-        .await?
-        .ok_or_else(|| AppError::not_found("vial", code))
+/// How a record is named from outside the API (the `label` command).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordName {
+    Id(Uuid),
+    Code(String),
 }
 
-/// The id of the lot with this code.
-pub async fn lot_by_code(state: &AppState, code: &str) -> AppResult<Uuid> {
-    let code = code.trim().to_ascii_uppercase();
-    lot::Entity::find()
-        .select_only()
-        .column(lot::Column::Id)
-        .filter(lot::Column::Code.eq(code.as_str()))
-        .into_tuple()
-        .one(state.db.conn())
-        .await?
-        .ok_or_else(|| AppError::not_found("lot", code))
+/// The id of the vial, lot or dose so named, if there is one.
+pub async fn find_labelled(
+    state: &AppState,
+    kind: ScanKind,
+    name: &RecordName,
+) -> AppResult<Option<Uuid>> {
+    let db = state.db.conn();
+    macro_rules! find {
+        ($entity:ident, $code:ident) => {{
+            let query = $entity::Entity::find()
+                .select_only()
+                .column($entity::Column::Id);
+            let query = match name {
+                RecordName::Id(id) => query.filter($entity::Column::Id.eq(*id)),
+                RecordName::Code(code) => query.filter($entity::Column::$code.eq(code.as_str())),
+            };
+            query.into_tuple().one(db).await?
+        }};
+    }
+    Ok(match kind {
+        ScanKind::Vial => find!(vial, Code),
+        ScanKind::Lot => find!(lot, Code),
+        ScanKind::Dose => find!(dose, Code),
+        ScanKind::Patient => find!(patient, SubjectCode),
+    })
 }
 
 /// A recorded issue of labels.

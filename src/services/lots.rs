@@ -250,13 +250,14 @@ pub struct Freezing {
 }
 
 /// Freezes the lot into vials (`in_process -> quarantine`); each vial gets
-/// its code and its own ledger event.
+/// its code and its own ledger event. Answers the lot as `get` does (its QC
+/// results and vial counts, read in the same transaction) and the new vials.
 pub async fn freeze(
     state: &AppState,
     actor: &Actor,
     lot_id: Uuid,
     freezing: Freezing,
-) -> AppResult<(lot::Model, Vec<vial::Model>)> {
+) -> AppResult<(LotRecord, Vec<vial::Model>)> {
     if !(1..=MAX_VIALS_PER_LOT as i32).contains(&freezing.vial_count) {
         return Err(AppError::invalid(
             "vial_count",
@@ -278,7 +279,7 @@ pub async fn freeze(
     let now = state.clock.now();
     not_in_future("frozen_at", freezing.frozen_at, now)?;
     let txn = state.db.write().await?;
-    let mut lot = lot::Entity::find_by_id(lot_id)
+    let lot = lot::Entity::find_by_id(lot_id)
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("lot", lot_id))?;
@@ -365,13 +366,9 @@ pub async fn freeze(
         }))
     }));
     ledger::append_many(&txn, actor, now, events).await?;
+    let record = load(&txn, lot_id).await?;
     txn.commit().await?;
-    lot.status = to.as_str().to_owned();
-    lot.frozen_at = Some(freezing.frozen_at);
-    lot.cells_per_vial = Some(freezing.cells_per_vial);
-    lot.volume_ul = Some(freezing.volume_ul);
-    lot.vial_count = Some(freezing.vial_count);
-    Ok((lot, vials))
+    Ok((record, vials))
 }
 
 /// Releases a lot for clinical use, signed: the lot must be in quarantine

@@ -10,7 +10,8 @@ use crate::on_both_databases;
 
 on_both_databases!(
     admin_commands_create_and_reset_accounts,
-    migrate_is_idempotent
+    migrate_is_idempotent,
+    a_database_that_is_not_there_is_named_with_its_fix,
 );
 
 fn celltrail(database_url: &str) -> Command {
@@ -241,4 +242,164 @@ fn settings_out_of_range_are_refused_at_start_with_their_range() {
             "{name}={value} created files"
         );
     }
+}
+
+/// Runs the binary and answers (succeeded, stderr).
+fn refused(mut command: Command) -> (bool, String) {
+    let output = command.output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The one line a refusal prints: said once, not repeated by the log.
+fn one_error_line(stderr: &str) -> &str {
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    lines[0]
+}
+
+#[test]
+fn commands_that_only_open_a_database_never_create_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = dir.path().canonicalize().unwrap().join("celltrail.db");
+    let receipt = dir.path().join("receipt").display().to_string();
+    let copy = dir.path().join("copy.db").display().to_string();
+    let commands: [&[&str]; 6] = [
+        &[
+            "label",
+            "--vial",
+            "A999926000001-L01-V001",
+            "--format",
+            "png",
+            "-o",
+            "-",
+        ],
+        &["verify-audit"],
+        &["admin", "reset-password", "--username", "admin"],
+        &[
+            "admin",
+            "create-user",
+            "--username",
+            "x",
+            "--full-name",
+            "X",
+            "--role",
+            "lab",
+        ],
+        &["backup", "-o", &copy],
+        &["checkpoint", "-o", &receipt],
+    ];
+    for args in commands {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_celltrail"));
+        command
+            .current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "info")
+            .args(args);
+        let (ok, stderr) = refused(command);
+        assert!(!ok, "{args:?} succeeded");
+        let line = one_error_line(&stderr);
+        assert!(
+            line.contains(&format!("no database at {}", expected.display()))
+                && line.contains("set DATABASE_URL")
+                && line.contains("`celltrail migrate`"),
+            "{args:?}: {line}"
+        );
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+            "{args:?} left files behind"
+        );
+    }
+    // `migrate` is what creates it; then the same command finds it
+    let mut migrate = Command::new(env!("CARGO_BIN_EXE_celltrail"));
+    migrate
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .arg("migrate");
+    let (ok, stderr) = refused(migrate);
+    assert!(ok, "{stderr}");
+    assert!(expected.exists());
+    let mut label = Command::new(env!("CARGO_BIN_EXE_celltrail"));
+    label
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .args(commands[0]);
+    let (ok, stderr) = refused(label);
+    assert!(!ok);
+    assert!(
+        one_error_line(&stderr).contains("no vial has the code A999926000001-L01-V001"),
+        "{stderr}"
+    );
+}
+
+async fn a_database_that_is_not_there_is_named_with_its_fix(app: TestApp) {
+    match app.backend {
+        crate::helpers::Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().canonicalize().unwrap().join("absent.db");
+            let url = format!("sqlite://{}", file.display());
+            // a URL that does not create the file: serving names it and
+            // both ways to create it
+            let mut serve = celltrail(&url);
+            serve.args(["serve", "--bind", "127.0.0.1:0"]);
+            let (ok, stderr) = refused(serve);
+            assert!(!ok);
+            let line = one_error_line(&stderr);
+            assert!(
+                line.contains(&format!(
+                    "the SQLite database file {} does not exist",
+                    file.display()
+                )) && line.contains("?mode=rwc")
+                    && line.contains("`celltrail migrate`"),
+                "{line}"
+            );
+            assert!(!file.exists());
+            // migrate creates it, whatever the URL's mode
+            let mut migrate = celltrail(&url);
+            migrate.arg("migrate");
+            let (ok, stderr) = refused(migrate);
+            assert!(ok, "{stderr}");
+            assert!(file.exists());
+        }
+        crate::helpers::Backend::Postgres => {
+            let absent = format!("celltrail_absent_{}", uuid::Uuid::new_v4().simple());
+            let (base, _) = app.database_url.rsplit_once('/').unwrap();
+            let url = format!("{base}/{absent}");
+            let mut migrate = celltrail(&url);
+            migrate.arg("migrate");
+            let (ok, stderr) = refused(migrate);
+            assert!(!ok);
+            let line = one_error_line(&stderr);
+            assert!(
+                line.contains(&format!(
+                    "the PostgreSQL database \"{absent}\" does not exist"
+                )) && line.contains("createdb")
+                    && line.contains(&format!(" {absent}`")),
+                "{line}"
+            );
+            // nothing listens on the port: the server is named unreachable
+            let port = {
+                let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                probe.local_addr().unwrap().port()
+            };
+            let mut migrate = celltrail(&format!("postgres://postgres@127.0.0.1:{port}/celltrail"));
+            migrate.arg("migrate");
+            let (ok, stderr) = refused(migrate);
+            assert!(!ok);
+            let line = one_error_line(&stderr);
+            assert!(
+                line.contains(&format!(
+                    "the PostgreSQL server at 127.0.0.1:{port} is not reachable (connection refused)"
+                )),
+                "{line}"
+            );
+        }
+    }
+    // the app's own database is untouched and answers
+    app.get("/readyz", None).await.expect(200);
 }

@@ -20,6 +20,7 @@ on_both_databases!(
     cancelling_returns_unthawed_vials_and_discards_thawed_ones,
     an_unreleased_lot_cannot_be_dosed_and_one_dose_at_a_time,
     only_pharmacists_order_thaw_and_verify,
+    a_refused_order_names_the_lot_that_could_have_served,
 );
 
 async fn the_calculator_is_exact_at_the_edges_of_plausible_weight(app: TestApp) {
@@ -472,10 +473,13 @@ async fn an_unreleased_lot_cannot_be_dosed_and_one_dose_at_a_time(app: TestApp) 
         .await
         .expect_error(422, "lot_not_released");
     assert_eq!(details["status"], "quarantine");
-    // no released lot at all
-    app.order(&clinic, &id(&patient))
+    // no released lot: the quarantined one, which holds the vials, is named
+    let details = app
+        .order(&clinic, &id(&patient))
         .await
-        .expect_error(422, "insufficient_stock");
+        .expect_error(422, "lot_not_released");
+    assert_eq!(details["code"], quarantined["code"]);
+    assert_eq!(details["status"], "quarantine");
     app.dosing_stock(&team, "UCD-7801", 4, 300).await;
     let dose = app.order(&clinic, &id(&patient)).await.expect(201);
     let details = app
@@ -533,4 +537,70 @@ async fn only_pharmacists_order_thaw_and_verify(app: TestApp) {
     )
     .await
     .expect_error(403, "forbidden");
+}
+
+async fn a_refused_order_names_the_lot_that_could_have_served(app: TestApp) {
+    let team = app.team().await;
+    let clinic = app.clinic().await;
+    // 40 kg: 40 × 10^6 cells, 2 vials of 25 × 10^6 at 80 % recovery
+    let patient = app.weighed_patient(&clinic, "PV-790", 40).await;
+    let order = || app.order(&clinic, &id(&patient));
+    let recall = |lot: serde_json::Value| {
+        app.post(
+            &format!("/api/v1/lots/{}/recall", id(&lot)),
+            Some(&team.quality),
+            signed(json!({ "reason": "sterility retest positive" })),
+        )
+    };
+    // nothing was ever frozen: the need cannot be counted in vials, and
+    // is never said to be 0
+    let answer = order().await;
+    let message = answer.body["error"]["message"].as_str().unwrap().to_owned();
+    let details = answer.expect_error(422, "insufficient_stock");
+    assert_eq!(details["vials_needed"], json!(null), "{details}");
+    assert!(!message.contains(" 0 "), "{message}");
+    // a recalled lot of one vial could not have served: a shortage, with
+    // the real need
+    let (small, _) = app.dosing_stock(&team, "UCD-7900", 1, 300).await;
+    recall(small).await.expect(200);
+    let answer = order().await;
+    let message = answer.body["error"]["message"].as_str().unwrap().to_owned();
+    let details = answer.expect_error(422, "insufficient_stock");
+    assert_eq!(details["vials_needed"], 2, "{details}");
+    assert!(message.contains("2 available vials"), "{message}");
+    // a recalled lot that held enough is what stops the dose
+    let (recalled, _) = app.dosing_stock(&team, "UCD-7901", 4, 300).await;
+    recall(recalled.clone()).await.expect(200);
+    let answer = order().await;
+    let message = answer.body["error"]["message"].as_str().unwrap().to_owned();
+    let details = answer.expect_error(422, "lot_recalled");
+    assert_eq!(details["lot_id"], recalled["id"]);
+    assert_eq!(details["code"], recalled["code"]);
+    assert!(
+        message.contains(recalled["code"].as_str().unwrap()) && message.contains("recalled"),
+        "{message}"
+    );
+    // an expired lot that expires before the recalled one is named first
+    let (expired, _) = app
+        .dosing_stock_until(
+            &team,
+            "UCD-7902",
+            4,
+            app.clock.now() + chrono::Duration::hours(1),
+        )
+        .await;
+    app.clock.advance(chrono::Duration::hours(2));
+    let details = order().await.expect_error(422, "lot_expired");
+    assert_eq!(details["code"], expired["code"]);
+    // a lot awaiting release is named before both: released, it serves
+    // (10^7 cells per vial: 5 vials for this dose)
+    let (waiting, _) = app.quarantined_lot(&team, "UCD-7904", 5).await;
+    let details = order().await.expect_error(422, "lot_not_released");
+    assert_eq!(details["code"], waiting["code"]);
+    assert_eq!(details["status"], "quarantine");
+    // stock that serves is used, refusals above changed nothing
+    app.dosing_stock(&team, "UCD-7903", 2, 300).await;
+    let dose = order().await.expect(201);
+    assert_eq!(dose["vial_ids"].as_array().unwrap().len(), 2);
+    assert_eq!(app.verify_ledger(&team).await["ok"], true);
 }

@@ -238,10 +238,46 @@ async fn dates_outside_1900_to_2200_are_refused(app: TestApp) {
     app.post("/api/v1/patients", Some(&clinic.clinician), body.clone())
         .await
         .expect_error(422, "invalid_field");
+    // a date typed another way is refused with what a date looks like
+    body["birth_date"] = json!("01/02/1980");
+    let answer = app
+        .post("/api/v1/patients", Some(&clinic.clinician), body.clone())
+        .await;
+    let message = answer.body["error"]["message"].as_str().unwrap().to_owned();
+    assert_eq!(
+        answer.expect_error(422, "invalid_field")["field"],
+        "birth_date"
+    );
+    assert!(
+        message.contains("\"01/02/1980\" is not a date")
+            && message.contains("year-month-day, such as 2026-11-26"),
+        "{message}"
+    );
     body["birth_date"] = json!("1980-01-01");
     app.post("/api/v1/patients", Some(&clinic.clinician), body)
         .await
         .expect(201);
+    // a moment given as a date alone: which hour, in which zone, is not
+    // guessed
+    let answer = app
+        .post(
+            "/api/v1/donors",
+            Some(&team.lab),
+            json!({ "code": "UCD-H102", "consent_at": "2026-11-20" }),
+        )
+        .await;
+    let message = answer.body["error"]["message"].as_str().unwrap().to_owned();
+    assert_eq!(
+        answer.expect_error(422, "invalid_field")["field"],
+        "consent_at"
+    );
+    assert!(
+        message.starts_with("consent_at: \"2026-11-20\" is a date without a time")
+            && message.contains(
+                "expected a date and time with its offset, such as 2026-11-26T09:30:00+08:00"
+            ),
+        "{message}"
+    );
 }
 
 async fn dose_codes_never_run_out(app: TestApp) {

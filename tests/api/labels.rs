@@ -381,7 +381,69 @@ async fn the_command_line_prints_labels_offline(app: TestApp) {
         "-",
     ]);
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("no vial"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no vial has the code A999926999999-L01-V001"),
+        "{stderr}"
+    );
+    // a vial by its id or its label's payload: the same label
+    let payload = format!("CT1:V:{}", vials[1]["code"].as_str().unwrap());
+    for name in [id(&vials[1]), payload.clone()] {
+        let output = celltrail(&["--vial", &name, "--format", "png", "-o", "-"]);
+        assert!(
+            output.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(decode_png(&output.stdout), std::slice::from_ref(&payload));
+    }
+    // a lot's code given for a vial: what it is, and where it goes
+    let lot_code = lot["code"].as_str().unwrap();
+    let output = celltrail(&["--vial", lot_code, "--format", "png", "-o", "-"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "--vial was given \"{lot_code}\", which is a lot's code: give it as --lot"
+        )) && stderr.contains("--vial takes a vial's code"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // an id that is no vial's
+    let stranger = uuid::Uuid::new_v4().to_string();
+    let output = celltrail(&["--vial", &stranger, "--format", "png", "-o", "-"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("no vial has the id {stranger}")),
+        "{stderr}"
+    );
+    // the lot's box label by its id
+    let output = celltrail(&["--lot", &id(&lot), "--format", "png", "-o", "-"]);
+    assert!(output.status.success());
+    assert_eq!(decode_png(&output.stdout), [format!("CT1:L:{lot_code}")]);
+    // a dose's bag label by its code, a wristband by the subject code
+    let clinic = app.clinic().await;
+    app.dosing_stock(&team, "UCD-4061", 2, 300).await;
+    let patient = app.weighed_patient(&clinic, "PV-406", 40).await;
+    let dose = app.order(&clinic, &id(&patient)).await.expect(201);
+    let dose_code = dose["code"].as_str().unwrap().to_lowercase();
+    for (flag, name, payload) in [
+        (
+            "--dose",
+            dose_code.as_str(),
+            format!("CT1:D:{}", dose["code"].as_str().unwrap()),
+        ),
+        ("--patient", "pv-406", "CT1:P:PV-406".to_owned()),
+    ] {
+        let output = celltrail(&[flag, name, "--format", "png", "-o", "-"]);
+        assert!(
+            output.status.success(),
+            "{flag} {name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(decode_png(&output.stdout), [payload]);
+    }
 
     // a site's layout in Chinese: PNG prints it, ZPL refuses it by name
     // (a Zebra's resident font would print nothing in its place)

@@ -16,6 +16,7 @@ on_both_databases!(
     release_is_signed_by_quality_only,
     a_rejected_lot_cannot_be_released,
     freezing_checks_its_numbers_and_happens_once,
+    the_freeze_answer_is_the_lot_as_it_reads_back,
 );
 
 async fn from_donor_to_released_vials_in_storage(app: TestApp) {
@@ -421,6 +422,26 @@ async fn freezing_checks_its_numbers_and_happens_once(app: TestApp) {
     let mut early = base.clone();
     early["frozen_at"] = json!(rfc3339(app.days_ago(30)));
     freeze(early).await.expect_error(422, "invalid_field");
+    // a time typed without its time or its offset is refused in words
+    let day = app.days_ago(1).format("%Y-%m-%d").to_string();
+    for (typed, words) in [
+        (day.clone(), "is a date without a time"),
+        (format!("{day}T09:30:00"), "has no offset from UTC"),
+        (format!("{day} at 9:30"), "is not a date and time"),
+    ] {
+        let mut body = base.clone();
+        body["frozen_at"] = json!(typed);
+        let answer = freeze(body).await;
+        let message = answer.body["error"]["message"].as_str().unwrap().to_owned();
+        let details = answer.expect_error(422, "invalid_field");
+        assert_eq!(details["field"], "frozen_at");
+        assert!(message.contains(words), "{typed}: {message}");
+        assert!(
+            message.contains(&format!("{typed:?}"))
+                && message.contains("such as 2026-11-26T09:30:00+08:00"),
+            "{message}"
+        );
+    }
     let mut fractional = base.clone();
     fractional["cells_per_vial"] = json!(1.5);
     freeze(fractional)
@@ -443,4 +464,31 @@ async fn freezing_checks_its_numbers_and_happens_once(app: TestApp) {
         .expect(200);
     assert_eq!(lot_now["vial_counts"], json!({"quarantine": 4}));
     assert_eq!(lot_now["vial_count"], 4);
+}
+
+async fn the_freeze_answer_is_the_lot_as_it_reads_back(app: TestApp) {
+    let team = app.team().await;
+    let (_, donation) = app.eligible_donor(&team, "UCD-1800").await;
+    let lot = id(&app.lot(&team, &id(&donation)).await);
+    app.pass_all_qc(&team, &lot).await;
+    let frozen = app.freeze(&team, &lot, 3).await;
+    assert_eq!(frozen["lot"]["status"], "quarantine");
+    assert_eq!(
+        frozen["lot"]["qc"].as_array().unwrap().len(),
+        QC_PASSING.len()
+    );
+    assert_eq!(frozen["lot"]["vial_counts"], json!({"quarantine": 3}));
+    assert_eq!(
+        frozen["lot"]["qc_standing"]["missing"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    // the same lot, to the field, that GET answers
+    let read_back = app
+        .get(&format!("/api/v1/lots/{lot}"), Some(&team.lab))
+        .await
+        .expect(200);
+    assert_eq!(frozen["lot"], read_back);
 }

@@ -396,9 +396,12 @@ async fn a_recall_stops_the_lot_and_names_every_recipient(app: TestApp) {
         .await
         .expect_error(422, "lot_recalled");
     assert_eq!(details["code"], lot["code"]);
-    app.order(&clinic, &id(&b))
+    // asked for no lot in particular, the answer names the recall too
+    let details = app
+        .order(&clinic, &id(&b))
         .await
-        .expect_error(422, "insufficient_stock");
+        .expect_error(422, "lot_recalled");
+    assert_eq!(details["code"], lot["code"]);
     let signed_event = app
         .get(
             &format!("/api/v1/audit?subject_kind=lot&subject_id={}", id(&lot)),
