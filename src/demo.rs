@@ -4,11 +4,17 @@
 //! would have happened over the last twenty weeks. Deterministic: the same
 //! seed gives the same trial, up to the dates, which end today.
 //!
-//! Four eligible cord donors (and one ineligible), five lots with QC and
-//! vials in a tank › rack › box hierarchy, thirty patients each with six
-//! weight-based infusions about nine days apart, PASI and DLQI at baseline
-//! and follow-up, a few adverse events, and one lot recalled after a
-//! positive sterility retest.
+//! Six eligible cord donors (and one ineligible), six lots with vials in a
+//! tank › rack › box hierarchy, thirty patients with weight-based
+//! infusions about nine days apart, PASI and DLQI at baseline and
+//! follow-up, a few adverse events, and one lot recalled after a positive
+//! sterility retest. Most courses are finished; the day it ends on is in
+//! progress, so every role's home has work on it: a lot frozen yesterday
+//! in quarantine with its sterility, mycoplasma and endotoxin to come, its
+//! vials still to store, four patients mid-course (one weighed with a dose
+//! due, one dose reserved waiting to thaw, one thawed and counted waiting
+//! for the second pharmacist, one verified at the bedside), and a week-4
+//! follow-up due today.
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -21,7 +27,7 @@ use crate::domain::donor::{Eligibility, ScreeningOutcome, ScreeningTest, Specime
 use crate::domain::dose::WeightUnit;
 use crate::domain::patient::Sex;
 use crate::domain::storage::StorageKind;
-use crate::entities::{donor, patient};
+use crate::entities::{donor, lot, patient, vial};
 use crate::services::assessments::{self, Scored};
 use crate::services::auth::AuthenticatedUser;
 use crate::services::doses::{self, VialCount};
@@ -47,6 +53,62 @@ const INFUSIONS: usize = 6;
 /// The trial began this many days ago.
 const SPAN_DAYS: i64 = 140;
 
+/// How far a course in progress has come today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Weighed shortly before the load: the pharmacist may order the dose.
+    Weighed,
+    /// Dose ordered, vials reserved: to thaw and count.
+    Ordered,
+    /// Thawed and counted by one pharmacist: the other verifies.
+    Counted,
+    /// Verified: at the bedside, to infuse.
+    Verified,
+}
+
+/// A patient mid-course today: Day 1 this many site days ago, infusions
+/// given nine days apart since, and today's dose at `stage`, begun
+/// `minutes_ago` (within the post-thaw shelf life of 3 hours).
+struct MidCourse {
+    patient: usize,
+    day1_ago: i64,
+    given: usize,
+    stage: Stage,
+    minutes_ago: i64,
+}
+
+const MID_COURSE: [MidCourse; 4] = [
+    MidCourse {
+        patient: 26,
+        day1_ago: 36,
+        given: 4,
+        stage: Stage::Weighed,
+        minutes_ago: 45,
+    },
+    // Day 1 four weeks ago to the day: the week-4 follow-up is due today
+    MidCourse {
+        patient: 27,
+        day1_ago: 28,
+        given: 3,
+        stage: Stage::Counted,
+        minutes_ago: 80,
+    },
+    MidCourse {
+        patient: 28,
+        day1_ago: 18,
+        given: 2,
+        stage: Stage::Ordered,
+        minutes_ago: 60,
+    },
+    MidCourse {
+        patient: 29,
+        day1_ago: 9,
+        given: 1,
+        stage: Stage::Verified,
+        minutes_ago: 100,
+    },
+];
+
 /// What the demo wrote.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
@@ -57,6 +119,10 @@ pub struct Summary {
     pub infusions: usize,
     pub adverse_events: usize,
     pub recalled_lot: String,
+    /// Doses ordered today and not yet infused.
+    pub doses_in_progress: usize,
+    /// The lot frozen yesterday, awaiting QC.
+    pub quarantine_lot: String,
 }
 
 /// A small deterministic generator (splitmix64).
@@ -121,9 +187,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<Summary> {
     crate::services::demo_mark::mark(state, &Actor::system("demo"))
         .await
         .map_err(err)?;
-    let at = |day: i64, hour: i64, minute: i64| {
-        start + Duration::days(day) + Duration::hours(hour) + Duration::minutes(minute)
-    };
+    let at = |day: i64, hour: i64, minute: i64| at(start, day, hour, minute);
     let team = team(state).await?;
     let mut rng = Rng(0x00C3_11A1_7E57_0001);
     let mut summary = Summary::default();
@@ -163,7 +227,8 @@ pub async fn load(state: &AppState) -> anyhow::Result<Summary> {
         }
     }
 
-    // Donors: four eligible, one with a reactive HBV result.
+    // Donors: five eligible, each cord made into a released lot (a sixth
+    // is found ineligible below; a seventh's lot is frozen yesterday).
     let mut lots_made = Vec::new();
     let lot_plan: [(i64, i32, i64); 5] = [
         // (day collected, vials, expiry in days from collection)
@@ -174,85 +239,8 @@ pub async fn load(state: &AppState) -> anyhow::Result<Summary> {
         (7, 72, 360),
     ];
     for (n, (day, vial_count, expiry)) in lot_plan.iter().enumerate() {
-        state.clock.jump_to(at(*day - 1, 9, 0));
-        let code = format!("UCD-DEMO-{:02}", n + 1);
-        let registered = donors::register(state, &team.lab, &code, at(*day - 30, 10, 0))
-            .await
-            .map_err(err)?;
-        let donor_id = registered.donor.id;
-        for test in [
-            ScreeningTest::Hiv,
-            ScreeningTest::Hbv,
-            ScreeningTest::Hcv,
-            ScreeningTest::Syphilis,
-            ScreeningTest::Htlv,
-            ScreeningTest::Cmv,
-        ] {
-            donors::record_screening(
-                state,
-                &team.lab,
-                donor_id,
-                donors::NewScreening {
-                    test,
-                    result: ScreeningOutcome::Negative,
-                    tested_at: at(*day - 2, 7, 30),
-                    specimen: Specimen::Maternal,
-                },
-            )
-            .await
-            .map_err(err)?;
-        }
-        state.clock.jump_to(at(*day, 8, 0));
-        let donation =
-            donations::create(state, &team.lab, donor_id, at(*day, 6, 40), at(*day, 7, 55))
-                .await
-                .map_err(err)?;
-        donors::decide_eligibility(
-            state,
-            &team.quality_signature,
-            donor_id,
-            Eligibility::Eligible,
-            None,
-        )
-        .await
-        .map_err(err)?;
-        state.clock.jump_to(at(*day, 9, 30));
-        let lot = lots::create(
-            state,
-            &team.lab,
-            lots::NewLot {
-                donation_id: donation.id,
-                product_code: "S1395",
-                passage: 3 + n as i32 % 2,
-                manufactured_at: at(*day, 9, 0),
-                expires_at: at(*day + expiry, 0, 0),
-            },
-        )
-        .await
-        .map_err(err)?;
-        state.clock.jump_to(at(*day + 1, 10, 0));
-        for (test, value, unit) in qc_results(&mut rng) {
-            lots::add_qc(state, &team.lab, lot.lot.id, test, &value, unit)
-                .await
-                .map_err(err)?;
-        }
-        state.clock.jump_to(at(*day + 1, 11, 30));
-        let (_, vials) = lots::freeze(
-            state,
-            &team.lab,
-            lot.lot.id,
-            lots::Freezing {
-                vial_count: *vial_count,
-                cells_per_vial: 25_000_000,
-                volume_ul: 1_500,
-                frozen_at: at(*day + 1, 11, 0),
-            },
-        )
-        .await
-        .map_err(err)?;
-        labels::issue_for_lot(state, &team.lab, lot.lot.id, 1, None)
-            .await
-            .map_err(err)?;
+        let qc = qc_results(&mut rng);
+        let (lot, vials) = cord_lot(state, &team, start, n, *day, *vial_count, *expiry, qc).await?;
         for (i, vial) in vials.iter().enumerate() {
             let slot = summary.vials + i;
             let position = format!(
@@ -266,10 +254,10 @@ pub async fn load(state: &AppState) -> anyhow::Result<Summary> {
         }
         summary.vials += vials.len();
         state.clock.jump_to(at(*day + 8, 15, 0));
-        lots::release(state, &team.quality_signature, lot.lot.id)
+        lots::release(state, &team.quality_signature, lot.id)
             .await
             .map_err(err)?;
-        lots_made.push(lot.lot);
+        lots_made.push(lot);
         summary.donors += 1;
     }
     // a donor who does not become eligible
@@ -321,9 +309,35 @@ pub async fn load(state: &AppState) -> anyhow::Result<Summary> {
     .await
     .map_err(err)?;
 
-    // The patients' courses, event by event in time order.
+    // The patients' courses, event by event in time order. Finished
+    // courses run on the loader's days; those in progress today are set on
+    // the site's calendar (their Day 1, spacing and follow-up fall on
+    // whole site days before today), and today's steps a few minutes ago.
+    let zone = state.settings.timezone;
+    let today = zone.date(now);
+    let local = |days_ago: i64, hour: i64| {
+        zone.start_of(today - Duration::days(days_ago)) + Duration::hours(hour)
+    };
     let mut events: Vec<(DateTime<Utc>, usize, Step)> = Vec::new();
     for p in 0..PATIENTS {
+        if let Some(m) = MID_COURSE.iter().find(|m| m.patient == p) {
+            events.push((local(m.day1_ago + 3, 9), p, Step::Enrol));
+            for k in 0..m.given {
+                events.push((local(m.day1_ago - 9 * k as i64, 9), p, Step::Infuse(k)));
+            }
+            for (week, n) in [(4, 1), (8, 2), (12, 3)] {
+                let days_ago = m.day1_ago - 7 * week;
+                if days_ago > 0 {
+                    events.push((local(days_ago, 14), p, Step::FollowUp(n)));
+                }
+            }
+            events.push((
+                now - Duration::minutes(m.minutes_ago),
+                p,
+                Step::Today(m.given, m.stage),
+            ));
+            continue;
+        }
         let enrol_day = 14 + p as i64;
         events.push((at(enrol_day, 9, 0), p, Step::Enrol));
         for k in 0..INFUSIONS {
@@ -338,6 +352,8 @@ pub async fn load(state: &AppState) -> anyhow::Result<Summary> {
         }
     }
     events.push((at(118, 10, 0), usize::MAX, Step::Recall));
+    // collected the day before yesterday, frozen yesterday
+    events.push((at(SPAN_DAYS - 3, 9, 0), usize::MAX, Step::QuarantineLot));
     events.sort_by_key(|(t, p, _)| (*t, *p));
 
     let mut course: Vec<Course> = (0..PATIENTS).map(|p| Course::new(p, &mut rng)).collect();
@@ -349,9 +365,16 @@ pub async fn load(state: &AppState) -> anyhow::Result<Summary> {
                 // the first two infusions of the first six patients come
                 // from the lot that will be recalled
                 let lot = (p < 6 && k < 2).then_some(recall_lot.id);
-                let had_event = infuse(state, &team, &mut course[p], k, lot, &mut rng).await?;
+                let had_event =
+                    infuse(state, &team, &mut course[p], k, lot, None, &mut rng).await?;
                 summary.infusions += 1;
                 summary.adverse_events += had_event;
+            }
+            Step::Today(k, stage) => {
+                infuse(state, &team, &mut course[p], k, None, Some(stage), &mut rng).await?;
+                if stage != Stage::Weighed {
+                    summary.doses_in_progress += 1;
+                }
             }
             Step::FollowUp(n) => follow_up(state, &team, &course[p], n, &mut rng).await?,
             Step::Recall => {
@@ -376,18 +399,138 @@ pub async fn load(state: &AppState) -> anyhow::Result<Summary> {
                 .map_err(err)?;
                 summary.recalled_lot = recall_lot.code.clone();
             }
+            Step::QuarantineLot => {
+                // the cell counts and phenotype are in; the sterility and
+                // mycoplasma cultures and the endotoxin test take days: the
+                // lot waits in quarantine, its vials not yet stored
+                let qc = qc_results(&mut rng)
+                    .into_iter()
+                    .filter(|(test, _, _)| !["sterility", "mycoplasma", "endotoxin"].contains(test))
+                    .collect();
+                let (lot, vials) =
+                    cord_lot(state, &team, start, 6, SPAN_DAYS - 2, 40, 360, qc).await?;
+                summary.vials += vials.len();
+                summary.donors += 1;
+                summary.lots += 1;
+                summary.quarantine_lot = lot.code;
+            }
         }
     }
     summary.patients = PATIENTS;
     Ok(summary)
 }
 
+/// The time `hour:minute` after the moment, `day` days after `start`,
+/// that the trial began (the loader's days are counted from it).
+fn at(start: DateTime<Utc>, day: i64, hour: i64, minute: i64) -> DateTime<Utc> {
+    start + Duration::days(day) + Duration::hours(hour) + Duration::minutes(minute)
+}
+
+/// A cord from a donor screened negative and judged eligible, made into a
+/// lot, given the QC results in `qc` (as many as have come back), frozen
+/// into vials and labelled. The `n`th donor, collected on `day`.
+#[allow(clippy::too_many_arguments)]
+async fn cord_lot(
+    state: &AppState,
+    team: &Team,
+    start: DateTime<Utc>,
+    n: usize,
+    day: i64,
+    vial_count: i32,
+    expiry: i64,
+    qc: Vec<(&'static str, String, Option<&'static str>)>,
+) -> anyhow::Result<(lot::Model, Vec<vial::Model>)> {
+    let at = |day: i64, hour: i64, minute: i64| at(start, day, hour, minute);
+    state.clock.jump_to(at(day - 1, 9, 0));
+    let code = format!("UCD-DEMO-{:02}", n + 1);
+    let registered = donors::register(state, &team.lab, &code, at(day - 30, 10, 0))
+        .await
+        .map_err(err)?;
+    let donor_id = registered.donor.id;
+    for test in [
+        ScreeningTest::Hiv,
+        ScreeningTest::Hbv,
+        ScreeningTest::Hcv,
+        ScreeningTest::Syphilis,
+        ScreeningTest::Htlv,
+        ScreeningTest::Cmv,
+    ] {
+        donors::record_screening(
+            state,
+            &team.lab,
+            donor_id,
+            donors::NewScreening {
+                test,
+                result: ScreeningOutcome::Negative,
+                tested_at: at(day - 2, 7, 30),
+                specimen: Specimen::Maternal,
+            },
+        )
+        .await
+        .map_err(err)?;
+    }
+    state.clock.jump_to(at(day, 8, 0));
+    let donation = donations::create(state, &team.lab, donor_id, at(day, 6, 40), at(day, 7, 55))
+        .await
+        .map_err(err)?;
+    donors::decide_eligibility(
+        state,
+        &team.quality_signature,
+        donor_id,
+        Eligibility::Eligible,
+        None,
+    )
+    .await
+    .map_err(err)?;
+    state.clock.jump_to(at(day, 9, 30));
+    let lot = lots::create(
+        state,
+        &team.lab,
+        lots::NewLot {
+            donation_id: donation.id,
+            product_code: "S1395",
+            passage: 3 + n as i32 % 2,
+            manufactured_at: at(day, 9, 0),
+            expires_at: at(day + expiry, 0, 0),
+        },
+    )
+    .await
+    .map_err(err)?;
+    state.clock.jump_to(at(day + 1, 10, 0));
+    for (test, value, unit) in qc {
+        lots::add_qc(state, &team.lab, lot.lot.id, test, &value, unit)
+            .await
+            .map_err(err)?;
+    }
+    state.clock.jump_to(at(day + 1, 11, 30));
+    let (lot, vials) = lots::freeze(
+        state,
+        &team.lab,
+        lot.lot.id,
+        lots::Freezing {
+            vial_count,
+            cells_per_vial: 25_000_000,
+            volume_ul: 1_500,
+            frozen_at: at(day + 1, 11, 0),
+        },
+    )
+    .await
+    .map_err(err)?;
+    labels::issue_for_lot(state, &team.lab, lot.id, 1, None)
+        .await
+        .map_err(err)?;
+    Ok((lot, vials))
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Step {
     Enrol,
     Infuse(usize),
+    /// Today's dose (the `usize`th infusion), as far as `Stage`.
+    Today(usize, Stage),
     FollowUp(usize),
     Recall,
+    QuarantineLot,
 }
 
 /// One patient's course as the demo plays it.
@@ -546,14 +689,16 @@ async fn weigh(
     Ok(())
 }
 
-/// One infusion: weigh, order, thaw, verify, scan both labels, infuse.
-/// Returns the number of adverse events recorded.
+/// One infusion: weigh, order, thaw, verify, scan both labels, infuse;
+/// or, for today's, only as far as `stop`. Returns the number of adverse
+/// events recorded.
 async fn infuse(
     state: &AppState,
     team: &Team,
     course: &mut Course,
     k: usize,
     lot: Option<Uuid>,
+    stop: Option<Stage>,
     rng: &mut Rng,
 ) -> anyhow::Result<usize> {
     let t0 = state.clock.now();
@@ -561,10 +706,24 @@ async fn infuse(
     // weight drifts a little between visits
     course.weight_g += rng.range(-600, 600);
     weigh(state, team, course, t0).await?;
+    if stop == Some(Stage::Weighed) {
+        return Ok(0);
+    }
     state.clock.jump_to(t0 + Duration::minutes(30));
     let dose = doses::order(state, &team.pharmacist, patient_id, lot)
         .await
         .map_err(err)?;
+    if dose.dose.infusion_number != k as i32 + 1 {
+        bail!(
+            "{}: the dose ordered is for infusion {}, not {}",
+            course.subject_code,
+            dose.dose.infusion_number,
+            k + 1
+        );
+    }
+    if stop == Some(Stage::Ordered) {
+        return Ok(0);
+    }
     let thawed_at = t0 + Duration::minutes(60);
     state.clock.jump_to(thawed_at);
     // viable cells/mL high enough for the dose in the thawed volume
@@ -596,11 +755,17 @@ async fn infuse(
     )
     .await
     .map_err(err)?;
+    if stop == Some(Stage::Counted) {
+        return Ok(0);
+    }
     state.clock.jump_to(t0 + Duration::minutes(75));
     // a second pharmacist verifies what the first counted
     let verified = doses::verify(state, &team.verifier_signature, dose.dose.id)
         .await
         .map_err(err)?;
+    if stop == Some(Stage::Verified) {
+        return Ok(0);
+    }
     let started_at = t0 + Duration::minutes(100 + rng.range(0, 30));
     state.clock.jump_to(started_at);
     let wristband =

@@ -224,7 +224,7 @@ async fn load_demo(state: &AppState) -> anyhow::Result<()> {
     celltrail::memory::release_free_memory();
     let report = ledger::verify(&state.db).await?;
     println!(
-        "\n  Demo trial loaded in {:.1} s (DEMO DATA, not for clinical use):\n    {} donors, {} lots, {} vials, {} patients, {} infusions, {} adverse events; lot {} recalled\n    ledger: {} events, {}\n\n  Sign in as (username / password):",
+        "\n  Demo trial loaded in {:.1} s (DEMO DATA, not for clinical use):\n    {} donors, {} lots, {} vials, {} patients, {} infusions, {} adverse events; lot {} recalled\n    today: {} doses in progress, lot {} in quarantine awaiting QC, a follow-up due\n    ledger: {} events, {}\n\n  Sign in as (username / password):",
         started.elapsed().as_secs_f64(),
         summary.donors,
         summary.lots,
@@ -233,6 +233,8 @@ async fn load_demo(state: &AppState) -> anyhow::Result<()> {
         summary.infusions,
         summary.adverse_events,
         summary.recalled_lot,
+        summary.doses_in_progress,
+        summary.quarantine_lot,
         report.events,
         if report.ok { "verified" } else { "BROKEN" },
     );

@@ -159,6 +159,7 @@ async function main() {
   check((await labPage.textContent('.msg.bad')).toLowerCase().includes('wrong username or password'), 'a wrong password is refused with a message');
   await signIn(labPage, 'lab.demo');
   check(await labPage.isVisible('text=Vials that need the lab'), 'the lab home lists vials that need the lab');
+  check(/to store\s*[1-9]/.test(await labPage.textContent('main')), 'the demo leaves frozen vials to store on the lab home');
   const cookies = await labPage.context().cookies();
   const session = cookies.find((c) => c.name === 'celltrail_session');
   check(session && session.httpOnly && session.sameSite === 'Strict', 'the session cookie is HttpOnly and SameSite=Strict');
@@ -194,6 +195,14 @@ async function main() {
   console.log('dose worksheet: calculation, reserve, counts, volume, signature');
   const rx = await newPage();
   await signIn(rx, 'pharmacist.demo');
+  const toPrepare = await rx.textContent('section:has-text("Doses to prepare or verify")');
+  check(toPrepare.includes('thawed') && toPrepare.includes('reserved'), 'the demo leaves the pharmacist a dose to thaw and one to verify');
+  check((await rx.textContent('#infusions-due')).includes('PV-027'), 'the pharmacist home lists the infusion due today');
+  await rx.screenshot({ path: join(shots, 'home-pharmacist.png'), fullPage: true });
+  const finished = (await api('/patients', nurse)).find((p) => p.subject_code === 'PV-001');
+  await rx.goto(`${base}/patients/${finished.id}/dose`);
+  check((await rx.textContent('#course-status')).includes('The course is finished: all 6 infusions were given'), 'a finished course\'s worksheet says it is finished');
+  check(!(await rx.isVisible('button:has-text("Reserve vials")')) && !(await rx.content()).includes('weigh the patient again'), 'and offers nothing to weigh or order');
   await rx.goto(`${base}/patients/${patient.id}/dose`);
   check((await rx.textContent('ol.steps')).includes('68200 g'), 'the worksheet shows the weight and the calculation step by step');
   await rx.screenshot({ path: join(shots, 'worksheet-calculation.png'), fullPage: true });
@@ -225,6 +234,8 @@ async function main() {
   console.log('weights: a slip is asked about in words');
   const nursePage = await newPage();
   await signIn(nursePage, 'clinician.demo');
+  check((await nursePage.textContent('#follow-ups-due')).includes('PV-028'), 'the clinician home lists the follow-up due today');
+  await nursePage.screenshot({ path: join(shots, 'home-clinician.png'), fullPage: true });
   await nursePage.goto(`${base}/patients/${patient.id}`);
   await nursePage.fill('#value', '150.4');
   await nursePage.keyboard.press('Enter');
@@ -264,6 +275,7 @@ async function main() {
   const qa = await newPage();
   await signIn(qa, 'quality.demo');
   check(await qa.isVisible('text=Custody ledger'), 'the quality home shows the ledger status');
+  check(await qa.isVisible('section:has-text("Lots awaiting release") a.code'), 'the demo leaves quality a lot awaiting release');
   check((await qa.content()).includes('DEMO — NOT FOR CLINICAL USE'), 'a demo server says so on every page');
   const lots = await api('/scan', lab, { payload: 'CT1:L:A999926000005-L01' });
   await qa.goto(`${base}/trace/lots/${lots.id}`);

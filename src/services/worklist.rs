@@ -1,12 +1,15 @@
 //! What needs doing now: the lists the home page shows each role.
 
-use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
+use crate::domain::assessment::{AssessmentKind, FollowUpDue, follow_up_due};
 use crate::domain::lifecycle::{DoseStatus, LotStatus, VialStatus};
-use crate::entities::{dose, lot, patient, vial};
+use crate::domain::patient::next_infusion;
+use crate::entities::{assessment, dose, dose_vial, infusion, lot, patient, vial, weight};
 use crate::error::AppResult;
+use crate::services::protocol;
 use crate::state::AppState;
 
 /// Stock that expires within this many days is flagged.
@@ -44,6 +47,8 @@ pub struct Worklist {
     pub reserved_vials: i64,
     /// Thawed vials with no dose going ahead: to be discarded.
     pub thawed_vials: i64,
+    /// Frozen vials in no box yet (quarantine or available): to store.
+    pub unstored_vials: i64,
     /// Released lots expiring soon, with their available vials.
     pub expiring: Vec<LotItem>,
     /// Lots recalled.
@@ -92,6 +97,14 @@ pub async fn load(state: &AppState) -> AppResult<Worklist> {
         thawed_vials: total(VialStatus::Thawed),
         ..Worklist::default()
     };
+    list.unstored_vials = vial::Entity::find()
+        .filter(vial::Column::BoxId.is_null())
+        .filter(vial::Column::Status.is_in([
+            VialStatus::Quarantine.as_str(),
+            VialStatus::Available.as_str(),
+        ]))
+        .count(db)
+        .await? as i64;
     for l in lots {
         let item = |vials| LotItem {
             id: l.id,
@@ -132,5 +145,148 @@ pub async fn load(state: &AppState) -> AppResult<Worklist> {
             thawed_at: d.thawed_at,
         })
         .collect();
+    // thawed vials of a dose still going ahead are the pharmacist's, not
+    // waste: only the rest are to discard
+    let open_ids: Vec<Uuid> = list.open_doses.iter().map(|d| d.id).collect();
+    if !open_ids.is_empty() {
+        let held: Vec<Uuid> = dose_vial::Entity::find()
+            .select_only()
+            .column(dose_vial::Column::VialId)
+            .filter(dose_vial::Column::DoseId.is_in(open_ids))
+            .filter(dose_vial::Column::RemovedAt.is_null())
+            .into_tuple()
+            .all(db)
+            .await?;
+        if !held.is_empty() {
+            let thawed_held = vial::Entity::find()
+                .filter(vial::Column::Status.eq(VialStatus::Thawed.as_str()))
+                .filter(vial::Column::Id.is_in(held))
+                .count(db)
+                .await? as i64;
+            list.thawed_vials -= thawed_held;
+        }
+    }
     Ok(list)
+}
+
+/// A patient whose next infusion the protocol allows today, with no dose
+/// in progress.
+#[derive(Debug, Clone)]
+pub struct InfusionDue {
+    pub patient_id: Uuid,
+    pub subject_code: String,
+    /// Which infusion it would be (1 to the protocol's count).
+    pub infusion_number: i32,
+    /// The last day of the window, once Day 1 is known.
+    pub last_day: Option<NaiveDate>,
+    /// The weight a dose would be computed from, if one is recent enough.
+    pub current_weight_g: Option<i64>,
+}
+
+/// A follow-up assessment due or overdue.
+#[derive(Debug, Clone)]
+pub struct FollowUpItem {
+    pub patient_id: Uuid,
+    pub subject_code: String,
+    pub due: FollowUpDue,
+}
+
+/// The patients' side of the day: infusions that may be given today and
+/// follow-up assessments due. Four queries, whatever the number of patients.
+#[derive(Debug, Clone, Default)]
+pub struct ClinicDay {
+    pub today: Option<NaiveDate>,
+    /// How recent a weight must be for a dose (the protocol's days).
+    pub weight_valid_days: i32,
+    pub infusions_due: Vec<InfusionDue>,
+    pub follow_ups: Vec<FollowUpItem>,
+}
+
+pub async fn clinic_day(state: &AppState) -> AppResult<ClinicDay> {
+    let db = state.db.conn();
+    let now = state.clock.now();
+    let zone = state.settings.timezone;
+    let today = zone.date(now);
+    let rules = protocol::current(db).await?.protocol;
+    let patients = patient::Entity::find()
+        .order_by_asc(patient::Column::SubjectCode)
+        .all(db)
+        .await?;
+    let starts: Vec<(Uuid, DateTime<Utc>)> = infusion::Entity::find()
+        .select_only()
+        .column(infusion::Column::PatientId)
+        .column(infusion::Column::StartedAt)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let open: Vec<Uuid> = dose::Entity::find()
+        .select_only()
+        .column(dose::Column::PatientId)
+        .filter(dose::Column::Status.is_in(DoseStatus::OPEN.map(DoseStatus::as_str)))
+        .into_tuple()
+        .all(db)
+        .await?;
+    // newest first, so the first one seen for a patient is the one a dose
+    // would be computed from
+    let weights: Vec<(Uuid, i64)> = weight::Entity::find()
+        .select_only()
+        .column(weight::Column::PatientId)
+        .column(weight::Column::WeightG)
+        .filter(weight::Column::VoidedAt.is_null())
+        .filter(
+            weight::Column::MeasuredAt
+                .gte(now - Duration::days(i64::from(rules.weight_valid_days))),
+        )
+        .order_by_desc(weight::Column::MeasuredAt)
+        .order_by_desc(weight::Column::RecordedAt)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let scored: Vec<(Uuid, String, DateTime<Utc>)> = assessment::Entity::find()
+        .select_only()
+        .column(assessment::Column::PatientId)
+        .column(assessment::Column::Kind)
+        .column(assessment::Column::AssessedAt)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut day = ClinicDay {
+        today: Some(today),
+        weight_valid_days: rules.weight_valid_days,
+        ..ClinicDay::default()
+    };
+    for p in patients {
+        let given: Vec<NaiveDate> = starts
+            .iter()
+            .filter(|(id, _)| *id == p.id)
+            .map(|(_, t)| zone.date(*t))
+            .collect();
+        let first_day = given.iter().min().copied();
+        if !open.contains(&p.id)
+            && let Ok(infusion_number) = next_infusion(&rules, &given, today)
+        {
+            day.infusions_due.push(InfusionDue {
+                patient_id: p.id,
+                subject_code: p.subject_code.clone(),
+                infusion_number,
+                last_day: first_day.map(|d| d + Duration::days(i64::from(rules.window_days - 1))),
+                current_weight_g: weights.iter().find(|(id, _)| *id == p.id).map(|(_, g)| *g),
+            });
+        }
+        if let Some(first_day) = first_day {
+            let recorded: Vec<(AssessmentKind, NaiveDate)> = scored
+                .iter()
+                .filter(|(id, _, _)| *id == p.id)
+                .filter_map(|(_, kind, at)| Some((kind.parse().ok()?, zone.date(*at))))
+                .collect();
+            if let Some(due) = follow_up_due(first_day, &recorded, today) {
+                day.follow_ups.push(FollowUpItem {
+                    patient_id: p.id,
+                    subject_code: p.subject_code,
+                    due,
+                });
+            }
+        }
+    }
+    Ok(day)
 }

@@ -62,6 +62,60 @@ pub async fn patient_page(
     }
 }
 
+/// Why no infusion may be given today, in words.
+enum CourseNote {
+    /// No further infusion, ever: all given, or the window closed.
+    Over(String),
+    /// Not today; the next may be given from a later date.
+    NotYet(String),
+}
+
+impl CourseNote {
+    fn text(&self) -> &str {
+        match self {
+            CourseNote::Over(t) | CourseNote::NotYet(t) => t,
+        }
+    }
+}
+
+/// Where the course stands today when no infusion may be given today:
+/// finished, window closed, or the next one not yet allowed; `None` when
+/// the protocol allows one today. Pages say this instead of offering a
+/// weight or a dose the protocol would refuse.
+fn course_note(
+    rules: &crate::domain::protocol::Protocol,
+    user: &WebUser,
+    starts: &[chrono::DateTime<chrono::Utc>],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<CourseNote> {
+    use crate::domain::patient::{ScheduleRefused, next_infusion};
+    let days: Vec<chrono::NaiveDate> = starts.iter().map(|t| user.zone.date(*t)).collect();
+    let last = days.iter().max().copied();
+    let given = days.len();
+    let last_words = last.map_or(String::new(), |d| format!(", the last on {d}"));
+    match next_infusion(rules, &days, user.zone.date(now)) {
+        Ok(_) => None,
+        Err(ScheduleRefused::LimitReached { limit }) => Some(CourseNote::Over(format!(
+            "The course is finished: all {limit} infusions were given{last_words}. No further dose may be ordered."
+        ))),
+        Err(ScheduleRefused::OutsideWindow {
+            last_day,
+            window_days,
+            ..
+        }) => Some(CourseNote::Over(format!(
+            "The infusion window closed after Day {window_days}, {last_day}: {given} of {} infusions were given{last_words}. No further infusion may be given.",
+            rules.infusions
+        ))),
+        Err(ScheduleRefused::TooSoon {
+            previous_day,
+            earliest,
+            min_interval_days,
+        }) => Some(CourseNote::NotYet(format!(
+            "Infusion {given} was given on {previous_day}; the next may be given from {earliest} ({min_interval_days} days at least between infusions). Weigh the patient and order the dose then."
+        ))),
+    }
+}
+
 /// A weight waiting for its confirmation: what was typed, and the question.
 struct WeightToConfirm {
     value: String,
@@ -84,6 +138,8 @@ async fn patient_body(
     let p = &record.patient;
     let starts: Vec<_> = record.infusions.iter().map(|i| i.started_at).collect();
     let window = Window::of(&rules, user.zone, &starts);
+    let note = course_note(&rules, user, &starts, state.clock.now());
+    let over = matches!(note, Some(CourseNote::Over(_)));
     let open = record.doses.iter().find(|d| {
         d.status
             .parse::<crate::domain::lifecycle::DoseStatus>()
@@ -95,7 +151,7 @@ async fn patient_body(
         (flash.render())
         div class="actions" {
             a class="button secondary" href={ "/api/v1/patients/" (p.id) "/wristband.png" } { "Wristband label" }
-            @if role == Role::Pharmacist && open.is_none() { a class="button" href={ "/patients/" (p.id) "/dose" } { "Dose worksheet" } }
+            @if role == Role::Pharmacist && open.is_none() && note.is_none() { a class="button" href={ "/patients/" (p.id) "/dose" } { "Dose worksheet" } }
             @if let Some(d) = open {
                 @if role == Role::Pharmacist { a class="button" href={ "/doses/" (d.id) } { "Open dose " (d.code) } }
                 @if role == Role::Clinician { a class="button" href={ "/doses/" (d.id) "/bedside" } { "Bedside check " (d.code) } }
@@ -106,11 +162,15 @@ async fn patient_body(
             section class="card" {
                 h2 { "Infusion schedule" }
                 p { (record.infusions.len()) " of " (rules.infusions) " infusions given." }
-                @if let (Some(first), Some(last)) = (window.first_day, window.last_day) {
-                    p { "Day 1 was " (first) "; the last infusion may be given on Day " (rules.window_days) ", " strong { (last) } "." }
-                }
-                @if let Some(next) = window.next_earliest {
-                    p { "At least " (rules.min_interval_days) " days between infusions: the next may be given from " strong { (next) } "." }
+                @if let Some(CourseNote::Over(words)) = &note {
+                    p id="course-status" { strong { (words) } }
+                } @else {
+                    @if let (Some(first), Some(last)) = (window.first_day, window.last_day) {
+                        p { "Day 1 was " (first) "; the last infusion may be given on Day " (rules.window_days) ", " strong { (last) } "." }
+                    }
+                    @if let Some(next) = window.next_earliest {
+                        p { "At least " (rules.min_interval_days) " days between infusions: the next may be given from " strong { (next) } "." }
+                    }
                 }
                 table {
                     thead { tr { th { "#" } th { "Started" } th { "Day" } th { "Status" } } }
@@ -161,7 +221,10 @@ async fn patient_body(
                         }
                     } }
                 }
-                @if role == Role::Clinician && confirm.is_none() {
+                @if role == Role::Clinician && confirm.is_none() && over {
+                    p class="muted" { "No weight is needed for a dose: no further infusion may be given." }
+                }
+                @if role == Role::Clinician && confirm.is_none() && !over {
                     form method="post" action={ "/patients/" (p.id) "/weights" } {
                         input type="hidden" name="csrf" value=(user.csrf());
                         label for="value" { "New weight" }
@@ -344,6 +407,27 @@ pub async fn worksheet(
         Ok(p) => p,
         Err(error) => return page::app_error(error),
     };
+    // The schedule first: a finished course, a closed window or a next
+    // infusion not yet allowed is said in words, with no weight to take
+    // and no vials to reserve (an order would be refused).
+    let note = match (
+        protocol::current(state.db.conn()).await,
+        doses::infusion_starts(state.db.conn(), id).await,
+    ) {
+        (Ok(current), Ok(starts)) => {
+            course_note(&current.protocol, &user, &starts, state.clock.now())
+        }
+        (Err(error), _) | (_, Err(error)) => return page::app_error(error),
+    };
+    if let Some(note) = note {
+        let body = html! {
+            h1 { "Dose worksheet · " span class="code" { (patient.subject_code) } }
+            (flash.render())
+            div class="msg" id="course-status" role="status" { (note.text()) }
+            p { a href={ "/patients/" (id) } { "Back to the patient" } }
+        };
+        return shell("Dose worksheet", Some(&user), body).into_response();
+    }
     let calculation = doses::calculate(
         &state,
         CalculationInput {

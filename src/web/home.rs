@@ -54,14 +54,85 @@ pub async fn home(
         },
         _ => None,
     };
+    let day = match web.user.role {
+        Role::Pharmacist | Role::Clinician => match worklist::clinic_day(&state).await {
+            Ok(day) => day,
+            Err(error) => return page::app_error(error),
+        },
+        _ => worklist::ClinicDay::default(),
+    };
     match worklist::load(&state).await {
         Ok(list) => shell(
             "Home",
             Some(&web),
-            body(&state, &web, &list, watch.as_ref(), &query.flash),
+            body(&state, &web, &list, &day, watch.as_ref(), &query.flash),
         )
         .into_response(),
         Err(error) => page::app_error(error),
+    }
+}
+
+/// Patients whose next infusion the protocol allows today: the pharmacist
+/// opens the worksheet when the weight is recent enough, the clinician
+/// weighs those without one.
+fn infusions_due(day: &worklist::ClinicDay, user: &WebUser) -> Markup {
+    let role = user.user.role;
+    html! {
+        section class="card" id="infusions-due" {
+            h2 { "Infusions that may be given today" }
+            @if day.infusions_due.is_empty() { p class="muted" { "None." } }
+            @else {
+                table {
+                    thead { tr { th { "Patient" } th { "Weight" } } }
+                    tbody { @for d in &day.infusions_due {
+                        tr {
+                            td {
+                                a class="code" href={ "/patients/" (d.patient_id) } { (d.subject_code) }
+                                " · infusion " (d.infusion_number)
+                                @if let Some(last) = d.last_day { div class="muted" { "window ends " (last) } }
+                            }
+                            td {
+                                @match d.current_weight_g {
+                                    Some(g) => {
+                                        (crate::domain::dose::kg_text(g)) " kg"
+                                        @if role == Role::Pharmacist { div { a href={ "/patients/" (d.patient_id) "/dose" } { "Dose worksheet" } } }
+                                    }
+                                    None => {
+                                        "none within " (day.weight_valid_days) " days: "
+                                        @if role == Role::Clinician { a href={ "/patients/" (d.patient_id) } { "weigh the patient" } }
+                                        @else { "the clinician weighs the patient first" }
+                                    }
+                                }
+                            }
+                        }
+                    } }
+                }
+            }
+        }
+    }
+}
+
+/// Follow-up PASI and DLQI due today or overdue.
+fn follow_ups_due(day: &worklist::ClinicDay) -> Markup {
+    html! {
+        section class="card" id="follow-ups-due" {
+            h2 { "Follow-up assessments due" }
+            @if day.follow_ups.is_empty() { p class="muted" { "None." } }
+            @else {
+                table {
+                    thead { tr { th { "Patient" } th { "Visit" } th { "To record" } } }
+                    tbody { @for f in &day.follow_ups {
+                        tr {
+                            td { a class="code" href={ "/patients/" (f.patient_id) } { (f.subject_code) } }
+                            td { "Week " (f.due.week)
+                                div class="muted" { "due " (f.due.due) }
+                                @if day.today.is_some_and(|t| f.due.due < t) { span class="pill bad" { "overdue" } } }
+                            td { (f.due.missing.iter().map(|k| k.as_str().to_uppercase()).collect::<Vec<_>>().join(" and ")) }
+                        }
+                    } }
+                }
+            }
+        }
     }
 }
 
@@ -87,6 +158,7 @@ fn body(
     state: &AppState,
     user: &WebUser,
     list: &worklist::Worklist,
+    day: &worklist::ClinicDay,
     watch: Option<&throttle::Report>,
     flash: &Flash,
 ) -> Markup {
@@ -137,7 +209,11 @@ fn body(
                     }
                 }
             }
+            @if role == Role::Pharmacist || role == Role::Clinician {
+                (infusions_due(day, user))
+            }
             @if role == Role::Clinician {
+                (follow_ups_due(day))
                 section class="card" {
                     h2 { "Doses ready at the bedside" }
                     @let ready = doses(&["verified", "infusing"]);
@@ -161,6 +237,7 @@ fn body(
                 section class="card" {
                     h2 { "Vials that need the lab" }
                     table { tbody {
+                        tr { td { "Frozen, not in a box yet: to store" } td class="num" { (list.unstored_vials) } }
                         tr { td { "In quarantine (awaiting release)" } td class="num" { (list.quarantine_vials) } }
                         tr { td { "Reserved for doses" } td class="num" { (list.reserved_vials) } }
                         tr { td { "Thawed, not infused: to discard" } td class="num" { (list.thawed_vials) } }

@@ -126,7 +126,7 @@ fn result(
                     }
                     "patient" => {
                         a class="button" href={ "/patients/" (found.id) } { "Open patient" }
-                        @if can("order_dose") || can("calculate_dose") { a class="button secondary" href={ "/patients/" (found.id) "/dose" } { "Dose worksheet" } }
+                        @if can("order_dose") { a class="button secondary" href={ "/patients/" (found.id) "/dose" } { "Dose worksheet" } }
                     }
                     "dose" => {
                         a class="button" href={ "/doses/" (found.id) } { "Open dose" }

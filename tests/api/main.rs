@@ -15,6 +15,7 @@ mod backup;
 mod checkpoints;
 mod cli;
 mod crash;
+mod demoday;
 mod demomark;
 mod donors;
 mod doses;
