@@ -516,10 +516,10 @@ async fn cord_lot(
     )
     .await
     .map_err(err)?;
-    labels::issue_for_lot(state, &team.lab, lot.id, 1, None)
+    labels::issue_for_lot(state, &team.lab, lot.lot.id, 1, None)
         .await
         .map_err(err)?;
-    Ok((lot, vials))
+    Ok((lot.lot, vials))
 }
 
 #[derive(Debug, Clone, Copy)]

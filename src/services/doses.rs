@@ -554,6 +554,7 @@ pub async fn order(
     };
     let mut reserved = None;
     let mut shortfall = None;
+    let mut any_available = false;
     for lot in candidates {
         let Some(cells_per_vial) = lot.cells_per_vial else {
             continue;
@@ -569,14 +570,19 @@ pub async fn order(
                 break;
             }
             Reserve::Short(available) => {
+                any_available |= available > 0;
                 shortfall.get_or_insert((needed, lot.id, available));
             }
         }
     }
     let Some((lot, needed, vials)) = reserved else {
-        let blocked = match lot_id {
-            Some(_) => Blocked::default(),
-            None => blocked_lots(&txn, rules, &target, now).await?,
+        // A usable lot that is short is a shortage, whatever other lots
+        // were blocked; only when no usable lot had any vial is the lot
+        // that could have served named.
+        let blocked = if lot_id.is_none() && !any_available {
+            blocked_lots(&txn, rules, &target, now).await?
+        } else {
+            Blocked::default()
         };
         if let Some(refusal) = blocked.could_have_served {
             return Err(refusal);

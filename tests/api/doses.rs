@@ -598,6 +598,14 @@ async fn a_refused_order_names_the_lot_that_could_have_served(app: TestApp) {
     let details = order().await.expect_error(422, "lot_not_released");
     assert_eq!(details["code"], waiting["code"]);
     assert_eq!(details["status"], "quarantine");
+    // a released lot that is short is a shortage of that lot, whatever
+    // blocked lots held: the pharmacist is not sent after an old recall
+    app.dosing_stock(&team, "UCD-7905", 1, 300).await;
+    let answer = order().await;
+    let message = answer.body["error"]["message"].as_str().unwrap().to_owned();
+    let details = answer.expect_error(422, "insufficient_stock");
+    assert_eq!(details["vials_needed"], 2, "{details}");
+    assert!(!message.contains("recalled"), "{message}");
     // stock that serves is used, refusals above changed nothing
     app.dosing_stock(&team, "UCD-7903", 2, 300).await;
     let dose = order().await.expect(201);
