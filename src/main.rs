@@ -26,7 +26,7 @@ async fn main() -> ExitCode {
     celltrail::memory::give_large_blocks_back();
     let cli = Cli::parse();
     let log_format = cli.log_format;
-    telemetry::init(log_format);
+    let _log_writer = telemetry::init(log_format);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -1,15 +1,26 @@
 //! Logging, set up once: `RUST_LOG` picks the level (default `info`),
 //! `--log-format json` makes one JSON object per line.
+//!
+//! Lines are handed to a writer thread of their own (`tracing-appender`),
+//! so a slow terminal, pipe or log collector never holds up a request: a
+//! request thread formats its line and queues it. Should the queue (128k
+//! lines) ever be full, new lines are dropped rather than waited for; the
+//! record of what happened is the custody ledger, never the log.
 
 use std::io::IsTerminal;
 
+use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
 
-pub fn init(format: LogFormat) {
+/// Keep the guard for as long as the process logs: dropping it writes out
+/// what is queued.
+#[must_use = "dropping the guard stops the log writer"]
+pub fn init(format: LogFormat) -> WorkerGuard {
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
     let registry = tracing_subscriber::registry().with(filter);
@@ -18,7 +29,7 @@ pub fn init(format: LogFormat) {
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_target(false)
-                    .with_writer(std::io::stderr)
+                    .with_writer(writer)
                     .with_ansi(std::io::stderr().is_terminal()),
             )
             .try_init(),
@@ -26,7 +37,7 @@ pub fn init(format: LogFormat) {
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
-                    .with_writer(std::io::stderr)
+                    .with_writer(writer)
                     .with_current_span(true)
                     .with_span_list(false),
             )
@@ -34,4 +45,5 @@ pub fn init(format: LogFormat) {
     };
     // A second init (tests, embedding) keeps the first subscriber.
     let _ = result;
+    guard
 }

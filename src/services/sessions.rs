@@ -197,7 +197,7 @@ mod tests {
             full_name: "Ana".into(),
             role: Role::Lab,
             locked_until: None,
-            created_at: Utc::now(),
+            created_at: DateTime::UNIX_EPOCH,
         }
     }
 
