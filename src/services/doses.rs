@@ -110,16 +110,12 @@ pub async fn calculate(state: &AppState, input: CalculationInput) -> AppResult<C
                 .one(db)
                 .await?
                 .ok_or_else(|| AppError::not_found("lot", lot_id))?;
-            let cells_per_vial = lot.cells_per_vial.ok_or_else(|| {
+            let needed = vials_for(&lot, &target, rules).ok_or_else(|| {
                 AppError::invalid("lot_id", "the lot is not frozen into vials yet")
             })?;
             let available = available_counts(db, &[lot_id]).await?;
             Some(LotOption {
-                vials_needed: vials_needed(
-                    target.target_cells,
-                    cells_per_vial,
-                    rules.post_thaw_recovery_pct,
-                ),
+                vials_needed: needed,
                 available: available.get(&lot_id).copied().unwrap_or(0),
                 lot,
             })
@@ -269,6 +265,18 @@ async fn candidate_lots(
         .await?)
 }
 
+/// The vials of `lot` a dose of `target` needs, allowing for the
+/// protocol's post-thaw recovery; `None` for a lot not frozen into vials.
+fn vials_for(lot: &lot::Model, target: &DoseTarget, rules: &Protocol) -> Option<i64> {
+    lot.cells_per_vial.map(|cells_per_vial| {
+        vials_needed(
+            target.target_cells,
+            cells_per_vial,
+            rules.post_thaw_recovery_pct,
+        )
+    })
+}
+
 /// The first-expiring lot with enough available vials (two queries).
 async fn choose_lot(
     db: &impl ConnectionTrait,
@@ -280,11 +288,7 @@ async fn choose_lot(
     let ids: Vec<Uuid> = lots.iter().map(|l| l.id).collect();
     let available = available_counts(db, &ids).await?;
     Ok(lots.into_iter().find_map(|lot| {
-        let needed = vials_needed(
-            target.target_cells,
-            lot.cells_per_vial?,
-            rules.post_thaw_recovery_pct,
-        );
+        let needed = vials_for(&lot, target, rules)?;
         let available = available.get(&lot.id).copied().unwrap_or(0);
         (available >= needed).then_some(LotOption {
             lot,
@@ -358,14 +362,9 @@ async fn blocked_lots(
         .collect();
     let mut blocked = Blocked::default();
     for lot in &lots {
-        let Some(cells_per_vial) = lot.cells_per_vial else {
+        let Some(needed) = vials_for(lot, target, rules) else {
             continue;
         };
-        let needed = vials_needed(
-            target.target_cells,
-            cells_per_vial,
-            rules.post_thaw_recovery_pct,
-        );
         blocked.needed.get_or_insert(needed);
         if held.get(&lot.id).copied().unwrap_or(0) >= needed
             && let Err(refusal) = lot_usable(lot, now)
@@ -556,14 +555,9 @@ pub async fn order(
     let mut shortfall = None;
     let mut any_available = false;
     for lot in candidates {
-        let Some(cells_per_vial) = lot.cells_per_vial else {
+        let Some(needed) = vials_for(&lot, &target, rules) else {
             continue;
         };
-        let needed = vials_needed(
-            target.target_cells,
-            cells_per_vial,
-            rules.post_thaw_recovery_pct,
-        );
         match reserve(&txn, lot.id, needed).await? {
             Reserve::Done(vials) => {
                 reserved = Some((lot, needed, vials));
