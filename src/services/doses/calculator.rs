@@ -1,0 +1,268 @@
+//! The calculator: a dose from the patient's weight and the protocol, the
+//! weight's and the lot's fitness on the server's clock, and the lot a dose
+//! would come from.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use crate::domain::dose::{DoseTarget, dose_target, vials_needed};
+use crate::domain::lifecycle::{LotStatus, VialStatus};
+use crate::domain::protocol::Protocol;
+use crate::domain::zone::SiteZone;
+use crate::entities::{lot, vial, weight};
+use crate::error::{AppError, AppResult};
+use crate::services::{patients, protocol};
+use crate::state::AppState;
+
+/// What the calculator is asked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CalculationInput {
+    pub patient_id: Option<Uuid>,
+    pub weight_g: Option<i64>,
+    pub dose_per_kg: Option<i64>,
+    pub lot_id: Option<Uuid>,
+}
+
+/// A lot that can (or, asked for, cannot) serve a dose.
+#[derive(Debug, Clone)]
+pub struct LotOption {
+    pub lot: lot::Model,
+    pub vials_needed: i64,
+    pub available: i64,
+}
+
+/// The calculator's answer, with its working.
+#[derive(Debug, Clone)]
+pub struct Calculation {
+    pub protocol_version: i32,
+    pub weight: Option<weight::Model>,
+    pub target: DoseTarget,
+    pub recovery_pct: i32,
+    pub lot: Option<LotOption>,
+    pub steps: Vec<String>,
+}
+
+/// Works out a dose without changing anything.
+pub async fn calculate(state: &AppState, input: CalculationInput) -> AppResult<Calculation> {
+    let db = state.db.conn();
+    let now = state.clock.now();
+    let current = protocol::current(db).await?;
+    let rules = &current.protocol;
+    let (weight_g, weight) = match (input.patient_id, input.weight_g) {
+        (Some(patient_id), None) => {
+            patients::find(db, patient_id).await?;
+            let weight = fresh_weight(db, rules, patient_id, now).await?;
+            (weight.weight_g, Some(weight))
+        }
+        (None, Some(weight_g)) => {
+            plausible(rules, weight_g)?;
+            (weight_g, None)
+        }
+        _ => {
+            return Err(AppError::invalid(
+                "patient_id",
+                "give either a patient_id (its latest weight is used) or a weight_kg",
+            ));
+        }
+    };
+    let dose_per_kg = input.dose_per_kg.unwrap_or(rules.dose_cells_per_kg);
+    if !(1..=10_000_000_000).contains(&dose_per_kg) {
+        return Err(AppError::invalid("dose_per_kg", "1 to 10^10 cells per kg"));
+    }
+    let target = dose_target(dose_per_kg, weight_g, rules.dose_tolerance_pct);
+    let lot = match input.lot_id {
+        Some(lot_id) => {
+            let lot = lot::Entity::find_by_id(lot_id)
+                .one(db)
+                .await?
+                .ok_or_else(|| AppError::not_found("lot", lot_id))?;
+            let needed = vials_for(&lot, &target, rules).ok_or_else(|| {
+                AppError::invalid("lot_id", "the lot is not frozen into vials yet")
+            })?;
+            let available = available_counts(db, &[lot_id]).await?;
+            Some(LotOption {
+                vials_needed: needed,
+                available: available.get(&lot_id).copied().unwrap_or(0),
+                lot,
+            })
+        }
+        None => choose_lot(db, rules, &target, now).await?,
+    };
+    let steps = working(
+        rules,
+        &target,
+        weight.as_ref(),
+        lot.as_ref(),
+        state.settings.timezone,
+    );
+    Ok(Calculation {
+        protocol_version: current.version,
+        weight,
+        target,
+        recovery_pct: rules.post_thaw_recovery_pct,
+        lot,
+        steps,
+    })
+}
+
+/// The calculation step by step, for the pharmacist's worksheet.
+fn working(
+    rules: &Protocol,
+    target: &DoseTarget,
+    weight: Option<&weight::Model>,
+    lot: Option<&LotOption>,
+    zone: SiteZone,
+) -> Vec<String> {
+    let mut steps = Vec::new();
+    match weight {
+        Some(w) => steps.push(format!(
+            "weight {} {} measured {} = {} g",
+            w.value,
+            w.unit,
+            zone.minute(w.measured_at),
+            target.weight_g
+        )),
+        None => steps.push(format!("weight {} g", target.weight_g)),
+    }
+    steps.push(format!(
+        "target = {} cells/kg × {} g ÷ 1000 = {} viable cells",
+        target.dose_per_kg, target.weight_g, target.target_cells
+    ));
+    steps.push(format!(
+        "accepted = target ± {} % = {} to {} cells",
+        target.tolerance_pct, target.min_cells, target.max_cells
+    ));
+    if let Some(option) = lot {
+        let per_vial = option.lot.cells_per_vial.unwrap_or_default();
+        steps.push(format!(
+            "vials = ⌈{} ÷ ({} cells × {} % recovery)⌉ = {} from lot {} ({} available, expires {})",
+            target.target_cells,
+            per_vial,
+            rules.post_thaw_recovery_pct,
+            option.vials_needed,
+            option.lot.code,
+            option.available,
+            zone.day(option.lot.expires_at),
+        ));
+    }
+    steps
+}
+
+fn plausible(rules: &Protocol, weight_g: i64) -> AppResult<()> {
+    if !(rules.weight_min_g..=rules.weight_max_g).contains(&weight_g) {
+        return Err(AppError::ImplausibleWeight {
+            weight_g,
+            min_g: rules.weight_min_g,
+            max_g: rules.weight_max_g,
+        });
+    }
+    Ok(())
+}
+
+/// The latest weight that is not voided, if measured within the protocol's
+/// validity at `at`.
+pub(super) async fn fresh_weight(
+    db: &impl ConnectionTrait,
+    rules: &Protocol,
+    patient_id: Uuid,
+    at: DateTime<Utc>,
+) -> AppResult<weight::Model> {
+    let weight = patients::latest_weight(db, patient_id)
+        .await?
+        .ok_or(AppError::NoWeight)?;
+    weight_still_valid(rules, &weight, at)?;
+    Ok(weight)
+}
+
+/// A weight is used only unvoided and measured within the protocol's days.
+pub(super) fn weight_still_valid(
+    rules: &Protocol,
+    weight: &weight::Model,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    if weight.voided_at.is_some() {
+        return Err(AppError::WeightVoided {
+            weight_id: weight.id,
+            weight_g: weight.weight_g,
+        });
+    }
+    if weight.measured_at < at - Duration::days(i64::from(rules.weight_valid_days)) {
+        return Err(AppError::StaleWeight {
+            measured_at: weight.measured_at,
+            valid_days: rules.weight_valid_days,
+        });
+    }
+    Ok(())
+}
+
+/// Available vials per lot.
+async fn available_counts(
+    db: &impl ConnectionTrait,
+    lot_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, i64>> {
+    if lot_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let counts: Vec<(Uuid, i64)> = vial::Entity::find()
+        .select_only()
+        .column(vial::Column::LotId)
+        .column_as(vial::Column::Id.count(), "n")
+        .filter(vial::Column::LotId.is_in(lot_ids.iter().copied()))
+        .filter(vial::Column::Status.eq(VialStatus::Available.as_str()))
+        .group_by(vial::Column::LotId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(counts.into_iter().collect())
+}
+
+/// Released, unexpired, frozen lots, first-expiring first.
+pub(super) async fn candidate_lots(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<lot::Model>> {
+    Ok(lot::Entity::find()
+        .filter(lot::Column::Status.eq(LotStatus::Released.as_str()))
+        .filter(lot::Column::ExpiresAt.gt(now))
+        .filter(lot::Column::CellsPerVial.is_not_null())
+        .order_by_asc(lot::Column::ExpiresAt)
+        .order_by_asc(lot::Column::Code)
+        .all(db)
+        .await?)
+}
+
+/// The vials of `lot` a dose of `target` needs, allowing for the
+/// protocol's post-thaw recovery; `None` for a lot not frozen into vials.
+pub(super) fn vials_for(lot: &lot::Model, target: &DoseTarget, rules: &Protocol) -> Option<i64> {
+    lot.cells_per_vial.map(|cells_per_vial| {
+        vials_needed(
+            target.target_cells,
+            cells_per_vial,
+            rules.post_thaw_recovery_pct,
+        )
+    })
+}
+
+/// The first-expiring lot with enough available vials (two queries).
+async fn choose_lot(
+    db: &impl ConnectionTrait,
+    rules: &Protocol,
+    target: &DoseTarget,
+    now: DateTime<Utc>,
+) -> AppResult<Option<LotOption>> {
+    let lots = candidate_lots(db, now).await?;
+    let ids: Vec<Uuid> = lots.iter().map(|l| l.id).collect();
+    let available = available_counts(db, &ids).await?;
+    Ok(lots.into_iter().find_map(|lot| {
+        let needed = vials_for(&lot, target, rules)?;
+        let available = available.get(&lot.id).copied().unwrap_or(0);
+        (available >= needed).then_some(LotOption {
+            lot,
+            vials_needed: needed,
+            available,
+        })
+    }))
+}

@@ -1,0 +1,293 @@
+//! Dose orders: the weight-based calculation, reserving whole vials from one
+//! released lot without ever handing a vial to two doses, the post-thaw
+//! counts (always recorded: a count is a fact about thawed vials), the
+//! pharmacist's signed verification, cancelling, replacing a vial.
+//!
+//! Every step after the order re-judges what can expire on the server's
+//! clock at that moment: the lot (expired, recalled), the weight (voided,
+//! older than the protocol allows) and the thawed product's shelf life. A
+//! time a client sends never makes an expired product valid.
+//!
+//! Reservation is one transaction. On SQLite the single writer serialises
+//! it; on PostgreSQL each order locks its patient row (so one patient's
+//! orders are numbered one at a time) and picks vials with `FOR UPDATE SKIP
+//! LOCKED` (so concurrent orders take disjoint vials). Either way the
+//! status change is conditional (`WHERE status = 'available'`) and its row
+//! count is checked: a vial cannot be reserved twice.
+//!
+//! By idea: [`calculator`] (the dose a weight calls for and the lot it would
+//! come from), [`order`] (the schedule's answer, reserving, cancelling),
+//! [`preparation`] (the post-thaw counts and the signed verification),
+//! [`replacement`] (a vial replaced); this module holds the dose record and
+//! the guards every step re-applies on the server's clock.
+
+mod calculator;
+mod order;
+mod preparation;
+mod replacement;
+
+pub use calculator::{Calculation, CalculationInput, LotOption, calculate};
+pub(crate) use order::{release_vials, schedule};
+pub use order::{cancel, infusion_starts, order};
+pub use preparation::{Counting, VialCount, target_of, thaw, verify};
+pub use replacement::replace_vial;
+
+use calculator::weight_still_valid;
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use crate::db::WriteTxn;
+use crate::domain::lifecycle::{DoseStatus, LotStatus};
+use crate::domain::protocol::Protocol;
+use crate::entities::{dose, dose_vial, infusion, lot, thaw_count, vial, weight};
+use crate::error::{AppError, AppResult};
+use crate::services::donors::internal;
+use crate::services::{patients, protocol};
+use crate::state::AppState;
+
+/// A lot may serve a dose at `at` only released and unexpired.
+pub(crate) fn lot_usable(lot: &lot::Model, at: DateTime<Utc>) -> AppResult<()> {
+    if lot.status == LotStatus::Recalled.as_str() {
+        return Err(AppError::LotRecalled {
+            lot_id: lot.id,
+            code: lot.code.clone(),
+        });
+    }
+    if lot.status != LotStatus::Released.as_str() {
+        return Err(AppError::LotNotReleased {
+            lot_id: lot.id,
+            code: lot.code.clone(),
+            status: lot.status.clone(),
+        });
+    }
+    if lot.expires_at <= at {
+        return Err(AppError::LotExpired {
+            lot_id: lot.id,
+            code: lot.code.clone(),
+            expires_at: lot.expires_at,
+        });
+    }
+    Ok(())
+}
+
+/// A dose with what it is made of.
+#[derive(Debug, Clone)]
+pub struct DoseRecord {
+    pub dose: dose::Model,
+    pub subject_code: String,
+    /// The patient's second identifier, printed (never encoded) on the bag.
+    pub birth_date: NaiveDate,
+    pub lot: lot::Model,
+    /// The weight the dose was computed from.
+    pub weight: weight::Model,
+    /// The vials in the dose now, by code.
+    pub vials: Vec<vial::Model>,
+    /// Vials that left the dose (replaced), with why.
+    pub removed: Vec<(vial::Model, String)>,
+    /// Every count recorded, oldest first (superseded ones too).
+    pub counts: Vec<thaw_count::Model>,
+    pub infusion: Option<infusion::Model>,
+    /// Infusions the protocol gives each patient.
+    pub infusions_total: i32,
+    /// When a thawed product must have started infusing.
+    pub use_by: Option<DateTime<Utc>>,
+    /// The protocol version the dose was ordered under.
+    pub rules: std::sync::Arc<Protocol>,
+}
+
+impl DoseRecord {
+    pub fn status(&self) -> AppResult<DoseStatus> {
+        self.dose.status.parse().map_err(internal)
+    }
+
+    /// The count of a vial that no later count supersedes.
+    pub fn current_count(&self, vial_id: Uuid) -> Option<&thaw_count::Model> {
+        let superseded: HashSet<Uuid> =
+            self.counts.iter().filter_map(|c| c.supersedes_id).collect();
+        self.counts
+            .iter()
+            .rev()
+            .find(|c| c.vial_id == vial_id && !superseded.contains(&c.id))
+    }
+
+    /// Whether a count was superseded by a signed correction.
+    pub fn is_superseded(&self, count_id: Uuid) -> bool {
+        self.counts
+            .iter()
+            .any(|c| c.supersedes_id == Some(count_id))
+    }
+}
+
+/// Re-checks, at `at`, what can go stale between the order and the bedside:
+/// the lot (recalled, expired) and the weight (voided, too old).
+pub(crate) fn still_usable(record: &DoseRecord, at: DateTime<Utc>) -> AppResult<()> {
+    lot_usable(&record.lot, at)?;
+    weight_still_valid(&record.rules, &record.weight, at)
+}
+
+/// Refuses a thawed product past its shelf life at `at`.
+pub(crate) fn within_shelf_life(record: &DoseRecord, at: DateTime<Utc>) -> AppResult<()> {
+    if let (Some(thawed_at), Some(use_by)) = (record.dose.thawed_at, record.use_by)
+        && at > use_by
+    {
+        return Err(AppError::ThawedProductExpired { thawed_at, use_by });
+    }
+    Ok(())
+}
+
+fn active(model: &dose::Model) -> dose::ActiveModel {
+    dose::ActiveModel {
+        id: Set(model.id),
+        code: Set(model.code.clone()),
+        patient_id: Set(model.patient_id),
+        infusion_number: Set(model.infusion_number),
+        protocol_version: Set(model.protocol_version),
+        weight_id: Set(model.weight_id),
+        weight_g: Set(model.weight_g),
+        dose_per_kg: Set(model.dose_per_kg),
+        target_cells: Set(model.target_cells),
+        min_cells: Set(model.min_cells),
+        max_cells: Set(model.max_cells),
+        lot_id: Set(model.lot_id),
+        cells_per_vial: Set(model.cells_per_vial),
+        vials_needed: Set(model.vials_needed),
+        status: Set(model.status.clone()),
+        thawed_at: Set(model.thawed_at),
+        concentration_cells_per_ml: Set(model.concentration_cells_per_ml),
+        available_ul: Set(model.available_ul),
+        volume_ul: Set(model.volume_ul),
+        cells_to_administer: Set(model.cells_to_administer),
+        verified_at: Set(model.verified_at),
+        verified_by: Set(model.verified_by),
+        cancelled_at: Set(model.cancelled_at),
+        cancel_reason: Set(model.cancel_reason.clone()),
+        created_at: Set(model.created_at),
+        created_by: Set(model.created_by),
+        count_failure: Set(model.count_failure.clone()),
+    }
+}
+
+async fn set_status(
+    txn: &WriteTxn,
+    dose_id: Uuid,
+    from: DoseStatus,
+    to: DoseStatus,
+    extra: impl FnOnce(sea_orm::UpdateMany<dose::Entity>) -> sea_orm::UpdateMany<dose::Entity>,
+) -> AppResult<()> {
+    let update = dose::Entity::update_many()
+        .col_expr(dose::Column::Status, Expr::value(to.as_str()))
+        .filter(dose::Column::Id.eq(dose_id))
+        .filter(dose::Column::Status.eq(from.as_str()));
+    let changed = extra(update).exec(txn).await?;
+    if changed.rows_affected != 1 {
+        return Err(AppError::ConcurrentChange {
+            kind: "dose",
+            id: dose_id,
+        });
+    }
+    Ok(())
+}
+
+pub async fn get(state: &AppState, id: Uuid) -> AppResult<DoseRecord> {
+    load(state, state.db.conn(), id, false).await
+}
+
+/// The dose with this code.
+pub async fn by_code(db: &impl ConnectionTrait, code: &str) -> AppResult<Option<dose::Model>> {
+    Ok(dose::Entity::find()
+        .filter(dose::Column::Code.eq(code))
+        .one(db)
+        .await?)
+}
+
+/// Loads a dose and what it is made of; `lock` takes the dose row for
+/// update on PostgreSQL (inside a write transaction).
+pub async fn load(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    lock: bool,
+) -> AppResult<DoseRecord> {
+    let mut find = dose::Entity::find_by_id(id);
+    if lock && db.get_database_backend() == DbBackend::Postgres {
+        find = find.lock_exclusive();
+    }
+    let dose = find
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("dose", id))?;
+    let patient = patients::find(db, dose.patient_id).await?;
+    let lot = lot::Entity::find_by_id(dose.lot_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("lot", dose.lot_id))?;
+    let weight = weight::Entity::find_by_id(dose.weight_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("weight", dose.weight_id))?;
+    let links = dose_vial::Entity::find()
+        .filter(dose_vial::Column::DoseId.eq(id))
+        .all(db)
+        .await?;
+    let vial_ids: Vec<Uuid> = links.iter().map(|l| l.vial_id).collect();
+    let mut vials: BTreeMap<Uuid, vial::Model> = vial::Entity::find()
+        .filter(vial::Column::Id.is_in(vial_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v))
+        .collect();
+    let mut current = Vec::new();
+    let mut removed = Vec::new();
+    for link in links {
+        if let Some(v) = vials.remove(&link.vial_id) {
+            match link.removed_at {
+                None => current.push(v),
+                Some(_) => removed.push((v, link.removed_reason.unwrap_or_default())),
+            }
+        }
+    }
+    current.sort_by(|a, b| a.code.cmp(&b.code));
+    let counts = thaw_count::Entity::find()
+        .filter(thaw_count::Column::DoseId.eq(id))
+        .order_by_asc(thaw_count::Column::RecordedAt)
+        .order_by_asc(thaw_count::Column::Id)
+        .all(db)
+        .await?;
+    // only a dose at or past the bedside has an infusion
+    let at_bedside = [DoseStatus::Infusing, DoseStatus::Infused]
+        .iter()
+        .any(|s| s.as_str() == dose.status);
+    let infusion = if at_bedside {
+        infusion::Entity::find()
+            .filter(infusion::Column::DoseId.eq(id))
+            .one(db)
+            .await?
+    } else {
+        None
+    };
+    let rules = protocol::cached_version(state, db, dose.protocol_version).await?;
+    Ok(DoseRecord {
+        use_by: dose
+            .thawed_at
+            .map(|t| crate::domain::dose::use_by(t, rules.post_thaw_shelf_life_minutes)),
+        infusions_total: rules.infusions,
+        subject_code: patient.subject_code,
+        birth_date: patient.birth_date,
+        dose,
+        lot,
+        weight,
+        vials: current,
+        removed,
+        counts,
+        infusion,
+        rules,
+    })
+}
