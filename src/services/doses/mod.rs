@@ -15,10 +15,10 @@
 //! status change is conditional (`WHERE status = 'available'`) and its row
 //! count is checked: a vial cannot be reserved twice.
 //!
-//! By idea: [`calculator`] (the dose a weight calls for and the lot it would
-//! come from), [`order`] (the schedule's answer, reserving, cancelling),
-//! [`preparation`] (the post-thaw counts and the signed verification),
-//! [`replacement`] (a vial replaced); this module holds the dose record and
+//! By idea: `calculator` (the dose a weight calls for and the lot it would
+//! come from), `order` (the schedule's answer, reserving, cancelling),
+//! `preparation` (the post-thaw counts and the signed verification),
+//! `replacement` (a vial replaced); this module holds the dose record and
 //! the guards every step re-applies on the server's clock.
 
 mod calculator;
