@@ -1,6 +1,8 @@
 //! Requests per second of `GET /healthz` (the framework alone: the
-//! baseline) against `GET /api/v1/users/me` (a token lookup in the database
-//! and a user row), in one run, alternating rounds so machine noise hits both.
+//! baseline) against `GET /api/v1/users/me` (the bearer token resolved to
+//! its session: read from the database once, then kept in memory by the
+//! instance, `services::sessions`), in one run, alternating rounds so
+//! machine noise hits both.
 //!
 //! `cargo bench --bench http` (release build). `BENCH_SECONDS` sets the
 //! length of a round (default 5), `BENCH_CONNECTIONS` the concurrency (64).

@@ -27,8 +27,8 @@ mod preparation;
 mod replacement;
 
 pub use calculator::{Calculation, CalculationInput, LotOption, calculate};
-pub(crate) use order::{release_vials, schedule};
 pub use order::{cancel, infusion_starts, order};
+pub(crate) use order::{release_vials, schedule};
 pub use preparation::{Counting, VialCount, target_of, thaw, verify};
 pub use replacement::replace_vial;
 
