@@ -30,6 +30,8 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use crate::database_url;
 
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an unused SQLite connection is kept open.
+const SQLITE_IDLE: Duration = Duration::from_secs(60);
 /// Arbitrary, fixed key of the PostgreSQL advisory lock taken while
 /// migrating, so instances starting together migrate one after another.
 const MIGRATION_LOCK_KEY: i64 = 0x63_656c_6c74_7261; // "celltra"
@@ -141,8 +143,13 @@ impl Db {
         if is_sqlite {
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             // Each in-memory connection would be a database of its own.
+            // A connection idle for a minute is closed (one stays open):
+            // its page and statement caches go with it, so a burst (the
+            // demo's load, a month's trace) is not held for good.
             options
                 .max_connections(if in_memory { 1 } else { max_connections })
+                .min_connections(1)
+                .idle_timeout(SQLITE_IDLE)
                 .map_sqlx_sqlite_opts(|opts| {
                     opts.journal_mode(SqliteJournalMode::Wal)
                         .synchronous(SqliteSynchronous::Full)

@@ -25,6 +25,23 @@ pub fn give_large_blocks_back() {
     }
 }
 
+/// Every [`TRIM_EVERY`], returns what the heaps keep free (a serving
+/// instance; the walk over the heaps takes a few milliseconds, on a
+/// blocking thread).
+pub async fn release_periodically() {
+    let mut every = tokio::time::interval(TRIM_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let _ = tokio::task::spawn_blocking(release_free_memory).await;
+    }
+}
+
+/// How often a serving instance hands free memory back: more often than
+/// an idle database connection is closed (`db`), so what it held goes back
+/// within two minutes of the burst that used it.
+pub const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(45);
+
 /// Returns the free memory the heaps keep to the system (after a burst of
 /// work such as loading the demo).
 pub fn release_free_memory() {
