@@ -152,7 +152,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Authentica
         Err(lookup) => lookup,
     };
     let found = session::Entity::find()
-        .filter(session::Column::TokenHash.eq(token_hash(token)))
+        .filter(session::Column::TokenHash.eq(lookup.key()))
         .find_also_related(user::Entity)
         .one(state.db.conn())
         .await?;

@@ -64,6 +64,13 @@ pub struct Lookup {
     generation: u64,
 }
 
+impl Lookup {
+    /// The token's hash, which the session row is found by.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
 impl SessionCache {
     /// The session under this token hash, when it is kept, of the current
     /// generation and not expired at `now`; else how to keep what the
