@@ -13,7 +13,7 @@ use crate::domain::qc::QcInputError;
 
 /// Declares `AppError` from variants written `Variant … => STATUS "code"`
 /// or `Variant … => from field`, and derives `status()`, `code()` and
-/// `OWN_CODES` (every code stated in the table) from them.
+/// `OWN_TABLE` (every status and code it states) from them.
 macro_rules! app_error {
     (
         $(#[$meta:meta])*
@@ -34,11 +34,13 @@ macro_rules! app_error {
         }
 
         impl AppError {
-            /// The codes the table states, in its order (a code shared by
-            /// two variants appears twice); the wrapped refusals' own
-            /// codes are added by `codes()`.
-            const OWN_CODES: &'static [&'static str] = &[$($($code,)?)*];
+            /// The statuses and codes the table states, in its order (a code
+            /// shared by two variants appears twice); `table()` adds those
+            /// of the refusals it wraps.
+            const OWN_TABLE: &'static [(axum::http::StatusCode, &'static str)] =
+                &[$($(($crate::error::spec::status($status), $code),)?)*];
 
+            /// The HTTP status of this refusal, as the contract states it.
             pub fn status(&self) -> axum::http::StatusCode {
                 match self {
                     $(
@@ -49,6 +51,7 @@ macro_rules! app_error {
                 }
             }
 
+            /// The refusal's code, stable and snake_case: clients branch on it.
             pub fn code(&self) -> &'static str {
                 match self {
                     $(
@@ -114,7 +117,7 @@ impl Refusal for Box<super::AppError> {
 /// A QC result that cannot be judged: one code per way it fails.
 impl Refusal for QcInputError {
     fn status(&self) -> StatusCode {
-        StatusCode::UNPROCESSABLE_ENTITY
+        QC_INPUT_STATUS
     }
     fn code(&self) -> &'static str {
         match self {
@@ -125,20 +128,118 @@ impl Refusal for QcInputError {
     }
 }
 
-/// The codes of `QcInputError`, in the order of its variants.
-pub(super) const QC_INPUT_CODES: [&str; 3] =
-    ["unknown_qc_test", "unit_mismatch", "invalid_qc_value"];
+/// The status and the codes of `QcInputError`, in the order of its
+/// variants.
+const QC_INPUT_STATUS: StatusCode = StatusCode::UNPROCESSABLE_ENTITY;
+const QC_INPUT_CODES: [&str; 3] = ["unknown_qc_test", "unit_mismatch", "invalid_qc_value"];
 
 impl super::AppError {
-    /// Every code an `AppError` can answer with, each once: the table's and
-    /// those of the refusals it wraps.
+    /// Every status and code an `AppError` can answer with, each pair once:
+    /// the table's and those of the refusals it wraps.
+    pub fn table() -> Vec<(StatusCode, &'static str)> {
+        let wrapped = QC_INPUT_CODES.map(|code| (QC_INPUT_STATUS, code));
+        let mut table = Vec::new();
+        for entry in Self::OWN_TABLE.iter().chain(&wrapped) {
+            if !table.contains(entry) {
+                table.push(*entry);
+            }
+        }
+        table
+    }
+
+    /// Every code an `AppError` can answer with, each once.
     pub fn codes() -> Vec<&'static str> {
         let mut codes = Vec::new();
-        for code in Self::OWN_CODES.iter().chain(&QC_INPUT_CODES) {
-            if !codes.contains(code) {
-                codes.push(*code);
+        for (_, code) in Self::table() {
+            if !codes.contains(&code) {
+                codes.push(code);
             }
         }
         codes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::AppError;
+
+    #[test]
+    fn every_code_is_snake_case_and_answered_with_one_status() {
+        let table = AppError::table();
+        for (status, code) in &table {
+            assert!(
+                !code.is_empty()
+                    && code
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{code} is not snake_case"
+            );
+            let statuses: Vec<_> = table.iter().filter(|(_, c)| c == code).collect();
+            assert_eq!(statuses.len(), 1, "{code} ({status}) has two statuses");
+        }
+        assert_eq!(AppError::codes().len(), table.len());
+    }
+
+    #[test]
+    fn each_qc_input_error_answers_with_its_own_code() {
+        let test = || "sterility".to_owned();
+        let errors = [
+            QcInputError::UnknownTest {
+                test: test(),
+                known: vec![],
+            },
+            QcInputError::UnitMismatch {
+                test: test(),
+                expected: "%".into(),
+                given: "cells".into(),
+            },
+            QcInputError::InvalidValue {
+                test: test(),
+                expected: "pass or fail",
+            },
+        ];
+        let codes: Vec<_> = errors
+            .into_iter()
+            .map(AppError::QcInput)
+            .map(|error| (error.status(), error.code()))
+            .collect();
+        assert_eq!(codes, QC_INPUT_CODES.map(|code| (QC_INPUT_STATUS, code)));
+    }
+
+    #[test]
+    fn recorded_counts_answer_with_the_refusal_they_carry() {
+        let error = AppError::CountsRecorded {
+            inner: Box::new(AppError::NoWeight),
+            dose_id: uuid::Uuid::nil(),
+            dose_status: "count_failed".into(),
+        };
+        assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error.code(), "no_weight");
+    }
+
+    #[test]
+    fn variants_answer_with_the_status_and_code_declared_beside_them() {
+        let cases = [
+            (AppError::InvalidCredentials, 401, "invalid_credentials"),
+            (AppError::PayloadTooLarge, 413, "payload_too_large"),
+            (AppError::NotABox(uuid::Uuid::nil()), 422, "not_a_box"),
+            (
+                AppError::internal(anyhow::anyhow!("boom")),
+                500,
+                "internal_error",
+            ),
+            (
+                AppError::RouteNotFound {
+                    method: "GET".into(),
+                    path: "/x".into(),
+                },
+                404,
+                "not_found",
+            ),
+        ];
+        for (error, status, code) in cases {
+            assert_eq!((error.status().as_u16(), error.code()), (status, code));
+        }
     }
 }

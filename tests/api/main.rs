@@ -14,6 +14,7 @@ mod auth;
 mod backup;
 mod checkpoints;
 mod cli;
+mod contract;
 mod crash;
 mod demoday;
 mod demomark;
