@@ -33,6 +33,9 @@ pub use response::{ErrorBody, ErrorDetail};
 use spec::app_error;
 use wording::*;
 
+// Each variant: its doc, its message (`#[error]`), its fields, and after
+// `=>` the status and code the contract gives it (see `spec`). rustfmt
+// does not reach inside the macro: keep the lines as it would.
 app_error! {
     #[derive(Debug, thiserror::Error)]
     pub enum AppError {
