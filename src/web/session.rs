@@ -3,21 +3,20 @@
 //! default) and revoked at sign-out; and a CSRF token on every form,
 //! derived from the session so it needs no storage.
 
-use crate::domain::zone::SiteZone;
-use axum::extract::{FromRequestParts, OriginalUri, State};
+use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::api::extract::ClientAddress;
 use crate::domain::accounts::Role;
 use crate::domain::ledger::hex;
+use crate::domain::zone::SiteZone;
 use crate::services::auth::{self, AuthenticatedUser};
 use crate::state::AppState;
-use crate::web::page::{self, WebForm, error_page};
+use crate::web::error::Refused;
+use crate::web::{page, sign_in};
 
 pub const COOKIE: &str = "celltrail_session";
 
@@ -67,64 +66,26 @@ impl WebUser {
         csrf_for(&self.token)
     }
 
-    /// Checks a form's CSRF token.
-    pub fn check_csrf(&self, given: &str) -> Result<(), Refused> {
-        let expected = self.csrf();
-        let same = given.len() == expected.len()
-            && given
-                .bytes()
-                .zip(expected.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if same {
-            Ok(())
-        } else {
-            Err(Refused {
-                title: "This form has expired",
-                message: "The page was open too long or came from elsewhere. Go back, reload it and try again."
-                    .to_owned(),
-            })
-        }
-    }
-
-    /// Refuses a page to roles not in `roles`.
-    /// A form post: its CSRF token, then the user's role.
-    pub fn allow(&self, csrf: &str, roles: &[Role]) -> Result<(), Refused> {
-        self.check_csrf(csrf)?;
-        self.require(roles)
-    }
-
+    /// Refuses a page or form to roles not in `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), Refused> {
         if roles.contains(&self.user.role) {
             Ok(())
         } else {
-            Err(Refused {
-                title: "Not for your role",
-                message: format!(
-                    "A {} may not do this; it is for: {}.",
-                    self.user.role.as_str(),
-                    roles
-                        .iter()
-                        .map(|r| r.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            })
+            Err(Refused::role(self.user.role, roles))
         }
     }
 }
 
-/// A form or page refused to this session (403).
-#[derive(Debug)]
-pub struct Refused {
-    title: &'static str,
-    message: String,
-}
-
-impl IntoResponse for Refused {
-    fn into_response(self) -> Response {
-        error_page(StatusCode::FORBIDDEN, self.title, &self.message)
-    }
+/// Whether `given` is the CSRF token of the session `token`, compared in
+/// constant time.
+pub fn csrf_matches(token: &str, given: &str) -> bool {
+    let expected = csrf_for(token);
+    given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 fn csrf_for(token: &str) -> String {
@@ -163,12 +124,12 @@ impl FromRequestParts<AppState> for WebUser {
         let sign_in = |ended: bool| {
             if parts.method != Method::GET && parts.method != Method::HEAD {
                 let back = return_page(&parts.headers, parts.uri.path());
-                return page::session_ended_page(state.settings.cookie_secure, &back);
+                return sign_in::session_ended_page(state.settings.cookie_secure, &back);
             }
             let mut to = format!("/?next={}", page::url_encode(&here));
             if ended {
                 to.push_str("&error=");
-                to.push_str(&page::url_encode(page::SESSION_ENDED));
+                to.push_str(&page::url_encode(sign_in::SESSION_ENDED));
             }
             Redirect::to(&to).into_response()
         };
@@ -187,11 +148,7 @@ impl FromRequestParts<AppState> for WebUser {
         // patient or trace page (as on the API).
         let path = parts.uri.path();
         if user.user.role == Role::Admin && path != "/sign-out" && !path.starts_with("/accounts/") {
-            return Err(Refused {
-                title: "Not for your role",
-                message: "The administrator manages accounts only; products, patients and traces are for the staff who work with them.".to_owned(),
-            }
-            .into_response());
+            return Err(Refused::administrator().into_response());
         }
         Ok(user)
     }
@@ -228,47 +185,6 @@ fn return_page(headers: &HeaderMap, form_path: &str) -> String {
     }
 }
 
-/// The cookie carrying `token`, or clearing it.
-fn cookie(state: &AppState, token: Option<&str>) -> HeaderValue {
-    let secure = if state.settings.cookie_secure {
-        "; Secure"
-    } else {
-        ""
-    };
-    let value = match token {
-        Some(token) => format!(
-            "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-            state.settings.token_ttl.as_secs()
-        ),
-        None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
-    };
-    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SignIn {
-    pub username: String,
-    pub password: String,
-    #[serde(default)]
-    pub next: String,
-    /// The sign-in form's token, which must match its cookie.
-    #[serde(default)]
-    pub csrf: String,
-}
-
-/// The sign-in form's token from its cookie.
-fn sign_in_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == page::SIGN_IN_COOKIE)
-        .map(|(_, value)| value.trim())
-        .filter(|v| !v.is_empty())
-}
-
 /// Only paths of this site: never `//elsewhere`, `https://…`, or a path a
 /// browser would turn into one (browsers drop tabs and line breaks, and
 /// read `\\` as `/`: `/\t/evil.example` is `//evil.example`). A path is
@@ -284,71 +200,10 @@ pub fn safe_next(next: &str) -> &str {
     }
 }
 
-pub async fn sign_in(
-    State(state): State<AppState>,
-    ClientAddress(client): ClientAddress,
-    headers: HeaderMap,
-    WebForm(form): WebForm<SignIn>,
-) -> Response {
-    let secure = state.settings.cookie_secure;
-    // The form's token must be the one this browser was given with it.
-    let expected = sign_in_token(&headers).unwrap_or("");
-    if expected.is_empty() || expected.as_bytes() != form.csrf.as_bytes() {
-        let mut response = page::sign_in_page(
-            secure,
-            safe_next(&form.next),
-            Some("The sign-in form had expired. Enter your username and password again."),
-            form.username.trim(),
-        );
-        *response.status_mut() = StatusCode::FORBIDDEN;
-        return response;
-    }
-    match auth::login(&state, &client, form.username.trim(), &form.password).await {
-        Ok(outcome) => {
-            let mut response = Redirect::to(safe_next(&form.next)).into_response();
-            response
-                .headers_mut()
-                .insert(header::SET_COOKIE, cookie(&state, Some(&outcome.token)));
-            response
-        }
-        Err(error) => {
-            let status = error.status();
-            let mut response = page::sign_in_page(
-                secure,
-                safe_next(&form.next),
-                Some(&page::sentence(&error, state.settings.timezone)),
-                &form.username,
-            );
-            *response.status_mut() = status;
-            response
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    pub csrf: String,
-}
-
-pub async fn sign_out(
-    State(state): State<AppState>,
-    user: WebUser,
-    WebForm(form): WebForm<CsrfOnly>,
-) -> Response {
-    if let Err(refused) = user.check_csrf(&form.csrf) {
-        return refused.into_response();
-    }
-    let _ = auth::logout(&state, user.user.session_id).await;
-    let mut response = Redirect::to("/").into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, cookie(&state, None));
-    response
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     #[test]
     fn the_session_cookie_is_found_among_others() {
