@@ -120,10 +120,7 @@ pub async fn unlock(
     Path(id): Path<Uuid>,
     CsrfForm(form): CsrfForm<UnlockForm>,
 ) -> Result<Response, PageError> {
-    let signature = user
-        .sign(&state, form.password, form.meaning)
-        .await
-        .or_back("/", user.zone)?;
+    let signature = user.sign(&state, form.password, form.meaning, "/").await?;
     let account = accounts::unlock(&state, &signature, id, &form.reason)
         .await
         .or_back("/", user.zone)?;

@@ -239,9 +239,8 @@ pub async fn discard(
 ) -> Result<Response, PageError> {
     let back = back_or(&form.back, &format!("/vials/{id}"));
     let signature = user
-        .sign(&state, form.password, form.meaning)
-        .await
-        .or_back(&back, user.zone)?;
+        .sign(&state, form.password, form.meaning, &back)
+        .await?;
     let record = vials::discard(&state, &signature, id, &form.reason)
         .await
         .or_back(&back, user.zone)?;

@@ -14,8 +14,9 @@ use crate::domain::accounts::Role;
 use crate::domain::ledger::hex;
 use crate::domain::zone::SiteZone;
 use crate::services::auth::{self, AuthenticatedUser};
+use crate::services::signatures::{self, SignatureInput, VerifiedSignature};
 use crate::state::AppState;
-use crate::web::error::Refused;
+use crate::web::error::{OrBack, PageError, Refused};
 use crate::web::{page, sign_in};
 
 pub const COOKIE: &str = "celltrail_session";
@@ -40,15 +41,19 @@ impl WebUser {
     }
 
     /// Checks the electronic signature a form carries: the signer's own
-    /// password again and what the signature means.
+    /// password again and what the signature means. A signature refused
+    /// sends the form back to `back`, saying why.
     pub async fn sign(
         &self,
         state: &AppState,
         password: String,
         meaning: String,
-    ) -> crate::error::AppResult<crate::services::signatures::VerifiedSignature> {
-        let input = crate::services::signatures::SignatureInput { password, meaning };
-        crate::services::signatures::verify(state, &self.user, &input).await
+        back: &str,
+    ) -> Result<VerifiedSignature, PageError> {
+        let input = SignatureInput { password, meaning };
+        signatures::verify(state, &self.user, &input)
+            .await
+            .or_back(back, self.zone)
     }
 
     /// A time as people at the site read it: `2026-11-25 17:40 +08:00`.
@@ -97,13 +102,18 @@ fn csrf_for(token: &str) -> String {
 
 /// The session token of a request's cookie.
 pub fn session_token(headers: &HeaderMap) -> Option<&str> {
+    cookie_value(headers, COOKIE)
+}
+
+/// The value of the cookie `name` a request carries, when not empty.
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(found, _)| *found == name)
         .map(|(_, value)| value.trim())
         .filter(|v| !v.is_empty())
 }

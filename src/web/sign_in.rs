@@ -12,9 +12,9 @@ use crate::api::extract::ClientAddress;
 use crate::services::auth;
 use crate::state::AppState;
 use crate::web::error::sentence;
-use crate::web::extract::{CsrfForm, CsrfOnly, WebForm};
+use crate::web::extract::{CsrfForm, CsrfOnly, PageUser, WebForm, roles};
 use crate::web::page::shell;
-use crate::web::session::{COOKIE, WebUser, safe_next};
+use crate::web::session::{COOKIE, cookie_value, safe_next};
 
 /// The sign-in form. It carries a token that the browser also holds in a
 /// cookie of its own (SameSite=Strict), so no other site can sign a browser
@@ -130,19 +130,6 @@ pub struct SignIn {
     pub csrf: String,
 }
 
-/// The sign-in form's token from its cookie.
-fn sign_in_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SIGN_IN_COOKIE)
-        .map(|(_, value)| value.trim())
-        .filter(|v| !v.is_empty())
-}
-
 pub async fn sign_in(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
@@ -151,7 +138,7 @@ pub async fn sign_in(
 ) -> Response {
     let secure = state.settings.cookie_secure;
     // The form's token must be the one this browser was given with it.
-    let expected = sign_in_token(&headers).unwrap_or("");
+    let expected = cookie_value(&headers, SIGN_IN_COOKIE).unwrap_or("");
     if expected.is_empty() || expected.as_bytes() != form.csrf.as_bytes() {
         let mut response = sign_in_page(
             secure,
@@ -186,7 +173,7 @@ pub async fn sign_in(
 
 pub async fn sign_out(
     State(state): State<AppState>,
-    user: WebUser,
+    user: PageUser<roles::Any>,
     CsrfForm(_): CsrfForm<CsrfOnly>,
 ) -> Response {
     let _ = auth::logout(&state, user.user.session_id).await;

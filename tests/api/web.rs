@@ -471,14 +471,23 @@ async fn a_form_says_who_it_is_for_and_a_refusal_goes_back_in_words(app: TestApp
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let body = refused.text().await.unwrap();
     assert!(body.contains("Not for your role"), "{body}");
-    assert!(body.contains("A lab may not do this; it is for: quality."), "{body}");
+    assert!(
+        body.contains("A lab may not do this; it is for: quality."),
+        "{body}"
+    );
 
     let quality = sign_in(&app, "qa.officer").await;
     let refused = release(quality.clone(), csrf(&lab_home), STAFF_PASSWORD)
         .await
         .unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    assert!(refused.text().await.unwrap().contains("This form has expired"));
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("This form has expired")
+    );
 
     let (_, lot_page) = page(&app, &format!("/lots/{lot_id}"), &quality).await;
     let back = release(quality.clone(), csrf(&lot_page), "not the password")

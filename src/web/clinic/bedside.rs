@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::services::doses::{self, DoseRecord};
 use crate::services::infusions;
 use crate::state::AppState;
-use crate::web::error::{OrBack, PageError, sentence};
+use crate::web::error::{PageError, sentence};
 use crate::web::extract::{CsrfForm, PageUser, WebQuery, carries_csrf, roles};
 use crate::web::page::{self, Flash, pill, redirect_with, see_other, signature_fields};
 use crate::web::session::WebUser;
@@ -244,9 +244,8 @@ pub async fn late_entry(
         ));
     };
     let signature = user
-        .sign(&state, form.password, form.meaning)
-        .await
-        .or_back(&back, user.zone)?;
+        .sign(&state, form.password, form.meaning, &back)
+        .await?;
     let outcome = infusions::start(
         &state,
         &user.user.actor(),

@@ -45,9 +45,9 @@ pub async fn thaw(
                 &state,
                 field("password").unwrap_or("").to_owned(),
                 field("meaning").unwrap_or("").to_owned(),
+                &back,
             )
-            .await
-            .or_back(&back, user.zone)?;
+            .await?;
         Some((
             signature,
             field("correction_reason").unwrap_or("").to_owned(),
@@ -154,9 +154,8 @@ pub async fn replace_vial(
 ) -> Result<Response, PageError> {
     let back = format!("/doses/{id}");
     let signature = user
-        .sign(&state, form.password, form.meaning)
-        .await
-        .or_back(&back, user.zone)?;
+        .sign(&state, form.password, form.meaning, &back)
+        .await?;
     let record = doses::replace_vial(&state, &signature, id, form.vial_id, &form.reason)
         .await
         .or_back(&back, user.zone)?;
@@ -182,9 +181,8 @@ pub async fn verify(
 ) -> Result<Response, PageError> {
     let back = format!("/doses/{id}");
     let signature = user
-        .sign(&state, form.password, form.meaning)
-        .await
-        .or_back(&back, user.zone)?;
+        .sign(&state, form.password, form.meaning, &back)
+        .await?;
     doses::verify(&state, &signature, id)
         .await
         .or_back(&back, user.zone)?;

@@ -146,9 +146,8 @@ pub async fn void_weight(
 ) -> Result<Response, PageError> {
     let back = format!("/patients/{id}");
     let signature = user
-        .sign(&state, form.password, form.meaning)
-        .await
-        .or_back(&back, user.zone)?;
+        .sign(&state, form.password, form.meaning, &back)
+        .await?;
     let w = patients::void_weight(&state, &signature, id, weight_id, &form.reason)
         .await
         .or_back(&back, user.zone)?;

@@ -208,9 +208,8 @@ pub async fn lot_decision(
 ) -> Result<Response, PageError> {
     let back = format!("/lots/{id}");
     let signature = user
-        .sign(&state, form.password, form.meaning)
-        .await
-        .or_back(&back, user.zone)?;
+        .sign(&state, form.password, form.meaning, &back)
+        .await?;
     let outcome = match action.as_str() {
         "release" => lots::release(&state, &signature, id)
             .await
@@ -275,9 +274,8 @@ pub async fn qc_investigation(
 ) -> Result<Response, PageError> {
     let back = format!("/lots/{id}");
     let signature = user
-        .sign(&state, form.password, form.meaning)
-        .await
-        .or_back(&back, user.zone)?;
+        .sign(&state, form.password, form.meaning, &back)
+        .await?;
     let record = lots::investigate_qc(
         &state,
         &signature,
