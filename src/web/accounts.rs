@@ -15,7 +15,7 @@ use crate::state::AppState;
 use crate::web::error::{OrBack, PageError};
 use crate::web::extract::{CsrfForm, PageUser, carries_csrf, roles};
 use crate::web::page;
-use crate::web::session::WebUser;
+use crate::web::user::WebUser;
 
 /// The cards of the administrator's home page.
 pub fn sign_in_watch(report: &throttle::Report, user: &WebUser) -> Markup {

@@ -18,10 +18,12 @@ use serde::Deserialize;
 
 use crate::api::extract::RoleSet;
 pub use crate::api::extract::roles;
+use crate::services::signatures::{self, SignatureInput, VerifiedSignature};
 use crate::state::AppState;
-use crate::web::error::Refused;
+use crate::web::error::{OrBack, PageError, Refused};
 use crate::web::page::error_page;
-use crate::web::session::{WebUser, csrf_matches, session_token};
+use crate::web::session::session_token;
+use crate::web::user::{WebUser, csrf_matches};
 
 /// The signed-in person of a page or form, admitted by the role set `R`
 /// (by default the staff who work with products and patients). Another
@@ -46,12 +48,31 @@ impl<R: RoleSet> FromRequestParts<AppState> for PageUser<R> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let user = WebUser::from_request_parts(parts, state).await?;
-        user.require(R::ROLES)
-            .map_err(IntoResponse::into_response)?;
+        if !R::ROLES.contains(&user.user.role) {
+            return Err(Refused::role(user.user.role, R::ROLES).into_response());
+        }
         Ok(PageUser {
             user,
             roles: PhantomData,
         })
+    }
+}
+
+impl<R: RoleSet> PageUser<R> {
+    /// Checks the electronic signature a form carries: the signer's own
+    /// password again and what the signature means. A signature refused
+    /// sends the form back to `back`, saying why.
+    pub async fn sign(
+        &self,
+        state: &AppState,
+        password: String,
+        meaning: String,
+        back: &str,
+    ) -> Result<VerifiedSignature, PageError> {
+        let input = SignatureInput { password, meaning };
+        signatures::verify(state, &self.user.user, &input)
+            .await
+            .or_back(back, self.user.zone)
     }
 }
 

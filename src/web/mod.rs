@@ -15,6 +15,7 @@ pub mod scan;
 pub mod session;
 pub mod sign_in;
 pub mod trace;
+pub mod user;
 
 use axum::Router;
 use axum::routing::{get, post};

@@ -3,12 +3,13 @@
 //! the binary: no fonts, scripts or styles from any other host.
 
 use axum::http::StatusCode;
+use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use crate::domain::accounts::Role;
-use crate::web::session::WebUser;
+use crate::web::user::WebUser;
 
 const STYLE: &str = r#"
 :root{--ink:#1b1f24;--muted:#5b6470;--line:#d5d9de;--bg:#f6f7f9;--card:#fff;--accent:#0b5cad;--ok:#146c2e;--okbg:#e3f4e8;--bad:#a4161a;--badbg:#fbe4e4;--warn:#7a4d00;--warnbg:#fff1d6}
@@ -227,6 +228,92 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     };
     (status, shell(title, None, body)).into_response()
 }
+
+/// The sign-in form. It carries a token that the browser also holds in a
+/// cookie of its own (SameSite=Strict), so no other site can sign a browser
+/// in to an account of its choosing.
+pub fn sign_in_page(
+    secure_cookie: bool,
+    next: &str,
+    error: Option<&str>,
+    username: &str,
+) -> Response {
+    sign_in_form(secure_cookie, next, error, username, false)
+}
+
+/// What a form sent after its session ended is answered with (401): the
+/// sign-in form, saying in words that nothing was saved, and returning the
+/// person to the page the form was on (`next`, a page, never the form's
+/// POST route). The page's script keeps what they typed and puts it back
+/// there (`keep.js`).
+pub fn session_ended_page(secure_cookie: bool, next: &str) -> Response {
+    let mut response = sign_in_form(secure_cookie, next, Some(SESSION_ENDED_SENT), "", true);
+    *response.status_mut() = StatusCode::UNAUTHORIZED;
+    response
+}
+
+/// Said when a form arrives after its session ended.
+pub const SESSION_ENDED_SENT: &str = "Your session had ended, so what you sent was not saved. Sign in again: you will return to the page you were on, with what you typed put back for you to check and send.";
+/// Said when a page is opened after its session ended.
+pub const SESSION_ENDED: &str =
+    "Your session had ended. Sign in again to return to the page you were on.";
+
+fn sign_in_form(
+    secure_cookie: bool,
+    next: &str,
+    error: Option<&str>,
+    username: &str,
+    ended: bool,
+) -> Response {
+    let token = crate::services::auth::new_token().unwrap_or_default();
+    let token = &token[token.len().saturating_sub(32)..];
+    let mut response = shell(
+        "Sign in",
+        None,
+        sign_in_view(token, next, error, username, ended),
+    )
+    .into_response();
+    let cookie = format!(
+        "{SIGN_IN_COOKIE}={token}; Path=/sign-in; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+        if secure_cookie { "; Secure" } else { "" }
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn sign_in_view(
+    token: &str,
+    next: &str,
+    error: Option<&str>,
+    username: &str,
+    ended: bool,
+) -> Markup {
+    html! {
+        h1 { "Sign in" }
+        @if let Some(error) = error {
+            @if ended {
+                div class="msg warn" role="alert" data-session-ended="1" { (error) }
+            } @else {
+                div class="msg bad" role="alert" { (error) }
+            }
+        }
+        form class="card" method="post" action="/sign-in" {
+            input type="hidden" name="csrf" value=(token);
+            input type="hidden" name="next" value=(next);
+            label for="username" { "Username" }
+            input id="username" name="username" autocomplete="username" required autofocus value=(username);
+            label for="password" { "Password" }
+            input id="password" name="password" type="password" autocomplete="current-password" required;
+            div class="actions" { button type="submit" { "Sign in" } }
+        }
+        p class="muted" { "Chain of identity and custody for cell-therapy products." }
+    }
+}
+
+/// The cookie holding the sign-in form's token.
+pub const SIGN_IN_COOKIE: &str = "celltrail_sign_in";
 
 /// The fields of an electronic signature (21 CFR Part 11): the signer's
 /// password again and what the signature means.

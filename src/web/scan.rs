@@ -19,7 +19,8 @@ use crate::state::AppState;
 use crate::web::error::{OrBack, PageError};
 use crate::web::extract::{CsrfForm, PageUser, WebQuery, carries_csrf, roles};
 use crate::web::page::{self, Flash, pill, redirect_with};
-use crate::web::session::{WebUser, safe_next};
+use crate::web::session::safe_next;
+use crate::web::user::WebUser;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ScanQuery {

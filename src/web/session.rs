@@ -1,104 +1,21 @@
 //! Browser sessions: the same opaque, hashed, expiring session tokens as
 //! the API, carried in a cookie (HttpOnly, SameSite=Strict, Secure by
-//! default) and revoked at sign-out; and a CSRF token on every form,
-//! derived from the session so it needs no storage.
+//! default) and revoked at sign-out; a page without one goes to the
+//! sign-in form, a form without one is answered with it.
 
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 
 use crate::domain::accounts::Role;
-use crate::domain::ledger::hex;
-use crate::domain::zone::SiteZone;
-use crate::services::auth::{self, AuthenticatedUser};
-use crate::services::signatures::{self, SignatureInput, VerifiedSignature};
+use crate::services::auth;
 use crate::state::AppState;
-use crate::web::error::{OrBack, PageError, Refused};
-use crate::web::{page, sign_in};
+use crate::web::error::Refused;
+use crate::web::page;
+use crate::web::user::WebUser;
 
 pub const COOKIE: &str = "celltrail_session";
-
-/// The signed-in person of a page request.
-#[derive(Debug, Clone)]
-pub struct WebUser {
-    pub user: AuthenticatedUser,
-    token: String,
-    /// The site's time zone: every time on a page is shown in it.
-    pub zone: SiteZone,
-}
-
-impl WebUser {
-    /// A signed-in user and the token their cookie carries.
-    pub fn from_parts(user: AuthenticatedUser, token: &str, zone: SiteZone) -> Self {
-        WebUser {
-            user,
-            token: token.to_owned(),
-            zone,
-        }
-    }
-
-    /// Checks the electronic signature a form carries: the signer's own
-    /// password again and what the signature means. A signature refused
-    /// sends the form back to `back`, saying why.
-    pub async fn sign(
-        &self,
-        state: &AppState,
-        password: String,
-        meaning: String,
-        back: &str,
-    ) -> Result<VerifiedSignature, PageError> {
-        let input = SignatureInput { password, meaning };
-        signatures::verify(state, &self.user, &input)
-            .await
-            .or_back(back, self.zone)
-    }
-
-    /// A time as people at the site read it: `2026-11-25 17:40 +08:00`.
-    pub fn when(&self, t: DateTime<Utc>) -> String {
-        self.zone.minute(t)
-    }
-
-    /// A site-local date: `2026-11-25`.
-    pub fn date(&self, t: DateTime<Utc>) -> String {
-        self.zone.day(t)
-    }
-
-    /// The CSRF token every form of this session carries.
-    pub fn csrf(&self) -> String {
-        csrf_for(&self.token)
-    }
-
-    /// Refuses a page or form to roles not in `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), Refused> {
-        if roles.contains(&self.user.role) {
-            Ok(())
-        } else {
-            Err(Refused::role(self.user.role, roles))
-        }
-    }
-}
-
-/// Whether `given` is the CSRF token of the session `token`, compared in
-/// constant time.
-pub fn csrf_matches(token: &str, given: &str) -> bool {
-    let expected = csrf_for(token);
-    given.len() == expected.len()
-        && given
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
-}
-
-fn csrf_for(token: &str) -> String {
-    hex(&Sha256::digest(
-        format!("celltrail-csrf:{token}").as_bytes(),
-    ))[..32]
-        .to_owned()
-}
 
 /// The session token of a request's cookie.
 pub fn session_token(headers: &HeaderMap) -> Option<&str> {
@@ -134,12 +51,12 @@ impl FromRequestParts<AppState> for WebUser {
         let sign_in = |ended: bool| {
             if parts.method != Method::GET && parts.method != Method::HEAD {
                 let back = return_page(&parts.headers, parts.uri.path());
-                return sign_in::session_ended_page(state.settings.cookie_secure, &back);
+                return page::session_ended_page(state.settings.cookie_secure, &back);
             }
             let mut to = format!("/?next={}", page::url_encode(&here));
             if ended {
                 to.push_str("&error=");
-                to.push_str(&page::url_encode(sign_in::SESSION_ENDED));
+                to.push_str(&page::url_encode(page::SESSION_ENDED));
             }
             Redirect::to(&to).into_response()
         };
@@ -147,11 +64,7 @@ impl FromRequestParts<AppState> for WebUser {
             return Err(sign_in(false));
         };
         let user = match auth::authenticate(state, token).await {
-            Ok(user) => WebUser {
-                user,
-                token: token.to_owned(),
-                zone: state.settings.timezone,
-            },
+            Ok(user) => WebUser::from_parts(user, token, state.settings.timezone),
             Err(_) => return Err(sign_in(true)),
         };
         // The administrator manages accounts, nothing else: no product,
@@ -301,7 +214,10 @@ mod tests {
 
     #[test]
     fn csrf_tokens_differ_per_session() {
+        use crate::web::user::{csrf_for, csrf_matches};
         assert_ne!(csrf_for("a"), csrf_for("b"));
         assert_eq!(csrf_for("a").len(), 32);
+        assert!(csrf_matches("a", &csrf_for("a")));
+        assert!(!csrf_matches("a", &csrf_for("b")));
     }
 }

@@ -14,7 +14,7 @@ use crate::state::AppState;
 use crate::web::error::PageError;
 use crate::web::extract::PageUser;
 use crate::web::page::{self, pill};
-use crate::web::session::WebUser;
+use crate::web::user::WebUser;
 
 const ROW: i64 = 18;
 const TOP: i64 = 40;

@@ -21,7 +21,7 @@ use crate::state::AppState;
 use crate::web::error::{PageError, sentence};
 use crate::web::extract::{CsrfForm, PageUser, WebQuery, carries_csrf, roles};
 use crate::web::page::{self, Flash, pill, redirect_with, see_other, signature_fields};
-use crate::web::session::WebUser;
+use crate::web::user::WebUser;
 
 pub const BEDSIDE: &str = r#"
 (function(){

@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::web::error::PageError;
 use crate::web::extract::{PageUser, WebQuery};
 use crate::web::page::{self, Flash, pill, signature_fields};
-use crate::web::session::WebUser;
+use crate::web::user::WebUser;
 
 /// Why a dose's counts failed, in words, from its stored code.
 fn count_failure_words(code: &str) -> &'static str {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::api::patients::Window;
 use crate::domain::accounts::Role;
-use crate::domain::dose::kg_text;
+use crate::domain::dose::{WeightUnit, kg_text};
 use crate::domain::lifecycle::DoseStatus;
 use crate::domain::patient::{tenths_display, window_day};
 use crate::domain::protocol::Protocol;
@@ -20,11 +20,10 @@ use crate::services::patients::PatientRecord;
 use crate::services::{assessments, patients, protocol};
 use crate::state::AppState;
 use crate::web::clinic::course::{CourseNote, course_note};
-use crate::web::clinic::weights::{WeightToConfirm, confirm_weight_block};
 use crate::web::error::PageError;
 use crate::web::extract::{PageUser, WebQuery};
 use crate::web::page::{self, Flash, pill, signature_fields};
-use crate::web::session::WebUser;
+use crate::web::user::WebUser;
 
 pub async fn patient_list(
     State(state): State<AppState>,
@@ -219,6 +218,32 @@ fn patient_view(
                             td class="num" { @if a.kind == "pasi" { (tenths_display(a.score)) } @else { (a.score) } }
                         }
                     } }
+                }
+            }
+        }
+    }
+}
+
+/// A weight waiting for its confirmation: what was typed, and the question.
+pub struct WeightToConfirm {
+    pub value: String,
+    pub unit: WeightUnit,
+    pub question: String,
+}
+
+fn confirm_weight_block(user: &WebUser, patient_id: Uuid, c: &WeightToConfirm) -> Markup {
+    html! {
+        div class="msg bad" role="alert" id="confirm-weight" {
+            p { strong { (c.question) } }
+            p { "Weigh again or check the number and the unit. If " (c.value) " " (c.unit.as_str()) " is right, confirm it." }
+            form method="post" action={ "/patients/" (patient_id) "/weights" } {
+                input type="hidden" name="csrf" value=(user.csrf());
+                input type="hidden" name="value" value=(c.value);
+                input type="hidden" name="unit" value=(c.unit.as_str());
+                input type="hidden" name="confirm_change" value="true";
+                div class="actions" {
+                    button type="submit" { "Yes, " (c.value) " " (c.unit.as_str()) " is right: record it" }
+                    a class="button secondary" href={ "/patients/" (patient_id) } { "No, enter it again" }
                 }
             }
         }

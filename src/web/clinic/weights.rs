@@ -5,7 +5,6 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -13,37 +12,11 @@ use crate::domain::dose::{WeightUnit, describe_concerns, kg_text};
 use crate::error::AppError;
 use crate::services::patients;
 use crate::state::AppState;
-use crate::web::clinic::patient::{patient_html, patient_sheet};
+use crate::web::clinic::patient::{WeightToConfirm, patient_html, patient_sheet};
 use crate::web::error::{OrBack, PageError, sentence};
 use crate::web::extract::{CsrfForm, PageUser, carries_csrf, roles};
 use crate::web::page::{Flash, redirect_with};
-use crate::web::session::WebUser;
-
-/// A weight waiting for its confirmation: what was typed, and the question.
-pub struct WeightToConfirm {
-    value: String,
-    unit: WeightUnit,
-    question: String,
-}
-
-pub fn confirm_weight_block(user: &WebUser, patient_id: Uuid, c: &WeightToConfirm) -> Markup {
-    html! {
-        div class="msg bad" role="alert" id="confirm-weight" {
-            p { strong { (c.question) } }
-            p { "Weigh again or check the number and the unit. If " (c.value) " " (c.unit.as_str()) " is right, confirm it." }
-            form method="post" action={ "/patients/" (patient_id) "/weights" } {
-                input type="hidden" name="csrf" value=(user.csrf());
-                input type="hidden" name="value" value=(c.value);
-                input type="hidden" name="unit" value=(c.unit.as_str());
-                input type="hidden" name="confirm_change" value="true";
-                div class="actions" {
-                    button type="submit" { "Yes, " (c.value) " " (c.unit.as_str()) " is right: record it" }
-                    a class="button secondary" href={ "/patients/" (patient_id) } { "No, enter it again" }
-                }
-            }
-        }
-    }
-}
+use crate::web::user::WebUser;
 
 /// The question a weight to confirm raises, in words: "154 kg is 120.0 %
 /// more than the enrolment weight of 70 kg (2026-11-18): was it typed in

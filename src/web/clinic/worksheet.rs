@@ -17,7 +17,7 @@ use crate::web::clinic::course::{CourseNote, course_note};
 use crate::web::error::{OrBack, PageError, sentence};
 use crate::web::extract::{CsrfForm, CsrfOnly, PageUser, WebQuery, roles};
 use crate::web::page::{self, Flash, redirect_with};
-use crate::web::session::WebUser;
+use crate::web::user::WebUser;
 
 /// What the worksheet offers today.
 enum Worksheet {

@@ -17,7 +17,7 @@ use crate::state::AppState;
 use crate::web::error::{OrBack, PageError};
 use crate::web::extract::{CsrfForm, PageUser, WebQuery, carries_csrf, roles};
 use crate::web::page::{self, Flash, pill, redirect_with};
-use crate::web::session::WebUser;
+use crate::web::user::WebUser;
 
 pub async fn lot_page(
     State(state): State<AppState>,

@@ -11,7 +11,7 @@ use crate::state::AppState;
 use crate::web::error::PageError;
 use crate::web::extract::{PageUser, WebQuery};
 use crate::web::page::{self, Flash, pill};
-use crate::web::session::WebUser;
+use crate::web::user::WebUser;
 
 pub async fn vial_page(
     State(state): State<AppState>,
