@@ -14,8 +14,7 @@ use crate::state::AppState;
 use crate::web::accounts::sign_in_watch;
 use crate::web::error::PageError;
 use crate::web::extract::{CsrfForm, CsrfOnly, PageUser, WebQuery, roles};
-use crate::web::page::sign_in_page;
-use crate::web::page::{self, Flash, pill};
+use crate::web::page::{self, Flash, pill, sign_in_page};
 use crate::web::session::{safe_next, session_token};
 use crate::web::user::WebUser;
 
