@@ -4,17 +4,18 @@
 //! unlock that frees one.
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::domain::accounts::Role;
 use crate::domain::throttle::{PER_ADDRESS, PER_NAME, WINDOW_HOURS};
 use crate::services::{accounts, throttle};
 use crate::state::AppState;
-use crate::web::page::{self, WebForm};
-use crate::web::session::WebUser;
+use crate::web::error::{OrBack, PageError};
+use crate::web::extract::{CsrfForm, PageUser, carries_csrf, roles};
+use crate::web::page;
+use crate::web::user::WebUser;
 
 /// The cards of the administrator's home page.
 pub fn sign_in_watch(report: &throttle::Report, user: &WebUser) -> Markup {
@@ -110,26 +111,22 @@ pub struct UnlockForm {
     pub meaning: String,
 }
 
+carries_csrf!(UnlockForm);
+
 /// Unlocks an account, signed by the administrator.
 pub async fn unlock(
     State(state): State<AppState>,
-    user: WebUser,
+    user: PageUser<roles::Admin>,
     Path(id): Path<Uuid>,
-    WebForm(form): WebForm<UnlockForm>,
-) -> Response {
-    if let Err(refused) = user.allow(&form.csrf, &[Role::Admin]) {
-        return refused.into_response();
-    }
-    let signature = match user.sign(&state, form.password, form.meaning).await {
-        Ok(signature) => signature,
-        Err(error) => return page::refused("/", &error, user.zone),
-    };
-    match accounts::unlock(&state, &signature, id, &form.reason).await {
-        Ok(account) => page::redirect_with(
-            "/",
-            true,
-            format!("{} is unlocked and may sign in now.", account.username),
-        ),
-        Err(error) => page::refused("/", &error, user.zone),
-    }
+    CsrfForm(form): CsrfForm<UnlockForm>,
+) -> Result<Response, PageError> {
+    let signature = user.sign(&state, form.password, form.meaning, "/").await?;
+    let account = accounts::unlock(&state, &signature, id, &form.reason)
+        .await
+        .or_back("/", user.zone)?;
+    Ok(page::redirect_with(
+        "/",
+        true,
+        format!("{} is unlocked and may sign in now.", account.username),
+    ))
 }

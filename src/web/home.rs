@@ -8,10 +8,15 @@ use serde::Deserialize;
 
 use crate::domain::accounts::Role;
 use crate::domain::zone::SiteZone;
+use crate::error::AppError;
 use crate::services::{auth, ledger, throttle, worklist};
 use crate::state::AppState;
-use crate::web::page::{self, Flash, WebQuery, pill, shell};
-use crate::web::session::{self, WebUser, session_token};
+use crate::web::accounts::sign_in_watch;
+use crate::web::error::PageError;
+use crate::web::extract::{CsrfForm, CsrfOnly, PageUser, WebQuery, roles};
+use crate::web::page::{self, Flash, pill, sign_in_page};
+use crate::web::session::{safe_next, session_token};
+use crate::web::user::WebUser;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct HomeQuery {
@@ -25,51 +30,67 @@ pub async fn home(
     State(state): State<AppState>,
     headers: HeaderMap,
     query: WebQuery<HomeQuery>,
-) -> Response {
+) -> Result<Response, PageError> {
     let WebQuery(query) = query;
     let user = match session_token(&headers) {
         Some(token) => auth::authenticate(&state, token).await.ok(),
         None => None,
     };
     let Some(user) = user else {
-        return page::sign_in_page(
+        return Ok(sign_in_page(
             state.settings.cookie_secure,
             &query.next,
             query.flash.error.as_deref(),
             "",
-        );
+        ));
     };
-    let web = session::WebUser::from_parts(
+    let web = WebUser::from_parts(
         user,
         session_token(&headers).unwrap_or_default(),
         state.settings.timezone,
     );
-    if !query.next.is_empty() && session::safe_next(&query.next) != "/" {
-        return page::see_other(session::safe_next(&query.next));
+    if !query.next.is_empty() && safe_next(&query.next) != "/" {
+        return Ok(page::see_other(safe_next(&query.next)));
     }
     let watch = match web.user.role {
-        Role::Admin => match throttle::report(&state).await {
-            Ok(report) => Some(report),
-            Err(error) => return page::app_error(error),
-        },
+        Role::Admin => Some(throttle::report(&state).await?),
         _ => None,
     };
     let day = match web.user.role {
-        Role::Pharmacist | Role::Clinician => match worklist::clinic_day(&state).await {
-            Ok(day) => day,
-            Err(error) => return page::app_error(error),
-        },
+        Role::Pharmacist | Role::Clinician => worklist::clinic_day(&state).await?,
         _ => worklist::ClinicDay::default(),
     };
-    match worklist::load(&state).await {
-        Ok(list) => shell(
-            "Home",
-            Some(&web),
-            body(&state, &web, &list, &day, watch.as_ref(), &query.flash),
-        )
-        .into_response(),
-        Err(error) => page::app_error(error),
-    }
+    let list = worklist::load(&state).await?;
+    let ledger = LedgerStanding {
+        check: ledger::last_check(&state),
+        alarm: state.db.floor().alarm(),
+        signing_key: state.checkpoint_signer.as_ref().map(|s| s.public_key()),
+    };
+    let home = Home {
+        list: &list,
+        day: &day,
+        watch: watch.as_ref(),
+        ledger: &ledger,
+    };
+    Ok(page::show("Home", &web, home_view(&web, &home, &query.flash)).into_response())
+}
+
+/// Where the custody ledger stands, as the home page shows it.
+struct LedgerStanding {
+    /// The last verification since the server started.
+    check: Option<ledger::LedgerCheck>,
+    /// Why the ledger no longer matches its signed checkpoint, if it does not.
+    alarm: Option<String>,
+    /// The key checkpoints are signed with, for quality to keep on file.
+    signing_key: Option<String>,
+}
+
+/// What the home page shows, by role.
+struct Home<'a> {
+    list: &'a worklist::Worklist,
+    day: &'a worklist::ClinicDay,
+    watch: Option<&'a throttle::Report>,
+    ledger: &'a LedgerStanding,
 }
 
 /// Patients whose next infusion the protocol allows today: the pharmacist
@@ -154,14 +175,13 @@ fn lots_table(lots: &[worklist::LotItem], vials_label: &str, zone: SiteZone) -> 
     }
 }
 
-fn body(
-    state: &AppState,
-    user: &WebUser,
-    list: &worklist::Worklist,
-    day: &worklist::ClinicDay,
-    watch: Option<&throttle::Report>,
-    flash: &Flash,
-) -> Markup {
+fn home_view(user: &WebUser, home: &Home, flash: &Flash) -> Markup {
+    let Home {
+        list,
+        day,
+        watch,
+        ledger: standing,
+    } = home;
     let role = user.user.role;
     let doses = |statuses: &[&str]| -> Vec<&worklist::DoseItem> {
         list.open_doses
@@ -169,7 +189,6 @@ fn body(
             .filter(|d| statuses.contains(&d.status.as_str()))
             .collect()
     };
-    let check = ledger::last_check(state);
     html! {
         h1 { "What needs doing" }
         (flash.render())
@@ -180,7 +199,7 @@ fn body(
                 a class="button secondary" href="/storage" { "Storage" }
             }
         }
-        @if let Some(report) = watch { (crate::web::accounts::sign_in_watch(report, user)) }
+        @if let Some(report) = watch { (sign_in_watch(report, user)) }
         div class="grid" {
             @if role == Role::Quality {
                 section class="card" {
@@ -261,13 +280,13 @@ fn body(
             }
             section class="card" {
                 h2 { "Custody ledger" }
-                @if let Some(alarm) = state.db.floor().alarm() {
+                @if let Some(alarm) = &standing.alarm {
                     div class="msg bad" role="alert" id="ledger-alarm" {
                         strong { "The ledger no longer matches its signed checkpoint: " } (alarm)
                         ". Nothing can be recorded until quality has investigated. Restore from the last backup that verifies."
                     }
                 }
-                @match &check {
+                @match &standing.check {
                     Some(c) if c.report.ok => {
                         p { span class="pill ok" { "intact" } " " (c.report.events) " events verified at " (user.when(c.at))
                             @if let Some(cp) = c.report.checkpoints.as_ref().filter(|cp| cp.checked > 0) { ", against " (cp.checked) " signed checkpoints" }
@@ -291,8 +310,8 @@ fn body(
                     None => { p class="muted" { "Not checked yet since the server started." } }
                 }
                 @if role == Role::Quality {
-                    @if let Some(signer) = &state.checkpoint_signer {
-                        p { "Checkpoints are signed with the key " span class="code" id="ledger-key" { (signer.public_key()) }
+                    @if let Some(key) = &standing.signing_key {
+                        p { "Checkpoints are signed with the key " span class="code" id="ledger-key" { (key) }
                             ". Keep it on file outside this system: an auditor verifies the ledger with it. "
                             a href="/api/v1/audit/checkpoints" { "Signed checkpoints" } }
                     }
@@ -311,26 +330,24 @@ const SHOWN_PROBLEMS: usize = 20;
 
 pub async fn verify_ledger(
     State(state): State<AppState>,
-    user: WebUser,
-    crate::web::page::WebForm(form): crate::web::page::WebForm<session::CsrfOnly>,
-) -> Response {
-    if let Err(refused) = user.allow(&form.csrf, &[Role::Quality]) {
-        return refused.into_response();
-    }
-    match ledger::check(&state).await {
-        Ok(c) if c.report.ok => page::redirect_with(
+    _user: PageUser<roles::Quality>,
+    CsrfForm(_): CsrfForm<CsrfOnly>,
+) -> Result<Response, PageError> {
+    let c = ledger::check(&state).await.map_err(AppError::from)?;
+    Ok(if c.report.ok {
+        page::redirect_with(
             "/",
             true,
             format!("Ledger intact: {} events verified.", c.report.events),
-        ),
-        Ok(c) => page::redirect_with(
+        )
+    } else {
+        page::redirect_with(
             "/",
             false,
             format!(
                 "The ledger does not verify: {}.",
                 c.report.problems().first().map_or("", String::as_str)
             ),
-        ),
-        Err(error) => page::app_error(error.into()),
-    }
+        )
+    })
 }

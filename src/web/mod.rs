@@ -6,12 +6,16 @@
 
 pub mod accounts;
 pub mod clinic;
+pub mod error;
+pub mod extract;
 pub mod home;
 pub mod inventory;
 pub mod page;
 pub mod scan;
 pub mod session;
+pub mod sign_in;
 pub mod trace;
+pub mod user;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -46,47 +50,56 @@ async fn docs_not_found(
 pub fn pages() -> Router<AppState> {
     Router::new()
         .route("/", get(home::home))
-        .route("/sign-in", post(session::sign_in))
-        .route("/sign-out", post(session::sign_out))
+        .route("/sign-in", post(sign_in::sign_in))
+        .route("/sign-out", post(sign_in::sign_out))
         .route("/ledger/verify", post(home::verify_ledger))
         .route("/accounts/{id}/unlock", post(accounts::unlock))
         .route("/scan", get(scan::station))
-        .route("/vials/{id}", get(inventory::vial_page))
+        .route("/vials/{id}", get(inventory::vial::vial_page))
         .route("/vials/{id}/store", post(scan::store))
         .route("/vials/{id}/discard", post(scan::discard))
-        .route("/lots/{id}", get(inventory::lot_page))
-        .route("/lots/{id}/{action}", post(inventory::lot_decision))
+        .route("/lots/{id}", get(inventory::lot::lot_page))
+        .route("/lots/{id}/{action}", post(inventory::lot::lot_decision))
         .route(
             "/lots/{id}/qc/{result_id}/investigation",
-            post(inventory::qc_investigation),
+            post(inventory::lot::qc_investigation),
         )
-        .route("/storage", get(inventory::storage_root))
-        .route("/storage/{id}", get(inventory::storage_page))
-        .route("/patients", get(clinic::patient_list))
-        .route("/patients/{id}", get(clinic::patient_page))
-        .route("/patients/{id}/weights", post(clinic::record_weight))
+        .route("/storage", get(inventory::storage::storage_root))
+        .route("/storage/{id}", get(inventory::storage::storage_page))
+        .route("/patients", get(clinic::patient::patient_list))
+        .route("/patients/{id}", get(clinic::patient::patient_page))
+        .route(
+            "/patients/{id}/weights",
+            post(clinic::weights::record_weight),
+        )
         .route(
             "/patients/{id}/weights/{weight_id}/void",
-            post(clinic::void_weight),
+            post(clinic::weights::void_weight),
         )
         .route(
             "/patients/{id}/dose",
-            get(clinic::worksheet).post(clinic::reserve),
+            get(clinic::worksheet::worksheet).post(clinic::worksheet::reserve),
         )
-        .route("/doses/{id}", get(clinic::dose_page))
-        .route("/doses/{id}/thaw", post(clinic::thaw))
-        .route("/doses/{id}/verify", post(clinic::verify))
-        .route("/doses/{id}/cancel", post(clinic::cancel))
-        .route("/doses/{id}/replace-vial", post(clinic::replace_vial))
-        .route("/doses/{id}/late-entry", post(clinic::late_entry))
+        .route("/doses/{id}", get(clinic::dose::dose_page))
+        .route("/doses/{id}/thaw", post(clinic::preparation::thaw))
+        .route("/doses/{id}/verify", post(clinic::preparation::verify))
+        .route("/doses/{id}/cancel", post(clinic::preparation::cancel))
+        .route(
+            "/doses/{id}/replace-vial",
+            post(clinic::preparation::replace_vial),
+        )
+        .route("/doses/{id}/late-entry", post(clinic::bedside::late_entry))
         .route(
             "/doses/{id}/bedside",
-            get(clinic::bedside).post(clinic::bedside_check),
+            get(clinic::bedside::bedside).post(clinic::bedside::bedside_check),
         )
-        .route("/infusions/{id}/complete", post(clinic::complete))
+        .route("/infusions/{id}/complete", post(clinic::bedside::complete))
         .route("/trace/lots/{id}", get(trace::lot_trace))
         .route("/assets/scan.js", get(|| script(scan::CAMERA)))
-        .route("/assets/bedside.js", get(|| script(clinic::BEDSIDE)))
+        .route(
+            "/assets/bedside.js",
+            get(|| script(clinic::bedside::BEDSIDE)),
+        )
         .route("/assets/keep.js", get(|| script(KEEP)))
 }
 

@@ -2,16 +2,14 @@
 //! stylesheet, and the pieces every page uses. Everything is served from
 //! the binary: no fonts, scripts or styles from any other host.
 
-use axum::extract::FromRequest;
-use axum::extract::rejection::FormRejection;
 use axum::http::StatusCode;
+use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use crate::domain::accounts::Role;
-use crate::domain::zone::SiteZone;
-use crate::web::session::WebUser;
+use crate::web::user::WebUser;
 
 const STYLE: &str = r#"
 :root{--ink:#1b1f24;--muted:#5b6470;--line:#d5d9de;--bg:#f6f7f9;--card:#fff;--accent:#0b5cad;--ok:#146c2e;--okbg:#e3f4e8;--bad:#a4161a;--badbg:#fbe4e4;--warn:#7a4d00;--warnbg:#fff1d6}
@@ -117,71 +115,6 @@ impl Flash {
     }
 }
 
-/// An application error as a sentence a person understands: no field
-/// names, no API hints, a capital and a full stop.
-/// Times in it are the site's (`zone`).
-pub fn sentence(error: &crate::error::AppError, zone: SiteZone) -> String {
-    use crate::error::AppError;
-    let text = match error {
-        AppError::InvalidField { message, .. } => message.clone(),
-        AppError::LotExpired { code, expires_at, .. } => format!(
-            "Lot {code} expired at {}; it may not be used",
-            zone.minute(*expires_at)
-        ),
-        AppError::StaleWeight {
-            measured_at,
-            valid_days,
-        } => format!(
-            "The latest weight was measured {}, more than {valid_days} days ago; weigh the patient again",
-            zone.minute(*measured_at)
-        ),
-        AppError::ThawedProductExpired { thawed_at, use_by } => format!(
-            "The product thawed at {} had to be infused by {}; it may not be given",
-            zone.minute(*thawed_at),
-            zone.minute(*use_by)
-        ),
-        AppError::AccountLocked {
-            until,
-            retry_after_seconds,
-        } => match retry_after_seconds {
-            0..=120 => format!(
-                "Too many wrong passwords; wait {retry_after_seconds} second{} and try again",
-                if *retry_after_seconds == 1 { "" } else { "s" }
-            ),
-            _ => format!(
-                "Too many wrong passwords; try again after {}",
-                // rounded up to the minute shown
-                zone.minute(*until + chrono::Duration::seconds(59))
-            ),
-        },
-        AppError::MalformedRequest(_) => "The form could not be read; check every field and send it again".to_owned(),
-        AppError::WeightChangeUnconfirmed { .. } => error
-            .to_string()
-            .replace(" (confirm_change: true)", ""),
-        AppError::CountsRecorded { inner, .. } => format!(
-            "{} The counts are recorded and the vials are thawed: correct a mistyped count (signed), replace the vial, or cancel the dose",
-            sentence(inner, zone)
-        ),
-        other if other.status().is_server_error() => "Something went wrong on the server. The request was not carried out; try again, and tell the administrator if it keeps happening".to_owned(),
-        other => other.to_string(),
-    };
-    let text = text.trim();
-    let mut chars = text.chars();
-    let mut out: String = match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    };
-    if !out.ends_with(['.', '!', '?']) {
-        out.push('.');
-    }
-    out
-}
-
-/// A 303 back to `path` with the refusal in words.
-pub fn refused(path: &str, error: &crate::error::AppError, zone: SiteZone) -> Response {
-    redirect_with(path, false, sentence(error, zone))
-}
-
 /// A 303 to `path?ok=…` or `path?error=…`: where a form goes after its action.
 pub fn redirect_with(path: &str, ok: bool, message: impl std::fmt::Display) -> Response {
     let sep = if path.contains('?') { '&' } else { '?' };
@@ -281,6 +214,11 @@ pub fn shell(title: &str, user: Option<&WebUser>, body: Markup) -> Html<String> 
     Html(page.into_string())
 }
 
+/// A signed-in person's page.
+pub fn show(title: &str, user: &WebUser, body: Markup) -> Html<String> {
+    shell(title, Some(user), body)
+}
+
 /// A page for something that went wrong; never a stack trace.
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     let body = html! {
@@ -289,16 +227,6 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
         p { a href="/" { "Home" } }
     };
     (status, shell(title, None, body)).into_response()
-}
-
-/// An application error as a page with its status.
-pub fn app_error(error: crate::error::AppError) -> Response {
-    let status = error.status();
-    if status.is_server_error() {
-        tracing::error!(error = ?error, "page failed");
-    }
-    let message = sentence(&error, SiteZone::UTC);
-    error_page(status, "Cannot show this", &message)
 }
 
 /// The sign-in form. It carries a token that the browser also holds in a
@@ -339,7 +267,30 @@ fn sign_in_form(
 ) -> Response {
     let token = crate::services::auth::new_token().unwrap_or_default();
     let token = &token[token.len().saturating_sub(32)..];
-    let body = html! {
+    let mut response = shell(
+        "Sign in",
+        None,
+        sign_in_view(token, next, error, username, ended),
+    )
+    .into_response();
+    let cookie = format!(
+        "{SIGN_IN_COOKIE}={token}; Path=/sign-in; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+        if secure_cookie { "; Secure" } else { "" }
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn sign_in_view(
+    token: &str,
+    next: &str,
+    error: Option<&str>,
+    username: &str,
+    ended: bool,
+) -> Markup {
+    html! {
         h1 { "Sign in" }
         @if let Some(error) = error {
             @if ended {
@@ -358,18 +309,7 @@ fn sign_in_form(
             div class="actions" { button type="submit" { "Sign in" } }
         }
         p class="muted" { "Chain of identity and custody for cell-therapy products." }
-    };
-    let mut response = shell("Sign in", None, body).into_response();
-    let cookie = format!(
-        "{SIGN_IN_COOKIE}={token}; Path=/sign-in; HttpOnly; SameSite=Strict; Max-Age=3600{}",
-        if secure_cookie { "; Secure" } else { "" }
-    );
-    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
-        response
-            .headers_mut()
-            .append(axum::http::header::SET_COOKIE, value);
     }
-    response
 }
 
 /// The cookie holding the sign-in form's token.
@@ -384,65 +324,6 @@ pub fn signature_fields(meaning: &str) -> Markup {
             label { "Your password" input name="password" type="password" autocomplete="current-password" required; }
             label { "Meaning" input name="meaning" value=(meaning) required; }
         }
-    }
-}
-
-/// `axum::Form`, with rejections shown as a page.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Form), rejection(FormError))]
-pub struct WebForm<T>(pub T);
-
-pub struct FormError(FormRejection);
-
-impl From<FormRejection> for FormError {
-    fn from(rejection: FormRejection) -> Self {
-        FormError(rejection)
-    }
-}
-
-impl IntoResponse for FormError {
-    fn into_response(self) -> Response {
-        if self.0.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            let mut page = error_page(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "The form is too large",
-                "What was sent is larger than any form of this site. Go back and check what was pasted into it.",
-            );
-            // the rest of the body is never read: the connection is done
-            page.headers_mut().insert(
-                axum::http::header::CONNECTION,
-                axum::http::HeaderValue::from_static("close"),
-            );
-            return page;
-        }
-        error_page(
-            StatusCode::BAD_REQUEST,
-            "The form could not be read",
-            &format!("{}. Go back and check the fields.", self.0.body_text()),
-        )
-    }
-}
-
-/// The query string, or its defaults when it cannot be read (a page never
-/// fails on a mangled message parameter).
-pub struct WebQuery<T>(pub T);
-
-impl<T, S> axum::extract::FromRequestParts<S> for WebQuery<T>
-where
-    T: serde::de::DeserializeOwned + Default + Send,
-    S: Send + Sync,
-{
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        let query = axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|q| q.0)
-            .unwrap_or_default();
-        Ok(WebQuery(query))
     }
 }
 

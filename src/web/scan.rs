@@ -6,18 +6,21 @@
 //! and the BarcodeDetector API, a camera button scans too.
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::domain::accounts::Role;
 use crate::domain::storage::StorageKind;
+use crate::error::AppResult;
 use crate::services::scan::{self, Resolved};
 use crate::services::{storage, vials};
 use crate::state::AppState;
-use crate::web::page::{self, Flash, WebForm, WebQuery, pill, redirect_with, shell};
-use crate::web::session::{WebUser, safe_next};
+use crate::web::error::{OrBack, PageError};
+use crate::web::extract::{CsrfForm, PageUser, WebQuery, carries_csrf, roles};
+use crate::web::page::{self, Flash, pill, redirect_with};
+use crate::web::session::safe_next;
+use crate::web::user::WebUser;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ScanQuery {
@@ -47,24 +50,35 @@ pub const CAMERA: &str = r#"
 
 pub async fn station(
     State(state): State<AppState>,
-    user: WebUser,
+    user: PageUser,
     query: WebQuery<ScanQuery>,
-) -> Response {
+) -> Result<Html<String>, PageError> {
     let WebQuery(query) = query;
     let scanned = if query.q.trim().is_empty() {
         None
     } else {
         Some(scan::resolve(&state, &user.user, &query.q).await)
     };
-    let boxes = match storage::list(&state).await {
-        Ok(units) => units
-            .into_iter()
-            .filter(|u| u.kind == StorageKind::Box)
-            .collect::<Vec<_>>(),
-        Err(error) => return page::app_error(error),
-    };
+    let boxes = storage::list(&state)
+        .await?
+        .into_iter()
+        .filter(|u| u.kind == StorageKind::Box)
+        .collect::<Vec<_>>();
+    Ok(page::show(
+        "Scan",
+        &user,
+        station_view(&user, &query, scanned.as_ref(), &boxes),
+    ))
+}
+
+fn station_view(
+    user: &WebUser,
+    query: &ScanQuery,
+    scanned: Option<&AppResult<Resolved>>,
+    boxes: &[std::sync::Arc<storage::Unit>],
+) -> Markup {
     let here = format!("/scan?q={}", page::url_encode(&query.q));
-    let body = html! {
+    html! {
         h1 { "Scan station" }
         (query.flash.render())
         form method="get" action="/scan" role="search" {
@@ -78,7 +92,7 @@ pub async fn station(
             video id="video" hidden playsinline muted style="max-width:100%" {}
         }
         @match scanned {
-            Some(Ok(found)) => (result(&user, &found, &boxes, &here)),
+            Some(Ok(found)) => (result(user, found, boxes, &here)),
             Some(Err(error)) => {
                 div class="msg bad" role="alert" id="scan-error" {
                     strong { (error.code().replace('_', " ")) ": " } (error.to_string())
@@ -87,8 +101,7 @@ pub async fn station(
             None => {}
         }
         script src="/assets/scan.js" {}
-    };
-    shell("Scan", Some(&user), body).into_response()
+    }
 }
 
 fn result(
@@ -186,30 +199,6 @@ pub struct StoreForm {
     pub back: String,
 }
 
-pub async fn store(
-    State(state): State<AppState>,
-    user: WebUser,
-    Path(id): Path<Uuid>,
-    WebForm(form): WebForm<StoreForm>,
-) -> Response {
-    if let Err(refused) = user.allow(&form.csrf, &[Role::Lab]) {
-        return refused.into_response();
-    }
-    let back = back_or(&form.back, &format!("/vials/{id}"));
-    match vials::store(&state, &user.user.actor(), id, form.box_id, &form.position).await {
-        Ok(record) => redirect_with(
-            "/scan",
-            true,
-            format!(
-                "{} is in {}.",
-                record.vial.code,
-                record.location.map(|l| l.path()).unwrap_or_default()
-            ),
-        ),
-        Err(error) => page::refused(&back, &error, user.zone),
-    }
-}
-
 #[derive(Debug, Deserialize)]
 pub struct DiscardForm {
     pub csrf: String,
@@ -220,24 +209,47 @@ pub struct DiscardForm {
     pub back: String,
 }
 
+carries_csrf!(StoreForm, DiscardForm);
+
+pub async fn store(
+    State(state): State<AppState>,
+    user: PageUser<roles::Lab>,
+    Path(id): Path<Uuid>,
+    CsrfForm(form): CsrfForm<StoreForm>,
+) -> Result<Response, PageError> {
+    let back = back_or(&form.back, &format!("/vials/{id}"));
+    let record = vials::store(&state, &user.user.actor(), id, form.box_id, &form.position)
+        .await
+        .or_back(&back, user.zone)?;
+    Ok(redirect_with(
+        "/scan",
+        true,
+        format!(
+            "{} is in {}.",
+            record.vial.code,
+            record.location.map(|l| l.path()).unwrap_or_default()
+        ),
+    ))
+}
+
 pub async fn discard(
     State(state): State<AppState>,
-    user: WebUser,
+    user: PageUser<roles::Lab>,
     Path(id): Path<Uuid>,
-    WebForm(form): WebForm<DiscardForm>,
-) -> Response {
-    if let Err(refused) = user.allow(&form.csrf, &[Role::Lab]) {
-        return refused.into_response();
-    }
+    CsrfForm(form): CsrfForm<DiscardForm>,
+) -> Result<Response, PageError> {
     let back = back_or(&form.back, &format!("/vials/{id}"));
-    let outcome = match user.sign(&state, form.password, form.meaning).await {
-        Ok(signature) => vials::discard(&state, &signature, id, &form.reason).await,
-        Err(error) => Err(error),
-    };
-    match outcome {
-        Ok(record) => redirect_with("/scan", true, format!("{} discarded.", record.vial.code)),
-        Err(error) => page::refused(&back, &error, user.zone),
-    }
+    let signature = user
+        .sign(&state, form.password, form.meaning, &back)
+        .await?;
+    let record = vials::discard(&state, &signature, id, &form.reason)
+        .await
+        .or_back(&back, user.zone)?;
+    Ok(redirect_with(
+        "/scan",
+        true,
+        format!("{} discarded.", record.vial.code),
+    ))
 }
 
 fn capitalised(word: &str) -> String {

@@ -1,148 +1,36 @@
 //! Browser sessions: the same opaque, hashed, expiring session tokens as
 //! the API, carried in a cookie (HttpOnly, SameSite=Strict, Secure by
-//! default) and revoked at sign-out; and a CSRF token on every form,
-//! derived from the session so it needs no storage.
+//! default) and revoked at sign-out; a page without one goes to the
+//! sign-in form, a form without one is answered with it.
 
-use crate::domain::zone::SiteZone;
-use axum::extract::{FromRequestParts, OriginalUri, State};
+use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
-use crate::api::extract::ClientAddress;
 use crate::domain::accounts::Role;
-use crate::domain::ledger::hex;
-use crate::services::auth::{self, AuthenticatedUser};
+use crate::services::auth;
 use crate::state::AppState;
-use crate::web::page::{self, WebForm, error_page};
+use crate::web::error::Refused;
+use crate::web::page;
+use crate::web::user::WebUser;
 
 pub const COOKIE: &str = "celltrail_session";
 
-/// The signed-in person of a page request.
-#[derive(Debug, Clone)]
-pub struct WebUser {
-    pub user: AuthenticatedUser,
-    token: String,
-    /// The site's time zone: every time on a page is shown in it.
-    pub zone: SiteZone,
-}
-
-impl WebUser {
-    /// A signed-in user and the token their cookie carries.
-    pub fn from_parts(user: AuthenticatedUser, token: &str, zone: SiteZone) -> Self {
-        WebUser {
-            user,
-            token: token.to_owned(),
-            zone,
-        }
-    }
-
-    /// Checks the electronic signature a form carries: the signer's own
-    /// password again and what the signature means.
-    pub async fn sign(
-        &self,
-        state: &AppState,
-        password: String,
-        meaning: String,
-    ) -> crate::error::AppResult<crate::services::signatures::VerifiedSignature> {
-        let input = crate::services::signatures::SignatureInput { password, meaning };
-        crate::services::signatures::verify(state, &self.user, &input).await
-    }
-
-    /// A time as people at the site read it: `2026-11-25 17:40 +08:00`.
-    pub fn when(&self, t: DateTime<Utc>) -> String {
-        self.zone.minute(t)
-    }
-
-    /// A site-local date: `2026-11-25`.
-    pub fn date(&self, t: DateTime<Utc>) -> String {
-        self.zone.day(t)
-    }
-
-    /// The CSRF token every form of this session carries.
-    pub fn csrf(&self) -> String {
-        csrf_for(&self.token)
-    }
-
-    /// Checks a form's CSRF token.
-    pub fn check_csrf(&self, given: &str) -> Result<(), Refused> {
-        let expected = self.csrf();
-        let same = given.len() == expected.len()
-            && given
-                .bytes()
-                .zip(expected.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if same {
-            Ok(())
-        } else {
-            Err(Refused {
-                title: "This form has expired",
-                message: "The page was open too long or came from elsewhere. Go back, reload it and try again."
-                    .to_owned(),
-            })
-        }
-    }
-
-    /// Refuses a page to roles not in `roles`.
-    /// A form post: its CSRF token, then the user's role.
-    pub fn allow(&self, csrf: &str, roles: &[Role]) -> Result<(), Refused> {
-        self.check_csrf(csrf)?;
-        self.require(roles)
-    }
-
-    pub fn require(&self, roles: &[Role]) -> Result<(), Refused> {
-        if roles.contains(&self.user.role) {
-            Ok(())
-        } else {
-            Err(Refused {
-                title: "Not for your role",
-                message: format!(
-                    "A {} may not do this; it is for: {}.",
-                    self.user.role.as_str(),
-                    roles
-                        .iter()
-                        .map(|r| r.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            })
-        }
-    }
-}
-
-/// A form or page refused to this session (403).
-#[derive(Debug)]
-pub struct Refused {
-    title: &'static str,
-    message: String,
-}
-
-impl IntoResponse for Refused {
-    fn into_response(self) -> Response {
-        error_page(StatusCode::FORBIDDEN, self.title, &self.message)
-    }
-}
-
-fn csrf_for(token: &str) -> String {
-    hex(&Sha256::digest(
-        format!("celltrail-csrf:{token}").as_bytes(),
-    ))[..32]
-        .to_owned()
-}
-
 /// The session token of a request's cookie.
 pub fn session_token(headers: &HeaderMap) -> Option<&str> {
+    cookie_value(headers, COOKIE)
+}
+
+/// The value of the cookie `name` a request carries, when not empty.
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(found, _)| *found == name)
         .map(|(_, value)| value.trim())
         .filter(|v| !v.is_empty())
 }
@@ -176,22 +64,14 @@ impl FromRequestParts<AppState> for WebUser {
             return Err(sign_in(false));
         };
         let user = match auth::authenticate(state, token).await {
-            Ok(user) => WebUser {
-                user,
-                token: token.to_owned(),
-                zone: state.settings.timezone,
-            },
+            Ok(user) => WebUser::from_parts(user, token, state.settings.timezone),
             Err(_) => return Err(sign_in(true)),
         };
         // The administrator manages accounts, nothing else: no product,
         // patient or trace page (as on the API).
         let path = parts.uri.path();
         if user.user.role == Role::Admin && path != "/sign-out" && !path.starts_with("/accounts/") {
-            return Err(Refused {
-                title: "Not for your role",
-                message: "The administrator manages accounts only; products, patients and traces are for the staff who work with them.".to_owned(),
-            }
-            .into_response());
+            return Err(Refused::administrator().into_response());
         }
         Ok(user)
     }
@@ -228,47 +108,6 @@ fn return_page(headers: &HeaderMap, form_path: &str) -> String {
     }
 }
 
-/// The cookie carrying `token`, or clearing it.
-fn cookie(state: &AppState, token: Option<&str>) -> HeaderValue {
-    let secure = if state.settings.cookie_secure {
-        "; Secure"
-    } else {
-        ""
-    };
-    let value = match token {
-        Some(token) => format!(
-            "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-            state.settings.token_ttl.as_secs()
-        ),
-        None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
-    };
-    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SignIn {
-    pub username: String,
-    pub password: String,
-    #[serde(default)]
-    pub next: String,
-    /// The sign-in form's token, which must match its cookie.
-    #[serde(default)]
-    pub csrf: String,
-}
-
-/// The sign-in form's token from its cookie.
-fn sign_in_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == page::SIGN_IN_COOKIE)
-        .map(|(_, value)| value.trim())
-        .filter(|v| !v.is_empty())
-}
-
 /// Only paths of this site: never `//elsewhere`, `https://…`, or a path a
 /// browser would turn into one (browsers drop tabs and line breaks, and
 /// read `\\` as `/`: `/\t/evil.example` is `//evil.example`). A path is
@@ -284,71 +123,10 @@ pub fn safe_next(next: &str) -> &str {
     }
 }
 
-pub async fn sign_in(
-    State(state): State<AppState>,
-    ClientAddress(client): ClientAddress,
-    headers: HeaderMap,
-    WebForm(form): WebForm<SignIn>,
-) -> Response {
-    let secure = state.settings.cookie_secure;
-    // The form's token must be the one this browser was given with it.
-    let expected = sign_in_token(&headers).unwrap_or("");
-    if expected.is_empty() || expected.as_bytes() != form.csrf.as_bytes() {
-        let mut response = page::sign_in_page(
-            secure,
-            safe_next(&form.next),
-            Some("The sign-in form had expired. Enter your username and password again."),
-            form.username.trim(),
-        );
-        *response.status_mut() = StatusCode::FORBIDDEN;
-        return response;
-    }
-    match auth::login(&state, &client, form.username.trim(), &form.password).await {
-        Ok(outcome) => {
-            let mut response = Redirect::to(safe_next(&form.next)).into_response();
-            response
-                .headers_mut()
-                .insert(header::SET_COOKIE, cookie(&state, Some(&outcome.token)));
-            response
-        }
-        Err(error) => {
-            let status = error.status();
-            let mut response = page::sign_in_page(
-                secure,
-                safe_next(&form.next),
-                Some(&page::sentence(&error, state.settings.timezone)),
-                &form.username,
-            );
-            *response.status_mut() = status;
-            response
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    pub csrf: String,
-}
-
-pub async fn sign_out(
-    State(state): State<AppState>,
-    user: WebUser,
-    WebForm(form): WebForm<CsrfOnly>,
-) -> Response {
-    if let Err(refused) = user.check_csrf(&form.csrf) {
-        return refused.into_response();
-    }
-    let _ = auth::logout(&state, user.user.session_id).await;
-    let mut response = Redirect::to("/").into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, cookie(&state, None));
-    response
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     #[test]
     fn the_session_cookie_is_found_among_others() {
@@ -436,7 +214,10 @@ mod tests {
 
     #[test]
     fn csrf_tokens_differ_per_session() {
+        use crate::web::user::{csrf_for, csrf_matches};
         assert_ne!(csrf_for("a"), csrf_for("b"));
         assert_eq!(csrf_for("a").len(), 32);
+        assert!(csrf_matches("a", &csrf_for("a")));
+        assert!(!csrf_matches("a", &csrf_for("b")));
     }
 }

@@ -5,14 +5,16 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Html;
 use maud::{Markup, html};
 use uuid::Uuid;
 
 use crate::services::trace::{self, LotTrace};
 use crate::state::AppState;
-use crate::web::page::{self, pill, shell};
-use crate::web::session::WebUser;
+use crate::web::error::PageError;
+use crate::web::extract::PageUser;
+use crate::web::page::{self, pill};
+use crate::web::user::WebUser;
 
 const ROW: i64 = 18;
 const TOP: i64 = 40;
@@ -127,14 +129,19 @@ pub fn graph(t: &LotTrace) -> Markup {
 
 pub async fn lot_trace(
     State(state): State<AppState>,
-    user: WebUser,
+    user: PageUser,
     Path(id): Path<Uuid>,
-) -> Response {
-    let t = match trace::lot(&state, id).await {
-        Ok(t) => t,
-        Err(error) => return page::app_error(error),
-    };
-    let body = html! {
+) -> Result<Html<String>, PageError> {
+    let t = trace::lot(&state, id).await?;
+    Ok(page::show(
+        &format!("Trace {}", t.lot.code),
+        &user,
+        lot_trace_view(&user, &t),
+    ))
+}
+
+fn lot_trace_view(user: &WebUser, t: &LotTrace) -> Markup {
+    html! {
         h1 { "Trace of lot " span class="code" { (t.lot.code) } " " (pill(&t.lot.status)) }
         div class="actions" {
             a class="button" href={ "/api/v1/trace/lots/" (t.lot.id) "?format=csv" } { "Download CSV" }
@@ -146,7 +153,7 @@ pub async fn lot_trace(
             span class="pill reserved" { "reserved / thawed" } " " span class="pill recalled" { "recalled ✕" } " "
             span class="pill discarded" { "discarded ✕" }
         }
-        section class="card" style="overflow-x:auto" { (graph(&t)) }
+        section class="card" style="overflow-x:auto" { (graph(t)) }
         div class="grid" {
             section class="card" {
                 h2 { "Recipients" }
@@ -168,6 +175,5 @@ pub async fn lot_trace(
                 }
             }
         }
-    };
-    shell(&format!("Trace {}", t.lot.code), Some(&user), body).into_response()
+    }
 }

@@ -18,6 +18,7 @@ on_both_databases!(
     a_browser_session_reads_the_api_but_never_writes_it,
     pages_show_clear_errors_not_traces,
     a_session_that_ended_says_so_and_returns_to_the_page_never_a_post_route,
+    a_form_says_who_it_is_for_and_a_refusal_goes_back_in_words,
 );
 
 pub fn browser() -> reqwest::Client {
@@ -440,4 +441,65 @@ async fn a_session_that_ended_says_so_and_returns_to_the_page_never_a_post_route
     .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()[LOCATION], patient_page.as_str());
+}
+
+/// The role a form admits is the route's (`PageUser<roles::Quality>`): the
+/// lab is shown the forbidden page naming who may, a quality officer with
+/// another session's token the expired-form page, and a signature the
+/// service refuses goes back to the lot's page in words. None of it
+/// releases the lot.
+async fn a_form_says_who_it_is_for_and_a_refusal_goes_back_in_words(app: TestApp) {
+    let team = app.team().await;
+    let (lot, _) = app.quarantined_lot(&team, "UCD-W002", 1).await;
+    let lot_id = id(&lot);
+    let release = |cookie: String, csrf: String, password: &'static str| {
+        browser()
+            .post(app.url(&format!("/lots/{lot_id}/release")))
+            .header(COOKIE, cookie)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("password", password),
+                ("meaning", "released for clinical use"),
+            ])
+            .send()
+    };
+    let lab = sign_in(&app, "lab.tech").await;
+    let (_, lab_home) = page(&app, "/", &lab).await;
+    let refused = release(lab.clone(), csrf(&lab_home), STAFF_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("Not for your role"), "{body}");
+    assert!(
+        body.contains("A lab may not do this; it is for: quality."),
+        "{body}"
+    );
+
+    let quality = sign_in(&app, "qa.officer").await;
+    let refused = release(quality.clone(), csrf(&lab_home), STAFF_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("This form has expired")
+    );
+
+    let (_, lot_page) = page(&app, &format!("/lots/{lot_id}"), &quality).await;
+    let back = release(quality.clone(), csrf(&lot_page), "not the password")
+        .await
+        .unwrap();
+    assert_eq!(back.status(), StatusCode::SEE_OTHER);
+    let to = back.headers()[LOCATION].to_str().unwrap();
+    assert!(to.starts_with(&format!("/lots/{lot_id}?error=")), "{to}");
+
+    let lot = app
+        .get(&format!("/api/v1/lots/{lot_id}"), Some(&team.quality))
+        .await
+        .expect(200);
+    assert_eq!(lot["status"], "quarantine", "nothing was released");
 }

@@ -1,0 +1,74 @@
+//! `/storage`: tanks, racks and boxes; a box drawn as its grid of
+//! positions, each full one a link to its vial.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::response::Html;
+use maud::{Markup, html};
+use uuid::Uuid;
+
+use crate::domain::storage::StorageKind;
+use crate::services::storage;
+use crate::state::AppState;
+use crate::web::error::PageError;
+use crate::web::extract::PageUser;
+use crate::web::page;
+
+pub async fn storage_root(
+    State(state): State<AppState>,
+    user: PageUser,
+) -> Result<Html<String>, PageError> {
+    let units = storage::list(&state).await?;
+    Ok(page::show("Storage", &user, storage_root_view(&units)))
+}
+
+fn storage_root_view(units: &[Arc<storage::Unit>]) -> Markup {
+    html! {
+        h1 { "Storage" }
+        @if units.is_empty() { p class="muted" { "No storage units yet." } }
+        table {
+            thead { tr { th { "Unit" } th { "Kind" } } }
+            tbody { @for u in units {
+                tr { td { a href={ "/storage/" (u.id) } { (u.path) } } td { (u.kind.as_str()) } }
+            } }
+        }
+    }
+}
+
+pub async fn storage_page(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<Uuid>,
+) -> Result<Html<String>, PageError> {
+    let contents = storage::contents(&state, id).await?;
+    Ok(page::show(
+        &contents.unit.path,
+        &user,
+        storage_view(&contents),
+    ))
+}
+
+fn storage_view(contents: &storage::Contents) -> Markup {
+    let unit = &contents.unit;
+    html! {
+        h1 { (unit.path) }
+        @if unit.kind == StorageKind::Box {
+            @let (rows, cols) = (unit.rows.unwrap_or(1), unit.cols.unwrap_or(1));
+            p { (contents.vials.len()) " of " (u32::from(rows) * u32::from(cols)) " positions occupied." }
+            div class="boxgrid" style={ "grid-template-columns:repeat(" (cols) ",1fr)" } role="grid" aria-label="box positions" {
+                @for r in 0..rows {
+                    @for c in 1..=cols {
+                        @let pos = format!("{}{}", char::from(b'A' + r), c);
+                        @match contents.vials.iter().find(|v| v.position.as_deref() == Some(pos.as_str())) {
+                            Some(v) => a class="full" href={ "/vials/" (v.id) } title={ (pos) " " (v.code) " " (v.status) } { (pos) },
+                            None => span title={ (pos) " empty" } { (pos) },
+                        }
+                    }
+                }
+            }
+        } @else {
+            ul { @for child in &contents.children { li { a href={ "/storage/" (child.id) } { (child.name) } " (" (child.kind.as_str()) ")" } } }
+        }
+    }
+}

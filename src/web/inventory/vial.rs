@@ -1,0 +1,83 @@
+//! `/vials/{id}`: a vial's place, its labels and its custody history.
+
+use axum::extract::{Path, State};
+use axum::response::Html;
+use maud::{Markup, html};
+use uuid::Uuid;
+
+use crate::entities::custody_event;
+use crate::services::{ledger, vials};
+use crate::state::AppState;
+use crate::web::error::PageError;
+use crate::web::extract::{PageUser, WebQuery};
+use crate::web::page::{self, Flash, pill};
+use crate::web::user::WebUser;
+
+pub async fn vial_page(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<Uuid>,
+    WebQuery(flash): WebQuery<Flash>,
+) -> Result<Html<String>, PageError> {
+    let record = vials::get(&state, id).await?;
+    let history = ledger::events_of(&state.db, "vial", id)
+        .await
+        .unwrap_or_default();
+    Ok(page::show(
+        &format!("Vial {}", record.vial.code),
+        &user,
+        vial_view(&user, &record, &history, &flash),
+    ))
+}
+
+fn vial_view(
+    user: &WebUser,
+    record: &vials::VialRecord,
+    history: &[custody_event::Model],
+    flash: &Flash,
+) -> Markup {
+    let v = &record.vial;
+    html! {
+        h1 { "Vial " span class="code" { (v.code) } " " (pill(&v.status)) }
+        (flash.render())
+        div class="grid" {
+            section class="card" {
+                table { tbody {
+                    tr { th { "Location" } td { @match &record.location { Some(l) => (l.path()), None => span class="muted" { "not in storage" } } } }
+                    tr { th { "Lot" } td { a class="code" href={ "/lots/" (v.lot_id) } { (v.code.rsplit_once('-').map(|p| p.0).unwrap_or("")) } } }
+                    tr { th { "Cells" } td class="num" { (crate::labels::millions(v.cells_per_vial)) } }
+                    tr { th { "Volume" } td class="num" { (crate::labels::millilitres(v.volume_ul)) } }
+                    tr { th { "Frozen" } td { (user.when(v.frozen_at)) } }
+                    tr { th { "Labels issued" } td class="num" { (v.labels_issued) } }
+                } }
+                div class="actions" {
+                    a class="button" href={ "/scan?q=" (page::url_encode(&v.code)) } { "Act on it" }
+                    a class="button secondary" href={ "/api/v1/vials/" (v.id) "/label.png" } { "Label PNG" }
+                    a class="button secondary" href={ "/api/v1/vials/" (v.id) "/label.zpl" } { "Label ZPL" }
+                    a class="button secondary" href={ "/trace/lots/" (v.lot_id) } { "Trace" }
+                }
+            }
+            section class="card" id="history" {
+                h2 { "History" }
+                (events_table(history, user))
+            }
+        }
+    }
+}
+
+pub fn events_table(events: &[custody_event::Model], user: &WebUser) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "#" } th { "When" } th { "What" } th { "Who" } th { "Where" } } }
+            tbody { @for e in events.iter().rev() {
+                tr {
+                    td class="num" { (e.seq) }
+                    td { (user.when(e.occurred_at)) }
+                    td class="code" { (e.action) }
+                    td { (e.actor_username) }
+                    td { @if let Some(to) = &e.to_location { "→ " (to) } @else if let Some(from) = &e.from_location { (from) " →" } }
+                }
+            } }
+        }
+    }
+}

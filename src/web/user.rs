@@ -1,0 +1,64 @@
+//! The signed-in person of a page: who they are, their session's CSRF
+//! token (derived from the session, so it needs no storage) and the site's
+//! time zone every time on their pages is shown in.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::domain::ledger::hex;
+use crate::domain::zone::SiteZone;
+use crate::services::auth::AuthenticatedUser;
+
+/// The signed-in person of a page request.
+#[derive(Debug, Clone)]
+pub struct WebUser {
+    pub user: AuthenticatedUser,
+    token: String,
+    /// The site's time zone: every time on a page is shown in it.
+    pub zone: SiteZone,
+}
+
+impl WebUser {
+    /// A signed-in user and the token their cookie carries.
+    pub fn from_parts(user: AuthenticatedUser, token: &str, zone: SiteZone) -> Self {
+        WebUser {
+            user,
+            token: token.to_owned(),
+            zone,
+        }
+    }
+
+    /// A time as people at the site read it: `2026-11-25 17:40 +08:00`.
+    pub fn when(&self, t: DateTime<Utc>) -> String {
+        self.zone.minute(t)
+    }
+
+    /// A site-local date: `2026-11-25`.
+    pub fn date(&self, t: DateTime<Utc>) -> String {
+        self.zone.day(t)
+    }
+
+    /// The CSRF token every form of this session carries.
+    pub fn csrf(&self) -> String {
+        csrf_for(&self.token)
+    }
+}
+
+/// Whether `given` is the CSRF token of the session `token`, compared in
+/// constant time.
+pub fn csrf_matches(token: &str, given: &str) -> bool {
+    let expected = csrf_for(token);
+    given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+pub(crate) fn csrf_for(token: &str) -> String {
+    hex(&Sha256::digest(
+        format!("celltrail-csrf:{token}").as_bytes(),
+    ))[..32]
+        .to_owned()
+}
