@@ -49,7 +49,9 @@ async fn run() {
 
     let pharmacist = staff.pharmacist.clone();
     let loads = [
-        Load::new("GET /healthz", 200, |c, base| c.get(format!("{base}/healthz"))),
+        Load::new("GET /healthz", 200, |c, base| {
+            c.get(format!("{base}/healthz"))
+        }),
         Load::new("GET /api/v1/users/me", 200, move |c, base| {
             c.get(format!("{base}/api/v1/users/me")).bearer_auth(&token)
         }),

@@ -203,7 +203,9 @@ async fn scanning(round: Duration) {
     let http = client(connections);
     let token = login(&http, &app.base, "lab.bench", "lab-bench-password").await;
     let loads = [
-        Load::new("GET /healthz", 200, |c, base| c.get(format!("{base}/healthz"))),
+        Load::new("GET /healthz", 200, |c, base| {
+            c.get(format!("{base}/healthz"))
+        }),
         Load::new("POST /api/v1/scan", 200, move |c, base| {
             c.post(format!("{base}/api/v1/scan"))
                 .bearer_auth(&token)
@@ -241,7 +243,5 @@ async fn scanning(round: Duration) {
     for line in summary {
         println!("{line}");
     }
-    println!(
-        "targets: at 64 connections scan ≥ 0.30× requests/s and p99 ≤ 3×; at one, p50 ≤ 2.5×"
-    );
+    println!("targets: at 64 connections scan ≥ 0.30× requests/s and p99 ≤ 3×; at one, p50 ≤ 2.5×");
 }

@@ -184,8 +184,14 @@ pub async fn spawn_binary(app: &BenchApp) -> ServerProcess {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("DATABASE_URL", &app.database_url)
-        .env("CELLTRAIL_LEDGER_KEY_FILE", app.files.path().join("ledger.key"))
-        .env("CELLTRAIL_CHECKPOINT_DIR", app.files.path().join("checkpoints"))
+        .env(
+            "CELLTRAIL_LEDGER_KEY_FILE",
+            app.files.path().join("ledger.key"),
+        )
+        .env(
+            "CELLTRAIL_CHECKPOINT_DIR",
+            app.files.path().join("checkpoints"),
+        )
         .env("CELLTRAIL_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .stdin(Stdio::null())
@@ -329,8 +335,7 @@ pub fn client(connections: usize) -> reqwest::Client {
 
 /// A request the load generator sends, given its client and the server's
 /// base URL.
-pub type MakeRequest =
-    Arc<dyn Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder + Send + Sync>;
+pub type MakeRequest = Arc<dyn Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder + Send + Sync>;
 
 /// One path measured: what it is called, the status every answer must
 /// have, and how to make its request.
