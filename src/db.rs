@@ -146,10 +146,14 @@ impl Db {
             // A connection idle for a minute is closed (one stays open):
             // its page and statement caches go with it, so a burst (the
             // demo's load, a month's trace) is not held for good.
+            // A connection to a local file cannot have gone away: no ping
+            // before each use (sqlx's default), which would cost every
+            // statement a second trip to the connection's thread.
             options
                 .max_connections(if in_memory { 1 } else { max_connections })
                 .min_connections(1)
                 .idle_timeout(SQLITE_IDLE)
+                .test_before_acquire(false)
                 .map_sqlx_sqlite_opts(|opts| {
                     opts.journal_mode(SqliteJournalMode::Wal)
                         .synchronous(SqliteSynchronous::Full)

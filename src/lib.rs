@@ -105,6 +105,9 @@ impl Application {
         // Sessions are served from memory once the session epoch is read,
         // and read again when any instance ends one (`services::sessions`).
         let sessions = tokio::spawn(services::sessions::watch(self.state.clone()));
+        // The protocol in force is kept in memory, and read again when any
+        // instance amends it (`services::protocol`).
+        let protocol = tokio::spawn(services::protocol::watch(self.state.clone()));
         // What a burst of work used (the demo's load, a large trace, the
         // ledger check) is handed back once its connections have gone idle.
         let trimmer = tokio::spawn(memory::release_periodically());
@@ -120,6 +123,7 @@ impl Application {
         verifier.abort();
         checkpointer.abort();
         sessions.abort();
+        protocol.abort();
         trimmer.abort();
         if let Err(error) = services::checkpoints::take(&self.state).await {
             tracing::error!(%error, "the checkpoint at shutdown could not be taken");

@@ -20,7 +20,18 @@ use crate::config::LogFormat;
 /// what is queued.
 #[must_use = "dropping the guard stops the log writer"]
 pub fn init(format: LogFormat) -> WorkerGuard {
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+    init_writing_to(format, std::io::stderr(), std::io::stderr().is_terminal())
+}
+
+/// [`init`], with the lines written to `out` (the benchmarks log to a file,
+/// as a server's log collector would read them).
+#[must_use = "dropping the guard stops the log writer"]
+pub fn init_writing_to(
+    format: LogFormat,
+    out: impl std::io::Write + Send + 'static,
+    ansi: bool,
+) -> WorkerGuard {
+    let (writer, guard) = tracing_appender::non_blocking(out);
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
     let registry = tracing_subscriber::registry().with(filter);
@@ -30,7 +41,7 @@ pub fn init(format: LogFormat) -> WorkerGuard {
                 tracing_subscriber::fmt::layer()
                     .with_target(false)
                     .with_writer(writer)
-                    .with_ansi(std::io::stderr().is_terminal()),
+                    .with_ansi(ansi),
             )
             .try_init(),
         LogFormat::Json => registry

@@ -1,9 +1,22 @@
 //! The protocol record: seeded with the seed trial on first start, read by
 //! every rule that needs a number, amended only by a new signed version.
+//!
+//! The protocol is configuration, not record state, and versions are never
+//! changed once written: so each instance keeps the version in force
+//! ([`in_force`]) and every version it has read ([`cached_version`]).
+//! Staleness of the one in force is bounded like sessions'
+//! (`services::sessions`): the instance that amends keeps the new version
+//! at once after its commit, and every instance reads the latest version
+//! number every [`POLL`] ([`watch`]) and reads the protocol again when it
+//! moved. Until that number has been read, or while it cannot be, the
+//! protocol is read from the database on every use.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, QuerySelect, Set, SqlErr};
 use serde_json::{Value, json};
 
@@ -46,10 +59,131 @@ pub async fn current(db: &impl ConnectionTrait) -> AppResult<Versioned> {
     })
 }
 
-/// Protocol versions already read. A version is never changed once
-/// written (an amendment is a new version), so what was read stays true.
+/// How often each instance reads the latest protocol version number: an
+/// amendment made on another instance is used here within twice this.
+pub const POLL: Duration = Duration::from_millis(400);
+
+/// Protocol versions already read, and the one in force. A version is never
+/// changed once written (an amendment is a new version), so what was read
+/// stays true; which version is in force is watched ([`watch`]).
 #[derive(Debug, Clone, Default)]
-pub struct Versions(Arc<RwLock<HashMap<i32, Arc<Protocol>>>>);
+pub struct Versions {
+    read: Arc<RwLock<HashMap<i32, Arc<Protocol>>>>,
+    in_force: Arc<InForce>,
+}
+
+#[derive(Debug, Default)]
+struct InForce {
+    current: RwLock<Option<Arc<Versioned>>>,
+    /// The latest version number has been read and is being watched.
+    live: AtomicBool,
+}
+
+impl Versions {
+    fn current(&self) -> Option<Arc<Versioned>> {
+        if !self.in_force.live.load(Ordering::Acquire) {
+            return None;
+        }
+        self.in_force.current.read().ok()?.clone()
+    }
+
+    /// Keeps `read` as the version in force unless a later one is kept
+    /// already (versions only grow: a slow reader never puts back an older
+    /// one).
+    fn keep(&self, read: &Arc<Versioned>) {
+        if let Ok(mut current) = self.in_force.current.write()
+            && current.as_ref().is_none_or(|c| c.version < read.version)
+        {
+            *current = Some(read.clone());
+        }
+    }
+
+    /// Puts `read` in force, whatever was kept (the watcher's word).
+    fn replace(&self, read: Option<Arc<Versioned>>) {
+        if let Ok(mut current) = self.in_force.current.write() {
+            *current = read;
+        }
+    }
+
+    /// Forgets the version in force: the next use reads it again.
+    fn forget(&self) {
+        self.replace(None);
+    }
+
+    fn set_live(&self, live: bool) {
+        if !live {
+            self.forget();
+        }
+        self.in_force.live.store(live, Ordering::Release);
+    }
+
+    /// The version number kept as in force.
+    fn kept_version(&self) -> Option<i32> {
+        self.in_force
+            .current
+            .read()
+            .ok()?
+            .as_ref()
+            .map(|c| c.version)
+    }
+}
+
+/// The protocol in force, from this instance's memory when it has it (no
+/// query), else read (one query) and kept.
+pub async fn in_force(state: &AppState) -> AppResult<Arc<Versioned>> {
+    if let Some(current) = state.protocols.current() {
+        return Ok(current);
+    }
+    let read = Arc::new(current(state.db.conn()).await?);
+    if state.protocols.in_force.live.load(Ordering::Acquire) {
+        state.protocols.keep(&read);
+    }
+    Ok(read)
+}
+
+/// The latest version number recorded.
+async fn latest_version(state: &AppState) -> AppResult<Option<i32>> {
+    Ok(protocol_version::Entity::find()
+        .select_only()
+        .expr(Expr::col(protocol_version::Column::Version).max())
+        .into_tuple::<Option<i32>>()
+        .one(state.db.conn())
+        .await?
+        .flatten())
+}
+
+/// Reads the latest protocol version number every [`POLL`] for as long as
+/// the instance serves, and the protocol itself when another version was
+/// recorded (a reader still holding the older one cannot put it back);
+/// while the number cannot be read, the protocol is read from the database
+/// on every use.
+pub async fn watch(state: AppState) {
+    let versions = state.protocols.clone();
+    let mut every = tokio::time::interval(POLL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        every.tick().await;
+        match latest_version(&state).await {
+            Ok(latest) => {
+                if latest != versions.kept_version() {
+                    versions.replace(current(state.db.conn()).await.ok().map(Arc::new));
+                }
+                versions.set_live(true);
+                failing = false;
+            }
+            Err(error) => {
+                if !failing {
+                    tracing::warn!(%error,
+                        "the protocol version cannot be read: the protocol is read from the database until it can"
+                    );
+                }
+                failing = true;
+                versions.set_live(false);
+            }
+        }
+    }
+}
 
 /// A given version of the protocol, from this process's cache when it was
 /// read before.
@@ -60,7 +194,7 @@ pub async fn cached_version(
 ) -> AppResult<Arc<Protocol>> {
     if let Some(found) = state
         .protocols
-        .0
+        .read
         .read()
         .ok()
         .and_then(|known| known.get(&number).cloned())
@@ -68,7 +202,7 @@ pub async fn cached_version(
         return Ok(found);
     }
     let read = Arc::new(version(db, number).await?);
-    if let Ok(mut known) = state.protocols.0.write() {
+    if let Ok(mut known) = state.protocols.read.write() {
         known.insert(number, read.clone());
     }
     Ok(read)
@@ -193,7 +327,11 @@ pub async fn amend(
     )
     .await?;
     txn.commit().await?;
-    current(state.db.conn()).await
+    // Kept at once on this instance; the others see the new number within
+    // a poll.
+    let amended = Arc::new(current(state.db.conn()).await?);
+    state.protocols.keep(&amended);
+    Ok(Versioned::clone(&amended))
 }
 
 /// `{field: {from, to}}` for every top-level field that differs.

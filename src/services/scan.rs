@@ -176,7 +176,8 @@ async fn patient(state: &AppState, user: &AuthenticatedUser, code: String) -> Ap
             code,
         });
     };
-    let rules = crate::services::protocol::current(db).await?.protocol;
+    let current = crate::services::protocol::in_force(state).await?;
+    let rules = &current.protocol;
     let given = crate::services::doses::infusion_starts(db, patient.id).await?;
     let open = dose::Entity::find()
         .filter(dose::Column::PatientId.eq(patient.id))
@@ -187,13 +188,9 @@ async fn patient(state: &AppState, user: &AuthenticatedUser, code: String) -> Ap
         Some(d) => Some(d.status.parse().map_err(internal)?),
         None => None,
     };
-    let more_allowed = crate::services::doses::schedule(
-        &rules,
-        state.settings.timezone,
-        &given,
-        state.clock.now(),
-    )
-    .is_ok();
+    let more_allowed =
+        crate::services::doses::schedule(rules, state.settings.timezone, &given, state.clock.now())
+            .is_ok();
     let given_count = given.len();
     let status = if given_count as i32 >= rules.infusions {
         "completed"

@@ -30,6 +30,7 @@ mod lots;
 mod openapi;
 mod patients;
 mod platform;
+mod protocol;
 mod replay;
 mod safety;
 mod scan;

@@ -1,11 +1,18 @@
 //! The calculator: a dose from the patient's weight and the protocol, the
 //! weight's and the lot's fitness on the server's clock, and the lot a dose
 //! would come from.
-
-use std::collections::HashMap;
+//!
+//! A calculation costs at most two queries: the patient's latest weight,
+//! and the lots with their available vials counted in the same statement.
+//! The protocol in force is this instance's (`protocol::in_force`): no
+//! query, and an amendment is used within a second everywhere.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
 use uuid::Uuid;
 
 use crate::domain::dose::{DoseTarget, dose_target, vials_needed};
@@ -49,12 +56,16 @@ pub struct Calculation {
 pub async fn calculate(state: &AppState, input: CalculationInput) -> AppResult<Calculation> {
     let db = state.db.conn();
     let now = state.clock.now();
-    let current = protocol::current(db).await?;
+    let current = protocol::in_force(state).await?;
     let rules = &current.protocol;
     let (weight_g, weight) = match (input.patient_id, input.weight_g) {
         (Some(patient_id), None) => {
-            patients::find(db, patient_id).await?;
-            let weight = fresh_weight(db, rules, patient_id, now).await?;
+            let Some(weight) = patients::latest_weight(db, patient_id).await? else {
+                // no weight: of no patient (404), or of one not yet weighed
+                patients::find(db, patient_id).await?;
+                return Err(AppError::NoWeight);
+            };
+            weight_still_valid(rules, &weight, now)?;
             (weight.weight_g, Some(weight))
         }
         (None, Some(weight_g)) => {
@@ -75,17 +86,16 @@ pub async fn calculate(state: &AppState, input: CalculationInput) -> AppResult<C
     let target = dose_target(dose_per_kg, weight_g, rules.dose_tolerance_pct);
     let lot = match input.lot_id {
         Some(lot_id) => {
-            let lot = lot::Entity::find_by_id(lot_id)
+            let LotAvailable { lot, available } = with_available(lot::Entity::find_by_id(lot_id))
                 .one(db)
                 .await?
                 .ok_or_else(|| AppError::not_found("lot", lot_id))?;
             let needed = vials_for(&lot, &target, rules).ok_or_else(|| {
                 AppError::invalid("lot_id", "the lot is not frozen into vials yet")
             })?;
-            let available = available_counts(db, &[lot_id]).await?;
             Some(LotOption {
                 vials_needed: needed,
-                available: available.get(&lot_id).copied().unwrap_or(0),
+                available,
                 lot,
             })
         }
@@ -198,27 +208,6 @@ pub(super) fn weight_still_valid(
     Ok(())
 }
 
-/// Available vials per lot.
-async fn available_counts(
-    db: &impl ConnectionTrait,
-    lot_ids: &[Uuid],
-) -> AppResult<HashMap<Uuid, i64>> {
-    if lot_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let counts: Vec<(Uuid, i64)> = vial::Entity::find()
-        .select_only()
-        .column(vial::Column::LotId)
-        .column_as(vial::Column::Id.count(), "n")
-        .filter(vial::Column::LotId.is_in(lot_ids.iter().copied()))
-        .filter(vial::Column::Status.eq(VialStatus::Available.as_str()))
-        .group_by(vial::Column::LotId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(counts.into_iter().collect())
-}
-
 /// Released, unexpired, frozen lots, first-expiring first.
 pub(super) async fn candidate_lots(
     db: &impl ConnectionTrait,
@@ -246,23 +235,57 @@ pub(super) fn vials_for(lot: &lot::Model, target: &DoseTarget, rules: &Protocol)
     })
 }
 
-/// The first-expiring lot with enough available vials (two queries).
+/// A lot with its available vials, counted in the same statement.
+#[derive(Debug, FromQueryResult)]
+struct LotAvailable {
+    #[sea_orm(nested)]
+    lot: lot::Model,
+    available: i64,
+}
+
+/// `lots` with each one's available vials counted alongside (one query).
+fn with_available(
+    lots: Select<lot::Entity>,
+) -> sea_orm::Selector<sea_orm::SelectModel<LotAvailable>> {
+    let count = Query::select()
+        .expr(Expr::col((vial::Entity, vial::Column::Id)).count())
+        .from(vial::Entity)
+        .and_where(
+            Expr::col((vial::Entity, vial::Column::LotId)).equals((lot::Entity, lot::Column::Id)),
+        )
+        .and_where(
+            Expr::col((vial::Entity, vial::Column::Status)).eq(VialStatus::Available.as_str()),
+        )
+        .to_owned();
+    lots.expr_as(Expr::SubQuery(None, Box::new(count.into())), "available")
+        .into_model::<LotAvailable>()
+}
+
+/// The first-expiring lot with enough available vials (one query).
 async fn choose_lot(
     db: &impl ConnectionTrait,
     rules: &Protocol,
     target: &DoseTarget,
     now: DateTime<Utc>,
 ) -> AppResult<Option<LotOption>> {
-    let lots = candidate_lots(db, now).await?;
-    let ids: Vec<Uuid> = lots.iter().map(|l| l.id).collect();
-    let available = available_counts(db, &ids).await?;
-    Ok(lots.into_iter().find_map(|lot| {
-        let needed = vials_for(&lot, target, rules)?;
-        let available = available.get(&lot.id).copied().unwrap_or(0);
-        (available >= needed).then_some(LotOption {
-            lot,
-            vials_needed: needed,
-            available,
-        })
-    }))
+    let lots = with_available(
+        lot::Entity::find()
+            .filter(lot::Column::Status.eq(LotStatus::Released.as_str()))
+            .filter(lot::Column::ExpiresAt.gt(now))
+            .filter(lot::Column::CellsPerVial.is_not_null())
+            .order_by_asc(lot::Column::ExpiresAt)
+            .order_by_asc(lot::Column::Code),
+    )
+    .all(db)
+    .await?;
+    Ok(lots
+        .into_iter()
+        .find_map(|LotAvailable { lot, available }| {
+            let needed = vials_for(&lot, target, rules)?;
+            (available >= needed).then_some(LotOption {
+                lot,
+                vials_needed: needed,
+                available,
+            })
+        }))
 }
