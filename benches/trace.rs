@@ -20,6 +20,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use celltrail::domain::din::{Din, FacilityCode};
+use celltrail::domain::donor::Eligibility;
+use celltrail::domain::dose::WeightUnit;
+use celltrail::domain::lifecycle::{DoseStatus, InfusionStatus, LotStatus, VialStatus};
+use celltrail::domain::patient::Sex;
+use celltrail::domain::storage::StorageKind;
 use celltrail::entities::{
     adverse_event, donation, donor, dose, dose_vial, infusion, lot, patient, qc_result,
     storage_unit, vial, weight,
@@ -180,7 +185,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
     let tank = storage_unit::Model {
         id: Uuid::now_v7(),
         name: "Tank G".into(),
-        kind: "tank".into(),
+        kind: StorageKind::Tank,
         parent_id: None,
         rows: None,
         cols: None,
@@ -203,7 +208,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                 id,
                 subject_code: subject(j),
                 birth_date: chrono::NaiveDate::from_ymd_opt(1980, 1, 1).unwrap(),
-                sex: "female".into(),
+                sex: Sex::Female,
                 enrolled_at: now - day * 200,
                 baseline_pasi_tenths: 150,
                 criteria: "{}".into(),
@@ -212,7 +217,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                 created_by: Some(user.id),
                 enrolment_weight_g: Some(70_000),
                 enrolment_weight_value: Some("70".into()),
-                enrolment_weight_unit: Some("kg".into()),
+                enrolment_weight_unit: Some(WeightUnit::Kg),
                 height_mm: Some(1_700),
             });
             ws.push(weight::Model {
@@ -220,7 +225,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                 patient_id: id,
                 weight_g: 70_000,
                 value: "70".into(),
-                unit: "kg".into(),
+                unit: WeightUnit::Kg,
                 measured_at: now - day * 199,
                 confirmed_change: false,
                 recorded_at: now - day * 199,
@@ -257,7 +262,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                 let r = storage_unit::Model {
                     id: Uuid::now_v7(),
                     name: format!("Rack {}", i / 100),
-                    kind: "rack".into(),
+                    kind: StorageKind::Rack,
                     parent_id: Some(tank.id),
                     rows: None,
                     cols: None,
@@ -272,7 +277,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                 id: donor_id,
                 code: format!("GEN-{i:07}"),
                 consent_at: now - day * 300,
-                eligibility: "eligible".into(),
+                eligibility: Eligibility::Eligible,
                 eligibility_reason: None,
                 eligibility_decided_at: Some(now - day * 290),
                 eligibility_decided_by: Some(user.id),
@@ -298,7 +303,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                 passage: 3,
                 manufactured_at: now - day * 290,
                 expires_at: now + day * 400,
-                status: "released".into(),
+                status: LotStatus::Released,
                 frozen_at: Some(now - day * 289),
                 cells_per_vial: Some(25_000_000),
                 volume_ul: Some(1_500),
@@ -339,7 +344,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
             boxes.push(storage_unit::Model {
                 id: box_id,
                 name: format!("Box {i}"),
-                kind: "box".into(),
+                kind: StorageKind::Box,
                 parent_id: rack,
                 rows: Some(10),
                 cols: Some(10),
@@ -358,7 +363,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                     lot_id,
                     code: format!("{}-V{:03}", lot_code(i), n + 1),
                     din: d.compact(),
-                    status: if stored { "available" } else { "infused" }.into(),
+                    status: if stored { VialStatus::Available } else { VialStatus::Infused },
                     cells_per_vial: 25_000_000,
                     volume_ul: 1_500,
                     frozen_at: now - day * 289,
@@ -404,7 +409,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                     lot_id,
                     cells_per_vial: 25_000_000,
                     vials_needed: VIALS_PER_DOSE as i32,
-                    status: "infused".into(),
+                    status: DoseStatus::Infused,
                     thawed_at: Some(given_at),
                     concentration_cells_per_ml: Some(16_000_000),
                     available_ul: Some(6_000),
@@ -433,7 +438,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                     dose_id,
                     patient_id,
                     infusion_number: k as i32 + 1,
-                    status: "completed".into(),
+                    status: InfusionStatus::Completed,
                     started_at: given_at,
                     ended_at: Some(given_at),
                     volume_infused_ul: Some(4_400),

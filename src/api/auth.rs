@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, Authorized, ClientAddress, roles};
 use crate::domain::accounts::Role;
-use crate::error::{AppError, AppResult, ErrorBody};
+use crate::error::{AppResult, ErrorBody};
 use crate::services::auth;
 use crate::state::AppState;
 
@@ -69,11 +69,7 @@ async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> AppResult<ApiJson<LoginResponse>> {
     let outcome = auth::login(&state, &client, &body.username, &body.password).await?;
-    let role = outcome
-        .user
-        .role
-        .parse::<Role>()
-        .map_err(AppError::internal)?;
+    let role = outcome.user.role;
     Ok(ApiJson(LoginResponse {
         token: outcome.token,
         expires_at: outcome.expires_at,

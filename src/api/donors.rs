@@ -36,7 +36,7 @@ pub struct DonorView {
     /// Pseudonymous; never a name.
     pub code: String,
     pub consent_at: DateTime<Utc>,
-    pub eligibility: String,
+    pub eligibility: Eligibility,
     pub eligibility_reason: Option<String>,
     pub eligibility_decided_at: Option<DateTime<Utc>>,
     /// Every result, oldest first, invalidated ones too (marked). A
@@ -76,9 +76,9 @@ impl From<DonorRecord> for DonorView {
 pub struct ScreeningView {
     pub id: Uuid,
     pub donor_id: Uuid,
-    pub test: String,
-    pub result: String,
-    pub specimen: String,
+    pub test: ScreeningTest,
+    pub result: ScreeningOutcome,
+    pub specimen: Specimen,
     /// When the specimen was taken.
     pub tested_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,

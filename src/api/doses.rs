@@ -14,7 +14,7 @@ use crate::api::extract::{ApiJson, ApiPath, Authorized, DecimalInput, roles};
 use crate::api::lots::SignedOnly;
 use crate::api::patients::kilograms;
 use crate::domain::dose::{WeightUnit, parse_viability, weight_to_grams};
-use crate::domain::lifecycle::dose_actions;
+use crate::domain::lifecycle::{DoseStatus, LotStatus, VialStatus, dose_actions};
 use crate::domain::patient::tenths_display;
 use crate::domain::scan::{ScanKind, payload};
 use crate::error::{AppError, AppResult, ErrorBody};
@@ -137,7 +137,7 @@ pub struct DoseView {
     pub infusions_total: i32,
     /// `reserved`, `count_failed`, `thawed`, `verified`, `infusing`,
     /// `infused`, `cancelled`.
-    pub status: String,
+    pub status: DoseStatus,
     /// For a `count_failed` dose: the refusal's code (`viability_too_low`,
     /// `implausible_count`, `dose_out_of_range`, `thawed_product_expired`,
     /// `lot_expired`, `lot_recalled`, `stale_weight`, `weight_voided`).
@@ -155,7 +155,7 @@ pub struct DoseView {
     pub max_cells: i64,
     pub lot_id: Uuid,
     pub lot_code: String,
-    pub lot_status: String,
+    pub lot_status: LotStatus,
     pub lot_expires_at: DateTime<Utc>,
     pub cells_per_vial: i64,
     pub vials_needed: i32,
@@ -191,7 +191,7 @@ pub struct DoseView {
 pub struct DoseVialView {
     pub id: Uuid,
     pub code: String,
-    pub status: String,
+    pub status: VialStatus,
     pub cells_per_vial: i64,
     pub volume_ul: i64,
     pub box_id: Option<Uuid>,

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, ApiPath, Authorized, roles};
 use crate::api::patients::AdverseEventView;
+use crate::domain::lifecycle::InfusionStatus;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::services::infusions::{self, Completion, InfusionRecord, NewAdverseEvent, Start};
 use crate::services::signatures::{self, SignatureInput};
@@ -33,7 +34,7 @@ pub struct InfusionView {
     pub subject_code: String,
     pub infusion_number: i32,
     /// `started` or `completed`.
-    pub status: String,
+    pub status: InfusionStatus,
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     pub volume_prepared_ul: Option<i64>,

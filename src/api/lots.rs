@@ -15,6 +15,7 @@ use crate::api::extract::{ApiJson, ApiPath, Authorized, DecimalInput, roles};
 use crate::api::vials::VialSummary;
 use crate::domain::din::Din;
 use crate::domain::qc::{Conclusion, QcStanding};
+use crate::domain::lifecycle::LotStatus;
 use crate::domain::scan::{ScanKind, payload};
 use crate::entities::{lot, qc_result};
 use crate::error::{AppResult, ErrorBody};
@@ -48,7 +49,7 @@ pub struct LotView {
     pub manufactured_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     /// `in_process`, `quarantine`, `released`, `rejected` or `recalled`.
-    pub status: String,
+    pub status: LotStatus,
     pub frozen_at: Option<DateTime<Utc>>,
     pub cells_per_vial: Option<i64>,
     pub volume_ul: Option<i64>,

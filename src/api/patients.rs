@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::api::extract::{ApiJson, ApiPath, Authorized, DecimalInput, roles};
 use crate::domain::assessment::{AssessmentKind, PasiRegions};
 use crate::domain::dose::WeightUnit;
+use crate::domain::lifecycle::{DoseStatus, InfusionStatus};
 use crate::domain::patient::{Sex, parse_tenths, tenths_display};
 use crate::domain::protocol::Protocol;
 use crate::domain::scan::{ScanKind, payload};
@@ -66,7 +67,7 @@ pub struct AssessmentView {
     pub id: Uuid,
     pub patient_id: Uuid,
     /// `pasi` or `dlqi`.
-    pub kind: String,
+    pub kind: AssessmentKind,
     pub assessed_at: DateTime<Utc>,
     /// PASI 0-72 with one decimal; DLQI 0-30.
     #[schema(value_type = f64)]
@@ -80,7 +81,7 @@ pub struct AssessmentView {
 impl From<assessment::Model> for AssessmentView {
     fn from(a: assessment::Model) -> Self {
         AssessmentView {
-            score: if a.kind == AssessmentKind::Pasi.as_str() {
+            score: if a.kind == AssessmentKind::Pasi {
                 tenths_number(a.score)
             } else {
                 serde_json::Number::from(a.score)
@@ -146,7 +147,7 @@ pub struct PatientView {
     /// What the wristband's QR encodes: `CT1:P:<subject code>`.
     pub scan_payload: String,
     pub birth_date: NaiveDate,
-    pub sex: String,
+    pub sex: Sex,
     pub enrolled_at: DateTime<Utc>,
     /// PASI at enrolment, one decimal.
     #[schema(value_type = f64)]
@@ -185,7 +186,7 @@ pub struct PatientView {
 pub struct EnrolmentWeightView {
     pub weight_g: i64,
     pub value: String,
-    pub unit: String,
+    pub unit: WeightUnit,
 }
 
 /// A score in tenths as a JSON number with one decimal.
@@ -204,7 +205,7 @@ pub struct WeightView {
     pub weight_kg: String,
     /// As entered.
     pub value: String,
-    pub unit: String,
+    pub unit: WeightUnit,
     pub measured_at: DateTime<Utc>,
     pub confirmed_change: bool,
     pub recorded_at: DateTime<Utc>,
@@ -250,7 +251,7 @@ pub struct DoseSummary {
     pub id: Uuid,
     pub code: String,
     pub infusion_number: i32,
-    pub status: String,
+    pub status: DoseStatus,
     pub target_cells: i64,
     pub volume_ul: Option<i64>,
     pub created_at: DateTime<Utc>,
@@ -275,7 +276,7 @@ pub struct InfusionSummary {
     pub id: Uuid,
     pub dose_id: Uuid,
     pub infusion_number: i32,
-    pub status: String,
+    pub status: InfusionStatus,
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     pub volume_infused_ul: Option<i64>,
@@ -352,11 +353,14 @@ impl PatientView {
             scan_payload: payload(ScanKind::Patient, &patient.subject_code),
             baseline_pasi: tenths_number(patient.baseline_pasi_tenths),
             criteria: criteria_of(&patient),
-            enrolment_weight: patient.enrolment_weight_g.map(|g| EnrolmentWeightView {
-                weight_g: g,
-                value: patient.enrolment_weight_value.clone().unwrap_or_default(),
-                unit: patient.enrolment_weight_unit.clone().unwrap_or_default(),
-            }),
+            enrolment_weight: patient
+                .enrolment_weight_g
+                .zip(patient.enrolment_weight_unit)
+                .map(|(g, unit)| EnrolmentWeightView {
+                    weight_g: g,
+                    value: patient.enrolment_weight_value.clone().unwrap_or_default(),
+                    unit,
+                }),
             height_cm: patient
                 .height_mm
                 .map(|mm| format!("{}.{}", mm / 10, mm % 10)),

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, ApiPath, Authorized, roles};
 use crate::api::lots::{LotView, SignedReason};
+use crate::domain::lifecycle::{DoseStatus, VialStatus};
 use crate::error::{AppResult, ErrorBody};
 use crate::services::outcomes::{self, LotOutcomes};
 use crate::services::recall::{self, Recalled};
@@ -27,7 +28,7 @@ pub struct RecalledVial {
     pub id: Uuid,
     pub code: String,
     /// Its status before the recall.
-    pub was: String,
+    pub was: VialStatus,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -35,7 +36,7 @@ pub struct CancelledDose {
     pub id: Uuid,
     pub code: String,
     pub patient_id: Uuid,
-    pub was: String,
+    pub was: DoseStatus,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -51,7 +51,7 @@ impl From<Resolved> for ScanView {
             kind: r.kind,
             id: r.id,
             code: r.code,
-            status: r.status,
+            status: r.status.to_owned(),
             summary: r.summary,
             allowed_actions: r.allowed_actions,
             details: r.details,

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, ApiPath, Authorized, roles};
+use crate::domain::lifecycle::VialStatus;
 use crate::domain::storage::StorageKind;
 use crate::error::{AppResult, ErrorBody};
 use crate::services::storage::{self, NewUnit, Unit};
@@ -68,7 +69,7 @@ pub struct OccupiedPosition {
     pub position: String,
     pub vial_id: Uuid,
     pub vial_code: String,
-    pub status: String,
+    pub status: VialStatus,
     pub lot_id: Uuid,
 }
 

@@ -116,13 +116,13 @@ fn lot_csv(demo: bool, t: &LotTrace, zone: SiteZone) -> Csv {
         let f = dose_fields(&t.doses, v, zone);
         csv.row([
             t.lot.code.as_str(),
-            &t.lot.status,
+            t.lot.status.as_str(),
             &t.lot.product_code,
             &t.donation.din_display,
             &t.donor.code,
-            &t.donor.eligibility,
+            t.donor.eligibility.as_str(),
             &v.code,
-            &v.status,
+            v.status.as_str(),
             v.location.as_deref().unwrap_or(""),
             f.code,
             f.status,
@@ -204,12 +204,12 @@ fn donor_csv(demo: bool, t: &DonorTrace, zone: SiteZone) -> Csv {
         let donation = lot.and_then(|l| t.donations.iter().find(|d| d.id == l.donation_id));
         csv.row([
             t.donor.code.as_str(),
-            &t.donor.eligibility,
+            t.donor.eligibility.as_str(),
             donation.map_or("", |d| d.din_display.as_str()),
             lot.map_or("", |l| l.code.as_str()),
             lot.map_or("", |l| l.status.as_str()),
             &v.code,
-            &v.status,
+            v.status.as_str(),
             v.location.as_deref().unwrap_or(""),
             f.code,
             v.subject_code.as_deref().unwrap_or(""),

@@ -46,7 +46,7 @@ impl TryFrom<user::Model> for UserView {
 
     fn try_from(account: user::Model) -> AppResult<Self> {
         Ok(UserView {
-            role: account.role.parse().map_err(AppError::internal)?,
+            role: account.role,
             id: account.id,
             username: account.username,
             full_name: account.full_name,

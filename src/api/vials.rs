@@ -103,7 +103,7 @@ impl TryFrom<VialRecord> for VialView {
 pub struct VialSummary {
     pub id: Uuid,
     pub code: String,
-    pub status: String,
+    pub status: VialStatus,
 }
 
 impl From<vial::Model> for VialSummary {

@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use crate::domain::assessment::AssessmentKind;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "assessments")]
@@ -7,7 +8,7 @@ pub struct Model {
     pub id: Uuid,
     pub patient_id: Uuid,
     /// `pasi` or `dlqi`.
-    pub kind: String,
+    pub kind: AssessmentKind,
     pub assessed_at: DateTimeUtc,
     /// PASI in tenths (0-720), DLQI in points (0-30).
     pub score: i32,

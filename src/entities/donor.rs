@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use crate::domain::donor::Eligibility;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "donors")]
@@ -8,7 +9,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub code: String,
     pub consent_at: DateTimeUtc,
-    pub eligibility: String,
+    pub eligibility: Eligibility,
     pub eligibility_reason: Option<String>,
     pub eligibility_decided_at: Option<DateTimeUtc>,
     pub eligibility_decided_by: Option<Uuid>,

@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use crate::domain::lifecycle::DoseStatus;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "doses")]
@@ -19,7 +20,7 @@ pub struct Model {
     pub lot_id: Uuid,
     pub cells_per_vial: i64,
     pub vials_needed: i32,
-    pub status: String,
+    pub status: DoseStatus,
     pub thawed_at: Option<DateTimeUtc>,
     pub concentration_cells_per_ml: Option<i64>,
     pub available_ul: Option<i64>,

@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use crate::domain::lifecycle::InfusionStatus;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "infusions")]
@@ -9,7 +10,7 @@ pub struct Model {
     pub dose_id: Uuid,
     pub patient_id: Uuid,
     pub infusion_number: i32,
-    pub status: String,
+    pub status: InfusionStatus,
     pub started_at: DateTimeUtc,
     pub ended_at: Option<DateTimeUtc>,
     pub volume_infused_ul: Option<i64>,

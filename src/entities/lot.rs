@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use crate::domain::lifecycle::LotStatus;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "lots")]
@@ -13,7 +14,7 @@ pub struct Model {
     pub passage: i32,
     pub manufactured_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
-    pub status: String,
+    pub status: LotStatus,
     pub frozen_at: Option<DateTimeUtc>,
     pub cells_per_vial: Option<i64>,
     pub volume_ul: Option<i64>,

@@ -2,6 +2,7 @@
 //! behind the services; the API answers with views made for it.
 
 pub mod adverse_event;
+mod columns;
 pub mod assessment;
 pub mod custody_event;
 pub mod demo_mark;

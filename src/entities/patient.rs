@@ -1,4 +1,6 @@
 use sea_orm::entity::prelude::*;
+use crate::domain::patient::Sex;
+use crate::domain::dose::WeightUnit;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "patients")]
@@ -8,7 +10,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub subject_code: String,
     pub birth_date: Date,
-    pub sex: String,
+    pub sex: Sex,
     pub enrolled_at: DateTimeUtc,
     pub baseline_pasi_tenths: i32,
     /// The criteria answers as JSON.
@@ -19,7 +21,7 @@ pub struct Model {
     /// The weight at enrolment, in grams and as entered.
     pub enrolment_weight_g: Option<i64>,
     pub enrolment_weight_value: Option<String>,
-    pub enrolment_weight_unit: Option<String>,
+    pub enrolment_weight_unit: Option<WeightUnit>,
     /// Height at enrolment, in millimetres.
     pub height_mm: Option<i32>,
 }

@@ -1,4 +1,7 @@
 use sea_orm::entity::prelude::*;
+use crate::domain::donor::ScreeningTest;
+use crate::domain::donor::ScreeningOutcome;
+use crate::domain::donor::Specimen;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "screening_results")]
@@ -6,9 +9,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub donor_id: Uuid,
-    pub test: String,
-    pub result: String,
-    pub specimen: String,
+    pub test: ScreeningTest,
+    pub result: ScreeningOutcome,
+    pub specimen: Specimen,
     pub tested_at: DateTimeUtc,
     pub recorded_at: DateTimeUtc,
     pub recorded_by: Uuid,

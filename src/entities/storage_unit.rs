@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use crate::domain::storage::StorageKind;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "storage_units")]
@@ -6,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub name: String,
-    pub kind: String,
+    pub kind: StorageKind,
     pub parent_id: Option<Uuid>,
     pub rows: Option<i32>,
     pub cols: Option<i32>,

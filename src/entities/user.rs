@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use crate::domain::accounts::Role;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
@@ -8,7 +9,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub username: String,
     pub full_name: String,
-    pub role: String,
+    pub role: Role,
     pub password_hash: String,
     pub active: bool,
     pub failed_logins: i32,

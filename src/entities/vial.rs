@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use crate::domain::lifecycle::VialStatus;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "vials")]
@@ -9,7 +10,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub code: String,
     pub din: String,
-    pub status: String,
+    pub status: VialStatus,
     pub cells_per_vial: i64,
     pub volume_ul: i64,
     pub frozen_at: DateTimeUtc,

@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use crate::domain::dose::WeightUnit;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "weights")]
@@ -9,7 +10,7 @@ pub struct Model {
     pub weight_g: i64,
     /// As entered.
     pub value: String,
-    pub unit: String,
+    pub unit: WeightUnit,
     pub measured_at: DateTimeUtc,
     pub confirmed_change: bool,
     pub recorded_at: DateTimeUtc,

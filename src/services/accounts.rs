@@ -45,7 +45,7 @@ pub async fn create(
         id: Uuid::now_v7(),
         username: username.into_inner(),
         full_name: full_name.into_inner(),
-        role: role.as_str().to_owned(),
+        role: role,
         password_hash,
         active: true,
         failed_logins: 0,
@@ -123,9 +123,9 @@ pub async fn set_active(
     if account.active == active {
         return Err(AppError::AccountAlreadyInState { active });
     }
-    if !active && account.role == Role::Admin.as_str() {
+    if !active && account.role == Role::Admin {
         let active_admins = user::Entity::find()
-            .filter(user::Column::Role.eq(Role::Admin.as_str()))
+            .filter(user::Column::Role.eq(Role::Admin))
             .filter(user::Column::Active.eq(true))
             .count(&txn)
             .await?;

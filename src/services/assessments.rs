@@ -54,7 +54,7 @@ pub async fn record(
     let model = assessment::Model {
         id: Uuid::now_v7(),
         patient_id,
-        kind: kind.as_str().to_owned(),
+        kind: kind,
         assessed_at,
         score,
         inputs: inputs.to_string(),
@@ -122,7 +122,7 @@ pub fn baseline(
 ) -> PasiPoint {
     assessments
         .iter()
-        .filter(|a| a.kind == AssessmentKind::Pasi.as_str())
+        .filter(|a| a.kind == AssessmentKind::Pasi)
         .filter(|a| first_infusion.is_none_or(|first| a.assessed_at <= first))
         .max_by_key(|a| (a.assessed_at, a.recorded_at))
         .map(|a| PasiPoint {
@@ -145,7 +145,7 @@ pub fn latest(
 ) -> Option<&assessment::Model> {
     assessments
         .iter()
-        .filter(|a| a.kind == kind.as_str())
+        .filter(|a| a.kind == kind)
         .filter(|a| after.is_none_or(|t| a.assessed_at > t))
         .max_by_key(|a| (a.assessed_at, a.recorded_at))
 }

@@ -172,7 +172,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Authentica
     if !account.active {
         return Err(AppError::AccountDeactivated);
     }
-    let role = account.role.parse::<Role>().map_err(AppError::internal)?;
+    let role = account.role;
     let user = AuthenticatedUser {
         user_id: account.id,
         session_id: session.id,

@@ -14,7 +14,7 @@ use crate::domain::donor::Eligibility;
 use crate::entities::{din_sequence, donation, donor};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
-use crate::services::donors::{internal, not_in_future};
+use crate::services::donors::not_in_future;
 use crate::services::ledger::{self, NewEvent};
 use crate::state::AppState;
 
@@ -39,7 +39,7 @@ pub async fn create(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("donor", donor_id))?;
-    let eligibility: Eligibility = donor.eligibility.parse().map_err(internal)?;
+    let eligibility: Eligibility = donor.eligibility;
     if eligibility == Eligibility::Ineligible {
         return Err(AppError::DonorNotEligible {
             donor_id,

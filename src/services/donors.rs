@@ -50,7 +50,7 @@ pub async fn register(
         id: Uuid::now_v7(),
         code,
         consent_at,
-        eligibility: Eligibility::Pending.as_str().to_owned(),
+        eligibility: Eligibility::Pending,
         eligibility_reason: None,
         eligibility_decided_at: None,
         eligibility_decided_by: None,
@@ -125,9 +125,9 @@ pub async fn record_screening(
     let model = screening_result::Model {
         id: Uuid::now_v7(),
         donor_id,
-        test: new.test.as_str().to_owned(),
-        result: new.result.as_str().to_owned(),
-        specimen: new.specimen.as_str().to_owned(),
+        test: new.test,
+        result: new.result,
+        specimen: new.specimen,
         tested_at: new.tested_at,
         recorded_at: now,
         recorded_by,
@@ -166,7 +166,7 @@ pub async fn record_screening(
         invalidated: false,
     }
     .is_reactive();
-    let eligibility: Eligibility = donor.eligibility.parse().map_err(internal)?;
+    let eligibility: Eligibility = donor.eligibility;
     if reactive && eligibility != Eligibility::Ineligible {
         let reason = format!(
             "{} {} result (specimen of {})",
@@ -177,7 +177,7 @@ pub async fn record_screening(
         let changed = donor::Entity::update_many()
             .col_expr(
                 donor::Column::Eligibility,
-                Expr::value(Eligibility::Ineligible.as_str()),
+                Expr::value(Eligibility::Ineligible),
             )
             .col_expr(
                 donor::Column::EligibilityReason,
@@ -272,7 +272,7 @@ pub async fn invalidate_screening(
     }
     let results = screenings(&record.screening)?;
     let still_reactive = results.iter().any(Screening::is_reactive);
-    let eligibility: Eligibility = record.donor.eligibility.parse().map_err(internal)?;
+    let eligibility: Eligibility = record.donor.eligibility;
     // An automatic finding (no decider) falls with its last reactive result.
     let reopen = eligibility == Eligibility::Ineligible
         && record.donor.eligibility_decided_by.is_none()
@@ -281,7 +281,7 @@ pub async fn invalidate_screening(
         donor::Entity::update_many()
             .col_expr(
                 donor::Column::Eligibility,
-                Expr::value(Eligibility::Pending.as_str()),
+                Expr::value(Eligibility::Pending),
             )
             .col_expr(
                 donor::Column::EligibilityReason,
@@ -292,7 +292,7 @@ pub async fn invalidate_screening(
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
             .filter(donor::Column::Id.eq(donor_id))
-            .filter(donor::Column::Eligibility.eq(Eligibility::Ineligible.as_str()))
+            .filter(donor::Column::Eligibility.eq(Eligibility::Ineligible))
             .exec(&txn)
             .await?;
     }
@@ -313,7 +313,7 @@ pub async fn invalidate_screening(
     .await?;
     txn.commit().await?;
     if reopen {
-        record.donor.eligibility = Eligibility::Pending.as_str().to_owned();
+        record.donor.eligibility = Eligibility::Pending;
         record.donor.eligibility_reason = None;
         record.donor.eligibility_decided_at = None;
     }
@@ -357,8 +357,8 @@ pub fn screenings(rows: &[screening_result::Model]) -> AppResult<Vec<Screening>>
     rows.iter()
         .map(|row| {
             Ok(Screening {
-                test: row.test.parse().map_err(internal)?,
-                outcome: row.result.parse().map_err(internal)?,
+                test: row.test,
+                outcome: row.result,
                 tested_at: row.tested_at,
                 invalidated: row.invalidated_at.is_some(),
             })
@@ -397,7 +397,7 @@ pub async fn decide_eligibility(
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let mut record = load(&txn, donor_id).await?;
-    let current: Eligibility = record.donor.eligibility.parse().map_err(internal)?;
+    let current: Eligibility = record.donor.eligibility;
     // A finding of ineligibility made by a reactive result (no decider)
     // can be confirmed by quality's signed decision; nothing else moves.
     let automatic = record.donor.eligibility_decided_by.is_none();
@@ -453,7 +453,7 @@ pub async fn decide_eligibility(
     )
     .await?;
     txn.commit().await?;
-    record.donor.eligibility = decision.as_str().to_owned();
+    record.donor.eligibility = decision;
     record.donor.eligibility_reason = reason.map(str::to_owned);
     record.donor.eligibility_decided_at = Some(now);
     record.donor.eligibility_decided_by = Some(signature.signer.user_id);

@@ -155,7 +155,7 @@ pub async fn start(state: &AppState, actor: &Actor, input: Start<'_>) -> AppResu
         dose_id,
         patient_id: record.dose.patient_id,
         infusion_number: number,
-        status: InfusionStatus::Started.as_str().to_owned(),
+        status: InfusionStatus::Started,
         started_at,
         ended_at: None,
         volume_infused_ul: None,
@@ -218,7 +218,7 @@ pub async fn start(state: &AppState, actor: &Actor, input: Start<'_>) -> AppResu
         }
     }
     txn.commit().await?;
-    record.dose.status = to.as_str().to_owned();
+    record.dose.status = to;
     record.infusion = Some(model.clone());
     Ok(InfusionRecord {
         infusion: model,
@@ -301,7 +301,7 @@ pub async fn complete(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("infusion", infusion_id))?;
-    if current.status != InfusionStatus::Started.as_str() {
+    if current.status != InfusionStatus::Started {
         return Err(AppError::InvalidState(
             crate::domain::lifecycle::TransitionRefused {
                 kind: "infusion",
@@ -351,7 +351,7 @@ pub async fn complete(
     let changed = infusion::Entity::update_many()
         .col_expr(
             infusion::Column::Status,
-            Expr::value(InfusionStatus::Completed.as_str()),
+            Expr::value(InfusionStatus::Completed),
         )
         .col_expr(infusion::Column::EndedAt, Expr::value(ended_at))
         .col_expr(
@@ -361,7 +361,7 @@ pub async fn complete(
         .col_expr(infusion::Column::CompletedAt, Expr::value(now))
         .col_expr(infusion::Column::CompletedBy, Expr::value(actor.id))
         .filter(infusion::Column::Id.eq(infusion_id))
-        .filter(infusion::Column::Status.eq(InfusionStatus::Started.as_str()))
+        .filter(infusion::Column::Status.eq(InfusionStatus::Started))
         .exec(&txn)
         .await?;
     let dose_changed = dose::Entity::update_many()
@@ -441,12 +441,12 @@ pub async fn complete(
     }));
     ledger::append_many(&txn, actor, now, events).await?;
     txn.commit().await?;
-    record.dose.status = DoseStatus::Infused.as_str().to_owned();
+    record.dose.status = DoseStatus::Infused;
     for v in &mut record.vials {
-        v.status = VialStatus::Infused.as_str().to_owned();
+        v.status = VialStatus::Infused;
     }
     let mut infusion = current;
-    infusion.status = InfusionStatus::Completed.as_str().to_owned();
+    infusion.status = InfusionStatus::Completed;
     infusion.ended_at = Some(ended_at);
     infusion.volume_infused_ul = Some(volume_infused_ul);
     infusion.completed_at = Some(now);

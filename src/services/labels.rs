@@ -336,10 +336,7 @@ pub async fn issue_for_vial(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("vial", vial_id))?;
-    let status: VialStatus = current
-        .status
-        .parse()
-        .map_err(crate::services::donors::internal)?;
+    let status = current.status;
     if UNLABELLED.contains(&status) {
         return Err(AppError::invalid(
             "vial",

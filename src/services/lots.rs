@@ -89,7 +89,7 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewLot<'_>) -> AppResu
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("donor", donation.donor_id))?;
-    let eligibility: Eligibility = donor.eligibility.parse().map_err(internal)?;
+    let eligibility: Eligibility = donor.eligibility;
     if eligibility == Eligibility::Ineligible {
         return Err(AppError::DonorNotEligible {
             donor_id: donor.id,
@@ -117,7 +117,7 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewLot<'_>) -> AppResu
         passage: new.passage,
         manufactured_at: new.manufactured_at,
         expires_at: new.expires_at,
-        status: LotStatus::InProcess.as_str().to_owned(),
+        status: LotStatus::InProcess,
         frozen_at: None,
         cells_per_vial: None,
         volume_ul: None,
@@ -283,7 +283,7 @@ pub async fn freeze(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("lot", lot_id))?;
-    let from: LotStatus = lot.status.parse().map_err(internal)?;
+    let from: LotStatus = lot.status;
     let to = lot_transition(from, LotAction::Freeze)?;
     if freezing.frozen_at < lot.manufactured_at {
         return Err(AppError::invalid(
@@ -316,7 +316,7 @@ pub async fn freeze(
             lot_id,
             code: vial_code(&lot.code, n),
             din: lot.din.clone(),
-            status: VialStatus::Quarantine.as_str().to_owned(),
+            status: VialStatus::Quarantine,
             cells_per_vial: freezing.cells_per_vial,
             volume_ul: freezing.volume_ul,
             frozen_at: freezing.frozen_at,
@@ -383,7 +383,7 @@ pub async fn release(
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let mut record = load(&txn, lot_id).await?;
-    let from: LotStatus = record.lot.status.parse().map_err(internal)?;
+    let from: LotStatus = record.lot.status;
     let to = lot_transition(from, LotAction::Release)?;
     if record.lot.expires_at <= now {
         return Err(AppError::LotExpired {
@@ -400,7 +400,7 @@ pub async fn release(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("donor", donation.donor_id))?;
-    let eligibility: Eligibility = donor.eligibility.parse().map_err(internal)?;
+    let eligibility: Eligibility = donor.eligibility;
     let screening = screening_result::Entity::find()
         .filter(screening_result::Column::DonorId.eq(donor.id))
         .order_by_asc(screening_result::Column::RecordedAt)
@@ -428,17 +428,17 @@ pub async fn release(
         .select_only()
         .column(vial::Column::Id)
         .filter(vial::Column::LotId.eq(lot_id))
-        .filter(vial::Column::Status.eq(VialStatus::Quarantine.as_str()))
+        .filter(vial::Column::Status.eq(VialStatus::Quarantine))
         .into_tuple()
         .all(&txn)
         .await?;
     vial::Entity::update_many()
         .col_expr(
             vial::Column::Status,
-            Expr::value(VialStatus::Available.as_str()),
+            Expr::value(VialStatus::Available),
         )
         .filter(vial::Column::LotId.eq(lot_id))
-        .filter(vial::Column::Status.eq(VialStatus::Quarantine.as_str()))
+        .filter(vial::Column::Status.eq(VialStatus::Quarantine))
         .exec(&txn)
         .await?;
     signatures::append_signed(
@@ -463,7 +463,7 @@ pub async fn release(
     });
     ledger::append_many(&txn, &signature.signer.actor(), now, vial_events.collect()).await?;
     txn.commit().await?;
-    record.lot.status = to.as_str().to_owned();
+    record.lot.status = to;
     let moved = released_vials.len() as u64;
     let quarantine = VialStatus::Quarantine.as_str();
     let left = record
@@ -477,7 +477,7 @@ pub async fn release(
     if moved > 0 {
         *record
             .vial_counts
-            .entry(VialStatus::Available.as_str().into())
+            .entry(VialStatus::Available.to_string())
             .or_default() += moved;
     }
     Ok(record)
@@ -495,7 +495,7 @@ pub async fn reject(
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let mut record = load(&txn, lot_id).await?;
-    let from: LotStatus = record.lot.status.parse().map_err(internal)?;
+    let from: LotStatus = record.lot.status;
     let to = lot_transition(from, LotAction::Reject)?;
     set_status(&txn, lot_id, from, to).await?;
     signatures::append_signed(
@@ -511,7 +511,7 @@ pub async fn reject(
     )
     .await?;
     txn.commit().await?;
-    record.lot.status = to.as_str().to_owned();
+    record.lot.status = to;
     Ok(record)
 }
 
@@ -653,7 +653,7 @@ pub async fn investigate_qc(
             id: result_id,
         });
     }
-    let from: LotStatus = record.lot.status.parse().map_err(internal)?;
+    let from: LotStatus = record.lot.status;
     let rejected = match conclusion {
         Conclusion::Confirmed => lot_transition(from, LotAction::Reject).ok(),
         Conclusion::InvalidTest => None,
@@ -688,7 +688,7 @@ pub async fn investigate_qc(
     let spec = protocol::specification(state.db.conn()).await?;
     record.standing = standing_of(&spec, &record.qc)?;
     if let Some(to) = rejected {
-        record.lot.status = to.as_str().to_owned();
+        record.lot.status = to;
     }
     Ok(record)
 }

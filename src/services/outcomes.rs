@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::assessment::{AssessmentKind, change_tenths_pct, pasi75};
+use crate::domain::lifecycle::{InfusionStatus, LotStatus};
 use crate::entities::{adverse_event, assessment, dose, infusion, lot, patient};
 use crate::error::{AppError, AppResult};
 use crate::services::assessments;
@@ -21,7 +22,7 @@ pub struct InfusionFromLot {
     pub id: Uuid,
     pub infusion_number: i32,
     pub started_at: DateTime<Utc>,
-    pub status: String,
+    pub status: InfusionStatus,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -75,7 +76,7 @@ pub struct LotTotals {
 pub struct LotOutcomes {
     pub lot_id: Uuid,
     pub lot_code: String,
-    pub lot_status: String,
+    pub lot_status: LotStatus,
     pub recipients: Vec<RecipientOutcome>,
     pub totals: LotTotals,
 }
@@ -167,7 +168,7 @@ pub async fn lot(state: &AppState, lot_id: Uuid) -> AppResult<LotOutcomes> {
                 id: i.id,
                 infusion_number: i.infusion_number,
                 started_at: i.started_at,
-                status: i.status.clone(),
+                status: i.status,
             })
             .collect();
         let infusion_ids: Vec<Uuid> = lot_infusions.iter().map(|i| i.id).collect();

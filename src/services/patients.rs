@@ -118,7 +118,7 @@ pub async fn enrol(
         id: Uuid::now_v7(),
         subject_code,
         birth_date: new.birth_date,
-        sex: new.sex.as_str().to_owned(),
+        sex: new.sex,
         enrolled_at: new.enrolled_at,
         baseline_pasi_tenths: new.baseline_pasi_tenths,
         criteria,
@@ -127,7 +127,7 @@ pub async fn enrol(
         created_by: actor.id,
         enrolment_weight_g: enrolment_weight.as_ref().map(|w| w.0),
         enrolment_weight_value: enrolment_weight.as_ref().map(|w| w.1.clone()),
-        enrolment_weight_unit: enrolment_weight.as_ref().map(|w| w.2.as_str().to_owned()),
+        enrolment_weight_unit: enrolment_weight.as_ref().map(|w| w.2),
         height_mm: new.height_mm,
     };
     let inserted = patient::Entity::insert(patient::ActiveModel {
@@ -295,7 +295,7 @@ pub async fn record_weight(
         patient_id,
         weight_g,
         value: new.value.trim().to_owned(),
-        unit: new.unit.as_str().to_owned(),
+        unit: new.unit,
         measured_at: new.measured_at,
         confirmed_change: new.confirm_change && !concerns.is_empty(),
         recorded_at: now,

@@ -21,7 +21,6 @@ use uuid::Uuid;
 use crate::domain::lifecycle::{DoseStatus, LotAction, LotStatus, VialStatus, lot_transition};
 use crate::entities::{dose, dose_vial, infusion, lot, patient, vial};
 use crate::error::{AppError, AppResult};
-use crate::services::donors::internal;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::lots::required_reason;
 use crate::services::signatures::{self, VerifiedSignature};
@@ -79,7 +78,7 @@ pub async fn recall(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("lot", lot_id))?;
-    let from: LotStatus = lot.status.parse().map_err(internal)?;
+    let from: LotStatus = lot.status;
     let to = lot_transition(from, LotAction::Recall)?;
     let changed = lot::Entity::update_many()
         .col_expr(lot::Column::Status, Expr::value(to.as_str()))
@@ -125,7 +124,7 @@ pub async fn recall(
         let changed = dose::Entity::update_many()
             .col_expr(
                 dose::Column::Status,
-                Expr::value(DoseStatus::Cancelled.as_str()),
+                Expr::value(DoseStatus::Cancelled),
             )
             .col_expr(dose::Column::CancelledAt, Expr::value(now))
             .col_expr(
@@ -159,7 +158,7 @@ pub async fn recall(
     } else {
         vial::Entity::find()
             .filter(vial::Column::Id.is_in(links.iter().map(|l| l.vial_id)))
-            .filter(vial::Column::Status.eq(VialStatus::Thawed.as_str()))
+            .filter(vial::Column::Status.eq(VialStatus::Thawed))
             .order_by_asc(vial::Column::Code)
             .all(&txn)
             .await?
@@ -223,7 +222,7 @@ pub async fn recall(
     events.extend(discard_events);
     ledger::append_many(&txn, &actor, now, events).await?;
     txn.commit().await?;
-    lot.status = to.as_str().to_owned();
+    lot.status = to;
     Ok(Recalled {
         lot,
         vials_recalled: vials,
@@ -278,7 +277,7 @@ pub async fn recipients(
                 i.id,
                 i.infusion_number,
                 i.started_at,
-                i.status == crate::services::infusions::InfusionStatus::Started.as_str(),
+                i.status == crate::services::infusions::InfusionStatus::Started,
             ));
     }
     Ok(by_patient.into_values().collect())

@@ -11,7 +11,6 @@ use crate::domain::scan::{self, ScanError, ScanKind, Scanned};
 use crate::entities::{donation, donor, dose, lot, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::auth::AuthenticatedUser;
-use crate::services::donors::internal;
 use crate::services::storage;
 use crate::state::AppState;
 
@@ -21,7 +20,7 @@ pub struct Resolved {
     pub kind: &'static str,
     pub id: Uuid,
     pub code: String,
-    pub status: String,
+    pub status: &'static str,
     pub summary: String,
     pub allowed_actions: Vec<&'static str>,
     /// The specifics a scan station shows: location, lot, expiry, …
@@ -71,8 +70,8 @@ async fn vial(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRe
     let Some((vial, Some(lot))) = found else {
         return Err(AppError::UnknownCode { kind: "vial", code });
     };
-    let status: VialStatus = vial.status.parse().map_err(internal)?;
-    let lot_status: LotStatus = lot.status.parse().map_err(internal)?;
+    let status: VialStatus = vial.status;
+    let lot_status: LotStatus = lot.status;
     let expired = lot.expires_at <= state.clock.now();
     let location = match (vial.box_id, &vial.position) {
         (Some(box_id), Some(position)) => {
@@ -124,7 +123,7 @@ async fn vial(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRe
             "labels_issued": vial.labels_issued,
         }),
         code: vial.code,
-        status: status.as_str().to_owned(),
+        status: status.as_str(),
         summary,
     })
 }
@@ -137,7 +136,7 @@ async fn lot(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRes
     else {
         return Err(AppError::UnknownCode { kind: "lot", code });
     };
-    let status: LotStatus = lot.status.parse().map_err(internal)?;
+    let status: LotStatus = lot.status;
     let expired = lot.expires_at <= state.clock.now();
     let summary = format!(
         "Lot {} · {} · {} · {} vials · {} {}",
@@ -163,7 +162,7 @@ async fn lot(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRes
             "expired": expired,
         }),
         code: lot.code,
-        status: status.as_str().to_owned(),
+        status: status.as_str(),
         summary,
     })
 }
@@ -185,7 +184,7 @@ async fn patient(state: &AppState, user: &AuthenticatedUser, code: String) -> Ap
         .one(db)
         .await?;
     let open_status: Option<DoseStatus> = match &open {
-        Some(d) => Some(d.status.parse().map_err(internal)?),
+        Some(d) => Some(d.status),
         None => None,
     };
     let more_allowed =
@@ -210,7 +209,7 @@ async fn patient(state: &AppState, user: &AuthenticatedUser, code: String) -> Ap
     Ok(Resolved {
         kind: "patient",
         id: patient.id,
-        status: status.to_owned(),
+        status,
         summary,
         allowed_actions: scan::patient_actions(user.role, open_status, more_allowed),
         details: json!({
@@ -249,7 +248,7 @@ async fn dose(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRe
     Ok(Resolved {
         kind: "dose",
         id: record.dose.id,
-        status: status.as_str().to_owned(),
+        status: status.as_str(),
         summary,
         allowed_actions: scan::dose_actions(user.role, status),
         details: json!({
@@ -309,7 +308,7 @@ async fn donation(state: &AppState, user: &AuthenticatedUser, din: Din) -> AppRe
         kind: "donation",
         id: donation.id,
         code: din.display(),
-        status: donor.eligibility.clone(),
+        status: donor.eligibility.as_str(),
         summary,
         allowed_actions: actions,
         details: json!({

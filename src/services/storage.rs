@@ -103,7 +103,7 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewUnit<'_>) -> AppRes
     let inserted = storage_unit::Entity::insert(storage_unit::ActiveModel {
         id: Set(id),
         name: Set(name.to_owned()),
-        kind: Set(new.kind.as_str().to_owned()),
+        kind: Set(new.kind),
         parent_id: Set(new.parent_id),
         rows: Set(new.rows),
         cols: Set(new.cols),
@@ -168,10 +168,7 @@ pub async fn unit(state: &AppState, id: Uuid) -> AppResult<Arc<Unit>> {
             .chain([model.name.as_str()]),
         None,
     );
-    let kind = model
-        .kind
-        .parse()
-        .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
+    let kind = model.kind;
     Ok(state.storage.put(Unit {
         id: model.id,
         name: model.name,

@@ -13,6 +13,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::din::Din;
+use crate::domain::donor::Eligibility;
+use crate::domain::lifecycle::{DoseStatus, InfusionStatus, LotStatus, VialStatus};
 use crate::entities::{
     adverse_event, donation, donor, dose, dose_vial, infusion, lot, patient, qc_result, vial,
 };
@@ -24,7 +26,7 @@ use crate::state::AppState;
 pub struct DonorNode {
     pub id: Uuid,
     pub code: String,
-    pub eligibility: String,
+    pub eligibility: Eligibility,
     pub eligibility_decided_at: Option<DateTime<Utc>>,
     pub consent_at: DateTime<Utc>,
 }
@@ -46,7 +48,7 @@ pub struct LotNode {
     pub code: String,
     pub donation_id: Uuid,
     pub product_code: String,
-    pub status: String,
+    pub status: LotStatus,
     pub manufactured_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub frozen_at: Option<DateTime<Utc>>,
@@ -68,7 +70,7 @@ pub struct VialNode {
     pub id: Uuid,
     pub code: String,
     pub lot_id: Uuid,
-    pub status: String,
+    pub status: VialStatus,
     /// Where it is, while in storage.
     pub location: Option<String>,
     /// The dose it went into (not counting cancelled ones), if any.
@@ -82,7 +84,7 @@ pub struct VialNode {
 pub struct InfusionNode {
     pub id: Uuid,
     pub infusion_number: i32,
-    pub status: String,
+    pub status: InfusionStatus,
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     pub volume_infused_ul: Option<i64>,
@@ -95,7 +97,7 @@ pub struct InfusionNode {
 pub struct DoseNode {
     pub id: Uuid,
     pub code: String,
-    pub status: String,
+    pub status: DoseStatus,
     pub lot_id: Uuid,
     pub patient_id: Uuid,
     pub subject_code: String,
@@ -288,7 +290,7 @@ async fn dose_graph(db: &impl ConnectionTrait, doses: Vec<dose::Model>) -> AppRe
             })
             .unwrap_or_default();
         vial_codes.sort();
-        if d.status != "cancelled" {
+        if d.status != DoseStatus::Cancelled {
             for link in by_dose.get(&d.id).into_iter().flatten() {
                 vial_dose.insert(link.vial_id, nodes.len());
             }
@@ -296,7 +298,7 @@ async fn dose_graph(db: &impl ConnectionTrait, doses: Vec<dose::Model>) -> AppRe
         let infusion = infusions.get(&d.id).map(|i| InfusionNode {
             id: i.id,
             infusion_number: i.infusion_number,
-            status: i.status.clone(),
+            status: i.status,
             started_at: i.started_at,
             ended_at: i.ended_at,
             volume_infused_ul: i.volume_infused_ul,

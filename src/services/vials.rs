@@ -18,7 +18,6 @@ use crate::domain::storage::{Position, StorageKind, location_path};
 use crate::entities::{dose, dose_vial, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
-use crate::services::donors::internal;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::lots::required_reason;
 use crate::services::signatures::{self, VerifiedSignature};
@@ -47,7 +46,7 @@ pub struct VialRecord {
 
 impl VialRecord {
     pub fn status(&self) -> AppResult<VialStatus> {
-        self.vial.status.parse().map_err(internal)
+        Ok(self.vial.status)
     }
 }
 
@@ -102,7 +101,7 @@ pub async fn store(
                 .one(&txn)
                 .await?
                 .ok_or_else(|| AppError::not_found("vial", vial_id))?;
-            let status: VialStatus = current.status.parse().map_err(internal)?;
+            let status: VialStatus = current.status;
             vial_transition(status, VialAction::Store)?;
             if current.box_id == Some(box_id)
                 && current.position.as_deref() == Some(position.as_str())
@@ -127,7 +126,7 @@ pub async fn store(
             });
         }
     };
-    let status: VialStatus = current.status.parse().map_err(internal)?;
+    let status: VialStatus = current.status;
     let from = match (current.previous_box_id, &current.previous_position) {
         (Some(was_box), Some(was_position)) => Some(Location {
             box_unit: storage::unit(state, was_box).await?,
@@ -182,7 +181,7 @@ pub async fn discard(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("vial", vial_id))?;
-    let from: VialStatus = current.status.parse().map_err(internal)?;
+    let from: VialStatus = current.status;
     let to = vial_transition(from, VialAction::Discard)?;
     if matches!(from, VialStatus::Reserved | VialStatus::Thawed)
         && let Some(refusal) = held_by_dose(&txn, &current).await?
@@ -221,7 +220,7 @@ pub async fn discard(
     .await?;
     txn.commit().await?;
     let mut vial = current;
-    vial.status = to.as_str().to_owned();
+    vial.status = to;
     vial.box_id = None;
     vial.position = None;
     Ok(VialRecord {
@@ -248,7 +247,7 @@ async fn held_by_dose(
     let Some((_, Some(dose))) = link else {
         // A reserved vial always belongs to a dose; a thawed one whose dose
         // is gone is free to be discarded.
-        return Ok((vial.status == VialStatus::Reserved.as_str()).then(|| {
+        return Ok((vial.status == VialStatus::Reserved).then(|| {
             AppError::VialReserved {
                 vial_id: vial.id,
                 code: vial.code.clone(),
@@ -257,14 +256,14 @@ async fn held_by_dose(
             }
         }));
     };
-    let status: DoseStatus = dose.status.parse().map_err(internal)?;
+    let status: DoseStatus = dose.status;
     Ok(if status.in_use() {
         Some(AppError::InUse {
             vial_id: vial.id,
             code: vial.code.clone(),
             dose_id: dose.id,
             dose_code: dose.code,
-            dose_status: dose.status,
+            dose_status: dose.status.to_string(),
         })
     } else if status.is_open() {
         Some(AppError::VialReserved {

@@ -19,7 +19,7 @@ pub const EXPIRY_WARNING_DAYS: i64 = 60;
 pub struct LotItem {
     pub id: Uuid,
     pub code: String,
-    pub status: String,
+    pub status: LotStatus,
     pub expires_at: DateTime<Utc>,
     pub vials: i64,
 }
@@ -28,7 +28,7 @@ pub struct LotItem {
 pub struct DoseItem {
     pub id: Uuid,
     pub code: String,
-    pub status: String,
+    pub status: DoseStatus,
     pub subject_code: String,
     pub patient_id: Uuid,
     pub infusion_number: i32,
@@ -109,7 +109,7 @@ pub async fn load(state: &AppState) -> AppResult<Worklist> {
         let item = |vials| LotItem {
             id: l.id,
             code: l.code.clone(),
-            status: l.status.clone(),
+            status: l.status,
             expires_at: l.expires_at,
             vials,
         };
@@ -159,7 +159,7 @@ pub async fn load(state: &AppState) -> AppResult<Worklist> {
             .await?;
         if !held.is_empty() {
             let thawed_held = vial::Entity::find()
-                .filter(vial::Column::Status.eq(VialStatus::Thawed.as_str()))
+                .filter(vial::Column::Status.eq(VialStatus::Thawed))
                 .filter(vial::Column::Id.is_in(held))
                 .count(db)
                 .await? as i64;

@@ -93,7 +93,8 @@ pub fn cells(n: i64) -> String {
 
 /// A status as a coloured pill (the word is always there, so colour is
 /// never the only signal).
-pub fn pill(status: &str) -> Markup {
+pub fn pill(status: impl AsRef<str>) -> Markup {
+    let status = status.as_ref();
     html! { span class={ "pill " (status) } { (status.replace('_', " ")) } }
 }
 

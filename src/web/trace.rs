@@ -32,7 +32,15 @@ fn colour(status: &str) -> &'static str {
 
 /// One node: its colour by class (the SVG's own stylesheet), so a lot of a
 /// thousand vials stays a light page.
-fn node(x: i64, y: i64, width: i64, label: &str, status: &str, href: Option<String>) -> Markup {
+fn node(
+    x: i64,
+    y: i64,
+    width: i64,
+    label: &str,
+    status: impl AsRef<str>,
+    href: Option<String>,
+) -> Markup {
+    let status = status.as_ref();
     let class = format!("s{}", &colour(status)[1..]);
     let body = html! {
         rect class=(class) x=(x) y=(y - 11) width=(width) height="16" {}

@@ -193,7 +193,7 @@ async fn the_demo_leaves_a_day_in_progress_with_work_for_every_role(app: TestApp
     let thawed = list
         .open_doses
         .iter()
-        .find(|d| d.status == "thawed")
+        .find(|d| d.status.as_str() == "thawed")
         .unwrap();
     let verify = format!("/api/v1/doses/{}/verify", thawed.id);
     let counter = demo_token(&app, "pharmacist.demo").await;
@@ -228,7 +228,7 @@ async fn the_demo_leaves_a_day_in_progress_with_work_for_every_role(app: TestApp
     let ready = list
         .open_doses
         .iter()
-        .find(|d| d.status == "verified")
+        .find(|d| d.status.as_str() == "verified")
         .unwrap();
     let nurse = demo_token(&app, "clinician.demo").await;
     app.post(

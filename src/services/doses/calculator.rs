@@ -214,7 +214,7 @@ pub(super) async fn candidate_lots(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<lot::Model>> {
     Ok(lot::Entity::find()
-        .filter(lot::Column::Status.eq(LotStatus::Released.as_str()))
+        .filter(lot::Column::Status.eq(LotStatus::Released))
         .filter(lot::Column::ExpiresAt.gt(now))
         .filter(lot::Column::CellsPerVial.is_not_null())
         .order_by_asc(lot::Column::ExpiresAt)

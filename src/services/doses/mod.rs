@@ -48,23 +48,22 @@ use crate::domain::lifecycle::{DoseStatus, LotStatus};
 use crate::domain::protocol::Protocol;
 use crate::entities::{dose, dose_vial, infusion, lot, thaw_count, vial, weight};
 use crate::error::{AppError, AppResult};
-use crate::services::donors::internal;
 use crate::services::{patients, protocol};
 use crate::state::AppState;
 
 /// A lot may serve a dose at `at` only released and unexpired.
 pub(crate) fn lot_usable(lot: &lot::Model, at: DateTime<Utc>) -> AppResult<()> {
-    if lot.status == LotStatus::Recalled.as_str() {
+    if lot.status == LotStatus::Recalled {
         return Err(AppError::LotRecalled {
             lot_id: lot.id,
             code: lot.code.clone(),
         });
     }
-    if lot.status != LotStatus::Released.as_str() {
+    if lot.status != LotStatus::Released {
         return Err(AppError::LotNotReleased {
             lot_id: lot.id,
             code: lot.code.clone(),
-            status: lot.status.clone(),
+            status: lot.status.to_string(),
         });
     }
     if lot.expires_at <= at {
@@ -104,7 +103,7 @@ pub struct DoseRecord {
 
 impl DoseRecord {
     pub fn status(&self) -> AppResult<DoseStatus> {
-        self.dose.status.parse().map_err(internal)
+        Ok(self.dose.status)
     }
 
     /// The count of a vial that no later count supersedes.
@@ -263,8 +262,7 @@ pub async fn load(
         .await?;
     // only a dose at or past the bedside has an infusion
     let at_bedside = [DoseStatus::Infusing, DoseStatus::Infused]
-        .iter()
-        .any(|s| s.as_str() == dose.status);
+        .contains(&dose.status);
     let infusion = if at_bedside {
         infusion::Entity::find()
             .filter(infusion::Column::DoseId.eq(id))

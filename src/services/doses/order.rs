@@ -57,11 +57,11 @@ async fn blocked_lots(
         .filter(lot::Column::CellsPerVial.is_not_null())
         .filter(
             Condition::any()
-                .add(lot::Column::Status.eq(LotStatus::Recalled.as_str()))
-                .add(lot::Column::Status.eq(LotStatus::Quarantine.as_str()))
+                .add(lot::Column::Status.eq(LotStatus::Recalled))
+                .add(lot::Column::Status.eq(LotStatus::Quarantine))
                 .add(
                     Condition::all()
-                        .add(lot::Column::Status.eq(LotStatus::Released.as_str()))
+                        .add(lot::Column::Status.eq(LotStatus::Released))
                         .add(lot::Column::ExpiresAt.lte(now)),
                 ),
         )
@@ -74,7 +74,7 @@ async fn blocked_lots(
     }
     // a lot awaiting release is named first: released, it serves
     let mut lots = lots;
-    lots.sort_by_key(|lot| !(lot.status == LotStatus::Quarantine.as_str() && lot.expires_at > now));
+    lots.sort_by_key(|lot| !(lot.status == LotStatus::Quarantine && lot.expires_at > now));
     // the vials each lot would have offered but for its state
     let held: HashMap<Uuid, i64> = vial::Entity::find()
         .select_only()
@@ -256,7 +256,7 @@ pub async fn order(
         lot_id: lot.id,
         cells_per_vial: lot.cells_per_vial.unwrap_or_default(),
         vials_needed: i32::try_from(needed).unwrap_or(i32::MAX),
-        status: DoseStatus::Reserved.as_str().to_owned(),
+        status: DoseStatus::Reserved,
         thawed_at: None,
         concentration_cells_per_ml: None,
         available_ul: None,
@@ -322,7 +322,7 @@ pub async fn order(
         vials: vials
             .into_iter()
             .map(|mut v| {
-                v.status = VialStatus::Reserved.as_str().to_owned();
+                v.status = VialStatus::Reserved;
                 v
             })
             .collect(),
@@ -345,7 +345,7 @@ pub(super) enum Reserve {
 pub(super) async fn reserve(txn: &WriteTxn, lot_id: Uuid, count: i64) -> AppResult<Reserve> {
     let mut find = vial::Entity::find()
         .filter(vial::Column::LotId.eq(lot_id))
-        .filter(vial::Column::Status.eq(VialStatus::Available.as_str()))
+        .filter(vial::Column::Status.eq(VialStatus::Available))
         .order_by_asc(vial::Column::Code)
         .limit(u64::try_from(count).unwrap_or(0));
     if txn.get_database_backend() == DbBackend::Postgres {
@@ -419,14 +419,14 @@ pub async fn cancel(
     all.extend(events.events);
     ledger::append_many(&txn, actor, now, all).await?;
     txn.commit().await?;
-    record.dose.status = to.as_str().to_owned();
+    record.dose.status = to;
     record.dose.cancelled_at = Some(now);
     record.dose.cancel_reason = Some(reason);
     for v in &mut record.vials {
         if returned.contains(&v.code) {
-            v.status = VialStatus::Available.as_str().to_owned();
+            v.status = VialStatus::Available;
         } else if discarded.contains(&v.code) {
-            v.status = VialStatus::Discarded.as_str().to_owned();
+            v.status = VialStatus::Discarded;
         }
     }
     Ok(record)
@@ -451,7 +451,7 @@ pub(crate) async fn release_vials(
     let of = |status: VialStatus| -> Vec<&vial::Model> {
         vials
             .iter()
-            .filter(|v| v.status == status.as_str())
+            .filter(|v| v.status == status)
             .collect()
     };
     let (reserved, thawed) = (of(VialStatus::Reserved), of(VialStatus::Thawed));

@@ -111,7 +111,7 @@ pub async fn thaw(
         record
             .vials
             .iter()
-            .filter(|v| v.status == status.as_str())
+            .filter(|v| v.status == status)
             .map(|v| v.code.as_str())
             .collect()
     };
@@ -136,7 +136,7 @@ pub async fn thaw(
     let missing: Vec<&str> = record
         .vials
         .iter()
-        .filter(|v| v.status == VialStatus::Reserved.as_str() && !by_id.contains_key(&v.id))
+        .filter(|v| v.status == VialStatus::Reserved && !by_id.contains_key(&v.id))
         .map(|v| v.code.as_str())
         .collect();
     if !missing.is_empty() {
@@ -152,7 +152,7 @@ pub async fn thaw(
     let corrected: Vec<&vial::Model> = record
         .vials
         .iter()
-        .filter(|v| v.status != VialStatus::Reserved.as_str() && by_id.contains_key(&v.id))
+        .filter(|v| v.status != VialStatus::Reserved && by_id.contains_key(&v.id))
         .collect();
     if counting.counts.is_empty() {
         return Err(AppError::invalid(
@@ -189,7 +189,7 @@ pub async fn thaw(
             continue;
         };
         let previous = record.current_count(v.id).cloned();
-        let first = v.status == VialStatus::Reserved.as_str();
+        let first = v.status == VialStatus::Reserved;
         if first {
             newly_thawed.push(v.clone());
         }
@@ -519,7 +519,7 @@ async fn finish_thaw(
     };
     ledger::append_many(&txn, &actor, now, events).await?;
     txn.commit().await?;
-    record.dose.status = to.as_str().to_owned();
+    record.dose.status = to;
     record.dose.count_failure = failure;
     record.dose.concentration_cells_per_ml = preparation.map(|p| p.concentration_cells_per_ml);
     record.dose.available_ul = preparation.map(|p| p.available_ul);
@@ -527,7 +527,7 @@ async fn finish_thaw(
     record.dose.cells_to_administer = preparation.map(|p| p.cells_to_administer);
     for v in &mut record.vials {
         if thawed_ids.contains(&v.id) {
-            v.status = VialStatus::Thawed.as_str().to_owned();
+            v.status = VialStatus::Thawed;
             v.box_id = None;
             v.position = None;
         }
@@ -612,7 +612,7 @@ pub async fn verify(
     )
     .await?;
     txn.commit().await?;
-    record.dose.status = to.as_str().to_owned();
+    record.dose.status = to;
     record.dose.verified_at = Some(now);
     record.dose.verified_by = Some(signer);
     Ok(record)

@@ -9,7 +9,6 @@ use crate::domain::lifecycle::{DoseAction, VialStatus, dose_transition};
 use crate::domain::storage::location_path;
 use crate::entities::dose_vial;
 use crate::error::{AppError, AppResult};
-use crate::services::donors::internal;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::lots::required_reason;
 use crate::services::signatures::{self, VerifiedSignature};
@@ -48,7 +47,7 @@ pub async fn replace_vial(
         });
     };
     let replacement = fresh.remove(0);
-    let was: VialStatus = old.status.parse().map_err(internal)?;
+    let was: VialStatus = old.status;
     vials::transition_all(
         &txn,
         &[vial_id],
