@@ -363,7 +363,11 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                     lot_id,
                     code: format!("{}-V{:03}", lot_code(i), n + 1),
                     din: d.compact(),
-                    status: if stored { VialStatus::Available } else { VialStatus::Infused },
+                    status: if stored {
+                        VialStatus::Available
+                    } else {
+                        VialStatus::Infused
+                    },
                     cells_per_vial: 25_000_000,
                     volume_ul: 1_500,
                     frozen_at: now - day * 289,

@@ -7,6 +7,20 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::error::{AppError, AppResult};
+
+/// Clocks disagree a little; a time this far ahead of ours is still "now".
+pub const CLOCK_SKEW: Duration = Duration::minutes(5);
+
+/// A time a person gives for something that happened (a test, a weight, a
+/// freezing) may not lie ahead of the server's clock, beyond the skew.
+pub fn not_in_future(field: &'static str, at: DateTime<Utc>, now: DateTime<Utc>) -> AppResult<()> {
+    if at > now + CLOCK_SKEW {
+        return Err(AppError::invalid(field, format!("{at} is in the future")));
+    }
+    Ok(())
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
     /// Microseconds added to the system time; 0 in production.

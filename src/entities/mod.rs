@@ -2,8 +2,8 @@
 //! behind the services; the API answers with views made for it.
 
 pub mod adverse_event;
-mod columns;
 pub mod assessment;
+mod columns;
 pub mod custody_event;
 pub mod demo_mark;
 pub mod din_sequence;

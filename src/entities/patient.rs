@@ -1,6 +1,6 @@
-use sea_orm::entity::prelude::*;
-use crate::domain::patient::Sex;
 use crate::domain::dose::WeightUnit;
+use crate::domain::patient::Sex;
+use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "patients")]

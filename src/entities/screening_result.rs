@@ -1,7 +1,7 @@
-use sea_orm::entity::prelude::*;
-use crate::domain::donor::ScreeningTest;
 use crate::domain::donor::ScreeningOutcome;
+use crate::domain::donor::ScreeningTest;
 use crate::domain::donor::Specimen;
+use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "screening_results")]

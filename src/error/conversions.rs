@@ -11,6 +11,12 @@ use super::AppError;
 /// A label that cannot be rendered: unprintable text is the label's data
 /// (422); a layout that cannot hold its sample was refused at start, so any
 /// other failure is a bug.
+impl From<crate::domain::reason::InvalidReason> for AppError {
+    fn from(error: crate::domain::reason::InvalidReason) -> Self {
+        AppError::invalid("reason", error)
+    }
+}
+
 impl From<crate::labels::RenderError> for AppError {
     fn from(error: crate::labels::RenderError) -> Self {
         match error {

@@ -323,8 +323,8 @@ app_error! {
         /// confirmed with a reason.
         #[error(
             "{} infused is not within {tolerance_pct} % of the {} prepared; check the volume (mL, not µL), or confirm it with a reason",
-            crate::labels::millilitres(*volume_infused_ul),
-            crate::labels::millilitres(*volume_prepared_ul)
+            crate::domain::units::millilitres(*volume_infused_ul),
+            crate::domain::units::millilitres(*volume_prepared_ul)
         )]
         VolumeUnconfirmed {
             volume_infused_ul: i64,
@@ -421,6 +421,13 @@ impl AppError {
 
     pub fn internal(error: impl Into<anyhow::Error>) -> Self {
         AppError::Internal(error.into())
+    }
+
+    /// A state the service's own writes make impossible (a protocol row
+    /// that does not read back, a seed that is missing): logged with the
+    /// request id and answered as a generic 500.
+    pub fn broken(message: impl std::fmt::Display) -> Self {
+        AppError::Internal(anyhow::anyhow!(message.to_string()))
     }
 }
 

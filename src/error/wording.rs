@@ -98,13 +98,13 @@ pub(super) fn describe_implausible(vials: &[ImplausibleVial]) -> String {
             Some(deviation) if !v.recovery_outside_range => format!(
                 "vial {} counts {} viable cells/mL, {deviation} % from the median of the dose's vials",
                 v.code,
-                crate::labels::grouped(v.viable_cells_per_ml)
+                crate::domain::units::grouped(v.viable_cells_per_ml)
             ),
             _ => format!(
                 "vial {} recovers {} % of the cells frozen in it ({} viable cells/mL)",
                 v.code,
                 v.recovery_pct,
-                crate::labels::grouped(v.viable_cells_per_ml)
+                crate::domain::units::grouped(v.viable_cells_per_ml)
             ),
         })
         .collect::<Vec<_>>()

@@ -113,7 +113,7 @@ pub async fn set_active(
     active: bool,
     reason: &str,
 ) -> AppResult<user::Model> {
-    let reason = crate::services::lots::required_reason(reason)?;
+    let reason = crate::domain::reason::Reason::parse(reason)?;
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let mut account = user::Entity::find_by_id(id)
@@ -173,7 +173,7 @@ pub async fn unlock(
     id: Uuid,
     reason: &str,
 ) -> AppResult<user::Model> {
-    let reason = crate::services::lots::required_reason(reason)?;
+    let reason = crate::domain::reason::Reason::parse(reason)?;
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let mut account = user::Entity::find_by_id(id)

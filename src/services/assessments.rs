@@ -6,11 +6,11 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::clock::not_in_future;
 use crate::domain::assessment::{AssessmentKind, PasiRegions, dlqi, pasi_tenths};
 use crate::entities::{assessment, patient};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
-use crate::services::donors::not_in_future;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::patients;
 use crate::state::AppState;

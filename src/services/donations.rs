@@ -8,13 +8,13 @@ use sea_orm::{EntityTrait, Set};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::clock::not_in_future;
 use crate::db::WriteTxn;
 use crate::domain::din::{Din, DinError, FacilityCode};
 use crate::domain::donor::Eligibility;
 use crate::entities::{din_sequence, donation, donor};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
-use crate::services::donors::not_in_future;
 use crate::services::ledger::{self, NewEvent};
 use crate::state::AppState;
 

@@ -1,12 +1,13 @@
 //! Donors: registration under a pseudonymous code, screening results, and
 //! the quality officer's signed eligibility decision (21 CFR 1271.45-.50).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::clock::not_in_future;
 use crate::domain::donor::{
     Eligibility, Screening, ScreeningGaps, ScreeningOutcome, ScreeningTest, Specimen,
     parse_donor_code, screening_gaps,
@@ -18,9 +19,6 @@ use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::signatures::{self, VerifiedSignature};
 use crate::state::AppState;
-
-/// Clocks disagree a little; a time this far ahead of ours is still "now".
-pub const CLOCK_SKEW: Duration = Duration::minutes(5);
 
 /// A donor with everything recorded about them.
 #[derive(Debug, Clone)]
@@ -225,7 +223,7 @@ pub async fn invalidate_screening(
     screening_id: Uuid,
     reason: &str,
 ) -> AppResult<DonorRecord> {
-    let reason = crate::services::lots::required_reason(reason)?.to_owned();
+    let reason = crate::domain::reason::Reason::parse(reason)?.into_inner();
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let mut record = load(&txn, donor_id).await?;
@@ -458,15 +456,4 @@ pub async fn decide_eligibility(
     record.donor.eligibility_decided_at = Some(now);
     record.donor.eligibility_decided_by = Some(signature.signer.user_id);
     Ok(record)
-}
-
-pub fn not_in_future(field: &'static str, at: DateTime<Utc>, now: DateTime<Utc>) -> AppResult<()> {
-    if at > now + CLOCK_SKEW {
-        return Err(AppError::invalid(field, format!("{at} is in the future")));
-    }
-    Ok(())
-}
-
-pub fn internal(message: String) -> AppError {
-    AppError::internal(anyhow::anyhow!(message))
 }

@@ -9,16 +9,16 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::clock::{CLOCK_SKEW, not_in_future};
 use crate::domain::dose::infused_volume_unusual;
 use crate::domain::lifecycle::{DoseAction, DoseStatus, VialStatus, dose_transition};
 use crate::domain::patient::check_bedside;
+use crate::domain::reason::Reason;
 use crate::entities::{adverse_event, dose, infusion};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
-use crate::services::donors::{CLOCK_SKEW, internal, not_in_future};
 use crate::services::doses::{self, DoseRecord};
 use crate::services::ledger::{self, NewEvent};
-use crate::services::lots::required_reason;
 use crate::services::signatures::{self, VerifiedSignature};
 use crate::services::vials;
 use crate::state::AppState;
@@ -60,7 +60,7 @@ pub async fn start(state: &AppState, actor: &Actor, input: Start<'_>) -> AppResu
     let now = state.clock.now();
     let started_at = input.started_at;
     let late_reason = match &input.late_entry {
-        Some((_, reason)) => Some(required_reason(reason)?.to_owned()),
+        Some((_, reason)) => Some(Reason::parse(reason)?.into_inner()),
         None => None,
     };
     // When everything is judged: the server's now, or what a late entry claims.
@@ -115,7 +115,7 @@ pub async fn start(state: &AppState, actor: &Actor, input: Start<'_>) -> AppResu
         return Err(AppError::IdentityMismatch(mismatches));
     }
     let thawed_at = record.dose.thawed_at.ok_or_else(|| {
-        internal(format!(
+        AppError::broken(format!(
             "verified dose {} has no thaw time",
             record.dose.code
         ))
@@ -270,7 +270,7 @@ pub async fn complete(
         adverse_events,
     } = completion;
     let volume_reason = match (confirm_volume, volume_reason) {
-        (true, reason) => Some(required_reason(reason.unwrap_or("")).map_err(|_| {
+        (true, reason) => Some(Reason::parse(reason.unwrap_or("")).map_err(|_| {
             AppError::invalid(
                 "reason",
                 "confirming an unusual volume needs the reason (a primed line, a leak, an infusion stopped early)",
@@ -323,8 +323,8 @@ pub async fn complete(
             "volume_infused_ul",
             format!(
                 "0 to the {} thawed ({} prepared), in µL",
-                crate::labels::millilitres(thawed),
-                crate::labels::millilitres(prepared)
+                crate::domain::units::millilitres(thawed),
+                crate::domain::units::millilitres(prepared)
             ),
         ));
     }

@@ -12,6 +12,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::clock::not_in_future;
 use crate::domain::codes::{
     MAX_LOTS_PER_DONATION, MAX_VIALS_PER_LOT, lot_code, parse_product_code, vial_code,
 };
@@ -20,10 +21,11 @@ use crate::domain::lifecycle::{
     LotAction, LotStatus, TransitionRefused, VialStatus, lot_transition,
 };
 use crate::domain::qc::{Conclusion, QcStanding, ResultFact, Specification, standing};
+use crate::domain::reason::Reason;
 use crate::entities::{donation, donor, lot, qc_result, screening_result, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
-use crate::services::donors::{internal, not_in_future, screenings};
+use crate::services::donors::screenings;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::protocol;
 use crate::services::signatures::{self, VerifiedSignature};
@@ -433,10 +435,7 @@ pub async fn release(
         .all(&txn)
         .await?;
     vial::Entity::update_many()
-        .col_expr(
-            vial::Column::Status,
-            Expr::value(VialStatus::Available),
-        )
+        .col_expr(vial::Column::Status, Expr::value(VialStatus::Available))
         .filter(vial::Column::LotId.eq(lot_id))
         .filter(vial::Column::Status.eq(VialStatus::Quarantine))
         .exec(&txn)
@@ -491,7 +490,7 @@ pub async fn reject(
     lot_id: Uuid,
     reason: &str,
 ) -> AppResult<LotRecord> {
-    let reason = required_reason(reason)?;
+    let reason = Reason::parse(reason)?;
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let mut record = load(&txn, lot_id).await?;
@@ -586,7 +585,7 @@ fn standing_of(spec: &Specification, qc: &[qc_result::Model]) -> AppResult<QcSta
                     .as_deref()
                     .map(str::parse::<Conclusion>)
                     .transpose()
-                    .map_err(internal)?,
+                    .map_err(AppError::broken)?,
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
@@ -606,7 +605,7 @@ pub async fn investigate_qc(
     conclusion: Conclusion,
     reason: &str,
 ) -> AppResult<LotRecord> {
-    let reason = required_reason(reason)?.to_owned();
+    let reason = Reason::parse(reason)?.into_inner();
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let mut record = load(&txn, lot_id).await?;
@@ -700,15 +699,4 @@ fn latest_ids(qc: &[qc_result::Model]) -> Vec<Uuid> {
         latest.insert(&result.test, result.id);
     }
     latest.into_values().collect()
-}
-
-pub fn required_reason(reason: &str) -> AppResult<&str> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 1000 {
-        return Err(AppError::invalid(
-            "reason",
-            "a reason of 1 to 1000 characters is required",
-        ));
-    }
-    Ok(reason)
 }

@@ -9,15 +9,15 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::clock::not_in_future;
 use crate::domain::dose::{Reference, WeightUnit, likely_slip, weight_concerns, weight_to_grams};
 use crate::domain::lifecycle::{DoseStatus, TransitionRefused};
 use crate::domain::patient::{Sex, check_enrolment, parse_subject_code};
+use crate::domain::reason::Reason;
 use crate::entities::{adverse_event, dose, infusion, patient, weight};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
-use crate::services::donors::not_in_future;
 use crate::services::ledger::{self, NewEvent};
-use crate::services::lots::required_reason;
 use crate::services::protocol;
 use crate::services::signatures::{self, VerifiedSignature};
 use crate::state::AppState;
@@ -353,7 +353,7 @@ pub async fn void_weight(
     weight_id: Uuid,
     reason: &str,
 ) -> AppResult<weight::Model> {
-    let reason = required_reason(reason)?.to_owned();
+    let reason = Reason::parse(reason)?.into_inner();
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let patient = find(&txn, patient_id).await?;

@@ -25,7 +25,6 @@ use crate::domain::qc::Specification;
 use crate::entities::protocol_version;
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
-use crate::services::donors::internal;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::signatures::{self, VerifiedSignature};
 use crate::state::AppState;
@@ -45,9 +44,9 @@ pub async fn current(db: &impl ConnectionTrait) -> AppResult<Versioned> {
         .limit(1)
         .one(db)
         .await?
-        .ok_or_else(|| internal("no protocol is recorded; the start-up seeds one".into()))?;
+        .ok_or_else(|| AppError::broken("no protocol is recorded; the start-up seeds one"))?;
     let protocol: Protocol = serde_json::from_str(&record.body).map_err(|e| {
-        internal(format!(
+        AppError::broken(format!(
             "protocol version {} unreadable: {e}",
             record.version
         ))
@@ -213,9 +212,9 @@ pub async fn version(db: &impl ConnectionTrait, version: i32) -> AppResult<Proto
     let record = protocol_version::Entity::find_by_id(version)
         .one(db)
         .await?
-        .ok_or_else(|| internal(format!("protocol version {version} is missing")))?;
+        .ok_or_else(|| AppError::broken(format!("protocol version {version} is missing")))?;
     serde_json::from_str(&record.body)
-        .map_err(|e| internal(format!("protocol version {version} unreadable: {e}")))
+        .map_err(|e| AppError::broken(format!("protocol version {version} unreadable: {e}")))
 }
 
 /// The QC release specification in force.
@@ -297,7 +296,7 @@ pub async fn amend(
     protocol: Protocol,
     reason: &str,
 ) -> AppResult<Versioned> {
-    let reason = crate::services::lots::required_reason(reason)?;
+    let reason = crate::domain::reason::Reason::parse(reason)?;
     protocol
         .check()
         .map_err(|e| AppError::invalid(e.field, e.message))?;
@@ -313,7 +312,7 @@ pub async fn amend(
     }
     let version = before.version + 1;
     let actor = signature.signer.actor();
-    insert(&txn, version, &protocol, Some(reason), &actor, now).await?;
+    insert(&txn, version, &protocol, Some(reason.as_str()), &actor, now).await?;
     signatures::append_signed(
         &txn,
         signature,
@@ -340,7 +339,7 @@ fn changed_fields(before: &Protocol, after: &Protocol) -> AppResult<Value> {
         serde_json::to_value(before).map_err(AppError::internal)?,
         serde_json::to_value(after).map_err(AppError::internal)?,
     ) else {
-        return Err(internal("a protocol serialises to an object".into()));
+        return Err(AppError::broken("a protocol serialises to an object"));
     };
     let mut changes = serde_json::Map::new();
     for (field, value) in &new {

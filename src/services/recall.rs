@@ -19,10 +19,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::lifecycle::{DoseStatus, LotAction, LotStatus, VialStatus, lot_transition};
+use crate::domain::reason::Reason;
 use crate::entities::{dose, dose_vial, infusion, lot, patient, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::ledger::{self, NewEvent};
-use crate::services::lots::required_reason;
 use crate::services::signatures::{self, VerifiedSignature};
 use crate::services::{doses, vials};
 use crate::state::AppState;
@@ -67,7 +67,7 @@ pub async fn recall(
     lot_id: Uuid,
     reason: &str,
 ) -> AppResult<Recalled> {
-    let reason = required_reason(reason)?.to_owned();
+    let reason = Reason::parse(reason)?.into_inner();
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let mut find = lot::Entity::find_by_id(lot_id);
@@ -122,10 +122,7 @@ pub async fn recall(
     let cancel_reason = format!("lot {} recalled: {reason}", lot.code);
     if !dose_ids.is_empty() {
         let changed = dose::Entity::update_many()
-            .col_expr(
-                dose::Column::Status,
-                Expr::value(DoseStatus::Cancelled),
-            )
+            .col_expr(dose::Column::Status, Expr::value(DoseStatus::Cancelled))
             .col_expr(dose::Column::CancelledAt, Expr::value(now))
             .col_expr(
                 dose::Column::CancelReason,

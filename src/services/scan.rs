@@ -95,7 +95,7 @@ async fn vial(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRe
         place,
         lot.code,
         lot_status,
-        crate::labels::millions(vial.cells_per_vial),
+        crate::domain::units::millions(vial.cells_per_vial),
         if expired { "EXPIRED" } else { "expires" },
         state.settings.timezone.day(lot.expires_at),
     );
@@ -239,7 +239,7 @@ async fn dose(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRe
         match (record.dose.volume_ul, record.use_by) {
             (Some(volume), Some(use_by)) => format!(
                 " · give {} · use by {}",
-                crate::labels::millilitres(volume),
+                crate::domain::units::millilitres(volume),
                 state.settings.timezone.minute(use_by)
             ),
             _ => String::new(),

@@ -14,12 +14,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::lifecycle::{DoseStatus, VialAction, VialStatus, vial_transition};
+use crate::domain::reason::Reason;
 use crate::domain::storage::{Position, StorageKind, location_path};
 use crate::entities::{dose, dose_vial, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
-use crate::services::lots::required_reason;
 use crate::services::signatures::{self, VerifiedSignature};
 use crate::services::storage::{self, Unit};
 use crate::state::AppState;
@@ -174,7 +174,7 @@ pub async fn discard(
     vial_id: Uuid,
     reason: &str,
 ) -> AppResult<VialRecord> {
-    let reason = required_reason(reason)?;
+    let reason = Reason::parse(reason)?;
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let current = vial::Entity::find_by_id(vial_id)
@@ -247,14 +247,14 @@ async fn held_by_dose(
     let Some((_, Some(dose))) = link else {
         // A reserved vial always belongs to a dose; a thawed one whose dose
         // is gone is free to be discarded.
-        return Ok((vial.status == VialStatus::Reserved).then(|| {
-            AppError::VialReserved {
+        return Ok(
+            (vial.status == VialStatus::Reserved).then(|| AppError::VialReserved {
                 vial_id: vial.id,
                 code: vial.code.clone(),
                 dose_id: Uuid::nil(),
                 dose_code: "unknown".to_owned(),
-            }
-        }));
+            }),
+        );
     };
     let status: DoseStatus = dose.status;
     Ok(if status.in_use() {

@@ -86,8 +86,8 @@ pub fn url_encode(text: &str) -> String {
 pub fn cells(n: i64) -> String {
     format!(
         "{} ({})",
-        crate::labels::grouped(n),
-        crate::labels::millions(n)
+        crate::domain::units::grouped(n),
+        crate::domain::units::millions(n)
     )
 }
 

@@ -261,8 +261,7 @@ pub async fn load(
         .all(db)
         .await?;
     // only a dose at or past the bedside has an infusion
-    let at_bedside = [DoseStatus::Infusing, DoseStatus::Infused]
-        .contains(&dose.status);
+    let at_bedside = [DoseStatus::Infusing, DoseStatus::Infused].contains(&dose.status);
     let infusion = if at_bedside {
         infusion::Entity::find()
             .filter(infusion::Column::DoseId.eq(id))

@@ -18,12 +18,12 @@ use crate::domain::dose::{DoseTarget, dose_target};
 use crate::domain::lifecycle::{DoseAction, DoseStatus, LotStatus, VialStatus, dose_transition};
 use crate::domain::patient::{ScheduleRefused, next_infusion};
 use crate::domain::protocol::Protocol;
+use crate::domain::reason::Reason;
 use crate::domain::zone::SiteZone;
 use crate::entities::{dose, dose_vial, infusion, lot, patient, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
-use crate::services::lots::required_reason;
 use crate::services::{protocol, vials};
 use crate::state::AppState;
 
@@ -391,7 +391,7 @@ pub async fn cancel(
     dose_id: Uuid,
     reason: &str,
 ) -> AppResult<DoseRecord> {
-    let reason = required_reason(reason)?.to_owned();
+    let reason = Reason::parse(reason)?.into_inner();
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let mut record = load(state, &txn, dose_id, true).await?;
@@ -449,10 +449,7 @@ pub(crate) async fn release_vials(
     reason: &str,
 ) -> AppResult<Released> {
     let of = |status: VialStatus| -> Vec<&vial::Model> {
-        vials
-            .iter()
-            .filter(|v| v.status == status)
-            .collect()
+        vials.iter().filter(|v| v.status == status).collect()
     };
     let (reserved, thawed) = (of(VialStatus::Reserved), of(VialStatus::Thawed));
     let ids = |list: &[&vial::Model]| list.iter().map(|v| v.id).collect::<Vec<_>>();

@@ -9,6 +9,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::clock::{CLOCK_SKEW, not_in_future};
 use crate::db::WriteTxn;
 use crate::domain::dose::{
     CountJudgement, CountRules, DoseTarget, Preparation, ThawCount, judge_counts, prepare,
@@ -18,13 +19,12 @@ use crate::domain::lifecycle::{
     DoseAction, DoseStatus, VialStatus, count_outcome, dose_transition,
 };
 use crate::domain::patient::tenths_display;
+use crate::domain::reason::Reason;
 use crate::domain::storage::location_path;
 use crate::entities::{dose, thaw_count, vial};
 use crate::error::{AppError, AppResult, ImplausibleVial, VialViability};
 use crate::services::Actor;
-use crate::services::donors::{CLOCK_SKEW, internal, not_in_future};
 use crate::services::ledger::{self, NewEvent};
-use crate::services::lots::required_reason;
 use crate::services::signatures::{self, VerifiedSignature};
 use crate::services::{storage, vials};
 use crate::state::AppState;
@@ -87,7 +87,7 @@ pub async fn thaw(
         }
         if count.confirm {
             let reason = count.reason.as_deref().unwrap_or("");
-            required_reason(reason).map_err(|_| {
+            Reason::parse(reason).map_err(|_| {
                 AppError::invalid(
                     "reason",
                     "confirming an implausible count needs the reason it is right",
@@ -99,7 +99,7 @@ pub async fn thaw(
         }
     }
     let correction_reason = match &counting.correction {
-        Some((_, reason)) => Some(required_reason(reason)?.to_owned()),
+        Some((_, reason)) => Some(Reason::parse(reason)?.into_inner()),
         None => None,
     };
     let txn = state.db.write().await?;
@@ -237,7 +237,7 @@ pub async fn thaw(
                 .cloned()
                 .or_else(|| record.current_count(v.id).cloned())
                 .ok_or_else(|| {
-                    internal(format!(
+                    AppError::broken(format!(
                         "vial {} of dose {} has no count",
                         v.code, record.dose.code
                     ))

@@ -6,11 +6,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::lifecycle::{DoseAction, VialStatus, dose_transition};
+use crate::domain::reason::Reason;
 use crate::domain::storage::location_path;
 use crate::entities::dose_vial;
 use crate::error::{AppError, AppResult};
 use crate::services::ledger::{self, NewEvent};
-use crate::services::lots::required_reason;
 use crate::services::signatures::{self, VerifiedSignature};
 use crate::services::{storage, vials};
 use crate::state::AppState;
@@ -29,7 +29,7 @@ pub async fn replace_vial(
     vial_id: Uuid,
     reason: &str,
 ) -> AppResult<DoseRecord> {
-    let reason = required_reason(reason)?.to_owned();
+    let reason = Reason::parse(reason)?.into_inner();
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let record = load(state, &txn, dose_id, true).await?;
