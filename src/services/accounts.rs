@@ -13,6 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::services::auth::revoke_sessions;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::signatures::{self, VerifiedSignature};
+use crate::services::store;
 use crate::services::{Actor, passwords, throttle};
 use crate::state::AppState;
 
@@ -97,10 +98,7 @@ pub async fn list(state: &AppState) -> AppResult<Vec<user::Model>> {
 }
 
 pub async fn get(state: &AppState, id: Uuid) -> AppResult<user::Model> {
-    user::Entity::find_by_id(id)
-        .one(state.db.conn())
-        .await?
-        .ok_or_else(|| AppError::not_found("user", id))
+    store::find_or_404::<user::Entity>(state.db.conn(), id).await
 }
 
 /// Deactivates (`active = false`) or reactivates an account, signed. A
@@ -116,10 +114,7 @@ pub async fn set_active(
     let reason = crate::domain::reason::Reason::parse(reason)?;
     let now = state.clock.now();
     let txn = state.db.write().await?;
-    let mut account = user::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("user", id))?;
+    let mut account = store::find_or_404::<user::Entity>(&txn, id).await?;
     if account.active == active {
         return Err(AppError::AccountAlreadyInState { active });
     }
@@ -176,10 +171,7 @@ pub async fn unlock(
     let reason = crate::domain::reason::Reason::parse(reason)?;
     let now = state.clock.now();
     let txn = state.db.write().await?;
-    let mut account = user::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("user", id))?;
+    let mut account = store::find_or_404::<user::Entity>(&txn, id).await?;
     let locked_until = account.locked_until.filter(|until| *until > now);
     let pending = throttle::pending_for_name(&txn, &account.username, now).await?;
     if locked_until.is_none() && pending.count == 0 && account.failed_logins == 0 {

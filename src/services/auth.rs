@@ -21,6 +21,7 @@ use crate::domain::throttle::{ClientAddress, retry_after_seconds};
 use crate::entities::{session, user};
 use crate::error::{AppError, AppResult};
 use crate::services::ledger::{self, NewEvent};
+use crate::services::store;
 use crate::services::{Actor, passwords, sessions, throttle};
 use crate::state::AppState;
 
@@ -196,10 +197,7 @@ pub async fn confirm_own_password(
     password: &str,
     wrong: AppError,
 ) -> AppResult<()> {
-    let account = user::Entity::find_by_id(user.user_id)
-        .one(state.db.conn())
-        .await?
-        .ok_or_else(|| AppError::not_found("user", user.user_id))?;
+    let account = store::find_or_404::<user::Entity>(state.db.conn(), user.user_id).await?;
     let now = state.clock.now();
     if let Some(until) = account
         .locked_until
@@ -296,10 +294,7 @@ async fn find_by_username(state: &AppState, username: &Username) -> AppResult<Op
 async fn record_wrong_password(state: &AppState, user_id: Uuid) -> AppResult<()> {
     let now = state.clock.now();
     let txn = state.db.write().await?;
-    let account = user::Entity::find_by_id(user_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("user", user_id))?;
+    let account = store::find_or_404::<user::Entity>(&txn, user_id).await?;
     if is_locked(account.locked_until, now) {
         return Ok(());
     }

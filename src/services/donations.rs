@@ -16,6 +16,7 @@ use crate::entities::{din_sequence, donation, donor};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
+use crate::services::store;
 use crate::state::AppState;
 
 pub async fn create(
@@ -35,10 +36,7 @@ pub async fn create(
         ));
     }
     let txn = state.db.write().await?;
-    let donor = donor::Entity::find_by_id(donor_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("donor", donor_id))?;
+    let donor = store::find_or_404::<donor::Entity>(&txn, donor_id).await?;
     let eligibility: Eligibility = donor.eligibility;
     if eligibility == Eligibility::Ineligible {
         return Err(AppError::DonorNotEligible {
@@ -128,10 +126,7 @@ async fn next_sequence(txn: &WriteTxn, facility: &FacilityCode, year: u8) -> App
 }
 
 pub async fn get(state: &AppState, id: Uuid) -> AppResult<donation::Model> {
-    donation::Entity::find_by_id(id)
-        .one(state.db.conn())
-        .await?
-        .ok_or_else(|| AppError::not_found("donation", id))
+    store::find_or_404::<donation::Entity>(state.db.conn(), id).await
 }
 
 /// The DIN of a stored donation.

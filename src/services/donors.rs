@@ -18,6 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::signatures::{self, VerifiedSignature};
+use crate::services::store;
 use crate::state::AppState;
 
 /// A donor with everything recorded about them.
@@ -116,10 +117,7 @@ pub async fn record_screening(
         .id
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("screening needs a person")))?;
     let txn = state.db.write().await?;
-    let donor = donor::Entity::find_by_id(donor_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("donor", donor_id))?;
+    let donor = store::find_or_404::<donor::Entity>(&txn, donor_id).await?;
     let model = screening_result::Model {
         id: Uuid::now_v7(),
         donor_id,
@@ -172,30 +170,26 @@ pub async fn record_screening(
             new.result,
             state.settings.timezone.day(new.tested_at)
         );
-        let changed = donor::Entity::update_many()
-            .col_expr(
-                donor::Column::Eligibility,
-                Expr::value(Eligibility::Ineligible),
-            )
-            .col_expr(
-                donor::Column::EligibilityReason,
-                Expr::value(reason.clone()),
-            )
-            .col_expr(donor::Column::EligibilityDecidedAt, Expr::value(now))
-            .col_expr(
-                donor::Column::EligibilityDecidedBy,
-                Expr::value(Option::<Uuid>::None),
-            )
-            .filter(donor::Column::Id.eq(donor_id))
-            .filter(donor::Column::Eligibility.eq(eligibility.as_str()))
-            .exec(&txn)
-            .await?;
-        if changed.rows_affected != 1 {
-            return Err(AppError::ConcurrentChange {
-                kind: "donor",
-                id: donor_id,
-            });
-        }
+        store::guarded_update(
+            &txn,
+            donor_id,
+            donor::Entity::update_many()
+                .col_expr(
+                    donor::Column::Eligibility,
+                    Expr::value(Eligibility::Ineligible),
+                )
+                .col_expr(
+                    donor::Column::EligibilityReason,
+                    Expr::value(reason.clone()),
+                )
+                .col_expr(donor::Column::EligibilityDecidedAt, Expr::value(now))
+                .col_expr(
+                    donor::Column::EligibilityDecidedBy,
+                    Expr::value(Option::<Uuid>::None),
+                )
+                .filter(donor::Column::Eligibility.eq(eligibility)),
+        )
+        .await?;
         events.push(
             NewEvent::new("donor.found_ineligible", "donor", donor_id).details(json!({
                 "from": eligibility,
@@ -244,23 +238,19 @@ pub async fn invalidate_screening(
         .into());
     }
     let signer = signature.signer.user_id;
-    let changed = screening_result::Entity::update_many()
-        .col_expr(screening_result::Column::InvalidatedAt, Expr::value(now))
-        .col_expr(screening_result::Column::InvalidatedBy, Expr::value(signer))
-        .col_expr(
-            screening_result::Column::InvalidationReason,
-            Expr::value(reason.clone()),
-        )
-        .filter(screening_result::Column::Id.eq(screening_id))
-        .filter(screening_result::Column::InvalidatedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
-        return Err(AppError::ConcurrentChange {
-            kind: "screening result",
-            id: screening_id,
-        });
-    }
+    store::guarded_update(
+        &txn,
+        screening_id,
+        screening_result::Entity::update_many()
+            .col_expr(screening_result::Column::InvalidatedAt, Expr::value(now))
+            .col_expr(screening_result::Column::InvalidatedBy, Expr::value(signer))
+            .col_expr(
+                screening_result::Column::InvalidationReason,
+                Expr::value(reason.clone()),
+            )
+            .filter(screening_result::Column::InvalidatedAt.is_null()),
+    )
+    .await?;
     for r in &mut record.screening {
         if r.id == screening_id {
             r.invalidated_at = Some(now);
@@ -325,10 +315,7 @@ pub async fn get(state: &AppState, id: Uuid) -> AppResult<DonorRecord> {
 }
 
 async fn load(db: &impl ConnectionTrait, id: Uuid) -> AppResult<DonorRecord> {
-    let donor = donor::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("donor", id))?;
+    let donor = store::find_or_404::<donor::Entity>(db, id).await?;
     let screening = screening_result::Entity::find()
         .filter(screening_result::Column::DonorId.eq(id))
         .order_by_asc(screening_result::Column::RecordedAt)
@@ -425,7 +412,7 @@ pub async fn decide_eligibility(
         return Err(AppError::ScreeningIncomplete(record.gaps));
     }
     donor::Entity::update_many()
-        .col_expr(donor::Column::Eligibility, Expr::value(decision.as_str()))
+        .col_expr(donor::Column::Eligibility, Expr::value(decision))
         .col_expr(
             donor::Column::EligibilityReason,
             Expr::value(reason.map(str::to_owned)),

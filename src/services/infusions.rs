@@ -20,6 +20,7 @@ use crate::services::Actor;
 use crate::services::doses::{self, DoseRecord};
 use crate::services::ledger::{self, NewEvent};
 use crate::services::signatures::{self, VerifiedSignature};
+use crate::services::store;
 use crate::services::vials;
 use crate::state::AppState;
 
@@ -138,18 +139,14 @@ pub async fn start(state: &AppState, actor: &Actor, input: Start<'_>) -> AppResu
     let deadline = record.use_by.unwrap_or(thawed_at);
     let started = doses::infusion_starts(&txn, record.dose.patient_id).await?;
     let number = doses::schedule(&record.rules, state.settings.timezone, &started, at)?;
-    let changed = dose::Entity::update_many()
-        .col_expr(dose::Column::Status, Expr::value(to.as_str()))
-        .filter(dose::Column::Id.eq(dose_id))
-        .filter(dose::Column::Status.eq(from.as_str()))
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
-        return Err(AppError::ConcurrentChange {
-            kind: "dose",
-            id: dose_id,
-        });
-    }
+    store::guarded_update(
+        &txn,
+        dose_id,
+        dose::Entity::update_many()
+            .col_expr(dose::Column::Status, Expr::value(to))
+            .filter(dose::Column::Status.eq(from)),
+    )
+    .await?;
     let model = infusion::Model {
         id: Uuid::now_v7(),
         dose_id,
@@ -297,10 +294,7 @@ pub async fn complete(
         not_in_future("adverse_events.onset_at", ae.onset_at, now)?;
     }
     let txn = state.db.write().await?;
-    let current = infusion::Entity::find_by_id(infusion_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("infusion", infusion_id))?;
+    let current = store::find_or_404::<infusion::Entity>(&txn, infusion_id).await?;
     if current.status != InfusionStatus::Started {
         return Err(AppError::InvalidState(
             crate::domain::lifecycle::TransitionRefused {
@@ -365,9 +359,9 @@ pub async fn complete(
         .exec(&txn)
         .await?;
     let dose_changed = dose::Entity::update_many()
-        .col_expr(dose::Column::Status, Expr::value(to.as_str()))
+        .col_expr(dose::Column::Status, Expr::value(to))
         .filter(dose::Column::Id.eq(record.dose.id))
-        .filter(dose::Column::Status.eq(from.as_str()))
+        .filter(dose::Column::Status.eq(from))
         .exec(&txn)
         .await?;
     if changed.rows_affected != 1 || dose_changed.rows_affected != 1 {
@@ -461,10 +455,7 @@ pub async fn complete(
 
 pub async fn get(state: &AppState, id: Uuid) -> AppResult<InfusionRecord> {
     let db = state.db.conn();
-    let infusion = infusion::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("infusion", id))?;
+    let infusion = store::find_or_404::<infusion::Entity>(db, id).await?;
     let dose = doses::load(state, db, infusion.dose_id, false).await?;
     let adverse_events = adverse_event::Entity::find()
         .filter(adverse_event::Column::InfusionId.eq(id))

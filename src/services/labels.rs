@@ -22,6 +22,7 @@ use crate::entities::{dose, lot, patient, vial};
 use crate::error::{AppError, AppResult};
 use crate::labels::{LabelData, LabelKind};
 use crate::services::ledger::{self, NewEvent};
+use crate::services::store;
 use crate::services::{Actor, demo_mark};
 use crate::state::AppState;
 
@@ -235,10 +236,7 @@ pub async fn lot_sheet(state: &AppState, lot_id: Uuid) -> AppResult<(lot::Model,
 }
 
 async fn find_lot(db: &impl ConnectionTrait, lot_id: Uuid) -> AppResult<lot::Model> {
-    lot::Entity::find_by_id(lot_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("lot", lot_id))
+    store::find_or_404::<lot::Entity>(db, lot_id).await
 }
 
 async fn sheet_vials(db: &impl ConnectionTrait, lot_id: Uuid) -> AppResult<Vec<vial::Model>> {
@@ -333,10 +331,7 @@ pub async fn issue_for_vial(
     let reason = check_request(count, reason)?;
     let now = state.clock.now();
     let txn = state.db.write().await?;
-    let current = vial::Entity::find_by_id(vial_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("vial", vial_id))?;
+    let current = store::find_or_404::<vial::Entity>(&txn, vial_id).await?;
     let status = current.status;
     if UNLABELLED.contains(&status) {
         return Err(AppError::invalid(
@@ -348,21 +343,17 @@ pub async fn issue_for_vial(
     reprint_needs_reason(reprint, &reason)?;
     // Conditional on the count read: two first prints racing cannot both
     // pass as first prints.
-    let changed = vial::Entity::update_many()
-        .col_expr(
-            vial::Column::LabelsIssued,
-            Expr::col(vial::Column::LabelsIssued).add(count),
-        )
-        .filter(vial::Column::Id.eq(vial_id))
-        .filter(vial::Column::LabelsIssued.eq(current.labels_issued))
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
-        return Err(AppError::ConcurrentChange {
-            kind: "vial",
-            id: vial_id,
-        });
-    }
+    store::guarded_update(
+        &txn,
+        vial_id,
+        vial::Entity::update_many()
+            .col_expr(
+                vial::Column::LabelsIssued,
+                Expr::col(vial::Column::LabelsIssued).add(count),
+            )
+            .filter(vial::Column::LabelsIssued.eq(current.labels_issued)),
+    )
+    .await?;
     let total = current.labels_issued + count;
     ledger::append(
         &txn,

@@ -29,6 +29,7 @@ use crate::services::donors::screenings;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::protocol;
 use crate::services::signatures::{self, VerifiedSignature};
+use crate::services::store;
 use crate::state::AppState;
 
 /// A lot with its QC and vial counts.
@@ -87,10 +88,7 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewLot<'_>) -> AppResu
             "a lot is made after its cord is collected",
         ));
     }
-    let donor = donor::Entity::find_by_id(donation.donor_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("donor", donation.donor_id))?;
+    let donor = store::find_or_404::<donor::Entity>(&txn, donation.donor_id).await?;
     let eligibility: Eligibility = donor.eligibility;
     if eligibility == Eligibility::Ineligible {
         return Err(AppError::DonorNotEligible {
@@ -189,10 +187,7 @@ pub async fn add_qc(
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("QC needs a person")))?;
     let now = state.clock.now();
     let txn = state.db.write().await?;
-    let lot = lot::Entity::find_by_id(lot_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("lot", lot_id))?;
+    let lot = store::find_or_404::<lot::Entity>(&txn, lot_id).await?;
     let model = qc_result::Model {
         id: Uuid::now_v7(),
         lot_id,
@@ -281,10 +276,7 @@ pub async fn freeze(
     let now = state.clock.now();
     not_in_future("frozen_at", freezing.frozen_at, now)?;
     let txn = state.db.write().await?;
-    let lot = lot::Entity::find_by_id(lot_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("lot", lot_id))?;
+    let lot = store::find_or_404::<lot::Entity>(&txn, lot_id).await?;
     let from: LotStatus = lot.status;
     let to = lot_transition(from, LotAction::Freeze)?;
     if freezing.frozen_at < lot.manufactured_at {
@@ -293,25 +285,21 @@ pub async fn freeze(
             "a lot is frozen after it is manufactured",
         ));
     }
-    let changed = lot::Entity::update_many()
-        .col_expr(lot::Column::Status, Expr::value(to.as_str()))
-        .col_expr(lot::Column::FrozenAt, Expr::value(freezing.frozen_at))
-        .col_expr(
-            lot::Column::CellsPerVial,
-            Expr::value(freezing.cells_per_vial),
-        )
-        .col_expr(lot::Column::VolumeUl, Expr::value(freezing.volume_ul))
-        .col_expr(lot::Column::VialCount, Expr::value(freezing.vial_count))
-        .filter(lot::Column::Id.eq(lot_id))
-        .filter(lot::Column::Status.eq(from.as_str()))
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
-        return Err(AppError::ConcurrentChange {
-            kind: "lot",
-            id: lot_id,
-        });
-    }
+    store::guarded_update(
+        &txn,
+        lot_id,
+        lot::Entity::update_many()
+            .col_expr(lot::Column::Status, Expr::value(to))
+            .col_expr(lot::Column::FrozenAt, Expr::value(freezing.frozen_at))
+            .col_expr(
+                lot::Column::CellsPerVial,
+                Expr::value(freezing.cells_per_vial),
+            )
+            .col_expr(lot::Column::VolumeUl, Expr::value(freezing.volume_ul))
+            .col_expr(lot::Column::VialCount, Expr::value(freezing.vial_count))
+            .filter(lot::Column::Status.eq(from)),
+    )
+    .await?;
     let vials: Vec<vial::Model> = (1..=freezing.vial_count as u32)
         .map(|n| vial::Model {
             id: Uuid::now_v7(),
@@ -394,14 +382,8 @@ pub async fn release(
             expires_at: record.lot.expires_at,
         });
     }
-    let donation = donation::Entity::find_by_id(record.lot.donation_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("donation", record.lot.donation_id))?;
-    let donor = donor::Entity::find_by_id(donation.donor_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("donor", donation.donor_id))?;
+    let donation = store::find_or_404::<donation::Entity>(&txn, record.lot.donation_id).await?;
+    let donor = store::find_or_404::<donor::Entity>(&txn, donation.donor_id).await?;
     let eligibility: Eligibility = donor.eligibility;
     let screening = screening_result::Entity::find()
         .filter(screening_result::Column::DonorId.eq(donor.id))
@@ -519,10 +501,7 @@ pub async fn get(state: &AppState, id: Uuid) -> AppResult<LotRecord> {
 }
 
 async fn load(db: &impl ConnectionTrait, id: Uuid) -> AppResult<LotRecord> {
-    let lot = lot::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("lot", id))?;
+    let lot = store::find_or_404::<lot::Entity>(db, id).await?;
     let qc = qc_result::Entity::find()
         .filter(qc_result::Column::LotId.eq(id))
         .order_by_asc(qc_result::Column::RecordedAt)
@@ -557,18 +536,14 @@ async fn set_status(
     from: LotStatus,
     to: LotStatus,
 ) -> AppResult<()> {
-    let changed = lot::Entity::update_many()
-        .col_expr(lot::Column::Status, Expr::value(to.as_str()))
-        .filter(lot::Column::Id.eq(lot_id))
-        .filter(lot::Column::Status.eq(from.as_str()))
-        .exec(txn)
-        .await?;
-    if changed.rows_affected != 1 {
-        return Err(AppError::ConcurrentChange {
-            kind: "lot",
-            id: lot_id,
-        });
-    }
+    store::guarded_update(
+        txn,
+        lot_id,
+        lot::Entity::update_many()
+            .col_expr(lot::Column::Status, Expr::value(to))
+            .filter(lot::Column::Status.eq(from)),
+    )
+    .await?;
     Ok(())
 }
 
@@ -631,27 +606,23 @@ pub async fn investigate_qc(
         .into());
     }
     let signer = signature.signer.user_id;
-    let changed = qc_result::Entity::update_many()
-        .col_expr(
-            qc_result::Column::Investigation,
-            Expr::value(conclusion.as_str()),
-        )
-        .col_expr(
-            qc_result::Column::InvestigationReason,
-            Expr::value(reason.clone()),
-        )
-        .col_expr(qc_result::Column::InvestigatedAt, Expr::value(now))
-        .col_expr(qc_result::Column::InvestigatedBy, Expr::value(signer))
-        .filter(qc_result::Column::Id.eq(result_id))
-        .filter(qc_result::Column::Investigation.is_null())
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
-        return Err(AppError::ConcurrentChange {
-            kind: "QC result",
-            id: result_id,
-        });
-    }
+    store::guarded_update(
+        &txn,
+        result_id,
+        qc_result::Entity::update_many()
+            .col_expr(
+                qc_result::Column::Investigation,
+                Expr::value(conclusion.as_str()),
+            )
+            .col_expr(
+                qc_result::Column::InvestigationReason,
+                Expr::value(reason.clone()),
+            )
+            .col_expr(qc_result::Column::InvestigatedAt, Expr::value(now))
+            .col_expr(qc_result::Column::InvestigatedBy, Expr::value(signer))
+            .filter(qc_result::Column::Investigation.is_null()),
+    )
+    .await?;
     let from: LotStatus = record.lot.status;
     let rejected = match conclusion {
         Conclusion::Confirmed => lot_transition(from, LotAction::Reject).ok(),

@@ -25,6 +25,7 @@ pub mod scan;
 pub mod sessions;
 pub mod signatures;
 pub mod storage;
+pub mod store;
 pub mod throttle;
 pub mod trace;
 pub mod vials;

@@ -13,8 +13,9 @@ use uuid::Uuid;
 use crate::domain::assessment::{AssessmentKind, change_tenths_pct, pasi75};
 use crate::domain::lifecycle::{InfusionStatus, LotStatus};
 use crate::entities::{adverse_event, assessment, dose, infusion, lot, patient};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::services::assessments;
+use crate::services::store;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -89,10 +90,7 @@ fn tenths_pct(tenths: i32) -> String {
 /// Seven queries, whatever the number of recipients.
 pub async fn lot(state: &AppState, lot_id: Uuid) -> AppResult<LotOutcomes> {
     let db = state.db.conn();
-    let lot = lot::Entity::find_by_id(lot_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("lot", lot_id))?;
+    let lot = store::find_or_404::<lot::Entity>(db, lot_id).await?;
     let dose_ids: Vec<Uuid> = dose::Entity::find()
         .filter(dose::Column::LotId.eq(lot_id))
         .all(db)

@@ -20,6 +20,7 @@ use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::protocol;
 use crate::services::signatures::{self, VerifiedSignature};
+use crate::services::store;
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
@@ -371,20 +372,16 @@ pub async fn void_weight(
         .into());
     }
     let signer = signature.signer.user_id;
-    let changed = weight::Entity::update_many()
-        .col_expr(weight::Column::VoidedAt, Expr::value(now))
-        .col_expr(weight::Column::VoidedBy, Expr::value(signer))
-        .col_expr(weight::Column::VoidReason, Expr::value(reason.clone()))
-        .filter(weight::Column::Id.eq(weight_id))
-        .filter(weight::Column::VoidedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
-        return Err(AppError::ConcurrentChange {
-            kind: "weight",
-            id: weight_id,
-        });
-    }
+    store::guarded_update(
+        &txn,
+        weight_id,
+        weight::Entity::update_many()
+            .col_expr(weight::Column::VoidedAt, Expr::value(now))
+            .col_expr(weight::Column::VoidedBy, Expr::value(signer))
+            .col_expr(weight::Column::VoidReason, Expr::value(reason.clone()))
+            .filter(weight::Column::VoidedAt.is_null()),
+    )
+    .await?;
     let open_doses: Vec<String> = dose::Entity::find()
         .filter(dose::Column::WeightId.eq(weight_id))
         .filter(dose::Column::Status.is_in(DoseStatus::OPEN.map(DoseStatus::as_str)))
@@ -417,10 +414,7 @@ pub async fn void_weight(
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<patient::Model> {
-    patient::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("patient", id))
+    store::find_or_404::<patient::Entity>(db, id).await
 }
 
 /// The latest valid (not voided) weight by when it was measured (not when

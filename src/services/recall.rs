@@ -24,6 +24,7 @@ use crate::entities::{dose, dose_vial, infusion, lot, patient, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::ledger::{self, NewEvent};
 use crate::services::signatures::{self, VerifiedSignature};
+use crate::services::store;
 use crate::services::{doses, vials};
 use crate::state::AppState;
 
@@ -80,18 +81,14 @@ pub async fn recall(
         .ok_or_else(|| AppError::not_found("lot", lot_id))?;
     let from: LotStatus = lot.status;
     let to = lot_transition(from, LotAction::Recall)?;
-    let changed = lot::Entity::update_many()
-        .col_expr(lot::Column::Status, Expr::value(to.as_str()))
-        .filter(lot::Column::Id.eq(lot_id))
-        .filter(lot::Column::Status.eq(from.as_str()))
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
-        return Err(AppError::ConcurrentChange {
-            kind: "lot",
-            id: lot_id,
-        });
-    }
+    store::guarded_update(
+        &txn,
+        lot_id,
+        lot::Entity::update_many()
+            .col_expr(lot::Column::Status, Expr::value(to))
+            .filter(lot::Column::Status.eq(from)),
+    )
+    .await?;
 
     let vials = vial::Entity::find()
         .filter(vial::Column::LotId.eq(lot_id))

@@ -17,6 +17,7 @@ use crate::entities::{storage_unit, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
+use crate::services::store;
 use crate::state::AppState;
 
 /// A storage unit with its full path, as cached.
@@ -152,10 +153,7 @@ pub async fn unit(state: &AppState, id: Uuid) -> AppResult<Arc<Unit>> {
     if let Some(unit) = state.storage.get(id) {
         return Ok(unit);
     }
-    let model = storage_unit::Entity::find_by_id(id)
-        .one(state.db.conn())
-        .await?
-        .ok_or_else(|| AppError::not_found("storage unit", id))?;
+    let model = store::find_or_404::<storage_unit::Entity>(state.db.conn(), id).await?;
     let parent_path = match model.parent_id {
         // At most two levels up (box › rack › tank), each cached after.
         Some(parent_id) => Some(Box::pin(unit(state, parent_id)).await?.path.clone()),

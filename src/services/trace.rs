@@ -20,6 +20,7 @@ use crate::entities::{
 };
 use crate::error::{AppError, AppResult};
 use crate::services::storage;
+use crate::services::store;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -397,10 +398,7 @@ async fn vial_nodes(
 
 pub async fn lot(state: &AppState, lot_id: Uuid) -> AppResult<LotTrace> {
     let db = state.db.conn();
-    let lot = lot::Entity::find_by_id(lot_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("lot", lot_id))?;
+    let lot = store::find_or_404::<lot::Entity>(db, lot_id).await?;
     let (donation, donor) = donation::Entity::find_by_id(lot.donation_id)
         .find_also_related(donor::Entity)
         .one(db)
@@ -524,10 +522,7 @@ async fn upstream(
 
 pub async fn donor(state: &AppState, donor_id: Uuid) -> AppResult<DonorTrace> {
     let db = state.db.conn();
-    let donor = donor::Entity::find_by_id(donor_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("donor", donor_id))?;
+    let donor = store::find_or_404::<donor::Entity>(db, donor_id).await?;
     let donations = donation::Entity::find()
         .filter(donation::Column::DonorId.eq(donor_id))
         .order_by_asc(donation::Column::Din)

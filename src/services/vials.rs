@@ -22,6 +22,7 @@ use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::signatures::{self, VerifiedSignature};
 use crate::services::storage::{self, Unit};
+use crate::services::store;
 use crate::state::AppState;
 
 /// Where a vial is.
@@ -97,10 +98,7 @@ pub async fn store(
     let current = match moved {
         Ok(mut rows) if rows.len() == 1 => rows.remove(0),
         Ok(_) => {
-            let current = vial::Entity::find_by_id(vial_id)
-                .one(&txn)
-                .await?
-                .ok_or_else(|| AppError::not_found("vial", vial_id))?;
+            let current = store::find_or_404::<vial::Entity>(&txn, vial_id).await?;
             let status: VialStatus = current.status;
             vial_transition(status, VialAction::Store)?;
             if current.box_id == Some(box_id)
@@ -177,10 +175,7 @@ pub async fn discard(
     let reason = Reason::parse(reason)?;
     let now = state.clock.now();
     let txn = state.db.write().await?;
-    let current = vial::Entity::find_by_id(vial_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("vial", vial_id))?;
+    let current = store::find_or_404::<vial::Entity>(&txn, vial_id).await?;
     let from: VialStatus = current.status;
     let to = vial_transition(from, VialAction::Discard)?;
     if matches!(from, VialStatus::Reserved | VialStatus::Thawed)
@@ -190,11 +185,11 @@ pub async fn discard(
     }
     let was = location_of(state, &current).await?;
     let changed = vial::Entity::update_many()
-        .col_expr(vial::Column::Status, Expr::value(to.as_str()))
+        .col_expr(vial::Column::Status, Expr::value(to))
         .col_expr(vial::Column::BoxId, Expr::value(Option::<Uuid>::None))
         .col_expr(vial::Column::Position, Expr::value(Option::<String>::None))
         .filter(vial::Column::Id.eq(vial_id))
-        .filter(vial::Column::Status.eq(from.as_str()))
+        .filter(vial::Column::Status.eq(from))
         .filter(same_place(&current))
         .exec(&txn)
         .await?;
@@ -294,7 +289,7 @@ pub(crate) async fn transition_all(
         return Ok(());
     }
     let mut update =
-        vial::Entity::update_many().col_expr(vial::Column::Status, Expr::value(to.as_str()));
+        vial::Entity::update_many().col_expr(vial::Column::Status, Expr::value(to));
     if leave_storage {
         update = update
             .col_expr(vial::Column::BoxId, Expr::value(Option::<Uuid>::None))
@@ -313,10 +308,7 @@ pub(crate) async fn transition_all(
 }
 
 pub async fn get(state: &AppState, id: Uuid) -> AppResult<VialRecord> {
-    let vial = vial::Entity::find_by_id(id)
-        .one(state.db.conn())
-        .await?
-        .ok_or_else(|| AppError::not_found("vial", id))?;
+    let vial = store::find_or_404::<vial::Entity>(state.db.conn(), id).await?;
     let location = location_of(state, &vial).await?;
     Ok(VialRecord { vial, location })
 }
@@ -335,7 +327,7 @@ pub async fn list(
         query = query.filter(vial::Column::LotId.eq(lot_id));
     }
     if let Some(status) = status {
-        query = query.filter(vial::Column::Status.eq(status.as_str()));
+        query = query.filter(vial::Column::Status.eq(status));
     }
     let vials = query
         .limit(Ord::min(limit, MAX_LIST))

@@ -48,6 +48,7 @@ use crate::domain::lifecycle::{DoseStatus, LotStatus};
 use crate::domain::protocol::Protocol;
 use crate::entities::{dose, dose_vial, infusion, lot, thaw_count, vial, weight};
 use crate::error::{AppError, AppResult};
+use crate::services::store;
 use crate::services::{patients, protocol};
 use crate::state::AppState;
 
@@ -181,9 +182,9 @@ async fn set_status(
     extra: impl FnOnce(sea_orm::UpdateMany<dose::Entity>) -> sea_orm::UpdateMany<dose::Entity>,
 ) -> AppResult<()> {
     let update = dose::Entity::update_many()
-        .col_expr(dose::Column::Status, Expr::value(to.as_str()))
+        .col_expr(dose::Column::Status, Expr::value(to))
         .filter(dose::Column::Id.eq(dose_id))
-        .filter(dose::Column::Status.eq(from.as_str()));
+        .filter(dose::Column::Status.eq(from));
     let changed = extra(update).exec(txn).await?;
     if changed.rows_affected != 1 {
         return Err(AppError::ConcurrentChange {
@@ -223,14 +224,8 @@ pub async fn load(
         .await?
         .ok_or_else(|| AppError::not_found("dose", id))?;
     let patient = patients::find(db, dose.patient_id).await?;
-    let lot = lot::Entity::find_by_id(dose.lot_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("lot", dose.lot_id))?;
-    let weight = weight::Entity::find_by_id(dose.weight_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("weight", dose.weight_id))?;
+    let lot = store::find_or_404::<lot::Entity>(db, dose.lot_id).await?;
+    let weight = store::find_or_404::<weight::Entity>(db, dose.weight_id).await?;
     let links = dose_vial::Entity::find()
         .filter(dose_vial::Column::DoseId.eq(id))
         .all(db)

@@ -24,6 +24,7 @@ use crate::entities::{dose, dose_vial, infusion, lot, patient, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
+use crate::services::store;
 use crate::services::{protocol, vials};
 use crate::state::AppState;
 
@@ -184,10 +185,7 @@ pub async fn order(
 
     let candidates = match lot_id {
         Some(lot_id) => {
-            let lot = lot::Entity::find_by_id(lot_id)
-                .one(&txn)
-                .await?
-                .ok_or_else(|| AppError::not_found("lot", lot_id))?;
+            let lot = store::find_or_404::<lot::Entity>(&txn, lot_id).await?;
             lot_usable(&lot, now)?;
             vec![lot]
         }

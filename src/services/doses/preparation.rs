@@ -386,7 +386,7 @@ async fn finish_thaw(
     let failure = refusal.as_ref().map(|e| e.code().to_owned());
     let column = |value: Option<i64>| Expr::value(value);
     let changed = dose::Entity::update_many()
-        .col_expr(dose::Column::Status, Expr::value(to.as_str()))
+        .col_expr(dose::Column::Status, Expr::value(to))
         .col_expr(dose::Column::ThawedAt, Expr::value(record.dose.thawed_at))
         .col_expr(
             dose::Column::ConcentrationCellsPerMl,
@@ -406,7 +406,7 @@ async fn finish_thaw(
         )
         .col_expr(dose::Column::CountFailure, Expr::value(failure.clone()))
         .filter(dose::Column::Id.eq(dose_id))
-        .filter(dose::Column::Status.eq(from.as_str()))
+        .filter(dose::Column::Status.eq(from))
         .exec(&txn)
         .await?;
     if changed.rows_affected != 1 {
