@@ -3,7 +3,9 @@
 //! first administrator on an empty database.
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use sea_orm::{
+    ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, SqlErr,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -55,20 +57,9 @@ pub async fn create(
         password_changed_at: now,
     };
     let txn = state.db.write().await?;
-    let inserted = user::Entity::insert(user::ActiveModel {
-        id: Set(account.id),
-        username: Set(account.username.clone()),
-        full_name: Set(account.full_name.clone()),
-        role: Set(account.role.clone()),
-        password_hash: Set(account.password_hash.clone()),
-        active: Set(true),
-        failed_logins: Set(0),
-        locked_until: Set(None),
-        created_at: Set(now),
-        password_changed_at: Set(now),
-    })
-    .exec_without_returning(&txn)
-    .await;
+    let inserted = user::Entity::insert(account.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await;
     if let Err(error) = inserted {
         return Err(match error.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => AppError::UsernameTaken(account.username),

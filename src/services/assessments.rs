@@ -2,7 +2,9 @@
 //! clinician scored, and the baseline each patient is compared against.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -61,18 +63,9 @@ pub async fn record(
         recorded_at: now,
         recorded_by: actor.id,
     };
-    assessment::Entity::insert(assessment::ActiveModel {
-        id: Set(model.id),
-        patient_id: Set(patient_id),
-        kind: Set(model.kind.clone()),
-        assessed_at: Set(assessed_at),
-        score: Set(score),
-        inputs: Set(model.inputs.clone()),
-        recorded_at: Set(now),
-        recorded_by: Set(actor.id),
-    })
-    .exec_without_returning(&txn)
-    .await?;
+    assessment::Entity::insert(model.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await?;
     ledger::append(
         &txn,
         actor,

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Datelike, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{EntityTrait, Set};
+use sea_orm::{EntityTrait, IntoActiveModel, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -73,17 +73,9 @@ pub async fn create(
         received_at,
         created_at: now,
     };
-    donation::Entity::insert(donation::ActiveModel {
-        id: Set(model.id),
-        donor_id: Set(donor_id),
-        din: Set(model.din.clone()),
-        check_character: Set(model.check_character.clone()),
-        collected_at: Set(collected_at),
-        received_at: Set(received_at),
-        created_at: Set(now),
-    })
-    .exec_without_returning(&txn)
-    .await?;
+    donation::Entity::insert(model.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await?;
     ledger::append(
         &txn,
         actor,

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, SqlErr,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -56,18 +58,9 @@ pub async fn register(
         created_at: now,
     };
     let txn = state.db.write().await?;
-    let inserted = donor::Entity::insert(donor::ActiveModel {
-        id: Set(model.id),
-        code: Set(model.code.clone()),
-        consent_at: Set(consent_at),
-        eligibility: Set(model.eligibility.clone()),
-        eligibility_reason: Set(None),
-        eligibility_decided_at: Set(None),
-        eligibility_decided_by: Set(None),
-        created_at: Set(now),
-    })
-    .exec_without_returning(&txn)
-    .await;
+    let inserted = donor::Entity::insert(model.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await;
     if let Err(error) = inserted {
         return Err(match error.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => AppError::DonorCodeTaken(model.code),
@@ -131,21 +124,9 @@ pub async fn record_screening(
         invalidated_by: None,
         invalidation_reason: None,
     };
-    screening_result::Entity::insert(screening_result::ActiveModel {
-        id: Set(model.id),
-        donor_id: Set(donor_id),
-        test: Set(model.test.clone()),
-        result: Set(model.result.clone()),
-        specimen: Set(model.specimen.clone()),
-        tested_at: Set(model.tested_at),
-        recorded_at: Set(now),
-        recorded_by: Set(recorded_by),
-        invalidated_at: Set(None),
-        invalidated_by: Set(None),
-        invalidation_reason: Set(None),
-    })
-    .exec_without_returning(&txn)
-    .await?;
+    screening_result::Entity::insert(model.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await?;
     let mut events = vec![
         NewEvent::new("donor.screening_recorded", "donor", donor.id).details(json!({
             "screening_id": model.id,

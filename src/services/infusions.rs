@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -165,26 +165,9 @@ pub async fn start(state: &AppState, actor: &Actor, input: Start<'_>) -> AppResu
         late_entry: late_reason.is_some(),
         late_reason: late_reason.clone(),
     };
-    infusion::Entity::insert(infusion::ActiveModel {
-        id: Set(model.id),
-        dose_id: Set(dose_id),
-        patient_id: Set(model.patient_id),
-        infusion_number: Set(number),
-        status: Set(model.status.clone()),
-        started_at: Set(started_at),
-        ended_at: Set(None),
-        volume_infused_ul: Set(None),
-        patient_scan: Set(model.patient_scan.clone()),
-        product_scan: Set(model.product_scan.clone()),
-        created_at: Set(now),
-        created_by: Set(actor.id),
-        completed_at: Set(None),
-        completed_by: Set(None),
-        late_entry: Set(model.late_entry),
-        late_reason: Set(model.late_reason.clone()),
-    })
-    .exec_without_returning(&txn)
-    .await?;
+    infusion::Entity::insert(model.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await?;
     let details = json!({
         "infusion_id": model.id,
         "dose_id": dose_id,
@@ -394,18 +377,9 @@ pub async fn complete(
         })
         .collect();
     if !rows.is_empty() {
-        adverse_event::Entity::insert_many(rows.iter().map(|r| adverse_event::ActiveModel {
-            id: Set(r.id),
-            infusion_id: Set(r.infusion_id),
-            patient_id: Set(r.patient_id),
-            term: Set(r.term.clone()),
-            grade: Set(r.grade),
-            onset_at: Set(r.onset_at),
-            recorded_at: Set(r.recorded_at),
-            recorded_by: Set(r.recorded_by),
-        }))
-        .exec_without_returning(&txn)
-        .await?;
+        adverse_event::Entity::insert_many(rows.iter().map(|r| r.clone().into_active_model()))
+            .exec_without_returning(&txn)
+            .await?;
     }
     let mut events = vec![
         NewEvent::new("infusion.completed", "infusion", infusion_id).details(json!({

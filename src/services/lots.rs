@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -124,24 +124,9 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewLot<'_>) -> AppResu
         vial_count: None,
         created_at: now,
     };
-    lot::Entity::insert(lot::ActiveModel {
-        id: Set(model.id),
-        donation_id: Set(model.donation_id),
-        code: Set(model.code.clone()),
-        din: Set(model.din.clone()),
-        product_code: Set(model.product_code.clone()),
-        passage: Set(model.passage),
-        manufactured_at: Set(model.manufactured_at),
-        expires_at: Set(model.expires_at),
-        status: Set(model.status.clone()),
-        frozen_at: Set(None),
-        cells_per_vial: Set(None),
-        volume_ul: Set(None),
-        vial_count: Set(None),
-        created_at: Set(now),
-    })
-    .exec_without_returning(&txn)
-    .await?;
+    lot::Entity::insert(model.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await?;
     ledger::append(
         &txn,
         actor,
@@ -203,23 +188,9 @@ pub async fn add_qc(
         investigated_at: None,
         investigated_by: None,
     };
-    qc_result::Entity::insert(qc_result::ActiveModel {
-        id: Set(model.id),
-        lot_id: Set(lot_id),
-        test: Set(model.test.clone()),
-        value: Set(model.value.clone()),
-        unit: Set(model.unit.clone()),
-        pass: Set(model.pass),
-        specification: Set(model.specification.clone()),
-        recorded_at: Set(now),
-        recorded_by: Set(recorded_by),
-        investigation: Set(None),
-        investigation_reason: Set(None),
-        investigated_at: Set(None),
-        investigated_by: Set(None),
-    })
-    .exec_without_returning(&txn)
-    .await?;
+    qc_result::Entity::insert(model.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await?;
     ledger::append(
         &txn,
         actor,
@@ -319,24 +290,9 @@ pub async fn freeze(
         })
         .collect();
     for chunk in vials.chunks(200) {
-        vial::Entity::insert_many(chunk.iter().map(|v| vial::ActiveModel {
-            id: Set(v.id),
-            lot_id: Set(v.lot_id),
-            code: Set(v.code.clone()),
-            din: Set(v.din.clone()),
-            status: Set(v.status.clone()),
-            cells_per_vial: Set(v.cells_per_vial),
-            volume_ul: Set(v.volume_ul),
-            frozen_at: Set(v.frozen_at),
-            box_id: Set(None),
-            position: Set(None),
-            labels_issued: Set(0),
-            created_at: Set(now),
-            previous_box_id: Set(None),
-            previous_position: Set(None),
-        }))
-        .exec_without_returning(&txn)
-        .await?;
+        vial::Entity::insert_many(chunk.iter().map(|v| v.clone().into_active_model()))
+            .exec_without_returning(&txn)
+            .await?;
     }
     let mut events = vec![NewEvent::new("lot.frozen", "lot", lot_id).details(json!({
         "from": from,

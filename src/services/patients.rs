@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, SqlErr,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -131,24 +133,9 @@ pub async fn enrol(
         enrolment_weight_unit: enrolment_weight.as_ref().map(|w| w.2),
         height_mm: new.height_mm,
     };
-    let inserted = patient::Entity::insert(patient::ActiveModel {
-        id: Set(model.id),
-        subject_code: Set(model.subject_code.clone()),
-        birth_date: Set(model.birth_date),
-        sex: Set(model.sex.clone()),
-        enrolled_at: Set(model.enrolled_at),
-        baseline_pasi_tenths: Set(model.baseline_pasi_tenths),
-        criteria: Set(model.criteria.clone()),
-        protocol_version: Set(model.protocol_version),
-        created_at: Set(now),
-        created_by: Set(actor.id),
-        enrolment_weight_g: Set(model.enrolment_weight_g),
-        enrolment_weight_value: Set(model.enrolment_weight_value.clone()),
-        enrolment_weight_unit: Set(model.enrolment_weight_unit.clone()),
-        height_mm: Set(model.height_mm),
-    })
-    .exec_without_returning(&txn)
-    .await;
+    let inserted = patient::Entity::insert(model.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await;
     if let Err(error) = inserted {
         return Err(match error.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => {
@@ -305,22 +292,9 @@ pub async fn record_weight(
         voided_by: None,
         void_reason: None,
     };
-    weight::Entity::insert(weight::ActiveModel {
-        id: Set(model.id),
-        patient_id: Set(patient_id),
-        weight_g: Set(weight_g),
-        value: Set(model.value.clone()),
-        unit: Set(model.unit.clone()),
-        measured_at: Set(model.measured_at),
-        confirmed_change: Set(model.confirmed_change),
-        recorded_at: Set(now),
-        recorded_by: Set(actor.id),
-        voided_at: Set(None),
-        voided_by: Set(None),
-        void_reason: Set(None),
-    })
-    .exec_without_returning(&txn)
-    .await?;
+    weight::Entity::insert(model.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await?;
     ledger::append(
         &txn,
         actor,

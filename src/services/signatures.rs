@@ -7,7 +7,7 @@
 //! full name, time, meaning) goes into the custody event, whose hash binds
 //! it to the record, and a signature row points at that event.
 
-use sea_orm::{DbErr, EntityTrait, Set};
+use sea_orm::{DbErr, EntityTrait, IntoActiveModel};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -96,20 +96,8 @@ pub async fn append_signed(
         event_seq: appended.seq,
         event_hash: appended.hash.clone(),
     };
-    signature::Entity::insert(signature::ActiveModel {
-        id: Set(row.id),
-        signer_id: Set(row.signer_id),
-        signer_username: Set(row.signer_username.clone()),
-        signer_full_name: Set(row.signer_full_name.clone()),
-        meaning: Set(row.meaning.clone()),
-        signed_at: Set(row.signed_at),
-        action: Set(row.action.clone()),
-        subject_kind: Set(row.subject_kind.clone()),
-        subject_id: Set(row.subject_id),
-        event_seq: Set(row.event_seq),
-        event_hash: Set(row.event_hash.clone()),
-    })
-    .exec_without_returning(txn)
-    .await?;
+    signature::Entity::insert(row.clone().into_active_model())
+        .exec_without_returning(txn)
+        .await?;
     Ok((appended, row))
 }

@@ -288,8 +288,7 @@ pub(crate) async fn transition_all(
     if ids.is_empty() {
         return Ok(());
     }
-    let mut update =
-        vial::Entity::update_many().col_expr(vial::Column::Status, Expr::value(to));
+    let mut update = vial::Entity::update_many().col_expr(vial::Column::Status, Expr::value(to));
     if leave_storage {
         update = update
             .col_expr(vial::Column::BoxId, Expr::value(Option::<Uuid>::None))

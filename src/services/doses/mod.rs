@@ -39,7 +39,7 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -140,38 +140,6 @@ pub(crate) fn within_shelf_life(record: &DoseRecord, at: DateTime<Utc>) -> AppRe
         return Err(AppError::ThawedProductExpired { thawed_at, use_by });
     }
     Ok(())
-}
-
-fn active(model: &dose::Model) -> dose::ActiveModel {
-    dose::ActiveModel {
-        id: Set(model.id),
-        code: Set(model.code.clone()),
-        patient_id: Set(model.patient_id),
-        infusion_number: Set(model.infusion_number),
-        protocol_version: Set(model.protocol_version),
-        weight_id: Set(model.weight_id),
-        weight_g: Set(model.weight_g),
-        dose_per_kg: Set(model.dose_per_kg),
-        target_cells: Set(model.target_cells),
-        min_cells: Set(model.min_cells),
-        max_cells: Set(model.max_cells),
-        lot_id: Set(model.lot_id),
-        cells_per_vial: Set(model.cells_per_vial),
-        vials_needed: Set(model.vials_needed),
-        status: Set(model.status.clone()),
-        thawed_at: Set(model.thawed_at),
-        concentration_cells_per_ml: Set(model.concentration_cells_per_ml),
-        available_ul: Set(model.available_ul),
-        volume_ul: Set(model.volume_ul),
-        cells_to_administer: Set(model.cells_to_administer),
-        verified_at: Set(model.verified_at),
-        verified_by: Set(model.verified_by),
-        cancelled_at: Set(model.cancelled_at),
-        cancel_reason: Set(model.cancel_reason.clone()),
-        created_at: Set(model.created_at),
-        created_by: Set(model.created_by),
-        count_failure: Set(model.count_failure.clone()),
-    }
 }
 
 async fn set_status(

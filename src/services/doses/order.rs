@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -29,7 +29,7 @@ use crate::services::{protocol, vials};
 use crate::state::AppState;
 
 use super::calculator::{candidate_lots, fresh_weight, vials_for};
-use super::{DoseRecord, active, load, lot_usable, set_status};
+use super::{DoseRecord, load, lot_usable, set_status};
 
 /// Why the lots that are not candidates could not serve a dose.
 #[derive(Debug, Default)]
@@ -268,7 +268,7 @@ pub async fn order(
         created_by: actor.id,
         count_failure: None,
     };
-    dose::Entity::insert(active(&model))
+    dose::Entity::insert(model.clone().into_active_model())
         .exec_without_returning(&txn)
         .await?;
     dose_vial::Entity::insert_many(vials.iter().map(|v| dose_vial::ActiveModel {

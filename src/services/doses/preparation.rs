@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -426,26 +426,9 @@ async fn finish_thaw(
         ("dose", dose_id),
     )
     .await?;
-    thaw_count::Entity::insert_many(rows.iter().map(|r| thaw_count::ActiveModel {
-        id: Set(r.id),
-        dose_id: Set(r.dose_id),
-        vial_id: Set(r.vial_id),
-        viable_cells_per_ml: Set(r.viable_cells_per_ml),
-        viability_tenths: Set(r.viability_tenths),
-        volume_ul: Set(r.volume_ul),
-        thawed_at: Set(r.thawed_at),
-        recorded_at: Set(r.recorded_at),
-        recorded_by: Set(r.recorded_by),
-        recovery_tenths: Set(r.recovery_tenths),
-        failure: Set(r.failure.clone()),
-        confirmed: Set(r.confirmed),
-        confirm_reason: Set(r.confirm_reason.clone()),
-        supersedes_id: Set(r.supersedes_id),
-        correction_reason: Set(r.correction_reason.clone()),
-        viability_text: Set(r.viability_text.clone()),
-    }))
-    .exec_without_returning(&txn)
-    .await?;
+    thaw_count::Entity::insert_many(rows.iter().map(|r| r.clone().into_active_model()))
+        .exec_without_returning(&txn)
+        .await?;
     let code_of = |vial_id: Uuid| {
         record
             .vials
