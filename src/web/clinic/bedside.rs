@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::domain::accounts::Role;
 use crate::domain::dose::parse_millilitres;
+use crate::domain::lifecycle::DoseStatus;
 use crate::error::AppError;
 use crate::services::doses::{self, DoseRecord};
 use crate::services::infusions;
@@ -52,9 +53,9 @@ fn bedside_view(
         (flash.render())
         @if let Some(m) = mismatch { (m) }
         p { "Dose " span class="code" { (d.code) } " " (pill(&d.status)) " · infusion " (d.infusion_number) " of " (record.infusions_total)
-            @if let Some(v) = d.volume_ul { " · give " strong { (crate::labels::millilitres(v)) } }
+            @if let Some(v) = d.volume_ul { " · give " strong { (crate::domain::units::millilitres(v)) } }
             @if let Some(u) = record.use_by { " · use by " strong { (user.when(u)) } } }
-        @if d.status == "verified" && clinician {
+        @if d.status == DoseStatus::Verified && clinician {
             form class="card" method="post" action={ "/doses/" (d.id) "/bedside" } {
                 input type="hidden" name="csrf" value=(user.csrf());
                 label for="patient_scan" { "1 · Scan the patient's wristband" }
@@ -77,7 +78,7 @@ fn bedside_view(
                 }
             }
         }
-        @if d.status == "infusing" && clinician {
+        @if d.status == DoseStatus::Infusing && clinician {
             @if let Some(infusion) = &record.infusion {
                 div class="match ok" role="status" { "✓ Wristband and bag match: infusion started " (user.when(infusion.started_at))
                     @if infusion.late_entry { " (late entry)" } }
@@ -109,7 +110,7 @@ fn bedside_view(
 
 /// µL as a number of mL without the unit: `4400` → `4.4`.
 fn millilitres_number(ul: i64) -> String {
-    crate::labels::millilitres(ul)
+    crate::domain::units::millilitres(ul)
         .trim_end_matches(" mL")
         .to_owned()
 }
@@ -324,7 +325,7 @@ pub async fn complete(
             format!(
                 "Infusion {} recorded: {} given.",
                 done.infusion.infusion_number,
-                crate::labels::millilitres(volume)
+                crate::domain::units::millilitres(volume)
             ),
         )),
         Err(AppError::VolumeUnconfirmed {
@@ -337,8 +338,8 @@ pub async fn complete(
                 millilitres: form.volume_ml.trim().to_owned(),
                 message: format!(
                     "{} is not what the bag holds ({}; more than {tolerance_pct} % apart). Check the number: the bag is labelled in mL. If it is right, say why and confirm.",
-                    crate::labels::millilitres(volume_infused_ul),
-                    crate::labels::millilitres(volume_prepared_ul)
+                    crate::domain::units::millilitres(volume_infused_ul),
+                    crate::domain::units::millilitres(volume_prepared_ul)
                 ),
             };
             Ok((

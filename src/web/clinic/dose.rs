@@ -11,6 +11,9 @@ use uuid::Uuid;
 
 use crate::domain::accounts::Role;
 use crate::domain::dose::kg_text;
+use crate::domain::lifecycle::DoseStatus;
+use crate::domain::lifecycle::LotStatus;
+use crate::domain::lifecycle::VialStatus;
 use crate::domain::patient::tenths_display;
 use crate::services::doses::{self, DoseRecord};
 use crate::services::storage;
@@ -82,12 +85,12 @@ fn dose_view(
     let reserved: Vec<_> = record
         .vials
         .iter()
-        .filter(|v| v.status == "reserved")
+        .filter(|v| v.status == VialStatus::Reserved)
         .collect();
     let thawed: Vec<_> = record
         .vials
         .iter()
-        .filter(|v| v.status == "thawed")
+        .filter(|v| v.status == VialStatus::Thawed)
         .collect();
     let counted_by_me = record
         .counts
@@ -109,14 +112,14 @@ fn dose_view(
         (flash.render())
         p { "Patient " a href={ "/patients/" (d.patient_id) } { (record.subject_code) } " · infusion "
             (d.infusion_number) " of " (record.infusions_total) " · lot " a class="code" href={ "/lots/" (record.lot.id) } { (record.lot.code) }
-            " " @if record.lot.status != "released" { (pill(&record.lot.status)) } " expires " strong { (user.date(record.lot.expires_at)) }
+            " " @if record.lot.status != LotStatus::Released { (pill(&record.lot.status)) } " expires " strong { (user.date(record.lot.expires_at)) }
             @if record.lot.expires_at <= now { " " span class="pill bad" { "expired" } } }
-        p { "Target " strong { (page::cells(d.target_cells)) } " viable cells (accepted " (crate::labels::grouped(d.min_cells)) " to " (crate::labels::grouped(d.max_cells)) ") for "
+        p { "Target " strong { (page::cells(d.target_cells)) } " viable cells (accepted " (crate::domain::units::grouped(d.min_cells)) " to " (crate::domain::units::grouped(d.max_cells)) ") for "
             strong { (kg_text(d.weight_g)) " kg" } ", weighed " (user.when(record.weight.measured_at))
             @if record.weight.voided_at.is_some() { " " span class="pill bad" { "weight voided" } }
             @else if weight_valid_until < now { " " span class="pill bad" { "weight too old" } }
             @else { span class="muted" { " (valid until " (user.when(weight_valid_until)) ")" } } "." }
-        @if d.status == "count_failed" {
+        @if d.status == DoseStatus::CountFailed {
             div class="msg bad" role="alert" id="count-failed" {
                 strong { "The counts do not make a dose. " }
                 (count_failure_words(d.count_failure.as_deref().unwrap_or("")))
@@ -133,7 +136,7 @@ fn dose_view(
                         td class="code" { (v.code) }
                         td { (pill(&v.status)) }
                         td { @match place { Some(p) => (p), None => span class="muted" { "out of storage" } } }
-                        td class="num" { @if let Some(c) = count { (crate::labels::grouped(c.viable_cells_per_ml)) } }
+                        td class="num" { @if let Some(c) = count { (crate::domain::units::grouped(c.viable_cells_per_ml)) } }
                         td class="num" { @if let Some(c) = count { (tenths_display(c.viability_tenths)) " %" } }
                         td class="num" { @if let Some(c) = count { @if let Some(r) = c.recovery_tenths { (r / 10) "." (r % 10) " %" } } }
                         td { @if let Some(c) = count {
@@ -157,7 +160,7 @@ fn dose_view(
                             tr {
                                 td { (user.when(c.recorded_at)) }
                                 td class="code" { (code_of(c.vial_id)) }
-                                td class="num" { @if superseded { s { (crate::labels::grouped(c.viable_cells_per_ml)) } } @else { (crate::labels::grouped(c.viable_cells_per_ml)) } }
+                                td class="num" { @if superseded { s { (crate::domain::units::grouped(c.viable_cells_per_ml)) } } @else { (crate::domain::units::grouped(c.viable_cells_per_ml)) } }
                                 td class="num" { (tenths_display(c.viability_tenths)) " %" }
                                 td {
                                     @if superseded { "corrected later · " }
@@ -192,7 +195,7 @@ fn dose_view(
             }
         }
         @if pharmacist && !thawed.is_empty() && matches!(d.status.as_str(), "count_failed" | "thawed") {
-            details class="card" open[d.status == "count_failed"] {
+            details class="card" open[d.status == DoseStatus::CountFailed] {
                 summary { "Correct or confirm a count (signed)" }
                 form method="post" action={ "/doses/" (d.id) "/thaw" } id="correct" {
                     p class="muted" { "Fill in only the vials to correct. The recorded count stays on record, struck out." }
@@ -230,8 +233,8 @@ fn dose_view(
         @if let (Some(volume), Some(cells)) = (d.volume_ul, d.cells_to_administer) {
             section class="card" {
                 h2 { "4 · Volume to draw" }
-                p class="big" id="volume" { (crate::labels::millilitres(volume)) }
-                p { "holding " strong { (page::cells(cells)) } " viable cells (pooled " (crate::labels::grouped(d.concentration_cells_per_ml.unwrap_or_default())) " cells/mL)." }
+                p class="big" id="volume" { (crate::domain::units::millilitres(volume)) }
+                p { "holding " strong { (page::cells(cells)) } " viable cells (pooled " (crate::domain::units::grouped(d.concentration_cells_per_ml.unwrap_or_default())) " cells/mL)." }
                 @if let (Some(thawed_at), Some(use_by)) = (d.thawed_at, record.use_by) {
                     p { "Thawed " (user.when(thawed_at)) ". " strong { "Use by " (user.when(use_by)) }
                         @if use_by < now { " " span class="pill bad" { "expired" } } }
@@ -239,7 +242,7 @@ fn dose_view(
                 a class="button secondary" href={ "/api/v1/doses/" (d.id) "/label.png" } { "Bag label" }
             }
         }
-        @if d.status == "thawed" && pharmacist {
+        @if d.status == DoseStatus::Thawed && pharmacist {
             @if counted_by_me && record.rules.independent_verification {
                 div class="msg bad" role="status" { "You recorded this dose's counts: another pharmacist verifies it." }
             } @else {

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::api::patients::Window;
 use crate::domain::accounts::Role;
+use crate::domain::assessment::AssessmentKind;
 use crate::domain::dose::{WeightUnit, kg_text};
 use crate::domain::lifecycle::DoseStatus;
 use crate::domain::patient::{tenths_display, window_day};
@@ -113,10 +114,7 @@ fn patient_view(
     let window = Window::of(rules, user.zone, &starts);
     let note = course_note(rules, user.zone, &starts, *now);
     let over = matches!(note, Some(CourseNote::Over(_)));
-    let open = record
-        .doses
-        .iter()
-        .find(|d| d.status.parse::<DoseStatus>().is_ok_and(|s| s.is_open()));
+    let open = record.doses.iter().find(|d| d.status.is_open());
     let role = user.user.role;
     html! {
         h1 { "Patient " span class="code" { (p.subject_code) } }
@@ -214,8 +212,8 @@ fn patient_view(
                     tbody { @for a in scored {
                         tr {
                             td { (user.when(a.assessed_at)) }
-                            td { (a.kind.to_uppercase()) }
-                            td class="num" { @if a.kind == "pasi" { (tenths_display(a.score)) } @else { (a.score) } }
+                            td { (a.kind.as_str().to_uppercase()) }
+                            td class="num" { @if a.kind == AssessmentKind::Pasi { (tenths_display(a.score)) } @else { (a.score) } }
                         }
                     } }
                 }

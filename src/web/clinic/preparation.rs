@@ -9,6 +9,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::domain::dose::parse_viability;
+use crate::domain::lifecycle::VialStatus;
 use crate::services::doses::{self, Counting, DoseRecord, VialCount};
 use crate::state::AppState;
 use crate::web::error::{OrBack, PageError};
@@ -72,7 +73,7 @@ pub async fn thaw(
         true,
         format!(
             "Counts recorded: draw {}.",
-            crate::labels::millilitres(record.dose.volume_ul.unwrap_or_default())
+            crate::domain::units::millilitres(record.dose.volume_ul.unwrap_or_default())
         ),
     ))
 }
@@ -167,7 +168,7 @@ pub async fn replace_vial(
             record
                 .vials
                 .iter()
-                .find(|v| v.status == "reserved")
+                .find(|v| v.status == VialStatus::Reserved)
                 .map_or("another", |v| v.code.as_str())
         ),
     ))
@@ -207,7 +208,7 @@ fn cancelled_words(record: &DoseRecord) -> String {
     let discarded = record
         .vials
         .iter()
-        .filter(|v| v.status == "discarded")
+        .filter(|v| v.status == VialStatus::Discarded)
         .count();
     if discarded > 0 {
         format!(

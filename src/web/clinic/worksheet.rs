@@ -82,7 +82,7 @@ fn worksheet_view(
                             h2 { "1 · Weight and dose" }
                             ol class="steps" { @for step in &calc.steps { li { (step) } } }
                             p { "Target " strong { (page::cells(calc.target.target_cells)) } " viable cells; accepted "
-                                (crate::labels::grouped(calc.target.min_cells)) " to " (crate::labels::grouped(calc.target.max_cells)) "." }
+                                (crate::domain::units::grouped(calc.target.min_cells)) " to " (crate::domain::units::grouped(calc.target.max_cells)) "." }
                             @if calc.lot.is_none() { div class="msg bad" role="alert" { "No released, unexpired lot has enough vials for this dose." } }
                         }
                         @if user.user.role == Role::Pharmacist && calc.lot.is_some() {

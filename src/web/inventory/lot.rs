@@ -10,6 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::domain::accounts::Role;
+use crate::domain::lifecycle::LotStatus;
 use crate::domain::qc::{Conclusion, Specification};
 use crate::services::recall::{self, Recalled};
 use crate::services::{lots, protocol, vials};
@@ -56,7 +57,7 @@ fn lot_view(
                     tr { th { "Product" } td { (l.product_code) " · passage " (l.passage) } }
                     tr { th { "Manufactured" } td { (user.when(l.manufactured_at)) } }
                     tr { th { "Expires" } td { (user.date(l.expires_at)) } }
-                    @if let Some(n) = l.vial_count { tr { th { "Vials" } td { (n) " × " (crate::labels::millions(l.cells_per_vial.unwrap_or_default())) " cells" } } }
+                    @if let Some(n) = l.vial_count { tr { th { "Vials" } td { (n) " × " (crate::domain::units::millions(l.cells_per_vial.unwrap_or_default())) " cells" } } }
                     tr { th { "By status" } td { @for (s, n) in &record.vial_counts { (pill(s)) " " (n) " " } } }
                 } }
                 div class="actions" {
@@ -130,7 +131,7 @@ fn lot_view(
                 } }
             }
         }
-        @if quality && l.status == "quarantine" {
+        @if quality && l.status == LotStatus::Quarantine {
             section class="card" {
                 h2 { "Release or reject" }
                 form method="post" action={ "/lots/" (l.id) "/release" } {
@@ -150,7 +151,7 @@ fn lot_view(
                 }
             }
         }
-        @if quality && l.status == "released" {
+        @if quality && l.status == LotStatus::Released {
             details class="card" {
                 summary { "Recall this lot" }
                 form method="post" action={ "/lots/" (l.id) "/recall" } {
@@ -292,7 +293,7 @@ pub async fn qc_investigation(
         }
         Conclusion::Confirmed => format!(
             "Investigation signed: the failure is confirmed; the lot is {}.",
-            record.lot.status.replace('_', " ")
+            record.lot.status.as_str().replace('_', " ")
         ),
     };
     Ok(redirect_with(&back, true, message))

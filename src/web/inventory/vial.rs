@@ -45,8 +45,8 @@ fn vial_view(
                 table { tbody {
                     tr { th { "Location" } td { @match &record.location { Some(l) => (l.path()), None => span class="muted" { "not in storage" } } } }
                     tr { th { "Lot" } td { a class="code" href={ "/lots/" (v.lot_id) } { (v.code.rsplit_once('-').map(|p| p.0).unwrap_or("")) } } }
-                    tr { th { "Cells" } td class="num" { (crate::labels::millions(v.cells_per_vial)) } }
-                    tr { th { "Volume" } td class="num" { (crate::labels::millilitres(v.volume_ul)) } }
+                    tr { th { "Cells" } td class="num" { (crate::domain::units::millions(v.cells_per_vial)) } }
+                    tr { th { "Volume" } td class="num" { (crate::domain::units::millilitres(v.volume_ul)) } }
                     tr { th { "Frozen" } td { (user.when(v.frozen_at)) } }
                     tr { th { "Labels issued" } td class="num" { (v.labels_issued) } }
                 } }
