@@ -19,6 +19,7 @@ use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
 use serde_json::json;
 use uuid::Uuid;
 
+use celltrail::domain::codes::{DoseCode, SubjectCode, VialCode};
 use celltrail::domain::din::{Din, FacilityCode};
 use celltrail::domain::donor::Eligibility;
 use celltrail::domain::dose::WeightUnit;
@@ -206,7 +207,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
             patient_ids.push(id);
             ps.push(patient::Model {
                 id,
-                subject_code: subject(j),
+                subject_code: SubjectCode::from_stored(subject(j)),
                 birth_date: chrono::NaiveDate::from_ymd_opt(1980, 1, 1).unwrap(),
                 sex: Sex::Female,
                 enrolled_at: now - day * 200,
@@ -361,7 +362,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                 let v = vial::Model {
                     id: Uuid::now_v7(),
                     lot_id,
-                    code: format!("{}-V{:03}", lot_code(i), n + 1),
+                    code: VialCode::from_stored(format!("{}-V{:03}", lot_code(i), n + 1)),
                     din: d.compact(),
                     status: if stored {
                         VialStatus::Available
@@ -400,7 +401,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                 let given_at = now - day * (150 - 9 * k as i32);
                 doses.push(dose::Model {
                     id: dose_id,
-                    code: format!("{}-D{:02}", subject(j), k + 1),
+                    code: DoseCode::from_stored(format!("{}-D{:02}", subject(j), k + 1)),
                     patient_id,
                     infusion_number: k as i32 + 1,
                     protocol_version: 1,

@@ -254,7 +254,7 @@ impl TryFrom<DoseRecord> for DoseView {
                         .iter()
                         .chain(record.removed.iter().map(|(v, _)| v))
                         .find(|v| v.id == c.vial_id)
-                        .map(|v| v.code.clone())
+                        .map(|v| v.code.to_string())
                         .unwrap_or_default(),
                     viable_cells_per_ml: c.viable_cells_per_ml,
                     viability_pct: tenths_display(c.viability_tenths),
@@ -289,7 +289,7 @@ impl TryFrom<DoseRecord> for DoseView {
         Ok(DoseView {
             scan_payload: payload(ScanKind::Dose, &dose.code),
             id: dose.id,
-            code: dose.code,
+            code: dose.code.into(),
             patient_id: dose.patient_id,
             subject_code,
             infusion_number: dose.infusion_number,
@@ -316,7 +316,7 @@ impl TryFrom<DoseRecord> for DoseView {
                 .into_iter()
                 .map(|v| DoseVialView {
                     id: v.id,
-                    code: v.code,
+                    code: v.code.into(),
                     status: v.status,
                     cells_per_vial: v.cells_per_vial,
                     volume_ul: v.volume_ul,
@@ -328,7 +328,7 @@ impl TryFrom<DoseRecord> for DoseView {
                 .into_iter()
                 .map(|(v, reason)| ReplacedVial {
                     id: v.id,
-                    code: v.code,
+                    code: v.code.into(),
                     reason,
                 })
                 .collect(),

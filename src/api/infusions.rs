@@ -63,7 +63,7 @@ impl From<InfusionRecord> for InfusionView {
         InfusionView {
             id: r.infusion.id,
             dose_id: r.infusion.dose_id,
-            dose_code: r.dose.dose.code.clone(),
+            dose_code: r.dose.dose.code.clone().into(),
             patient_id: r.infusion.patient_id,
             subject_code: r.dose.subject_code.clone(),
             infusion_number: r.infusion.infusion_number,

@@ -261,7 +261,7 @@ impl From<dose::Model> for DoseSummary {
     fn from(d: dose::Model) -> Self {
         DoseSummary {
             id: d.id,
-            code: d.code,
+            code: d.code.into(),
             infusion_number: d.infusion_number,
             status: d.status,
             target_cells: d.target_cells,
@@ -365,7 +365,7 @@ impl PatientView {
                 .height_mm
                 .map(|mm| format!("{}.{}", mm / 10, mm % 10)),
             id: patient.id,
-            subject_code: patient.subject_code,
+            subject_code: patient.subject_code.into(),
             birth_date: patient.birth_date,
             sex: patient.sex,
             enrolled_at: patient.enrolled_at,
@@ -496,7 +496,7 @@ async fn list_patients(
             .map(|p| PatientListItem {
                 scan_payload: payload(ScanKind::Patient, &p.subject_code),
                 id: p.id,
-                subject_code: p.subject_code,
+                subject_code: p.subject_code.into(),
                 enrolled_at: p.enrolled_at,
             })
             .collect(),

@@ -106,7 +106,7 @@ async fn recall_lot(
             .into_iter()
             .map(|v| RecalledVial {
                 id: v.id,
-                code: v.code,
+                code: v.code.into(),
                 was: v.status,
             })
             .collect(),
@@ -114,7 +114,7 @@ async fn recall_lot(
             .into_iter()
             .map(|d| CancelledDose {
                 id: d.id,
-                code: d.code,
+                code: d.code.into(),
                 patient_id: d.patient_id,
                 was: d.status,
             })

@@ -149,7 +149,7 @@ async fn get_unit(
         .map(|v| OccupiedPosition {
             position: v.position.unwrap_or_default(),
             vial_id: v.id,
-            vial_code: v.code,
+            vial_code: v.code.into(),
             status: v.status,
             lot_id: v.lot_id,
         })

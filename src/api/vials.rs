@@ -80,7 +80,7 @@ impl TryFrom<VialRecord> for VialView {
                 .unwrap_or_else(|_| vial.din.clone()),
             id: vial.id,
             scan_payload: payload(ScanKind::Vial, &vial.code),
-            code: vial.code,
+            code: vial.code.into(),
             lot_id: vial.lot_id,
             din: vial.din,
             status,
@@ -110,7 +110,7 @@ impl From<vial::Model> for VialSummary {
     fn from(v: vial::Model) -> Self {
         VialSummary {
             id: v.id,
-            code: v.code,
+            code: v.code.into(),
             status: v.status,
         }
     }

@@ -3,6 +3,120 @@
 //! only capital letters, digits and `-`, which QR alphanumeric mode encodes
 //! compactly.
 
+use std::fmt;
+use std::ops::Deref;
+
+macro_rules! code {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        ///
+        /// Made only by its constructor, which checks it; a stored one is
+        /// trusted as it was checked when it was written (`from_stored`).
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A code read back from the database, where only a checked
+            /// code is ever written.
+            pub fn from_stored(code: String) -> Self {
+                $name(code)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_inner(self) -> String {
+                self.0
+            }
+        }
+
+        impl Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(code: $name) -> String {
+                code.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+code!(
+    /// A vial's code: its lot's code and its number, `A999926000123-L01-V007`.
+    VialCode
+);
+
+code!(
+    /// A trial subject code such as `PV-007`: 2 to 20 capital letters,
+    /// digits and `-`, starting with a letter or digit. The only way the
+    /// product side of celltrail names a patient, never a name.
+    SubjectCode
+);
+
+code!(
+    /// A dose order's code: its patient's subject code and the order's
+    /// number for that patient, `PV-007-D03`.
+    DoseCode
+);
+
+impl VialCode {
+    /// The `n`th vial of a lot (1 to [`MAX_VIALS_PER_LOT`]).
+    pub fn new(lot_code: &str, n: u32) -> VialCode {
+        VialCode(vial_code(lot_code, n))
+    }
+}
+
+impl SubjectCode {
+    pub fn parse(raw: &str) -> Option<SubjectCode> {
+        let code = raw.trim().to_ascii_uppercase();
+        let ok = (2..=20).contains(&code.len())
+            && code.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
+        ok.then_some(SubjectCode(code))
+    }
+}
+
+impl DoseCode {
+    /// The `ordinal`th dose ordered for this patient (cancelled orders
+    /// count, so a code is never given twice).
+    pub fn new(subject: &SubjectCode, ordinal: u32) -> DoseCode {
+        DoseCode(format!("{subject}-D{ordinal:02}"))
+    }
+}
+
 /// An ISBT 128-style product code as the lab uses it: 5 to 8 capital
 /// letters and digits, starting with a letter (e.g. `S1395`).
 pub fn parse_product_code(raw: &str) -> Option<String> {

@@ -19,17 +19,9 @@ string_enum!(
     }
 );
 
-/// A trial subject code such as `PV-007`: 2 to 20 capital letters, digits
-/// and `-`, starting with a letter or digit. The only way the product side
-/// of celltrail names a patient.
-pub fn parse_subject_code(raw: &str) -> Option<String> {
-    let code = raw.trim().to_ascii_uppercase();
-    let ok = (2..=20).contains(&code.len())
-        && code.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
-    ok.then_some(code)
+/// A trial subject code such as `PV-007` (see [`SubjectCode`]).
+pub fn parse_subject_code(raw: &str) -> Option<crate::domain::codes::SubjectCode> {
+    crate::domain::codes::SubjectCode::parse(raw)
 }
 
 /// Whole years between `birth` and `on`.
@@ -283,7 +275,7 @@ mod tests {
 
     #[test]
     fn subject_codes_are_codes() {
-        assert_eq!(parse_subject_code(" pv-007 "), Some("PV-007".into()));
+        assert_eq!(parse_subject_code(" pv-007 ").unwrap().as_str(), "PV-007");
         for bad in ["", "P", "-PV", "PV 007", "Jane Doe", &"P".repeat(21)] {
             assert_eq!(parse_subject_code(bad), None, "{bad:?}");
         }

@@ -66,8 +66,60 @@ macro_rules! text_enum_column {
     )+};
 }
 
+/// A domain code stored as its text. Only a checked code is ever written,
+/// so one read back is taken as it is (`from_stored`).
+macro_rules! code_column {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl From<$ty> for sea_orm::Value {
+            fn from(code: $ty) -> Self {
+                sea_orm::Value::String(Some(code.into_inner()))
+            }
+        }
+
+        impl sea_orm::TryGetable for $ty {
+            fn try_get_by<I: sea_orm::ColIdx>(
+                res: &sea_orm::QueryResult,
+                idx: I,
+            ) -> Result<Self, sea_orm::TryGetError> {
+                String::try_get_by(res, idx).map(<$ty>::from_stored)
+            }
+        }
+
+        impl sea_orm::sea_query::ValueType for $ty {
+            fn try_from(value: sea_orm::Value) -> Result<Self, sea_orm::sea_query::ValueTypeErr> {
+                <String as sea_orm::sea_query::ValueType>::try_from(value).map(<$ty>::from_stored)
+            }
+
+            fn type_name() -> String {
+                stringify!($ty).to_owned()
+            }
+
+            fn array_type() -> sea_orm::sea_query::ArrayType {
+                sea_orm::sea_query::ArrayType::String
+            }
+
+            fn column_type() -> sea_orm::sea_query::ColumnType {
+                sea_orm::sea_query::ColumnType::String(sea_orm::sea_query::StringLen::None)
+            }
+        }
+
+        impl sea_orm::sea_query::Nullable for $ty {
+            fn null() -> sea_orm::Value {
+                sea_orm::Value::String(None)
+            }
+        }
+
+        impl sea_orm::IntoActiveValue<$ty> for $ty {
+            fn into_active_value(self) -> sea_orm::ActiveValue<$ty> {
+                sea_orm::ActiveValue::Set(self)
+            }
+        }
+    )+};
+}
+
 use crate::domain::accounts::Role;
 use crate::domain::assessment::AssessmentKind;
+use crate::domain::codes::{DoseCode, SubjectCode, VialCode};
 use crate::domain::donor::{Eligibility, ScreeningOutcome, ScreeningTest, Specimen};
 use crate::domain::dose::WeightUnit;
 use crate::domain::lifecycle::{DoseStatus, InfusionStatus, LotStatus, VialStatus};
@@ -89,3 +141,5 @@ text_enum_column!(
     Sex,
     StorageKind,
 );
+
+code_column!(VialCode, SubjectCode, DoseCode);

@@ -1,3 +1,4 @@
+use crate::domain::codes::DoseCode;
 use crate::domain::lifecycle::DoseStatus;
 use sea_orm::entity::prelude::*;
 
@@ -7,7 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     #[sea_orm(unique)]
-    pub code: String,
+    pub code: DoseCode,
     pub patient_id: Uuid,
     pub infusion_number: i32,
     pub protocol_version: i32,

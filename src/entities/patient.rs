@@ -1,3 +1,4 @@
+use crate::domain::codes::SubjectCode;
 use crate::domain::dose::WeightUnit;
 use crate::domain::patient::Sex;
 use sea_orm::entity::prelude::*;
@@ -8,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     #[sea_orm(unique)]
-    pub subject_code: String,
+    pub subject_code: SubjectCode,
     pub birth_date: Date,
     pub sex: Sex,
     pub enrolled_at: DateTimeUtc,

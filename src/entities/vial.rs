@@ -1,3 +1,4 @@
+use crate::domain::codes::VialCode;
 use crate::domain::lifecycle::VialStatus;
 use sea_orm::entity::prelude::*;
 
@@ -8,7 +9,7 @@ pub struct Model {
     pub id: Uuid,
     pub lot_id: Uuid,
     #[sea_orm(unique)]
-    pub code: String,
+    pub code: VialCode,
     pub din: String,
     pub status: VialStatus,
     pub cells_per_vial: i64,

@@ -377,7 +377,7 @@ pub async fn issue_for_vial(
         reason,
         issued_at: now,
         issued_by: actor.username.clone(),
-        vials: vec![(vial_id, current.code, total)],
+        vials: vec![(vial_id, current.code.into(), total)],
     })
 }
 
@@ -429,7 +429,7 @@ pub async fn issue_for_lot(
     }
     let labelled: Vec<(Uuid, String, i32)> = vials
         .into_iter()
-        .map(|v| (v.id, v.code, v.labels_issued + count))
+        .map(|v| (v.id, v.code.into(), v.labels_issued + count))
         .collect();
     let mut events = vec![
         NewEvent::new("lot.labels_issued", "lot", lot_id).details(json!({

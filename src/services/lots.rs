@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::clock::not_in_future;
 use crate::domain::codes::{
-    MAX_LOTS_PER_DONATION, MAX_VIALS_PER_LOT, lot_code, parse_product_code, vial_code,
+    MAX_LOTS_PER_DONATION, MAX_VIALS_PER_LOT, VialCode, lot_code, parse_product_code,
 };
 use crate::domain::donor::{Eligibility, screening_gaps};
 use crate::domain::lifecycle::{
@@ -275,7 +275,7 @@ pub async fn freeze(
         .map(|n| vial::Model {
             id: Uuid::now_v7(),
             lot_id,
-            code: vial_code(&lot.code, n),
+            code: VialCode::new(&lot.code, n),
             din: lot.din.clone(),
             status: VialStatus::Quarantine,
             cells_per_vial: freezing.cells_per_vial,

@@ -172,7 +172,7 @@ pub async fn lot(state: &AppState, lot_id: Uuid) -> AppResult<LotOutcomes> {
         let infusion_ids: Vec<Uuid> = lot_infusions.iter().map(|i| i.id).collect();
         recipients.push(RecipientOutcome {
             patient_id: p.id,
-            subject_code: p.subject_code.clone(),
+            subject_code: p.subject_code.clone().into(),
             infusions_total: theirs.len(),
             infusions: lot_infusions,
             baseline_pasi_tenths: baseline.tenths,

@@ -139,7 +139,7 @@ pub async fn enrol(
     if let Err(error) = inserted {
         return Err(match error.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => {
-                AppError::SubjectCodeTaken(model.subject_code)
+                AppError::SubjectCodeTaken(model.subject_code.into())
             }
             _ => error.into(),
         });
@@ -362,7 +362,7 @@ pub async fn void_weight(
         .all(&txn)
         .await?
         .into_iter()
-        .map(|d| d.code)
+        .map(|d| d.code.into())
         .collect();
     signatures::append_signed(
         &txn,

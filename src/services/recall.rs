@@ -167,7 +167,7 @@ pub async fn recall(
         let released = doses::release_vials(&txn, &of_dose, d.id, &cancel_reason).await?;
         discard_events.extend(released.events);
     }
-    let thawed_to_discard: Vec<String> = thawed.into_iter().map(|v| v.code).collect();
+    let thawed_to_discard: Vec<String> = thawed.into_iter().map(|v| v.code.into()).collect();
 
     let recipients = recipients(&txn, lot_id).await?;
 
@@ -260,10 +260,10 @@ pub async fn recipients(
             continue;
         };
         by_patient
-            .entry(p.subject_code.clone())
+            .entry(p.subject_code.to_string())
             .or_insert_with(|| Recipient {
                 patient_id: p.id,
-                subject_code: p.subject_code.clone(),
+                subject_code: p.subject_code.clone().into(),
                 infusions: Vec::new(),
             })
             .infusions

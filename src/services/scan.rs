@@ -122,7 +122,7 @@ async fn vial(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRe
             "expired": expired,
             "labels_issued": vial.labels_issued,
         }),
-        code: vial.code,
+        code: vial.code.into(),
         status: status.as_str(),
         summary,
     })
@@ -217,7 +217,7 @@ async fn patient(state: &AppState, user: &AuthenticatedUser, code: String) -> Ap
             "infusions_total": rules.infusions,
             "open_dose": open.as_ref().map(|d| json!({"id": d.id, "code": d.code, "status": d.status})),
         }),
-        code: patient.subject_code,
+        code: patient.subject_code.into(),
     })
 }
 
@@ -263,7 +263,7 @@ async fn dose(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRe
             "thawed_at": record.dose.thawed_at,
             "use_by": record.use_by,
         }),
-        code: record.dose.code,
+        code: record.dose.code.into(),
     })
 }
 

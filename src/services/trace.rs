@@ -236,7 +236,7 @@ async fn dose_graph(db: &impl ConnectionTrait, doses: Vec<dose::Model>) -> AppRe
             .all(db)
             .await?
             .into_iter()
-            .map(|v| (v.id, v.code))
+            .map(|v| (v.id, v.code.into()))
             .collect()
     };
     let infusions: HashMap<Uuid, infusion::Model> = if dose_ids.is_empty() {
@@ -259,7 +259,7 @@ async fn dose_graph(db: &impl ConnectionTrait, doses: Vec<dose::Model>) -> AppRe
             .all(db)
             .await?
             .into_iter()
-            .map(|p| (p.id, p.subject_code))
+            .map(|p| (p.id, p.subject_code.into()))
             .collect()
     };
     let infusion_ids: Vec<Uuid> = infusions.values().map(|i| i.id).collect();
@@ -320,7 +320,7 @@ async fn dose_graph(db: &impl ConnectionTrait, doses: Vec<dose::Model>) -> AppRe
         }
         nodes.push(DoseNode {
             id: d.id,
-            code: d.code,
+            code: d.code.into(),
             status: d.status,
             lot_id: d.lot_id,
             patient_id: d.patient_id,
@@ -383,7 +383,7 @@ async fn vial_nodes(
         let dose = graph.vial_dose.get(&v.id).map(|i| &graph.doses[*i]);
         nodes.push(VialNode {
             id: v.id,
-            code: v.code,
+            code: v.code.into(),
             lot_id: v.lot_id,
             status: v.status,
             location,
@@ -470,7 +470,7 @@ pub async fn patient(state: &AppState, patient_id: Uuid) -> AppResult<PatientTra
     let (lots, donations, donors) = upstream(db, lot_ids).await?;
     Ok(PatientTrace {
         patient_id,
-        subject_code: patient.subject_code,
+        subject_code: patient.subject_code.into(),
         enrolled_at: patient.enrolled_at,
         doses: graph.doses,
         vials,

@@ -245,7 +245,7 @@ async fn held_by_dose(
         return Ok(
             (vial.status == VialStatus::Reserved).then(|| AppError::VialReserved {
                 vial_id: vial.id,
-                code: vial.code.clone(),
+                code: vial.code.clone().into(),
                 dose_id: Uuid::nil(),
                 dose_code: "unknown".to_owned(),
             }),
@@ -255,17 +255,17 @@ async fn held_by_dose(
     Ok(if status.in_use() {
         Some(AppError::InUse {
             vial_id: vial.id,
-            code: vial.code.clone(),
+            code: vial.code.clone().into(),
             dose_id: dose.id,
-            dose_code: dose.code,
+            dose_code: dose.code.into(),
             dose_status: dose.status.to_string(),
         })
     } else if status.is_open() {
         Some(AppError::VialReserved {
             vial_id: vial.id,
-            code: vial.code.clone(),
+            code: vial.code.clone().into(),
             dose_id: dose.id,
-            dose_code: dose.code,
+            dose_code: dose.code.into(),
         })
     } else {
         None

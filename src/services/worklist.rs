@@ -136,9 +136,9 @@ pub async fn load(state: &AppState) -> AppResult<Worklist> {
         .into_iter()
         .map(|(d, p)| DoseItem {
             id: d.id,
-            code: d.code,
+            code: d.code.into(),
             status: d.status,
-            subject_code: p.map(|p| p.subject_code).unwrap_or_default(),
+            subject_code: p.map(|p| p.subject_code.into()).unwrap_or_default(),
             patient_id: d.patient_id,
             infusion_number: d.infusion_number,
             created_at: d.created_at,
@@ -267,7 +267,7 @@ pub async fn clinic_day(state: &AppState) -> AppResult<ClinicDay> {
         {
             day.infusions_due.push(InfusionDue {
                 patient_id: p.id,
-                subject_code: p.subject_code.clone(),
+                subject_code: p.subject_code.clone().into(),
                 infusion_number,
                 last_day: first_day.map(|d| d + Duration::days(i64::from(rules.window_days - 1))),
                 current_weight_g: weights.iter().find(|(id, _)| *id == p.id).map(|(_, g)| *g),
@@ -282,7 +282,7 @@ pub async fn clinic_day(state: &AppState) -> AppResult<ClinicDay> {
             if let Some(due) = follow_up_due(first_day, &recorded, today) {
                 day.follow_ups.push(FollowUpItem {
                     patient_id: p.id,
-                    subject_code: p.subject_code,
+                    subject_code: p.subject_code.into(),
                     due,
                 });
             }

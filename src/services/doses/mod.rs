@@ -239,7 +239,7 @@ pub async fn load(
             .thawed_at
             .map(|t| crate::domain::dose::use_by(t, rules.post_thaw_shelf_life_minutes)),
         infusions_total: rules.infusions,
-        subject_code: patient.subject_code,
+        subject_code: patient.subject_code.into(),
         birth_date: patient.birth_date,
         dose,
         lot,

@@ -14,6 +14,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::WriteTxn;
+use crate::domain::codes::DoseCode;
 use crate::domain::dose::{DoseTarget, dose_target};
 use crate::domain::lifecycle::{DoseAction, DoseStatus, LotStatus, VialStatus, dose_transition};
 use crate::domain::patient::{ScheduleRefused, next_infusion};
@@ -171,7 +172,7 @@ pub async fn order(
     {
         return Err(AppError::DoseInProgress {
             dose_id: open.id,
-            code: open.code,
+            code: open.code.into(),
         });
     }
     let started = infusion_starts(&txn, patient_id).await?;
@@ -241,7 +242,7 @@ pub async fn order(
     // count too, so a code is never reused)
     let model = dose::Model {
         id: Uuid::now_v7(),
-        code: format!("{}-D{ordinal:02}", patient.subject_code),
+        code: DoseCode::new(&patient.subject_code, ordinal as u32),
         patient_id,
         infusion_number,
         protocol_version: current.version,
@@ -313,7 +314,7 @@ pub async fn order(
     txn.commit().await?;
     Ok(DoseRecord {
         dose: model,
-        subject_code: patient.subject_code,
+        subject_code: patient.subject_code.into(),
         birth_date: patient.birth_date,
         lot,
         weight,
@@ -421,9 +422,9 @@ pub async fn cancel(
     record.dose.cancelled_at = Some(now);
     record.dose.cancel_reason = Some(reason);
     for v in &mut record.vials {
-        if returned.contains(&v.code) {
+        if returned.iter().any(|c| *c == *v.code) {
             v.status = VialStatus::Available;
-        } else if discarded.contains(&v.code) {
+        } else if discarded.iter().any(|c| *c == *v.code) {
             v.status = VialStatus::Discarded;
         }
     }
@@ -491,8 +492,8 @@ pub(crate) async fn release_vials(
         }))
     }));
     Ok(Released {
-        returned: reserved.iter().map(|v| v.code.clone()).collect(),
-        discarded: thawed.iter().map(|v| v.code.clone()).collect(),
+        returned: reserved.iter().map(|v| v.code.to_string()).collect(),
+        discarded: thawed.iter().map(|v| v.code.to_string()).collect(),
         events,
     })
 }

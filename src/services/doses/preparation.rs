@@ -327,7 +327,7 @@ fn judge_dose(
         .filter(|(_, j)| j.viability_low)
         .map(|((v, c), _)| VialViability {
             vial_id: v.id,
-            code: v.code.clone(),
+            code: v.code.clone().into(),
             viability_pct: tenths_display(c.viability_tenths),
         })
         .collect();
@@ -343,7 +343,7 @@ fn judge_dose(
         .filter(|((_, c), j)| j.implausible() && !c.confirmed)
         .map(|((v, c), j)| ImplausibleVial {
             vial_id: v.id,
-            code: v.code.clone(),
+            code: v.code.clone().into(),
             viable_cells_per_ml: c.viable_cells_per_ml,
             cells_frozen: v.cells_per_vial,
             recovery_pct: tenths_text(j.recovery_tenths),
@@ -434,7 +434,7 @@ async fn finish_thaw(
             .vials
             .iter()
             .find(|v| v.id == vial_id)
-            .map(|v| v.code.clone())
+            .map(|v| v.code.to_string())
             .unwrap_or_default()
     };
     let action = if rows.iter().any(|r| r.supersedes_id.is_some()) {

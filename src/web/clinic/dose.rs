@@ -104,7 +104,7 @@ fn dose_view(
             .iter()
             .chain(record.removed.iter().map(|(v, _)| v))
             .find(|v| v.id == vial_id)
-            .map(|v| v.code.clone())
+            .map(|v| v.code.to_string())
             .unwrap_or_default()
     };
     html! {

@@ -12,7 +12,6 @@ use crate::api::patients::Window;
 use crate::domain::accounts::Role;
 use crate::domain::assessment::AssessmentKind;
 use crate::domain::dose::{WeightUnit, kg_text};
-use crate::domain::lifecycle::DoseStatus;
 use crate::domain::patient::{tenths_display, window_day};
 use crate::domain::protocol::Protocol;
 use crate::entities::{assessment, patient};
