@@ -11,8 +11,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, ApiPath, Authorized, DecimalInput, roles};
-use crate::api::lots::SignedOnly;
 use crate::api::patients::kilograms;
+use crate::api::signed::SignedOnly;
 use crate::domain::dose::{WeightUnit, parse_viability, weight_to_grams};
 use crate::domain::lifecycle::{DoseStatus, LotStatus, VialStatus, dose_actions};
 use crate::domain::patient::tenths_display;

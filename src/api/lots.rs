@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, ApiPath, Authorized, DecimalInput, roles};
+use crate::api::signed::{SignedOnly, SignedReason};
 use crate::api::vials::VialSummary;
 use crate::domain::din::Din;
 use crate::domain::lifecycle::LotStatus;
@@ -195,19 +196,6 @@ pub struct Freeze {
 pub struct Frozen {
     pub lot: LotView,
     pub vials: Vec<VialSummary>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SignedOnly {
-    pub signature: SignatureInput,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SignedReason {
-    pub reason: String,
-    pub signature: SignatureInput,
 }
 
 /// Starts a lot from a donation (lab).

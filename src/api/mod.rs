@@ -18,6 +18,7 @@ pub mod platform;
 pub mod protocol;
 pub mod recall;
 pub mod scan;
+pub mod signed;
 pub mod storage;
 pub mod trace;
 pub mod users;

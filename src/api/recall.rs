@@ -9,7 +9,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, ApiPath, Authorized, roles};
-use crate::api::lots::{LotView, SignedReason};
+use crate::api::lots::LotView;
+use crate::api::signed::SignedReason;
 use crate::domain::lifecycle::{DoseStatus, VialStatus};
 use crate::error::{AppResult, ErrorBody};
 use crate::services::outcomes::{self, LotOutcomes};

@@ -11,12 +11,13 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, ApiPath, Authorized, roles};
+use crate::api::signed::SignedReason;
 use crate::domain::accounts::Role;
 use crate::entities::user;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::services::accounts::{self, NewAccount};
 use crate::services::auth;
-use crate::services::signatures::{self, SignatureInput};
+use crate::services::signatures;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -66,13 +67,6 @@ pub struct CreateUserRequest {
     pub role: Role,
     /// At least 10 characters.
     pub password: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SignedReason {
-    pub reason: String,
-    pub signature: SignatureInput,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

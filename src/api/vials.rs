@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Authorized, roles};
-use crate::api::lots::SignedReason;
+use crate::api::signed::SignedReason;
 use crate::domain::din::Din;
 use crate::domain::lifecycle::{VialStatus, vial_actions};
 use crate::domain::scan::{ScanKind, payload};

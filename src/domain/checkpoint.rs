@@ -19,7 +19,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::ledger::hex;
+use crate::domain::event::hex;
 
 /// The first line of every statement and receipt.
 pub const HEADER: &str = "celltrail ledger checkpoint v1";
@@ -60,7 +60,7 @@ pub fn parse_public_key(text: &str) -> Option<VerifyingKey> {
 
 /// Signs the head.
 pub fn sign(key: &SigningKey, seq: i64, head_hash: &str, time: DateTime<Utc>) -> Checkpoint {
-    let time = crate::domain::ledger::ledger_time(time);
+    let time = crate::domain::event::ledger_time(time);
     let signature = key.sign(statement(seq, head_hash, time).as_bytes());
     Checkpoint {
         seq,

@@ -9,6 +9,7 @@ pub mod codes;
 pub mod din;
 pub mod donor;
 pub mod dose;
+pub mod event;
 pub mod ledger;
 pub mod lifecycle;
 pub mod patient;

@@ -23,7 +23,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::domain::ledger::ledger_time;
+use crate::domain::event::ledger_time;
 use crate::domain::lifecycle::{DoseAction, DoseStatus, InfusionStatus, dose_transition};
 
 /// One event as the replay reads it.

@@ -16,7 +16,7 @@ use crate::db::WriteTxn;
 use crate::domain::accounts::{
     FailedAttempt, LOCKOUT_THRESHOLD, NewPassword, Role, Username, failed_attempt, is_locked,
 };
-use crate::domain::ledger::hex;
+use crate::domain::event::hex;
 use crate::domain::throttle::{ClientAddress, retry_after_seconds};
 use crate::entities::{session, user};
 use crate::error::{AppError, AppResult};

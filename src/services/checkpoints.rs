@@ -20,7 +20,7 @@ use crate::db::LedgerHead;
 use crate::domain::checkpoint::{
     Checkpoint, parse_checkpoints, parse_public_key, public_key_text, sign,
 };
-use crate::domain::ledger::hex;
+use crate::domain::event::hex;
 use crate::entities::{custody_event, ledger_checkpoint};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -203,7 +203,7 @@ async fn stored_head(state: &AppState) -> AppResult<LedgerHead> {
         .map(|(seq, hash)| LedgerHead { seq, hash })
         .unwrap_or(LedgerHead {
             seq: 0,
-            hash: crate::domain::ledger::GENESIS_HASH.to_owned(),
+            hash: crate::domain::event::GENESIS_HASH.to_owned(),
         }))
 }
 

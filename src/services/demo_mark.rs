@@ -85,7 +85,7 @@ pub async fn mark(state: &AppState, actor: &Actor) -> AppResult<()> {
     {
         let row = demo_mark::Model {
             id: MARK_ID,
-            marked_at: crate::domain::ledger::ledger_time(now),
+            marked_at: crate::domain::event::ledger_time(now),
             marked_by: actor.username.clone(),
         };
         demo_mark::Entity::insert(row.clone().into_active_model())

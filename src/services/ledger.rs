@@ -25,9 +25,8 @@ use uuid::Uuid;
 
 use crate::db::{Db, LedgerHead, WriteTxn};
 use crate::domain::checkpoint::CheckpointJudge;
-use crate::domain::ledger::{
-    ChainReport, ChainVerifier, EventContent, GENESIS_HASH, event_hash, ledger_time,
-};
+use crate::domain::event::{EventContent, GENESIS_HASH, event_hash, ledger_time};
+use crate::domain::ledger::{ChainReport, ChainVerifier};
 use crate::domain::replay::{EventView, Replay};
 use crate::entities::custody_event;
 use crate::services::Actor;

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::domain::ledger::hex;
+use crate::domain::event::hex;
 use crate::domain::zone::SiteZone;
 use crate::services::auth::AuthenticatedUser;
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use celltrail::domain::checkpoint::{parse_checkpoints, parse_public_key};
-use celltrail::domain::ledger::{EventContent, event_hash};
+use celltrail::domain::event::{EventContent, event_hash};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
