@@ -21,7 +21,6 @@ use crate::domain::protocol::Protocol;
 use crate::domain::zone::SiteZone;
 use crate::entities::{lot, vial, weight};
 use crate::error::{AppError, AppResult};
-use crate::services::store;
 use crate::services::{patients, protocol};
 use crate::state::AppState;
 
