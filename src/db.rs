@@ -200,9 +200,7 @@ impl Db {
 
     /// Starts (or stops) recording the statements of write transactions.
     pub fn trace_writes(&self, on: bool) {
-        self.trace
-            .on
-            .store(on, std::sync::atomic::Ordering::SeqCst);
+        self.trace.on.store(on, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The statements of each write transaction committed since the last

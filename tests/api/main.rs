@@ -33,6 +33,7 @@ mod replay;
 mod safety;
 mod scan;
 mod sessions;
+mod statements;
 mod storage;
 mod trace;
 mod users;
