@@ -370,6 +370,16 @@ impl WriteTxn {
         state.known.clone().map(|head| (head, state.confirmed))
     }
 
+    /// Forgets the head this process remembers (on PostgreSQL), after an
+    /// append failed: the next one reads it, and the last event, afresh.
+    pub fn forget_ledger_head(&self) {
+        if let Some(shared) = &self.pg_head
+            && let Ok(mut cached) = shared.lock()
+        {
+            *cached = None;
+        }
+    }
+
     /// Records the head after reading or appending to the ledger.
     pub fn set_ledger_head(&self, head: LedgerHead) {
         let mut state = self.head.lock().expect("the head lock is never poisoned");

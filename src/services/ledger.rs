@@ -192,7 +192,15 @@ async fn append_postgres(txn: &WriteTxn, batch: &Batch<'_>) -> Result<Vec<Append
         };
         let mut rows = rows.into_iter();
         let first: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
-        let current = advance(txn, &expected, &new_head, &first).await?;
+        let current = match advance(txn, &expected, &new_head, &first).await {
+            Ok(current) => current,
+            Err(error) => {
+                // e.g. an event already at a number the head row did not
+                // know of: the next append starts from the last event
+                txn.forget_ledger_head();
+                return Err(error);
+            }
+        };
         if current == new_head {
             // the head this statement moved from was `base`: the rest of a
             // large batch follows under the lock it holds
