@@ -111,8 +111,11 @@ async fn bench(label: &str, app: &BenchApp, patients: usize, round: Duration) {
     let next = Arc::new(AtomicUsize::new(0));
     let ids = Arc::new(ids);
     let (mut plain, mut orders) = (Tally::default(), Tally::default());
+    let mut order_ratios = Vec::new();
     for _ in 0..SLICES {
-        plain.add(insert_commits(&conn, &counter, slice).await);
+        let baseline = insert_commits(&conn, &counter, slice).await;
+        let baseline_rate = baseline.per_second;
+        plain.add(baseline);
         let (c, n, list, base, token) = (
             http.clone(),
             next.clone(),
@@ -120,16 +123,16 @@ async fn bench(label: &str, app: &BenchApp, patients: usize, round: Duration) {
             app.base.clone(),
             tokens.pharmacist.clone(),
         );
-        orders.add(
-            closed_loop("POST /api/v1/doses", CLIENTS, slice, 201, move || {
-                let i = n.fetch_add(1, Ordering::Relaxed);
-                let patient = list.get(i).cloned().unwrap_or_default();
-                c.post(format!("{base}/api/v1/doses"))
-                    .bearer_auth(&token)
-                    .json(&json!({ "patient_id": patient }))
-            })
-            .await,
-        );
+        let measured = closed_loop("POST /api/v1/doses", CLIENTS, slice, 201, move || {
+            let i = n.fetch_add(1, Ordering::Relaxed);
+            let patient = list.get(i).cloned().unwrap_or_default();
+            c.post(format!("{base}/api/v1/doses"))
+                .bearer_auth(&token)
+                .json(&json!({ "patient_id": patient }))
+        })
+        .await;
+        order_ratios.push(measured.per_second / baseline_rate.max(f64::MIN_POSITIVE));
+        orders.add(measured);
     }
     println!(
         "plain INSERT commits   {:>8.0}/s\nPOST /api/v1/doses     {:>8.0}/s ({} orders, {} errors)",
@@ -142,8 +145,9 @@ async fn bench(label: &str, app: &BenchApp, patients: usize, round: Duration) {
         println!("  (ran out of patients: raise BENCH_PATIENTS; the rate is still valid)");
     }
     println!(
-        "dose orders ÷ plain INSERT commits: {:.2}",
-        orders.rate() / plain.rate()
+        "dose orders ÷ plain INSERT commits: {:.2} over the round; by slice median {} (target ≥ 0.50)",
+        orders.rate() / plain.rate(),
+        spread(&mut order_ratios)
     );
 
     // thaws: every request the post-thaw counts of one reserved dose, until
@@ -226,6 +230,21 @@ async fn bench(label: &str, app: &BenchApp, patients: usize, round: Duration) {
         calc.p50.as_secs_f64() / health.p50.as_secs_f64(),
         calc.p99.as_secs_f64() / health.p99.as_secs_f64()
     );
+}
+
+/// `median (min–max)` of the figures.
+fn spread(figures: &mut [f64]) -> String {
+    figures.sort_by(f64::total_cmp);
+    match figures {
+        [] => "none".to_owned(),
+        [.., _] => format!(
+            "{:.2} ({:.2}–{:.2}, {} slices)",
+            figures[figures.len() / 2],
+            figures[0],
+            figures[figures.len() - 1],
+            figures.len()
+        ),
+    }
 }
 
 /// Requests and time over several slices of a round.

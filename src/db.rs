@@ -43,8 +43,25 @@ pub struct Db {
     /// lock also guards the last ledger head this process committed, which
     /// saves each append a query (see `services::ledger`).
     sqlite_writer: Option<Arc<Mutex<Option<LedgerHead>>>>,
+    /// Present on PostgreSQL: the last ledger head this process committed.
+    /// A hint only: an append states the head it hashed against and the
+    /// database moves its head from exactly there or not at all (see
+    /// `services::ledger`), so another instance's appends cannot fork the
+    /// chain; a stale hint costs one statement more.
+    pg_head: Option<Arc<std::sync::Mutex<Option<LedgerHead>>>>,
     /// What the last signed checkpoint says the ledger still holds.
     floor: Arc<LedgerFloor>,
+    /// The statements of write transactions, when a test asks for them.
+    trace: Arc<WriteTrace>,
+}
+
+/// The statements each committed write transaction ran (between its BEGIN
+/// and COMMIT), recorded while switched on: how tests prove what an
+/// operation costs in round trips.
+#[derive(Debug, Default)]
+pub struct WriteTrace {
+    on: std::sync::atomic::AtomicBool,
+    committed: std::sync::Mutex<Vec<Vec<String>>>,
 }
 
 /// Prefix of the database error an append refused by the floor carries.
@@ -178,9 +195,26 @@ impl Db {
             })?;
         Ok(Db {
             sqlite_writer: is_sqlite.then(|| Arc::new(Mutex::new(None))),
+            pg_head: (!is_sqlite).then(Arc::default),
             conn,
             floor: Arc::default(),
+            trace: Arc::default(),
         })
+    }
+
+    /// Starts (or stops) recording the statements of write transactions.
+    pub fn trace_writes(&self, on: bool) {
+        self.trace.on.store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The statements of each write transaction committed since the last
+    /// call, oldest first (BEGIN and COMMIT not included).
+    pub fn traced_writes(&self) -> Vec<Vec<String>> {
+        self.trace
+            .committed
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
     }
 
     pub fn conn(&self) -> &DatabaseConnection {
@@ -240,6 +274,11 @@ impl Db {
         };
         let txn = self.conn.begin_with_options(options).await?;
         let cached = writer.as_ref().and_then(|head| (**head).clone());
+        let traced = self
+            .trace
+            .on
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .then(|| (self.trace.clone(), std::sync::Mutex::new(Vec::new())));
         Ok(WriteTxn {
             txn,
             head: std::sync::Mutex::new(HeadState {
@@ -247,7 +286,9 @@ impl Db {
                 confirmed: false,
             }),
             writer,
+            pg_head: self.pg_head.clone(),
             floor: self.floor.clone(),
+            traced,
         })
     }
 }
@@ -258,7 +299,9 @@ pub struct WriteTxn {
     head: std::sync::Mutex<HeadState>,
     // Declared after `txn` so the transaction is given back first.
     writer: Option<OwnedMutexGuard<Option<LedgerHead>>>,
+    pg_head: Option<Arc<std::sync::Mutex<Option<LedgerHead>>>>,
     floor: Arc<LedgerFloor>,
+    traced: Option<(Arc<WriteTrace>, std::sync::Mutex<Vec<String>>)>,
 }
 
 #[derive(Debug)]
@@ -280,9 +323,35 @@ impl WriteTxn {
         }
         if let Some(cached) = self.writer.as_mut() {
             // After a failed commit nobody knows the head: read it next time.
-            **cached = if result.is_ok() { head } else { None };
+            **cached = if result.is_ok() { head.clone() } else { None };
+        }
+        let appended = self.head.get_mut().is_ok_and(|h| h.confirmed);
+        if let (Some(shared), true) = (&self.pg_head, appended)
+            && let Ok(mut cached) = shared.lock()
+        {
+            // Transactions commit in any order: keep the furthest head.
+            // After a failed commit, whether it landed is unknown.
+            *cached = match (result.is_ok(), head, cached.take()) {
+                (true, Some(ours), Some(known)) if known.seq > ours.seq => Some(known),
+                (true, ours, _) => ours,
+                (false, _, _) => None,
+            };
+        }
+        if let (Ok(()), Some((trace, statements))) = (&result, self.traced.take())
+            && let (Ok(statements), Ok(mut committed)) =
+                (statements.into_inner(), trace.committed.lock())
+        {
+            committed.push(statements);
         }
         result
+    }
+
+    fn traced(&self, sql: &str) {
+        if let Some((_, statements)) = &self.traced
+            && let Ok(mut statements) = statements.lock()
+        {
+            statements.push(sql.to_owned());
+        }
     }
 
     /// The ledger's floor.
@@ -291,10 +360,28 @@ impl WriteTxn {
     }
 
     /// The ledger head as this transaction knows it, and whether it was
-    /// confirmed inside this transaction.
+    /// confirmed inside this transaction. Unconfirmed, it is the head this
+    /// process last committed, which another process (or, on PostgreSQL,
+    /// another transaction) may have overtaken.
     pub fn ledger_head(&self) -> Option<(LedgerHead, bool)> {
         let state = self.head.lock().expect("the head lock is never poisoned");
+        if !state.confirmed
+            && let Some(shared) = &self.pg_head
+        {
+            let known = shared.lock().ok().and_then(|h| h.clone());
+            return known.map(|head| (head, false));
+        }
         state.known.clone().map(|head| (head, state.confirmed))
+    }
+
+    /// Forgets the head this process remembers (on PostgreSQL), after an
+    /// append failed: the next one reads it, and the last event, afresh.
+    pub fn forget_ledger_head(&self) {
+        if let Some(shared) = &self.pg_head
+            && let Ok(mut cached) = shared.lock()
+        {
+            *cached = None;
+        }
     }
 
     /// Records the head after reading or appending to the ledger.
@@ -320,18 +407,22 @@ impl ConnectionTrait for WriteTxn {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.traced(&stmt.sql);
         self.txn.execute_raw(stmt).await
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.traced(sql);
         self.txn.execute_unprepared(sql).await
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.traced(&stmt.sql);
         self.txn.query_one_raw(stmt).await
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.traced(&stmt.sql);
         self.txn.query_all_raw(stmt).await
     }
 }

@@ -34,6 +34,7 @@ mod m20261126_000024_create_ledger_checkpoints;
 mod m20261126_000025_create_sign_in_failures;
 mod m20261126_000026_create_demo_marks;
 mod m20261126_000027_create_session_epoch;
+mod m20261126_000028_create_ledger_head;
 
 mod add_columns;
 
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000025_create_sign_in_failures::Migration),
             Box::new(m20261126_000026_create_demo_marks::Migration),
             Box::new(m20261126_000027_create_session_epoch::Migration),
+            Box::new(m20261126_000028_create_ledger_head::Migration),
         ]
     }
 }

@@ -48,7 +48,7 @@ pub async fn create(
         id: Uuid::now_v7(),
         username: username.into_inner(),
         full_name: full_name.into_inner(),
-        role: role,
+        role,
         password_hash,
         active: true,
         failed_logins: 0,

@@ -56,7 +56,7 @@ pub async fn record(
     let model = assessment::Model {
         id: Uuid::now_v7(),
         patient_id,
-        kind: kind,
+        kind,
         assessed_at,
         score,
         inputs: inputs.to_string(),

@@ -1,16 +1,18 @@
 //! Appending to and verifying the custody ledger.
 //!
 //! Appends are serialised so the chain can never fork: on SQLite by the
-//! single-writer transaction (see `db`), on PostgreSQL by a
-//! transaction-scoped advisory lock taken just before the head is read. The
-//! lock is the last one a write transaction takes and is held only until
-//! commit, so appends queue briefly and cannot deadlock with row locks. And
-//! whatever happens, `seq` is the primary key: two events can never claim
-//! the same link.
+//! single-writer transaction (see `db`), on PostgreSQL by the one row of
+//! `ledger_head`, which each append moves in the same statement that
+//! inserts its events, and only from the head they were hashed against
+//! (see `append_postgres`). The row lock is the last one a write
+//! transaction takes and is held only until commit, so appends queue
+//! briefly and cannot deadlock with row locks. And whatever happens, `seq`
+//! is the primary key: two events can never claim the same link.
 //!
-//! On SQLite the head this process last committed is remembered under the
-//! writer lock, so an append is one INSERT. If another process appended in
-//! between, that INSERT hits the primary key, and the head is read afresh.
+//! Each process remembers the head it last committed, so an append is one
+//! statement. On SQLite, if another process appended in between, the
+//! INSERT hits the primary key and the head is read afresh; on PostgreSQL
+//! the statement finds the head row elsewhere and returns it.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -31,8 +33,6 @@ use crate::domain::replay::{EventView, Replay};
 use crate::entities::custody_event;
 use crate::services::Actor;
 
-/// Key of the PostgreSQL advisory lock that serialises appends.
-const LEDGER_LOCK_KEY: i64 = 0x6c65_6467_6572; // "ledger"
 /// Events read per query while verifying.
 const VERIFY_BATCH: u64 = 10_000;
 /// Pages read at once while verifying, each on a connection of its own.
@@ -110,16 +110,29 @@ pub async fn append_many(
         .map(|e| serde_json::to_string(&e.details))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| DbErr::Custom(format!("event details do not serialise: {e}")))?;
+    let batch = Batch {
+        actor,
+        occurred_at,
+        events: &events,
+        details: &details,
+    };
+    if txn.get_database_backend() == DbBackend::Postgres {
+        return append_postgres(txn, &batch).await;
+    }
     let (mut head, mut confirmed) = match txn.ledger_head() {
         Some(known) => known,
         None => (read_head(txn).await?, true),
     };
     loop {
-        // never append to a chain behind (or other than) its checkpoint
-        txn.floor().admit(&head)?;
-        let (rows, appended) = chain(&head, actor, occurred_at, &events, &details);
-        match insert(txn, rows).await {
+        if confirmed {
+            // never append to a chain behind (or other than) its checkpoint
+            txn.floor().admit(&head)?;
+        }
+        let (rows, appended) = chain(&head, &batch);
+        match insert(txn, rows.into_iter().map(active).collect()).await {
             Ok(()) => {
+                // the insert found no event after `head`: it is the head
+                txn.floor().admit(&head)?;
                 let last = appended.last().expect("events is not empty");
                 txn.set_ledger_head(LedgerHead {
                     seq: last.seq,
@@ -140,17 +153,194 @@ pub async fn append_many(
     }
 }
 
-/// Reads the head of the chain, first taking the ledger lock on PostgreSQL
-/// (held until the transaction ends).
-async fn read_head(txn: &WriteTxn) -> Result<LedgerHead, DbErr> {
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [LEDGER_LOCK_KEY.into()],
-        ))
-        .await?;
+/// What one append writes.
+struct Batch<'a> {
+    actor: &'a Actor,
+    occurred_at: DateTime<Utc>,
+    events: &'a [NewEvent],
+    details: &'a [String],
+}
+
+/// Appends on PostgreSQL, where several instances may append at once.
+/// They serialise on the one row of `ledger_head`: each append is one
+/// statement that locks that row, moves it from the head the events were
+/// hashed against to the new head, and inserts the events only if it did.
+/// When the head this process remembered was overtaken (by another
+/// transaction or instance), the statement inserts nothing and returns the
+/// real head, which it now holds locked: the events are hashed again on
+/// it, and the second try cannot miss. So an append is one round trip, two
+/// when overtaken, and the chain cannot fork: the head moves only from
+/// where the events were chained, and `seq` is the primary key besides.
+async fn append_postgres(txn: &WriteTxn, batch: &Batch<'_>) -> Result<Vec<Appended>, DbErr> {
+    let (mut expected, mut base, mut confirmed) = match txn.ledger_head() {
+        Some((head, confirmed)) => (head.clone(), head, confirmed),
+        None => {
+            let (row, events) = read_head_postgres(txn).await?;
+            (row, events, true)
+        }
+    };
+    loop {
+        if confirmed {
+            txn.floor().admit(&base)?;
+        }
+        let (rows, appended) = chain(&base, batch);
+        let last = appended.last().expect("events is not empty");
+        let new_head = LedgerHead {
+            seq: last.seq,
+            hash: last.hash.clone(),
+        };
+        let mut rows = rows.into_iter();
+        let first: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
+        let current = match advance(txn, &expected, &new_head, &first).await {
+            Ok(current) => current,
+            Err(error) => {
+                // e.g. an event already at a number the head row did not
+                // know of: the next append starts from the last event
+                txn.forget_ledger_head();
+                return Err(error);
+            }
+        };
+        if current == new_head {
+            // the head this statement moved from was `base`: the rest of a
+            // large batch follows under the lock it holds
+            insert(txn, rows.map(active).collect()).await?;
+            txn.floor().admit(&base)?;
+            txn.set_ledger_head(new_head);
+            return Ok(appended);
+        }
+        if confirmed {
+            return Err(DbErr::Custom(format!(
+                "the ledger head moved to event {} while this transaction held it",
+                current.seq
+            )));
+        }
+        expected = current.clone();
+        base = current;
+        confirmed = true;
     }
+}
+
+/// The one statement of a PostgreSQL append: moves `ledger_head` from
+/// `expected` to `new_head` and inserts `rows` if it did; returns the head
+/// after the statement (`new_head` when it moved), locked until commit.
+async fn advance(
+    txn: &WriteTxn,
+    expected: &LedgerHead,
+    new_head: &LedgerHead,
+    rows: &[custody_event::Model],
+) -> Result<LedgerHead, DbErr> {
+    use std::fmt::Write;
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(4 + rows.len() * 12);
+    values.extend([
+        expected.seq.into(),
+        expected.hash.clone().into(),
+        new_head.seq.into(),
+        new_head.hash.clone().into(),
+    ]);
+    let mut tuples = String::with_capacity(rows.len() * 120);
+    for (i, row) in rows.iter().enumerate() {
+        let p = 5 + i * 12;
+        let _ = write!(
+            tuples,
+            "{}(${}::bigint, ${}::timestamptz, ${}::uuid, ${}::text, ${}::text, ${}::text, \
+             ${}::uuid, ${}::text, ${}::text, ${}::text, ${}::text, ${}::text)",
+            if i == 0 { "" } else { ", " },
+            p,
+            p + 1,
+            p + 2,
+            p + 3,
+            p + 4,
+            p + 5,
+            p + 6,
+            p + 7,
+            p + 8,
+            p + 9,
+            p + 10,
+            p + 11
+        );
+        values.extend([
+            row.seq.into(),
+            row.occurred_at.into(),
+            row.actor_id.into(),
+            row.actor_username.clone().into(),
+            row.action.clone().into(),
+            row.subject_kind.clone().into(),
+            row.subject_id.into(),
+            row.from_location.clone().into(),
+            row.to_location.clone().into(),
+            row.details.clone().into(),
+            row.prev_hash.clone().into(),
+            row.hash.clone().into(),
+        ]);
+    }
+    let sql = format!(
+        "WITH head AS (\
+           UPDATE ledger_head SET \
+             seq = CASE WHEN seq = $1 AND hash = $2 THEN $3 ELSE seq END, \
+             hash = CASE WHEN seq = $1 AND hash = $2 THEN $4 ELSE hash END \
+           WHERE id = 1 RETURNING seq, hash), \
+         appended AS (\
+           INSERT INTO custody_events ({COLUMNS}) \
+           SELECT e.* FROM (VALUES {tuples}) AS e ({COLUMNS}) \
+           WHERE EXISTS (SELECT 1 FROM head WHERE head.seq = $3 AND head.hash = $4) \
+           RETURNING seq) \
+         SELECT head.seq, head.hash, (SELECT count(*) FROM appended) AS appended FROM head"
+    );
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("the ledger_head row is missing".into()))?;
+    let head = LedgerHead {
+        seq: row.try_get("", "seq")?,
+        hash: row.try_get("", "hash")?,
+    };
+    let appended: i64 = row.try_get("", "appended")?;
+    if head == *new_head && appended != rows.len() as i64 {
+        return Err(DbErr::Custom(format!(
+            "the ledger head moved but {appended} of {} events were written",
+            rows.len()
+        )));
+    }
+    Ok(head)
+}
+
+const COLUMNS: &str = "seq, occurred_at, actor_id, actor_username, action, subject_kind, \
+                       subject_id, from_location, to_location, details, prev_hash, hash";
+
+/// On PostgreSQL, with no head remembered: locks `ledger_head` and reads
+/// it, then the last event. They differ only when events were appended by
+/// something that did not move the head row, or removed behind the
+/// service's back: the events are chained onto the last event, as before
+/// the head row existed, and the append moves the row there.
+async fn read_head_postgres(txn: &WriteTxn) -> Result<(LedgerHead, LedgerHead), DbErr> {
+    let row = txn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("the ledger_head row is missing".into()))?;
+    let held = LedgerHead {
+        seq: row.try_get("", "seq")?,
+        hash: row.try_get("", "hash")?,
+    };
+    let last = read_head(txn).await?;
+    if last != held {
+        tracing::warn!(
+            head_row = held.seq,
+            last_event = last.seq,
+            "the ledger_head row and the last event differ; chaining onto the last event"
+        );
+    }
+    Ok((held, last))
+}
+
+/// Reads the last event of the chain.
+async fn read_head(txn: &WriteTxn) -> Result<LedgerHead, DbErr> {
     let head: Option<(i64, String)> = custody_event::Entity::find()
         .select_only()
         .column(custody_event::Column::Seq)
@@ -164,13 +354,13 @@ async fn read_head(txn: &WriteTxn) -> Result<LedgerHead, DbErr> {
     Ok(LedgerHead { seq, hash })
 }
 
-fn chain(
-    head: &LedgerHead,
-    actor: &Actor,
-    occurred_at: DateTime<Utc>,
-    events: &[NewEvent],
-    details: &[String],
-) -> (Vec<custody_event::ActiveModel>, Vec<Appended>) {
+fn chain(head: &LedgerHead, batch: &Batch<'_>) -> (Vec<custody_event::Model>, Vec<Appended>) {
+    let Batch {
+        actor,
+        occurred_at,
+        events,
+        details,
+    } = *batch;
     let mut prev_hash = head.hash.clone();
     let mut rows = Vec::with_capacity(events.len());
     let mut appended = Vec::with_capacity(events.len());
@@ -189,19 +379,19 @@ fn chain(
             details,
             prev_hash: &prev_hash,
         });
-        rows.push(custody_event::ActiveModel {
-            seq: Set(seq),
-            occurred_at: Set(occurred_at),
-            actor_id: Set(actor.id),
-            actor_username: Set(actor.username.clone()),
-            action: Set(event.action.to_owned()),
-            subject_kind: Set(event.subject_kind.to_owned()),
-            subject_id: Set(event.subject_id),
-            from_location: Set(event.from_location.clone()),
-            to_location: Set(event.to_location.clone()),
-            details: Set(details.clone()),
-            prev_hash: Set(std::mem::replace(&mut prev_hash, hash.clone())),
-            hash: Set(hash.clone()),
+        rows.push(custody_event::Model {
+            seq,
+            occurred_at,
+            actor_id: actor.id,
+            actor_username: actor.username.clone(),
+            action: event.action.to_owned(),
+            subject_kind: event.subject_kind.to_owned(),
+            subject_id: event.subject_id,
+            from_location: event.from_location.clone(),
+            to_location: event.to_location.clone(),
+            details: details.clone(),
+            prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+            hash: hash.clone(),
         });
         appended.push(Appended {
             seq,
@@ -210,6 +400,23 @@ fn chain(
         });
     }
     (rows, appended)
+}
+
+fn active(row: custody_event::Model) -> custody_event::ActiveModel {
+    custody_event::ActiveModel {
+        seq: Set(row.seq),
+        occurred_at: Set(row.occurred_at),
+        actor_id: Set(row.actor_id),
+        actor_username: Set(row.actor_username),
+        action: Set(row.action),
+        subject_kind: Set(row.subject_kind),
+        subject_id: Set(row.subject_id),
+        from_location: Set(row.from_location),
+        to_location: Set(row.to_location),
+        details: Set(row.details),
+        prev_hash: Set(row.prev_hash),
+        hash: Set(row.hash),
+    }
 }
 
 /// Rows per INSERT: 12 parameters each stays far below SQLite's and

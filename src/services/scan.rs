@@ -183,10 +183,7 @@ async fn patient(state: &AppState, user: &AuthenticatedUser, code: String) -> Ap
         .filter(dose::Column::Status.is_in(DoseStatus::OPEN.map(DoseStatus::as_str)))
         .one(db)
         .await?;
-    let open_status: Option<DoseStatus> = match &open {
-        Some(d) => Some(d.status),
-        None => None,
-    };
+    let open_status: Option<DoseStatus> = open.as_ref().map(|d| d.status);
     let more_allowed =
         crate::services::doses::schedule(rules, state.settings.timezone, &given, state.clock.now())
             .is_ok();

@@ -165,7 +165,7 @@ fn lots_table(lots: &[worklist::LotItem], vials_label: &str, zone: SiteZone) -> 
                 @for l in lots {
                     tr {
                         td { a class="code" href={ "/lots/" (l.id) } { (l.code) } }
-                        td { (pill(&l.status)) }
+                        td { (pill(l.status)) }
                         td { (zone.day(l.expires_at)) }
                         td class="num" { (l.vials) }
                     }
@@ -220,7 +220,7 @@ fn home_view(user: &WebUser, home: &Home, flash: &Flash) -> Markup {
                                 tr {
                                     td { a class="code" href={ "/doses/" (d.id) } { (d.code) } }
                                     td { (d.subject_code) " · infusion " (d.infusion_number) }
-                                    td { (pill(&d.status)) }
+                                    td { (pill(d.status)) }
                                     td { (user.when(d.created_at)) }
                                 }
                             } }
@@ -244,7 +244,7 @@ fn home_view(user: &WebUser, home: &Home, flash: &Flash) -> Markup {
                                 tr {
                                     td { a class="code" href={ "/doses/" (d.id) "/bedside" } { (d.code) } }
                                     td { (d.subject_code) }
-                                    td { (pill(&d.status)) }
+                                    td { (pill(d.status)) }
                                     td { @if let Some(t) = d.thawed_at { (user.when(t)) } }
                                 }
                             } }

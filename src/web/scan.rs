@@ -114,7 +114,7 @@ fn result(
     let can = |a: &str| found.allowed_actions.contains(&a);
     html! {
         section class="card" id="scan-result" aria-live="polite" {
-            h2 { (capitalised(found.kind)) " " span class="code" { (found.code) } " " (pill(&found.status)) }
+            h2 { (capitalised(found.kind)) " " span class="code" { (found.code) } " " (pill(found.status)) }
             p { (found.summary) }
             table { tbody {
                 @if let Some(path) = d["location"]["path"].as_str() { tr { th { "Location" } td { (path) } } }

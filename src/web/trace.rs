@@ -117,15 +117,15 @@ pub fn graph(t: &LotTrace) -> Markup {
                 }
             }
             }
-            (node(COLS[0], mid, 120, &t.donor.code, &t.donor.eligibility, None))
+            (node(COLS[0], mid, 120, &t.donor.code, t.donor.eligibility, None))
             (node(COLS[1], mid, 140, &t.donation.din_display, "received", None))
-            (node(COLS[2], mid, 200, &t.lot.code, &t.lot.status, Some(format!("/lots/{}", t.lot.id))))
+            (node(COLS[2], mid, 200, &t.lot.code, t.lot.status, Some(format!("/lots/{}", t.lot.id))))
             @for v in vials {
-                (node(COLS[3], vial_y[&v.id], 240, &v.code, &v.status, Some(format!("/vials/{}", v.id))))
+                (node(COLS[3], vial_y[&v.id], 240, &v.code, v.status, Some(format!("/vials/{}", v.id))))
             }
             @for d in &t.doses {
                 @if let Some(y) = dose_y.get(&d.id) {
-                    (node(COLS[4], *y, 130, &d.code, &d.status, Some(format!("/doses/{}", d.id))))
+                    (node(COLS[4], *y, 130, &d.code, d.status, Some(format!("/doses/{}", d.id))))
                 }
             }
             @for (subject, (id, ys)) in &patient_y {
@@ -150,7 +150,7 @@ pub async fn lot_trace(
 
 fn lot_trace_view(user: &WebUser, t: &LotTrace) -> Markup {
     html! {
-        h1 { "Trace of lot " span class="code" { (t.lot.code) } " " (pill(&t.lot.status)) }
+        h1 { "Trace of lot " span class="code" { (t.lot.code) } " " (pill(t.lot.status)) }
         div class="actions" {
             a class="button" href={ "/api/v1/trace/lots/" (t.lot.id) "?format=csv" } { "Download CSV" }
             a class="button secondary" href={ "/lots/" (t.lot.id) } { "Lot page" }
@@ -175,7 +175,7 @@ fn lot_trace_view(user: &WebUser, t: &LotTrace) -> Markup {
             }
             section class="card" {
                 h2 { "Donor and donation" }
-                p { (t.donor.code) " " (pill(&t.donor.eligibility)) }
+                p { (t.donor.code) " " (pill(t.donor.eligibility)) }
                 p { "DIN " span class="code" { (t.donation.din_display) } " collected " (user.when(t.donation.collected_at)) }
                 @if !t.adverse_events.is_empty() {
                     h2 { "Adverse events" }

@@ -35,6 +35,7 @@ mod replay;
 mod safety;
 mod scan;
 mod sessions;
+mod statements;
 mod storage;
 mod trace;
 mod users;

@@ -172,21 +172,6 @@ fn plausible(rules: &Protocol, weight_g: i64) -> AppResult<()> {
     Ok(())
 }
 
-/// The latest weight that is not voided, if measured within the protocol's
-/// validity at `at`.
-pub(super) async fn fresh_weight(
-    db: &impl ConnectionTrait,
-    rules: &Protocol,
-    patient_id: Uuid,
-    at: DateTime<Utc>,
-) -> AppResult<weight::Model> {
-    let weight = patients::latest_weight(db, patient_id)
-        .await?
-        .ok_or(AppError::NoWeight)?;
-    weight_still_valid(rules, &weight, at)?;
-    Ok(weight)
-}
-
 /// A weight is used only unvoided and measured within the protocol's days.
 pub(super) fn weight_still_valid(
     rules: &Protocol,
@@ -206,21 +191,6 @@ pub(super) fn weight_still_valid(
         });
     }
     Ok(())
-}
-
-/// Released, unexpired, frozen lots, first-expiring first.
-pub(super) async fn candidate_lots(
-    db: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-) -> AppResult<Vec<lot::Model>> {
-    Ok(lot::Entity::find()
-        .filter(lot::Column::Status.eq(LotStatus::Released))
-        .filter(lot::Column::ExpiresAt.gt(now))
-        .filter(lot::Column::CellsPerVial.is_not_null())
-        .order_by_asc(lot::Column::ExpiresAt)
-        .order_by_asc(lot::Column::Code)
-        .all(db)
-        .await?)
 }
 
 /// The vials of `lot` a dose of `target` needs, allowing for the

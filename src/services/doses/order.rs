@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic,
+    IntoActiveModel, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -21,15 +21,14 @@ use crate::domain::patient::{ScheduleRefused, next_infusion};
 use crate::domain::protocol::Protocol;
 use crate::domain::reason::Reason;
 use crate::domain::zone::SiteZone;
-use crate::entities::{dose, dose_vial, infusion, lot, patient, vial};
+use crate::entities::{dose, dose_vial, infusion, lot, patient, vial, weight};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
-use crate::services::store;
 use crate::services::{protocol, vials};
 use crate::state::AppState;
 
-use super::calculator::{candidate_lots, fresh_weight, vials_for};
+use super::calculator::{vials_for, weight_still_valid};
 use super::{DoseRecord, load, lot_usable, set_status};
 
 /// Why the lots that are not candidates could not serve a dose.
@@ -145,6 +144,13 @@ pub(crate) fn schedule(
 }
 
 /// Orders a dose for the patient's next infusion and reserves its vials.
+///
+/// Six statements in the transaction (`tests/api/doses.rs` counts them on
+/// both engines): what the order needs of the patient (`OrderContext`),
+/// what it needs of doses and lots (`StockContext`), the reservation (one
+/// UPDATE that picks and reserves the vials), the dose, its vials, and the
+/// ledger events. On PostgreSQL the dose and its vials are one statement,
+/// so an append overtaken by another keeps it at six.
 pub async fn order(
     state: &AppState,
     actor: &Actor,
@@ -153,52 +159,46 @@ pub async fn order(
 ) -> AppResult<DoseRecord> {
     let now = state.clock.now();
     let txn = state.db.write().await?;
-    let postgres = txn.get_database_backend() == DbBackend::Postgres;
-    let mut find_patient = patient::Entity::find_by_id(patient_id);
-    if postgres {
-        find_patient = find_patient.lock_exclusive();
+    let context = OrderContext::read(&txn, patient_id).await?;
+    let stock = StockContext::read(&txn, patient_id, lot_id, now).await?;
+    let patient = context.patient;
+    let rules = protocol::cached_version(state, &txn, context.protocol_version).await?;
+    if let Some((id, code)) = stock.open_dose {
+        return Err(AppError::DoseInProgress { dose_id: id, code });
     }
-    let patient = find_patient
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("patient", patient_id))?;
-    let current = protocol::current(&txn).await?;
-    let rules = &current.protocol;
-    if let Some(open) = dose::Entity::find()
-        .filter(dose::Column::PatientId.eq(patient_id))
-        .filter(dose::Column::Status.is_in(DoseStatus::OPEN.map(DoseStatus::as_str)))
-        .one(&txn)
-        .await?
-    {
-        return Err(AppError::DoseInProgress {
-            dose_id: open.id,
-            code: open.code.into(),
-        });
-    }
-    let started = infusion_starts(&txn, patient_id).await?;
-    let infusion_number = schedule(rules, state.settings.timezone, &started, now)?;
-    let weight = fresh_weight(&txn, rules, patient_id, now).await?;
+    let infusion_number = schedule(&rules, state.settings.timezone, &context.given, now)?;
+    let weight = context.weight.ok_or(AppError::NoWeight)?;
+    weight_still_valid(&rules, &weight, now)?;
     let target = dose_target(
         rules.dose_cells_per_kg,
         weight.weight_g,
         rules.dose_tolerance_pct,
     );
 
-    let candidates = match lot_id {
-        Some(lot_id) => {
-            let lot = store::find_or_404::<lot::Entity>(&txn, lot_id).await?;
-            lot_usable(&lot, now)?;
-            vec![lot]
-        }
-        None => candidate_lots(&txn, now).await?,
-    };
-    let mut reserved = None;
+    if let Some(lot_id) = lot_id {
+        let lot = stock
+            .lots
+            .first()
+            .ok_or_else(|| AppError::not_found("lot", lot_id))?;
+        lot_usable(&lot.0, now)?;
+    }
+    // the first lot (first-expiring) that holds enough: reserved in one
+    // statement; on PostgreSQL a concurrent order may have taken some of
+    // its vials since they were counted, and the lots are then tried in
+    // turn as they stand
     let mut shortfall = None;
     let mut any_available = false;
-    for lot in candidates {
-        let Some(needed) = vials_for(&lot, &target, rules) else {
+    let mut reserved = None;
+    let mut candidates = stock.lots.into_iter();
+    for (lot, available) in candidates.by_ref() {
+        let Some(needed) = vials_for(&lot, &target, &rules) else {
             continue;
         };
+        if available < needed {
+            any_available |= available > 0;
+            shortfall.get_or_insert((needed, lot.id, available));
+            continue;
+        }
         match reserve(&txn, lot.id, needed).await? {
             Reserve::Done(vials) => {
                 reserved = Some((lot, needed, vials));
@@ -215,7 +215,7 @@ pub async fn order(
         // were blocked; only when no usable lot had any vial is the lot
         // that could have served named.
         let blocked = if lot_id.is_none() && !any_available {
-            blocked_lots(&txn, rules, &target, now).await?
+            blocked_lots(&txn, &rules, &target, now).await?
         } else {
             Blocked::default()
         };
@@ -233,11 +233,7 @@ pub async fn order(
         });
     };
 
-    let ordinal = dose::Entity::find()
-        .filter(dose::Column::PatientId.eq(patient_id))
-        .count(&txn)
-        .await?
-        + 1;
+    let ordinal = stock.doses_ordered + 1;
     // D01 … D99, then D100 and on: codes never run out (cancelled orders
     // count too, so a code is never reused)
     let model = dose::Model {
@@ -245,7 +241,7 @@ pub async fn order(
         code: DoseCode::new(&patient.subject_code, ordinal as u32),
         patient_id,
         infusion_number,
-        protocol_version: current.version,
+        protocol_version: context.protocol_version,
         weight_id: weight.id,
         weight_g: weight.weight_g,
         dose_per_kg: target.dose_per_kg,
@@ -269,25 +265,14 @@ pub async fn order(
         created_by: actor.id,
         count_failure: None,
     };
-    dose::Entity::insert(model.clone().into_active_model())
-        .exec_without_returning(&txn)
-        .await?;
-    dose_vial::Entity::insert_many(vials.iter().map(|v| dose_vial::ActiveModel {
-        dose_id: Set(model.id),
-        vial_id: Set(v.id),
-        reserved_at: Set(now),
-        removed_at: Set(None),
-        removed_reason: Set(None),
-    }))
-    .exec_without_returning(&txn)
-    .await?;
+    insert_dose(&txn, &model, &vials, now).await?;
     let mut events = vec![
         NewEvent::new("dose.ordered", "dose", model.id).details(json!({
             "code": model.code,
             "patient_id": patient_id,
             "subject_code": patient.subject_code,
             "infusion_number": infusion_number,
-            "protocol_version": current.version,
+            "protocol_version": context.protocol_version,
             "weight_id": weight.id,
             "weight_g": weight.weight_g,
             "weight_measured_at": weight.measured_at,
@@ -318,20 +303,238 @@ pub async fn order(
         birth_date: patient.birth_date,
         lot,
         weight,
-        vials: vials
-            .into_iter()
-            .map(|mut v| {
-                v.status = VialStatus::Reserved;
-                v
-            })
-            .collect(),
+        vials,
         removed: Vec::new(),
         counts: Vec::new(),
         infusion: None,
         infusions_total: rules.infusions,
         use_by: None,
-        rules: std::sync::Arc::new(current.protocol),
+        rules,
     })
+}
+
+/// What an order needs of the patient, in one statement: the patient
+/// (locked on PostgreSQL, so one patient's orders go one at a time), the
+/// latest weight that is not voided, the infusions given (how many, the
+/// first and the last: all the schedule reads) and the protocol version in
+/// force.
+struct OrderContext {
+    patient: patient::Model,
+    weight: Option<weight::Model>,
+    /// Stands for the infusions' starts: as many, the same first and last.
+    given: Vec<DateTime<Utc>>,
+    protocol_version: i32,
+}
+
+impl OrderContext {
+    async fn read(txn: &WriteTxn, patient_id: Uuid) -> AppResult<OrderContext> {
+        let backend = txn.get_database_backend();
+        let sql = format!(
+            "SELECT {}, {}, \
+               (SELECT max(version) FROM protocol_versions) AS protocol_version, \
+               (SELECT count(*) FROM infusions i WHERE i.patient_id = p.id) AS given, \
+               (SELECT min(i.started_at) FROM infusions i WHERE i.patient_id = p.id) AS first_given, \
+               (SELECT max(i.started_at) FROM infusions i WHERE i.patient_id = p.id) AS last_given \
+             FROM patients p \
+             LEFT JOIN weights w ON w.id = (\
+               SELECT l.id FROM weights l WHERE l.patient_id = p.id AND l.voided_at IS NULL \
+               ORDER BY l.measured_at DESC, l.recorded_at DESC LIMIT 1) \
+             WHERE p.id = $1{}",
+            columns::<patient::Entity>("p"),
+            columns::<weight::Entity>("w"),
+            if backend == DbBackend::Postgres {
+                " FOR UPDATE OF p"
+            } else {
+                ""
+            }
+        );
+        let row = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [patient_id.into()],
+            ))
+            .await?
+            .ok_or_else(|| AppError::not_found("patient", patient_id))?;
+        let patient = patient::Model::from_query_result(&row, "p_")?;
+        let weight = match row.try_get::<Option<Uuid>>("", "w_id")? {
+            Some(_) => Some(weight::Model::from_query_result(&row, "w_")?),
+            None => None,
+        };
+        let given: i64 = row.try_get("", "given")?;
+        let first: Option<DateTime<Utc>> = row.try_get("", "first_given")?;
+        let last: Option<DateTime<Utc>> = row.try_get("", "last_given")?;
+        let given = match (first, last) {
+            (Some(first), Some(last)) if given > 0 => std::iter::once(first)
+                .chain(std::iter::repeat_n(last, (given - 1) as usize))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let protocol_version: Option<i32> = row.try_get("", "protocol_version")?;
+        Ok(OrderContext {
+            patient,
+            weight,
+            given,
+            protocol_version: protocol_version.ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!(
+                    "no protocol is recorded; the start-up seeds one"
+                ))
+            })?,
+        })
+    }
+}
+
+/// What an order needs of doses and stock, in one statement read after
+/// the patient is held (so a concurrent order of the same patient is
+/// seen): the patient's open dose, how many doses were ever ordered for the
+/// patient (the next code), and the lots a dose may come from with their
+/// available vials, first-expiring first (or the lot asked for, whatever
+/// its state).
+struct StockContext {
+    open_dose: Option<(Uuid, String)>,
+    doses_ordered: i64,
+    lots: Vec<(lot::Model, i64)>,
+}
+
+impl StockContext {
+    async fn read(
+        txn: &WriteTxn,
+        patient_id: Uuid,
+        lot_id: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> AppResult<StockContext> {
+        let backend = txn.get_database_backend();
+        let open = DoseStatus::OPEN
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let open_dose = |column: &str| {
+            format!(
+                "(SELECT d.{column} FROM doses d WHERE d.patient_id = $1 AND d.status IN ({open}) \
+                 ORDER BY d.created_at, d.id LIMIT 1)"
+            )
+        };
+        let lots = match lot_id {
+            Some(_) => "l.id = $2".to_owned(),
+            None => format!(
+                "l.status = '{}' AND l.expires_at > $2 AND l.cells_per_vial IS NOT NULL",
+                LotStatus::Released.as_str()
+            ),
+        };
+        let sql = format!(
+            "SELECT c.open_id, c.open_code, c.ordered, {}, \
+               (SELECT count(*) FROM vials v WHERE v.lot_id = l.id AND v.status = '{}') AS available \
+             FROM (SELECT {} AS open_id, {} AS open_code, \
+                     (SELECT count(*) FROM doses d WHERE d.patient_id = $1) AS ordered) AS c \
+             LEFT JOIN lots l ON {lots} \
+             ORDER BY l.expires_at, l.code",
+            columns::<lot::Entity>("l"),
+            VialStatus::Available.as_str(),
+            open_dose("id"),
+            open_dose("code"),
+        );
+        let second: sea_orm::Value = match lot_id {
+            Some(id) => id.into(),
+            None => now.into(),
+        };
+        let rows = txn
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [patient_id.into(), second],
+            ))
+            .await?;
+        let first = rows
+            .first()
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("the stock query is empty")))?;
+        let open_id: Option<Uuid> = first.try_get("", "open_id")?;
+        let open_code: Option<String> = first.try_get("", "open_code")?;
+        let mut lots = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.try_get::<Option<Uuid>>("", "l_id")?.is_some() {
+                lots.push((
+                    lot::Model::from_query_result(row, "l_")?,
+                    row.try_get("", "available")?,
+                ));
+            }
+        }
+        Ok(StockContext {
+            open_dose: open_id.zip(open_code),
+            doses_ordered: first.try_get("", "ordered")?,
+            lots,
+        })
+    }
+}
+
+/// `t.col AS t_col, …` for every column of the entity.
+fn columns<E: EntityTrait>(alias: &str) -> String {
+    E::Column::iter()
+        .map(|c| format!("{alias}.{0} AS {alias}_{0}", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The dose and the vials it holds: two INSERTs on SQLite, one statement
+/// on PostgreSQL.
+async fn insert_dose(
+    txn: &WriteTxn,
+    model: &dose::Model,
+    vials: &[vial::Model],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let backend = txn.get_database_backend();
+    let dose = dose::Entity::insert(model.clone().into_active_model());
+    let links = vials.iter().map(|v| dose_vial::ActiveModel {
+        dose_id: Set(model.id),
+        vial_id: Set(v.id),
+        reserved_at: Set(now),
+        removed_at: Set(None),
+        removed_reason: Set(None),
+    });
+    if backend != DbBackend::Postgres {
+        dose.exec_without_returning(txn).await?;
+        dose_vial::Entity::insert_many(links)
+            .exec_without_returning(txn)
+            .await?;
+        return Ok(());
+    }
+    let first = dose.build(backend);
+    let second = dose_vial::Entity::insert_many(links).build(backend);
+    // the second statement's placeholders follow the first's
+    let offset = first.values.as_ref().map_or(0, |v| v.0.len());
+    let renumbered = renumber(&second.sql, offset);
+    let mut values = first.values.map(|v| v.0).unwrap_or_default();
+    values.extend(second.values.map(|v| v.0).unwrap_or_default());
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        format!("WITH dose AS ({} RETURNING id) {renumbered}", first.sql),
+        values,
+    ))
+    .await?;
+    Ok(())
+}
+
+/// `$n` → `$(n + offset)` in a statement sea-query built (its only `$`s
+/// are placeholders: values are never inlined).
+fn renumber(sql: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '$' {
+            let mut digits = String::new();
+            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                digits.push(*d);
+                chars.next();
+            }
+            match digits.parse::<usize>() {
+                Ok(n) => out.push_str(&(n + offset).to_string()),
+                Err(_) => out.push_str(&digits),
+            }
+        }
+    }
+    out
 }
 
 pub(super) enum Reserve {
@@ -340,30 +543,73 @@ pub(super) enum Reserve {
     Short(i64),
 }
 
-/// Reserves `count` available vials of the lot, by code.
+/// Reserves `count` available vials of the lot, first by code, in one
+/// statement: an UPDATE of the vials a sub-select picks (on PostgreSQL
+/// `FOR UPDATE SKIP LOCKED`, so concurrent orders take disjoint vials),
+/// still `available` when updated. Fewer than `count` (a concurrent order
+/// took them): the few are given back and the lot is short.
 pub(super) async fn reserve(txn: &WriteTxn, lot_id: Uuid, count: i64) -> AppResult<Reserve> {
-    let mut find = vial::Entity::find()
-        .filter(vial::Column::LotId.eq(lot_id))
-        .filter(vial::Column::Status.eq(VialStatus::Available))
-        .order_by_asc(vial::Column::Code)
-        .limit(u64::try_from(count).unwrap_or(0));
-    if txn.get_database_backend() == DbBackend::Postgres {
-        find = find.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
-    let vials = find.all(txn).await?;
+    let backend = txn.get_database_backend();
+    let mut vials = if backend == DbBackend::Postgres {
+        // A CTE, run once: as `IN (sub-select)` PostgreSQL may run the
+        // sub-select again for each row, and `SKIP LOCKED` then skips the
+        // rows this statement just updated and picks further vials.
+        let rows = txn
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "WITH picked AS (SELECT id FROM vials WHERE lot_id = $1 AND status = $2 \
+                     ORDER BY code LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                     UPDATE vials SET status = $4 FROM picked \
+                     WHERE vials.id = picked.id AND vials.status = $2 RETURNING {}",
+                    vial::Column::iter()
+                        .map(|c| format!("vials.{}", c.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                [
+                    lot_id.into(),
+                    VialStatus::Available.as_str().into(),
+                    count.into(),
+                    VialStatus::Reserved.as_str().into(),
+                ],
+            ))
+            .await?;
+        rows.iter()
+            .map(|row| vial::Model::from_query_result(row, ""))
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        let pick = vial::Entity::find()
+            .select_only()
+            .column(vial::Column::Id)
+            .filter(vial::Column::LotId.eq(lot_id))
+            .filter(vial::Column::Status.eq(VialStatus::Available.as_str()))
+            .order_by_asc(vial::Column::Code)
+            .limit(u64::try_from(count).unwrap_or(0));
+        vial::Entity::update_many()
+            .col_expr(
+                vial::Column::Status,
+                Expr::value(VialStatus::Reserved.as_str()),
+            )
+            .filter(vial::Column::Id.in_subquery(pick.into_query()))
+            .filter(vial::Column::Status.eq(VialStatus::Available.as_str()))
+            .exec_with_returning(txn)
+            .await?
+    };
     if (vials.len() as i64) < count {
+        let ids: Vec<Uuid> = vials.iter().map(|v| v.id).collect();
+        vials::transition_all(
+            txn,
+            &ids,
+            &[VialStatus::Reserved],
+            VialStatus::Available,
+            false,
+            ("lot", lot_id),
+        )
+        .await?;
         return Ok(Reserve::Short(vials.len() as i64));
     }
-    let ids: Vec<Uuid> = vials.iter().map(|v| v.id).collect();
-    vials::transition_all(
-        txn,
-        &ids,
-        &[VialStatus::Available],
-        VialStatus::Reserved,
-        false,
-        ("lot", lot_id),
-    )
-    .await?;
+    vials.sort_by(|a, b| a.code.cmp(&b.code));
     Ok(Reserve::Done(vials))
 }
 

@@ -52,7 +52,7 @@ fn bedside_view(
         h1 { "Bedside check · " span class="code" { (record.subject_code) } }
         (flash.render())
         @if let Some(m) = mismatch { (m) }
-        p { "Dose " span class="code" { (d.code) } " " (pill(&d.status)) " · infusion " (d.infusion_number) " of " (record.infusions_total)
+        p { "Dose " span class="code" { (d.code) } " " (pill(d.status)) " · infusion " (d.infusion_number) " of " (record.infusions_total)
             @if let Some(v) = d.volume_ul { " · give " strong { (crate::domain::units::millilitres(v)) } }
             @if let Some(u) = record.use_by { " · use by " strong { (user.when(u)) } } }
         @if d.status == DoseStatus::Verified && clinician {

@@ -108,11 +108,11 @@ fn dose_view(
             .unwrap_or_default()
     };
     html! {
-        h1 { "Dose " span class="code" { (d.code) } " " (pill(&d.status)) }
+        h1 { "Dose " span class="code" { (d.code) } " " (pill(d.status)) }
         (flash.render())
         p { "Patient " a href={ "/patients/" (d.patient_id) } { (record.subject_code) } " · infusion "
             (d.infusion_number) " of " (record.infusions_total) " · lot " a class="code" href={ "/lots/" (record.lot.id) } { (record.lot.code) }
-            " " @if record.lot.status != LotStatus::Released { (pill(&record.lot.status)) } " expires " strong { (user.date(record.lot.expires_at)) }
+            " " @if record.lot.status != LotStatus::Released { (pill(record.lot.status)) } " expires " strong { (user.date(record.lot.expires_at)) }
             @if record.lot.expires_at <= now { " " span class="pill bad" { "expired" } } }
         p { "Target " strong { (page::cells(d.target_cells)) } " viable cells (accepted " (crate::domain::units::grouped(d.min_cells)) " to " (crate::domain::units::grouped(d.max_cells)) ") for "
             strong { (kg_text(d.weight_g)) " kg" } ", weighed " (user.when(record.weight.measured_at))
@@ -134,7 +134,7 @@ fn dose_view(
                     @let count = record.current_count(v.id);
                     tr {
                         td class="code" { (v.code) }
-                        td { (pill(&v.status)) }
+                        td { (pill(v.status)) }
                         td { @match place { Some(p) => (p), None => span class="muted" { "out of storage" } } }
                         td class="num" { @if let Some(c) = count { (crate::domain::units::grouped(c.viable_cells_per_ml)) } }
                         td class="num" { @if let Some(c) = count { (tenths_display(c.viability_tenths)) " %" } }

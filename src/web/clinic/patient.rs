@@ -149,7 +149,7 @@ fn patient_view(
                             td { (user.when(i.started_at))
                                 @if i.late_entry { " " span class="pill quarantine" title=(i.late_reason.clone().unwrap_or_default()) { "late entry" } } }
                             td class="num" { @if let Some(f) = window.first_day { (window_day(f, user.zone.date(i.started_at))) } }
-                            td { (pill(&i.status)) }
+                            td { (pill(i.status)) }
                         }
                     } }
                 }

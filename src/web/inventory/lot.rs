@@ -49,7 +49,7 @@ fn lot_view(
     let quality = user.user.role == Role::Quality;
     let latest = |test: &str| record.qc.iter().rev().find(|r| r.test == test);
     html! {
-        h1 { "Lot " span class="code" { (l.code) } " " (pill(&l.status)) }
+        h1 { "Lot " span class="code" { (l.code) } " " (pill(l.status)) }
         (flash.render())
         div class="grid" {
             section class="card" {
@@ -170,7 +170,7 @@ fn lot_view(
                 tbody { @for v in vial_list {
                     tr {
                         td { a class="code" href={ "/vials/" (v.vial.id) } { (v.vial.code) } }
-                        td { (pill(&v.vial.status)) }
+                        td { (pill(v.vial.status)) }
                         td { @if let Some(loc) = &v.location { (loc.path()) } }
                         td { a href={ "/api/v1/vials/" (v.vial.id) "/label.png" } { "PNG" } " · " a href={ "/api/v1/vials/" (v.vial.id) "/label.zpl" } { "ZPL" } }
                     }

@@ -38,7 +38,7 @@ fn vial_view(
 ) -> Markup {
     let v = &record.vial;
     html! {
-        h1 { "Vial " span class="code" { (v.code) } " " (pill(&v.status)) }
+        h1 { "Vial " span class="code" { (v.code) } " " (pill(v.status)) }
         (flash.render())
         div class="grid" {
             section class="card" {
