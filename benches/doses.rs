@@ -29,13 +29,12 @@ use futures::future::join_all;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
-use celltrail::services::{Actor, accounts};
-use support::{BenchApp, client, closed_loop, login, spawn_postgres, spawn_sqlite};
+use support::clinic::{Staff, post, released_lot, staff};
+use support::{BenchApp, client, closed_loop, spawn_postgres, spawn_sqlite};
 
 const CLIENTS: usize = 8;
 /// Each round is cut into this many slices, alternating with the baseline.
 const SLICES: u32 = 6;
-const PASSWORD: &str = "bench-password-0001";
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -76,19 +75,12 @@ async fn run() {
     }
 }
 
-struct Tokens {
-    lab: String,
-    quality: String,
-    pharmacist: String,
-    clinician: String,
-}
-
 async fn bench(label: &str, app: &BenchApp, patients: usize, round: Duration) {
     println!("\n{label}: {CLIENTS} clients, {} s rounds", round.as_secs());
     let http = client(64);
     let tokens = staff(app, &http).await;
     let started = Instant::now();
-    stock(app, &http, &tokens, patients * 2).await;
+    released_lot(app, &http, &tokens, patients * 2).await;
     let ids = enrol(app, &http, &tokens, patients).await;
     println!(
         "set up {patients} weighed patients and {} vials in {:.1} s",
@@ -391,136 +383,8 @@ async fn reserved_doses(app: &BenchApp) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-async fn staff(app: &BenchApp, http: &reqwest::Client) -> Tokens {
-    let actor = Actor::system("bench");
-    for (name, role) in [
-        ("lab.bench", "lab"),
-        ("qa.bench", "quality"),
-        ("pharm.bench", "pharmacist"),
-        ("nurse.bench", "clinician"),
-    ] {
-        accounts::create(
-            &app.state,
-            &actor,
-            accounts::NewAccount {
-                username: name,
-                full_name: name,
-                role,
-                password: PASSWORD,
-            },
-        )
-        .await
-        .unwrap();
-    }
-    Tokens {
-        lab: login(http, &app.base, "lab.bench", PASSWORD).await,
-        quality: login(http, &app.base, "qa.bench", PASSWORD).await,
-        pharmacist: login(http, &app.base, "pharm.bench", PASSWORD).await,
-        clinician: login(http, &app.base, "nurse.bench", PASSWORD).await,
-    }
-}
-
-async fn post(http: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
-    let response = http
-        .post(&url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body: Value = response.json().await.unwrap();
-    assert!(status.is_success(), "{url}: {status} {body}");
-    body
-}
-
-/// An eligible donor's released lots holding at least `vials` vials of
-/// 25 × 10^6 cells: two per 40 kg dose.
-async fn stock(app: &BenchApp, http: &reqwest::Client, t: &Tokens, vials: usize) {
-    let base = &app.base;
-    let day = chrono::Duration::days(1);
-    let now = Utc::now();
-    let donor = post(
-        http,
-        format!("{base}/api/v1/donors"),
-        &t.lab,
-        json!({ "code": "BENCH-DONOR", "consent_at": now - day * 30 }),
-    )
-    .await;
-    let donor_id = donor["id"].as_str().unwrap().to_owned();
-    for test in ["hiv", "hbv", "hcv", "syphilis", "htlv"] {
-        post(
-            http,
-            format!("{base}/api/v1/donors/{donor_id}/screening"),
-            &t.lab,
-            json!({ "test": test, "result": "negative", "tested_at": now - day * 20 }),
-        )
-        .await;
-    }
-    post(http, format!("{base}/api/v1/donors/{donor_id}/eligibility"), &t.quality,
-        json!({ "decision": "eligible", "signature": { "password": PASSWORD, "meaning": "eligible" } })).await;
-    let donation = post(http, format!("{base}/api/v1/donations"), &t.lab,
-        json!({ "donor_id": donor_id, "collected_at": now - day * 20, "received_at": now - day * 20 })).await;
-    let qc = [
-        ("sterility", "negative", None),
-        ("mycoplasma", "negative", None),
-        ("endotoxin", "0.1", Some("EU/mL")),
-        ("viability", "92", Some("%")),
-        ("cd73", "99", Some("%")),
-        ("cd90", "99", Some("%")),
-        ("cd105", "98", Some("%")),
-        ("cd34", "0.2", Some("%")),
-        ("cd45", "0.2", Some("%")),
-        ("cd14", "0.2", Some("%")),
-        ("cd19", "0.2", Some("%")),
-        ("hla_dr", "0.2", Some("%")),
-    ];
-    let mut made = 0;
-    while made < vials {
-        let count = (vials - made).min(999);
-        let lot = post(
-            http,
-            format!("{base}/api/v1/lots"),
-            &t.lab,
-            json!({
-                "donation_id": donation["id"], "product_code": "S1395", "passage": 3,
-                "manufactured_at": now - day * 10, "expires_at": now + day * 300,
-            }),
-        )
-        .await;
-        let lot_id = lot["id"].as_str().unwrap().to_owned();
-        for (test, value, unit) in qc {
-            post(
-                http,
-                format!("{base}/api/v1/lots/{lot_id}/qc"),
-                &t.lab,
-                json!({ "test": test, "value": value, "unit": unit }),
-            )
-            .await;
-        }
-        post(
-            http,
-            format!("{base}/api/v1/lots/{lot_id}/freeze"),
-            &t.lab,
-            json!({
-                "vial_count": count, "cells_per_vial": 25_000_000, "volume_ul": 1500,
-                "frozen_at": now - day * 9,
-            }),
-        )
-        .await;
-        post(
-            http,
-            format!("{base}/api/v1/lots/{lot_id}/release"),
-            &t.quality,
-            json!({ "signature": { "password": PASSWORD, "meaning": "released" } }),
-        )
-        .await;
-        made += count;
-    }
-}
-
 /// `n` eligible patients weighed 40 kg, enrolled 8 at a time.
-async fn enrol(app: &BenchApp, http: &reqwest::Client, t: &Tokens, n: usize) -> Vec<String> {
+async fn enrol(app: &BenchApp, http: &reqwest::Client, t: &Staff, n: usize) -> Vec<String> {
     let next = Arc::new(AtomicUsize::new(0));
     let workers = (0..CLIENTS).map(|_| {
         let (http, base, token, next) = (http.clone(), app.base.clone(), t.clinician.clone(), next.clone());
