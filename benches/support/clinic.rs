@@ -63,8 +63,8 @@ pub async fn post(http: &reqwest::Client, url: String, token: &str, body: Value)
     body
 }
 
-/// An eligible donor's released lot of `vials` (≤ 999) vials of 25 × 10^6
-/// cells.
+/// An eligible donor's released stock of `vials` vials of 25 × 10^6 cells
+/// (in lots of at most 999, as a lot holds).
 pub async fn released_lot(app: &BenchApp, http: &reqwest::Client, t: &Staff, vials: usize) {
     let base = &app.base;
     let day = chrono::Duration::days(1);
@@ -101,18 +101,7 @@ pub async fn released_lot(app: &BenchApp, http: &reqwest::Client, t: &Staff, via
         json!({ "donor_id": donor_id, "collected_at": now - day * 20, "received_at": now - day * 20 }),
     )
     .await;
-    let lot = post(
-        http,
-        format!("{base}/api/v1/lots"),
-        &t.lab,
-        json!({
-            "donation_id": donation["id"], "product_code": "S1395", "passage": 3,
-            "manufactured_at": now - day * 10, "expires_at": now + day * 300,
-        }),
-    )
-    .await;
-    let lot_id = lot["id"].as_str().unwrap().to_owned();
-    for (test, value, unit) in [
+    let qc = [
         ("sterility", "negative", None),
         ("mycoplasma", "negative", None),
         ("endotoxin", "0.1", Some("EU/mL")),
@@ -125,32 +114,50 @@ pub async fn released_lot(app: &BenchApp, http: &reqwest::Client, t: &Staff, via
         ("cd14", "0.2", Some("%")),
         ("cd19", "0.2", Some("%")),
         ("hla_dr", "0.2", Some("%")),
-    ] {
-        post(
+    ];
+    // a lot holds at most 999 vials: more stock is more lots of the donation
+    let mut made = 0;
+    while made < vials {
+        let count = (vials - made).min(999);
+        let lot = post(
             http,
-            format!("{base}/api/v1/lots/{lot_id}/qc"),
+            format!("{base}/api/v1/lots"),
             &t.lab,
-            json!({ "test": test, "value": value, "unit": unit }),
+            json!({
+                "donation_id": donation["id"], "product_code": "S1395", "passage": 3,
+                "manufactured_at": now - day * 10, "expires_at": now + day * 300,
+            }),
         )
         .await;
+        let lot_id = lot["id"].as_str().unwrap().to_owned();
+        for (test, value, unit) in qc {
+            post(
+                http,
+                format!("{base}/api/v1/lots/{lot_id}/qc"),
+                &t.lab,
+                json!({ "test": test, "value": value, "unit": unit }),
+            )
+            .await;
+        }
+        post(
+            http,
+            format!("{base}/api/v1/lots/{lot_id}/freeze"),
+            &t.lab,
+            json!({
+                "vial_count": count, "cells_per_vial": 25_000_000, "volume_ul": 1500,
+                "frozen_at": now - day * 9,
+            }),
+        )
+        .await;
+        post(
+            http,
+            format!("{base}/api/v1/lots/{lot_id}/release"),
+            &t.quality,
+            json!({ "signature": signed("released") }),
+        )
+        .await;
+        made += count;
     }
-    post(
-        http,
-        format!("{base}/api/v1/lots/{lot_id}/freeze"),
-        &t.lab,
-        json!({
-            "vial_count": vials, "cells_per_vial": 25_000_000, "volume_ul": 1500,
-            "frozen_at": now - day * 9,
-        }),
-    )
-    .await;
-    post(
-        http,
-        format!("{base}/api/v1/lots/{lot_id}/release"),
-        &t.quality,
-        json!({ "signature": signed("released") }),
-    )
-    .await;
 }
 
 /// An eligible patient, enrolled and weighed 40 kg an hour ago; its id.
