@@ -378,7 +378,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<Summary> {
             }
             Step::FollowUp(n) => follow_up(state, &team, &course[p], n, &mut rng).await?,
             Step::Recall => {
-                lots::add_qc(
+                crate::services::qc::add_qc(
                     state,
                     &team.lab,
                     recall_lot.id,
@@ -498,7 +498,7 @@ async fn cord_lot(
     .map_err(err)?;
     state.clock.jump_to(at(day + 1, 10, 0));
     for (test, value, unit) in qc {
-        lots::add_qc(state, &team.lab, lot.lot.id, test, &value, unit)
+        crate::services::qc::add_qc(state, &team.lab, lot.lot.id, test, &value, unit)
             .await
             .map_err(err)?;
     }

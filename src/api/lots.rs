@@ -248,7 +248,7 @@ async fn add_qc(
     ApiJson(body): ApiJson<AddQc>,
 ) -> AppResult<(StatusCode, ApiJson<QcView>)> {
     let value = body.value.text();
-    let result = lots::add_qc(
+    let result = crate::services::qc::add_qc(
         &state,
         &auth.user.actor(),
         id,
@@ -340,7 +340,7 @@ async fn investigate_qc(
 ) -> AppResult<ApiJson<LotView>> {
     let signature = signatures::verify(&state, &auth.user, &body.signature).await?;
     Ok(ApiJson(
-        lots::investigate_qc(
+        crate::services::qc::investigate_qc(
             &state,
             &signature,
             id,

@@ -1,5 +1,5 @@
-//! Lots: made from a donation, tested (QC), frozen into vials, and released
-//! or rejected by a quality officer's signature.
+//! Lots: made from a donation, frozen into vials, and released or rejected
+//! by a quality officer's signature (their QC results: `services::qc`).
 
 use std::collections::BTreeMap;
 
@@ -17,9 +17,7 @@ use crate::domain::codes::{
     MAX_LOTS_PER_DONATION, MAX_VIALS_PER_LOT, VialCode, lot_code, parse_product_code,
 };
 use crate::domain::donor::{Eligibility, screening_gaps};
-use crate::domain::lifecycle::{
-    LotAction, LotStatus, TransitionRefused, VialStatus, lot_transition,
-};
+use crate::domain::lifecycle::{LotAction, LotStatus, VialStatus, lot_transition};
 use crate::domain::qc::{Conclusion, QcStanding, ResultFact, Specification, standing};
 use crate::domain::reason::Reason;
 use crate::entities::{donation, donor, lot, qc_result, screening_result, vial};
@@ -150,63 +148,6 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewLot<'_>) -> AppResu
         qc: Vec::new(),
         vial_counts: BTreeMap::new(),
     })
-}
-
-/// Records a QC result judged against the specification. Results can be
-/// added in any state: a retest of a released lot must be recorded (and a
-/// failing one is what starts a recall).
-pub async fn add_qc(
-    state: &AppState,
-    actor: &Actor,
-    lot_id: Uuid,
-    test: &str,
-    value: &str,
-    unit: Option<&str>,
-) -> AppResult<qc_result::Model> {
-    // The specification in force judges the result: it lives in the
-    // protocol record, nowhere else.
-    let spec = protocol::specification(state.db.conn()).await?;
-    let judged = spec.judge(test.trim(), value, unit)?;
-    let recorded_by = actor
-        .id
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("QC needs a person")))?;
-    let now = state.clock.now();
-    let txn = state.db.write().await?;
-    let lot = store::find_or_404::<lot::Entity>(&txn, lot_id).await?;
-    let model = qc_result::Model {
-        id: Uuid::now_v7(),
-        lot_id,
-        test: judged.test.clone(),
-        value: judged.value.clone(),
-        unit: judged.unit.clone(),
-        pass: judged.pass,
-        specification: judged.specification.clone(),
-        recorded_at: now,
-        recorded_by,
-        investigation: None,
-        investigation_reason: None,
-        investigated_at: None,
-        investigated_by: None,
-    };
-    qc_result::Entity::insert(model.clone().into_active_model())
-        .exec_without_returning(&txn)
-        .await?;
-    ledger::append(
-        &txn,
-        actor,
-        now,
-        NewEvent::new("lot.qc_recorded", "lot", lot.id).details(json!({
-            "qc_result_id": model.id,
-            "test": model.test,
-            "value": model.value,
-            "unit": model.unit,
-            "pass": model.pass,
-            "specification": model.specification,
-        })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(model)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -456,7 +397,7 @@ pub async fn get(state: &AppState, id: Uuid) -> AppResult<LotRecord> {
     load(state.db.conn(), id).await
 }
 
-async fn load(db: &impl ConnectionTrait, id: Uuid) -> AppResult<LotRecord> {
+pub(crate) async fn load(db: &impl ConnectionTrait, id: Uuid) -> AppResult<LotRecord> {
     let lot = store::find_or_404::<lot::Entity>(db, id).await?;
     let qc = qc_result::Entity::find()
         .filter(qc_result::Column::LotId.eq(id))
@@ -486,7 +427,7 @@ async fn load(db: &impl ConnectionTrait, id: Uuid) -> AppResult<LotRecord> {
     })
 }
 
-async fn set_status(
+pub(crate) async fn set_status(
     txn: &crate::db::WriteTxn,
     lot_id: Uuid,
     from: LotStatus,
@@ -504,7 +445,7 @@ async fn set_status(
 }
 
 /// Where the lot stands, from every result in recording order.
-fn standing_of(spec: &Specification, qc: &[qc_result::Model]) -> AppResult<QcStanding> {
+pub(crate) fn standing_of(spec: &Specification, qc: &[qc_result::Model]) -> AppResult<QcStanding> {
     let facts = qc
         .iter()
         .map(|r| {
@@ -521,102 +462,6 @@ fn standing_of(spec: &Specification, qc: &[qc_result::Model]) -> AppResult<QcSta
         })
         .collect::<AppResult<Vec<_>>>()?;
     Ok(standing(spec, &facts))
-}
-
-/// Quality's signed investigation of a failing QC result (21 CFR 211.192
-/// in spirit; the issue of a positive sterility or mycoplasma result):
-/// `invalid_test` takes the result out of the standing, so a retest counts;
-/// `confirmed` keeps it failing and rejects the lot (in process or in
-/// quarantine; a released lot is recalled by its own signed act).
-pub async fn investigate_qc(
-    state: &AppState,
-    signature: &VerifiedSignature,
-    lot_id: Uuid,
-    result_id: Uuid,
-    conclusion: Conclusion,
-    reason: &str,
-) -> AppResult<LotRecord> {
-    let reason = Reason::parse(reason)?.into_inner();
-    let now = state.clock.now();
-    let txn = state.db.write().await?;
-    let mut record = load(&txn, lot_id).await?;
-    let Some(result) = record.qc.iter().find(|r| r.id == result_id).cloned() else {
-        return Err(AppError::not_found("QC result", result_id));
-    };
-    if result.pass {
-        return Err(AppError::invalid(
-            "result_id",
-            "only a failing result is investigated",
-        ));
-    }
-    if let Some(done) = &result.investigation {
-        return Err(TransitionRefused {
-            kind: "QC result",
-            from: if done == "confirmed" {
-                "confirmed"
-            } else {
-                "found an invalid test"
-            },
-            action: "investigate",
-        }
-        .into());
-    }
-    let signer = signature.signer.user_id;
-    store::guarded_update(
-        &txn,
-        result_id,
-        qc_result::Entity::update_many()
-            .col_expr(
-                qc_result::Column::Investigation,
-                Expr::value(conclusion.as_str()),
-            )
-            .col_expr(
-                qc_result::Column::InvestigationReason,
-                Expr::value(reason.clone()),
-            )
-            .col_expr(qc_result::Column::InvestigatedAt, Expr::value(now))
-            .col_expr(qc_result::Column::InvestigatedBy, Expr::value(signer))
-            .filter(qc_result::Column::Investigation.is_null()),
-    )
-    .await?;
-    let from: LotStatus = record.lot.status;
-    let rejected = match conclusion {
-        Conclusion::Confirmed => lot_transition(from, LotAction::Reject).ok(),
-        Conclusion::InvalidTest => None,
-    };
-    if let Some(to) = rejected {
-        set_status(&txn, lot_id, from, to).await?;
-    }
-    signatures::append_signed(
-        &txn,
-        signature,
-        now,
-        NewEvent::new("lot.qc_investigated", "lot", lot_id).details(json!({
-            "qc_result_id": result_id,
-            "test": result.test,
-            "value": result.value,
-            "conclusion": conclusion,
-            "reason": reason,
-            "lot_from": from,
-            "lot_to": rejected.unwrap_or(from),
-        })),
-    )
-    .await?;
-    txn.commit().await?;
-    for r in &mut record.qc {
-        if r.id == result_id {
-            r.investigation = Some(conclusion.as_str().to_owned());
-            r.investigation_reason = Some(reason.clone());
-            r.investigated_at = Some(now);
-            r.investigated_by = Some(signer);
-        }
-    }
-    let spec = protocol::specification(state.db.conn()).await?;
-    record.standing = standing_of(&spec, &record.qc)?;
-    if let Some(to) = rejected {
-        record.lot.status = to;
-    }
-    Ok(record)
 }
 
 /// The ids of the latest result of each test: what a decision was based on.

@@ -19,6 +19,7 @@ pub mod outcomes;
 pub mod passwords;
 pub mod patients;
 pub mod protocol;
+pub mod qc;
 pub mod recall;
 pub mod replay;
 pub mod scan;

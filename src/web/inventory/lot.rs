@@ -277,7 +277,7 @@ pub async fn qc_investigation(
     let signature = user
         .sign(&state, form.password, form.meaning, &back)
         .await?;
-    let record = lots::investigate_qc(
+    let record = crate::services::qc::investigate_qc(
         &state,
         &signature,
         id,
