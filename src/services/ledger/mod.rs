@@ -1,4 +1,4 @@
-//! Appending to and verifying the custody ledger.
+//! Appending to the custody ledger (verifying it: `verify`).
 //!
 //! Appends are serialised so the chain can never fork: on SQLite by the
 //! single-writer transaction (see `db`), on PostgreSQL by the one row of
