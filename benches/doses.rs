@@ -29,7 +29,7 @@ use futures::future::join_all;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
-use support::clinic::{Staff, post, released_lot, staff};
+use support::clinic::{Staff, enrol_weighed, released_lot, staff};
 use support::{BenchApp, client, closed_loop, spawn_postgres, spawn_sqlite};
 
 const CLIENTS: usize = 8;
@@ -387,7 +387,12 @@ async fn reserved_doses(app: &BenchApp) -> Vec<(String, Vec<String>)> {
 async fn enrol(app: &BenchApp, http: &reqwest::Client, t: &Staff, n: usize) -> Vec<String> {
     let next = Arc::new(AtomicUsize::new(0));
     let workers = (0..CLIENTS).map(|_| {
-        let (http, base, token, next) = (http.clone(), app.base.clone(), t.clinician.clone(), next.clone());
+        let (http, base, token, next) = (
+            http.clone(),
+            app.base.clone(),
+            t.clinician.clone(),
+            next.clone(),
+        );
         async move {
             let mut ids = Vec::new();
             loop {
@@ -395,23 +400,7 @@ async fn enrol(app: &BenchApp, http: &reqwest::Client, t: &Staff, n: usize) -> V
                 if i >= n {
                     return ids;
                 }
-                let now = Utc::now();
-                let patient = post(&http, format!("{base}/api/v1/patients"), &token, json!({
-                    "subject_code": format!("B-{i:05}"), "birth_date": "1980-01-01", "sex": "female",
-                    "enrolled_at": now - chrono::Duration::days(2), "baseline_pasi": 12,
-                    "criteria": {
-                        "stable_psoriasis_vulgaris_6_months": true, "active_despite_treatment": true,
-                        "no_other_psoriasis_treatment_during_study": true, "informed_consent": true,
-                        "other_psoriasis_type": false, "other_disease": false,
-                        "systemic_treatment_last_4_weeks": false, "topical_treatment_last_2_weeks": false,
-                        "uncontrolled_active_infection": false, "hbv_hcv_or_hiv": false,
-                        "severe_systemic_disease_or_malignancy": false,
-                        "pregnant_lactating_or_planning": false, "cannot_be_followed_up": false,
-                    },
-                })).await;
-                let id = patient["id"].as_str().unwrap().to_owned();
-                post(&http, format!("{base}/api/v1/patients/{id}/weights"), &token,
-                    json!({ "value": 40, "unit": "kg", "measured_at": now - chrono::Duration::hours(1) })).await;
+                let id = enrol_weighed(&http, &base, &token, &format!("B-{i:05}")).await;
                 ids.push(id);
             }
         }

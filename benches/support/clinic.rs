@@ -167,12 +167,22 @@ pub async fn weighed_patient(
     t: &Staff,
     subject_code: &str,
 ) -> String {
-    let base = &app.base;
+    enrol_weighed(http, &app.base, &t.clinician, subject_code).await
+}
+
+/// The same, by a clinician's token against the server at `base` (for
+/// workers that enrol many at once).
+pub async fn enrol_weighed(
+    http: &reqwest::Client,
+    base: &str,
+    clinician: &str,
+    subject_code: &str,
+) -> String {
     let now = Utc::now();
     let patient = post(
         http,
         format!("{base}/api/v1/patients"),
-        &t.clinician,
+        clinician,
         json!({
             "subject_code": subject_code, "birth_date": "1980-01-01", "sex": "female",
             "enrolled_at": now - chrono::Duration::days(2), "baseline_pasi": 12,
@@ -192,7 +202,7 @@ pub async fn weighed_patient(
     post(
         http,
         format!("{base}/api/v1/patients/{id}/weights"),
-        &t.clinician,
+        clinician,
         json!({ "value": 40, "unit": "kg", "measured_at": now - chrono::Duration::hours(1) }),
     )
     .await;
