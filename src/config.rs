@@ -10,6 +10,8 @@ use crate::domain::zone::SiteZone;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://celltrail.db?mode=rwc";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// A sign-in lasts a shift unless set otherwise.
+pub const DEFAULT_TOKEN_TTL_HOURS: u32 = 12;
 
 /// celltrail: chain of identity and custody for cell-therapy products.
 #[derive(Debug, Parser)]
@@ -220,10 +222,37 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "CELLTRAIL_TOKEN_TTL_HOURS",
-        default_value_t = 12,
+        default_value_t = DEFAULT_TOKEN_TTL_HOURS,
         value_parser = clap::value_parser!(u32).range(1..=72)
     )]
     pub token_ttl_hours: u32,
+}
+
+impl ServeArgs {
+    /// The serving settings of `celltrail [FLAGS] serve [FLAGS]`: a flag
+    /// given after `serve` wins, and one given only before it still counts
+    /// (`celltrail --bind 0.0.0.0:9000 serve` serves on port 9000). A
+    /// value left at its default after `serve` is taken from before it.
+    pub fn over(self, before: &ServeArgs) -> ServeArgs {
+        ServeArgs {
+            bind: if self.bind == DEFAULT_BIND {
+                before.bind.clone()
+            } else {
+                self.bind
+            },
+            admin_password: self
+                .admin_password
+                .or_else(|| before.admin_password.clone()),
+            cookie_secure: self.cookie_secure && before.cookie_secure,
+            demo: self.demo || before.demo,
+            trust_forwarded_for: self.trust_forwarded_for || before.trust_forwarded_for,
+            token_ttl_hours: if self.token_ttl_hours == DEFAULT_TOKEN_TTL_HOURS {
+                before.token_ttl_hours
+            } else {
+                self.token_ttl_hours
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -380,6 +409,30 @@ mod tests {
         assert_eq!(cli.database.database_url, "postgres://x@y/z");
         match cli.command {
             Some(Command::Serve(serve)) => assert_eq!(serve.bind, "0.0.0.0:9000"),
+            other => panic!("{other:?}"),
+        }
+        // a serving flag before `serve` counts; one after it wins
+        let cli = Cli::try_parse_from(["celltrail", "--bind", "0.0.0.0:9001", "--demo", "serve"])
+            .unwrap();
+        match cli.command {
+            Some(Command::Serve(serve)) => {
+                let serve = serve.over(&cli.serve);
+                assert_eq!(serve.bind, "0.0.0.0:9001");
+                assert!(serve.demo);
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli = Cli::try_parse_from([
+            "celltrail",
+            "--bind",
+            "0.0.0.0:9001",
+            "serve",
+            "--bind",
+            "0.0.0.0:9002",
+        ])
+        .unwrap();
+        match cli.command {
+            Some(Command::Serve(serve)) => assert_eq!(serve.over(&cli.serve).bind, "0.0.0.0:9002"),
             other => panic!("{other:?}"),
         }
         assert!(

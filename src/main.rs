@@ -57,6 +57,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(settings, cli.serve.demo).await
         }
         Some(Command::Serve(args)) => {
+            let args = args.over(&cli.serve);
             let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &args)?;
             serve(settings, args.demo).await
         }

@@ -35,6 +35,7 @@ mod m20261126_000025_create_sign_in_failures;
 mod m20261126_000026_create_demo_marks;
 mod m20261126_000027_create_session_epoch;
 mod m20261126_000028_create_ledger_head;
+mod m20261127_000029_index_vials_by_lot_status_code;
 
 mod add_columns;
 
@@ -72,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000026_create_demo_marks::Migration),
             Box::new(m20261126_000027_create_session_epoch::Migration),
             Box::new(m20261126_000028_create_ledger_head::Migration),
+            Box::new(m20261127_000029_index_vials_by_lot_status_code::Migration),
         ]
     }
 }

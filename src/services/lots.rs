@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Asterisk, Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
@@ -408,7 +408,7 @@ pub(crate) async fn load(db: &impl ConnectionTrait, id: Uuid) -> AppResult<LotRe
     let counts: Vec<(String, i64)> = vial::Entity::find()
         .select_only()
         .column(vial::Column::Status)
-        .column_as(vial::Column::Id.count(), "n")
+        .column_as(Expr::col(Asterisk).count(), "n")
         .filter(vial::Column::LotId.eq(id))
         .group_by(vial::Column::Status)
         .into_tuple()

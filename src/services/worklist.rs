@@ -1,6 +1,7 @@
 //! What needs doing now: the lists the home page shows each role.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sea_orm::sea_query::{Asterisk, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
@@ -71,7 +72,7 @@ pub async fn load(state: &AppState) -> AppResult<Worklist> {
         .select_only()
         .column(vial::Column::LotId)
         .column(vial::Column::Status)
-        .column_as(vial::Column::Id.count(), "n")
+        .column_as(Expr::col(Asterisk).count(), "n")
         .group_by(vial::Column::LotId)
         .group_by(vial::Column::Status)
         .into_tuple()

@@ -8,7 +8,7 @@
 //! query, and an amendment is used within a second everywhere.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
     QuerySelect, Select,
@@ -218,7 +218,7 @@ fn with_available(
     lots: Select<lot::Entity>,
 ) -> sea_orm::Selector<sea_orm::SelectModel<LotAvailable>> {
     let count = Query::select()
-        .expr(Expr::col((vial::Entity, vial::Column::Id)).count())
+        .expr(Expr::col(Asterisk).count())
         .from(vial::Entity)
         .and_where(
             Expr::col((vial::Entity, vial::Column::LotId)).equals((lot::Entity, lot::Column::Id)),

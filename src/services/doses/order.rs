@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Asterisk, Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic,
     IntoActiveModel, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement,
@@ -80,7 +80,7 @@ async fn blocked_lots(
     let held: HashMap<Uuid, i64> = vial::Entity::find()
         .select_only()
         .column(vial::Column::LotId)
-        .column_as(vial::Column::Id.count(), "n")
+        .column_as(Expr::col(Asterisk).count(), "n")
         .filter(vial::Column::LotId.is_in(lots.iter().map(|l| l.id)))
         .filter(vial::Column::Status.is_in([
             VialStatus::Available.as_str(),
