@@ -222,8 +222,9 @@ async fn checkpoint(settings: Settings, args: CheckpointArgs) -> anyhow::Result<
 async fn load_demo(state: &AppState) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let summary = celltrail::demo::load(state).await?;
-    celltrail::memory::release_free_memory();
     let report = ledger::verify(&state.db).await?;
+    // the load and the verification read much; what they freed goes back
+    celltrail::memory::release_free_memory();
     println!(
         "\n  Demo trial loaded in {:.1} s (DEMO DATA, not for clinical use):\n    {} donors, {} lots, {} vials, {} patients, {} infusions, {} adverse events; lot {} recalled\n    today: {} doses in progress, lot {} in quarantine awaiting QC, a follow-up due\n    ledger: {} events, {}\n\n  Sign in as (username / password):",
         started.elapsed().as_secs_f64(),
