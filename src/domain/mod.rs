@@ -3,6 +3,7 @@
 //! types here, so nothing past the edge re-checks them.
 
 pub mod accounts;
+pub mod actor;
 pub mod assessment;
 pub mod checkpoint;
 pub mod codes;

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::db::WriteTxn;
 use crate::domain::accounts::{
-    FailedAttempt, LOCKOUT_THRESHOLD, NewPassword, Role, Username, failed_attempt, is_locked,
+    FailedAttempt, LOCKOUT_THRESHOLD, NewPassword, Username, failed_attempt, is_locked,
 };
 use crate::domain::event::hex;
 use crate::domain::throttle::{ClientAddress, retry_after_seconds};
@@ -25,30 +25,9 @@ use crate::services::store;
 use crate::services::{Actor, passwords, sessions, throttle};
 use crate::state::AppState;
 
+pub use crate::domain::actor::AuthenticatedUser;
+
 const TOKEN_PREFIX: &str = "ct_";
-
-/// The person behind a valid token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthenticatedUser {
-    pub user_id: Uuid,
-    pub session_id: Uuid,
-    pub username: String,
-    pub full_name: String,
-    pub role: Role,
-    pub locked_until: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl AuthenticatedUser {
-    pub fn actor(&self) -> Actor {
-        Actor {
-            id: Some(self.user_id),
-            username: self.username.clone(),
-            full_name: self.full_name.clone(),
-            role: Some(self.role),
-        }
-    }
-}
 
 pub struct LoginOutcome {
     pub token: String,

@@ -17,45 +17,17 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use sea_orm::{EntityTrait, QueryOrder, QuerySelect, Set};
 
 use crate::db::LedgerHead;
-use crate::domain::checkpoint::{
-    Checkpoint, parse_checkpoints, parse_public_key, public_key_text, sign,
-};
+use crate::domain::checkpoint::{Checkpoint, parse_checkpoints, parse_public_key, sign};
 use crate::domain::event::hex;
 use crate::entities::{custody_event, ledger_checkpoint};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+pub use crate::state::signer::Signer;
 
 /// How often the checkpointer looks, and the longest a written head waits
 /// for its checkpoint.
 const TICK: Duration = Duration::from_secs(10);
 const AT_LEAST_EVERY: chrono::Duration = chrono::Duration::minutes(10);
-
-/// The signing side: the key and the log, for a serving instance.
-pub struct Signer {
-    key: SigningKey,
-    log: PathBuf,
-    /// One checkpoint at a time within this process.
-    busy: tokio::sync::Mutex<()>,
-}
-
-impl std::fmt::Debug for Signer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer")
-            .field("public_key", &self.public_key())
-            .field("log", &self.log)
-            .finish()
-    }
-}
-
-impl Signer {
-    pub fn public_key(&self) -> String {
-        public_key_text(&self.key.verifying_key())
-    }
-
-    pub fn verifying_key(&self) -> VerifyingKey {
-        self.key.verifying_key()
-    }
-}
 
 /// The checkpoint log in a checkpoint folder.
 pub fn log_path(dir: &Path) -> PathBuf {

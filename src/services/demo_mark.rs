@@ -7,9 +7,6 @@
 //! Labels, pages, CSV exports and the start-up log ask [`is_demo`]; it is
 //! decided from the database, never from a command-line flag.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
-
 use sea_orm::{EntityTrait, IntoActiveModel};
 use serde_json::json;
 use uuid::Uuid;
@@ -19,38 +16,12 @@ use crate::error::AppResult;
 use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
 use crate::state::AppState;
+pub use crate::state::demo::DemoFlag;
 
 /// The marker's only row.
 const MARK_ID: i32 = 1;
 
 pub use crate::labels::DEMO_BAND as DEMO_NOTICE;
-
-/// Remembers the answer once it can no longer change: a marker is never
-/// removed, and the demo loads only into a database with no donor and no
-/// patient, so one that holds real records unmarked stays real. Only a
-/// database still empty is asked again (another process may load the demo
-/// into it); a serving installation asks the database once.
-#[derive(Debug, Clone, Default)]
-pub struct DemoFlag(Arc<AtomicU8>);
-
-// 0: not known yet
-const DEMO: u8 = 1;
-const REAL: u8 = 2;
-
-impl DemoFlag {
-    fn known(&self) -> Option<bool> {
-        match self.0.load(Ordering::Relaxed) {
-            DEMO => Some(true),
-            REAL => Some(false),
-            _ => None,
-        }
-    }
-
-    fn remember(&self, demo: bool) {
-        self.0
-            .store(if demo { DEMO } else { REAL }, Ordering::Relaxed);
-    }
-}
 
 /// Whether the database holds demo data.
 pub async fn is_demo(state: &AppState) -> AppResult<bool> {

@@ -32,29 +32,4 @@ pub mod trace;
 pub mod vials;
 pub mod worklist;
 
-use uuid::Uuid;
-
-use crate::domain::accounts::Role;
-
-/// Who does something: a signed-in person, or the system itself (first
-/// start, the command line).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    pub id: Option<Uuid>,
-    pub username: String,
-    pub full_name: String,
-    pub role: Option<Role>,
-}
-
-impl Actor {
-    /// The service acting on its own (bootstrap) or an operator at the
-    /// server's command line, named for the ledger.
-    pub fn system(name: &str) -> Self {
-        Actor {
-            id: None,
-            username: format!("system:{name}"),
-            full_name: format!("celltrail {name}"),
-            role: None,
-        }
-    }
-}
+pub use crate::domain::actor::Actor;

@@ -11,9 +11,8 @@
 //! moved. Until that number has been read, or while it cannot be, the
 //! protocol is read from the database on every use.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -28,14 +27,7 @@ use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::signatures::{self, VerifiedSignature};
 use crate::state::AppState;
-
-/// A protocol and its version number.
-#[derive(Debug, Clone)]
-pub struct Versioned {
-    pub version: i32,
-    pub protocol: Protocol,
-    pub record: protocol_version::Model,
-}
+pub use crate::state::protocols::{Versioned, Versions};
 
 /// The protocol in force (one query).
 pub async fn current(db: &impl ConnectionTrait) -> AppResult<Versioned> {
@@ -61,71 +53,6 @@ pub async fn current(db: &impl ConnectionTrait) -> AppResult<Versioned> {
 /// How often each instance reads the latest protocol version number: an
 /// amendment made on another instance is used here within twice this.
 pub const POLL: Duration = Duration::from_millis(400);
-
-/// Protocol versions already read, and the one in force. A version is never
-/// changed once written (an amendment is a new version), so what was read
-/// stays true; which version is in force is watched ([`watch`]).
-#[derive(Debug, Clone, Default)]
-pub struct Versions {
-    read: Arc<RwLock<HashMap<i32, Arc<Protocol>>>>,
-    in_force: Arc<InForce>,
-}
-
-#[derive(Debug, Default)]
-struct InForce {
-    current: RwLock<Option<Arc<Versioned>>>,
-    /// The latest version number has been read and is being watched.
-    live: AtomicBool,
-}
-
-impl Versions {
-    fn current(&self) -> Option<Arc<Versioned>> {
-        if !self.in_force.live.load(Ordering::Acquire) {
-            return None;
-        }
-        self.in_force.current.read().ok()?.clone()
-    }
-
-    /// Keeps `read` as the version in force unless a later one is kept
-    /// already (versions only grow: a slow reader never puts back an older
-    /// one).
-    fn keep(&self, read: &Arc<Versioned>) {
-        if let Ok(mut current) = self.in_force.current.write()
-            && current.as_ref().is_none_or(|c| c.version < read.version)
-        {
-            *current = Some(read.clone());
-        }
-    }
-
-    /// Puts `read` in force, whatever was kept (the watcher's word).
-    fn replace(&self, read: Option<Arc<Versioned>>) {
-        if let Ok(mut current) = self.in_force.current.write() {
-            *current = read;
-        }
-    }
-
-    /// Forgets the version in force: the next use reads it again.
-    fn forget(&self) {
-        self.replace(None);
-    }
-
-    fn set_live(&self, live: bool) {
-        if !live {
-            self.forget();
-        }
-        self.in_force.live.store(live, Ordering::Release);
-    }
-
-    /// The version number kept as in force.
-    fn kept_version(&self) -> Option<i32> {
-        self.in_force
-            .current
-            .read()
-            .ok()?
-            .as_ref()
-            .map(|c| c.version)
-    }
-}
 
 /// The protocol in force, from this instance's memory when it has it (no
 /// query), else read (one query) and kept.

@@ -5,8 +5,7 @@
 //! query for its box. Should units ever become editable, this cache must be
 //! invalidated on edit.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
@@ -19,39 +18,7 @@ use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::store;
 use crate::state::AppState;
-
-/// A storage unit with its full path, as cached.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unit {
-    pub id: Uuid,
-    pub name: String,
-    pub kind: StorageKind,
-    pub parent_id: Option<Uuid>,
-    pub rows: Option<u8>,
-    pub cols: Option<u8>,
-    /// `Tank 1 › Rack A › Box 3`.
-    pub path: String,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct StorageCache {
-    units: Arc<RwLock<HashMap<Uuid, Arc<Unit>>>>,
-}
-
-impl StorageCache {
-    fn get(&self, id: Uuid) -> Option<Arc<Unit>> {
-        self.units.read().ok()?.get(&id).cloned()
-    }
-
-    fn put(&self, unit: Unit) -> Arc<Unit> {
-        let unit = Arc::new(unit);
-        if let Ok(mut units) = self.units.write() {
-            units.insert(unit.id, unit.clone());
-        }
-        unit
-    }
-}
+pub use crate::state::storage::{StorageCache, Unit};
 
 /// A new unit as asked for.
 #[derive(Debug, Clone)]

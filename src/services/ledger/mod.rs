@@ -29,7 +29,8 @@ use crate::services::Actor;
 
 mod verify;
 
-pub use verify::{LedgerCheck, check, last_check, verify, verify_chain, verify_with};
+pub use crate::state::ledger::LedgerCheck;
+pub use verify::{check, last_check, verify, verify_chain, verify_with};
 
 /// A state change to record.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Statement,
@@ -18,6 +18,7 @@ use crate::domain::checkpoint::CheckpointJudge;
 use crate::domain::ledger::{ChainReport, ChainVerifier};
 use crate::domain::replay::{EventView, Replay};
 use crate::entities::custody_event;
+use crate::state::ledger::LedgerCheck;
 
 /// Events read per query while verifying.
 const VERIFY_BATCH: u64 = 10_000;
@@ -298,13 +299,6 @@ async fn read_after(db: &Db, after: i64) -> Result<Page, DbErr> {
         .limit(VERIFY_BATCH)
         .all(db.conn())
         .await
-}
-
-/// A full verification and when it ran.
-#[derive(Debug, Clone)]
-pub struct LedgerCheck {
-    pub at: DateTime<Utc>,
-    pub report: ChainReport,
 }
 
 /// Verifies the whole chain against the trusted checkpoints and remembers

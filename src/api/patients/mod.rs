@@ -1,4 +1,11 @@
-//! Patients: enrolment (clinician), weights (clinician), the record.
+//! Patients: enrolment (clinician) and the record.
+//!
+//! Its parts: this module enrols, lists and shows patients; `weights`
+//! records and voids weights (clinician); `assessments` records PASI and
+//! DLQI scores (clinician).
+
+mod assessments;
+mod weights;
 
 use std::collections::BTreeMap;
 
@@ -12,20 +19,21 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, ApiPath, Authorized, DecimalInput, roles};
-use crate::domain::assessment::{AssessmentKind, PasiRegions};
 use crate::domain::dose::WeightUnit;
 use crate::domain::lifecycle::{DoseStatus, InfusionStatus};
-use crate::domain::patient::{Sex, parse_tenths, tenths_display};
+use crate::domain::patient::{Sex, parse_tenths};
 use crate::domain::protocol::Protocol;
 use crate::domain::scan::{ScanKind, payload};
 use crate::domain::zone::SiteZone;
-use crate::entities::{adverse_event, assessment, dose, infusion, patient, weight};
+use crate::entities::{adverse_event, assessment, dose, infusion, patient};
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::services::assessments::{self, Scored};
-use crate::services::patients::{self, NewPatient, NewWeight, PatientRecord};
+use crate::services;
+use crate::services::patients::{self, NewPatient, PatientRecord};
 use crate::services::protocol;
-use crate::services::signatures::{self, SignatureInput};
 use crate::state::AppState;
+
+pub use assessments::{AssessmentView, RecordAssessment, tenths_number};
+pub use weights::{RecordWeight, VoidWeight, WeightView, kilograms};
 
 /// The patient's infusion window on the site's calendar.
 pub struct Window {
@@ -57,86 +65,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(enrol, list_patients))
         .routes(routes!(get_patient))
-        .routes(routes!(record_weight))
-        .routes(routes!(void_weight))
-        .routes(routes!(record_assessment))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AssessmentView {
-    pub id: Uuid,
-    pub patient_id: Uuid,
-    /// `pasi` or `dlqi`.
-    pub kind: AssessmentKind,
-    pub assessed_at: DateTime<Utc>,
-    /// PASI 0-72 with one decimal; DLQI 0-30.
-    #[schema(value_type = f64)]
-    pub score: serde_json::Number,
-    /// What the score was computed from (regions or answers).
-    #[schema(value_type = Object)]
-    pub inputs: serde_json::Value,
-    pub recorded_at: DateTime<Utc>,
-}
-
-impl From<assessment::Model> for AssessmentView {
-    fn from(a: assessment::Model) -> Self {
-        AssessmentView {
-            score: if a.kind == AssessmentKind::Pasi {
-                tenths_number(a.score)
-            } else {
-                serde_json::Number::from(a.score)
-            },
-            inputs: serde_json::from_str(&a.inputs).unwrap_or_default(),
-            id: a.id,
-            patient_id: a.patient_id,
-            kind: a.kind,
-            assessed_at: a.assessed_at,
-            recorded_at: a.recorded_at,
-        }
-    }
-}
-
-/// An assessment as scored: PASI from its four regions, or DLQI from its
-/// ten answers.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
-pub enum RecordAssessment {
-    Pasi {
-        assessed_at: DateTime<Utc>,
-        regions: PasiRegions,
-    },
-    Dlqi {
-        assessed_at: DateTime<Utc>,
-        /// Ten answers, 0 to 3 each.
-        answers: Vec<i32>,
-    },
-}
-
-/// Records a PASI or DLQI assessment (clinician); the score is computed
-/// exactly.
-#[utoipa::path(post, path = "/patients/{id}/assessments", tag = "patients", security(("bearer" = [])),
-    params(("id" = Uuid, Path)), request_body = RecordAssessment,
-    responses((status = 201, description = "Created: the assessment with its computed score", body = AssessmentView), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "invalid_assessment")))]
-async fn record_assessment(
-    State(state): State<AppState>,
-    auth: Authorized<roles::Clinician>,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<RecordAssessment>,
-) -> AppResult<(StatusCode, ApiJson<AssessmentView>)> {
-    let (assessed_at, scored) = match body {
-        RecordAssessment::Pasi {
-            assessed_at,
-            regions,
-        } => (assessed_at, Scored::Pasi(regions)),
-        RecordAssessment::Dlqi {
-            assessed_at,
-            answers,
-        } => (assessed_at, Scored::Dlqi(answers)),
-    };
-    let model = assessments::record(&state, &auth.user.actor(), id, assessed_at, scored).await?;
-    Ok((StatusCode::CREATED, ApiJson(model.into())))
+        .merge(weights::router())
+        .merge(assessments::router())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -187,63 +117,6 @@ pub struct EnrolmentWeightView {
     pub weight_g: i64,
     pub value: String,
     pub unit: WeightUnit,
-}
-
-/// A score in tenths as a JSON number with one decimal.
-pub fn tenths_number(tenths: i32) -> serde_json::Number {
-    tenths_display(tenths)
-        .parse()
-        .unwrap_or_else(|_| serde_json::Number::from(tenths / 10))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WeightView {
-    pub id: Uuid,
-    /// Whole grams: what every dose is computed from.
-    pub weight_g: i64,
-    /// The same in kilograms, exact (`"72.575"`).
-    pub weight_kg: String,
-    /// As entered.
-    pub value: String,
-    pub unit: WeightUnit,
-    pub measured_at: DateTime<Utc>,
-    pub confirmed_change: bool,
-    pub recorded_at: DateTime<Utc>,
-    /// A voided weight is shown struck out and never used.
-    pub voided: bool,
-    pub voided_at: Option<DateTime<Utc>>,
-    pub voided_by: Option<Uuid>,
-    pub void_reason: Option<String>,
-}
-
-/// Grams as exact kilograms: `72575` → `72.575`.
-pub fn kilograms(grams: i64) -> String {
-    let whole = grams / 1000;
-    let rest = (grams % 1000).abs();
-    if rest == 0 {
-        whole.to_string()
-    } else {
-        format!("{whole}.{}", format!("{rest:03}").trim_end_matches('0'))
-    }
-}
-
-impl From<weight::Model> for WeightView {
-    fn from(w: weight::Model) -> Self {
-        WeightView {
-            id: w.id,
-            weight_g: w.weight_g,
-            weight_kg: kilograms(w.weight_g),
-            value: w.value,
-            unit: w.unit,
-            measured_at: w.measured_at,
-            confirmed_change: w.confirmed_change,
-            recorded_at: w.recorded_at,
-            voided: w.voided_at.is_some(),
-            voided_at: w.voided_at,
-            voided_by: w.voided_by,
-            void_reason: w.void_reason,
-        }
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -346,7 +219,7 @@ impl PatientView {
         let starts: Vec<DateTime<Utc>> = infusions.iter().map(|i| i.started_at).collect();
         let first = starts.iter().min().copied();
         let window = Window::of(rules, zone, &starts);
-        let baseline = assessments::baseline(&patient, &scored, first);
+        let baseline = services::assessments::baseline(&patient, &scored, first);
         PatientView {
             baseline_pasi_current: tenths_number(baseline.tenths),
             assessments: scored.into_iter().map(AssessmentView::from).collect(),
@@ -389,7 +262,7 @@ impl PatientView {
 
 async fn view(state: &AppState, record: PatientRecord) -> AppResult<PatientView> {
     let current = protocol::current(state.db.conn()).await?;
-    let scored = assessments::of_patient(state.db.conn(), record.patient.id).await?;
+    let scored = services::assessments::of_patient(state.db.conn(), record.patient.id).await?;
     Ok(PatientView::build(
         record,
         scored,
@@ -514,93 +387,4 @@ async fn get_patient(
 ) -> AppResult<ApiJson<PatientView>> {
     let record = patients::get(&state, id).await?;
     Ok(ApiJson(view(&state, record).await?))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RecordWeight {
-    /// The number read off the scale.
-    pub value: DecimalInput,
-    /// `kg` or `lb`; always explicit.
-    pub unit: WeightUnit,
-    pub measured_at: DateTime<Utc>,
-    /// Confirms a weight the protocol asks to confirm: more than its
-    /// threshold from the previous (or enrolment) weight, or a body-mass
-    /// index outside its range.
-    #[serde(default)]
-    pub confirm_change: bool,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VoidWeight {
-    pub reason: String,
-    pub signature: SignatureInput,
-}
-
-/// Voids a mis-entered weight (clinician, signed, with the reason): it stays
-/// on record, struck out, and is never used again.
-#[utoipa::path(post, path = "/patients/{id}/weights/{weight_id}/void", tag = "patients", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("weight_id" = Uuid, Path)), request_body = VoidWeight,
-    responses((status = 200, description = "The weight", body = WeightView),
-        (status = 401, body = ErrorBody, description = "signature_invalid"),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "invalid_state: already voided"),
-        (status = 422, body = ErrorBody)))]
-async fn void_weight(
-    State(state): State<AppState>,
-    auth: Authorized<roles::Clinician>,
-    ApiPath((id, weight_id)): ApiPath<(Uuid, Uuid)>,
-    ApiJson(body): ApiJson<VoidWeight>,
-) -> AppResult<ApiJson<WeightView>> {
-    let signature = signatures::verify(&state, &auth.user, &body.signature).await?;
-    let weight = patients::void_weight(&state, &signature, id, weight_id, &body.reason).await?;
-    Ok(ApiJson(weight.into()))
-}
-
-/// Records a weight (clinician).
-#[utoipa::path(post, path = "/patients/{id}/weights", tag = "patients", security(("bearer" = [])),
-    params(("id" = Uuid, Path)), request_body = RecordWeight,
-    responses((status = 201, description = "Created: the weight", body = WeightView), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "implausible_weight, weight_change_unconfirmed (a change past the protocol's threshold from the previous or enrolment weight, or a body-mass index outside its range: details.concerns and details.likely_slip say which)")))]
-async fn record_weight(
-    State(state): State<AppState>,
-    auth: Authorized<roles::Clinician>,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<RecordWeight>,
-) -> AppResult<(StatusCode, ApiJson<WeightView>)> {
-    let value = body.value.text();
-    let weight = patients::record_weight(
-        &state,
-        &auth.user.actor(),
-        id,
-        NewWeight {
-            value: &value,
-            unit: body.unit,
-            measured_at: body.measured_at,
-            confirm_change: body.confirm_change,
-        },
-    )
-    .await?;
-    Ok((StatusCode::CREATED, ApiJson(weight.into())))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kilograms_are_exact() {
-        assert_eq!(kilograms(72_575), "72.575");
-        assert_eq!(kilograms(70_000), "70");
-        assert_eq!(kilograms(70_500), "70.5");
-        assert_eq!(kilograms(30_001), "30.001");
-    }
-
-    #[test]
-    fn scores_print_with_one_decimal() {
-        assert_eq!(tenths_number(124).to_string(), "12.4");
-        assert_eq!(tenths_number(80).to_string(), "8.0");
-    }
 }

@@ -1,0 +1,150 @@
+//! The buttons a scan station shows: what the person holding a record may
+//! do with it now. The lifecycle decides what is possible; the role
+//! decides whose job it is.
+
+use crate::domain::accounts::Role;
+use crate::domain::lifecycle::{LotStatus, VialStatus};
+
+/// What the person holding a vial may do with it now, given their role: the
+/// buttons a scan station shows. The lifecycle decides what is possible;
+/// the role decides whose job it is.
+pub fn vial_actions(
+    role: Role,
+    status: VialStatus,
+    in_storage: bool,
+    lot: LotStatus,
+    lot_expired: bool,
+) -> Vec<&'static str> {
+    use crate::domain::lifecycle::{VialAction, vial_transition};
+    let can = |action| vial_transition(status, action).is_ok();
+    let mut actions = Vec::new();
+    match role {
+        Role::Lab => {
+            if can(VialAction::Store) {
+                actions.push(if in_storage { "move" } else { "store" });
+            }
+            if can(VialAction::Discard) {
+                actions.push("discard");
+            }
+            if !matches!(status, VialStatus::Infused | VialStatus::Discarded) {
+                actions.push("print_label");
+            }
+        }
+        Role::Pharmacist => {
+            if can(VialAction::Reserve) && lot == LotStatus::Released && !lot_expired {
+                actions.push("reserve");
+            }
+        }
+        Role::Quality | Role::Clinician => {}
+        Role::Admin => return actions,
+    }
+    actions.extend(["history", "trace"]);
+    actions
+}
+
+/// What may be done with a lot now, by role.
+pub fn lot_actions(role: Role, status: LotStatus, expired: bool) -> Vec<&'static str> {
+    use crate::domain::lifecycle::{LotAction, lot_transition};
+    let can = |action| lot_transition(status, action).is_ok();
+    let mut actions = Vec::new();
+    match role {
+        Role::Lab => {
+            if status != LotStatus::Rejected {
+                actions.push("record_qc");
+            }
+            if can(LotAction::Freeze) {
+                actions.push("freeze");
+            }
+            if status != LotStatus::InProcess {
+                actions.push("print_labels");
+            }
+        }
+        Role::Quality => {
+            if can(LotAction::Release) && !expired {
+                actions.push("release");
+            }
+            if can(LotAction::Reject) {
+                actions.push("reject");
+            }
+            if can(LotAction::Recall) {
+                actions.push("recall");
+            }
+        }
+        Role::Pharmacist => {
+            if status == LotStatus::Released && !expired {
+                actions.push("order_dose");
+            }
+        }
+        Role::Clinician => {}
+        Role::Admin => return actions,
+    }
+    actions.extend(["history", "trace"]);
+    actions
+}
+
+/// What may be done with a dose order now, by role.
+pub fn dose_actions(role: Role, status: crate::domain::lifecycle::DoseStatus) -> Vec<&'static str> {
+    use crate::domain::lifecycle::{DoseAction, dose_transition};
+    let can = |action| dose_transition(status, action).is_ok();
+    let mut actions = Vec::new();
+    match role {
+        Role::Pharmacist => {
+            for (action, name) in [
+                (DoseAction::Thaw, "thaw"),
+                (DoseAction::Verify, "verify"),
+                (DoseAction::ReplaceVial, "replace_vial"),
+                (DoseAction::Cancel, "cancel"),
+            ] {
+                if can(action) {
+                    actions.push(name);
+                }
+            }
+            actions.push("print_label");
+        }
+        Role::Clinician => {
+            if can(DoseAction::StartInfusion) {
+                actions.push("start_infusion");
+            }
+            if can(DoseAction::CompleteInfusion) {
+                actions.push("complete_infusion");
+            }
+        }
+        Role::Lab | Role::Quality => {}
+        Role::Admin => return actions,
+    }
+    actions.extend(["history", "trace"]);
+    actions
+}
+
+/// What may be done for a patient now, by role: `open_dose` is the status
+/// of the dose in progress, if any; `more_allowed` whether the protocol
+/// allows another infusion.
+pub fn patient_actions(
+    role: Role,
+    open_dose: Option<crate::domain::lifecycle::DoseStatus>,
+    more_allowed: bool,
+) -> Vec<&'static str> {
+    use crate::domain::lifecycle::DoseStatus;
+    let mut actions = Vec::new();
+    match role {
+        Role::Clinician => {
+            actions.push("record_weight");
+            match open_dose {
+                Some(DoseStatus::Verified) => actions.push("start_infusion"),
+                Some(DoseStatus::Infusing) => actions.push("complete_infusion"),
+                _ => {}
+            }
+            actions.push("print_wristband");
+        }
+        Role::Pharmacist => {
+            actions.push("calculate_dose");
+            if open_dose.is_none() && more_allowed {
+                actions.push("order_dose");
+            }
+        }
+        Role::Lab | Role::Quality => {}
+        Role::Admin => return actions,
+    }
+    actions.extend(["history", "trace"]);
+    actions
+}

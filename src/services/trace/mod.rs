@@ -1,0 +1,201 @@
+//! Trace (21 CFR 1271.290): from a lot to every vial and recipient, from a
+//! patient back through doses, vials and lots to donations and donors, and
+//! from a donor forward. Each trace is a fixed, small number of queries
+//! (never one per vial), answered from the live tables; every state they
+//! show was written together with its ledger event.
+//!
+//! Its parts: `nodes` are what a trace shows, one per record; `graph`
+//! gathers doses with their vials, infusions, recipients and adverse
+//! events; this module walks from a lot, a patient or a donor.
+
+mod graph;
+mod nodes;
+
+use std::collections::BTreeMap;
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use crate::entities::{donation, donor, dose, lot, qc_result, vial};
+use crate::error::{AppError, AppResult};
+use crate::services::store;
+use crate::state::AppState;
+
+use graph::{dose_graph, vial_nodes};
+pub use nodes::{
+    AdverseEventNode, DonationNode, DonorNode, DonorTrace, DoseNode, InfusionNode, LotNode,
+    LotTrace, PatientTrace, QcNode, RecipientNode, VialNode,
+};
+use nodes::{donation_node, donor_node, lot_node};
+
+pub async fn lot(state: &AppState, lot_id: Uuid) -> AppResult<LotTrace> {
+    let db = state.db.conn();
+    let lot = store::find_or_404::<lot::Entity>(db, lot_id).await?;
+    let (donation, donor) = donation::Entity::find_by_id(lot.donation_id)
+        .find_also_related(donor::Entity)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("donation", lot.donation_id))?;
+    let donor = donor.ok_or_else(|| AppError::not_found("donor", donation.donor_id))?;
+    let qc = qc_result::Entity::find()
+        .filter(qc_result::Column::LotId.eq(lot_id))
+        .order_by_asc(qc_result::Column::RecordedAt)
+        .all(db)
+        .await?;
+    let vials = vial::Entity::find()
+        .filter(vial::Column::LotId.eq(lot_id))
+        .order_by_asc(vial::Column::Code)
+        .all(db)
+        .await?;
+    let doses = dose::Entity::find()
+        .filter(dose::Column::LotId.eq(lot_id))
+        .order_by_asc(dose::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let graph = dose_graph(db, doses).await?;
+    let vials = vial_nodes(state, vials, &graph).await?;
+    Ok(LotTrace {
+        lot: lot_node(lot),
+        donation: donation_node(donation),
+        donor: donor_node(donor),
+        qc: qc
+            .into_iter()
+            .map(|q| QcNode {
+                test: q.test,
+                value: q.value,
+                unit: q.unit,
+                pass: q.pass,
+                recorded_at: q.recorded_at,
+            })
+            .collect(),
+        vials,
+        doses: graph.doses,
+        recipients: graph.recipients,
+        adverse_events: graph.adverse_events,
+    })
+}
+
+pub async fn patient(state: &AppState, patient_id: Uuid) -> AppResult<PatientTrace> {
+    let db = state.db.conn();
+    let patient = crate::services::patients::find(db, patient_id).await?;
+    let doses = dose::Entity::find()
+        .filter(dose::Column::PatientId.eq(patient_id))
+        .order_by_asc(dose::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let lot_ids: Vec<Uuid> = doses.iter().map(|d| d.lot_id).collect();
+    let graph = dose_graph(db, doses).await?;
+    let vials = if graph.vial_ids.is_empty() {
+        Vec::new()
+    } else {
+        vial::Entity::find()
+            .filter(vial::Column::Id.is_in(graph.vial_ids.clone()))
+            .order_by_asc(vial::Column::Code)
+            .all(db)
+            .await?
+    };
+    let vials: Vec<VialNode> = vial_nodes(state, vials, &graph)
+        .await?
+        .into_iter()
+        .filter(|v| v.dose_id.is_some())
+        .collect();
+    let (lots, donations, donors) = upstream(db, lot_ids).await?;
+    Ok(PatientTrace {
+        patient_id,
+        subject_code: patient.subject_code.into(),
+        enrolled_at: patient.enrolled_at,
+        doses: graph.doses,
+        vials,
+        lots,
+        donations,
+        donors,
+        adverse_events: graph.adverse_events,
+    })
+}
+
+/// Lots by id, with their donations and donors (three queries).
+async fn upstream(
+    db: &impl ConnectionTrait,
+    mut lot_ids: Vec<Uuid>,
+) -> AppResult<(Vec<LotNode>, Vec<DonationNode>, Vec<DonorNode>)> {
+    lot_ids.sort();
+    lot_ids.dedup();
+    if lot_ids.is_empty() {
+        return Ok((Vec::new(), Vec::new(), Vec::new()));
+    }
+    let lots = lot::Entity::find()
+        .filter(lot::Column::Id.is_in(lot_ids))
+        .order_by_asc(lot::Column::Code)
+        .all(db)
+        .await?;
+    let donation_ids: Vec<Uuid> = lots.iter().map(|l| l.donation_id).collect();
+    let donations = donation::Entity::find()
+        .filter(donation::Column::Id.is_in(donation_ids))
+        .find_also_related(donor::Entity)
+        .order_by_asc(donation::Column::Din)
+        .all(db)
+        .await?;
+    let mut donors: BTreeMap<String, DonorNode> = BTreeMap::new();
+    let mut donation_nodes = Vec::new();
+    for (donation, donor) in donations {
+        if let Some(donor) = donor {
+            donors
+                .entry(donor.code.clone())
+                .or_insert_with(|| donor_node(donor));
+        }
+        donation_nodes.push(donation_node(donation));
+    }
+    Ok((
+        lots.into_iter().map(lot_node).collect(),
+        donation_nodes,
+        donors.into_values().collect(),
+    ))
+}
+
+pub async fn donor(state: &AppState, donor_id: Uuid) -> AppResult<DonorTrace> {
+    let db = state.db.conn();
+    let donor = store::find_or_404::<donor::Entity>(db, donor_id).await?;
+    let donations = donation::Entity::find()
+        .filter(donation::Column::DonorId.eq(donor_id))
+        .order_by_asc(donation::Column::Din)
+        .all(db)
+        .await?;
+    let donation_ids: Vec<Uuid> = donations.iter().map(|d| d.id).collect();
+    let lots = if donation_ids.is_empty() {
+        Vec::new()
+    } else {
+        lot::Entity::find()
+            .filter(lot::Column::DonationId.is_in(donation_ids))
+            .order_by_asc(lot::Column::Code)
+            .all(db)
+            .await?
+    };
+    let lot_ids: Vec<Uuid> = lots.iter().map(|l| l.id).collect();
+    let (vials, doses) = if lot_ids.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        (
+            vial::Entity::find()
+                .filter(vial::Column::LotId.is_in(lot_ids.clone()))
+                .order_by_asc(vial::Column::Code)
+                .all(db)
+                .await?,
+            dose::Entity::find()
+                .filter(dose::Column::LotId.is_in(lot_ids))
+                .order_by_asc(dose::Column::CreatedAt)
+                .all(db)
+                .await?,
+        )
+    };
+    let graph = dose_graph(db, doses).await?;
+    let vials = vial_nodes(state, vials, &graph).await?;
+    Ok(DonorTrace {
+        donor: donor_node(donor),
+        donations: donations.into_iter().map(donation_node).collect(),
+        lots: lots.into_iter().map(lot_node).collect(),
+        vials,
+        doses: graph.doses,
+        recipients: graph.recipients,
+        adverse_events: graph.adverse_events,
+    })
+}
