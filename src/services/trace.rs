@@ -200,7 +200,7 @@ fn lot_node(l: lot::Model) -> LotNode {
         manufactured_at: l.manufactured_at,
         expires_at: l.expires_at,
         frozen_at: l.frozen_at,
-        cells_per_vial: l.cells_per_vial,
+        cells_per_vial: l.cells_per_vial.map(i64::from),
         vial_count: l.vial_count,
     }
 }
@@ -302,7 +302,7 @@ async fn dose_graph(db: &impl ConnectionTrait, doses: Vec<dose::Model>) -> AppRe
             status: i.status,
             started_at: i.started_at,
             ended_at: i.ended_at,
-            volume_infused_ul: i.volume_infused_ul,
+            volume_infused_ul: i.volume_infused_ul.map(i64::from),
             late_entry: i.late_entry,
             late_reason: i.late_reason.clone(),
         });
@@ -327,8 +327,8 @@ async fn dose_graph(db: &impl ConnectionTrait, doses: Vec<dose::Model>) -> AppRe
             subject_code: subject(d.patient_id),
             infusion_number: d.infusion_number,
             vial_codes,
-            volume_ul: d.volume_ul,
-            cells_to_administer: d.cells_to_administer,
+            volume_ul: d.volume_ul.map(i64::from),
+            cells_to_administer: d.cells_to_administer.map(i64::from),
             infusion,
         });
     }

@@ -19,6 +19,7 @@ use crate::domain::dose::{DoseTarget, dose_target};
 use crate::domain::lifecycle::{DoseAction, DoseStatus, LotStatus, VialStatus, dose_transition};
 use crate::domain::patient::{ScheduleRefused, next_infusion};
 use crate::domain::protocol::Protocol;
+use crate::domain::quantity::CellsPerKg;
 use crate::domain::reason::Reason;
 use crate::domain::zone::SiteZone;
 use crate::entities::{dose, dose_vial, infusion, lot, patient, vial, weight};
@@ -169,11 +170,9 @@ pub async fn order(
     let infusion_number = schedule(&rules, state.settings.timezone, &context.given, now)?;
     let weight = context.weight.ok_or(AppError::NoWeight)?;
     weight_still_valid(&rules, &weight, now)?;
-    let target = dose_target(
-        rules.dose_cells_per_kg,
-        weight.weight_g,
-        rules.dose_tolerance_pct,
-    );
+    // the protocol's dose per kg was checked when the protocol was written
+    let dose_per_kg = CellsPerKg::parse(rules.dose_cells_per_kg).map_err(AppError::broken)?;
+    let target = dose_target(dose_per_kg, weight.weight_g, rules.dose_tolerance_pct);
 
     if let Some(lot_id) = lot_id {
         let lot = stock
