@@ -12,6 +12,7 @@ pub mod dose;
 pub mod event;
 pub mod infusion;
 pub mod invalid;
+pub mod label;
 pub mod ledger;
 pub mod lifecycle;
 pub mod lot;

@@ -328,6 +328,18 @@ mod tests {
     }
 
     #[test]
+    fn a_height_is_50_to_250_cm() {
+        assert!(check_height_mm(500).is_ok() && check_height_mm(2500).is_ok());
+        let refused = check_height_mm(499).unwrap_err();
+        assert_eq!(refused.field, "height_cm");
+        assert!(check_height_mm(2501).is_err());
+        assert_eq!(parse_sex("female"), Ok(Sex::Female));
+        assert_eq!(parse_sex("f").unwrap_err().message, "female or male");
+        assert!(check_born_before_enrolment(date(2000, 1, 1), date(2000, 1, 2)).is_ok());
+        assert!(check_born_before_enrolment(date(2000, 1, 2), date(2000, 1, 2)).is_err());
+    }
+
+    #[test]
     fn age_counts_whole_years_to_the_day() {
         assert_eq!(age_years(date(2008, 11, 25), date(2026, 11, 25)), 18);
         assert_eq!(age_years(date(2008, 11, 26), date(2026, 11, 25)), 17);

@@ -358,6 +358,130 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_weight_a_dose_is_based_on_is_plausible() {
+        assert_eq!(plausible_weight(30_000, 30_000, 250_000), Ok(g(30_000)));
+        assert_eq!(plausible_weight(250_000, 30_000, 250_000), Ok(g(250_000)));
+        let refused = ImplausibleWeight {
+            weight_g: 29_999,
+            min_g: 30_000,
+            max_g: 250_000,
+        };
+        assert_eq!(plausible_weight(29_999, 30_000, 250_000), Err(refused));
+        assert!(plausible_weight(250_001, 30_000, 250_000).is_err());
+        // a range wider than any body still gives only grams
+        assert!(plausible_weight(0, -1, 2_000_000).is_err());
+        assert!(plausible_weight(1_000_001, -1, 2_000_000).is_err());
+        assert_eq!(entered_weight("value", "72.5", WeightUnit::Kg), Ok(72_500));
+        let unread = entered_weight("weight.value", "72,5", WeightUnit::Kg).unwrap_err();
+        assert_eq!(unread.field, "weight.value");
+    }
+
+    #[test]
+    fn a_dose_per_kg_is_1_to_10_10_cells() {
+        assert_eq!(parse_dose_per_kg(1), Ok(per_kg(1)));
+        assert_eq!(
+            parse_dose_per_kg(10_000_000_000),
+            Ok(per_kg(10_000_000_000))
+        );
+        let refused = parse_dose_per_kg(0).unwrap_err();
+        assert_eq!(
+            (refused.field, refused.message.as_str()),
+            ("dose_per_kg", "1 to 10^10 cells per kg")
+        );
+        assert!(parse_dose_per_kg(10_000_000_001).is_err());
+    }
+
+    #[test]
+    fn a_calculation_weighs_one_way() {
+        assert_eq!(weight_source(Some(1), None), Ok(WeightSource::Patient(1)));
+        assert_eq!(
+            weight_source::<u8>(None, Some(70_000)),
+            Ok(WeightSource::Given(70_000))
+        );
+        assert_eq!(
+            weight_source::<u8>(None, None).unwrap_err().field,
+            "patient_id"
+        );
+        assert!(weight_source(Some(1), Some(70_000)).is_err());
+    }
+
+    #[test]
+    fn counts_sent_are_checked_before_anything_is_loaded() {
+        let a = uuid::Uuid::from_u128(1);
+        let sent = |per_ml, because| CountSent {
+            vial_id: a,
+            viable_cells_per_ml: per_ml,
+            confirmed_because: because,
+        };
+        assert!(check_counts_sent(&[sent(0, None)]).is_ok());
+        assert!(check_counts_sent(&[sent(10_000_000_000, Some("recounted"))]).is_ok());
+        assert_eq!(
+            check_counts_sent(&[sent(-1, None)]).unwrap_err().field,
+            "viable_cells_per_ml"
+        );
+        assert!(check_counts_sent(&[sent(10_000_000_001, None)]).is_err());
+        assert_eq!(
+            check_counts_sent(&[sent(1, Some(" "))]).unwrap_err().field,
+            "reason"
+        );
+        assert_eq!(
+            check_counts_sent(&[sent(1, None), sent(2, None)])
+                .unwrap_err()
+                .message,
+            "a vial is counted twice"
+        );
+    }
+
+    #[test]
+    fn counts_cover_the_dose_s_vials() {
+        let (a, b, c) = (
+            uuid::Uuid::from_u128(1),
+            uuid::Uuid::from_u128(2),
+            uuid::Uuid::from_u128(3),
+        );
+        let vials = [
+            DoseVial {
+                id: a,
+                code: "V001",
+                uncounted: true,
+            },
+            DoseVial {
+                id: b,
+                code: "V002",
+                uncounted: false,
+            },
+        ];
+        let set = |ids: &[uuid::Uuid]| ids.iter().copied().collect();
+        assert!(check_counted_vials(&vials, &set(&[a]), false).is_ok());
+        assert!(check_counted_vials(&vials, &set(&[a, b]), true).is_ok());
+        assert_eq!(
+            check_counted_vials(&vials, &set(&[a, c]), true)
+                .unwrap_err()
+                .message,
+            "a count is for a vial that is not in this dose; its vials are V001, V002"
+        );
+        assert_eq!(
+            check_counted_vials(&vials, &set(&[b]), true)
+                .unwrap_err()
+                .message,
+            "one count for each vial not counted yet: V001 (missing V001)"
+        );
+        let counted = [vials[1]];
+        assert_eq!(
+            check_counted_vials(&counted, &set(&[]), true)
+                .unwrap_err()
+                .field,
+            "vials"
+        );
+        assert_eq!(
+            check_counted_vials(&counted, &set(&[b]), false)
+                .unwrap_err()
+                .message,
+            "V002 already counted: a correction of a recorded count is signed, with a reason"
+        );
+    }
+
     proptest! {
         #[test]
         fn a_prepared_dose_is_always_within_its_range(

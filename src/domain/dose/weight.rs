@@ -68,6 +68,29 @@ pub fn entered_weight(field: &'static str, value: &str, unit: WeightUnit) -> Res
     })
 }
 
+/// Where a calculation's weight comes from: a patient's latest weight, or
+/// a weight given in grams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightSource<P> {
+    Patient(P),
+    Given(i64),
+}
+
+/// Exactly one of a patient and a weight.
+pub fn weight_source<P>(
+    patient: Option<P>,
+    weight_g: Option<i64>,
+) -> Result<WeightSource<P>, Invalid> {
+    match (patient, weight_g) {
+        (Some(patient), None) => Ok(WeightSource::Patient(patient)),
+        (None, Some(weight_g)) => Ok(WeightSource::Given(weight_g)),
+        _ => Err(Invalid::new(
+            "patient_id",
+            "give either a patient_id (its latest weight is used) or a weight_kg",
+        )),
+    }
+}
+
 /// Whether a new weight is far enough from the previous one that it must be
 /// confirmed (the guard against lb/kg and decimal slips): more than `pct`
 /// percent away.

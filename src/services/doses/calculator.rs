@@ -16,7 +16,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::domain::dose::{
-    DoseTarget, dose_target, parse_dose_per_kg, plausible_weight, vials_needed,
+    DoseTarget, WeightSource, dose_target, parse_dose_per_kg, plausible_weight, vials_needed,
+    weight_source,
 };
 use crate::domain::lifecycle::{LotStatus, VialStatus};
 use crate::domain::protocol::Protocol;
@@ -60,8 +61,8 @@ pub async fn calculate(state: &AppState, input: CalculationInput) -> AppResult<C
     let now = state.clock.now();
     let current = protocol::in_force(state).await?;
     let rules = &current.protocol;
-    let (weight_g, weight) = match (input.patient_id, input.weight_g) {
-        (Some(patient_id), None) => {
+    let (weight_g, weight) = match weight_source(input.patient_id, input.weight_g)? {
+        WeightSource::Patient(patient_id) => {
             let Some(weight) = patients::latest_weight(db, patient_id).await? else {
                 // no weight: of no patient (404), or of one not yet weighed
                 patients::find(db, patient_id).await?;
@@ -70,16 +71,10 @@ pub async fn calculate(state: &AppState, input: CalculationInput) -> AppResult<C
             weight_still_valid(rules, &weight, now)?;
             (weight.weight_g, Some(weight))
         }
-        (None, Some(weight_g)) => (
+        WeightSource::Given(weight_g) => (
             plausible_weight(weight_g, rules.weight_min_g, rules.weight_max_g)?,
             None,
         ),
-        _ => {
-            return Err(AppError::invalid(
-                "patient_id",
-                "give either a patient_id (its latest weight is used) or a weight_kg",
-            ));
-        }
     };
     let dose_per_kg = parse_dose_per_kg(input.dose_per_kg.unwrap_or(rules.dose_cells_per_kg))?;
     let target = dose_target(dose_per_kg, weight_g, rules.dose_tolerance_pct);
