@@ -25,6 +25,7 @@ use celltrail::domain::donor::Eligibility;
 use celltrail::domain::dose::WeightUnit;
 use celltrail::domain::lifecycle::{DoseStatus, InfusionStatus, LotStatus, VialStatus};
 use celltrail::domain::patient::Sex;
+use celltrail::domain::quantity::{Cells, CellsPerKg, Grams, Microlitres};
 use celltrail::domain::storage::StorageKind;
 use celltrail::entities::{
     adverse_event, donation, donor, dose, dose_vial, infusion, lot, patient, qc_result,
@@ -216,7 +217,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                 protocol_version: 1,
                 created_at: now - day * 200,
                 created_by: Some(user.id),
-                enrolment_weight_g: Some(70_000),
+                enrolment_weight_g: Some(Grams::parse(70_000).unwrap()),
                 enrolment_weight_value: Some("70".into()),
                 enrolment_weight_unit: Some(WeightUnit::Kg),
                 height_mm: Some(1_700),
@@ -224,7 +225,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
             ws.push(weight::Model {
                 id: Uuid::now_v7(),
                 patient_id: id,
-                weight_g: 70_000,
+                weight_g: Grams::parse(70_000).unwrap(),
                 value: "70".into(),
                 unit: WeightUnit::Kg,
                 measured_at: now - day * 199,
@@ -306,8 +307,8 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                 expires_at: now + day * 400,
                 status: LotStatus::Released,
                 frozen_at: Some(now - day * 289),
-                cells_per_vial: Some(25_000_000),
-                volume_ul: Some(1_500),
+                cells_per_vial: Some(Cells::parse(25_000_000).unwrap()),
+                volume_ul: Some(Microlitres::parse(1_500).unwrap()),
                 vial_count: Some(VIALS_PER_LOT as i32),
                 created_at: now - day * 290,
             });
@@ -369,8 +370,8 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                     } else {
                         VialStatus::Infused
                     },
-                    cells_per_vial: 25_000_000,
-                    volume_ul: 1_500,
+                    cells_per_vial: Cells::parse(25_000_000).unwrap(),
+                    volume_ul: Microlitres::parse(1_500).unwrap(),
                     frozen_at: now - day * 289,
                     box_id: stored.then_some(box_id),
                     position: stored
@@ -406,20 +407,20 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                     infusion_number: k as i32 + 1,
                     protocol_version: 1,
                     weight_id: weights[&patient_id],
-                    weight_g: 70_000,
-                    dose_per_kg: 1_000_000,
-                    target_cells: 70_000_000,
-                    min_cells: 63_000_000,
-                    max_cells: 77_000_000,
+                    weight_g: Grams::parse(70_000).unwrap(),
+                    dose_per_kg: CellsPerKg::parse(1_000_000).unwrap(),
+                    target_cells: Cells::parse(70_000_000).unwrap(),
+                    min_cells: Cells::parse(63_000_000).unwrap(),
+                    max_cells: Cells::parse(77_000_000).unwrap(),
                     lot_id,
-                    cells_per_vial: 25_000_000,
+                    cells_per_vial: Cells::parse(25_000_000).unwrap(),
                     vials_needed: VIALS_PER_DOSE as i32,
                     status: DoseStatus::Infused,
                     thawed_at: Some(given_at),
                     concentration_cells_per_ml: Some(16_000_000),
-                    available_ul: Some(6_000),
-                    volume_ul: Some(4_400),
-                    cells_to_administer: Some(70_400_000),
+                    available_ul: Some(Microlitres::parse(6_000).unwrap()),
+                    volume_ul: Some(Microlitres::parse(4_400).unwrap()),
+                    cells_to_administer: Some(Cells::parse(70_400_000).unwrap()),
                     verified_at: Some(given_at),
                     verified_by: Some(user.id),
                     cancelled_at: None,
@@ -446,7 +447,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                     status: InfusionStatus::Completed,
                     started_at: given_at,
                     ended_at: Some(given_at),
-                    volume_infused_ul: Some(4_400),
+                    volume_infused_ul: Some(Microlitres::parse(4_400).unwrap()),
                     patient_scan: format!("CT1:P:{}", subject(j)),
                     product_scan: format!("CT1:D:{}-D{:02}", subject(j), k + 1),
                     created_at: given_at,

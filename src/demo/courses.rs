@@ -160,7 +160,7 @@ pub(super) async fn infuse(
     let thawed_at = t0 + Duration::minutes(60);
     state.clock.jump_to(thawed_at);
     // viable cells/mL high enough for the dose in the thawed volume
-    let needed_per_ml = dose.dose.target_cells * 1000 / (dose.vials.len() as i64 * 1_500);
+    let needed_per_ml = dose.dose.target_cells.get() * 1000 / (dose.vials.len() as i64 * 1_500);
     let counts: Vec<VialCount> = dose
         .vials
         .iter()
@@ -250,7 +250,7 @@ pub(super) async fn infuse(
         infusion.infusion.id,
         infusions::Completion {
             ended_at,
-            volume_infused_ul: volume,
+            volume_infused_ul: volume.get(),
             confirm_volume: false,
             volume_reason: None,
             adverse_events: &adverse,

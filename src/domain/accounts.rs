@@ -8,6 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::invalid::Invalid;
+
 /// What a person does in the trial decides what the service lets them do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -208,6 +210,27 @@ pub fn failed_attempt(failed_so_far: i32, now: DateTime<Utc>) -> FailedAttempt {
 /// Whether an account is locked at `now`.
 pub fn is_locked(locked_until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
     locked_until.is_some_and(|until| until > now)
+}
+
+/// A username refused, as the `username` field.
+impl From<InvalidUsername> for Invalid {
+    fn from(error: InvalidUsername) -> Invalid {
+        Invalid::new("username", error.to_string())
+    }
+}
+
+/// A full name refused, as the `full_name` field.
+impl From<InvalidFullName> for Invalid {
+    fn from(error: InvalidFullName) -> Invalid {
+        Invalid::new("full_name", error.to_string())
+    }
+}
+
+/// A role no one has, as the `role` field.
+impl From<UnknownRole> for Invalid {
+    fn from(error: UnknownRole) -> Invalid {
+        Invalid::new("role", error.to_string())
+    }
 }
 
 #[cfg(test)]

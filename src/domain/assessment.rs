@@ -3,10 +3,11 @@
 //! (percent change from baseline, PASI 75), and when the next follow-up
 //! assessment is due.
 
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::invalid::{Invalid, ensure};
 use crate::domain::lifecycle::string_enum;
 
 string_enum!(
@@ -154,6 +155,19 @@ pub fn follow_up_due(
         })
         .collect();
     (!missing.is_empty()).then_some(FollowUpDue { week, due, missing })
+}
+
+/// An assessment is made at most 30 days before the enrolment (a
+/// screening visit's scores are the baseline).
+pub fn check_assessed_near_enrolment(
+    assessed_at: DateTime<Utc>,
+    enrolled_at: DateTime<Utc>,
+) -> Result<(), Invalid> {
+    ensure(
+        assessed_at.date_naive() >= enrolled_at.date_naive() - Duration::days(30),
+        "assessed_at",
+        "more than 30 days before the enrolment",
+    )
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@
 use std::fmt;
 use std::ops::Deref;
 
+use crate::domain::invalid::Invalid;
+
 macro_rules! code {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -119,14 +121,19 @@ impl DoseCode {
 
 /// An ISBT 128-style product code as the lab uses it: 5 to 8 capital
 /// letters and digits, starting with a letter (e.g. `S1395`).
-pub fn parse_product_code(raw: &str) -> Option<String> {
+pub fn parse_product_code(raw: &str) -> Result<String, Invalid> {
     let code = raw.trim().to_ascii_uppercase();
     let ok = (5..=8).contains(&code.len())
         && code.starts_with(|c: char| c.is_ascii_uppercase())
         && code
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-    ok.then_some(code)
+    ok.then_some(code).ok_or_else(|| {
+        Invalid::new(
+            "product_code",
+            "5 to 8 capital letters and digits, starting with a letter",
+        )
+    })
 }
 
 /// Most lots one donation can give (`-L01` … `-L99`).
@@ -158,9 +165,9 @@ mod tests {
 
     #[test]
     fn product_codes_are_checked() {
-        assert_eq!(parse_product_code("s1395"), Some("S1395".into()));
+        assert_eq!(parse_product_code("s1395").ok(), Some("S1395".into()));
         for bad in ["", "S13", "1S395", "S13-95", "S1395ABCD"] {
-            assert_eq!(parse_product_code(bad), None, "{bad:?}");
+            assert_eq!(parse_product_code(bad).ok(), None, "{bad:?}");
         }
     }
 }

@@ -13,6 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::invalid::{Invalid, ensure};
 use crate::domain::lifecycle::string_enum;
 
 string_enum!(
@@ -68,14 +69,60 @@ pub const SPECIMEN_WINDOW_DAYS: i64 = 7;
 
 /// A donor code: pseudonymous, 3 to 32 characters of capital letters,
 /// digits and `-`. Never a name.
-pub fn parse_donor_code(raw: &str) -> Option<String> {
+pub fn parse_donor_code(raw: &str) -> Result<String, Invalid> {
     let code = raw.trim().to_ascii_uppercase();
     let ok = (3..=32).contains(&code.len())
         && code.starts_with(|c: char| c.is_ascii_alphanumeric())
         && code
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
-    ok.then_some(code)
+    ok.then_some(code).ok_or_else(|| {
+        Invalid::new(
+            "code",
+            "a donor code is 3 to 32 capital letters, digits or '-', never a name",
+        )
+    })
+}
+
+/// A cord is received after it is collected.
+pub fn check_received_after_collected(
+    collected_at: DateTime<Utc>,
+    received_at: DateTime<Utc>,
+) -> Result<(), Invalid> {
+    ensure(
+        received_at >= collected_at,
+        "received_at",
+        "a cord is received after it is collected",
+    )
+}
+
+/// A cord is collected after its donor's consent.
+pub fn check_collected_after_consent(
+    collected_at: DateTime<Utc>,
+    consent_at: DateTime<Utc>,
+) -> Result<(), Invalid> {
+    ensure(
+        collected_at >= consent_at,
+        "collected_at",
+        format!("collection precedes the donor's consent of {consent_at}"),
+    )
+}
+
+/// A quality officer's decision as sent: eligible, or ineligible with a
+/// reason (trimmed; an empty one is none).
+pub fn check_decision(
+    decision: Eligibility,
+    reason: Option<&str>,
+) -> Result<Option<&str>, Invalid> {
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    match (decision, reason) {
+        (Eligibility::Pending, _) => Err(Invalid::new("decision", "decide eligible or ineligible")),
+        (Eligibility::Ineligible, None) => Err(Invalid::new(
+            "reason",
+            "an ineligible decision needs a reason",
+        )),
+        _ => Ok(reason),
+    }
 }
 
 /// One screening result as the rule sees it.
@@ -164,6 +211,39 @@ pub fn screening_gaps(results: &[Screening], collections: &[DateTime<Utc>]) -> S
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_cord_is_consented_collected_then_received() {
+        let t = DateTime::UNIX_EPOCH;
+        let later = t + Duration::seconds(1);
+        assert!(check_received_after_collected(t, t).is_ok());
+        assert_eq!(
+            check_received_after_collected(later, t).unwrap_err().field,
+            "received_at"
+        );
+        assert!(check_collected_after_consent(t, t).is_ok());
+        assert_eq!(
+            check_collected_after_consent(t, later).unwrap_err().field,
+            "collected_at"
+        );
+        assert_eq!(check_decision(Eligibility::Eligible, Some(" ")), Ok(None));
+        assert_eq!(
+            check_decision(Eligibility::Ineligible, Some(" reactive ")),
+            Ok(Some("reactive"))
+        );
+        assert_eq!(
+            check_decision(Eligibility::Ineligible, Some(" "))
+                .unwrap_err()
+                .field,
+            "reason"
+        );
+        assert_eq!(
+            check_decision(Eligibility::Pending, Some("x"))
+                .unwrap_err()
+                .field,
+            "decision"
+        );
+    }
+
     fn at(days: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_790_000_000, 0).unwrap() + Duration::days(days)
     }
@@ -182,9 +262,9 @@ mod tests {
 
     #[test]
     fn donor_codes_are_pseudonymous_codes() {
-        assert_eq!(parse_donor_code(" ucd-0042 "), Some("UCD-0042".into()));
+        assert_eq!(parse_donor_code(" ucd-0042 ").ok(), Some("UCD-0042".into()));
         for bad in ["", "ab", "-X12", "Jane Doe", "Ä123", &"X".repeat(33)] {
-            assert_eq!(parse_donor_code(bad), None, "{bad:?}");
+            assert_eq!(parse_donor_code(bad).ok(), None, "{bad:?}");
         }
     }
 

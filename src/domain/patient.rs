@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::invalid::{Invalid, ensure};
 use crate::domain::lifecycle::string_enum;
 use crate::domain::protocol::{CriterionKind, Protocol};
 use crate::domain::scan::{self, ScanKind, Scanned};
@@ -20,8 +21,53 @@ string_enum!(
 );
 
 /// A trial subject code such as `PV-007` (see [`SubjectCode`]).
-pub fn parse_subject_code(raw: &str) -> Option<crate::domain::codes::SubjectCode> {
-    crate::domain::codes::SubjectCode::parse(raw)
+pub fn parse_subject_code(raw: &str) -> Result<crate::domain::codes::SubjectCode, Invalid> {
+    crate::domain::codes::SubjectCode::parse(raw).ok_or_else(|| {
+        Invalid::new(
+            "subject_code",
+            "a subject code is 2 to 20 capital letters, digits or '-' (e.g. PV-007), never a name",
+        )
+    })
+}
+
+/// A sex as sent.
+pub fn parse_sex(raw: &str) -> Result<Sex, Invalid> {
+    raw.parse()
+        .map_err(|_| Invalid::new("sex", "female or male"))
+}
+
+/// Heights a person can have, in millimetres.
+pub const HEIGHT_MM: std::ops::RangeInclusive<i32> = 500..=2500;
+
+/// A height as sent, in millimetres (entered in cm, to a tenth).
+pub fn check_height_mm(height_mm: i32) -> Result<(), Invalid> {
+    ensure(
+        HEIGHT_MM.contains(&height_mm),
+        "height_cm",
+        "a height from 50 to 250 cm, at most one decimal",
+    )
+}
+
+/// A patient is born before the day of enrolment (on the site's calendar).
+pub fn check_born_before_enrolment(
+    birth: NaiveDate,
+    enrolled_on: NaiveDate,
+) -> Result<(), Invalid> {
+    ensure(birth < enrolled_on, "birth_date", "before the enrolment")
+}
+
+/// A weight is measured no earlier than the days it stays valid before the
+/// enrolment (a screening weight counts; an old one does not).
+pub fn check_weighed_near_enrolment(
+    measured_at: DateTime<Utc>,
+    enrolled_at: DateTime<Utc>,
+    valid_days: i32,
+) -> Result<(), Invalid> {
+    ensure(
+        measured_at >= enrolled_at - Duration::days(i64::from(valid_days)),
+        "measured_at",
+        "long before the patient's enrolment",
+    )
 }
 
 /// Whole years between `birth` and `on`.
@@ -277,8 +323,20 @@ mod tests {
     fn subject_codes_are_codes() {
         assert_eq!(parse_subject_code(" pv-007 ").unwrap().as_str(), "PV-007");
         for bad in ["", "P", "-PV", "PV 007", "Jane Doe", &"P".repeat(21)] {
-            assert_eq!(parse_subject_code(bad), None, "{bad:?}");
+            assert_eq!(parse_subject_code(bad).ok(), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_height_is_50_to_250_cm() {
+        assert!(check_height_mm(500).is_ok() && check_height_mm(2500).is_ok());
+        let refused = check_height_mm(499).unwrap_err();
+        assert_eq!(refused.field, "height_cm");
+        assert!(check_height_mm(2501).is_err());
+        assert_eq!(parse_sex("female"), Ok(Sex::Female));
+        assert_eq!(parse_sex("f").unwrap_err().message, "female or male");
+        assert!(check_born_before_enrolment(date(2000, 1, 1), date(2000, 1, 2)).is_ok());
+        assert!(check_born_before_enrolment(date(2000, 1, 2), date(2000, 1, 2)).is_err());
     }
 
     #[test]

@@ -396,12 +396,8 @@ mod defaults {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("protocol {field}: {message}")]
-pub struct ProtocolInvalid {
-    pub field: &'static str,
-    pub message: String,
-}
+/// A protocol field that does not make sense, with why.
+pub type ProtocolInvalid = crate::domain::invalid::Invalid;
 
 #[cfg(test)]
 mod tests {

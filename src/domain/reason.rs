@@ -2,6 +2,22 @@
 //! (a reprint, a void, a recall, a late entry): written for the next reader
 //! of the record, so never empty, and short enough to read.
 
+use crate::domain::invalid::Invalid;
+
+/// What a signature means ("approved", "verified the count"): 1 to 200
+/// characters after trimming, on one line.
+pub fn signature_meaning(raw: &str) -> Result<&str, Invalid> {
+    let meaning = raw.trim();
+    if meaning.is_empty() || meaning.chars().count() > 200 || meaning.chars().any(char::is_control)
+    {
+        return Err(Invalid::new(
+            "signature.meaning",
+            "the meaning of a signature is 1 to 200 characters",
+        ));
+    }
+    Ok(meaning)
+}
+
 /// A reason: 1 to 1000 characters after trimming.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(transparent)]
@@ -35,6 +51,15 @@ impl Reason {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signature_means_one_short_line() {
+        assert_eq!(signature_meaning(" approved "), Ok("approved"));
+        assert!(signature_meaning(&"x".repeat(200)).is_ok());
+        let refused = signature_meaning(&"x".repeat(201)).unwrap_err();
+        assert_eq!(refused.field, "signature.meaning");
+        assert!(signature_meaning("").is_err() && signature_meaning("a\tb").is_err());
+    }
 
     #[test]
     fn a_reason_is_trimmed_and_bounded() {

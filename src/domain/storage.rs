@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::domain::invalid::Invalid;
 use crate::domain::lifecycle::string_enum;
 
 string_enum!(
@@ -30,6 +31,22 @@ pub enum StorageRuleBroken {
     BadBoxSize,
     #[error("only a box has rows and columns")]
     SizeOnNonBox,
+}
+
+/// A unit's name: 1 to 100 characters on one line, without the `›` that
+/// separates the parts of a path.
+pub fn unit_name(raw: &str) -> Result<&str, Invalid> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(Invalid::new(
+            "name",
+            "a name of 1 to 100 characters is required",
+        ));
+    }
+    if name.contains('›') {
+        return Err(Invalid::new("name", "'›' separates the parts of a path"));
+    }
+    Ok(name)
 }
 
 /// Checks a new unit's place in the hierarchy.
@@ -132,6 +149,18 @@ pub fn location_path<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_unit_name_is_one_short_line() {
+        assert_eq!(unit_name("  Tank A "), Ok("Tank A"));
+        assert!(unit_name(&"x".repeat(100)).is_ok());
+        assert_eq!(unit_name(&"x".repeat(101)).unwrap_err().field, "name");
+        assert!(unit_name(" ").is_err() && unit_name("a\nb").is_err());
+        assert_eq!(
+            unit_name("A › B").unwrap_err().message,
+            "'›' separates the parts of a path"
+        );
+    }
 
     #[test]
     fn positions_parse_within_the_box() {

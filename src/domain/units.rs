@@ -1,8 +1,10 @@
 //! Quantities as people read them: cells in millions, volumes in mL, every
-//! digit exact. The stored values are integers (cells, µL); these only print.
+//! digit exact. The stored values are integers (cells, µL); these only print,
+//! from the quantities (`Cells`, `Microlitres`) or plain integers alike.
 
 /// `25000000` → `25 × 10⁶`; `12500000` → `12.5 × 10⁶`; exact, never rounded.
-pub fn millions(cells: i64) -> String {
+pub fn millions(cells: impl Into<i64>) -> String {
+    let cells: i64 = cells.into();
     let whole = cells / 1_000_000;
     let fraction = (cells % 1_000_000).abs();
     if fraction == 0 {
@@ -14,7 +16,8 @@ pub fn millions(cells: i64) -> String {
 }
 
 /// `25000000` → `25 000 000`: every digit, grouped by thin spaces.
-pub fn grouped(n: i64) -> String {
+pub fn grouped(n: impl Into<i64>) -> String {
+    let n: i64 = n.into();
     let digits = n.unsigned_abs().to_string();
     let mut out = String::with_capacity(digits.len() * 2);
     if n < 0 {
@@ -30,7 +33,8 @@ pub fn grouped(n: i64) -> String {
 }
 
 /// `1500` µL → `1.5 mL`; `250` → `0.25 mL`; exact.
-pub fn millilitres(volume_ul: i64) -> String {
+pub fn millilitres(volume_ul: impl Into<i64>) -> String {
+    let volume_ul: i64 = volume_ul.into();
     let whole = volume_ul / 1000;
     let fraction = (volume_ul % 1000).abs();
     if fraction == 0 {

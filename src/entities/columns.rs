@@ -1,4 +1,4 @@
-//! The domain's enums and newtypes as column types, so an entity carries a
+//! The domain's enums, codes and quantities as column types, so an entity carries a
 //! `VialStatus` rather than a `String` to parse back.
 //!
 //! These are the impls sea-orm's `DeriveValueType` would derive (an enum
@@ -117,6 +117,62 @@ macro_rules! code_column {
     )+};
 }
 
+/// A domain quantity stored as its integer (`BIGINT`), read back through
+/// its `parse`. A stored value outside the quantity's range is a corrupt
+/// row: a database error, never a guess.
+macro_rules! quantity_column {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl From<$ty> for sea_orm::Value {
+            fn from(quantity: $ty) -> Self {
+                sea_orm::Value::BigInt(Some(quantity.get()))
+            }
+        }
+
+        impl sea_orm::TryGetable for $ty {
+            fn try_get_by<I: sea_orm::ColIdx>(
+                res: &sea_orm::QueryResult,
+                idx: I,
+            ) -> Result<Self, sea_orm::TryGetError> {
+                let stored = i64::try_get_by(res, idx)?;
+                <$ty>::parse(stored).map_err(|e| {
+                    sea_orm::TryGetError::DbErr(sea_orm::DbErr::Type(e.to_string()))
+                })
+            }
+        }
+
+        impl sea_orm::sea_query::ValueType for $ty {
+            fn try_from(value: sea_orm::Value) -> Result<Self, sea_orm::sea_query::ValueTypeErr> {
+                let stored = <i64 as sea_orm::sea_query::ValueType>::try_from(value)?;
+                <$ty>::parse(stored).map_err(|_| sea_orm::sea_query::ValueTypeErr)
+            }
+
+            fn type_name() -> String {
+                stringify!($ty).to_owned()
+            }
+
+            fn array_type() -> sea_orm::sea_query::ArrayType {
+                sea_orm::sea_query::ArrayType::BigInt
+            }
+
+            fn column_type() -> sea_orm::sea_query::ColumnType {
+                sea_orm::sea_query::ColumnType::BigInteger
+            }
+        }
+
+        impl sea_orm::sea_query::Nullable for $ty {
+            fn null() -> sea_orm::Value {
+                sea_orm::Value::BigInt(None)
+            }
+        }
+
+        impl sea_orm::IntoActiveValue<$ty> for $ty {
+            fn into_active_value(self) -> sea_orm::ActiveValue<$ty> {
+                sea_orm::ActiveValue::Set(self)
+            }
+        }
+    )+};
+}
+
 use crate::domain::accounts::Role;
 use crate::domain::assessment::AssessmentKind;
 use crate::domain::codes::{DoseCode, SubjectCode, VialCode};
@@ -124,6 +180,7 @@ use crate::domain::donor::{Eligibility, ScreeningOutcome, ScreeningTest, Specime
 use crate::domain::dose::WeightUnit;
 use crate::domain::lifecycle::{DoseStatus, InfusionStatus, LotStatus, VialStatus};
 use crate::domain::patient::Sex;
+use crate::domain::quantity::{Cells, CellsPerKg, Grams, Microlitres};
 use crate::domain::storage::StorageKind;
 
 text_enum_column!(
@@ -143,3 +200,5 @@ text_enum_column!(
 );
 
 code_column!(VialCode, SubjectCode, DoseCode);
+
+quantity_column!(Grams, Cells, Microlitres, CellsPerKg);

@@ -1,5 +1,6 @@
 use crate::domain::codes::DoseCode;
 use crate::domain::lifecycle::DoseStatus;
+use crate::domain::quantity::{Cells, CellsPerKg, Grams, Microlitres};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -13,20 +14,20 @@ pub struct Model {
     pub infusion_number: i32,
     pub protocol_version: i32,
     pub weight_id: Uuid,
-    pub weight_g: i64,
-    pub dose_per_kg: i64,
-    pub target_cells: i64,
-    pub min_cells: i64,
-    pub max_cells: i64,
+    pub weight_g: Grams,
+    pub dose_per_kg: CellsPerKg,
+    pub target_cells: Cells,
+    pub min_cells: Cells,
+    pub max_cells: Cells,
     pub lot_id: Uuid,
-    pub cells_per_vial: i64,
+    pub cells_per_vial: Cells,
     pub vials_needed: i32,
     pub status: DoseStatus,
     pub thawed_at: Option<DateTimeUtc>,
     pub concentration_cells_per_ml: Option<i64>,
-    pub available_ul: Option<i64>,
-    pub volume_ul: Option<i64>,
-    pub cells_to_administer: Option<i64>,
+    pub available_ul: Option<Microlitres>,
+    pub volume_ul: Option<Microlitres>,
+    pub cells_to_administer: Option<Cells>,
     pub verified_at: Option<DateTimeUtc>,
     pub verified_by: Option<Uuid>,
     pub cancelled_at: Option<DateTimeUtc>,

@@ -1,4 +1,5 @@
 use crate::domain::lifecycle::InfusionStatus;
+use crate::domain::quantity::Microlitres;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -13,7 +14,7 @@ pub struct Model {
     pub status: InfusionStatus,
     pub started_at: DateTimeUtc,
     pub ended_at: Option<DateTimeUtc>,
-    pub volume_infused_ul: Option<i64>,
+    pub volume_infused_ul: Option<Microlitres>,
     pub patient_scan: String,
     pub product_scan: String,
     pub created_at: DateTimeUtc,

@@ -1,4 +1,5 @@
 use crate::domain::lifecycle::LotStatus;
+use crate::domain::quantity::{Cells, Microlitres};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -16,8 +17,8 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub status: LotStatus,
     pub frozen_at: Option<DateTimeUtc>,
-    pub cells_per_vial: Option<i64>,
-    pub volume_ul: Option<i64>,
+    pub cells_per_vial: Option<Cells>,
+    pub volume_ul: Option<Microlitres>,
     pub vial_count: Option<i32>,
     pub created_at: DateTimeUtc,
 }

@@ -1,6 +1,7 @@
 use crate::domain::codes::SubjectCode;
 use crate::domain::dose::WeightUnit;
 use crate::domain::patient::Sex;
+use crate::domain::quantity::Grams;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -20,7 +21,7 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub created_by: Option<Uuid>,
     /// The weight at enrolment, in grams and as entered.
-    pub enrolment_weight_g: Option<i64>,
+    pub enrolment_weight_g: Option<Grams>,
     pub enrolment_weight_value: Option<String>,
     pub enrolment_weight_unit: Option<WeightUnit>,
     /// Height at enrolment, in millimetres.

@@ -1,3 +1,4 @@
+use crate::domain::quantity::Microlitres;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,7 +10,7 @@ pub struct Model {
     pub vial_id: Uuid,
     pub viable_cells_per_ml: i64,
     pub viability_tenths: i32,
-    pub volume_ul: i64,
+    pub volume_ul: Microlitres,
     pub thawed_at: DateTimeUtc,
     pub recorded_at: DateTimeUtc,
     pub recorded_by: Option<Uuid>,

@@ -1,5 +1,6 @@
 use crate::domain::codes::VialCode;
 use crate::domain::lifecycle::VialStatus;
+use crate::domain::quantity::{Cells, Microlitres};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,8 +13,8 @@ pub struct Model {
     pub code: VialCode,
     pub din: String,
     pub status: VialStatus,
-    pub cells_per_vial: i64,
-    pub volume_ul: i64,
+    pub cells_per_vial: Cells,
+    pub volume_ul: Microlitres,
     pub frozen_at: DateTimeUtc,
     pub box_id: Option<Uuid>,
     pub position: Option<String>,

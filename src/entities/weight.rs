@@ -1,4 +1,5 @@
 use crate::domain::dose::WeightUnit;
+use crate::domain::quantity::Grams;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -7,7 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub patient_id: Uuid,
-    pub weight_g: i64,
+    pub weight_g: Grams,
     /// As entered.
     pub value: String,
     pub unit: WeightUnit,

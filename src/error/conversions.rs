@@ -8,15 +8,40 @@ use sea_orm::DbErr;
 
 use super::AppError;
 
-/// A label that cannot be rendered: unprintable text is the label's data
-/// (422); a layout that cannot hold its sample was refused at start, so any
-/// other failure is a bug.
 impl From<crate::domain::reason::InvalidReason> for AppError {
     fn from(error: crate::domain::reason::InvalidReason) -> Self {
         AppError::invalid("reason", error)
     }
 }
 
+/// A value the domain refused, with the field and the words it chose.
+impl From<crate::domain::invalid::Invalid> for AppError {
+    fn from(error: crate::domain::invalid::Invalid) -> Self {
+        AppError::InvalidField {
+            field: error.field.into(),
+            message: error.message,
+        }
+    }
+}
+
+impl From<crate::domain::dose::ImplausibleWeight> for AppError {
+    fn from(error: crate::domain::dose::ImplausibleWeight) -> Self {
+        let crate::domain::dose::ImplausibleWeight {
+            weight_g,
+            min_g,
+            max_g,
+        } = error;
+        AppError::ImplausibleWeight {
+            weight_g,
+            min_g,
+            max_g,
+        }
+    }
+}
+
+/// A label that cannot be rendered: unprintable text is the label's data
+/// (422); a layout that cannot hold its sample was refused at start, so any
+/// other failure is a bug.
 impl From<crate::labels::RenderError> for AppError {
     fn from(error: crate::labels::RenderError) -> Self {
         match error {

@@ -10,6 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::accounts::{FullName, NewPassword, Role, Username};
+use crate::domain::invalid::Invalid;
 use crate::entities::user;
 use crate::error::{AppError, AppResult};
 use crate::services::auth::revoke_sessions;
@@ -33,13 +34,9 @@ pub async fn create(
     actor: &Actor,
     new: NewAccount<'_>,
 ) -> AppResult<user::Model> {
-    let username = Username::parse(new.username).map_err(|e| AppError::invalid("username", e))?;
-    let full_name =
-        FullName::parse(new.full_name).map_err(|e| AppError::invalid("full_name", e))?;
-    let role = new
-        .role
-        .parse::<Role>()
-        .map_err(|e| AppError::invalid("role", e))?;
+    let username = Username::parse(new.username).map_err(Invalid::from)?;
+    let full_name = FullName::parse(new.full_name).map_err(Invalid::from)?;
+    let role = new.role.parse::<Role>().map_err(Invalid::from)?;
     let password = NewPassword::parse(new.password, &username)?;
     let password_hash = passwords::hash(&password).await?;
 
@@ -210,7 +207,7 @@ pub async fn reset_password(
     username: &str,
     new_password: &str,
 ) -> AppResult<user::Model> {
-    let username = Username::parse(username).map_err(|e| AppError::invalid("username", e))?;
+    let username = Username::parse(username).map_err(Invalid::from)?;
     let password = NewPassword::parse(new_password, &username)?;
     let password_hash = passwords::hash(&password).await?;
     let now = state.clock.now();

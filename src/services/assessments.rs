@@ -47,12 +47,7 @@ pub async fn record(
     not_in_future("assessed_at", assessed_at, now)?;
     let txn = state.db.write().await?;
     let patient = patients::find(&txn, patient_id).await?;
-    if assessed_at.date_naive() < patient.enrolled_at.date_naive() - chrono::Duration::days(30) {
-        return Err(AppError::invalid(
-            "assessed_at",
-            "more than 30 days before the enrolment",
-        ));
-    }
+    crate::domain::assessment::check_assessed_near_enrolment(assessed_at, patient.enrolled_at)?;
     let model = assessment::Model {
         id: Uuid::now_v7(),
         patient_id,

@@ -11,7 +11,9 @@ use uuid::Uuid;
 use crate::clock::not_in_future;
 use crate::db::WriteTxn;
 use crate::domain::din::{Din, DinError, FacilityCode};
-use crate::domain::donor::Eligibility;
+use crate::domain::donor::{
+    Eligibility, check_collected_after_consent, check_received_after_collected,
+};
 use crate::entities::{din_sequence, donation, donor};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
@@ -29,12 +31,7 @@ pub async fn create(
     let now = state.clock.now();
     not_in_future("collected_at", collected_at, now)?;
     not_in_future("received_at", received_at, now)?;
-    if received_at < collected_at {
-        return Err(AppError::invalid(
-            "received_at",
-            "a cord is received after it is collected",
-        ));
-    }
+    check_received_after_collected(collected_at, received_at)?;
     let txn = state.db.write().await?;
     let donor = store::find_or_404::<donor::Entity>(&txn, donor_id).await?;
     let eligibility: Eligibility = donor.eligibility;
@@ -45,15 +42,7 @@ pub async fn create(
             gaps: None,
         });
     }
-    if collected_at < donor.consent_at {
-        return Err(AppError::invalid(
-            "collected_at",
-            format!(
-                "collection precedes the donor's consent of {}",
-                donor.consent_at
-            ),
-        ));
-    }
+    check_collected_after_consent(collected_at, donor.consent_at)?;
     let year = (collected_at.year().rem_euclid(100)) as u8;
     let sequence = next_sequence(&txn, &state.settings.facility_code, year).await?;
     let din =

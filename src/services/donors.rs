@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::clock::not_in_future;
 use crate::domain::donor::{
     Eligibility, Screening, ScreeningGaps, ScreeningOutcome, ScreeningTest, Specimen,
-    parse_donor_code, screening_gaps,
+    check_decision, parse_donor_code, screening_gaps,
 };
 use crate::domain::lifecycle::TransitionRefused;
 use crate::entities::{donation, donor, screening_result};
@@ -39,12 +39,7 @@ pub async fn register(
     code: &str,
     consent_at: DateTime<Utc>,
 ) -> AppResult<DonorRecord> {
-    let code = parse_donor_code(code).ok_or_else(|| {
-        AppError::invalid(
-            "code",
-            "a donor code is 3 to 32 capital letters, digits or '-', never a name",
-        )
-    })?;
+    let code = parse_donor_code(code)?;
     let now = state.clock.now();
     not_in_future("consent_at", consent_at, now)?;
     let model = donor::Model {
@@ -344,22 +339,7 @@ pub async fn decide_eligibility(
     decision: Eligibility,
     reason: Option<&str>,
 ) -> AppResult<DonorRecord> {
-    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-    match (decision, reason) {
-        (Eligibility::Pending, _) => {
-            return Err(AppError::invalid(
-                "decision",
-                "decide eligible or ineligible",
-            ));
-        }
-        (Eligibility::Ineligible, None) => {
-            return Err(AppError::invalid(
-                "reason",
-                "an ineligible decision needs a reason",
-            ));
-        }
-        _ => {}
-    }
+    let reason = check_decision(decision, reason)?;
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let mut record = load(&txn, donor_id).await?;

@@ -11,6 +11,10 @@ use uuid::Uuid;
 
 use crate::clock::{CLOCK_SKEW, not_in_future};
 use crate::domain::dose::infused_volume_unusual;
+use crate::domain::infusion::{
+    check_adverse_event, check_ended_after_start, check_onset, check_started_after_thaw,
+    check_started_now, infused_volume, unusual_volume_reason,
+};
 use crate::domain::lifecycle::{DoseAction, DoseStatus, VialStatus, dose_transition};
 use crate::domain::patient::check_bedside;
 use crate::domain::reason::Reason;
@@ -67,14 +71,7 @@ pub async fn start(state: &AppState, actor: &Actor, input: Start<'_>) -> AppResu
     // When everything is judged: the server's now, or what a late entry claims.
     let at = match late_reason {
         None => {
-            if (started_at - now).abs() > CLOCK_SKEW {
-                return Err(AppError::invalid(
-                    "started_at",
-                    format!(
-                        "{started_at} is more than 5 minutes from the server's clock ({now}); an infusion given earlier, during an outage, is recorded as a late entry (signed, with a reason)"
-                    ),
-                ));
-            }
+            check_started_now(started_at, now, CLOCK_SKEW)?;
             now
         }
         Some(_) => {
@@ -128,12 +125,7 @@ pub async fn start(state: &AppState, actor: &Actor, input: Start<'_>) -> AppResu
     } else {
         CLOCK_SKEW
     };
-    if started_at < thawed_at - slack {
-        return Err(AppError::invalid(
-            "started_at",
-            "before the product was thawed",
-        ));
-    }
+    check_started_after_thaw(started_at, thawed_at, slack)?;
     doses::still_usable(&record, at)?;
     doses::within_shelf_life(&record, at)?;
     let deadline = record.use_by.unwrap_or(thawed_at);
@@ -250,30 +242,13 @@ pub async fn complete(
         adverse_events,
     } = completion;
     let volume_reason = match (confirm_volume, volume_reason) {
-        (true, reason) => Some(Reason::parse(reason.unwrap_or("")).map_err(|_| {
-            AppError::invalid(
-                "reason",
-                "confirming an unusual volume needs the reason (a primed line, a leak, an infusion stopped early)",
-            )
-        })?.to_owned()),
+        (true, reason) => Some(unusual_volume_reason(reason.unwrap_or(""))?),
         (false, _) => None,
     };
     let now = state.clock.now();
     not_in_future("ended_at", ended_at, now)?;
     for (i, ae) in adverse_events.iter().enumerate() {
-        let term = ae.term.trim();
-        if term.is_empty() || term.chars().count() > 200 || term.chars().any(char::is_control) {
-            return Err(AppError::invalid(
-                "adverse_events.term",
-                format!("event {}: a term of 1 to 200 characters", i + 1),
-            ));
-        }
-        if !(1..=5).contains(&ae.grade) {
-            return Err(AppError::invalid(
-                "adverse_events.grade",
-                format!("event {}: a CTCAE grade from 1 to 5", i + 1),
-            ));
-        }
+        check_adverse_event(i + 1, &ae.term, ae.grade)?;
         not_in_future("adverse_events.onset_at", ae.onset_at, now)?;
     }
     let txn = state.db.write().await?;
@@ -290,21 +265,9 @@ pub async fn complete(
     let mut record = doses::load(state, &txn, current.dose_id, true).await?;
     let from = record.status()?;
     let to = dose_transition(from, DoseAction::CompleteInfusion)?;
-    if ended_at < current.started_at {
-        return Err(AppError::invalid("ended_at", "before the infusion started"));
-    }
+    check_ended_after_start(ended_at, current.started_at)?;
     let prepared = record.dose.volume_ul.unwrap_or_default();
-    let thawed = record.dose.available_ul.unwrap_or(prepared).max(prepared);
-    if !(0..=thawed).contains(&volume_infused_ul) {
-        return Err(AppError::invalid(
-            "volume_infused_ul",
-            format!(
-                "0 to the {} thawed ({} prepared), in µL",
-                crate::domain::units::millilitres(thawed),
-                crate::domain::units::millilitres(prepared)
-            ),
-        ));
-    }
+    let volume_infused_ul = infused_volume(volume_infused_ul, prepared, record.dose.available_ul)?;
     if infused_volume_unusual(
         volume_infused_ul,
         prepared,
@@ -312,18 +275,13 @@ pub async fn complete(
     ) && !confirm_volume
     {
         return Err(AppError::VolumeUnconfirmed {
-            volume_infused_ul,
-            volume_prepared_ul: prepared,
+            volume_infused_ul: volume_infused_ul.get(),
+            volume_prepared_ul: prepared.get(),
             tolerance_pct: record.rules.infused_volume_tolerance_pct,
         });
     }
     for ae in adverse_events {
-        if ae.onset_at < current.started_at {
-            return Err(AppError::invalid(
-                "adverse_events.onset_at",
-                "an adverse event of this infusion begins after it started",
-            ));
-        }
+        check_onset(ae.onset_at, current.started_at)?;
     }
     let changed = infusion::Entity::update_many()
         .col_expr(

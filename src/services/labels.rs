@@ -26,12 +26,8 @@ use crate::services::store;
 use crate::services::{Actor, demo_mark};
 use crate::state::AppState;
 
-/// Most labels one issue may print per vial: more is a slip of the finger.
-pub const MAX_COPIES: i32 = 10;
-
-/// Vials whose life is over get no new labels (a label on nothing invites
-/// a mix-up); every other vial of the lot is on its sheet.
-const UNLABELLED: [VialStatus; 2] = [VialStatus::Infused, VialStatus::Discarded];
+pub use crate::domain::label::MAX_COPIES;
+use crate::domain::label::{UNLABELLED, check_labellable, check_request};
 
 fn din_parts(din: &str) -> (String, String) {
     match Din::parse(din) {
@@ -296,22 +292,6 @@ pub struct LabelIssue {
     pub vials: Vec<(Uuid, String, i32)>,
 }
 
-fn check_request(count: i32, reason: Option<&str>) -> AppResult<Option<String>> {
-    if !(1..=MAX_COPIES).contains(&count) {
-        return Err(AppError::invalid(
-            "count",
-            format!("1 to {MAX_COPIES} labels per vial at a time"),
-        ));
-    }
-    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-    if let Some(r) = reason
-        && r.chars().count() > 1000
-    {
-        return Err(AppError::invalid("reason", "at most 1000 characters"));
-    }
-    Ok(reason.map(str::to_owned))
-}
-
 fn reprint_needs_reason(reprint: bool, reason: &Option<String>) -> AppResult<()> {
     if reprint && reason.is_none() {
         return Err(AppError::ReprintReasonRequired);
@@ -332,13 +312,7 @@ pub async fn issue_for_vial(
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let current = store::find_or_404::<vial::Entity>(&txn, vial_id).await?;
-    let status = current.status;
-    if UNLABELLED.contains(&status) {
-        return Err(AppError::invalid(
-            "vial",
-            format!("a vial that is {status} gets no new labels"),
-        ));
-    }
+    check_labellable(current.status)?;
     let reprint = current.labels_issued > 0;
     reprint_needs_reason(reprint, &reason)?;
     // Conditional on the count read: two first prints racing cannot both

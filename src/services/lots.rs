@@ -13,11 +13,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::clock::not_in_future;
-use crate::domain::codes::{
-    MAX_LOTS_PER_DONATION, MAX_VIALS_PER_LOT, VialCode, lot_code, parse_product_code,
-};
+use crate::domain::codes::{MAX_LOTS_PER_DONATION, VialCode, lot_code, parse_product_code};
 use crate::domain::donor::{Eligibility, screening_gaps};
 use crate::domain::lifecycle::{LotAction, LotStatus, VialStatus, lot_transition};
+use crate::domain::lot::{
+    Vials, check_expiry, check_frozen_after_made, check_made_after_collection, check_passage,
+};
 use crate::domain::qc::{Conclusion, QcStanding, ResultFact, Specification, standing};
 use crate::domain::reason::Reason;
 use crate::entities::{donation, donor, lot, qc_result, screening_result, vial};
@@ -50,26 +51,11 @@ pub struct NewLot<'a> {
 }
 
 pub async fn create(state: &AppState, actor: &Actor, new: NewLot<'_>) -> AppResult<LotRecord> {
-    let product_code = parse_product_code(new.product_code).ok_or_else(|| {
-        AppError::invalid(
-            "product_code",
-            "5 to 8 capital letters and digits, starting with a letter",
-        )
-    })?;
-    if !(0..=50).contains(&new.passage) {
-        return Err(AppError::invalid(
-            "passage",
-            "a passage number from 0 to 50",
-        ));
-    }
+    let product_code = parse_product_code(new.product_code)?;
+    check_passage(new.passage)?;
     let now = state.clock.now();
     not_in_future("manufactured_at", new.manufactured_at, now)?;
-    if new.expires_at <= new.manufactured_at {
-        return Err(AppError::invalid(
-            "expires_at",
-            "a lot expires after it is manufactured",
-        ));
-    }
+    check_expiry(new.manufactured_at, new.expires_at)?;
     let txn = state.db.write().await?;
     let mut find_donation = donation::Entity::find_by_id(new.donation_id);
     if txn.get_database_backend() == DbBackend::Postgres {
@@ -80,12 +66,7 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewLot<'_>) -> AppResu
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("donation", new.donation_id))?;
-    if new.manufactured_at < donation.collected_at {
-        return Err(AppError::invalid(
-            "manufactured_at",
-            "a lot is made after its cord is collected",
-        ));
-    }
+    check_made_after_collection(new.manufactured_at, donation.collected_at)?;
     let donor = store::find_or_404::<donor::Entity>(&txn, donation.donor_id).await?;
     let eligibility: Eligibility = donor.eligibility;
     if eligibility == Eligibility::Ineligible {
@@ -167,60 +148,40 @@ pub async fn freeze(
     lot_id: Uuid,
     freezing: Freezing,
 ) -> AppResult<(LotRecord, Vec<vial::Model>)> {
-    if !(1..=MAX_VIALS_PER_LOT as i32).contains(&freezing.vial_count) {
-        return Err(AppError::invalid(
-            "vial_count",
-            format!("1 to {MAX_VIALS_PER_LOT} vials"),
-        ));
-    }
-    if !(1..=1_000_000_000_000).contains(&freezing.cells_per_vial) {
-        return Err(AppError::invalid(
-            "cells_per_vial",
-            "a whole number of cells, 1 to 10^12",
-        ));
-    }
-    if !(1..=100_000).contains(&freezing.volume_ul) {
-        return Err(AppError::invalid(
-            "volume_ul",
-            "1 µL to 100 mL, in whole microlitres",
-        ));
-    }
+    let vials = Vials::parse(
+        freezing.vial_count,
+        freezing.cells_per_vial,
+        freezing.volume_ul,
+    )?;
     let now = state.clock.now();
     not_in_future("frozen_at", freezing.frozen_at, now)?;
     let txn = state.db.write().await?;
     let lot = store::find_or_404::<lot::Entity>(&txn, lot_id).await?;
     let from: LotStatus = lot.status;
     let to = lot_transition(from, LotAction::Freeze)?;
-    if freezing.frozen_at < lot.manufactured_at {
-        return Err(AppError::invalid(
-            "frozen_at",
-            "a lot is frozen after it is manufactured",
-        ));
-    }
+    check_frozen_after_made(freezing.frozen_at, lot.manufactured_at)?;
     store::guarded_update(
         &txn,
         lot_id,
         lot::Entity::update_many()
             .col_expr(lot::Column::Status, Expr::value(to))
             .col_expr(lot::Column::FrozenAt, Expr::value(freezing.frozen_at))
-            .col_expr(
-                lot::Column::CellsPerVial,
-                Expr::value(freezing.cells_per_vial),
-            )
-            .col_expr(lot::Column::VolumeUl, Expr::value(freezing.volume_ul))
-            .col_expr(lot::Column::VialCount, Expr::value(freezing.vial_count))
+            .col_expr(lot::Column::CellsPerVial, Expr::value(vials.cells_per_vial))
+            .col_expr(lot::Column::VolumeUl, Expr::value(vials.volume_ul))
+            .col_expr(lot::Column::VialCount, Expr::value(vials.count as i32))
             .filter(lot::Column::Status.eq(from)),
     )
     .await?;
-    let vials: Vec<vial::Model> = (1..=freezing.vial_count as u32)
+    let frozen = vials;
+    let vials: Vec<vial::Model> = (1..=frozen.count)
         .map(|n| vial::Model {
             id: Uuid::now_v7(),
             lot_id,
             code: VialCode::new(&lot.code, n),
             din: lot.din.clone(),
             status: VialStatus::Quarantine,
-            cells_per_vial: freezing.cells_per_vial,
-            volume_ul: freezing.volume_ul,
+            cells_per_vial: frozen.cells_per_vial,
+            volume_ul: frozen.volume_ul,
             frozen_at: freezing.frozen_at,
             box_id: None,
             position: None,

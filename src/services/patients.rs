@@ -12,9 +12,14 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::clock::not_in_future;
-use crate::domain::dose::{Reference, WeightUnit, likely_slip, weight_concerns, weight_to_grams};
+use crate::domain::dose::{
+    Reference, WeightUnit, entered_weight, likely_slip, plausible_weight, weight_concerns,
+};
 use crate::domain::lifecycle::{DoseStatus, TransitionRefused};
-use crate::domain::patient::{Sex, check_enrolment, parse_subject_code};
+use crate::domain::patient::{
+    Sex, check_born_before_enrolment, check_enrolment, check_height_mm,
+    check_weighed_near_enrolment, parse_subject_code,
+};
 use crate::domain::reason::Reason;
 use crate::entities::{adverse_event, dose, infusion, patient, weight};
 use crate::error::{AppError, AppResult};
@@ -40,9 +45,6 @@ pub struct NewPatient<'a> {
     pub height_mm: Option<i32>,
 }
 
-/// Heights a person can have, in millimetres.
-const HEIGHT_MM: std::ops::RangeInclusive<i32> = 500..=2500;
-
 /// A patient with everything recorded so far.
 #[derive(Debug, Clone)]
 pub struct PatientRecord {
@@ -61,51 +63,34 @@ pub async fn enrol(
     actor: &Actor,
     new: NewPatient<'_>,
 ) -> AppResult<PatientRecord> {
-    let subject_code = parse_subject_code(new.subject_code).ok_or_else(|| {
-        AppError::invalid(
-            "subject_code",
-            "a subject code is 2 to 20 capital letters, digits or '-' (e.g. PV-007), never a name",
-        )
-    })?;
+    let subject_code = parse_subject_code(new.subject_code)?;
     let now = state.clock.now();
     not_in_future("enrolled_at", new.enrolled_at, now)?;
     // Age is counted on the site's calendar: the day of enrolment there.
     let enrolled_on = state.settings.timezone.date(new.enrolled_at);
-    if new.birth_date >= enrolled_on {
-        return Err(AppError::invalid("birth_date", "before the enrolment"));
-    }
-    let enrolment_weight = match new.weight {
+    check_born_before_enrolment(new.birth_date, enrolled_on)?;
+    let entered = match new.weight {
         Some((value, unit)) => Some((
-            weight_to_grams(value, unit).ok_or_else(|| {
-                AppError::invalid(
-                    "weight.value",
-                    "a positive decimal number with at most 6 decimals, e.g. 72.5",
-                )
-            })?,
+            entered_weight("weight.value", value, unit)?,
             value.trim().to_owned(),
             unit,
         )),
         None => None,
     };
-    if let Some(mm) = new.height_mm
-        && !HEIGHT_MM.contains(&mm)
-    {
-        return Err(AppError::invalid(
-            "height_cm",
-            "a height from 50 to 250 cm, at most one decimal",
-        ));
+    if let Some(mm) = new.height_mm {
+        check_height_mm(mm)?;
     }
     let txn = state.db.write().await?;
     let current = protocol::current(&txn).await?;
-    if let Some((grams, _, _)) = &enrolment_weight
-        && !(current.protocol.weight_min_g..=current.protocol.weight_max_g).contains(grams)
-    {
-        return Err(AppError::ImplausibleWeight {
-            weight_g: *grams,
-            min_g: current.protocol.weight_min_g,
-            max_g: current.protocol.weight_max_g,
-        });
-    }
+    let rules = &current.protocol;
+    let enrolment_weight = match entered {
+        Some((grams, value, unit)) => Some((
+            plausible_weight(grams, rules.weight_min_g, rules.weight_max_g)?,
+            value,
+            unit,
+        )),
+        None => None,
+    };
     let findings = check_enrolment(
         &current.protocol,
         &new.criteria,
@@ -195,31 +180,19 @@ pub async fn record_weight(
     patient_id: Uuid,
     new: NewWeight<'_>,
 ) -> AppResult<weight::Model> {
-    let weight_g = weight_to_grams(new.value, new.unit).ok_or_else(|| {
-        AppError::invalid(
-            "value",
-            "a positive decimal number with at most 6 decimals, e.g. 72.5",
-        )
-    })?;
+    let weight_g = entered_weight("value", new.value, new.unit)?;
     let now = state.clock.now();
     not_in_future("measured_at", new.measured_at, now)?;
     let txn = state.db.write().await?;
     let current = protocol::current(&txn).await?;
     let rules = &current.protocol;
     let patient = find(&txn, patient_id).await?;
-    if new.measured_at < patient.enrolled_at - Duration::days(i64::from(rules.weight_valid_days)) {
-        return Err(AppError::invalid(
-            "measured_at",
-            "long before the patient's enrolment",
-        ));
-    }
-    if !(rules.weight_min_g..=rules.weight_max_g).contains(&weight_g) {
-        return Err(AppError::ImplausibleWeight {
-            weight_g,
-            min_g: rules.weight_min_g,
-            max_g: rules.weight_max_g,
-        });
-    }
+    check_weighed_near_enrolment(
+        new.measured_at,
+        patient.enrolled_at,
+        rules.weight_valid_days,
+    )?;
+    let weight_g = plausible_weight(weight_g, rules.weight_min_g, rules.weight_max_g)?;
     let previous = weight::Entity::find()
         .filter(weight::Column::PatientId.eq(patient_id))
         .filter(weight::Column::MeasuredAt.lte(new.measured_at))
@@ -262,8 +235,8 @@ pub async fn record_weight(
             likely_slip(
                 new.value,
                 new.unit,
-                weight_g,
-                r.weight_g,
+                weight_g.get(),
+                r.weight_g.get(),
                 if r.older {
                     rules.weight_change_confirm_pct_older
                 } else {
@@ -272,7 +245,7 @@ pub async fn record_weight(
             )
         });
         return Err(AppError::WeightChangeUnconfirmed {
-            weight_g,
+            weight_g: weight_g.get(),
             concerns,
             compared_measured_at,
             likely_slip,
@@ -458,8 +431,4 @@ pub async fn by_subject_code(
         .await?)
 }
 
-/// Parses a sex as sent.
-pub fn parse_sex(raw: &str) -> AppResult<Sex> {
-    raw.parse()
-        .map_err(|_| AppError::invalid("sex", "female or male"))
-}
+pub use crate::domain::patient::parse_sex;

@@ -224,9 +224,7 @@ pub async fn amend(
     reason: &str,
 ) -> AppResult<Versioned> {
     let reason = crate::domain::reason::Reason::parse(reason)?;
-    protocol
-        .check()
-        .map_err(|e| AppError::invalid(e.field, e.message))?;
+    protocol.check()?;
     let now = state.clock.now();
     let txn = state.db.write().await?;
     let before = current(&txn).await?;

@@ -45,14 +45,7 @@ pub async fn verify(
     signer: &AuthenticatedUser,
     input: &SignatureInput,
 ) -> AppResult<VerifiedSignature> {
-    let meaning = input.meaning.trim();
-    if meaning.is_empty() || meaning.chars().count() > 200 || meaning.chars().any(char::is_control)
-    {
-        return Err(AppError::invalid(
-            "signature.meaning",
-            "the meaning of a signature is 1 to 200 characters",
-        ));
-    }
+    let meaning = crate::domain::reason::signature_meaning(&input.meaning)?;
     auth::confirm_own_password(state, signer, &input.password, AppError::SignatureInvalid).await?;
     Ok(VerifiedSignature {
         signer: signer.clone(),

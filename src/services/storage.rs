@@ -31,19 +31,7 @@ pub struct NewUnit<'a> {
 }
 
 pub async fn create(state: &AppState, actor: &Actor, new: NewUnit<'_>) -> AppResult<Arc<Unit>> {
-    let name = new.name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::invalid(
-            "name",
-            "a name of 1 to 100 characters is required",
-        ));
-    }
-    if name.contains('›') {
-        return Err(AppError::invalid(
-            "name",
-            "'›' separates the parts of a path",
-        ));
-    }
+    let name = crate::domain::storage::unit_name(new.name)?;
     let parent = match new.parent_id {
         Some(id) => Some(unit(state, id).await?),
         None => None,

@@ -88,20 +88,24 @@ async fn calculate(
     .await?;
     let t = calc.target;
     Ok(ApiJson(CalculationView {
-        weight_g: t.weight_g,
-        weight_kg: kilograms(t.weight_g),
+        weight_g: t.weight_g.get(),
+        weight_kg: kilograms(t.weight_g.get()),
         weight_id: calc.weight.as_ref().map(|w| w.id),
         weight_measured_at: calc.weight.as_ref().map(|w| w.measured_at),
-        dose_per_kg: t.dose_per_kg,
-        target_cells: t.target_cells,
-        min_cells: t.min_cells,
-        max_cells: t.max_cells,
+        dose_per_kg: t.dose_per_kg.get(),
+        target_cells: t.target_cells.get(),
+        min_cells: t.min_cells.get(),
+        max_cells: t.max_cells.get(),
         tolerance_pct: t.tolerance_pct,
         recovery_pct: calc.recovery_pct,
         vials_needed: calc.lot.as_ref().map(|l| l.vials_needed),
         lot_id: calc.lot.as_ref().map(|l| l.lot.id),
         lot_code: calc.lot.as_ref().map(|l| l.lot.code.clone()),
-        cells_per_vial: calc.lot.as_ref().and_then(|l| l.lot.cells_per_vial),
+        cells_per_vial: calc
+            .lot
+            .as_ref()
+            .and_then(|l| l.lot.cells_per_vial)
+            .map(i64::from),
         available_vials: calc.lot.as_ref().map(|l| l.available),
         sufficient: calc.lot.as_ref().map(|l| l.available >= l.vials_needed),
         protocol_version: calc.protocol_version,

@@ -137,8 +137,8 @@ impl From<dose::Model> for DoseSummary {
             code: d.code.into(),
             infusion_number: d.infusion_number,
             status: d.status,
-            target_cells: d.target_cells,
-            volume_ul: d.volume_ul,
+            target_cells: d.target_cells.get(),
+            volume_ul: d.volume_ul.map(i64::from),
             created_at: d.created_at,
         }
     }
@@ -167,7 +167,7 @@ impl From<infusion::Model> for InfusionSummary {
             status: i.status,
             started_at: i.started_at,
             ended_at: i.ended_at,
-            volume_infused_ul: i.volume_infused_ul,
+            volume_infused_ul: i.volume_infused_ul.map(i64::from),
             late_entry: i.late_entry,
             late_reason: i.late_reason,
         }
@@ -230,7 +230,7 @@ impl PatientView {
                 .enrolment_weight_g
                 .zip(patient.enrolment_weight_unit)
                 .map(|(g, unit)| EnrolmentWeightView {
-                    weight_g: g,
+                    weight_g: g.get(),
                     value: patient.enrolment_weight_value.clone().unwrap_or_default(),
                     unit,
                 }),

@@ -59,8 +59,8 @@ impl From<weight::Model> for WeightView {
     fn from(w: weight::Model) -> Self {
         WeightView {
             id: w.id,
-            weight_g: w.weight_g,
-            weight_kg: kilograms(w.weight_g),
+            weight_g: w.weight_g.get(),
+            weight_kg: kilograms(w.weight_g.get()),
             value: w.value,
             unit: w.unit,
             measured_at: w.measured_at,

@@ -1,8 +1,17 @@
 //! Thawed vials as counted: viability, recovery against what was frozen,
 //! and each count against the dose's others.
 
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::invalid::Invalid;
+use crate::domain::reason::Reason;
+
+use crate::domain::quantity::{Cells, Microlitres};
 
 /// One thawed vial as counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,8 +20,8 @@ pub struct ThawCount {
     pub viable_cells_per_ml: i64,
     /// Viability in tenths of a percent (857 = 85.7 %).
     pub viability_tenths: i32,
-    /// The vial's volume in microlitres.
-    pub volume_ul: i64,
+    /// The vial's volume.
+    pub volume_ul: Microlitres,
 }
 
 /// A viability percentage (0-100) in tenths, floored: `85.7` → 857,
@@ -89,12 +98,16 @@ impl CountJudgement {
 
 /// Viable cells recovered ÷ cells frozen, in tenths of a percent:
 /// cells/mL × µL ÷ 1000 ÷ frozen × 1000 = cells/mL × µL ÷ frozen.
-pub fn recovery_tenths(viable_cells_per_ml: i64, volume_ul: i64, cells_frozen: i64) -> i64 {
-    if cells_frozen <= 0 {
+pub fn recovery_tenths(
+    viable_cells_per_ml: i64,
+    volume_ul: Microlitres,
+    cells_frozen: Cells,
+) -> i64 {
+    if cells_frozen.get() == 0 {
         return i64::MAX;
     }
-    let num = i128::from(viable_cells_per_ml.max(0)) * i128::from(volume_ul.max(0));
-    i64::try_from(num / i128::from(cells_frozen)).unwrap_or(i64::MAX)
+    let num = i128::from(viable_cells_per_ml.max(0)) * i128::from(volume_ul.get());
+    i64::try_from(num / i128::from(cells_frozen.get())).unwrap_or(i64::MAX)
 }
 
 /// Judges every vial of a dose: viability against the minimum, recovery
@@ -103,7 +116,7 @@ pub fn recovery_tenths(viable_cells_per_ml: i64, volume_ul: i64, cells_frozen: i
 /// the dose's counts.
 pub fn judge_counts(
     counts: &[ThawCount],
-    cells_frozen: &[i64],
+    cells_frozen: &[Cells],
     rules: CountRules,
 ) -> Vec<CountJudgement> {
     let mut per_ml: Vec<i64> = counts.iter().map(|c| c.viable_cells_per_ml).collect();
@@ -119,8 +132,8 @@ pub fn judge_counts(
         .zip(cells_frozen)
         .map(|(c, cells)| {
             let recovered =
-                i128::from(c.viable_cells_per_ml.max(0)) * i128::from(c.volume_ul.max(0));
-            let frozen = i128::from(*cells);
+                i128::from(c.viable_cells_per_ml.max(0)) * i128::from(c.volume_ul.get());
+            let frozen = i128::from(cells.get());
             let spread_tenths = if counts.len() >= 2 && twice_median > 0 {
                 let deviation = (2 * i128::from(c.viable_cells_per_ml) - twice_median).abs();
                 (deviation * 100 > i128::from(rules.spread_max_pct) * twice_median)
@@ -137,4 +150,125 @@ pub fn judge_counts(
             }
         })
         .collect()
+}
+
+/// One count as sent, before anything is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountSent<'a> {
+    pub vial_id: Uuid,
+    pub viable_cells_per_ml: i64,
+    /// `Some` (the reason as sent, maybe empty) when a person confirms an
+    /// implausible count.
+    pub confirmed_because: Option<&'a str>,
+}
+
+/// The counts as sent: each in range, a confirmed one with the reason it is
+/// right, no vial twice.
+pub fn check_counts_sent(counts: &[CountSent<'_>]) -> Result<(), Invalid> {
+    let mut seen = HashSet::new();
+    for count in counts {
+        if !(0..=10_000_000_000).contains(&count.viable_cells_per_ml) {
+            return Err(Invalid::new(
+                "viable_cells_per_ml",
+                "0 to 10^10 viable cells per mL",
+            ));
+        }
+        if let Some(reason) = count.confirmed_because {
+            Reason::parse(reason).map_err(|_| {
+                Invalid::new(
+                    "reason",
+                    "confirming an implausible count needs the reason it is right",
+                )
+            })?;
+        }
+        if !seen.insert(count.vial_id) {
+            return Err(Invalid::new("vials", "a vial is counted twice"));
+        }
+    }
+    Ok(())
+}
+
+/// One of the dose's vials, as the counts are checked against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DoseVial<'a> {
+    pub id: Uuid,
+    pub code: &'a str,
+    /// Still reserved: not counted (nor thawed) yet.
+    pub uncounted: bool,
+}
+
+/// The counts sent against the dose's vials: each for one of them, one for
+/// every vial not counted yet, at least one, and a correction of a count
+/// already recorded `signed`.
+pub fn check_counted_vials(
+    vials: &[DoseVial<'_>],
+    counted: &HashSet<Uuid>,
+    signed: bool,
+) -> Result<(), Invalid> {
+    let codes = |keep: &dyn Fn(&DoseVial<'_>) -> bool| -> String {
+        vials
+            .iter()
+            .filter(|v| keep(v))
+            .map(|v| v.code)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if counted.iter().any(|id| !vials.iter().any(|v| v.id == *id)) {
+        return Err(Invalid::new(
+            "vials",
+            format!(
+                "a count is for a vial that is not in this dose; its vials are {}",
+                codes(&|_| true)
+            ),
+        ));
+    }
+    if vials
+        .iter()
+        .any(|v| v.uncounted && !counted.contains(&v.id))
+    {
+        return Err(Invalid::new(
+            "vials",
+            format!(
+                "one count for each vial not counted yet: {} (missing {})",
+                codes(&|v| v.uncounted),
+                codes(&|v| v.uncounted && !counted.contains(&v.id))
+            ),
+        ));
+    }
+    if counted.is_empty() {
+        return Err(Invalid::new(
+            "vials",
+            "no count: the dose's counts are recorded; correct one with a signed recount",
+        ));
+    }
+    if !signed
+        && vials
+            .iter()
+            .any(|v| !v.uncounted && counted.contains(&v.id))
+    {
+        return Err(Invalid::new(
+            "signature",
+            format!(
+                "{} already counted: a correction of a recorded count is signed, with a reason",
+                codes(&|v| !v.uncounted && counted.contains(&v.id))
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Vials are thawed after they were reserved for the dose, give or take
+/// `skew` between clocks.
+pub fn check_thawed_after_reserved(
+    thawed_at: DateTime<Utc>,
+    reserved_at: DateTime<Utc>,
+    skew: Duration,
+) -> Result<(), Invalid> {
+    if thawed_at < reserved_at - skew {
+        return Err(Invalid::new(
+            "thawed_at",
+            "before the dose's vials were reserved",
+        ));
+    }
+    Ok(())
 }

@@ -5,6 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::quantity::{Cells, Microlitres};
+
 use super::count::ThawCount;
 use super::target::DoseTarget;
 
@@ -22,9 +24,13 @@ pub fn parse_millilitres(raw: &str) -> Option<i64> {
 
 /// Whether an infused volume is more than `tolerance_pct` away from the
 /// prepared one (then a person confirms it, with a reason).
-pub fn infused_volume_unusual(infused_ul: i64, prepared_ul: i64, tolerance_pct: i32) -> bool {
-    let difference = i128::from(infused_ul - prepared_ul).abs() * 100;
-    difference > i128::from(tolerance_pct) * i128::from(prepared_ul)
+pub fn infused_volume_unusual(
+    infused_ul: Microlitres,
+    prepared_ul: Microlitres,
+    tolerance_pct: i32,
+) -> bool {
+    let difference = i128::from(infused_ul.get() - prepared_ul.get()).abs() * 100;
+    difference > i128::from(tolerance_pct) * i128::from(prepared_ul.get())
 }
 
 /// What to draw up and give.
@@ -34,13 +40,17 @@ pub struct Preparation {
     /// arithmetic uses the exact fraction).
     pub concentration_cells_per_ml: i64,
     /// Viable cells in all the thawed vials together.
-    pub total_viable_cells: i64,
+    #[schema(value_type = i64)]
+    pub total_viable_cells: Cells,
     /// Volume of the thawed product.
-    pub available_ul: i64,
+    #[schema(value_type = i64)]
+    pub available_ul: Microlitres,
     /// target ÷ concentration, rounded to the nearest 0.1 mL.
-    pub volume_ul: i64,
+    #[schema(value_type = i64)]
+    pub volume_ul: Microlitres,
     /// ⌊volume × concentration⌋: the cells that volume holds.
-    pub cells_to_administer: i64,
+    #[schema(value_type = i64)]
+    pub cells_to_administer: Cells,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -65,17 +75,21 @@ pub enum PreparationError {
 pub const VOLUME_STEP_UL: u128 = 100;
 
 /// Pools the thawed vials and works out the volume that holds the target.
+///
+/// The vials of a dose are of one lot: at most 999 of at most 100 mL, so
+/// their volume is at most 99.9 L and their cells (at most 10^10 per mL) at
+/// most 10^15, in range for [`Microlitres`] and [`Cells`].
 pub fn prepare(target: &DoseTarget, counts: &[ThawCount]) -> Result<Preparation, PreparationError> {
     // N = Σ cells/mL × µL (cells × 1000), D = Σ µL; concentration = N ÷ D cells/mL
     let n: u128 = counts
         .iter()
-        .map(|c| c.viable_cells_per_ml.max(0) as u128 * c.volume_ul.max(0) as u128)
+        .map(|c| c.viable_cells_per_ml.max(0) as u128 * c.volume_ul.get() as u128)
         .sum();
-    let d: u128 = counts.iter().map(|c| c.volume_ul.max(0) as u128).sum();
+    let d: u128 = counts.iter().map(|c| c.volume_ul.get() as u128).sum();
     if n == 0 || d == 0 {
         return Err(PreparationError::NoCells);
     }
-    let target_cells = target.target_cells.max(0) as u128;
+    let target_cells = target.target_cells.get() as u128;
     // volume (µL) = target ÷ (N ÷ D ÷ 1000 cells/µL) = target × 1000 × D ÷ N,
     // rounded half up to a step of 100 µL
     let steps = div_round(target_cells * 1000 * d, n * VOLUME_STEP_UL);
@@ -88,25 +102,24 @@ pub fn prepare(target: &DoseTarget, counts: &[ThawCount]) -> Result<Preparation,
             available_ul,
         });
     }
-    let cells = volume_ul * n / (d * 1000);
-    let preparation = Preparation {
-        concentration_cells_per_ml: to_i64(n / d),
-        total_viable_cells: to_i64(n / 1000),
-        available_ul,
-        volume_ul: to_i64(volume_ul),
-        cells_to_administer: to_i64(cells),
-    };
-    let cells = preparation.cells_to_administer;
-    if volume_ul == 0 || cells < target.min_cells || cells > target.max_cells {
+    let cells = to_i64(volume_ul * n / (d * 1000));
+    let (min_cells, max_cells) = (target.min_cells.get(), target.max_cells.get());
+    if volume_ul == 0 || cells < min_cells || cells > max_cells {
         return Err(PreparationError::OutOfRange {
-            volume_ul: preparation.volume_ul,
+            volume_ul: to_i64(volume_ul),
             cells_to_administer: cells,
-            min_cells: target.min_cells,
-            max_cells: target.max_cells,
+            min_cells,
+            max_cells,
             available_ul,
         });
     }
-    Ok(preparation)
+    Ok(Preparation {
+        concentration_cells_per_ml: to_i64(n / d),
+        total_viable_cells: Cells::counted(to_i64(n / 1000)),
+        available_ul: Microlitres::measured(available_ul),
+        volume_ul: Microlitres::measured(to_i64(volume_ul)),
+        cells_to_administer: Cells::counted(cells),
+    })
 }
 
 /// When a product thawed at `thawed_at` must have started infusing.

@@ -4,7 +4,9 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::invalid::Invalid;
 use crate::domain::lifecycle::string_enum;
+use crate::domain::quantity::Grams;
 
 use super::{div_round, parse_micros};
 
@@ -30,6 +32,63 @@ pub fn weight_to_grams(value: &str, unit: WeightUnit) -> Option<i64> {
         WeightUnit::Lb => div_round(micros * GRAMS_PER_LB_NUM, GRAMS_PER_LB_DEN * 1_000_000),
     };
     i64::try_from(grams).ok()
+}
+
+/// A weight outside the protocol's plausible range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{weight_g} g is outside the plausible {min_g}–{max_g} g")]
+pub struct ImplausibleWeight {
+    pub weight_g: i64,
+    pub min_g: i64,
+    pub max_g: i64,
+}
+
+/// A weight a dose may be based on: inside the protocol's plausible
+/// `min_g..=max_g` (and so a [`Grams`]).
+pub fn plausible_weight(weight_g: i64, min_g: i64, max_g: i64) -> Result<Grams, ImplausibleWeight> {
+    let refused = ImplausibleWeight {
+        weight_g,
+        min_g,
+        max_g,
+    };
+    if !(min_g..=max_g).contains(&weight_g) {
+        return Err(refused);
+    }
+    Grams::parse(weight_g).map_err(|_| refused)
+}
+
+/// A weight as entered, in whole grams; refused, as `field`, when the
+/// number cannot be read.
+pub fn entered_weight(field: &'static str, value: &str, unit: WeightUnit) -> Result<i64, Invalid> {
+    weight_to_grams(value, unit).ok_or_else(|| {
+        Invalid::new(
+            field,
+            "a positive decimal number with at most 6 decimals, e.g. 72.5",
+        )
+    })
+}
+
+/// Where a calculation's weight comes from: a patient's latest weight, or
+/// a weight given in grams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightSource<P> {
+    Patient(P),
+    Given(i64),
+}
+
+/// Exactly one of a patient and a weight.
+pub fn weight_source<P>(
+    patient: Option<P>,
+    weight_g: Option<i64>,
+) -> Result<WeightSource<P>, Invalid> {
+    match (patient, weight_g) {
+        (Some(patient), None) => Ok(WeightSource::Patient(patient)),
+        (None, Some(weight_g)) => Ok(WeightSource::Given(weight_g)),
+        _ => Err(Invalid::new(
+            "patient_id",
+            "give either a patient_id (its latest weight is used) or a weight_kg",
+        )),
+    }
 }
 
 /// Whether a new weight is far enough from the previous one that it must be
@@ -79,7 +138,7 @@ pub enum WeightConcern {
 /// The weight a new one is compared with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reference {
-    pub weight_g: i64,
+    pub weight_g: Grams,
     /// `previous` or `enrolment`.
     pub kind: &'static str,
     /// Measured longer ago than the lookback period.
@@ -88,18 +147,18 @@ pub struct Reference {
 
 /// Body-mass index in tenths, ⌊weight_kg ÷ height_m² × 10⌋, from grams and
 /// millimetres: g ÷ 1000 ÷ (mm ÷ 1000)² = g × 1000 ÷ mm².
-pub fn bmi_tenths(weight_g: i64, height_mm: i64) -> i64 {
+pub fn bmi_tenths(weight_g: Grams, height_mm: i64) -> i64 {
     if height_mm <= 0 {
         return 0;
     }
-    let num = i128::from(weight_g) * 10_000;
+    let num = i128::from(weight_g.get()) * 10_000;
     let den = i128::from(height_mm) * i128::from(height_mm);
     i64::try_from(num / den).unwrap_or(i64::MAX)
 }
 
 /// Everything about a new weight that a person must confirm.
 pub fn weight_concerns(
-    weight_g: i64,
+    weight_g: Grams,
     reference: Option<Reference>,
     height_mm: Option<i64>,
     change_pct: i32,
@@ -114,11 +173,11 @@ pub fn weight_concerns(
         } else {
             change_pct
         };
-        if change_needs_confirmation(r.weight_g, weight_g, threshold) {
+        if change_needs_confirmation(r.weight_g.get(), weight_g.get(), threshold) {
             concerns.push(WeightConcern::Change {
-                compared_with_g: r.weight_g,
+                compared_with_g: r.weight_g.get(),
                 compared_with: r.kind,
-                change_tenths_pct: change_tenths_pct(r.weight_g, weight_g),
+                change_tenths_pct: change_tenths_pct(r.weight_g.get(), weight_g.get()),
                 threshold_pct: threshold,
                 older: r.older,
             });
@@ -126,7 +185,7 @@ pub fn weight_concerns(
     }
     if let Some(mm) = height_mm.filter(|mm| *mm > 0) {
         // exactly: BMI < min ⟺ g × 1000 < min × mm², likewise for max
-        let scaled = i128::from(weight_g) * 1000;
+        let scaled = i128::from(weight_g.get()) * 1000;
         let square = i128::from(mm) * i128::from(mm);
         if scaled < i128::from(bmi_min) * square || scaled > i128::from(bmi_max) * square {
             concerns.push(WeightConcern::Bmi {
@@ -236,7 +295,8 @@ pub fn describe_concerns(
 }
 
 /// Grams as kilograms with at most one decimal, for sentences: `154.2`.
-pub fn kg_text(grams: i64) -> String {
+pub fn kg_text(grams: impl Into<i64>) -> String {
+    let grams: i64 = grams.into();
     let tenths = (grams + 50).div_euclid(100);
     if tenths % 10 == 0 {
         format!("{}", tenths / 10)

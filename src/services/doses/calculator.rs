@@ -15,7 +15,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::domain::dose::{DoseTarget, dose_target, vials_needed};
+use crate::domain::dose::{
+    DoseTarget, WeightSource, dose_target, parse_dose_per_kg, plausible_weight, vials_needed,
+    weight_source,
+};
 use crate::domain::lifecycle::{LotStatus, VialStatus};
 use crate::domain::protocol::Protocol;
 use crate::domain::zone::SiteZone;
@@ -58,8 +61,8 @@ pub async fn calculate(state: &AppState, input: CalculationInput) -> AppResult<C
     let now = state.clock.now();
     let current = protocol::in_force(state).await?;
     let rules = &current.protocol;
-    let (weight_g, weight) = match (input.patient_id, input.weight_g) {
-        (Some(patient_id), None) => {
+    let (weight_g, weight) = match weight_source(input.patient_id, input.weight_g)? {
+        WeightSource::Patient(patient_id) => {
             let Some(weight) = patients::latest_weight(db, patient_id).await? else {
                 // no weight: of no patient (404), or of one not yet weighed
                 patients::find(db, patient_id).await?;
@@ -68,21 +71,12 @@ pub async fn calculate(state: &AppState, input: CalculationInput) -> AppResult<C
             weight_still_valid(rules, &weight, now)?;
             (weight.weight_g, Some(weight))
         }
-        (None, Some(weight_g)) => {
-            plausible(rules, weight_g)?;
-            (weight_g, None)
-        }
-        _ => {
-            return Err(AppError::invalid(
-                "patient_id",
-                "give either a patient_id (its latest weight is used) or a weight_kg",
-            ));
-        }
+        WeightSource::Given(weight_g) => (
+            plausible_weight(weight_g, rules.weight_min_g, rules.weight_max_g)?,
+            None,
+        ),
     };
-    let dose_per_kg = input.dose_per_kg.unwrap_or(rules.dose_cells_per_kg);
-    if !(1..=10_000_000_000).contains(&dose_per_kg) {
-        return Err(AppError::invalid("dose_per_kg", "1 to 10^10 cells per kg"));
-    }
+    let dose_per_kg = parse_dose_per_kg(input.dose_per_kg.unwrap_or(rules.dose_cells_per_kg))?;
     let target = dose_target(dose_per_kg, weight_g, rules.dose_tolerance_pct);
     let lot = match input.lot_id {
         Some(lot_id) => {
@@ -161,17 +155,6 @@ fn working(
     steps
 }
 
-fn plausible(rules: &Protocol, weight_g: i64) -> AppResult<()> {
-    if !(rules.weight_min_g..=rules.weight_max_g).contains(&weight_g) {
-        return Err(AppError::ImplausibleWeight {
-            weight_g,
-            min_g: rules.weight_min_g,
-            max_g: rules.weight_max_g,
-        });
-    }
-    Ok(())
-}
-
 /// A weight is used only unvoided and measured within the protocol's days.
 pub(super) fn weight_still_valid(
     rules: &Protocol,
@@ -181,7 +164,7 @@ pub(super) fn weight_still_valid(
     if weight.voided_at.is_some() {
         return Err(AppError::WeightVoided {
             weight_id: weight.id,
-            weight_g: weight.weight_g,
+            weight_g: weight.weight_g.get(),
         });
     }
     if weight.measured_at < at - Duration::days(i64::from(rules.weight_valid_days)) {

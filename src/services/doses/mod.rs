@@ -16,21 +16,29 @@
 //! count is checked: a vial cannot be reserved twice.
 //!
 //! By idea: `calculator` (the dose a weight calls for and the lot it would
-//! come from), `order` (the schedule's answer, reserving, cancelling),
-//! `preparation` (the post-thaw counts and the signed verification),
+//! come from), `order` (the schedule's answer and the lot that serves it),
+//! `reserve` (the vials reserved and the dose written in one statement),
+//! `cancel` (a reservation undone),
+//! `preparation` (the post-thaw counts), `verification` (the signed check),
 //! `replacement` (a vial replaced); this module holds the dose record and
 //! the guards every step re-applies on the server's clock.
 
 mod calculator;
+mod cancel;
 mod order;
 mod preparation;
 mod replacement;
+mod reserve;
+mod verification;
 
 pub use calculator::{Calculation, CalculationInput, LotOption, calculate};
-pub use order::{cancel, infusion_starts, order};
-pub(crate) use order::{release_vials, schedule};
-pub use preparation::{Counting, VialCount, target_of, thaw, verify};
+pub use cancel::cancel;
+pub(crate) use cancel::release_vials;
+pub(crate) use order::schedule;
+pub use order::{infusion_starts, order};
+pub use preparation::{Counting, VialCount, target_of, thaw};
 pub use replacement::replace_vial;
+pub use verification::verify;
 
 use calculator::weight_still_valid;
 

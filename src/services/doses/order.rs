@@ -1,14 +1,14 @@
-//! Ordering a dose: the schedule's answer, reserving whole vials from one
-//! lot (never a vial to two doses), and undoing a reservation (cancelling,
-//! a recall).
+//! Ordering a dose: the schedule's answer, the lot that can serve it and
+//! the reservation of its whole vials (written by `reserve`; undone by
+//! `cancel`).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::{Asterisk, Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic,
-    IntoActiveModel, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -16,20 +16,21 @@ use uuid::Uuid;
 use crate::db::WriteTxn;
 use crate::domain::codes::DoseCode;
 use crate::domain::dose::{DoseTarget, dose_target};
-use crate::domain::lifecycle::{DoseAction, DoseStatus, LotStatus, VialStatus, dose_transition};
+use crate::domain::lifecycle::{DoseStatus, LotStatus, VialStatus};
 use crate::domain::patient::{ScheduleRefused, next_infusion};
 use crate::domain::protocol::Protocol;
-use crate::domain::reason::Reason;
+use crate::domain::quantity::CellsPerKg;
 use crate::domain::zone::SiteZone;
-use crate::entities::{dose, dose_vial, infusion, lot, patient, vial, weight};
+use crate::entities::{dose, infusion, lot, patient, vial, weight};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
-use crate::services::{protocol, vials};
+use crate::services::protocol;
 use crate::state::AppState;
 
 use super::calculator::{vials_for, weight_still_valid};
-use super::{DoseRecord, load, lot_usable, set_status};
+use super::reserve::{Reserve, insert_dose, reserve};
+use super::{DoseRecord, lot_usable};
 
 /// Why the lots that are not candidates could not serve a dose.
 #[derive(Debug, Default)]
@@ -169,11 +170,9 @@ pub async fn order(
     let infusion_number = schedule(&rules, state.settings.timezone, &context.given, now)?;
     let weight = context.weight.ok_or(AppError::NoWeight)?;
     weight_still_valid(&rules, &weight, now)?;
-    let target = dose_target(
-        rules.dose_cells_per_kg,
-        weight.weight_g,
-        rules.dose_tolerance_pct,
-    );
+    // the protocol's dose per kg was checked when the protocol was written
+    let dose_per_kg = CellsPerKg::parse(rules.dose_cells_per_kg).map_err(AppError::broken)?;
+    let target = dose_target(dose_per_kg, weight.weight_g, rules.dose_tolerance_pct);
 
     if let Some(lot_id) = lot_id {
         let lot = stock
@@ -475,144 +474,6 @@ fn columns<E: EntityTrait>(alias: &str) -> String {
         .join(", ")
 }
 
-/// The dose and the vials it holds: two INSERTs on SQLite, one statement
-/// on PostgreSQL.
-async fn insert_dose(
-    txn: &WriteTxn,
-    model: &dose::Model,
-    vials: &[vial::Model],
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    let backend = txn.get_database_backend();
-    let dose = dose::Entity::insert(model.clone().into_active_model());
-    let links = vials.iter().map(|v| dose_vial::ActiveModel {
-        dose_id: Set(model.id),
-        vial_id: Set(v.id),
-        reserved_at: Set(now),
-        removed_at: Set(None),
-        removed_reason: Set(None),
-    });
-    if backend != DbBackend::Postgres {
-        dose.exec_without_returning(txn).await?;
-        dose_vial::Entity::insert_many(links)
-            .exec_without_returning(txn)
-            .await?;
-        return Ok(());
-    }
-    let first = dose.build(backend);
-    let second = dose_vial::Entity::insert_many(links).build(backend);
-    // the second statement's placeholders follow the first's
-    let offset = first.values.as_ref().map_or(0, |v| v.0.len());
-    let renumbered = renumber(&second.sql, offset);
-    let mut values = first.values.map(|v| v.0).unwrap_or_default();
-    values.extend(second.values.map(|v| v.0).unwrap_or_default());
-    txn.execute_raw(Statement::from_sql_and_values(
-        backend,
-        format!("WITH dose AS ({} RETURNING id) {renumbered}", first.sql),
-        values,
-    ))
-    .await?;
-    Ok(())
-}
-
-/// `$n` → `$(n + offset)` in a statement sea-query built (its only `$`s
-/// are placeholders: values are never inlined).
-fn renumber(sql: &str, offset: usize) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c == '$' {
-            let mut digits = String::new();
-            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                digits.push(*d);
-                chars.next();
-            }
-            match digits.parse::<usize>() {
-                Ok(n) => out.push_str(&(n + offset).to_string()),
-                Err(_) => out.push_str(&digits),
-            }
-        }
-    }
-    out
-}
-
-pub(super) enum Reserve {
-    Done(Vec<vial::Model>),
-    /// Not enough: how many were available.
-    Short(i64),
-}
-
-/// Reserves `count` available vials of the lot, first by code, in one
-/// statement: an UPDATE of the vials a sub-select picks (on PostgreSQL
-/// `FOR UPDATE SKIP LOCKED`, so concurrent orders take disjoint vials),
-/// still `available` when updated. Fewer than `count` (a concurrent order
-/// took them): the few are given back and the lot is short.
-pub(super) async fn reserve(txn: &WriteTxn, lot_id: Uuid, count: i64) -> AppResult<Reserve> {
-    let backend = txn.get_database_backend();
-    let mut vials = if backend == DbBackend::Postgres {
-        // A CTE, run once: as `IN (sub-select)` PostgreSQL may run the
-        // sub-select again for each row, and `SKIP LOCKED` then skips the
-        // rows this statement just updated and picks further vials.
-        let rows = txn
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
-                format!(
-                    "WITH picked AS (SELECT id FROM vials WHERE lot_id = $1 AND status = $2 \
-                     ORDER BY code LIMIT $3 FOR UPDATE SKIP LOCKED) \
-                     UPDATE vials SET status = $4 FROM picked \
-                     WHERE vials.id = picked.id AND vials.status = $2 RETURNING {}",
-                    vial::Column::iter()
-                        .map(|c| format!("vials.{}", c.as_str()))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                [
-                    lot_id.into(),
-                    VialStatus::Available.as_str().into(),
-                    count.into(),
-                    VialStatus::Reserved.as_str().into(),
-                ],
-            ))
-            .await?;
-        rows.iter()
-            .map(|row| vial::Model::from_query_result(row, ""))
-            .collect::<Result<Vec<_>, _>>()?
-    } else {
-        let pick = vial::Entity::find()
-            .select_only()
-            .column(vial::Column::Id)
-            .filter(vial::Column::LotId.eq(lot_id))
-            .filter(vial::Column::Status.eq(VialStatus::Available.as_str()))
-            .order_by_asc(vial::Column::Code)
-            .limit(u64::try_from(count).unwrap_or(0));
-        vial::Entity::update_many()
-            .col_expr(
-                vial::Column::Status,
-                Expr::value(VialStatus::Reserved.as_str()),
-            )
-            .filter(vial::Column::Id.in_subquery(pick.into_query()))
-            .filter(vial::Column::Status.eq(VialStatus::Available.as_str()))
-            .exec_with_returning(txn)
-            .await?
-    };
-    if (vials.len() as i64) < count {
-        let ids: Vec<Uuid> = vials.iter().map(|v| v.id).collect();
-        vials::transition_all(
-            txn,
-            &ids,
-            &[VialStatus::Reserved],
-            VialStatus::Available,
-            false,
-            ("lot", lot_id),
-        )
-        .await?;
-        return Ok(Reserve::Short(vials.len() as i64));
-    }
-    vials.sort_by(|a, b| a.code.cmp(&b.code));
-    Ok(Reserve::Done(vials))
-}
-
 /// When the patient's infusions started.
 pub async fn infusion_starts(
     db: &impl ConnectionTrait,
@@ -625,121 +486,4 @@ pub async fn infusion_starts(
         .into_tuple()
         .all(db)
         .await?)
-}
-
-/// Cancels a dose before its infusion. Unthawed vials go back to
-/// `available`; thawed ones are discarded (they never go back into stock),
-/// with the reason.
-pub async fn cancel(
-    state: &AppState,
-    actor: &Actor,
-    dose_id: Uuid,
-    reason: &str,
-) -> AppResult<DoseRecord> {
-    let reason = Reason::parse(reason)?.into_inner();
-    let now = state.clock.now();
-    let txn = state.db.write().await?;
-    let mut record = load(state, &txn, dose_id, true).await?;
-    let from = record.status()?;
-    let to = dose_transition(from, DoseAction::Cancel)?;
-    let cancel_reason = reason.clone();
-    set_status(&txn, dose_id, from, to, move |update| {
-        update
-            .col_expr(dose::Column::CancelledAt, Expr::value(now))
-            .col_expr(dose::Column::CancelReason, Expr::value(cancel_reason))
-    })
-    .await?;
-    let events = release_vials(&txn, &record.vials, dose_id, &reason).await?;
-    let (returned, discarded) = (events.returned.clone(), events.discarded.clone());
-    let mut all = vec![
-        NewEvent::new("dose.cancelled", "dose", dose_id).details(json!({
-            "code": record.dose.code,
-            "from": from,
-            "to": to,
-            "reason": reason,
-            "vials_returned": returned,
-            "vials_discarded": discarded,
-        })),
-    ];
-    all.extend(events.events);
-    ledger::append_many(&txn, actor, now, all).await?;
-    txn.commit().await?;
-    record.dose.status = to;
-    record.dose.cancelled_at = Some(now);
-    record.dose.cancel_reason = Some(reason);
-    for v in &mut record.vials {
-        if returned.iter().any(|c| *c == *v.code) {
-            v.status = VialStatus::Available;
-        } else if discarded.iter().any(|c| *c == *v.code) {
-            v.status = VialStatus::Discarded;
-        }
-    }
-    Ok(record)
-}
-
-/// What cancelling did to a dose's vials.
-pub(crate) struct Released {
-    pub returned: Vec<String>,
-    pub discarded: Vec<String>,
-    pub events: Vec<NewEvent>,
-}
-
-/// The vials of a cancelled dose: reserved ones back to `available`,
-/// thawed ones `discarded` with the reason (out of the freezer, they can
-/// only be destroyed).
-pub(crate) async fn release_vials(
-    txn: &impl ConnectionTrait,
-    vials: &[vial::Model],
-    dose_id: Uuid,
-    reason: &str,
-) -> AppResult<Released> {
-    let of = |status: VialStatus| -> Vec<&vial::Model> {
-        vials.iter().filter(|v| v.status == status).collect()
-    };
-    let (reserved, thawed) = (of(VialStatus::Reserved), of(VialStatus::Thawed));
-    let ids = |list: &[&vial::Model]| list.iter().map(|v| v.id).collect::<Vec<_>>();
-    vials::transition_all(
-        txn,
-        &ids(&reserved),
-        &[VialStatus::Reserved],
-        VialStatus::Available,
-        false,
-        ("dose", dose_id),
-    )
-    .await?;
-    vials::transition_all(
-        txn,
-        &ids(&thawed),
-        &[VialStatus::Thawed],
-        VialStatus::Discarded,
-        true,
-        ("dose", dose_id),
-    )
-    .await?;
-    let mut events: Vec<NewEvent> = reserved
-        .iter()
-        .map(|v| {
-            NewEvent::new("vial.unreserved", "vial", v.id).details(json!({
-                "code": v.code,
-                "from": VialStatus::Reserved,
-                "to": VialStatus::Available,
-                "dose_id": dose_id,
-                "reason": reason,
-            }))
-        })
-        .collect();
-    events.extend(thawed.iter().map(|v| {
-        NewEvent::new("vial.discarded", "vial", v.id).details(json!({
-            "code": v.code,
-            "from": VialStatus::Thawed,
-            "to": VialStatus::Discarded,
-            "dose_id": dose_id,
-            "reason": format!("thawed for a dose that was cancelled: {reason}"),
-        }))
-    }));
-    Ok(Released {
-        returned: reserved.iter().map(|v| v.code.to_string()).collect(),
-        discarded: thawed.iter().map(|v| v.code.to_string()).collect(),
-        events,
-    })
 }

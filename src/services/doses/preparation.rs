@@ -1,5 +1,5 @@
-//! Preparing a dose: the post-thaw counts (always recorded), their
-//! judgement, and the second pharmacist's signed verification.
+//! Preparing a dose: the post-thaw counts (always recorded) and their
+//! judgement (the signed verification that follows: `verification`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,13 +12,15 @@ use uuid::Uuid;
 use crate::clock::{CLOCK_SKEW, not_in_future};
 use crate::db::WriteTxn;
 use crate::domain::dose::{
-    CountJudgement, CountRules, DoseTarget, Preparation, ThawCount, judge_counts, prepare,
+    CountJudgement, CountRules, CountSent, DoseTarget, DoseVial, Preparation, ThawCount,
+    check_counted_vials, check_counts_sent, check_thawed_after_reserved, judge_counts, prepare,
     recovery_tenths,
 };
 use crate::domain::lifecycle::{
     DoseAction, DoseStatus, VialStatus, count_outcome, dose_transition,
 };
 use crate::domain::patient::tenths_display;
+use crate::domain::quantity::Cells;
 use crate::domain::reason::Reason;
 use crate::domain::storage::location_path;
 use crate::entities::{dose, thaw_count, vial};
@@ -29,7 +31,7 @@ use crate::services::signatures::{self, VerifiedSignature};
 use crate::services::{storage, vials};
 use crate::state::AppState;
 
-use super::{DoseRecord, load, set_status, still_usable, within_shelf_life};
+use super::{DoseRecord, load, still_usable, within_shelf_life};
 
 /// One vial's count after thaw, as sent.
 #[derive(Debug, Clone)]
@@ -77,27 +79,16 @@ pub async fn thaw(
     let now = state.clock.now();
     let thawed_at = counting.thawed_at.unwrap_or(now);
     not_in_future("thawed_at", thawed_at, now)?;
-    let mut seen = HashSet::new();
-    for count in &counting.counts {
-        if !(0..=10_000_000_000).contains(&count.viable_cells_per_ml) {
-            return Err(AppError::invalid(
-                "viable_cells_per_ml",
-                "0 to 10^10 viable cells per mL",
-            ));
-        }
-        if count.confirm {
-            let reason = count.reason.as_deref().unwrap_or("");
-            Reason::parse(reason).map_err(|_| {
-                AppError::invalid(
-                    "reason",
-                    "confirming an implausible count needs the reason it is right",
-                )
-            })?;
-        }
-        if !seen.insert(count.vial_id) {
-            return Err(AppError::invalid("vials", "a vial is counted twice"));
-        }
-    }
+    let sent: Vec<CountSent<'_>> = counting
+        .counts
+        .iter()
+        .map(|c| CountSent {
+            vial_id: c.vial_id,
+            viable_cells_per_ml: c.viable_cells_per_ml,
+            confirmed_because: c.confirm.then(|| c.reason.as_deref().unwrap_or("")),
+        })
+        .collect();
+    check_counts_sent(&sent)?;
     let correction_reason = match &counting.correction {
         Some((_, reason)) => Some(Reason::parse(reason)?.into_inner()),
         None => None,
@@ -107,77 +98,19 @@ pub async fn thaw(
     let from = record.status()?;
     dose_transition(from, DoseAction::Thaw)?;
     let by_id: HashMap<Uuid, &VialCount> = counting.counts.iter().map(|c| (c.vial_id, c)).collect();
-    let codes = |status: VialStatus| -> Vec<&str> {
-        record
-            .vials
-            .iter()
-            .filter(|v| v.status == status)
-            .map(|v| v.code.as_str())
-            .collect()
-    };
-    let uncounted = codes(VialStatus::Reserved);
-    if by_id
-        .keys()
-        .any(|id| !record.vials.iter().any(|v| v.id == *id))
-    {
-        return Err(AppError::invalid(
-            "vials",
-            format!(
-                "a count is for a vial that is not in this dose; its vials are {}",
-                record
-                    .vials
-                    .iter()
-                    .map(|v| v.code.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
-    }
-    let missing: Vec<&str> = record
+    let dose_vials: Vec<DoseVial<'_>> = record
         .vials
         .iter()
-        .filter(|v| v.status == VialStatus::Reserved && !by_id.contains_key(&v.id))
-        .map(|v| v.code.as_str())
+        .map(|v| DoseVial {
+            id: v.id,
+            code: v.code.as_str(),
+            uncounted: v.status == VialStatus::Reserved,
+        })
         .collect();
-    if !missing.is_empty() {
-        return Err(AppError::invalid(
-            "vials",
-            format!(
-                "one count for each vial not counted yet: {} (missing {})",
-                uncounted.join(", "),
-                missing.join(", ")
-            ),
-        ));
-    }
-    let corrected: Vec<&vial::Model> = record
-        .vials
-        .iter()
-        .filter(|v| v.status != VialStatus::Reserved && by_id.contains_key(&v.id))
-        .collect();
-    if counting.counts.is_empty() {
-        return Err(AppError::invalid(
-            "vials",
-            "no count: the dose's counts are recorded; correct one with a signed recount",
-        ));
-    }
-    if !corrected.is_empty() && counting.correction.is_none() {
-        return Err(AppError::invalid(
-            "signature",
-            format!(
-                "{} already counted: a correction of a recorded count is signed, with a reason",
-                corrected
-                    .iter()
-                    .map(|v| v.code.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
-    }
-    if !uncounted.is_empty() && thawed_at < record.dose.created_at - CLOCK_SKEW {
-        return Err(AppError::invalid(
-            "thawed_at",
-            "before the dose's vials were reserved",
-        ));
+    let counted: HashSet<Uuid> = by_id.keys().copied().collect();
+    check_counted_vials(&dose_vials, &counted, counting.correction.is_some())?;
+    if dose_vials.iter().any(|v| v.uncounted) {
+        check_thawed_after_reserved(thawed_at, record.dose.created_at, CLOCK_SKEW)?;
     }
     let rules = record.rules.clone();
 
@@ -253,7 +186,7 @@ pub async fn thaw(
             volume_ul: c.volume_ul,
         })
         .collect();
-    let frozen: Vec<i64> = current.iter().map(|(v, _)| v.cells_per_vial).collect();
+    let frozen: Vec<Cells> = current.iter().map(|(v, _)| v.cells_per_vial).collect();
     let judged = judge_counts(
         &thaw_counts,
         &frozen,
@@ -345,7 +278,7 @@ fn judge_dose(
             vial_id: v.id,
             code: v.code.clone().into(),
             viable_cells_per_ml: c.viable_cells_per_ml,
-            cells_frozen: v.cells_per_vial,
+            cells_frozen: v.cells_per_vial.get(),
             recovery_pct: tenths_text(j.recovery_tenths),
             recovery_outside_range: j.recovery_implausible,
             median_deviation_pct: j.spread_tenths.map(tenths_text),
@@ -394,15 +327,15 @@ async fn finish_thaw(
         )
         .col_expr(
             dose::Column::AvailableUl,
-            column(preparation.map(|p| p.available_ul)),
+            Expr::value(preparation.map(|p| p.available_ul)),
         )
         .col_expr(
             dose::Column::VolumeUl,
-            column(preparation.map(|p| p.volume_ul)),
+            Expr::value(preparation.map(|p| p.volume_ul)),
         )
         .col_expr(
             dose::Column::CellsToAdminister,
-            column(preparation.map(|p| p.cells_to_administer)),
+            Expr::value(preparation.map(|p| p.cells_to_administer)),
         )
         .col_expr(dose::Column::CountFailure, Expr::value(failure.clone()))
         .filter(dose::Column::Id.eq(dose_id))
@@ -536,67 +469,4 @@ pub fn target_of(dose: &dose::Model) -> DoseTarget {
         max_cells: dose.max_cells,
         tolerance_pct: 0,
     }
-}
-
-/// The pharmacist's signed check of the prepared dose, on the server's
-/// clock: the lot still released and unexpired, the weight still valid,
-/// the product within its shelf life, and (protocol
-/// `independent_verification`) a pharmacist other than whoever counted.
-pub async fn verify(
-    state: &AppState,
-    signature: &VerifiedSignature,
-    dose_id: Uuid,
-) -> AppResult<DoseRecord> {
-    let now = state.clock.now();
-    let txn = state.db.write().await?;
-    let mut record = load(state, &txn, dose_id, true).await?;
-    let from = record.status()?;
-    let to = dose_transition(from, DoseAction::Verify)?;
-    still_usable(&record, now)?;
-    within_shelf_life(&record, now)?;
-    let signer = signature.signer.user_id;
-    if record.rules.independent_verification
-        && record.counts.iter().any(|c| c.recorded_by == Some(signer))
-    {
-        return Err(AppError::SamePerson { user_id: signer });
-    }
-    set_status(&txn, dose_id, from, to, |update| {
-        update
-            .col_expr(dose::Column::VerifiedAt, Expr::value(now))
-            .col_expr(dose::Column::VerifiedBy, Expr::value(signer))
-    })
-    .await?;
-    let counted_by: Vec<Uuid> = {
-        let mut ids: Vec<Uuid> = record.counts.iter().filter_map(|c| c.recorded_by).collect();
-        ids.sort();
-        ids.dedup();
-        ids
-    };
-    signatures::append_signed(
-        &txn,
-        signature,
-        now,
-        NewEvent::new("dose.verified", "dose", dose_id).details(json!({
-            "code": record.dose.code,
-            "from": from,
-            "to": to,
-            "subject_code": record.subject_code,
-            "infusion_number": record.dose.infusion_number,
-            "volume_ul": record.dose.volume_ul,
-            "cells_to_administer": record.dose.cells_to_administer,
-            "min_cells": record.dose.min_cells,
-            "max_cells": record.dose.max_cells,
-            "use_by": record.use_by,
-            "lot_expires_at": record.lot.expires_at,
-            "weight_measured_at": record.weight.measured_at,
-            "counted_by": counted_by,
-            "vials": record.vials.iter().map(|v| &v.code).collect::<Vec<_>>(),
-        })),
-    )
-    .await?;
-    txn.commit().await?;
-    record.dose.status = to;
-    record.dose.verified_at = Some(now);
-    record.dose.verified_by = Some(signer);
-    Ok(record)
 }

@@ -15,7 +15,7 @@ use crate::services::signatures::{self, VerifiedSignature};
 use crate::services::{storage, vials};
 use crate::state::AppState;
 
-use super::order::{Reserve, reserve};
+use super::reserve::{Reserve, reserve};
 use super::{DoseRecord, load, lot_usable};
 
 /// Discards one vial of the dose (signed, with the reason: a failed count,

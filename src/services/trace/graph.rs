@@ -114,7 +114,7 @@ pub(super) async fn dose_graph(
             status: i.status,
             started_at: i.started_at,
             ended_at: i.ended_at,
-            volume_infused_ul: i.volume_infused_ul,
+            volume_infused_ul: i.volume_infused_ul.map(i64::from),
             late_entry: i.late_entry,
             late_reason: i.late_reason.clone(),
         });
@@ -139,8 +139,8 @@ pub(super) async fn dose_graph(
             subject_code: subject(d.patient_id),
             infusion_number: d.infusion_number,
             vial_codes,
-            volume_ul: d.volume_ul,
-            cells_to_administer: d.cells_to_administer,
+            volume_ul: d.volume_ul.map(i64::from),
+            cells_to_administer: d.cells_to_administer.map(i64::from),
             infusion,
         });
     }

@@ -189,7 +189,7 @@ pub(super) fn lot_node(l: lot::Model) -> LotNode {
         manufactured_at: l.manufactured_at,
         expires_at: l.expires_at,
         frozen_at: l.frozen_at,
-        cells_per_vial: l.cells_per_vial,
+        cells_per_vial: l.cells_per_vial.map(i64::from),
         vial_count: l.vial_count,
     }
 }

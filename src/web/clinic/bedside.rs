@@ -94,7 +94,7 @@ fn bedside_view(
                     }
                     label for="volume" { "Volume infused (mL, as on the bag)" }
                     input id="volume" name="volume_ml" inputmode="decimal" required style="max-width:10rem"
-                        value=(volume.map(|v| v.millilitres.clone()).unwrap_or_else(|| millilitres_number(d.volume_ul.unwrap_or_default())));
+                        value=(volume.map(|v| v.millilitres.clone()).unwrap_or_else(|| millilitres_number(i64::from(d.volume_ul.unwrap_or_default()))));
                     fieldset {
                         legend { "Adverse event (if any)" }
                         label { "Term" input name="ae_term" placeholder="e.g. Infusion related reaction"; }

@@ -114,7 +114,7 @@ fn dose_view(
             (d.infusion_number) " of " (record.infusions_total) " · lot " a class="code" href={ "/lots/" (record.lot.id) } { (record.lot.code) }
             " " @if record.lot.status != LotStatus::Released { (pill(record.lot.status)) } " expires " strong { (user.date(record.lot.expires_at)) }
             @if record.lot.expires_at <= now { " " span class="pill bad" { "expired" } } }
-        p { "Target " strong { (page::cells(d.target_cells)) } " viable cells (accepted " (crate::domain::units::grouped(d.min_cells)) " to " (crate::domain::units::grouped(d.max_cells)) ") for "
+        p { "Target " strong { (page::cells(d.target_cells.get())) } " viable cells (accepted " (crate::domain::units::grouped(d.min_cells)) " to " (crate::domain::units::grouped(d.max_cells)) ") for "
             strong { (kg_text(d.weight_g)) " kg" } ", weighed " (user.when(record.weight.measured_at))
             @if record.weight.voided_at.is_some() { " " span class="pill bad" { "weight voided" } }
             @else if weight_valid_until < now { " " span class="pill bad" { "weight too old" } }
@@ -234,7 +234,7 @@ fn dose_view(
             section class="card" {
                 h2 { "4 · Volume to draw" }
                 p class="big" id="volume" { (crate::domain::units::millilitres(volume)) }
-                p { "holding " strong { (page::cells(cells)) } " viable cells (pooled " (crate::domain::units::grouped(d.concentration_cells_per_ml.unwrap_or_default())) " cells/mL)." }
+                p { "holding " strong { (page::cells(cells.get())) } " viable cells (pooled " (crate::domain::units::grouped(d.concentration_cells_per_ml.unwrap_or_default())) " cells/mL)." }
                 @if let (Some(thawed_at), Some(use_by)) = (d.thawed_at, record.use_by) {
                     p { "Thawed " (user.when(thawed_at)) ". " strong { "Use by " (user.when(use_by)) }
                         @if use_by < now { " " span class="pill bad" { "expired" } } }

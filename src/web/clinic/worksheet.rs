@@ -81,7 +81,7 @@ fn worksheet_view(
                         section class="card" {
                             h2 { "1 · Weight and dose" }
                             ol class="steps" { @for step in &calc.steps { li { (step) } } }
-                            p { "Target " strong { (page::cells(calc.target.target_cells)) } " viable cells; accepted "
+                            p { "Target " strong { (page::cells(calc.target.target_cells.get())) } " viable cells; accepted "
                                 (crate::domain::units::grouped(calc.target.min_cells)) " to " (crate::domain::units::grouped(calc.target.max_cells)) "." }
                             @if calc.lot.is_none() { div class="msg bad" role="alert" { "No released, unexpired lot has enough vials for this dose." } }
                         }
