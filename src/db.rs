@@ -221,6 +221,29 @@ impl Db {
         &self.conn
     }
 
+    /// Hands back what idle SQLite connections keep in their page caches
+    /// (`PRAGMA shrink_memory` on each), after a burst of work such as
+    /// loading the demo; the caches refill as pages are read again. A
+    /// connection in use is left alone. No-op on PostgreSQL.
+    pub async fn shrink_caches(&self) {
+        if self.backend() != DbBackend::Sqlite {
+            return;
+        }
+        let pool = self.conn.get_sqlite_connection_pool();
+        let mut idle = Vec::new();
+        while let Some(connection) = pool.try_acquire() {
+            idle.push(connection);
+        }
+        for connection in &mut idle {
+            if let Err(error) = sea_orm::sqlx::query("PRAGMA shrink_memory")
+                .execute(&mut **connection)
+                .await
+            {
+                tracing::debug!(%error, "a connection could not shrink its cache");
+            }
+        }
+    }
+
     /// The ledger's floor (its last signed checkpoint, and any alarm).
     pub fn floor(&self) -> &LedgerFloor {
         &self.floor

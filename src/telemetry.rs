@@ -3,9 +3,9 @@
 //!
 //! Lines are handed to a writer thread of their own (`tracing-appender`),
 //! so a slow terminal, pipe or log collector never holds up a request: a
-//! request thread formats its line and queues it. Should the queue (128k
-//! lines) ever be full, new lines are dropped rather than waited for; the
-//! record of what happened is the custody ledger, never the log.
+//! request thread formats its line and queues it. Should the queue
+//! ([`QUEUED_LINES`]) ever be full, new lines are dropped rather than waited
+//! for; the record of what happened is the custody ledger, never the log.
 
 use std::io::IsTerminal;
 
@@ -15,6 +15,11 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
+
+/// Lines queued for the writer at most: about a second of a busy server's
+/// request lines. The queue is allocated whole at start; the crate's
+/// default (128k lines) held 4 MB for it.
+pub const QUEUED_LINES: usize = 16_384;
 
 /// Keep the guard for as long as the process logs: dropping it writes out
 /// what is queued.
@@ -31,7 +36,10 @@ pub fn init_writing_to(
     out: impl std::io::Write + Send + 'static,
     ansi: bool,
 ) -> WorkerGuard {
-    let (writer, guard) = tracing_appender::non_blocking(out);
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(QUEUED_LINES)
+        .lossy(true)
+        .finish(out);
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
     let registry = tracing_subscriber::registry().with(filter);
