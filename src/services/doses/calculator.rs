@@ -2,8 +2,10 @@
 //! weight's and the lot's fitness on the server's clock, and the lot a dose
 //! would come from.
 //!
-//! A calculation costs at most two queries: the patient's latest weight,
-//! and the lots with their available vials counted in the same statement.
+//! A calculation costs at most two queries, run side by side: the
+//! patient's latest weight, and the lots with their available vials
+//! counted in the same statement (a third, for a patient never weighed,
+//! tells "no such patient" from "not weighed yet").
 //! The protocol in force is this instance's (`protocol::in_force`): no
 //! query, and an amendment is used within a second everywhere.
 
@@ -56,14 +58,36 @@ pub struct Calculation {
 }
 
 /// Works out a dose without changing anything.
+///
+/// The patient's latest weight and the lots are read at the same time, on
+/// two connections: neither needs the other, and a pharmacist waits for
+/// the slower of the two instead of both.
 pub async fn calculate(state: &AppState, input: CalculationInput) -> AppResult<Calculation> {
     let db = state.db.conn();
     let now = state.clock.now();
     let current = protocol::in_force(state).await?;
     let rules = &current.protocol;
-    let (weight_g, weight) = match weight_source(input.patient_id, input.weight_g)? {
+    let source = weight_source(input.patient_id, input.weight_g)?;
+    let latest = async {
+        match source {
+            WeightSource::Patient(patient_id) => patients::latest_weight(db, patient_id).await,
+            WeightSource::Given(_) => Ok(None),
+        }
+    };
+    let lots = async {
+        match input.lot_id {
+            Some(lot_id) => Ok(with_available(lot::Entity::find_by_id(lot_id))
+                .one(db)
+                .await?
+                .into_iter()
+                .collect()),
+            None => usable_lots(db, now).await,
+        }
+    };
+    let (latest, lots) = tokio::try_join!(latest, lots)?;
+    let (weight_g, weight) = match source {
         WeightSource::Patient(patient_id) => {
-            let Some(weight) = patients::latest_weight(db, patient_id).await? else {
+            let Some(weight) = latest else {
                 // no weight: of no patient (404), or of one not yet weighed
                 patients::find(db, patient_id).await?;
                 return Err(AppError::NoWeight);
@@ -80,9 +104,9 @@ pub async fn calculate(state: &AppState, input: CalculationInput) -> AppResult<C
     let target = dose_target(dose_per_kg, weight_g, rules.dose_tolerance_pct);
     let lot = match input.lot_id {
         Some(lot_id) => {
-            let LotAvailable { lot, available } = with_available(lot::Entity::find_by_id(lot_id))
-                .one(db)
-                .await?
+            let LotAvailable { lot, available } = lots
+                .into_iter()
+                .next()
                 .ok_or_else(|| AppError::not_found("lot", lot_id))?;
             let needed = vials_for(&lot, &target, rules).ok_or_else(|| {
                 AppError::invalid("lot_id", "the lot is not frozen into vials yet")
@@ -93,7 +117,7 @@ pub async fn calculate(state: &AppState, input: CalculationInput) -> AppResult<C
                 lot,
             })
         }
-        None => choose_lot(db, rules, &target, now).await?,
+        None => first_sufficient(lots, rules, &target),
     };
     let steps = working(
         rules,
@@ -214,14 +238,13 @@ fn with_available(
         .into_model::<LotAvailable>()
 }
 
-/// The first-expiring lot with enough available vials (one query).
-async fn choose_lot(
+/// The released, unexpired lots frozen into vials, first-expiring first,
+/// each with its available vials (one query).
+async fn usable_lots(
     db: &impl ConnectionTrait,
-    rules: &Protocol,
-    target: &DoseTarget,
     now: DateTime<Utc>,
-) -> AppResult<Option<LotOption>> {
-    let lots = with_available(
+) -> AppResult<Vec<LotAvailable>> {
+    Ok(with_available(
         lot::Entity::find()
             .filter(lot::Column::Status.eq(LotStatus::Released.as_str()))
             .filter(lot::Column::ExpiresAt.gt(now))
@@ -230,9 +253,16 @@ async fn choose_lot(
             .order_by_asc(lot::Column::Code),
     )
     .all(db)
-    .await?;
-    Ok(lots
-        .into_iter()
+    .await?)
+}
+
+/// The first of `lots` with enough available vials for `target`.
+fn first_sufficient(
+    lots: Vec<LotAvailable>,
+    rules: &Protocol,
+    target: &DoseTarget,
+) -> Option<LotOption> {
+    lots.into_iter()
         .find_map(|LotAvailable { lot, available }| {
             let needed = vials_for(&lot, target, rules)?;
             (available >= needed).then_some(LotOption {
@@ -240,5 +270,5 @@ async fn choose_lot(
                 vials_needed: needed,
                 available,
             })
-        }))
+        })
 }
