@@ -19,6 +19,7 @@ use std::time::Duration;
 use anyhow::Context;
 use celltrail_migrations::{Migrator, MigratorTrait};
 use sea_orm::prelude::async_trait;
+use sea_orm::sqlx::Connection as _;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
@@ -221,10 +222,11 @@ impl Db {
         &self.conn
     }
 
-    /// Hands back what idle SQLite connections keep in their page caches
-    /// (`PRAGMA shrink_memory` on each), after a burst of work such as
-    /// loading the demo; the caches refill as pages are read again. A
-    /// connection in use is left alone. No-op on PostgreSQL.
+    /// Hands back what idle SQLite connections keep: their prepared
+    /// statements (up to a hundred each, tens of kB apiece) and their page
+    /// caches (`PRAGMA shrink_memory`), after a burst of work such as
+    /// loading the demo; both refill as they are used again. A connection
+    /// in use is left alone. No-op on PostgreSQL.
     pub async fn shrink_caches(&self) {
         if self.backend() != DbBackend::Sqlite {
             return;
@@ -235,11 +237,15 @@ impl Db {
             idle.push(connection);
         }
         for connection in &mut idle {
-            if let Err(error) = sea_orm::sqlx::query("PRAGMA shrink_memory")
-                .execute(&mut **connection)
-                .await
-            {
-                tracing::debug!(%error, "a connection could not shrink its cache");
+            let shrunk = match connection.clear_cached_statements().await {
+                Ok(()) => sea_orm::sqlx::query("PRAGMA shrink_memory")
+                    .execute(&mut **connection)
+                    .await
+                    .map(drop),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = shrunk {
+                tracing::debug!(%error, "a connection could not shrink its caches");
             }
         }
     }
