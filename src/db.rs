@@ -172,6 +172,9 @@ impl Db {
                 .min_connections(1)
                 .idle_timeout(SQLITE_IDLE)
                 .test_before_acquire(false)
+                .map_sqlx_sqlite_pool_opts(|pool| {
+                    pool.after_connect(|connection, _| Box::pin(stable_plans(connection)))
+                })
                 .map_sqlx_sqlite_opts(|opts| {
                     opts.journal_mode(SqliteJournalMode::Wal)
                         .synchronous(SqliteSynchronous::Full)
@@ -222,12 +225,13 @@ impl Db {
         &self.conn
     }
 
-    /// Hands back what idle SQLite connections keep: their prepared
-    /// statements (up to a hundred each, tens of kB apiece) and their page
-    /// caches (`PRAGMA shrink_memory`), after a burst of work such as
-    /// loading the demo; both refill as they are used again. A connection
-    /// in use is left alone. No-op on PostgreSQL.
-    pub async fn shrink_caches(&self) {
+    /// Hands back what idle SQLite connections hold (each its page cache,
+    /// up to a hundred prepared statements and a thread), after a burst of
+    /// work such as loading the demo: all but one are closed, and that one
+    /// drops its statements and shrinks its cache (`PRAGMA shrink_memory`).
+    /// The pool opens connections again as requests need them. A
+    /// connection in use is left alone. No-op on PostgreSQL.
+    pub async fn hand_back_idle(&self) {
         if self.backend() != DbBackend::Sqlite {
             return;
         }
@@ -236,17 +240,23 @@ impl Db {
         while let Some(connection) = pool.try_acquire() {
             idle.push(connection);
         }
-        for connection in &mut idle {
-            let shrunk = match connection.clear_cached_statements().await {
-                Ok(()) => sea_orm::sqlx::query("PRAGMA shrink_memory")
-                    .execute(&mut **connection)
-                    .await
-                    .map(drop),
-                Err(error) => Err(error),
-            };
-            if let Err(error) = shrunk {
-                tracing::debug!(%error, "a connection could not shrink its caches");
+        let Some(mut kept) = idle.pop() else {
+            return;
+        };
+        for connection in idle {
+            if let Err(error) = connection.close().await {
+                tracing::debug!(%error, "an idle connection did not close cleanly");
             }
+        }
+        let shrunk = match kept.clear_cached_statements().await {
+            Ok(()) => sea_orm::sqlx::query("PRAGMA shrink_memory")
+                .execute(&mut *kept)
+                .await
+                .map(drop),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = shrunk {
+            tracing::debug!(%error, "a connection could not shrink its caches");
         }
     }
 
@@ -483,4 +493,39 @@ mod tests {
             "sqlite://celltrail.db?mode=rwc"
         );
     }
+}
+
+/// Keeps each prepared statement's plan for as long as the statement is
+/// cached (SQLite's query planner stability guarantee).
+///
+/// Without it SQLite (3.47 on) reads a bound `LIMIT ?` while planning and
+/// marks the statement to be planned again whenever that parameter is
+/// bound: every `.one()` lookup (a scan, a record by id) was parsed and
+/// planned anew on every call, a fifth of a scan's time. With it a
+/// statement is prepared once per connection, as the statement cache
+/// intends. Plans here never depend on bound values (no `ANALYZE`
+/// statistics are kept), so nothing else changes.
+async fn stable_plans(
+    connection: &mut sea_orm::sqlx::SqliteConnection,
+) -> Result<(), sea_orm::sqlx::Error> {
+    let mut handle = connection.lock_handle().await?;
+    let raw = handle.as_raw_handle().as_ptr();
+    // SAFETY: `raw` is this connection's open handle, held locked for the
+    // call; SQLITE_DBCONFIG_ENABLE_QPSG takes an int (1: on) and a
+    // nullable pointer for the previous setting.
+    let on: std::ffi::c_int = 1;
+    let rc = unsafe {
+        libsqlite3_sys::sqlite3_db_config(
+            raw,
+            libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+            on,
+            std::ptr::null_mut::<std::ffi::c_int>(),
+        )
+    };
+    if rc != libsqlite3_sys::SQLITE_OK {
+        return Err(sea_orm::sqlx::Error::Protocol(format!(
+            "SQLite refused the query planner stability setting (code {rc})"
+        )));
+    }
+    Ok(())
 }

@@ -225,7 +225,7 @@ async fn load_demo(state: &AppState) -> anyhow::Result<()> {
     let report = ledger::verify(&state.db).await?;
     // the load and the verification read much; what they cached and
     // freed goes back
-    state.db.shrink_caches().await;
+    state.db.hand_back_idle().await;
     celltrail::memory::release_free_memory();
     println!(
         "\n  Demo trial loaded in {:.1} s (DEMO DATA, not for clinical use):\n    {} donors, {} lots, {} vials, {} patients, {} infusions, {} adverse events; lot {} recalled\n    today: {} doses in progress, lot {} in quarantine awaiting QC, a follow-up due\n    ledger: {} events, {}\n\n  Sign in as (username / password):",
