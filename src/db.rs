@@ -480,21 +480,6 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn passwords_are_hidden_in_urls() {
-        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
-        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(
-            redact("sqlite://celltrail.db?mode=rwc"),
-            "sqlite://celltrail.db?mode=rwc"
-        );
-    }
-}
-
 /// Keeps each prepared statement's plan for as long as the statement is
 /// cached (SQLite's query planner stability guarantee).
 ///
@@ -528,4 +513,19 @@ async fn stable_plans(
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_hidden_in_urls() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact("sqlite://celltrail.db?mode=rwc"),
+            "sqlite://celltrail.db?mode=rwc"
+        );
+    }
 }
