@@ -340,6 +340,15 @@ fn is_well_formed(token: &str) -> bool {
     })
 }
 
+/// Whether this instance now answers `token` from memory, without reading
+/// its session (for tests that prove a kept session's ending is refused).
+pub fn kept_in_memory(state: &AppState, token: &str) -> bool {
+    state
+        .sessions
+        .find(token_hash(token), state.clock.now())
+        .is_ok()
+}
+
 fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
