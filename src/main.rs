@@ -227,6 +227,7 @@ async fn load_demo(state: &AppState) -> anyhow::Result<()> {
     // freed goes back
     state.db.hand_back_idle().await;
     celltrail::memory::release_free_memory();
+    celltrail::memory::release_after(std::time::Duration::from_secs(2));
     println!(
         "\n  Demo trial loaded in {:.1} s (DEMO DATA, not for clinical use):\n    {} donors, {} lots, {} vials, {} patients, {} infusions, {} adverse events; lot {} recalled\n    today: {} doses in progress, lot {} in quarantine awaiting QC, a follow-up due\n    ledger: {} events, {}\n\n  Sign in as (username / password):",
         started.elapsed().as_secs_f64(),

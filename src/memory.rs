@@ -42,6 +42,16 @@ pub async fn release_periodically() {
 /// within two minutes of the burst that used it.
 pub const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(45);
 
+/// Hands free memory back once, `after` from now (on a blocking thread):
+/// after a burst whose connections are being closed, what their threads
+/// free comes a moment after the burst itself ends.
+pub fn release_after(after: std::time::Duration) {
+    tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        let _ = tokio::task::spawn_blocking(release_free_memory).await;
+    });
+}
+
 /// Returns the free memory the heaps keep to the system (after a burst of
 /// work such as loading the demo).
 pub fn release_free_memory() {
