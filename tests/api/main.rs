@@ -20,6 +20,7 @@ mod demoday;
 mod demomark;
 mod donors;
 mod doses;
+mod group_commit;
 mod holes;
 mod infusions;
 mod instances;

@@ -5,30 +5,32 @@
 //! `synchronous=FULL` (an acknowledged write survives a power cut: this is a
 //! medical record), foreign keys on, and a busy timeout. SQLite allows one
 //! writer at a time; writers here queue on an async mutex rather than on
-//! SQLite's sleeping busy handler, and begin `IMMEDIATE` so a second process
-//! (the `admin` CLI next to a running server) waits its turn instead of
-//! failing half-way through a transaction.
+//! SQLite's sleeping busy handler, on one connection kept for writing, and
+//! begin `IMMEDIATE` so a second process (the `admin` CLI next to a running
+//! server) waits its turn instead of failing half-way through a
+//! transaction. Writers queued together share one commit (see `write`).
 //!
 //! PostgreSQL is the scale-out engine: a sized pool that pings only
 //! connections that sat idle (a ping on every checkout costs 20-30 %).
 
-use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use celltrail_migrations::{Migrator, MigratorTrait};
-use sea_orm::prelude::async_trait;
 use sea_orm::sqlx::Connection as _;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, ExecResult, QueryResult, SqliteTransactionMode, Statement, TransactionOptions,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
 };
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::Mutex;
 
 use crate::database_url;
+
+mod write;
+
+use write::SqliteWriter;
+pub use write::WriteTxn;
 
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an unused SQLite connection is kept open.
@@ -43,7 +45,13 @@ pub struct Db {
     /// Present on SQLite: one writer at a time within this process. The
     /// lock also guards the last ledger head this process committed, which
     /// saves each append a query (see `services::ledger`).
-    sqlite_writer: Option<Arc<Mutex<Option<LedgerHead>>>>,
+    sqlite_writer: Option<Arc<Mutex<SqliteWriter>>>,
+    /// On a SQLite file: the one connection write transactions use. It is
+    /// the only writer, so its page cache stays valid from one write to
+    /// the next; a write on any pooled connection would first find the
+    /// other connections' commits in the WAL and drop its whole cache, and
+    /// read every page it needs again.
+    sqlite_write_conn: Option<DatabaseConnection>,
     /// Present on PostgreSQL: the last ledger head this process committed.
     /// A hint only: an append states the head it hashed against and the
     /// database moves its head from exactly there or not at all (see
@@ -189,16 +197,33 @@ impl Db {
                 .max_lifetime(Duration::from_secs(1800))
                 .test_before_acquire_if_idle_for(Duration::from_secs(30));
         }
-        let conn =
+        let open = |options: ConnectOptions| async move {
             Database::connect(options).await.map_err(|error| {
                 match database_url::explain(url, &error) {
                     Some(words) => anyhow::anyhow!(words),
                     None => anyhow::Error::new(error)
                         .context(format!("cannot open the database at {}", redact(url))),
                 }
-            })?;
+            })
+        };
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        // The writer: one connection, opened with the same settings, kept
+        // open (an in-memory database has one connection for everything).
+        let sqlite_write_conn = match is_sqlite && !in_memory {
+            true => {
+                let mut writer = options.clone();
+                writer
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None::<Duration>);
+                Some(open(writer).await?)
+            }
+            false => None,
+        };
+        let conn = open(options).await?;
         Ok(Db {
-            sqlite_writer: is_sqlite.then(|| Arc::new(Mutex::new(None))),
+            sqlite_writer: is_sqlite.then(Arc::default),
+            sqlite_write_conn,
             pg_head: (!is_sqlite).then(Arc::default),
             conn,
             floor: Arc::default(),
@@ -298,171 +323,6 @@ impl Db {
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.conn.ping().await
-    }
-
-    /// Begins a write transaction. Every state change and its ledger event
-    /// go through one of these, committed together or not at all.
-    pub async fn write(&self) -> Result<WriteTxn, DbErr> {
-        let writer = match &self.sqlite_writer {
-            Some(lock) => Some(lock.clone().lock_owned().await),
-            None => None,
-        };
-        let options = TransactionOptions {
-            sqlite_transaction_mode: writer.as_ref().map(|_| SqliteTransactionMode::Immediate),
-            ..TransactionOptions::default()
-        };
-        let txn = self.conn.begin_with_options(options).await?;
-        let cached = writer.as_ref().and_then(|head| (**head).clone());
-        let traced = self
-            .trace
-            .on
-            .load(std::sync::atomic::Ordering::Relaxed)
-            .then(|| (self.trace.clone(), std::sync::Mutex::new(Vec::new())));
-        Ok(WriteTxn {
-            txn,
-            head: std::sync::Mutex::new(HeadState {
-                known: cached,
-                confirmed: false,
-            }),
-            writer,
-            pg_head: self.pg_head.clone(),
-            floor: self.floor.clone(),
-            traced,
-        })
-    }
-}
-
-/// An open write transaction; dropped without `commit`, it rolls back.
-pub struct WriteTxn {
-    txn: DatabaseTransaction,
-    head: std::sync::Mutex<HeadState>,
-    // Declared after `txn` so the transaction is given back first.
-    writer: Option<OwnedMutexGuard<Option<LedgerHead>>>,
-    pg_head: Option<Arc<std::sync::Mutex<Option<LedgerHead>>>>,
-    floor: Arc<LedgerFloor>,
-    traced: Option<(Arc<WriteTrace>, std::sync::Mutex<Vec<String>>)>,
-}
-
-#[derive(Debug)]
-struct HeadState {
-    known: Option<LedgerHead>,
-    /// Read or written in this transaction (not merely remembered from an
-    /// earlier one, which another process may have overtaken).
-    confirmed: bool,
-}
-
-impl WriteTxn {
-    pub async fn commit(mut self) -> Result<(), DbErr> {
-        let head = self.head.get_mut().map(|h| h.known.clone()).unwrap_or(None);
-        let result = self.txn.commit().await;
-        if result.is_ok()
-            && let Some(head) = &head
-        {
-            self.floor.committed(head);
-        }
-        if let Some(cached) = self.writer.as_mut() {
-            // After a failed commit nobody knows the head: read it next time.
-            **cached = if result.is_ok() { head.clone() } else { None };
-        }
-        let appended = self.head.get_mut().is_ok_and(|h| h.confirmed);
-        if let (Some(shared), true) = (&self.pg_head, appended)
-            && let Ok(mut cached) = shared.lock()
-        {
-            // Transactions commit in any order: keep the furthest head.
-            // After a failed commit, whether it landed is unknown.
-            *cached = match (result.is_ok(), head, cached.take()) {
-                (true, Some(ours), Some(known)) if known.seq > ours.seq => Some(known),
-                (true, ours, _) => ours,
-                (false, _, _) => None,
-            };
-        }
-        if let (Ok(()), Some((trace, statements))) = (&result, self.traced.take())
-            && let (Ok(statements), Ok(mut committed)) =
-                (statements.into_inner(), trace.committed.lock())
-        {
-            committed.push(statements);
-        }
-        result
-    }
-
-    fn traced(&self, sql: &str) {
-        if let Some((_, statements)) = &self.traced
-            && let Ok(mut statements) = statements.lock()
-        {
-            statements.push(sql.to_owned());
-        }
-    }
-
-    /// The ledger's floor.
-    pub fn floor(&self) -> &LedgerFloor {
-        &self.floor
-    }
-
-    /// The ledger head as this transaction knows it, and whether it was
-    /// confirmed inside this transaction. Unconfirmed, it is the head this
-    /// process last committed, which another process (or, on PostgreSQL,
-    /// another transaction) may have overtaken.
-    pub fn ledger_head(&self) -> Option<(LedgerHead, bool)> {
-        let state = self.head.lock().expect("the head lock is never poisoned");
-        if !state.confirmed
-            && let Some(shared) = &self.pg_head
-        {
-            let known = shared.lock().ok().and_then(|h| h.clone());
-            return known.map(|head| (head, false));
-        }
-        state.known.clone().map(|head| (head, state.confirmed))
-    }
-
-    /// Forgets the head this process remembers (on PostgreSQL), after an
-    /// append failed: the next one reads it, and the last event, afresh.
-    pub fn forget_ledger_head(&self) {
-        if let Some(shared) = &self.pg_head
-            && let Ok(mut cached) = shared.lock()
-        {
-            *cached = None;
-        }
-    }
-
-    /// Records the head after reading or appending to the ledger.
-    pub fn set_ledger_head(&self, head: LedgerHead) {
-        let mut state = self.head.lock().expect("the head lock is never poisoned");
-        state.known = Some(head);
-        state.confirmed = true;
-    }
-}
-
-impl Deref for WriteTxn {
-    type Target = DatabaseTransaction;
-
-    fn deref(&self) -> &DatabaseTransaction {
-        &self.txn
-    }
-}
-
-#[async_trait::async_trait]
-impl ConnectionTrait for WriteTxn {
-    fn get_database_backend(&self) -> DbBackend {
-        self.txn.get_database_backend()
-    }
-
-    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.traced(&stmt.sql);
-        self.txn.execute_raw(stmt).await
-    }
-
-    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        self.traced(sql);
-        self.txn.execute_unprepared(sql).await
-    }
-
-    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        self.traced(&stmt.sql);
-        self.txn.query_one_raw(stmt).await
-    }
-
-    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.traced(&stmt.sql);
-        self.txn.query_all_raw(stmt).await
     }
 }
 
