@@ -16,7 +16,7 @@
 //! `cargo bench --bench doses`. PostgreSQL runs when
 //! `CELLTRAIL_BENCH_PG_URL` (or `CELLTRAIL_TEST_PG_URL`) names a server; a
 //! fresh database is created and dropped. `BENCH_SECONDS` (default 3),
-//! `BENCH_PATIENTS` (default 3000) size the run.
+//! `BENCH_PATIENTS` (default 8000) size the run.
 
 mod support;
 
@@ -53,7 +53,7 @@ fn env_or(name: &str, default: u64) -> u64 {
 
 async fn run() {
     let seconds = env_or("BENCH_SECONDS", 3);
-    let patients = env_or("BENCH_PATIENTS", 3000) as usize;
+    let patients = env_or("BENCH_PATIENTS", 8000) as usize;
     let round = Duration::from_secs(seconds);
     let app = spawn_sqlite().await;
     bench(

@@ -13,7 +13,8 @@
 //!   released when it commits and rolled back when it fails or is dropped:
 //!   its failure takes nothing of the others with it;
 //! - a writer that has committed gives the lock up and queues for it once
-//!   more; back at the front, it finds its transaction committed by a
+//!   more (in a task of its own, which finishes even if the request is
+//!   given up); back at the front, it finds its transaction committed by a
 //!   writer that queued before it, or commits it itself (so the writers
 //!   that were waiting when it finished join first);
 //! - no writer is answered before its transaction is on disk: `commit`
@@ -236,13 +237,22 @@ impl WriteTxn {
             }
         };
         drop(shared);
-        // back in the queue: the writers waiting now go first and join
+        // Back in the queue: the writers waiting now go first and join.
+        // A task of its own, so the batch is committed even when the
+        // request that waits for it is given up (its client went away).
         let lock = self.sqlite_writer.clone().ok_or_else(already_committed)?;
-        let mut shared = lock.lock_owned().await;
-        if outcome.get().is_none() {
-            finish(&mut shared).await;
+        let waiting = outcome.clone();
+        let finisher = tokio::spawn(async move {
+            let mut shared = lock.lock_owned().await;
+            if waiting.get().is_none() {
+                finish(&mut shared).await;
+            }
+        });
+        if let Err(error) = finisher.await {
+            return Err(DbErr::Custom(format!(
+                "the shared write transaction's commit did not finish: {error}"
+            )));
         }
-        drop(shared);
         match outcome.get() {
             Some(Ok(())) => Ok(()),
             Some(Err(why)) => Err(DbErr::Custom(format!("the write was not committed: {why}"))),

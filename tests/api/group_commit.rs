@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use tokio::sync::Barrier;
 
@@ -17,6 +18,7 @@ on_both_databases!(
     every_write_is_told_what_the_database_holds,
     a_refused_write_takes_nothing_of_its_neighbours,
     a_broken_statement_fails_the_writes_that_shared_its_commit,
+    a_commit_given_up_half_way_still_ends_its_transaction,
 );
 
 async fn probe_table(app: &TestApp) {
@@ -169,4 +171,26 @@ async fn a_broken_statement_fails_the_writes_that_shared_its_commit(app: TestApp
             assert_eq!(stored(&app).await, vec![1, 3]);
         }
     }
+}
+
+/// A request given up while its commit waits (its client went away): the
+/// transaction still ends, so the database is not left locked, and what
+/// was committed is whole.
+async fn a_commit_given_up_half_way_still_ends_its_transaction(app: TestApp) {
+    probe_table(&app).await;
+    let backend = app.state.db.backend();
+    let txn = app.state.db.write().await.unwrap();
+    txn.execute_raw(insert(backend, 1)).await.unwrap();
+    // polled once, then dropped
+    assert!(txn.commit().now_or_never().is_none_or(|told| told.is_ok()));
+    // a write by another connection is not kept waiting
+    let other = tokio::time::timeout(
+        Duration::from_secs(3),
+        app.state.db.conn().execute_raw(insert(backend, 2)),
+    )
+    .await
+    .expect("the database is not left locked");
+    other.unwrap();
+    let stored = stored(&app).await;
+    assert!(stored == vec![1, 2] || stored == vec![2], "{stored:?}");
 }
