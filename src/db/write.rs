@@ -195,6 +195,7 @@ impl WriteTxn {
 
     /// A transaction of its own: committed, and on SQLite the head kept.
     async fn commit_alone(&mut self) -> Result<(), DbErr> {
+        self.still_open()?;
         let txn = self.txn.take().ok_or_else(already_committed)?;
         let result = txn.commit().await;
         if let Some(shared) = self.writer.as_mut() {
@@ -214,6 +215,14 @@ impl WriteTxn {
         let txn = self.txn.take().ok_or_else(already_committed)?;
         let mut shared = self.writer.take().ok_or_else(already_committed)?;
         let id = self.batch.ok_or_else(already_committed)?;
+        if self.broken.load(Ordering::Relaxed) {
+            // a statement may have ended the transaction: whatever the
+            // caller made of the error, nothing of it is committed
+            drop(txn);
+            let why = "a statement failed in a way that ends the transaction";
+            abandon(&mut shared, why);
+            return Err(DbErr::Custom(why.into()));
+        }
         let released = match self.part {
             Part::Joined => txn.commit().await,
             _ => {
@@ -270,10 +279,24 @@ impl WriteTxn {
         }
     }
 
-    /// Notes a failed statement that may have ended the transaction.
+    /// Refuses a statement after one that may have ended the transaction:
+    /// on SQLite it would run outside any transaction, and be committed
+    /// at once whatever became of this one.
+    fn still_open(&self) -> Result<(), DbErr> {
+        match self.broken.load(Ordering::Relaxed) {
+            true => Err(DbErr::Custom(
+                "an earlier statement failed in a way that ended the transaction".into(),
+            )),
+            false => Ok(()),
+        }
+    }
+
+    /// Notes a failed statement that may have ended the transaction (on
+    /// SQLite; on PostgreSQL a failed statement leaves the transaction
+    /// refusing every further one until it ends, by itself).
     fn checked<T>(&self, result: Result<T, DbErr>) -> Result<T, DbErr> {
         if let Err(error) = &result
-            && self.part != Part::Alone
+            && self.get_database_backend() == DbBackend::Sqlite
             && ends_transaction(error)
         {
             self.broken.store(true, Ordering::Relaxed);
@@ -422,21 +445,25 @@ impl ConnectionTrait for WriteTxn {
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         self.traced(&stmt.sql);
+        self.still_open()?;
         self.checked(self.txn().execute_raw(stmt).await)
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
         self.traced(sql);
+        self.still_open()?;
         self.checked(self.txn().execute_unprepared(sql).await)
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         self.traced(&stmt.sql);
+        self.still_open()?;
         self.checked(self.txn().query_one_raw(stmt).await)
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         self.traced(&stmt.sql);
+        self.still_open()?;
         self.checked(self.txn().query_all_raw(stmt).await)
     }
 }

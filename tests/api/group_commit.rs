@@ -19,6 +19,7 @@ on_both_databases!(
     a_refused_write_takes_nothing_of_its_neighbours,
     a_broken_statement_fails_the_writes_that_shared_its_commit,
     a_commit_given_up_half_way_still_ends_its_transaction,
+    a_write_that_carries_on_past_a_broken_statement_is_not_committed,
 );
 
 async fn probe_table(app: &TestApp) {
@@ -36,6 +37,26 @@ fn insert(backend: DbBackend, id: i64) -> Statement {
         "INSERT INTO group_commit_probe (id) VALUES ($1)",
         [id.into()],
     )
+}
+
+/// A statement that ends the transaction it runs in: a trigger's
+/// `RAISE(ROLLBACK)` on SQLite (as a full disk would), any error on
+/// PostgreSQL.
+async fn breaking_statement(app: &TestApp) -> &'static str {
+    if app.state.db.backend() != DbBackend::Sqlite {
+        return "SELECT * FROM no_such_table";
+    }
+    app.state
+        .db
+        .conn()
+        .execute_unprepared(
+            "CREATE TABLE group_commit_trap (id INTEGER); \
+             CREATE TRIGGER group_commit_sprung BEFORE INSERT ON group_commit_trap \
+             BEGIN SELECT RAISE(ROLLBACK, 'the whole transaction is rolled back'); END",
+        )
+        .await
+        .unwrap();
+    "INSERT INTO group_commit_trap (id) VALUES (1)"
 }
 
 async fn stored(app: &TestApp) -> Vec<i64> {
@@ -121,22 +142,7 @@ async fn a_refused_write_takes_nothing_of_its_neighbours(app: TestApp) {
 async fn a_broken_statement_fails_the_writes_that_shared_its_commit(app: TestApp) {
     probe_table(&app).await;
     let backend = app.state.db.backend();
-    let breaking = match backend {
-        DbBackend::Sqlite => {
-            app.state
-                .db
-                .conn()
-                .execute_unprepared(
-                    "CREATE TABLE group_commit_trap (id INTEGER); \
-                     CREATE TRIGGER group_commit_sprung BEFORE INSERT ON group_commit_trap \
-                     BEGIN SELECT RAISE(ROLLBACK, 'the whole transaction is rolled back'); END",
-                )
-                .await
-                .unwrap();
-            "INSERT INTO group_commit_trap (id) VALUES (1)"
-        }
-        _ => "SELECT * FROM no_such_table",
-    };
+    let breaking = breaking_statement(&app).await;
     let first = app.state.db.write().await.unwrap();
     first.execute_raw(insert(backend, 1)).await.unwrap();
     let db = app.state.db.clone();
@@ -193,4 +199,26 @@ async fn a_commit_given_up_half_way_still_ends_its_transaction(app: TestApp) {
     other.unwrap();
     let stored = stored(&app).await;
     assert!(stored == vec![1, 2] || stored == vec![2], "{stored:?}");
+}
+
+/// A writer that goes on after a statement ended its transaction and
+/// commits is told it failed; the writer after it finds a transaction of
+/// its own, not the remains of that one.
+async fn a_write_that_carries_on_past_a_broken_statement_is_not_committed(app: TestApp) {
+    probe_table(&app).await;
+    let backend = app.state.db.backend();
+    let breaking = breaking_statement(&app).await;
+    let txn = app.state.db.write().await.unwrap();
+    txn.execute_raw(insert(backend, 1)).await.unwrap();
+    assert!(txn.execute_unprepared(breaking).await.is_err());
+    // what a careless caller would do: carry on and commit
+    let _ = txn.execute_raw(insert(backend, 2)).await;
+    let told = txn.commit().await;
+    if backend == DbBackend::Sqlite {
+        assert!(told.is_err());
+    }
+    let txn = app.state.db.write().await.unwrap();
+    txn.execute_raw(insert(backend, 3)).await.unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(stored(&app).await, vec![3]);
 }
