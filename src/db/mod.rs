@@ -207,15 +207,13 @@ impl Db {
             })
         };
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        // The writer: one connection, opened with the same settings, kept
-        // open (an in-memory database has one connection for everything).
+        // The writer: one connection, opened with the same settings and
+        // closed, like the others, after a minute unused (an in-memory
+        // database has one connection for everything).
         let sqlite_write_conn = match is_sqlite && !in_memory {
             true => {
                 let mut writer = options.clone();
-                writer
-                    .max_connections(1)
-                    .min_connections(1)
-                    .idle_timeout(None::<Duration>);
+                writer.max_connections(1).min_connections(0);
                 Some(open(writer).await?)
             }
             false => None,
@@ -253,7 +251,8 @@ impl Db {
     /// Hands back what idle SQLite connections hold (each its page cache,
     /// up to a hundred prepared statements and a thread), after a burst of
     /// work such as loading the demo: all but one are closed, and that one
-    /// drops its statements and shrinks its cache (`PRAGMA shrink_memory`).
+    /// drops its statements and shrinks its cache (`PRAGMA shrink_memory`);
+    /// the writer's connection is closed.
     /// The pool opens connections again as requests need them. A
     /// connection in use is left alone. No-op on PostgreSQL.
     pub async fn hand_back_idle(&self) {
@@ -265,7 +264,7 @@ impl Db {
         while let Some(connection) = pool.try_acquire() {
             idle.push(connection);
         }
-        let Some(mut kept) = idle.pop() else {
+        let Some(kept) = idle.pop() else {
             return;
         };
         for connection in idle {
@@ -273,15 +272,18 @@ impl Db {
                 tracing::debug!(%error, "an idle connection did not close cleanly");
             }
         }
-        let shrunk = match kept.clear_cached_statements().await {
-            Ok(()) => sea_orm::sqlx::query("PRAGMA shrink_memory")
-                .execute(&mut *kept)
-                .await
-                .map(drop),
-            Err(error) => Err(error),
-        };
-        if let Err(error) = shrunk {
-            tracing::debug!(%error, "a connection could not shrink its caches");
+        shrink(kept).await;
+        // the writer's is closed, between two writes (with no shared
+        // transaction open, it is idle in its pool of one), and opened
+        // again by the next write
+        if let (Some(lock), Some(writer)) = (&self.sqlite_writer, &self.sqlite_write_conn) {
+            let shared = lock.lock().await;
+            if let Some(connection) = writer.get_sqlite_connection_pool().try_acquire()
+                && let Err(error) = connection.close().await
+            {
+                tracing::debug!(%error, "the writer's connection did not close cleanly");
+            }
+            drop(shared);
         }
     }
 
@@ -337,6 +339,20 @@ pub fn redact(url: &str) -> String {
             }
         }
         _ => url.to_owned(),
+    }
+}
+
+/// Drops a connection's prepared statements and shrinks its page cache.
+async fn shrink(mut connection: sea_orm::sqlx::pool::PoolConnection<sea_orm::sqlx::Sqlite>) {
+    let shrunk = match connection.clear_cached_statements().await {
+        Ok(()) => sea_orm::sqlx::query("PRAGMA shrink_memory")
+            .execute(&mut *connection)
+            .await
+            .map(drop),
+        Err(error) => Err(error),
+    };
+    if let Err(error) = shrunk {
+        tracing::debug!(%error, "a connection could not shrink its caches");
     }
 }
 
