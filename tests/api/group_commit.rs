@@ -59,6 +59,18 @@ async fn breaking_statement(app: &TestApp) -> &'static str {
     "INSERT INTO group_commit_trap (id) VALUES (1)"
 }
 
+/// A writer, queued behind whoever holds the lock, that writes row 2,
+/// runs `failing` (which must fail) and gives up.
+fn refused_writer(app: &TestApp, failing: &'static str) -> tokio::task::JoinHandle<()> {
+    let db = app.state.db.clone();
+    tokio::spawn(async move {
+        let txn = db.write().await.unwrap();
+        txn.execute_raw(insert(db.backend(), 2)).await.unwrap();
+        assert!(txn.execute_unprepared(failing).await.is_err());
+        drop(txn);
+    })
+}
+
 async fn stored(app: &TestApp) -> Vec<i64> {
     let conn = app.state.db.conn();
     let rows = conn
@@ -122,14 +134,8 @@ async fn a_refused_write_takes_nothing_of_its_neighbours(app: TestApp) {
     let backend = app.state.db.backend();
     let first = app.state.db.write().await.unwrap();
     first.execute_raw(insert(backend, 1)).await.unwrap();
-    let db = app.state.db.clone();
-    let second = tokio::spawn(async move {
-        let txn = db.write().await.unwrap();
-        txn.execute_raw(insert(backend, 2)).await.unwrap();
-        // a duplicate key is a refusal, not a broken transaction
-        assert!(txn.execute_raw(insert(backend, 1)).await.is_err());
-        drop(txn);
-    });
+    // a duplicate key is a refusal, not a broken transaction
+    let second = refused_writer(&app, "INSERT INTO group_commit_probe (id) VALUES (1)");
     tokio::time::sleep(Duration::from_millis(50)).await;
     first.commit().await.unwrap();
     second.await.unwrap();
@@ -145,13 +151,7 @@ async fn a_broken_statement_fails_the_writes_that_shared_its_commit(app: TestApp
     let breaking = breaking_statement(&app).await;
     let first = app.state.db.write().await.unwrap();
     first.execute_raw(insert(backend, 1)).await.unwrap();
-    let db = app.state.db.clone();
-    let second = tokio::spawn(async move {
-        let txn = db.write().await.unwrap();
-        txn.execute_raw(insert(backend, 2)).await.unwrap();
-        assert!(txn.execute_unprepared(breaking).await.is_err());
-        drop(txn);
-    });
+    let second = refused_writer(&app, breaking);
     tokio::time::sleep(Duration::from_millis(50)).await;
     // a third writer queues behind the second: it must not find itself in
     // what is left of the rolled-back transaction
