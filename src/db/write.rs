@@ -279,9 +279,9 @@ impl WriteTxn {
         }
     }
 
-    /// Refuses a statement after one that may have ended the transaction:
-    /// on SQLite it would run outside any transaction, and be committed
-    /// at once whatever became of this one.
+    /// Refuses a statement, or the commit, after one that ended the
+    /// transaction or may have: on SQLite it would run outside any
+    /// transaction, and be committed at once whatever became of this one.
     fn still_open(&self) -> Result<(), DbErr> {
         match self.broken.load(Ordering::Relaxed) {
             true => Err(DbErr::Custom(
@@ -291,13 +291,14 @@ impl WriteTxn {
         }
     }
 
-    /// Notes a failed statement that may have ended the transaction (on
-    /// SQLite; on PostgreSQL a failed statement leaves the transaction
-    /// refusing every further one until it ends, by itself).
+    /// Notes a failed statement that ended the transaction or may have:
+    /// on PostgreSQL every failed statement does (the transaction refuses
+    /// every further one, and its `COMMIT` is quietly a `ROLLBACK`, which
+    /// would tell a caller that carried on that its write was kept); on
+    /// SQLite see `ends_transaction`.
     fn checked<T>(&self, result: Result<T, DbErr>) -> Result<T, DbErr> {
         if let Err(error) = &result
-            && self.get_database_backend() == DbBackend::Sqlite
-            && ends_transaction(error)
+            && (self.get_database_backend() != DbBackend::Sqlite || ends_transaction(error))
         {
             self.broken.store(true, Ordering::Relaxed);
         }
