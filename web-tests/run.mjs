@@ -340,8 +340,13 @@ try {
   console.error(error);
 } finally {
   await browser?.close();
-  server?.kill('SIGTERM');
-  rmSync(scratch, { recursive: true, force: true });
+  if (server && server.exitCode === null) {
+    // the server writes its last files as it stops: let it finish first
+    const stopped = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGTERM');
+    await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 10000))]);
+  }
+  rmSync(scratch, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 }
 console.log(failures ? `\n${failures} check(s) failed` : '\nall browser checks passed');
 process.exit(failures ? 1 : 0);
