@@ -44,7 +44,8 @@ pub struct Db {
     conn: DatabaseConnection,
     /// Present on SQLite: one writer at a time within this process. The
     /// lock also guards the last ledger head this process committed, which
-    /// saves each append a query (see `services::ledger`).
+    /// saves each append a query (see `services::ledger`), and the
+    /// transaction writers queued together share (see `write`).
     sqlite_writer: Option<Arc<Mutex<SqliteWriter>>>,
     /// On a SQLite file: the one connection write transactions use. It is
     /// the only writer, so its page cache stays valid from one write to
@@ -166,8 +167,8 @@ impl Db {
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(15));
         let is_sqlite = url.starts_with("sqlite:");
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         if is_sqlite {
-            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             // Each in-memory connection would be a database of its own.
             // A connection idle for a minute is closed (one stays open):
             // its page and statement caches go with it, so a burst (the
@@ -206,7 +207,6 @@ impl Db {
                 }
             })
         };
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         // The writer: one connection, opened with the same settings and
         // closed, like the others, after a minute unused (an in-memory
         // database has one connection for everything).
