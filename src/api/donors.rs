@@ -4,24 +4,26 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::api::extract::{ApiJson, ApiPath, Authorized, roles};
+use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Authorized, roles};
+use crate::api::paging::{DonorPage, page_request};
 use crate::domain::din::Din;
 use crate::domain::donor::{Eligibility, ScreeningGaps, ScreeningOutcome, ScreeningTest, Specimen};
 use crate::entities::{donation, screening_result};
 use crate::error::{AppResult, ErrorBody};
 use crate::services::donations;
 use crate::services::donors::{self, DonorRecord, NewScreening};
+use crate::services::lists;
 use crate::services::signatures::{self, SignatureInput};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(register_donor))
+        .routes(routes!(register_donor, list_donors))
         .routes(routes!(get_donor))
         .routes(routes!(record_screening))
         .routes(routes!(decide_eligibility))
@@ -192,6 +194,36 @@ async fn register_donor(
 ) -> AppResult<(StatusCode, ApiJson<DonorView>)> {
     let record = donors::register(&state, &auth.user.actor(), &body.code, body.consent_at).await?;
     Ok((StatusCode::CREATED, ApiJson(record.into())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DonorList {
+    /// A donor code or the DIN of one of the donor's donations, or the
+    /// start of one.
+    pub q: Option<String>,
+    /// The eligibility decision.
+    pub status: Option<Eligibility>,
+    /// Items in the page: 1 to 500, default 50.
+    pub limit: Option<u64>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
+}
+
+/// Donors by code, a page at a time.
+#[utoipa::path(get, path = "/donors", tag = "donors", security(("bearer" = [])),
+    params(DonorList),
+    responses((status = 200, description = "A page of donors, by code", body = DonorPage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "invalid_field: q, limit or cursor")))]
+async fn list_donors(
+    State(state): State<AppState>,
+    _auth: Authorized,
+    ApiQuery(query): ApiQuery<DonorList>,
+) -> AppResult<ApiJson<DonorPage>> {
+    let page = page_request(query.q.as_deref(), query.limit, query.cursor.as_deref())?;
+    let found = lists::donors(&state, query.status, &page).await?;
+    Ok(ApiJson(found.map(DonorView::from).into()))
 }
 
 /// A donor with screening results, gaps and donations.

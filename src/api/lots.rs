@@ -6,12 +6,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::api::extract::{ApiJson, ApiPath, Authorized, DecimalInput, roles};
+use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Authorized, DecimalInput, roles};
+use crate::api::paging::{LotPage, page_request};
 use crate::api::signed::{SignedOnly, SignedReason};
 use crate::api::vials::VialSummary;
 use crate::domain::din::Din;
@@ -20,13 +21,14 @@ use crate::domain::qc::{Conclusion, QcStanding};
 use crate::domain::scan::{ScanKind, payload};
 use crate::entities::{lot, qc_result};
 use crate::error::{AppResult, ErrorBody};
+use crate::services::lists::{self, ExpiringWithin, LotFilter};
 use crate::services::lots::{self, Freezing, LotRecord, NewLot};
 use crate::services::signatures::{self, SignatureInput};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(create_lot))
+        .routes(routes!(create_lot, list_lots))
         .routes(routes!(get_lot))
         .routes(routes!(add_qc))
         .routes(routes!(freeze))
@@ -233,6 +235,44 @@ async fn get_lot(
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<ApiJson<LotView>> {
     Ok(ApiJson(lots::get(&state, id).await?.into()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LotList {
+    /// A lot code or a DIN (with or without its check character), or the
+    /// start of one; a scanned label's payload works too.
+    pub q: Option<String>,
+    pub status: Option<LotStatus>,
+    /// Only lots that expire from now to this many days ahead (1 to 3650).
+    pub expiring_within_days: Option<u32>,
+    /// Items in the page: 1 to 500, default 50.
+    pub limit: Option<u64>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
+}
+
+/// Lots by code, a page at a time.
+#[utoipa::path(get, path = "/lots", tag = "lots", security(("bearer" = [])),
+    params(LotList),
+    responses((status = 200, description = "A page of lots, by code", body = LotPage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "invalid_field: q, limit, cursor or expiring_within_days")))]
+async fn list_lots(
+    State(state): State<AppState>,
+    _auth: Authorized,
+    ApiQuery(query): ApiQuery<LotList>,
+) -> AppResult<ApiJson<LotPage>> {
+    let page = page_request(query.q.as_deref(), query.limit, query.cursor.as_deref())?;
+    let filter = LotFilter {
+        status: query.status,
+        expiring: query
+            .expiring_within_days
+            .map(|days| ExpiringWithin::parse(days, state.clock.now()))
+            .transpose()?,
+    };
+    let found = lists::lots(&state, &filter, &page).await?;
+    Ok(ApiJson(found.map(LotView::from).into()))
 }
 
 /// Records a QC result, judged against the specification (lab).

@@ -13,6 +13,7 @@ pub mod infusions;
 pub mod labels;
 pub mod lots;
 pub mod openapi;
+pub mod paging;
 pub mod patients;
 pub mod platform;
 pub mod protocol;

@@ -9,12 +9,14 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Authorized, roles};
+use crate::api::paging::{VialPage, page_request};
 use crate::api::signed::SignedReason;
 use crate::domain::din::Din;
 use crate::domain::lifecycle::{VialStatus, vial_actions};
 use crate::domain::scan::{ScanKind, payload};
 use crate::entities::vial;
 use crate::error::{AppResult, ErrorBody};
+use crate::services::lists::{self, ExpiringWithin, VialFilter};
 use crate::services::signatures;
 use crate::services::vials::{self, Location, VialRecord};
 use crate::state::AppState;
@@ -118,11 +120,21 @@ impl From<vial::Model> for VialSummary {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct VialFilter {
-    pub lot_id: Option<Uuid>,
+pub struct VialList {
+    /// A vial code, its lot's code or its DIN (with or without the check
+    /// character), or the start of one; a scanned label works too.
+    pub q: Option<String>,
     pub status: Option<VialStatus>,
-    /// At most this many (default 1000, at most 5000), by code.
+    pub lot_id: Option<Uuid>,
+    /// Only the vials in this box.
+    pub box_id: Option<Uuid>,
+    /// Only vials of lots that expire from now to this many days ahead
+    /// (1 to 3650).
+    pub expiring_within_days: Option<u32>,
+    /// Items in the page: 1 to 500, default 50.
     pub limit: Option<u64>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -133,28 +145,29 @@ pub struct StoreVial {
     pub position: String,
 }
 
-/// Vials by lot and status.
+/// Vials by code, a page at a time: by status, lot, box or expiry.
 #[utoipa::path(get, path = "/vials", tag = "vials", security(("bearer" = [])),
-    params(VialFilter),
-    responses((status = 200, description = "The vials that match", body = Vec<VialView>), (status = 403, body = ErrorBody), (status = 400, body = ErrorBody)))]
+    params(VialList),
+    responses((status = 200, description = "A page of vials, by code", body = VialPage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "invalid_field: q, limit, cursor or expiring_within_days")))]
 async fn list_vials(
     State(state): State<AppState>,
     _auth: Authorized,
-    ApiQuery(filter): ApiQuery<VialFilter>,
-) -> AppResult<ApiJson<Vec<VialView>>> {
-    let records = vials::list(
-        &state,
-        filter.lot_id,
-        filter.status,
-        filter.limit.unwrap_or(1000),
-    )
-    .await?;
-    Ok(ApiJson(
-        records
-            .into_iter()
-            .map(VialView::try_from)
-            .collect::<AppResult<_>>()?,
-    ))
+    ApiQuery(query): ApiQuery<VialList>,
+) -> AppResult<ApiJson<VialPage>> {
+    let page = page_request(query.q.as_deref(), query.limit, query.cursor.as_deref())?;
+    let filter = VialFilter {
+        status: query.status,
+        lot_id: query.lot_id,
+        box_id: query.box_id,
+        expiring: query
+            .expiring_within_days
+            .map(|days| ExpiringWithin::parse(days, state.clock.now()))
+            .transpose()?,
+    };
+    let found = lists::vials(&state, &filter, &page).await?;
+    Ok(ApiJson(found.try_map(VialView::try_from)?.into()))
 }
 
 /// A vial with its location.

@@ -17,6 +17,7 @@ pub mod label;
 pub mod ledger;
 pub mod lifecycle;
 pub mod lot;
+pub mod paging;
 pub mod patient;
 pub mod protocol;
 pub mod qc;

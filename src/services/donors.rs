@@ -1,6 +1,8 @@
 //! Donors: registration under a pseudonymous code, screening results, and
 //! the quality officer's signed eligibility decision (21 CFR 1271.45-.50).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -292,25 +294,59 @@ pub async fn get(state: &AppState, id: Uuid) -> AppResult<DonorRecord> {
 
 async fn load(db: &impl ConnectionTrait, id: Uuid) -> AppResult<DonorRecord> {
     let donor = store::find_or_404::<donor::Entity>(db, id).await?;
-    let screening = screening_result::Entity::find()
-        .filter(screening_result::Column::DonorId.eq(id))
+    let mut records = records(db, vec![donor]).await?;
+    records
+        .pop()
+        .ok_or_else(|| AppError::not_found("donor", id))
+}
+
+/// The donors with their screening results, donations and screening gaps,
+/// in the order given: two queries however many donors (a list's page).
+pub(crate) async fn records(
+    db: &impl ConnectionTrait,
+    donors: Vec<donor::Model>,
+) -> AppResult<Vec<DonorRecord>> {
+    if donors.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = donors.iter().map(|d| d.id).collect();
+    let mut screening: HashMap<Uuid, Vec<screening_result::Model>> = HashMap::new();
+    for result in screening_result::Entity::find()
+        .filter(screening_result::Column::DonorId.is_in(ids.clone()))
         .order_by_asc(screening_result::Column::RecordedAt)
         .order_by_asc(screening_result::Column::Id)
         .all(db)
-        .await?;
-    let donations = donation::Entity::find()
-        .filter(donation::Column::DonorId.eq(id))
+        .await?
+    {
+        screening.entry(result.donor_id).or_default().push(result);
+    }
+    let mut donations: HashMap<Uuid, Vec<donation::Model>> = HashMap::new();
+    for donation in donation::Entity::find()
+        .filter(donation::Column::DonorId.is_in(ids))
         .order_by_asc(donation::Column::CollectedAt)
         .all(db)
-        .await?;
-    let collections: Vec<_> = donations.iter().map(|d| d.collected_at).collect();
-    let gaps = screening_gaps(&screenings(&screening)?, &collections);
-    Ok(DonorRecord {
-        donor,
-        screening,
-        donations,
-        gaps,
-    })
+        .await?
+    {
+        donations
+            .entry(donation.donor_id)
+            .or_default()
+            .push(donation);
+    }
+    donors
+        .into_iter()
+        .map(|donor| {
+            let screening = screening.remove(&donor.id).unwrap_or_default();
+            let donations = donations.remove(&donor.id).unwrap_or_default();
+            let collections: Vec<_> = donations.iter().map(|d| d.collected_at).collect();
+            let gaps = screening_gaps(&screenings(&screening)?, &collections);
+            Ok(DonorRecord {
+                donor,
+                screening,
+                donations,
+                gaps,
+            })
+        })
+        .collect()
 }
 
 /// The rule's view of stored results, in recording order.

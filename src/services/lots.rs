@@ -360,32 +360,60 @@ pub async fn get(state: &AppState, id: Uuid) -> AppResult<LotRecord> {
 
 pub(crate) async fn load(db: &impl ConnectionTrait, id: Uuid) -> AppResult<LotRecord> {
     let lot = store::find_or_404::<lot::Entity>(db, id).await?;
-    let qc = qc_result::Entity::find()
-        .filter(qc_result::Column::LotId.eq(id))
+    let mut records = records(db, vec![lot]).await?;
+    records.pop().ok_or_else(|| AppError::not_found("lot", id))
+}
+
+/// The lots with their QC results, standing and vial counts, in the order
+/// given: three queries however many lots (a list's page).
+pub(crate) async fn records(
+    db: &impl ConnectionTrait,
+    lots: Vec<lot::Model>,
+) -> AppResult<Vec<LotRecord>> {
+    if lots.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = lots.iter().map(|l| l.id).collect();
+    let mut qc: BTreeMap<Uuid, Vec<qc_result::Model>> = BTreeMap::new();
+    for result in qc_result::Entity::find()
+        .filter(qc_result::Column::LotId.is_in(ids.clone()))
         .order_by_asc(qc_result::Column::RecordedAt)
         .order_by_asc(qc_result::Column::Id)
         .all(db)
-        .await?;
-    let counts: Vec<(String, i64)> = vial::Entity::find()
+        .await?
+    {
+        qc.entry(result.lot_id).or_default().push(result);
+    }
+    let counts: Vec<(Uuid, String, i64)> = vial::Entity::find()
         .select_only()
+        .column(vial::Column::LotId)
         .column(vial::Column::Status)
         .column_as(Expr::col(Asterisk).count(), "n")
-        .filter(vial::Column::LotId.eq(id))
+        .filter(vial::Column::LotId.is_in(ids))
+        .group_by(vial::Column::LotId)
         .group_by(vial::Column::Status)
         .into_tuple()
         .all(db)
         .await?;
+    let mut vial_counts: BTreeMap<Uuid, BTreeMap<String, u64>> = BTreeMap::new();
+    for (lot_id, status, n) in counts {
+        vial_counts
+            .entry(lot_id)
+            .or_default()
+            .insert(status, u64::try_from(n).unwrap_or(0));
+    }
     let spec = protocol::specification(db).await?;
-    let standing = standing_of(&spec, &qc)?;
-    Ok(LotRecord {
-        lot,
-        qc,
-        standing,
-        vial_counts: counts
-            .into_iter()
-            .map(|(status, n)| (status, u64::try_from(n).unwrap_or(0)))
-            .collect(),
-    })
+    lots.into_iter()
+        .map(|lot| {
+            let qc = qc.remove(&lot.id).unwrap_or_default();
+            Ok(LotRecord {
+                standing: standing_of(&spec, &qc)?,
+                vial_counts: vial_counts.remove(&lot.id).unwrap_or_default(),
+                qc,
+                lot,
+            })
+        })
+        .collect()
 }
 
 pub(crate) async fn set_status(

@@ -14,6 +14,7 @@ pub mod doses;
 pub mod infusions;
 pub mod labels;
 pub mod ledger;
+pub mod lists;
 pub mod lots;
 pub mod outcomes;
 pub mod passwords;

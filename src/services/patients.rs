@@ -381,7 +381,15 @@ pub async fn latest_weight(
 
 pub async fn get(state: &AppState, id: Uuid) -> AppResult<PatientRecord> {
     let db = state.db.conn();
-    let patient = find(db, id).await?;
+    record(db, find(db, id).await?).await
+}
+
+/// The patient with weights, doses, infusions and adverse events so far.
+pub(crate) async fn record(
+    db: &impl ConnectionTrait,
+    patient: patient::Model,
+) -> AppResult<PatientRecord> {
+    let id = patient.id;
     let weights = weight::Entity::find()
         .filter(weight::Column::PatientId.eq(id))
         .order_by_desc(weight::Column::MeasuredAt)

@@ -340,6 +340,12 @@ pub async fn list(
     Ok(records)
 }
 
+/// The vial with where it is.
+pub(crate) async fn record(state: &AppState, vial: vial::Model) -> AppResult<VialRecord> {
+    let location = location_of(state, &vial).await?;
+    Ok(VialRecord { vial, location })
+}
+
 async fn location_of(state: &AppState, vial: &vial::Model) -> AppResult<Option<Location>> {
     match (vial.box_id, &vial.position) {
         (Some(box_id), Some(position)) => Ok(Some(Location {

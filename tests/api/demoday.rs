@@ -246,7 +246,7 @@ async fn the_demo_leaves_a_day_in_progress_with_work_for_every_role(app: TestApp
 
     // a finished course: said in words, nothing to weigh or order
     let patients = app.get("/api/v1/patients", Some(&nurse)).await.expect(200);
-    let finished = patients
+    let finished = patients["items"]
         .as_array()
         .unwrap()
         .iter()

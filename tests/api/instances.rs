@@ -178,7 +178,7 @@ impl Race<'_> {
                 &team.lab,
             )
             .await;
-        assert_eq!(stock.as_array().unwrap().len(), 2, "{stock}");
+        assert_eq!(stock["items"].as_array().unwrap().len(), 2, "{stock}");
     }
 
     /// Enough stock for all; each of three patients is ordered for at both

@@ -79,7 +79,7 @@ async fn from_donor_to_released_vials_in_storage(app: TestApp) {
         )
         .await
         .expect(200);
-    assert_eq!(available.as_array().unwrap().len(), 6);
+    assert_eq!(available["items"].as_array().unwrap().len(), 6);
     let fetched = app
         .get(&format!("/api/v1/lots/{}", id(&lot)), Some(&team.lab))
         .await

@@ -26,6 +26,7 @@ mod infusions;
 mod instances;
 mod labels;
 mod ledger;
+mod lists;
 mod lockout;
 mod lots;
 mod openapi;

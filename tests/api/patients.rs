@@ -129,7 +129,7 @@ async fn a_patient_is_enrolled_under_a_subject_code(app: TestApp) {
         .get("/api/v1/patients", Some(&clinic.pharmacist))
         .await
         .expect(200);
-    assert_eq!(list[0]["subject_code"], "PV-007");
+    assert_eq!(list["items"][0]["subject_code"], "PV-007");
 }
 
 async fn every_failed_or_unanswered_criterion_is_listed_and_nothing_is_enrolled(app: TestApp) {
@@ -200,7 +200,7 @@ async fn every_failed_or_unanswered_criterion_is_listed_and_nothing_is_enrolled(
         .get("/api/v1/patients", Some(&clinic.clinician))
         .await
         .expect(200);
-    assert_eq!(list, json!([]));
+    assert_eq!(list, json!({"items": [], "next_cursor": null}));
 }
 
 async fn subject_codes_are_unique_and_never_names(app: TestApp) {

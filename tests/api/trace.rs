@@ -706,7 +706,7 @@ async fn the_demo_trial_loads_through_the_services_and_verifies(app: TestApp) {
         .get("/api/v1/patients", Some(&quality))
         .await
         .expect(200);
-    assert_eq!(patients.as_array().unwrap().len(), 30);
+    assert_eq!(patients["items"].as_array().unwrap().len(), 30);
     // and it never loads twice, or next to real records
     let again = celltrail::demo::load(&app.state).await.unwrap_err();
     assert!(again.to_string().contains("empty database"), "{again}");

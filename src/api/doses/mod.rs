@@ -11,16 +11,19 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::api::extract::{ApiJson, ApiPath, Authorized, DecimalInput, roles};
+use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Authorized, DecimalInput, roles};
+use crate::api::paging::{DosePage, page_request};
 use crate::api::signed::SignedOnly;
 use crate::domain::dose::parse_viability;
+use crate::domain::lifecycle::DoseStatus;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::services::doses::{self, Counting, VialCount};
+use crate::services::lists::{self, DoseFilter};
 use crate::services::signatures::{self, SignatureInput};
 use crate::state::AppState;
 
@@ -30,7 +33,7 @@ pub use view::{CountView, DoseVialView, DoseView, ReplacedVial};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(calculator::router())
-        .routes(routes!(order))
+        .routes(routes!(order, list_doses))
         .routes(routes!(get_dose))
         .routes(routes!(thaw))
         .routes(routes!(verify))
@@ -61,6 +64,42 @@ async fn order(
 ) -> AppResult<(StatusCode, ApiJson<DoseView>)> {
     let record = doses::order(&state, &auth.user.actor(), body.patient_id, body.lot_id).await?;
     Ok((StatusCode::CREATED, ApiJson(record.try_into()?)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DoseList {
+    /// A dose code or a subject code (every dose code starts with its
+    /// patient's), or the start of one; a scanned bag label works too.
+    pub q: Option<String>,
+    pub status: Option<DoseStatus>,
+    pub patient_id: Option<Uuid>,
+    pub lot_id: Option<Uuid>,
+    /// Items in the page: 1 to 500, default 50.
+    pub limit: Option<u64>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
+}
+
+/// Doses by code, a page at a time.
+#[utoipa::path(get, path = "/doses", tag = "doses", security(("bearer" = [])),
+    params(DoseList),
+    responses((status = 200, description = "A page of doses, by code", body = DosePage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "invalid_field: q, limit or cursor")))]
+async fn list_doses(
+    State(state): State<AppState>,
+    _auth: Authorized,
+    ApiQuery(query): ApiQuery<DoseList>,
+) -> AppResult<ApiJson<DosePage>> {
+    let page = page_request(query.q.as_deref(), query.limit, query.cursor.as_deref())?;
+    let filter = DoseFilter {
+        status: query.status,
+        patient_id: query.patient_id,
+        lot_id: query.lot_id,
+    };
+    let found = lists::doses(&state, &filter, &page).await?;
+    Ok(ApiJson(found.try_map(DoseView::try_from)?.into()))
 }
 
 /// A dose with its vials, counts and preparation.

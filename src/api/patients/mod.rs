@@ -13,12 +13,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::api::extract::{ApiJson, ApiPath, Authorized, DecimalInput, roles};
+use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Authorized, DecimalInput, roles};
+use crate::api::paging::{PatientPage, page_request};
 use crate::domain::dose::WeightUnit;
 use crate::domain::lifecycle::{DoseStatus, InfusionStatus};
 use crate::domain::patient::{Sex, parse_tenths};
@@ -347,33 +348,38 @@ async fn enrol(
     Ok((StatusCode::CREATED, ApiJson(view(&state, record).await?)))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PatientListItem {
-    pub id: Uuid,
-    pub subject_code: String,
-    pub scan_payload: String,
-    pub enrolled_at: DateTime<Utc>,
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PatientList {
+    /// A subject code, or the start of one; a scanned wristband works too.
+    pub q: Option<String>,
+    /// Items in the page: 1 to 500, default 50.
+    pub limit: Option<u64>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
 }
 
-/// Every enrolled patient, by subject code.
+/// Enrolled patients by subject code, a page at a time.
 #[utoipa::path(get, path = "/patients", tag = "patients", security(("bearer" = [])),
-    responses((status = 200, description = "The enrolled patients", body = Vec<PatientListItem>), (status = 403, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    params(PatientList),
+    responses((status = 200, description = "A page of patients, by subject code", body = PatientPage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "invalid_field: q, limit or cursor")))]
 async fn list_patients(
     State(state): State<AppState>,
     _auth: Authorized,
-) -> AppResult<ApiJson<Vec<PatientListItem>>> {
-    let patients = patients::list(&state).await?;
-    Ok(ApiJson(
-        patients
-            .into_iter()
-            .map(|p| PatientListItem {
-                scan_payload: payload(ScanKind::Patient, &p.subject_code),
-                id: p.id,
-                subject_code: p.subject_code.into(),
-                enrolled_at: p.enrolled_at,
-            })
-            .collect(),
-    ))
+    ApiQuery(query): ApiQuery<PatientList>,
+) -> AppResult<ApiJson<PatientPage>> {
+    let page = page_request(query.q.as_deref(), query.limit, query.cursor.as_deref())?;
+    let found = services::lists::patients(&state, &page).await?;
+    let mut items = Vec::with_capacity(found.items.len());
+    for record in found.items {
+        items.push(view(&state, record).await?);
+    }
+    Ok(ApiJson(PatientPage {
+        items,
+        next_cursor: found.next_cursor,
+    }))
 }
 
 /// A patient with weights, doses, infusions and adverse events so far.

@@ -199,6 +199,16 @@ pub async fn load(
         .one(db)
         .await?
         .ok_or_else(|| AppError::not_found("dose", id))?;
+    record(state, db, dose).await
+}
+
+/// The dose with its patient, lot, weight, vials, counts and infusion.
+pub(crate) async fn record(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    dose: dose::Model,
+) -> AppResult<DoseRecord> {
+    let id = dose.id;
     let patient = patients::find(db, dose.patient_id).await?;
     let lot = store::find_or_404::<lot::Entity>(db, dose.lot_id).await?;
     let weight = store::find_or_404::<weight::Entity>(db, dose.weight_id).await?;

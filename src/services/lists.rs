@@ -1,0 +1,293 @@
+//! The lists: lots, donors, patients, doses and vials, each filtered by
+//! what people ask of it and paged by code (`domain::paging`). A page is
+//! read as the single-record routes read one record, so its items carry
+//! the same shapes; it is always the database's answer, never a cache.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{ExprTrait, Query, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
+};
+use uuid::Uuid;
+
+use crate::domain::donor::Eligibility;
+use crate::domain::invalid::{Invalid, ensure};
+use crate::domain::lifecycle::{DoseStatus, LotStatus, VialStatus};
+use crate::domain::paging::{PageRequest, cursor_after};
+use crate::entities::{donation, donor, dose, lot, patient, vial};
+use crate::error::AppResult;
+use crate::services::donors::{self, DonorRecord};
+use crate::services::doses::{self, DoseRecord};
+use crate::services::lots::{self, LotRecord};
+use crate::services::patients::{self, PatientRecord};
+use crate::services::vials::{self, VialRecord};
+use crate::state::AppState;
+
+/// Most days ahead an expiry filter looks (ten years).
+const MAX_EXPIRY_DAYS: u32 = 3_650;
+
+/// One page of a list, and where the next one starts (`None`: this was
+/// the last).
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: self.items.into_iter().map(f).collect::<Result<_, E>>()?,
+            next_cursor: self.next_cursor,
+        })
+    }
+}
+
+/// Records whose expiry falls from now to `days` days ahead (not those
+/// already expired: they are another question).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpiringWithin {
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+}
+
+impl ExpiringWithin {
+    /// Judged at `now`, the server's time.
+    pub fn parse(days: u32, now: DateTime<Utc>) -> Result<ExpiringWithin, Invalid> {
+        ensure(
+            (1..=MAX_EXPIRY_DAYS).contains(&days),
+            "expiring_within_days",
+            format!("look 1 to {MAX_EXPIRY_DAYS} days ahead"),
+        )?;
+        Ok(ExpiringWithin {
+            from: now,
+            until: now + Duration::days(i64::from(days)),
+        })
+    }
+
+    fn on(&self, expires_at: lot::Column) -> SimpleExpr {
+        expires_at.gte(self.from).and(expires_at.lt(self.until))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LotFilter {
+    pub status: Option<LotStatus>,
+    pub expiring: Option<ExpiringWithin>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DoseFilter {
+    pub status: Option<DoseStatus>,
+    pub patient_id: Option<Uuid>,
+    pub lot_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VialFilter {
+    pub status: Option<VialStatus>,
+    pub lot_id: Option<Uuid>,
+    pub box_id: Option<Uuid>,
+    pub expiring: Option<ExpiringWithin>,
+}
+
+/// Lots by code; `q` matches a lot code or its DIN (every lot code starts
+/// with its DIN).
+pub async fn lots(
+    state: &AppState,
+    filter: &LotFilter,
+    page: &PageRequest,
+) -> AppResult<Page<LotRecord>> {
+    let db = state.db.conn();
+    let mut select = lot::Entity::find();
+    if let Some(status) = filter.status {
+        select = select.filter(lot::Column::Status.eq(status));
+    }
+    if let Some(expiring) = &filter.expiring {
+        select = select.filter(expiring.on(lot::Column::ExpiresAt));
+    }
+    let found = keyset(db, select, lot::Column::Code, |l| &l.code, page).await?;
+    let items = lots::records(db, found.items).await?;
+    Ok(Page {
+        items,
+        next_cursor: found.next_cursor,
+    })
+}
+
+/// Donors by code; `status` is the eligibility decision, and `q` matches a
+/// donor code or the DIN of any of the donor's donations.
+pub async fn donors(
+    state: &AppState,
+    status: Option<Eligibility>,
+    page: &PageRequest,
+) -> AppResult<Page<DonorRecord>> {
+    let db = state.db.conn();
+    let mut select = donor::Entity::find();
+    if let Some(status) = status {
+        select = select.filter(donor::Column::Eligibility.eq(status));
+    }
+    // the code's prefix, or a donation's: searched here, not by `keyset`
+    let mut unsearched = page.clone();
+    if let Some(q) = unsearched.search.take() {
+        let by_din = Query::select()
+            .column(donation::Column::DonorId)
+            .from(donation::Entity)
+            .and_where(starts_with(
+                db.get_database_backend(),
+                donation::Column::Din,
+                &q,
+            ))
+            .to_owned();
+        select = select.filter(
+            starts_with(db.get_database_backend(), donor::Column::Code, &q)
+                .or(donor::Column::Id.in_subquery(by_din)),
+        );
+    }
+    let found = keyset(db, select, donor::Column::Code, |d| &d.code, &unsearched).await?;
+    let items = donors::records(db, found.items).await?;
+    Ok(Page {
+        items,
+        next_cursor: found.next_cursor,
+    })
+}
+
+/// Patients by subject code.
+pub async fn patients(state: &AppState, page: &PageRequest) -> AppResult<Page<PatientRecord>> {
+    let db = state.db.conn();
+    let found = keyset(
+        db,
+        patient::Entity::find(),
+        patient::Column::SubjectCode,
+        |p| &p.subject_code,
+        page,
+    )
+    .await?;
+    let mut items = Vec::with_capacity(found.items.len());
+    for patient in found.items {
+        items.push(patients::record(db, patient).await?);
+    }
+    Ok(Page {
+        items,
+        next_cursor: found.next_cursor,
+    })
+}
+
+/// Doses by code (a dose code starts with its patient's subject code).
+pub async fn doses(
+    state: &AppState,
+    filter: &DoseFilter,
+    page: &PageRequest,
+) -> AppResult<Page<DoseRecord>> {
+    let db = state.db.conn();
+    let mut select = dose::Entity::find();
+    if let Some(status) = filter.status {
+        select = select.filter(dose::Column::Status.eq(status));
+    }
+    if let Some(patient_id) = filter.patient_id {
+        select = select.filter(dose::Column::PatientId.eq(patient_id));
+    }
+    if let Some(lot_id) = filter.lot_id {
+        select = select.filter(dose::Column::LotId.eq(lot_id));
+    }
+    let found = keyset(db, select, dose::Column::Code, |d| &d.code, page).await?;
+    let mut items = Vec::with_capacity(found.items.len());
+    for dose in found.items {
+        items.push(doses::record(state, db, dose).await?);
+    }
+    Ok(Page {
+        items,
+        next_cursor: found.next_cursor,
+    })
+}
+
+/// Vials by code; `q` matches a vial code, its lot's code or its DIN.
+pub async fn vials(
+    state: &AppState,
+    filter: &VialFilter,
+    page: &PageRequest,
+) -> AppResult<Page<VialRecord>> {
+    let db = state.db.conn();
+    let mut select = vial::Entity::find();
+    if let Some(status) = filter.status {
+        select = select.filter(vial::Column::Status.eq(status));
+    }
+    if let Some(lot_id) = filter.lot_id {
+        select = select.filter(vial::Column::LotId.eq(lot_id));
+    }
+    if let Some(box_id) = filter.box_id {
+        select = select.filter(vial::Column::BoxId.eq(box_id));
+    }
+    if let Some(expiring) = &filter.expiring {
+        let lots = Query::select()
+            .column(lot::Column::Id)
+            .from(lot::Entity)
+            .and_where(expiring.on(lot::Column::ExpiresAt))
+            .to_owned();
+        select = select.filter(vial::Column::LotId.in_subquery(lots));
+    }
+    let found = keyset(db, select, vial::Column::Code, |v| &v.code, page).await?;
+    let mut items = Vec::with_capacity(found.items.len());
+    for vial in found.items {
+        items.push(vials::record(state, vial).await?);
+    }
+    Ok(Page {
+        items,
+        next_cursor: found.next_cursor,
+    })
+}
+
+/// The page of `select` after the cursor, by `code` ascending: one more
+/// row than the page is read, to know whether another page follows.
+async fn keyset<E, C>(
+    db: &impl ConnectionTrait,
+    mut select: Select<E>,
+    code: C,
+    code_of: fn(&E::Model) -> &str,
+    page: &PageRequest,
+) -> AppResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    C: ColumnTrait,
+{
+    if let Some(after) = &page.after {
+        select = select.filter(code.gt(after.as_str()));
+    }
+    if let Some(q) = &page.search {
+        select = select.filter(starts_with(db.get_database_backend(), code, q));
+    }
+    let mut rows = select
+        .order_by_asc(code)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    let more = rows.len() as u64 > page.limit;
+    rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
+    let next_cursor = match more {
+        true => rows.last().map(|row| cursor_after(code_of(row))),
+        false => None,
+    };
+    Ok(Page {
+        items: rows,
+        next_cursor,
+    })
+}
+
+/// `column` starts with `prefix`, which holds only capitals, digits and
+/// `-` (`domain::paging::search_term`), so nothing in it is a pattern.
+/// SQLite compares text byte by byte: a range on the index. PostgreSQL
+/// may order text by a language's rules, under which a range misses
+/// codes; `LIKE` is exact, and uses the index under the C collation.
+fn starts_with<C: ColumnTrait>(backend: DbBackend, column: C, prefix: &str) -> SimpleExpr {
+    match backend {
+        DbBackend::Postgres => column.like(format!("{prefix}%")),
+        _ => column.gte(prefix).and(column.lt(format!("{prefix}~"))),
+    }
+}
