@@ -24,6 +24,7 @@ use celltrail::domain::din::{Din, FacilityCode};
 use celltrail::domain::donor::Eligibility;
 use celltrail::domain::dose::WeightUnit;
 use celltrail::domain::lifecycle::{DoseStatus, InfusionStatus, LotStatus, VialStatus};
+use celltrail::domain::paging::PageRequest;
 use celltrail::domain::patient::Sex;
 use celltrail::domain::quantity::{Cells, CellsPerKg, Grams, Microlitres};
 use celltrail::domain::storage::StorageKind;
@@ -32,7 +33,7 @@ use celltrail::entities::{
     storage_unit, vial, weight,
 };
 use celltrail::services::ledger::{self, NewEvent};
-use celltrail::services::{Actor, accounts, trace};
+use celltrail::services::{Actor, accounts, lists, trace};
 use celltrail::state::AppState;
 use support::{BenchApp, spawn_postgres, spawn_sqlite};
 
@@ -64,6 +65,7 @@ async fn run() {
     }
     for backend in backends {
         let mut first: Option<[Duration; 3]> = None;
+        let mut first_lists: Option<Vec<(&str, Duration, Duration)>> = None;
         for &vials in &scales {
             let app = match backend {
                 "SQLite" => spawn_sqlite().await,
@@ -95,6 +97,27 @@ async fn run() {
                 }
             }
             first.get_or_insert(times);
+            let lists = time_lists(&app.state, lots).await;
+            for (i, (name, first_page, deep_page)) in lists.iter().enumerate() {
+                print!(
+                    "  {name}: first page {:.2} ms, deep page {:.2} ms",
+                    first_page.as_secs_f64() * 1e3,
+                    deep_page.as_secs_f64() * 1e3
+                );
+                match &first_lists {
+                    Some(base) => {
+                        let base: &Duration = &base[i].1;
+                        println!(
+                            "  ({:.2}× and {:.2}× the {}-vial first page; target ≤ 2×)",
+                            first_page.as_secs_f64() / base.as_secs_f64(),
+                            deep_page.as_secs_f64() / base.as_secs_f64(),
+                            scales[0]
+                        );
+                    }
+                    None => println!(),
+                }
+            }
+            first_lists.get_or_insert(lists);
         }
     }
 }
@@ -145,6 +168,76 @@ async fn time_traces(state: &AppState, lots: usize) -> [Duration; 3] {
         medians[i] = times[times.len() / 2];
     }
     medians
+}
+
+/// Medians of 40 reads of the first page (50 items) of each list, and of
+/// a page a third of the way in (the cursor at that record's code),
+/// through the same services the list routes call.
+async fn time_lists(state: &AppState, lots: usize) -> Vec<(&'static str, Duration, Duration)> {
+    // a third of the way in: deep, with more than a page after it
+    let middle = lots / 3;
+    let vial_code = format!("{}-V050", lot_code(middle));
+    let cases: [(&str, String); 6] = [
+        ("lots", lot_code(middle)),
+        ("donors", format!("GEN-{middle:07}")),
+        ("patients", subject(middle)),
+        ("doses", format!("{}-D01", subject(middle))),
+        ("vials", vial_code.clone()),
+        ("available vials", vial_code),
+    ];
+    let mut out = Vec::new();
+    for (name, middle_code) in cases {
+        let mut medians = [Duration::ZERO; 2];
+        for (k, after) in [None, Some(middle_code)].into_iter().enumerate() {
+            let page = PageRequest {
+                search: None,
+                limit: 50,
+                after,
+            };
+            let mut times = Vec::new();
+            for run in 0..45 {
+                let started = Instant::now();
+                let items = match name {
+                    "lots" => lists::lots(state, &Default::default(), &page)
+                        .await
+                        .unwrap()
+                        .items
+                        .len(),
+                    "donors" => lists::donors(state, None, &page).await.unwrap().items.len(),
+                    "patients" => lists::patients(state, &page).await.unwrap().items.len(),
+                    "doses" => lists::doses(state, &Default::default(), &page)
+                        .await
+                        .unwrap()
+                        .items
+                        .len(),
+                    "vials" => lists::vials(state, &Default::default(), &page)
+                        .await
+                        .unwrap()
+                        .items
+                        .len(),
+                    _ => {
+                        let filter = lists::VialFilter {
+                            status: Some(VialStatus::Available),
+                            ..Default::default()
+                        };
+                        lists::vials(state, &filter, &page)
+                            .await
+                            .unwrap()
+                            .items
+                            .len()
+                    }
+                };
+                assert_eq!(items, 50, "{name}: a full page");
+                if run >= 5 {
+                    times.push(started.elapsed());
+                }
+            }
+            times.sort();
+            medians[k] = times[times.len() / 2];
+        }
+        out.push((name, medians[0], medians[1]));
+    }
+    out
 }
 
 fn din(i: usize) -> Din {

@@ -420,14 +420,6 @@ pub(crate) async fn record(
     })
 }
 
-/// Every patient, by subject code.
-pub async fn list(state: &AppState) -> AppResult<Vec<patient::Model>> {
-    Ok(patient::Entity::find()
-        .order_by_asc(patient::Column::SubjectCode)
-        .all(state.db.conn())
-        .await?)
-}
-
 /// The patient with this subject code.
 pub async fn by_subject_code(
     db: &impl ConnectionTrait,

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod home;
 pub mod inventory;
+pub mod lists;
 pub mod page;
 pub mod scan;
 pub mod session;
@@ -66,7 +67,12 @@ pub fn pages() -> Router<AppState> {
         )
         .route("/storage", get(inventory::storage::storage_root))
         .route("/storage/{id}", get(inventory::storage::storage_page))
-        .route("/patients", get(clinic::patient::patient_list))
+        .route("/patients", get(lists::patient_list))
+        .route("/lots", get(lists::lot_list))
+        .route("/vials", get(lists::vial_list))
+        .route("/doses", get(lists::dose_list))
+        .route("/donors", get(lists::donor_list))
+        .route("/search", get(lists::search))
         .route("/patients/{id}", get(clinic::patient::patient_page))
         .route(
             "/patients/{id}/weights",

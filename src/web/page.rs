@@ -21,6 +21,10 @@ header a{color:#fff;text-decoration:none;padding:.35rem .5rem;border-radius:4px}
 header a:hover,header a:focus{background:#243b53;outline:2px solid #9fb3c8}
 header .who{margin-left:auto;font-size:.9rem;color:#d9e2ec}
 header form{display:inline}
+header form.find input{width:14rem;padding:.3rem .5rem;font-size:.9rem}
+form.filters{display:flex;flex-wrap:wrap;gap:.2rem 1rem;align-items:flex-end}
+form.filters label{margin:0}
+form.filters .actions{margin:0}
 main{max-width:1200px;margin:0 auto;padding:1rem}
 h1{font-size:1.6rem;margin:.4rem 0 1rem}
 h2{font-size:1.2rem;margin:1.4rem 0 .6rem}
@@ -133,10 +137,23 @@ fn nav(user: &WebUser) -> Markup {
             a href="/" { "Home" }
             @if role != Role::Admin {
                 a href="/scan" { "Scan" }
-                a href="/storage" { "Storage" }
+                @if matches!(role, Role::Lab | Role::Quality) {
+                    a href="/lots" { "Lots" }
+                    a href="/vials" { "Vials" }
+                    a href="/storage" { "Storage" }
+                }
+                @if role == Role::Quality { a href="/donors" { "Donors" } }
                 a href="/patients" { "Patients" }
+                @if matches!(role, Role::Pharmacist | Role::Clinician | Role::Quality) {
+                    a href="/doses" { "Doses" }
+                }
             }
             a href="/docs/" { "API" }
+        }
+        @if role != Role::Admin {
+            form class="find" method="get" action="/search" role="search" {
+                input type="search" name="q" placeholder="Find a code, DIN or subject" aria-label="Find a code, DIN or subject code" autocomplete="off";
+            }
         }
     }
 }

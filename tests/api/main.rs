@@ -42,3 +42,4 @@ mod storage;
 mod trace;
 mod users;
 mod web;
+mod web_lists;

@@ -1,4 +1,4 @@
-//! `/patients` and `/patients/{id}`: the list, and a patient's infusion
+//! `/patients/{id}`: a patient's infusion
 //! schedule, weights (recorded and voided by the clinician) and
 //! assessments, with the way to their open dose.
 
@@ -14,7 +14,7 @@ use crate::domain::assessment::AssessmentKind;
 use crate::domain::dose::{WeightUnit, kg_text};
 use crate::domain::patient::{tenths_display, window_day};
 use crate::domain::protocol::Protocol;
-use crate::entities::{assessment, patient};
+use crate::entities::assessment;
 use crate::error::AppResult;
 use crate::services::patients::PatientRecord;
 use crate::services::{assessments, patients, protocol};
@@ -24,30 +24,6 @@ use crate::web::error::PageError;
 use crate::web::extract::{PageUser, WebQuery};
 use crate::web::page::{self, Flash, pill, signature_fields};
 use crate::web::user::WebUser;
-
-pub async fn patient_list(
-    State(state): State<AppState>,
-    user: PageUser,
-) -> Result<Html<String>, PageError> {
-    let list = patients::list(&state).await?;
-    Ok(page::show(
-        "Patients",
-        &user,
-        patient_list_view(&user, &list),
-    ))
-}
-
-fn patient_list_view(user: &WebUser, list: &[patient::Model]) -> Markup {
-    html! {
-        h1 { "Patients" }
-        table {
-            thead { tr { th { "Subject" } th { "Enrolled" } } }
-            tbody { @for p in list {
-                tr { td { a class="code" href={ "/patients/" (p.id) } { (p.subject_code) } } td { (user.date(p.enrolled_at)) } }
-            } }
-        }
-    }
-}
 
 pub async fn patient_page(
     State(state): State<AppState>,

@@ -1,0 +1,488 @@
+//! The list pages (`/lots`, `/vials`, `/doses`, `/patients`, `/donors`)
+//! and the one search box (`/search`): the same lists, filters and search
+//! as the API (`services::lists`), a page of 50 at a time by code, with a
+//! link to the next. A filter that cannot be read is said in words above
+//! an empty table, never an error page.
+
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::domain::donor::Eligibility;
+use crate::domain::lifecycle::{DoseStatus, LotStatus, VialStatus};
+use crate::domain::paging::PageRequest;
+use crate::error::{AppError, AppResult};
+use crate::services::lists::{self, DoseFilter, ExpiringWithin, LotFilter, Page, VialFilter};
+use crate::state::AppState;
+use crate::web::error::{PageError, sentence};
+use crate::web::extract::{PageUser, WebQuery};
+use crate::web::page::{self, cells, pill, see_other, url_encode};
+use crate::web::user::WebUser;
+
+/// What a list page's form sends: text, so a mangled value is said in
+/// words rather than dropping every filter.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    expiring_within_days: Option<String>,
+    #[serde(default)]
+    lot_id: Option<String>,
+    #[serde(default)]
+    box_id: Option<String>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+/// Expiry choices the forms offer, in days.
+const EXPIRY_CHOICES: [u32; 4] = [7, 30, 90, 180];
+
+impl ListQuery {
+    fn text(value: &Option<String>) -> Option<&str> {
+        value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+    }
+
+    fn page(&self) -> AppResult<PageRequest> {
+        Ok(PageRequest::parse(
+            Self::text(&self.q),
+            None,
+            Self::text(&self.cursor),
+        )?)
+    }
+
+    fn status<T: std::str::FromStr>(&self) -> AppResult<Option<T>> {
+        Self::text(&self.status)
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| AppError::invalid("status", "Choose a status from the list."))
+            })
+            .transpose()
+    }
+
+    fn expiring(&self, now: chrono::DateTime<chrono::Utc>) -> AppResult<Option<ExpiringWithin>> {
+        Self::text(&self.expiring_within_days)
+            .map(|days| {
+                let days: u32 = days.parse().map_err(|_| {
+                    AppError::invalid(
+                        "expiring_within_days",
+                        "Choose how many days ahead to look.",
+                    )
+                })?;
+                Ok(ExpiringWithin::parse(days, now)?)
+            })
+            .transpose()
+    }
+
+    fn id(value: &Option<String>, what: &'static str) -> AppResult<Option<Uuid>> {
+        Self::text(value)
+            .map(|v| {
+                v.parse().map_err(|_| {
+                    AppError::invalid(what, "This link is damaged; open the list again.")
+                })
+            })
+            .transpose()
+    }
+
+    /// This query's link with the page starting at `cursor`.
+    fn next_link(&self, path: &str, cursor: &str) -> String {
+        let mut link = format!("{path}?cursor={}", url_encode(cursor));
+        for (name, value) in [
+            ("q", &self.q),
+            ("status", &self.status),
+            ("expiring_within_days", &self.expiring_within_days),
+            ("lot_id", &self.lot_id),
+            ("box_id", &self.box_id),
+        ] {
+            if let Some(value) = Self::text(value) {
+                link.push_str(&format!("&{name}={}", url_encode(value)));
+            }
+        }
+        link
+    }
+}
+
+/// A page's records, or why the filters could not be read (a refusal in
+/// words; anything worse is the error page).
+fn found<T>(
+    user: &WebUser,
+    result: AppResult<Page<T>>,
+) -> Result<(Page<T>, Option<String>), PageError> {
+    match result {
+        Ok(page) => Ok((page, None)),
+        Err(error) if error.status().is_client_error() => Ok((
+            Page {
+                items: Vec::new(),
+                next_cursor: None,
+            },
+            Some(sentence(&error, user.zone)),
+        )),
+        Err(error) => Err(error.into()),
+    }
+}
+
+pub async fn lot_list(
+    State(state): State<AppState>,
+    user: PageUser,
+    WebQuery(query): WebQuery<ListQuery>,
+) -> Result<Html<String>, PageError> {
+    let result = async {
+        let filter = LotFilter {
+            status: query.status::<LotStatus>()?,
+            expiring: query.expiring(state.clock.now())?,
+        };
+        lists::lots(&state, &filter, &query.page()?).await
+    }
+    .await;
+    let (found, problem) = found(&user, result)?;
+    let body = html! {
+        h1 { "Lots" }
+        (filters("/lots", &query, "Lot code or DIN", &statuses(LotStatus::ALL), true))
+        (problem_view(problem.as_deref()))
+        table {
+            thead { tr { th { "Lot" } th { "DIN" } th { "Status" } th { "Expires" } th class="num" { "Available" } th class="num" { "Vials" } th { "QC" } } }
+            tbody {
+                @for record in &found.items {
+                    @let lot = &record.lot;
+                    tr {
+                        td { a class="code" href={ "/lots/" (lot.id) } { (lot.code) } }
+                        td class="code" { (lot.din) }
+                        td { (pill(lot.status)) }
+                        td class="nowrap" { (user.date(lot.expires_at)) }
+                        td class="num" { (record.vial_counts.get("available").copied().unwrap_or(0)) }
+                        td class="num" { (record.vial_counts.values().sum::<u64>()) }
+                        td { @if record.standing.passes() { (pill("ok")) " complete" } @else { (pill("pending")) " " (record.standing.missing.len() + record.standing.failed.len()) " open" } }
+                    }
+                }
+            }
+        }
+        (empty_or_next(found.items.is_empty(), problem.is_some(), "/lots", &query, found.next_cursor.as_deref()))
+    };
+    Ok(page::show("Lots", &user, body))
+}
+
+pub async fn vial_list(
+    State(state): State<AppState>,
+    user: PageUser,
+    WebQuery(query): WebQuery<ListQuery>,
+) -> Result<Html<String>, PageError> {
+    let result = async {
+        let filter = VialFilter {
+            status: query.status::<VialStatus>()?,
+            lot_id: ListQuery::id(&query.lot_id, "lot_id")?,
+            box_id: ListQuery::id(&query.box_id, "box_id")?,
+            expiring: query.expiring(state.clock.now())?,
+        };
+        lists::vials(&state, &filter, &query.page()?).await
+    }
+    .await;
+    let (found, problem) = found(&user, result)?;
+    let body = html! {
+        h1 { "Vials" }
+        (filters("/vials", &query, "Vial or lot code, DIN, or scan a label", &statuses(VialStatus::ALL), true))
+        (problem_view(problem.as_deref()))
+        table {
+            thead { tr { th { "Vial" } th { "Status" } th { "Where" } th class="num" { "Cells" } th { "Lot" } } }
+            tbody {
+                @for record in &found.items {
+                    @let vial = &record.vial;
+                    tr {
+                        td { a class="code" href={ "/vials/" (vial.id) } { (vial.code) } }
+                        td { (pill(vial.status)) }
+                        td { @match &record.location { Some(at) => (at.path()), None => span class="muted" { "not in storage" } } }
+                        td class="num nowrap" { (cells(vial.cells_per_vial.get())) }
+                        td { a href={ "/lots/" (vial.lot_id) } { "lot" } }
+                    }
+                }
+            }
+        }
+        (empty_or_next(found.items.is_empty(), problem.is_some(), "/vials", &query, found.next_cursor.as_deref()))
+    };
+    Ok(page::show("Vials", &user, body))
+}
+
+pub async fn dose_list(
+    State(state): State<AppState>,
+    user: PageUser,
+    WebQuery(query): WebQuery<ListQuery>,
+) -> Result<Html<String>, PageError> {
+    let result = async {
+        let filter = DoseFilter {
+            status: query.status::<DoseStatus>()?,
+            lot_id: ListQuery::id(&query.lot_id, "lot_id")?,
+            patient_id: None,
+        };
+        lists::doses(&state, &filter, &query.page()?).await
+    }
+    .await;
+    let (found, problem) = found(&user, result)?;
+    let body = html! {
+        h1 { "Doses" }
+        (filters("/doses", &query, "Dose or subject code, or scan a bag label", &statuses(DoseStatus::ALL), false))
+        (problem_view(problem.as_deref()))
+        table {
+            thead { tr { th { "Dose" } th { "Patient" } th class="num" { "Infusion" } th { "Status" } th class="num" { "Target cells" } th { "Lot" } th { "Ordered" } } }
+            tbody {
+                @for record in &found.items {
+                    @let dose = &record.dose;
+                    tr {
+                        td { a class="code" href={ "/doses/" (dose.id) } { (dose.code) } }
+                        td { a class="code" href={ "/patients/" (dose.patient_id) } { (record.subject_code) } }
+                        td class="num" { (dose.infusion_number) " of " (record.infusions_total) }
+                        td { (pill(dose.status)) }
+                        td class="num nowrap" { (cells(dose.target_cells.get())) }
+                        td { a class="code" href={ "/lots/" (record.lot.id) } { (record.lot.code) } }
+                        td class="nowrap" { (user.when(dose.created_at)) }
+                    }
+                }
+            }
+        }
+        (empty_or_next(found.items.is_empty(), problem.is_some(), "/doses", &query, found.next_cursor.as_deref()))
+    };
+    Ok(page::show("Doses", &user, body))
+}
+
+pub async fn patient_list(
+    State(state): State<AppState>,
+    user: PageUser,
+    WebQuery(query): WebQuery<ListQuery>,
+) -> Result<Html<String>, PageError> {
+    let result = async { lists::patients(&state, &query.page()?).await }.await;
+    let (found, problem) = found(&user, result)?;
+    let body = html! {
+        h1 { "Patients" }
+        (filters("/patients", &query, "Subject code, or scan a wristband", &[], false))
+        (problem_view(problem.as_deref()))
+        table {
+            thead { tr { th { "Subject" } th { "Enrolled" } th class="num" { "Infusions" } th { "Latest weight" } } }
+            tbody {
+                @for record in &found.items {
+                    @let p = &record.patient;
+                    tr {
+                        td { a class="code" href={ "/patients/" (p.id) } { (p.subject_code) } }
+                        td class="nowrap" { (user.date(p.enrolled_at)) }
+                        td class="num" { (record.infusions.len()) }
+                        td class="nowrap" { @match record.weights.iter().find(|w| w.voided_at.is_none()) {
+                            Some(w) => { (crate::domain::dose::kg_text(w.weight_g)) " kg · " (user.date(w.measured_at)) }
+                            None => span class="muted" { "none" },
+                        } }
+                    }
+                }
+            }
+        }
+        (empty_or_next(found.items.is_empty(), problem.is_some(), "/patients", &query, found.next_cursor.as_deref()))
+    };
+    Ok(page::show("Patients", &user, body))
+}
+
+pub async fn donor_list(
+    State(state): State<AppState>,
+    user: PageUser,
+    WebQuery(query): WebQuery<ListQuery>,
+) -> Result<Html<String>, PageError> {
+    let result =
+        async { lists::donors(&state, query.status::<Eligibility>()?, &query.page()?).await }.await;
+    let (found, problem) = found(&user, result)?;
+    let body = html! {
+        h1 { "Donors" }
+        (filters("/donors", &query, "Donor code or a donation's DIN", &statuses(Eligibility::ALL), false))
+        (problem_view(problem.as_deref()))
+        table {
+            thead { tr { th { "Donor" } th { "Eligibility" } th { "Consent" } th { "Donations (their lots)" } } }
+            tbody {
+                @for record in &found.items {
+                    @let donor = &record.donor;
+                    tr {
+                        td class="code" { (donor.code) }
+                        td { (pill(donor.eligibility)) }
+                        td class="nowrap" { (user.date(donor.consent_at)) }
+                        td { @for donation in &record.donations {
+                            a class="code" href={ "/lots?q=" (donation.din) } { (donation.din) } " "
+                        } }
+                    }
+                }
+            }
+        }
+        (empty_or_next(found.items.is_empty(), problem.is_some(), "/donors", &query, found.next_cursor.as_deref()))
+    };
+    Ok(page::show("Donors", &user, body))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: Option<String>,
+}
+
+/// Most records of each kind the search page shows.
+const SEARCH_SHOWS: u64 = 10;
+
+/// One box for any code, DIN or subject code, typed or scanned: straight
+/// to the record when exactly one matches, else every match by kind.
+pub async fn search(
+    State(state): State<AppState>,
+    user: PageUser,
+    WebQuery(query): WebQuery<SearchQuery>,
+) -> Result<Response, PageError> {
+    let typed = query.q.as_deref().map(str::trim).unwrap_or("");
+    let body = if typed.is_empty() {
+        html! { h1 { "Search" } (search_form("")) }
+    } else {
+        let page = PageRequest::parse(Some(typed), Some(SEARCH_SHOWS), None);
+        match page {
+            Err(refused) => html! {
+                h1 { "Search" }
+                (search_form(typed))
+                (problem_view(Some(&sentence(&AppError::from(refused), user.zone))))
+            },
+            Ok(page) => {
+                let lots = lists::lots(&state, &LotFilter::default(), &page).await?;
+                let vials = lists::vials(&state, &VialFilter::default(), &page).await?;
+                let doses = lists::doses(&state, &DoseFilter::default(), &page).await?;
+                let patients = lists::patients(&state, &page).await?;
+                let donors = lists::donors(&state, None, &page).await?;
+                let mut links: Vec<(&str, String, String)> = Vec::new();
+                links.extend(
+                    lots.items
+                        .iter()
+                        .map(|r| ("Lot", format!("/lots/{}", r.lot.id), r.lot.code.clone())),
+                );
+                links.extend(vials.items.iter().map(|r| {
+                    (
+                        "Vial",
+                        format!("/vials/{}", r.vial.id),
+                        r.vial.code.to_string(),
+                    )
+                }));
+                links.extend(doses.items.iter().map(|r| {
+                    (
+                        "Dose",
+                        format!("/doses/{}", r.dose.id),
+                        r.dose.code.to_string(),
+                    )
+                }));
+                links.extend(patients.items.iter().map(|r| {
+                    (
+                        "Patient",
+                        format!("/patients/{}", r.patient.id),
+                        r.patient.subject_code.to_string(),
+                    )
+                }));
+                links.extend(donors.items.iter().map(|r| {
+                    (
+                        "Donor",
+                        format!("/donors?q={}", url_encode(&r.donor.code)),
+                        r.donor.code.clone(),
+                    )
+                }));
+                if let [(_, only, _)] = links.as_slice() {
+                    return Ok(see_other(only));
+                }
+                let more = [
+                    &lots.next_cursor,
+                    &vials.next_cursor,
+                    &doses.next_cursor,
+                    &patients.next_cursor,
+                    &donors.next_cursor,
+                ]
+                .iter()
+                .any(|c| c.is_some());
+                html! {
+                    h1 { "Search" }
+                    (search_form(typed))
+                    @if links.is_empty() {
+                        p class="msg warn" role="status" { "Nothing has a code, DIN or subject code that starts with " strong class="code" { (typed) } "." }
+                    } @else {
+                        table {
+                            thead { tr { th { "What" } th { "Code" } } }
+                            tbody { @for (kind, href, code) in &links {
+                                tr { td { (kind) } td { a class="code" href=(href) { (code) } } }
+                            } }
+                        }
+                        @if more { p class="muted" { "Only the first " (SEARCH_SHOWS) " of each kind are shown; type more of the code to narrow it." } }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page::show("Search", &user, body).into_response())
+}
+
+fn search_form(typed: &str) -> Markup {
+    html! {
+        form method="get" action="/search" role="search" {
+            label { "Code, DIN or subject code — type it or scan a label"
+                input class="scanbox" type="search" name="q" value=(typed) autofocus autocomplete="off";
+            }
+            div class="actions" { button type="submit" { "Find" } }
+        }
+    }
+}
+
+fn statuses<T: AsRef<str>>(all: &[T]) -> Vec<&str> {
+    all.iter().map(AsRef::as_ref).collect()
+}
+
+/// The filter form above a list.
+fn filters(
+    path: &str,
+    query: &ListQuery,
+    search_hint: &str,
+    statuses: &[&str],
+    expiry: bool,
+) -> Markup {
+    let chosen = ListQuery::text(&query.status).unwrap_or("");
+    let days = ListQuery::text(&query.expiring_within_days).unwrap_or("");
+    html! {
+        form class="card filters" method="get" action=(path) role="search" {
+            label { (search_hint)
+                input type="search" name="q" value=(ListQuery::text(&query.q).unwrap_or("")) autocomplete="off";
+            }
+            @if !statuses.is_empty() {
+                label { "Status"
+                    select name="status" {
+                        option value="" selected[chosen.is_empty()] { "Any" }
+                        @for s in statuses { option value=(s) selected[*s == chosen] { (s.replace('_', " ")) } }
+                    }
+                }
+            }
+            @if expiry {
+                label { "Expiring"
+                    select name="expiring_within_days" {
+                        option value="" selected[days.is_empty()] { "Any time" }
+                        @for d in EXPIRY_CHOICES { option value=(d) selected[d.to_string() == days] { "within " (d) " days" } }
+                    }
+                }
+            }
+            @if let Some(lot) = ListQuery::text(&query.lot_id) { input type="hidden" name="lot_id" value=(lot); }
+            @if let Some(the_box) = ListQuery::text(&query.box_id) { input type="hidden" name="box_id" value=(the_box); }
+            div class="actions" {
+                button type="submit" { "Show" }
+                a class="button secondary" href=(path) { "Clear" }
+            }
+        }
+    }
+}
+
+fn problem_view(problem: Option<&str>) -> Markup {
+    html! { @if let Some(problem) = problem { div class="msg bad" role="alert" { (problem) } } }
+}
+
+fn empty_or_next(
+    empty: bool,
+    refused: bool,
+    path: &str,
+    query: &ListQuery,
+    next: Option<&str>,
+) -> Markup {
+    html! {
+        @if empty && !refused { p class="muted" { "Nothing matches." } }
+        @if let Some(next) = next {
+            p { a class="button secondary" href=(query.next_link(path, next)) { "Next page" } }
+        }
+    }
+}
