@@ -133,7 +133,7 @@ async function main() {
 
   // What the pages need from the API: a vial to store, a new patient to dose.
   const lab = await token('lab.demo', 'demo-lab-password');
-  const [vial] = await api('/vials?status=available&limit=1', lab);
+  const { items: [vial] } = await api('/vials?status=available&limit=1', lab);
   const units = await api('/storage', lab);
   const emptyBox = units.filter((u) => u.kind === 'box').at(-1);
   const nurse = await token('clinician.demo', 'demo-clinician-password');
@@ -199,7 +199,7 @@ async function main() {
   check(toPrepare.includes('thawed') && toPrepare.includes('reserved'), 'the demo leaves the pharmacist a dose to thaw and one to verify');
   check((await rx.textContent('#infusions-due')).includes('PV-027'), 'the pharmacist home lists the infusion due today');
   await rx.screenshot({ path: join(shots, 'home-pharmacist.png'), fullPage: true });
-  const finished = (await api('/patients', nurse)).find((p) => p.subject_code === 'PV-001');
+  const finished = (await api('/patients', nurse)).items.find((p) => p.subject_code === 'PV-001');
   await rx.goto(`${base}/patients/${finished.id}/dose`);
   check((await rx.textContent('#course-status')).includes('The course is finished: all 6 infusions were given'), 'a finished course\'s worksheet says it is finished');
   check(!(await rx.isVisible('button:has-text("Reserve vials")')) && !(await rx.content()).includes('weigh the patient again'), 'and offers nothing to weigh or order');
@@ -287,6 +287,21 @@ async function main() {
   check(csv.split('\n')[1]?.startsWith('DEMO DATA - NOT FOR CLINICAL USE,'), 'each row of a demo CSV says it is demo data');
   await qa.goto(`${base}/lots/${lots.id}`);
   await qa.screenshot({ path: join(shots, 'lot-page.png'), fullPage: true });
+
+  console.log('lists and the find box');
+  await qa.goto(`${base}/lots?status=released`);
+  check(await qa.isVisible('form.filters select[name="status"]'), 'the lot list has its filters');
+  check((await qa.$$('main tbody tr')).length > 0, 'released demo lots are listed');
+  await qa.screenshot({ path: join(shots, 'lots-list.png'), fullPage: true });
+  await qa.fill('header form.find input[name="q"]', 'a9999 26');
+  await qa.keyboard.press('Enter');
+  await qa.waitForURL(/\/search\?q=/);
+  check((await qa.$$('main tbody tr')).length > 1, 'a DIN prefix lists every lot, vial and donor it starts');
+  await qa.screenshot({ path: join(shots, 'search-results.png'), fullPage: true });
+  await qa.fill('header form.find input[name="q"]', vial.scan_payload);
+  await qa.keyboard.press('Enter');
+  await qa.waitForURL(new RegExp(`/vials/${vial.id}$`));
+  check((await qa.textContent('main')).includes(vial.code), 'a scanned label in the find box opens its vial');
 
   console.log('a session that ends keeps what was typed and returns to the page');
   const ward = await newPage();

@@ -1,15 +1,16 @@
-//! The list pages (`/lots`, `/vials`, `/doses`, `/patients`, `/donors`)
-//! and the one search box (`/search`): the same lists, filters and search
+//! The list pages (`/lots`, `/vials`, `/doses`, `/patients`, `/donors`):
+//! the same lists, filters and search
 //! as the API (`services::lists`), a page of 50 at a time by code, with a
 //! link to the next. A filter that cannot be read is said in words above
 //! an empty table, never an error page.
 
 use axum::extract::State;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Html;
 use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::domain::din::Din;
 use crate::domain::donor::Eligibility;
 use crate::domain::lifecycle::{DoseStatus, LotStatus, VialStatus};
 use crate::domain::paging::PageRequest;
@@ -18,7 +19,7 @@ use crate::services::lists::{self, DoseFilter, ExpiringWithin, LotFilter, Page, 
 use crate::state::AppState;
 use crate::web::error::{PageError, sentence};
 use crate::web::extract::{PageUser, WebQuery};
-use crate::web::page::{self, cells, pill, see_other, url_encode};
+use crate::web::page::{self, cells, pill, url_encode};
 use crate::web::user::WebUser;
 
 /// What a list page's form sends: text, so a mangled value is said in
@@ -150,12 +151,14 @@ pub async fn lot_list(
                     @let lot = &record.lot;
                     tr {
                         td { a class="code" href={ "/lots/" (lot.id) } { (lot.code) } }
-                        td class="code" { (lot.din) }
+                        td class="code nowrap" { (din_display(&lot.din)) }
                         td { (pill(lot.status)) }
                         td class="nowrap" { (user.date(lot.expires_at)) }
                         td class="num" { (record.vial_counts.get("available").copied().unwrap_or(0)) }
                         td class="num" { (record.vial_counts.values().sum::<u64>()) }
-                        td { @if record.standing.passes() { (pill("ok")) " complete" } @else { (pill("pending")) " " (record.standing.missing.len() + record.standing.failed.len()) " open" } }
+                        td { @if record.standing.passes() { span class="pill ok" { "complete" } } @else {
+                            span class="pill pending" { (record.standing.missing.len() + record.standing.failed.len()) " open" }
+                        } }
                     }
                 }
             }
@@ -312,117 +315,6 @@ pub async fn donor_list(
     Ok(page::show("Donors", &user, body))
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct SearchQuery {
-    #[serde(default)]
-    q: Option<String>,
-}
-
-/// Most records of each kind the search page shows.
-const SEARCH_SHOWS: u64 = 10;
-
-/// One box for any code, DIN or subject code, typed or scanned: straight
-/// to the record when exactly one matches, else every match by kind.
-pub async fn search(
-    State(state): State<AppState>,
-    user: PageUser,
-    WebQuery(query): WebQuery<SearchQuery>,
-) -> Result<Response, PageError> {
-    let typed = query.q.as_deref().map(str::trim).unwrap_or("");
-    let body = if typed.is_empty() {
-        html! { h1 { "Search" } (search_form("")) }
-    } else {
-        let page = PageRequest::parse(Some(typed), Some(SEARCH_SHOWS), None);
-        match page {
-            Err(refused) => html! {
-                h1 { "Search" }
-                (search_form(typed))
-                (problem_view(Some(&sentence(&AppError::from(refused), user.zone))))
-            },
-            Ok(page) => {
-                let lots = lists::lots(&state, &LotFilter::default(), &page).await?;
-                let vials = lists::vials(&state, &VialFilter::default(), &page).await?;
-                let doses = lists::doses(&state, &DoseFilter::default(), &page).await?;
-                let patients = lists::patients(&state, &page).await?;
-                let donors = lists::donors(&state, None, &page).await?;
-                let mut links: Vec<(&str, String, String)> = Vec::new();
-                links.extend(
-                    lots.items
-                        .iter()
-                        .map(|r| ("Lot", format!("/lots/{}", r.lot.id), r.lot.code.clone())),
-                );
-                links.extend(vials.items.iter().map(|r| {
-                    (
-                        "Vial",
-                        format!("/vials/{}", r.vial.id),
-                        r.vial.code.to_string(),
-                    )
-                }));
-                links.extend(doses.items.iter().map(|r| {
-                    (
-                        "Dose",
-                        format!("/doses/{}", r.dose.id),
-                        r.dose.code.to_string(),
-                    )
-                }));
-                links.extend(patients.items.iter().map(|r| {
-                    (
-                        "Patient",
-                        format!("/patients/{}", r.patient.id),
-                        r.patient.subject_code.to_string(),
-                    )
-                }));
-                links.extend(donors.items.iter().map(|r| {
-                    (
-                        "Donor",
-                        format!("/donors?q={}", url_encode(&r.donor.code)),
-                        r.donor.code.clone(),
-                    )
-                }));
-                if let [(_, only, _)] = links.as_slice() {
-                    return Ok(see_other(only));
-                }
-                let more = [
-                    &lots.next_cursor,
-                    &vials.next_cursor,
-                    &doses.next_cursor,
-                    &patients.next_cursor,
-                    &donors.next_cursor,
-                ]
-                .iter()
-                .any(|c| c.is_some());
-                html! {
-                    h1 { "Search" }
-                    (search_form(typed))
-                    @if links.is_empty() {
-                        p class="msg warn" role="status" { "Nothing has a code, DIN or subject code that starts with " strong class="code" { (typed) } "." }
-                    } @else {
-                        table {
-                            thead { tr { th { "What" } th { "Code" } } }
-                            tbody { @for (kind, href, code) in &links {
-                                tr { td { (kind) } td { a class="code" href=(href) { (code) } } }
-                            } }
-                        }
-                        @if more { p class="muted" { "Only the first " (SEARCH_SHOWS) " of each kind are shown; type more of the code to narrow it." } }
-                    }
-                }
-            }
-        }
-    };
-    Ok(page::show("Search", &user, body).into_response())
-}
-
-fn search_form(typed: &str) -> Markup {
-    html! {
-        form method="get" action="/search" role="search" {
-            label { "Code, DIN or subject code — type it or scan a label"
-                input class="scanbox" type="search" name="q" value=(typed) autofocus autocomplete="off";
-            }
-            div class="actions" { button type="submit" { "Find" } }
-        }
-    }
-}
-
 fn statuses<T: AsRef<str>>(all: &[T]) -> Vec<&str> {
     all.iter().map(AsRef::as_ref).collect()
 }
@@ -468,7 +360,13 @@ fn filters(
     }
 }
 
-fn problem_view(problem: Option<&str>) -> Markup {
+/// A DIN as its label prints it, with the check character (a stored DIN
+/// is always well formed; shown as stored otherwise).
+fn din_display(din: &str) -> String {
+    Din::parse(din).map_or_else(|_| din.to_owned(), |d| d.display())
+}
+
+pub(crate) fn problem_view(problem: Option<&str>) -> Markup {
     html! { @if let Some(problem) = problem { div class="msg bad" role="alert" { (problem) } } }
 }
 

@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod lists;
 pub mod page;
 pub mod scan;
+pub mod search;
 pub mod session;
 pub mod sign_in;
 pub mod trace;
@@ -72,7 +73,7 @@ pub fn pages() -> Router<AppState> {
         .route("/vials", get(lists::vial_list))
         .route("/doses", get(lists::dose_list))
         .route("/donors", get(lists::donor_list))
-        .route("/search", get(lists::search))
+        .route("/search", get(search::search))
         .route("/patients/{id}", get(clinic::patient::patient_page))
         .route(
             "/patients/{id}/weights",

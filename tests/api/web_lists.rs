@@ -177,7 +177,10 @@ async fn a_filter_that_cannot_be_read_is_said_in_words(app: TestApp) {
         assert!(alert.starts_with(char::is_uppercase), "{path}: {alert}");
         assert!(alert.ends_with('.'), "{path}: {alert}");
         for api_words in ["invalid_field", "field", "_", "cursor:", "q:"] {
-            assert!(!alert.contains(api_words), "{path} says {api_words}: {alert}");
+            assert!(
+                !alert.contains(api_words),
+                "{path} says {api_words}: {alert}"
+            );
         }
     }
 }
