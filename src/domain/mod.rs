@@ -11,6 +11,7 @@ pub mod din;
 pub mod donor;
 pub mod dose;
 pub mod event;
+pub mod history;
 pub mod infusion;
 pub mod invalid;
 pub mod label;

@@ -11,6 +11,7 @@ pub mod demo_mark;
 pub mod donations;
 pub mod donors;
 pub mod doses;
+pub mod history;
 pub mod infusions;
 pub mod labels;
 pub mod ledger;

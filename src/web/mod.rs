@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod clinic;
 pub mod error;
 pub mod extract;
+pub mod history;
 pub mod home;
 pub mod inventory;
 pub mod lists;

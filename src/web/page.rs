@@ -35,12 +35,14 @@ th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);ve
 th{font-size:.85rem;color:var(--muted);font-weight:600}
 .num{text-align:right;font-variant-numeric:tabular-nums}
 .muted{color:var(--muted)}
+.small{font-size:.8rem}
+tr.correction td{background:#fffaf0}
 .code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:nowrap}
 .nowrap{white-space:nowrap}
 .pill{display:inline-block;padding:.05rem .5rem;border-radius:999px;font-size:.85rem;background:#e4e7eb}
 .pill.ok,.pill.available,.pill.released,.pill.eligible,.pill.completed,.pill.infused,.pill.verified{background:var(--okbg);color:var(--ok)}
 .pill.bad,.pill.recalled,.pill.discarded,.pill.rejected,.pill.ineligible,.pill.cancelled{background:var(--badbg);color:var(--bad)}
-.pill.quarantine,.pill.reserved,.pill.thawed,.pill.pending,.pill.infusing,.pill.in_process{background:var(--warnbg);color:var(--warn)}
+.pill.warn,.pill.quarantine,.pill.reserved,.pill.thawed,.pill.pending,.pill.infusing,.pill.in_process{background:var(--warnbg);color:var(--warn)}
 .msg{padding:.7rem 1rem;border-radius:6px;margin-bottom:1rem;border:1px solid}
 .msg.ok{background:var(--okbg);color:var(--ok);border-color:#9fd5ae}
 .msg.bad{background:var(--badbg);color:var(--bad);border-color:#efa3a3}

@@ -42,4 +42,5 @@ mod storage;
 mod trace;
 mod users;
 mod web;
+mod web_history;
 mod web_lists;

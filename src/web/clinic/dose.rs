@@ -16,10 +16,11 @@ use crate::domain::lifecycle::LotStatus;
 use crate::domain::lifecycle::VialStatus;
 use crate::domain::patient::tenths_display;
 use crate::services::doses::{self, DoseRecord};
-use crate::services::storage;
+use crate::services::{history, storage};
 use crate::state::AppState;
 use crate::web::error::PageError;
 use crate::web::extract::{PageUser, WebQuery};
+use crate::web::history::history_view;
 use crate::web::page::{self, Flash, pill, signature_fields};
 use crate::web::user::WebUser;
 
@@ -51,10 +52,14 @@ pub async fn dose_page(
 ) -> Result<Html<String>, PageError> {
     let record = doses::get(&state, id).await?;
     let places = places_of(&state, &record).await;
+    let history = history::of(&state, "dose", id).await?;
     Ok(page::show(
         &format!("Dose {}", record.dose.code),
         &user,
-        dose_view(&user, &record, &places, state.clock.now(), &flash),
+        html! {
+            (dose_view(&user, &record, &places, state.clock.now(), &flash))
+            (history_view(&history, &user))
+        },
     ))
 }
 

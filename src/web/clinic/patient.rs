@@ -17,11 +17,12 @@ use crate::domain::protocol::Protocol;
 use crate::entities::assessment;
 use crate::error::AppResult;
 use crate::services::patients::PatientRecord;
-use crate::services::{assessments, patients, protocol};
+use crate::services::{assessments, history, patients, protocol};
 use crate::state::AppState;
 use crate::web::clinic::course::{CourseNote, course_note};
 use crate::web::error::PageError;
 use crate::web::extract::{PageUser, WebQuery};
+use crate::web::history::history_view;
 use crate::web::page::{self, Flash, pill, signature_fields};
 use crate::web::user::WebUser;
 
@@ -40,6 +41,7 @@ pub struct PatientSheet {
     record: PatientRecord,
     rules: Protocol,
     scored: Vec<assessment::Model>,
+    history: Vec<history::Entry>,
     now: DateTime<Utc>,
 }
 
@@ -51,6 +53,7 @@ pub async fn patient_sheet(state: &AppState, id: Uuid) -> AppResult<PatientSheet
         .await
         .unwrap_or_default();
     Ok(PatientSheet {
+        history: history::of(state, "patient", id).await?,
         record,
         rules,
         scored,
@@ -68,7 +71,10 @@ pub fn patient_html(
     page::show(
         &format!("Patient {}", sheet.record.patient.subject_code),
         user,
-        patient_view(user, sheet, flash, confirm),
+        html! {
+            (patient_view(user, sheet, flash, confirm))
+            (history_view(&sheet.history, user))
+        },
     )
 }
 
@@ -83,6 +89,7 @@ fn patient_view(
         rules,
         scored,
         now,
+        ..
     } = sheet;
     let p = &record.patient;
     let starts: Vec<_> = record.infusions.iter().map(|i| i.started_at).collect();

@@ -13,10 +13,11 @@ use crate::domain::accounts::Role;
 use crate::domain::lifecycle::LotStatus;
 use crate::domain::qc::{Conclusion, Specification};
 use crate::services::recall::{self, Recalled};
-use crate::services::{lots, protocol, vials};
+use crate::services::{history, lots, protocol, vials};
 use crate::state::AppState;
 use crate::web::error::{OrBack, PageError};
 use crate::web::extract::{CsrfForm, PageUser, WebQuery, carries_csrf, roles};
+use crate::web::history::history_view;
 use crate::web::page::{self, Flash, pill, redirect_with};
 use crate::web::user::WebUser;
 
@@ -31,10 +32,14 @@ pub async fn lot_page(
     let vial_list = vials::list(&state, Some(id), None, 1000)
         .await
         .unwrap_or_default();
+    let history = history::of(&state, "lot", id).await?;
     Ok(page::show(
         &format!("Lot {}", record.lot.code),
         &user,
-        lot_view(&user, &record, spec.as_ref(), &vial_list, &flash),
+        html! {
+            (lot_view(&user, &record, spec.as_ref(), &vial_list, &flash))
+            (history_view(&history, &user))
+        },
     ))
 }
 

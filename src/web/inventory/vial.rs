@@ -5,11 +5,11 @@ use axum::response::Html;
 use maud::{Markup, html};
 use uuid::Uuid;
 
-use crate::entities::custody_event;
-use crate::services::{ledger, vials};
+use crate::services::{history, vials};
 use crate::state::AppState;
 use crate::web::error::PageError;
 use crate::web::extract::{PageUser, WebQuery};
+use crate::web::history::history_view;
 use crate::web::page::{self, Flash, pill};
 use crate::web::user::WebUser;
 
@@ -20,9 +20,7 @@ pub async fn vial_page(
     WebQuery(flash): WebQuery<Flash>,
 ) -> Result<Html<String>, PageError> {
     let record = vials::get(&state, id).await?;
-    let history = ledger::events_of(&state.db, "vial", id)
-        .await
-        .unwrap_or_default();
+    let history = history::of(&state, "vial", id).await?;
     Ok(page::show(
         &format!("Vial {}", record.vial.code),
         &user,
@@ -33,7 +31,7 @@ pub async fn vial_page(
 fn vial_view(
     user: &WebUser,
     record: &vials::VialRecord,
-    history: &[custody_event::Model],
+    history: &[history::Entry],
     flash: &Flash,
 ) -> Markup {
     let v = &record.vial;
@@ -57,27 +55,7 @@ fn vial_view(
                     a class="button secondary" href={ "/trace/lots/" (v.lot_id) } { "Trace" }
                 }
             }
-            section class="card" id="history" {
-                h2 { "History" }
-                (events_table(history, user))
-            }
-        }
-    }
-}
-
-pub fn events_table(events: &[custody_event::Model], user: &WebUser) -> Markup {
-    html! {
-        table {
-            thead { tr { th { "#" } th { "When" } th { "What" } th { "Who" } th { "Where" } } }
-            tbody { @for e in events.iter().rev() {
-                tr {
-                    td class="num" { (e.seq) }
-                    td { (user.when(e.occurred_at)) }
-                    td class="code" { (e.action) }
-                    td { (e.actor_username) }
-                    td { @if let Some(to) = &e.to_location { "→ " (to) } @else if let Some(from) = &e.from_location { (from) " →" } }
-                }
-            } }
+            (history_view(history, user))
         }
     }
 }
