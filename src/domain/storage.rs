@@ -134,6 +134,14 @@ impl fmt::Display for Position {
     }
 }
 
+/// The first empty position of a `rows` × `cols` box, row by row (A1,
+/// A2, …, B1, …): where the next vial goes when none is chosen.
+pub fn next_free(rows: u8, cols: u8, occupied: impl Fn(&Position) -> bool) -> Option<Position> {
+    (0..rows)
+        .flat_map(|row| (1..=cols).map(move |col| Position { row, col }))
+        .find(|p| !occupied(p))
+}
+
 /// The human-readable location: `Tank 1 › Rack A › Box 3 › B4`.
 pub fn location_path<'a>(
     names: impl IntoIterator<Item = &'a str>,
@@ -225,5 +233,24 @@ mod tests {
             "Tank 1 › Rack A › Box 3 › B4"
         );
         assert_eq!(location_path(["Tank 1"], None), "Tank 1");
+    }
+
+    #[test]
+    fn the_next_free_position_is_the_first_empty_one_row_by_row() {
+        let taken = |list: &'static [&'static str]| {
+            move |p: &Position| list.contains(&p.to_string().as_str())
+        };
+        assert_eq!(next_free(2, 3, taken(&[])).unwrap().to_string(), "A1");
+        assert_eq!(
+            next_free(2, 3, taken(&["A1", "A2"])).unwrap().to_string(),
+            "A3"
+        );
+        assert_eq!(
+            next_free(2, 3, taken(&["A1", "A2", "A3", "B2"]))
+                .unwrap()
+                .to_string(),
+            "B1"
+        );
+        assert_eq!(next_free(2, 2, taken(&["A1", "A2", "B1", "B2"])), None);
     }
 }

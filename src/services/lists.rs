@@ -170,10 +170,7 @@ pub async fn patients(state: &AppState, page: &PageRequest) -> AppResult<Page<Pa
         page,
     )
     .await?;
-    let mut items = Vec::with_capacity(found.items.len());
-    for patient in found.items {
-        items.push(patients::record(db, patient).await?);
-    }
+    let items = patients::records(db, found.items).await?;
     Ok(Page {
         items,
         next_cursor: found.next_cursor,
@@ -198,10 +195,7 @@ pub async fn doses(
         select = select.filter(dose::Column::LotId.eq(lot_id));
     }
     let found = keyset(db, select, dose::Column::Code, |d| &d.code, page).await?;
-    let mut items = Vec::with_capacity(found.items.len());
-    for dose in found.items {
-        items.push(doses::record(state, db, dose).await?);
-    }
+    let items = doses::records(state, db, found.items).await?;
     Ok(Page {
         items,
         next_cursor: found.next_cursor,

@@ -1,7 +1,7 @@
 //! Patients: enrolment against the protocol's eligibility, and weights in
 //! grams with the guard against unit and decimal slips.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
@@ -390,34 +390,77 @@ pub(crate) async fn record(
     patient: patient::Model,
 ) -> AppResult<PatientRecord> {
     let id = patient.id;
-    let weights = weight::Entity::find()
-        .filter(weight::Column::PatientId.eq(id))
-        .order_by_desc(weight::Column::MeasuredAt)
-        .order_by_desc(weight::Column::RecordedAt)
-        .all(db)
-        .await?;
-    let doses = dose::Entity::find()
-        .filter(dose::Column::PatientId.eq(id))
-        .order_by_asc(dose::Column::CreatedAt)
-        .all(db)
-        .await?;
-    let infusions = infusion::Entity::find()
-        .filter(infusion::Column::PatientId.eq(id))
-        .order_by_asc(infusion::Column::StartedAt)
-        .all(db)
-        .await?;
-    let adverse_events = adverse_event::Entity::find()
-        .filter(adverse_event::Column::PatientId.eq(id))
-        .order_by_asc(adverse_event::Column::OnsetAt)
-        .all(db)
-        .await?;
-    Ok(PatientRecord {
-        patient,
-        weights,
-        doses,
-        infusions,
-        adverse_events,
-    })
+    records(db, vec![patient])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::not_found("patient", id))
+}
+
+/// The patients, each with weights (latest measured first), doses,
+/// infusions and adverse events, in the order given: four queries however
+/// many patients (a list's page).
+pub(crate) async fn records(
+    db: &impl ConnectionTrait,
+    patients: Vec<patient::Model>,
+) -> AppResult<Vec<PatientRecord>> {
+    if patients.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = patients.iter().map(|p| p.id).collect();
+    let weights = by_patient(
+        weight::Entity::find()
+            .filter(weight::Column::PatientId.is_in(ids.clone()))
+            .order_by_desc(weight::Column::MeasuredAt)
+            .order_by_desc(weight::Column::RecordedAt)
+            .all(db)
+            .await?,
+        |w| w.patient_id,
+    );
+    let doses = by_patient(
+        dose::Entity::find()
+            .filter(dose::Column::PatientId.is_in(ids.clone()))
+            .order_by_asc(dose::Column::CreatedAt)
+            .all(db)
+            .await?,
+        |d| d.patient_id,
+    );
+    let infusions = by_patient(
+        infusion::Entity::find()
+            .filter(infusion::Column::PatientId.is_in(ids.clone()))
+            .order_by_asc(infusion::Column::StartedAt)
+            .all(db)
+            .await?,
+        |i| i.patient_id,
+    );
+    let adverse_events = by_patient(
+        adverse_event::Entity::find()
+            .filter(adverse_event::Column::PatientId.is_in(ids))
+            .order_by_asc(adverse_event::Column::OnsetAt)
+            .all(db)
+            .await?,
+        |a| a.patient_id,
+    );
+    let (mut weights, mut doses, mut infusions, mut adverse_events) =
+        (weights, doses, infusions, adverse_events);
+    Ok(patients
+        .into_iter()
+        .map(|patient| PatientRecord {
+            weights: weights.remove(&patient.id).unwrap_or_default(),
+            doses: doses.remove(&patient.id).unwrap_or_default(),
+            infusions: infusions.remove(&patient.id).unwrap_or_default(),
+            adverse_events: adverse_events.remove(&patient.id).unwrap_or_default(),
+            patient,
+        })
+        .collect())
+}
+
+/// Rows grouped by their patient, each group in the rows' order.
+fn by_patient<T>(rows: Vec<T>, patient_of: fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
+    let mut grouped: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for row in rows {
+        grouped.entry(patient_of(&row)).or_default().push(row);
+    }
+    grouped
 }
 
 /// The patient with this subject code.

@@ -5,14 +5,17 @@
 //! query for its box. Should units ever become editable, this cache must be
 //! invalidated on edit.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::storage::{StorageKind, check_new_unit, location_path};
-use crate::entities::{storage_unit, vial};
+use crate::entities::{lot, storage_unit, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
@@ -140,18 +143,26 @@ pub struct Contents {
     pub children: Vec<Arc<Unit>>,
     /// For a box: its vials, by position.
     pub vials: Vec<vial::Model>,
+    /// For a box: the expiry of each of its vials' lots, by lot id.
+    pub lot_expiry: HashMap<Uuid, DateTime<Utc>>,
 }
 
 pub async fn contents(state: &AppState, id: Uuid) -> AppResult<Contents> {
     let unit = unit(state, id).await?;
     let mut children = Vec::new();
     let mut vials = Vec::new();
+    let mut lot_expiry = HashMap::new();
     if unit.kind == StorageKind::Box {
         vials = vial::Entity::find()
             .filter(vial::Column::BoxId.eq(id))
             .all(state.db.conn())
             .await?;
         vials.sort_by_key(|v| position_order(v.position.as_deref()));
+        lot_expiry = store::by_ids::<lot::Entity>(state.db.conn(), vials.iter().map(|v| v.lot_id))
+            .await?
+            .into_iter()
+            .map(|(id, lot)| (id, lot.expires_at))
+            .collect();
     } else {
         let ids: Vec<Uuid> = storage_unit::Entity::find()
             .filter(storage_unit::Column::ParentId.eq(id))
@@ -169,6 +180,7 @@ pub async fn contents(state: &AppState, id: Uuid) -> AppResult<Contents> {
         unit,
         children,
         vials,
+        lot_expiry,
     })
 }
 

@@ -42,7 +42,7 @@ pub use verification::verify;
 
 use calculator::weight_still_valid;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
@@ -54,10 +54,10 @@ use uuid::Uuid;
 use crate::db::WriteTxn;
 use crate::domain::lifecycle::{DoseStatus, LotStatus};
 use crate::domain::protocol::Protocol;
-use crate::entities::{dose, dose_vial, infusion, lot, thaw_count, vial, weight};
+use crate::entities::{dose, dose_vial, infusion, lot, patient, thaw_count, vial, weight};
 use crate::error::{AppError, AppResult};
+use crate::services::protocol;
 use crate::services::store;
-use crate::services::{patients, protocol};
 use crate::state::AppState;
 
 /// A lot may serve a dose at `at` only released and unexpired.
@@ -209,63 +209,104 @@ pub(crate) async fn record(
     dose: dose::Model,
 ) -> AppResult<DoseRecord> {
     let id = dose.id;
-    let patient = patients::find(db, dose.patient_id).await?;
-    let lot = store::find_or_404::<lot::Entity>(db, dose.lot_id).await?;
-    let weight = store::find_or_404::<weight::Entity>(db, dose.weight_id).await?;
-    let links = dose_vial::Entity::find()
-        .filter(dose_vial::Column::DoseId.eq(id))
-        .all(db)
-        .await?;
-    let vial_ids: Vec<Uuid> = links.iter().map(|l| l.vial_id).collect();
-    let mut vials: BTreeMap<Uuid, vial::Model> = vial::Entity::find()
-        .filter(vial::Column::Id.is_in(vial_ids))
+    records(state, db, vec![dose])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::not_found("dose", id))
+}
+
+/// The doses, each with its patient, lot, weight, vials, counts and
+/// infusion, in the order given: seven queries however many doses (a
+/// list's page).
+pub(crate) async fn records(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    doses: Vec<dose::Model>,
+) -> AppResult<Vec<DoseRecord>> {
+    if doses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = doses.iter().map(|d| d.id).collect();
+    let patients = store::by_ids::<patient::Entity>(db, doses.iter().map(|d| d.patient_id)).await?;
+    let lots = store::by_ids::<lot::Entity>(db, doses.iter().map(|d| d.lot_id)).await?;
+    let weights = store::by_ids::<weight::Entity>(db, doses.iter().map(|d| d.weight_id)).await?;
+    let mut links: HashMap<Uuid, Vec<dose_vial::Model>> = HashMap::new();
+    for link in dose_vial::Entity::find()
+        .filter(dose_vial::Column::DoseId.is_in(ids.clone()))
         .all(db)
         .await?
-        .into_iter()
-        .map(|v| (v.id, v))
-        .collect();
-    let mut current = Vec::new();
-    let mut removed = Vec::new();
-    for link in links {
-        if let Some(v) = vials.remove(&link.vial_id) {
-            match link.removed_at {
-                None => current.push(v),
-                Some(_) => removed.push((v, link.removed_reason.unwrap_or_default())),
-            }
-        }
+    {
+        links.entry(link.dose_id).or_default().push(link);
     }
-    current.sort_by(|a, b| a.code.cmp(&b.code));
-    let counts = thaw_count::Entity::find()
-        .filter(thaw_count::Column::DoseId.eq(id))
+    let vials =
+        store::by_ids::<vial::Entity>(db, links.values().flatten().map(|l| l.vial_id)).await?;
+    let mut counts: HashMap<Uuid, Vec<thaw_count::Model>> = HashMap::new();
+    for count in thaw_count::Entity::find()
+        .filter(thaw_count::Column::DoseId.is_in(ids))
         .order_by_asc(thaw_count::Column::RecordedAt)
         .order_by_asc(thaw_count::Column::Id)
         .all(db)
-        .await?;
+        .await?
+    {
+        counts.entry(count.dose_id).or_default().push(count);
+    }
     // only a dose at or past the bedside has an infusion
-    let at_bedside = [DoseStatus::Infusing, DoseStatus::Infused].contains(&dose.status);
-    let infusion = if at_bedside {
-        infusion::Entity::find()
-            .filter(infusion::Column::DoseId.eq(id))
-            .one(db)
+    let at_bedside: Vec<Uuid> = doses
+        .iter()
+        .filter(|d| [DoseStatus::Infusing, DoseStatus::Infused].contains(&d.status))
+        .map(|d| d.id)
+        .collect();
+    let mut infusions: HashMap<Uuid, infusion::Model> = HashMap::new();
+    if !at_bedside.is_empty() {
+        for infusion in infusion::Entity::find()
+            .filter(infusion::Column::DoseId.is_in(at_bedside))
+            .all(db)
             .await?
-    } else {
-        None
-    };
-    let rules = protocol::cached_version(state, db, dose.protocol_version).await?;
-    Ok(DoseRecord {
-        use_by: dose
-            .thawed_at
-            .map(|t| crate::domain::dose::use_by(t, rules.post_thaw_shelf_life_minutes)),
-        infusions_total: rules.infusions,
-        subject_code: patient.subject_code.into(),
-        birth_date: patient.birth_date,
-        dose,
-        lot,
-        weight,
-        vials: current,
-        removed,
-        counts,
-        infusion,
-        rules,
-    })
+        {
+            infusions.entry(infusion.dose_id).or_insert(infusion);
+        }
+    }
+    let mut records = Vec::with_capacity(doses.len());
+    for dose in doses {
+        let patient = patients
+            .get(&dose.patient_id)
+            .ok_or_else(|| AppError::not_found("patient", dose.patient_id))?;
+        let lot = lots
+            .get(&dose.lot_id)
+            .cloned()
+            .ok_or_else(|| AppError::not_found("lot", dose.lot_id))?;
+        let weight = weights
+            .get(&dose.weight_id)
+            .cloned()
+            .ok_or_else(|| AppError::not_found("weight", dose.weight_id))?;
+        let mut current = Vec::new();
+        let mut removed = Vec::new();
+        for link in links.remove(&dose.id).unwrap_or_default() {
+            if let Some(v) = vials.get(&link.vial_id).cloned() {
+                match link.removed_at {
+                    None => current.push(v),
+                    Some(_) => removed.push((v, link.removed_reason.unwrap_or_default())),
+                }
+            }
+        }
+        current.sort_by(|a, b| a.code.cmp(&b.code));
+        let rules = protocol::cached_version(state, db, dose.protocol_version).await?;
+        records.push(DoseRecord {
+            use_by: dose
+                .thawed_at
+                .map(|t| crate::domain::dose::use_by(t, rules.post_thaw_shelf_life_minutes)),
+            infusions_total: rules.infusions,
+            subject_code: patient.subject_code.clone().into(),
+            birth_date: patient.birth_date,
+            counts: counts.remove(&dose.id).unwrap_or_default(),
+            infusion: infusions.remove(&dose.id),
+            dose,
+            lot,
+            weight,
+            vials: current,
+            removed,
+            rules,
+        });
+    }
+    Ok(records)
 }

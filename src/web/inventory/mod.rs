@@ -2,6 +2,7 @@
 //! against the specification with release and rejection under signature,
 //! its vials and labels; storage as tanks, racks and boxes drawn as grids.
 
+pub mod box_map;
 pub mod lot;
 pub mod storage;
 pub mod vial;

@@ -1,10 +1,11 @@
-//! `/storage`: tanks, racks and boxes; a box drawn as its grid of
-//! positions, each full one a link to its vial.
+//! `/storage`: tanks, racks and boxes; a box drawn as its map
+//! (`box_map`), each full position a link to its vial.
 
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::Html;
+use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use uuid::Uuid;
 
@@ -13,6 +14,7 @@ use crate::services::storage;
 use crate::state::AppState;
 use crate::web::error::PageError;
 use crate::web::extract::PageUser;
+use crate::web::inventory::box_map::box_map;
 use crate::web::page;
 
 pub async fn storage_root(
@@ -45,28 +47,19 @@ pub async fn storage_page(
     Ok(page::show(
         &contents.unit.path,
         &user,
-        storage_view(&contents),
+        storage_view(&contents, state.clock.now()),
     ))
 }
 
-fn storage_view(contents: &storage::Contents) -> Markup {
+fn storage_view(contents: &storage::Contents, now: DateTime<Utc>) -> Markup {
     let unit = &contents.unit;
     html! {
         h1 { (unit.path) }
         @if unit.kind == StorageKind::Box {
             @let (rows, cols) = (unit.rows.unwrap_or(1), unit.cols.unwrap_or(1));
-            p { (contents.vials.len()) " of " (u32::from(rows) * u32::from(cols)) " positions occupied." }
-            div class="boxgrid" style={ "grid-template-columns:repeat(" (cols) ",1fr)" } role="grid" aria-label="box positions" {
-                @for r in 0..rows {
-                    @for c in 1..=cols {
-                        @let pos = format!("{}{}", char::from(b'A' + r), c);
-                        @match contents.vials.iter().find(|v| v.position.as_deref() == Some(pos.as_str())) {
-                            Some(v) => a class="full" href={ "/vials/" (v.id) } title={ (pos) " " (v.code) " " (v.status) } { (pos) },
-                            None => span title={ (pos) " empty" } { (pos) },
-                        }
-                    }
-                }
-            }
+            p { (contents.vials.len()) " of " (u32::from(rows) * u32::from(cols)) " positions occupied. "
+                a href={ "/vials?box_id=" (unit.id) } { "List them" } }
+            div class="card" { (box_map(rows, cols, &contents.vials, &contents.lot_expiry, now)) }
         } @else {
             ul { @for child in &contents.children { li { a href={ "/storage/" (child.id) } { (child.name) } " (" (child.kind.as_str()) ")" } } }
         }
