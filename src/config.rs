@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::din::FacilityCode;
+use crate::domain::language::Language;
 use crate::domain::zone::SiteZone;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://celltrail.db?mode=rwc";
@@ -270,9 +271,24 @@ pub struct FacilityArgs {
     /// host's zone, else UTC. The API always speaks UTC.
     #[arg(long, env = "CELLTRAIL_TIMEZONE", global = true)]
     pub timezone: Option<String>,
+
+    /// The language of the pages for someone who has not chosen one and
+    /// whose browser asks for neither: `en` or `zh-CN`.
+    #[arg(long, env = "CELLTRAIL_LANGUAGE", default_value = "en", global = true)]
+    pub language: String,
 }
 
 impl FacilityArgs {
+    /// The site's default language.
+    pub fn site_language(&self) -> anyhow::Result<Language> {
+        Language::from_tag(&self.language).ok_or_else(|| {
+            anyhow::anyhow!(
+                "CELLTRAIL_LANGUAGE {:?}: the pages speak en (English) or zh-CN (简体中文)",
+                self.language
+            )
+        })
+    }
+
     /// The zone named, or the host's, or UTC.
     pub fn site_zone(&self) -> anyhow::Result<SiteZone> {
         match self.timezone.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
@@ -325,6 +341,8 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// The site's time zone: what people read times in.
     pub timezone: SiteZone,
+    /// The pages' language for someone who has not chosen one.
+    pub language: Language,
     /// The key that signs ledger checkpoints, and where they are logged.
     pub ledger_key_file: PathBuf,
     pub checkpoint_dir: PathBuf,
@@ -341,7 +359,9 @@ impl Settings {
             anyhow::anyhow!("CELLTRAIL_FACILITY_CODE {:?}: {e}", facility.facility_code)
         })?;
         let timezone = facility.site_zone()?;
+        let language = facility.site_language()?;
         Ok(Settings {
+            language,
             ledger_key_file: database.ledger_key_file.clone(),
             checkpoint_dir: database.checkpoint_dir.clone(),
             timezone,
@@ -372,6 +392,7 @@ impl Settings {
             cookie_secure: true,
             trust_forwarded_for: false,
             timezone: SiteZone::UTC,
+            language: Language::En,
             // a place of its own, so embedded and test instances never
             // share a key or a log by accident
             ledger_key_file: scratch.join("celltrail-ledger.key"),
@@ -438,6 +459,20 @@ mod tests {
         assert!(
             Cli::try_parse_from(["celltrail", "admin", "reset-password", "--username", "a"])
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn the_site_language_is_english_unless_set() {
+        let cli = Cli::try_parse_from(["celltrail"]).unwrap();
+        assert_eq!(cli.facility.site_language().unwrap(), Language::En);
+        let cli = Cli::try_parse_from(["celltrail", "--language", "zh-CN"]).unwrap();
+        assert_eq!(cli.facility.site_language().unwrap(), Language::ZhCn);
+        let cli = Cli::try_parse_from(["celltrail", "--language", "fr"]).unwrap();
+        let error = cli.facility.site_language().unwrap_err().to_string();
+        assert!(
+            error.contains("CELLTRAIL_LANGUAGE") && error.contains("zh-CN"),
+            "{error}"
         );
     }
 

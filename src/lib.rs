@@ -12,6 +12,7 @@ pub mod demo;
 pub mod domain;
 pub mod entities;
 pub mod error;
+pub mod i18n;
 pub mod labels;
 pub mod memory;
 pub mod services;

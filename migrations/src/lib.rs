@@ -37,6 +37,7 @@ mod m20261126_000027_create_session_epoch;
 mod m20261126_000028_create_ledger_head;
 mod m20261127_000029_index_vials_by_lot_status_code;
 mod m20261128_000030_index_lists_by_status_code;
+mod m20261128_000031_create_user_preferences;
 
 mod add_columns;
 
@@ -76,6 +77,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000028_create_ledger_head::Migration),
             Box::new(m20261127_000029_index_vials_by_lot_status_code::Migration),
             Box::new(m20261128_000030_index_lists_by_status_code::Migration),
+            Box::new(m20261128_000031_create_user_preferences::Migration),
         ]
     }
 }

@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod paging;
 pub mod patients;
 pub mod platform;
+pub mod preferences;
 pub mod protocol;
 pub mod recall;
 pub mod scan;
@@ -98,6 +99,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             OpenApiRouter::new()
                 .merge(auth::router())
                 .merge(users::router())
+                .merge(preferences::router())
                 .merge(donors::router())
                 .merge(lots::router())
                 .merge(storage::router())

@@ -4,83 +4,84 @@
 
 use serde_json::Value;
 
-/// What an event did, in words, and whether it is a correction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What an event did (the catalogue key of its words, `action-…`), and
+/// whether it is a correction.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Described {
-    pub words: &'static str,
+    pub key: String,
     pub correction: bool,
 }
 
-const fn act(words: &'static str) -> Described {
-    Described {
-        words,
-        correction: false,
-    }
+/// Every action this build records, and whether it corrects something
+/// recorded before.
+pub const ACTIONS: &[(&str, bool)] = &[
+    ("donor.registered", false),
+    ("donor.screening_recorded", false),
+    ("donor.screening_invalidated", true),
+    ("donor.eligibility_decided", false),
+    ("donor.found_ineligible", false),
+    ("donation.received", false),
+    ("lot.created", false),
+    ("lot.qc_recorded", false),
+    ("lot.qc_investigated", false),
+    ("lot.frozen", false),
+    ("lot.labels_issued", false),
+    ("lot.released", false),
+    ("lot.rejected", false),
+    ("lot.recalled", false),
+    ("vial.frozen", false),
+    ("vial.labels_issued", false),
+    ("vial.released", false),
+    ("vial.stored", false),
+    ("vial.moved", false),
+    ("vial.reserved", false),
+    ("vial.unreserved", false),
+    ("vial.thawed", false),
+    ("vial.infused", false),
+    ("vial.discarded", false),
+    ("vial.recalled", false),
+    ("patient.enrolled", false),
+    ("patient.weight_recorded", false),
+    ("patient.weight_voided", true),
+    ("patient.assessed", false),
+    ("dose.ordered", false),
+    ("dose.thawed", false),
+    ("dose.count_failed", false),
+    ("dose.count_corrected", true),
+    ("dose.vial_replaced", true),
+    ("dose.verified", false),
+    ("dose.cancelled", false),
+    ("dose.identity_mismatch", false),
+    ("dose.infusion_started", false),
+    ("infusion.started", false),
+    ("infusion.completed", false),
+    ("storage.created", false),
+    ("protocol.seeded", false),
+    ("protocol.amended", false),
+    ("user.created", false),
+    ("user.locked", false),
+    ("user.unlocked", false),
+    ("user.deactivated", false),
+    ("user.reactivated", false),
+    ("user.password_changed", false),
+    ("user.password_reset", false),
+];
+
+/// The catalogue key of an action's words: `vial.moved` → `action-vial-moved`.
+pub fn action_key(action: &str) -> String {
+    format!("action-{}", action.replace(['.', '_'], "-"))
 }
 
-const fn correction(words: &'static str) -> Described {
-    Described {
-        words,
-        correction: true,
-    }
-}
-
-/// The action of a custody event in words. An action this build does not
-/// know (written by a newer one) is shown as it is stored.
+/// The action of a custody event, described. An action this build does
+/// not know (written by a newer one) is `None`: shown as it is stored.
 pub fn describe(action: &str) -> Option<Described> {
-    Some(match action {
-        "donor.registered" => act("Registered with consent"),
-        "donor.screening_recorded" => act("Screening result recorded"),
-        "donor.screening_invalidated" => correction("Screening result invalidated"),
-        "donor.eligibility_decided" => act("Eligibility decided"),
-        "donor.found_ineligible" => act("Found ineligible"),
-        "donation.received" => act("Donation received"),
-        "lot.created" => act("Lot created"),
-        "lot.qc_recorded" => act("QC result recorded"),
-        "lot.qc_investigated" => act("QC failure investigated"),
-        "lot.frozen" => act("Frozen into vials"),
-        "lot.labels_issued" => act("Labels issued"),
-        "lot.released" => act("Released"),
-        "lot.rejected" => act("Rejected"),
-        "lot.recalled" => act("Recalled"),
-        "vial.frozen" => act("Frozen"),
-        "vial.labels_issued" => act("Label issued"),
-        "vial.released" => act("Released with its lot"),
-        "vial.stored" => act("Stored"),
-        "vial.moved" => act("Moved"),
-        "vial.reserved" => act("Reserved for a dose"),
-        "vial.unreserved" => act("Returned to stock"),
-        "vial.thawed" => act("Thawed"),
-        "vial.infused" => act("Infused"),
-        "vial.discarded" => act("Discarded"),
-        "vial.recalled" => act("Recalled with its lot"),
-        "patient.enrolled" => act("Enrolled"),
-        "patient.weight_recorded" => act("Weight recorded"),
-        "patient.weight_voided" => correction("Weight voided"),
-        "patient.assessed" => act("Assessed"),
-        "dose.ordered" => act("Ordered, vials reserved"),
-        "dose.thawed" => act("Thawed and counted"),
-        "dose.count_failed" => act("Count failed"),
-        "dose.count_corrected" => correction("Count corrected"),
-        "dose.vial_replaced" => correction("Vial replaced"),
-        "dose.verified" => act("Verified"),
-        "dose.cancelled" => act("Cancelled"),
-        "dose.identity_mismatch" => act("Identity mismatch at the bedside: nothing infused"),
-        "dose.infusion_started" => act("Infusion started"),
-        "infusion.started" => act("Infusion started"),
-        "infusion.completed" => act("Infusion completed"),
-        "storage.created" => act("Storage unit set up"),
-        "protocol.seeded" => act("Protocol recorded"),
-        "protocol.amended" => act("Protocol amended"),
-        "user.created" => act("Account created"),
-        "user.locked" => act("Account locked"),
-        "user.unlocked" => act("Account unlocked"),
-        "user.deactivated" => act("Account deactivated"),
-        "user.reactivated" => act("Account reactivated"),
-        "user.password_changed" => act("Password changed"),
-        "user.password_reset" => act("Password reset"),
-        _ => return None,
-    })
+    ACTIONS
+        .iter()
+        .find(|(known, _)| *known == action)
+        .map(|(known, correction)| Described {
+            key: action_key(known),
+            correction: *correction,
+        })
 }
 
 /// Every reason an event's details give, in the order people gave them:
@@ -127,6 +128,7 @@ mod tests {
             assert!(describe(action).unwrap().correction, "{action}");
         }
         assert!(!describe("vial.moved").unwrap().correction);
+        assert_eq!(describe("vial.moved").unwrap().key, "action-vial-moved");
         assert_eq!(describe("vial.teleported"), None);
     }
 

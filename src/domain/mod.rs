@@ -15,6 +15,7 @@ pub mod history;
 pub mod infusion;
 pub mod invalid;
 pub mod label;
+pub mod language;
 pub mod ledger;
 pub mod lifecycle;
 pub mod lot;

@@ -25,5 +25,6 @@ pub mod signature;
 pub mod storage_unit;
 pub mod thaw_count;
 pub mod user;
+pub mod user_preference;
 pub mod vial;
 pub mod weight;

@@ -20,6 +20,7 @@ pub mod lots;
 pub mod outcomes;
 pub mod passwords;
 pub mod patients;
+pub mod preferences;
 pub mod protocol;
 pub mod qc;
 pub mod recall;

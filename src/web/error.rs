@@ -54,7 +54,7 @@ impl IntoResponse for PageError {
                     tracing::error!(error = ?error, "page failed");
                 }
                 let message = sentence(&error, SiteZone::UTC);
-                error_page(status, "Cannot show this", &message)
+                error_page(status, &crate::i18n::t("page-cannot-show"), &message)
             }
             PageError::Refused(refused) => refused.into_response(),
             PageError::Back { to, message } => redirect_with(&to, false, message),

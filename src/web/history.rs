@@ -2,9 +2,11 @@
 //! time), in words, with the signature's meaning and every reason given;
 //! corrections marked as corrections, newest first.
 
+use fluent_bundle::FluentValue;
 use maud::{Markup, html};
 
 use crate::domain::history::{describe, reasons};
+use crate::i18n::{t, t_with};
 use crate::services::history::Entry;
 use crate::web::user::WebUser;
 
@@ -12,12 +14,12 @@ use crate::web::user::WebUser;
 pub fn history_view(entries: &[Entry], user: &WebUser) -> Markup {
     html! {
         section class="card" id="history" {
-            h2 { "History" }
+            h2 { (t("history-title")) }
             @if entries.is_empty() {
-                p class="muted" { "Nothing recorded yet." }
+                p class="muted" { (t("history-empty")) }
             } @else {
                 table class="history" {
-                    thead { tr { th { "When" } th { "What" } th { "Who" } th { "Signed, reasons, where" } } }
+                    thead { tr { th { (t("col-when")) } th { (t("col-what-happened")) } th { (t("col-who")) } th { (t("col-signed")) } } }
                     tbody { @for entry in entries.iter().rev() { (row(entry, user)) } }
                 }
             }
@@ -28,15 +30,16 @@ pub fn history_view(entries: &[Entry], user: &WebUser) -> Markup {
 fn row(entry: &Entry, user: &WebUser) -> Markup {
     let e = &entry.event;
     let described = describe(&e.action);
+    let correction = described.as_ref().is_some_and(|d| d.correction);
     let details: serde_json::Value = serde_json::from_str(&e.details).unwrap_or_default();
     html! {
-        tr class=[described.filter(|d| d.correction).map(|_| "correction")] {
+        tr class=[correction.then_some("correction")] {
             td class="nowrap" { (user.when(e.occurred_at)) }
             td {
-                @match described {
+                @match &described {
                     Some(d) => {
-                        (d.words)
-                        @if d.correction { " " span class="pill warn" { "correction" } }
+                        (t(&d.key))
+                        @if d.correction { " " span class="pill warn" { (t("history-correction")) } }
                     }
                     None => span class="code" { (e.action) },
                 }
@@ -44,10 +47,14 @@ fn row(entry: &Entry, user: &WebUser) -> Markup {
             td { (e.actor_username) }
             td {
                 @if let Some(s) = &entry.signature {
-                    div { "Signed by " (s.signer_full_name) " (" (s.signer_username) "), meaning “" (s.meaning) "”" }
+                    div { (t_with("history-signed", &[
+                        ("name", FluentValue::from(s.signer_full_name.as_str())),
+                        ("username", FluentValue::from(s.signer_username.as_str())),
+                        ("meaning", FluentValue::from(s.meaning.as_str())),
+                    ])) }
                 }
                 @for reason in reasons(&details) {
-                    div { "Reason: " q { (reason) } }
+                    div { (t("history-reason")) " " q { (reason) } }
                 }
                 @match (&e.from_location, &e.to_location) {
                     (Some(from), Some(to)) => div class="muted" { (from) " → " (to) },
@@ -55,7 +62,7 @@ fn row(entry: &Entry, user: &WebUser) -> Markup {
                     (Some(from), None) => div class="muted" { (from) " →" },
                     (None, None) => {},
                 }
-                div class="muted small" { "ledger event " (e.seq) }
+                div class="muted small" { (t_with("history-event", &[("seq", FluentValue::from(e.seq.to_string()))])) }
             }
         }
     }

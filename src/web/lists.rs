@@ -15,6 +15,7 @@ use crate::domain::donor::Eligibility;
 use crate::domain::lifecycle::{DoseStatus, LotStatus, VialStatus};
 use crate::domain::paging::PageRequest;
 use crate::error::{AppError, AppResult};
+use crate::i18n::{arg, t, t_maybe, t_with};
 use crate::services::lists::{self, DoseFilter, ExpiringWithin, LotFilter, Page, VialFilter};
 use crate::state::AppState;
 use crate::web::error::{PageError, sentence};
@@ -38,6 +39,9 @@ pub struct ListQuery {
     box_id: Option<String>,
     #[serde(default)]
     cursor: Option<String>,
+    /// A message carried across a redirect (`page::redirect_with`).
+    #[serde(default)]
+    ok: Option<String>,
 }
 
 /// Expiry choices the forms offer, in days.
@@ -60,7 +64,7 @@ impl ListQuery {
         Self::text(&self.status)
             .map(|s| {
                 s.parse()
-                    .map_err(|_| AppError::invalid("status", "Choose a status from the list."))
+                    .map_err(|_| AppError::invalid("status", t("filter-bad-status")))
             })
             .transpose()
     }
@@ -68,12 +72,9 @@ impl ListQuery {
     fn expiring(&self, now: chrono::DateTime<chrono::Utc>) -> AppResult<Option<ExpiringWithin>> {
         Self::text(&self.expiring_within_days)
             .map(|days| {
-                let days: u32 = days.parse().map_err(|_| {
-                    AppError::invalid(
-                        "expiring_within_days",
-                        "Choose how many days ahead to look.",
-                    )
-                })?;
+                let days: u32 = days
+                    .parse()
+                    .map_err(|_| AppError::invalid("expiring_within_days", t("filter-bad-days")))?;
                 Ok(ExpiringWithin::parse(days, now)?)
             })
             .transpose()
@@ -82,9 +83,8 @@ impl ListQuery {
     fn id(value: &Option<String>, what: &'static str) -> AppResult<Option<Uuid>> {
         Self::text(value)
             .map(|v| {
-                v.parse().map_err(|_| {
-                    AppError::invalid(what, "This link is damaged; open the list again.")
-                })
+                v.parse()
+                    .map_err(|_| AppError::invalid(what, t("filter-bad-link")))
             })
             .transpose()
     }
@@ -141,11 +141,12 @@ pub async fn lot_list(
     .await;
     let (found, problem) = found(&user, result)?;
     let body = html! {
-        h1 { "Lots" }
-        (filters("/lots", &query, "Lot code or DIN", &statuses(LotStatus::ALL), true))
+        h1 { (t("lots-title")) }
+        (done_view(&query))
+        (filters("/lots", &query, &t("search-lots"), &statuses(LotStatus::ALL), true))
         (problem_view(problem.as_deref()))
         table {
-            thead { tr { th { "Lot" } th { "DIN" } th { "Status" } th { "Expires" } th class="num" { "Available" } th class="num" { "Vials" } th { "QC" } } }
+            thead { tr { th { (t("col-lot")) } th { (t("col-din")) } th { (t("col-status")) } th { (t("col-expires")) } th class="num" { (t("col-available")) } th class="num" { (t("col-vials")) } th { (t("col-qc")) } } }
             tbody {
                 @for record in &found.items {
                     @let lot = &record.lot;
@@ -156,8 +157,8 @@ pub async fn lot_list(
                         td class="nowrap" { (user.date(lot.expires_at)) }
                         td class="num" { (record.vial_counts.get("available").copied().unwrap_or(0)) }
                         td class="num" { (record.vial_counts.values().sum::<u64>()) }
-                        td { @if record.standing.passes() { span class="pill ok" { "complete" } } @else {
-                            span class="pill pending" { (record.standing.missing.len() + record.standing.failed.len()) " open" }
+                        td { @if record.standing.passes() { span class="pill ok" { (t("qc-complete")) } } @else {
+                            span class="pill pending" { (t_with("qc-open", &[("count", arg(record.standing.missing.len() + record.standing.failed.len()))])) }
                         } }
                     }
                 }
@@ -165,7 +166,7 @@ pub async fn lot_list(
         }
         (empty_or_next(found.items.is_empty(), problem.is_some(), "/lots", &query, found.next_cursor.as_deref()))
     };
-    Ok(page::show("Lots", &user, body))
+    Ok(page::show(&t("lots-title"), &user, body))
 }
 
 pub async fn vial_list(
@@ -185,27 +186,28 @@ pub async fn vial_list(
     .await;
     let (found, problem) = found(&user, result)?;
     let body = html! {
-        h1 { "Vials" }
-        (filters("/vials", &query, "Vial or lot code, DIN, or scan a label", &statuses(VialStatus::ALL), true))
+        h1 { (t("vials-title")) }
+        (done_view(&query))
+        (filters("/vials", &query, &t("search-vials"), &statuses(VialStatus::ALL), true))
         (problem_view(problem.as_deref()))
         table {
-            thead { tr { th { "Vial" } th { "Status" } th { "Where" } th class="num" { "Cells" } th { "Lot" } } }
+            thead { tr { th { (t("col-vial")) } th { (t("col-status")) } th { (t("col-where")) } th class="num" { (t("col-cells")) } th { (t("col-lot")) } } }
             tbody {
                 @for record in &found.items {
                     @let vial = &record.vial;
                     tr {
                         td { a class="code" href={ "/vials/" (vial.id) } { (vial.code) } }
                         td { (pill(vial.status)) }
-                        td { @match &record.location { Some(at) => (at.path()), None => span class="muted" { "not in storage" } } }
+                        td { @match &record.location { Some(at) => (at.path()), None => span class="muted" { (t("not-in-storage")) } } }
                         td class="num nowrap" { (cells(vial.cells_per_vial.get())) }
-                        td { a href={ "/lots/" (vial.lot_id) } { "lot" } }
+                        td { a href={ "/lots/" (vial.lot_id) } { (t("lot-link")) } }
                     }
                 }
             }
         }
         (empty_or_next(found.items.is_empty(), problem.is_some(), "/vials", &query, found.next_cursor.as_deref()))
     };
-    Ok(page::show("Vials", &user, body))
+    Ok(page::show(&t("vials-title"), &user, body))
 }
 
 pub async fn dose_list(
@@ -224,18 +226,19 @@ pub async fn dose_list(
     .await;
     let (found, problem) = found(&user, result)?;
     let body = html! {
-        h1 { "Doses" }
-        (filters("/doses", &query, "Dose or subject code, or scan a bag label", &statuses(DoseStatus::ALL), false))
+        h1 { (t("doses-title")) }
+        (done_view(&query))
+        (filters("/doses", &query, &t("search-doses"), &statuses(DoseStatus::ALL), false))
         (problem_view(problem.as_deref()))
         table {
-            thead { tr { th { "Dose" } th { "Patient" } th class="num" { "Infusion" } th { "Status" } th class="num" { "Target cells" } th { "Lot" } th { "Ordered" } } }
+            thead { tr { th { (t("col-dose")) } th { (t("col-patient")) } th class="num" { (t("col-infusion")) } th { (t("col-status")) } th class="num" { (t("col-target-cells")) } th { (t("col-lot")) } th { (t("col-ordered")) } } }
             tbody {
                 @for record in &found.items {
                     @let dose = &record.dose;
                     tr {
                         td { a class="code" href={ "/doses/" (dose.id) } { (dose.code) } }
                         td { a class="code" href={ "/patients/" (dose.patient_id) } { (record.subject_code) } }
-                        td class="num" { (dose.infusion_number) " of " (record.infusions_total) }
+                        td class="num" { (t_with("infusion-of", &[("number", arg(dose.infusion_number)), ("total", arg(record.infusions_total))])) }
                         td { (pill(dose.status)) }
                         td class="num nowrap" { (cells(dose.target_cells.get())) }
                         td { a class="code" href={ "/lots/" (record.lot.id) } { (record.lot.code) } }
@@ -246,7 +249,7 @@ pub async fn dose_list(
         }
         (empty_or_next(found.items.is_empty(), problem.is_some(), "/doses", &query, found.next_cursor.as_deref()))
     };
-    Ok(page::show("Doses", &user, body))
+    Ok(page::show(&t("doses-title"), &user, body))
 }
 
 pub async fn patient_list(
@@ -257,11 +260,12 @@ pub async fn patient_list(
     let result = async { lists::patients(&state, &query.page()?).await }.await;
     let (found, problem) = found(&user, result)?;
     let body = html! {
-        h1 { "Patients" }
-        (filters("/patients", &query, "Subject code, or scan a wristband", &[], false))
+        h1 { (t("patients-title")) }
+        (done_view(&query))
+        (filters("/patients", &query, &t("search-patients"), &[], false))
         (problem_view(problem.as_deref()))
         table {
-            thead { tr { th { "Subject" } th { "Enrolled" } th class="num" { "Infusions" } th { "Latest weight" } } }
+            thead { tr { th { (t("col-subject")) } th { (t("col-enrolled")) } th class="num" { (t("col-infusions")) } th { (t("col-latest-weight")) } } }
             tbody {
                 @for record in &found.items {
                     @let p = &record.patient;
@@ -270,8 +274,8 @@ pub async fn patient_list(
                         td class="nowrap" { (user.date(p.enrolled_at)) }
                         td class="num" { (record.infusions.len()) }
                         td class="nowrap" { @match record.weights.iter().find(|w| w.voided_at.is_none()) {
-                            Some(w) => { (crate::domain::dose::kg_text(w.weight_g)) " kg · " (user.date(w.measured_at)) }
-                            None => span class="muted" { "none" },
+                            Some(w) => { (t_with("weight-kg-on", &[("kg", arg(crate::domain::dose::kg_text(w.weight_g))), ("date", arg(user.date(w.measured_at)))])) }
+                            None => span class="muted" { (t("none-yet")) },
                         } }
                     }
                 }
@@ -279,7 +283,7 @@ pub async fn patient_list(
         }
         (empty_or_next(found.items.is_empty(), problem.is_some(), "/patients", &query, found.next_cursor.as_deref()))
     };
-    Ok(page::show("Patients", &user, body))
+    Ok(page::show(&t("patients-title"), &user, body))
 }
 
 pub async fn donor_list(
@@ -291,11 +295,12 @@ pub async fn donor_list(
         async { lists::donors(&state, query.status::<Eligibility>()?, &query.page()?).await }.await;
     let (found, problem) = found(&user, result)?;
     let body = html! {
-        h1 { "Donors" }
-        (filters("/donors", &query, "Donor code or a donation's DIN", &statuses(Eligibility::ALL), false))
+        h1 { (t("donors-title")) }
+        (done_view(&query))
+        (filters("/donors", &query, &t("search-donors"), &statuses(Eligibility::ALL), false))
         (problem_view(problem.as_deref()))
         table {
-            thead { tr { th { "Donor" } th { "Eligibility" } th { "Consent" } th { "Donations (their lots)" } } }
+            thead { tr { th { (t("col-donor")) } th { (t("col-eligibility")) } th { (t("col-consent")) } th { (t("col-donations")) } } }
             tbody {
                 @for record in &found.items {
                     @let donor = &record.donor;
@@ -312,7 +317,7 @@ pub async fn donor_list(
         }
         (empty_or_next(found.items.is_empty(), problem.is_some(), "/donors", &query, found.next_cursor.as_deref()))
     };
-    Ok(page::show("Donors", &user, body))
+    Ok(page::show(&t("donors-title"), &user, body))
 }
 
 fn statuses<T: AsRef<str>>(all: &[T]) -> Vec<&str> {
@@ -335,26 +340,26 @@ fn filters(
                 input type="search" name="q" value=(ListQuery::text(&query.q).unwrap_or("")) autocomplete="off";
             }
             @if !statuses.is_empty() {
-                label { "Status"
+                label { (t("filter-status"))
                     select name="status" {
-                        option value="" selected[chosen.is_empty()] { "Any" }
-                        @for s in statuses { option value=(s) selected[*s == chosen] { (s.replace('_', " ")) } }
+                        option value="" selected[chosen.is_empty()] { (t("filter-any")) }
+                        @for s in statuses { option value=(s) selected[*s == chosen] { (t_maybe(&format!("status-{s}")).unwrap_or_else(|| s.replace('_', " "))) } }
                     }
                 }
             }
             @if expiry {
-                label { "Expiring"
+                label { (t("filter-expiring"))
                     select name="expiring_within_days" {
-                        option value="" selected[days.is_empty()] { "Any time" }
-                        @for d in EXPIRY_CHOICES { option value=(d) selected[d.to_string() == days] { "within " (d) " days" } }
+                        option value="" selected[days.is_empty()] { (t("filter-any-time")) }
+                        @for d in EXPIRY_CHOICES { option value=(d) selected[d.to_string() == days] { (t_with("filter-within-days", &[("days", arg(d))])) } }
                     }
                 }
             }
             @if let Some(lot) = ListQuery::text(&query.lot_id) { input type="hidden" name="lot_id" value=(lot); }
             @if let Some(the_box) = ListQuery::text(&query.box_id) { input type="hidden" name="box_id" value=(the_box); }
             div class="actions" {
-                button type="submit" { "Show" }
-                a class="button secondary" href=(path) { "Clear" }
+                button type="submit" { (t("filter-show")) }
+                a class="button secondary" href=(path) { (t("filter-clear")) }
             }
         }
     }
@@ -370,6 +375,11 @@ pub(crate) fn problem_view(problem: Option<&str>) -> Markup {
     html! { @if let Some(problem) = problem { div class="msg bad" role="alert" { (problem) } } }
 }
 
+/// A message carried to the list across a redirect.
+fn done_view(query: &ListQuery) -> Markup {
+    html! { @if let Some(ok) = ListQuery::text(&query.ok) { div class="msg ok" role="status" { (ok) } } }
+}
+
 fn empty_or_next(
     empty: bool,
     refused: bool,
@@ -378,9 +388,9 @@ fn empty_or_next(
     next: Option<&str>,
 ) -> Markup {
     html! {
-        @if empty && !refused { p class="muted" { "Nothing matches." } }
+        @if empty && !refused { p class="muted" { (t("nothing-matches")) } }
         @if let Some(next) = next {
-            p { a class="button secondary" href=(query.next_link(path, next)) { "Next page" } }
+            p { a class="button secondary" href=(query.next_link(path, next)) { (t("next-page")) } }
         }
     }
 }

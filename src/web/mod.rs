@@ -13,6 +13,7 @@ pub mod home;
 pub mod inventory;
 pub mod lists;
 pub mod page;
+pub mod preferences;
 pub mod scan;
 pub mod search;
 pub mod session;
@@ -75,6 +76,7 @@ pub fn pages() -> Router<AppState> {
         .route("/doses", get(lists::dose_list))
         .route("/donors", get(lists::donor_list))
         .route("/search", get(search::search))
+        .route("/preferences/language", post(preferences::choose_language))
         .route("/patients/{id}", get(clinic::patient::patient_page))
         .route(
             "/patients/{id}/weights",

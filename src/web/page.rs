@@ -9,6 +9,8 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use crate::domain::accounts::Role;
+use crate::domain::language::Language;
+use crate::i18n::{self, t};
 use crate::web::user::WebUser;
 
 const STYLE: &str = r#"
@@ -21,6 +23,7 @@ header a{color:#fff;text-decoration:none;padding:.35rem .5rem;border-radius:4px}
 header a:hover,header a:focus{background:#243b53;outline:2px solid #9fb3c8}
 header .who{margin-left:auto;font-size:.9rem;color:#d9e2ec}
 header form{display:inline}
+header form.language button{padding:.3rem .6rem;font-size:.9rem}
 header form.find input{width:14rem;padding:.3rem .5rem;font-size:.9rem}
 form.filters{display:flex;flex-wrap:wrap;gap:.2rem 1rem;align-items:flex-end}
 form.filters label{margin:0}
@@ -101,7 +104,9 @@ pub fn cells(n: i64) -> String {
 /// never the only signal).
 pub fn pill(status: impl AsRef<str>) -> Markup {
     let status = status.as_ref();
-    html! { span class={ "pill " (status) } { (status.replace('_', " ")) } }
+    let words =
+        i18n::t_maybe(&format!("status-{status}")).unwrap_or_else(|| status.replace('_', " "));
+    html! { span class={ "pill " (status) } { (words) } }
 }
 
 /// Messages carried across a redirect.
@@ -136,25 +141,25 @@ fn nav(user: &WebUser) -> Markup {
     let role = user.user.role;
     html! {
         nav aria-label="main" {
-            a href="/" { "Home" }
+            a href="/" { (t("nav-home")) }
             @if role != Role::Admin {
-                a href="/scan" { "Scan" }
+                a href="/scan" { (t("nav-scan")) }
                 @if matches!(role, Role::Lab | Role::Quality) {
-                    a href="/lots" { "Lots" }
-                    a href="/vials" { "Vials" }
-                    a href="/storage" { "Storage" }
+                    a href="/lots" { (t("nav-lots")) }
+                    a href="/vials" { (t("nav-vials")) }
+                    a href="/storage" { (t("nav-storage")) }
                 }
-                @if role == Role::Quality { a href="/donors" { "Donors" } }
-                a href="/patients" { "Patients" }
+                @if role == Role::Quality { a href="/donors" { (t("nav-donors")) } }
+                a href="/patients" { (t("nav-patients")) }
                 @if matches!(role, Role::Pharmacist | Role::Clinician | Role::Quality) {
-                    a href="/doses" { "Doses" }
+                    a href="/doses" { (t("nav-doses")) }
                 }
             }
-            a href="/docs/" { "API" }
+            a href="/docs/" { (t("nav-api")) }
         }
         @if role != Role::Admin {
             form class="find" method="get" action="/search" role="search" {
-                input type="search" name="q" placeholder="Find a code, DIN or subject" aria-label="Find a code, DIN or subject code" autocomplete="off";
+                input type="search" name="q" placeholder=(t("find-placeholder")) aria-label=(t("find-label")) autocomplete="off";
             }
         }
     }
@@ -168,7 +173,8 @@ tokio::task_local! {
 }
 
 /// Runs a page request knowing whether the database holds demo data
-/// (`services::demo_mark`): the API and static files are not asked.
+/// (`services::demo_mark`) and in which language it is shown (`i18n`):
+/// the API and static files are not asked.
 pub async fn demo_scope(
     axum::extract::State(state): axum::extract::State<crate::state::AppState>,
     request: axum::extract::Request,
@@ -186,7 +192,15 @@ pub async fn demo_scope(
     let demo = crate::services::demo_mark::is_demo(&state)
         .await
         .unwrap_or(false);
-    DEMO.scope(demo, next.run(request)).await
+    // the browser's language until the signed-in person's own choice
+    // replaces it (`web::session`)
+    let language = request
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|h| h.to_str().ok())
+        .and_then(Language::from_accept_language)
+        .unwrap_or(state.settings.language);
+    i18n::scope(language, DEMO.scope(demo, next.run(request))).await
 }
 
 /// The banner across the top of every page while the database holds demo
@@ -194,8 +208,8 @@ pub async fn demo_scope(
 fn demo_banner() -> Markup {
     html! {
         p class="demo" role="note" {
-            strong { (crate::services::demo_mark::DEMO_NOTICE) }
-            " · This server holds the demo trial: its donors, products, patients and labels are made up."
+            strong { (t("demo-notice")) }
+            " · " (t("demo-banner"))
         }
     }
 }
@@ -204,7 +218,7 @@ fn demo_banner() -> Markup {
 pub fn shell(title: &str, user: Option<&WebUser>, body: Markup) -> Html<String> {
     let page = html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(i18n::current().tag()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -220,9 +234,10 @@ pub fn shell(title: &str, user: Option<&WebUser>, body: Markup) -> Html<String> 
                         span class="who" {
                             (user.user.full_name) " · " (user.user.role.as_str())
                         }
+                        (language_chooser(user))
                         form method="post" action="/sign-out" {
                             input type="hidden" name="csrf" value=(user.csrf());
-                            button class="secondary" type="submit" { "Sign out" }
+                            button class="secondary" type="submit" { (t("sign-out")) }
                         }
                     }
                 }
@@ -232,6 +247,21 @@ pub fn shell(title: &str, user: Option<&WebUser>, body: Markup) -> Html<String> 
         }
     };
     Html(page.into_string())
+}
+
+/// The other languages, each a button that makes it the person's own.
+fn language_chooser(user: &WebUser) -> Markup {
+    let now = i18n::current();
+    html! {
+        form class="language" method="post" action="/preferences/language" aria-label=(t("language-label")) {
+            input type="hidden" name="csrf" value=(user.csrf());
+            @for language in Language::ALL {
+                @if language != now {
+                    button class="secondary" type="submit" name="language" value=(language.tag()) lang=(language.tag()) { (language.own_name()) }
+                }
+            }
+        }
+    }
 }
 
 /// A signed-in person's page.
@@ -244,7 +274,7 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     let body = html! {
         h1 { (title) }
         div class="msg bad" role="alert" { (message) }
-        p { a href="/" { "Home" } }
+        p { a href="/" { (t("home-link")) } }
     };
     (status, shell(title, None, body)).into_response()
 }
@@ -288,7 +318,7 @@ fn sign_in_form(
     let token = crate::services::auth::new_token().unwrap_or_default();
     let token = &token[token.len().saturating_sub(32)..];
     let mut response = shell(
-        "Sign in",
+        &t("sign-in-title"),
         None,
         sign_in_view(token, next, error, username, ended),
     )
@@ -311,7 +341,12 @@ fn sign_in_view(
     ended: bool,
 ) -> Markup {
     html! {
-        h1 { "Sign in" }
+        h1 { (t("sign-in-title")) }
+        @let error = error.map(|e| match e {
+            SESSION_ENDED => t("session-ended"),
+            SESSION_ENDED_SENT => t("session-ended-sent"),
+            other => other.to_owned(),
+        });
         @if let Some(error) = error {
             @if ended {
                 div class="msg warn" role="alert" data-session-ended="1" { (error) }
@@ -322,11 +357,11 @@ fn sign_in_view(
         form class="card" method="post" action="/sign-in" {
             input type="hidden" name="csrf" value=(token);
             input type="hidden" name="next" value=(next);
-            label for="username" { "Username" }
+            label for="username" { (t("sign-in-username")) }
             input id="username" name="username" autocomplete="username" required autofocus value=(username);
-            label for="password" { "Password" }
+            label for="password" { (t("sign-in-password")) }
             input id="password" name="password" type="password" autocomplete="current-password" required;
-            div class="actions" { button type="submit" { "Sign in" } }
+            div class="actions" { button type="submit" { (t("sign-in-button")) } }
         }
         p class="muted" { "Chain of identity and custody for cell-therapy products." }
     }

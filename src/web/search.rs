@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::domain::paging::PageRequest;
 use crate::error::AppError;
+use crate::i18n::{arg, t, t_with};
 use crate::services::lists::{self, DoseFilter, LotFilter, VialFilter};
 use crate::state::AppState;
 use crate::web::error::{PageError, sentence};
@@ -34,12 +35,12 @@ pub async fn search(
 ) -> Result<Response, PageError> {
     let typed = query.q.as_deref().map(str::trim).unwrap_or("");
     let body = if typed.is_empty() {
-        html! { h1 { "Search" } (search_form("")) }
+        html! { h1 { (t("search-title")) } (search_form("")) }
     } else {
         let page = PageRequest::parse(Some(typed), Some(SEARCH_SHOWS), None);
         match page {
             Err(refused) => html! {
-                h1 { "Search" }
+                h1 { (t("search-title")) }
                 (search_form(typed))
                 (problem_view(Some(&sentence(&AppError::from(refused), user.zone))))
             },
@@ -52,7 +53,7 @@ pub async fn search(
                 let mut links: Vec<(&str, String, String, &str)> = Vec::new();
                 links.extend(lots.items.iter().map(|r| {
                     (
-                        "Lot",
+                        "kind-lot",
                         format!("/lots/{}", r.lot.id),
                         r.lot.code.clone(),
                         r.lot.status.as_str(),
@@ -60,7 +61,7 @@ pub async fn search(
                 }));
                 links.extend(vials.items.iter().map(|r| {
                     (
-                        "Vial",
+                        "kind-vial",
                         format!("/vials/{}", r.vial.id),
                         r.vial.code.to_string(),
                         r.vial.status.as_str(),
@@ -68,7 +69,7 @@ pub async fn search(
                 }));
                 links.extend(doses.items.iter().map(|r| {
                     (
-                        "Dose",
+                        "kind-dose",
                         format!("/doses/{}", r.dose.id),
                         r.dose.code.to_string(),
                         r.dose.status.as_str(),
@@ -76,7 +77,7 @@ pub async fn search(
                 }));
                 links.extend(patients.items.iter().map(|r| {
                     (
-                        "Patient",
+                        "kind-patient",
                         format!("/patients/{}", r.patient.id),
                         r.patient.subject_code.to_string(),
                         "",
@@ -84,7 +85,7 @@ pub async fn search(
                 }));
                 links.extend(donors.items.iter().map(|r| {
                     (
-                        "Donor",
+                        "kind-donor",
                         format!("/donors?q={}", url_encode(&r.donor.code)),
                         r.donor.code.clone(),
                         r.donor.eligibility.as_str(),
@@ -95,34 +96,34 @@ pub async fn search(
                 }
                 let term = page.search.as_deref().unwrap_or("");
                 let more: Vec<(&str, String)> = [
-                    ("lots", "/lots", &lots.next_cursor),
-                    ("vials", "/vials", &vials.next_cursor),
-                    ("doses", "/doses", &doses.next_cursor),
-                    ("patients", "/patients", &patients.next_cursor),
-                    ("donors", "/donors", &donors.next_cursor),
+                    ("more-lots", "/lots", &lots.next_cursor),
+                    ("more-vials", "/vials", &vials.next_cursor),
+                    ("more-doses", "/doses", &doses.next_cursor),
+                    ("more-patients", "/patients", &patients.next_cursor),
+                    ("more-donors", "/donors", &donors.next_cursor),
                 ]
                 .into_iter()
                 .filter(|(_, _, next)| next.is_some())
                 .map(|(kind, path, _)| (kind, format!("{path}?q={}", url_encode(term))))
                 .collect();
                 html! {
-                    h1 { "Search" }
+                    h1 { (t("search-title")) }
                     (search_form(typed))
                     @if links.is_empty() {
-                        p class="msg warn" role="status" { "Nothing has a code, DIN or subject code that starts with " strong class="code" { (typed) } "." }
+                        p class="msg warn" role="status" { (t_with("search-nothing", &[("typed", arg(typed))])) }
                     } @else {
                         table {
-                            thead { tr { th { "What" } th { "Code" } th { "Status" } } }
+                            thead { tr { th { (t("col-what")) } th { (t("col-code")) } th { (t("col-status")) } } }
                             tbody { @for (kind, href, code, status) in &links {
-                                tr { td { (kind) } td { a class="code" href=(href) { (code) } } td { @if !status.is_empty() { (pill(status)) } } }
+                                tr { td { (t(kind)) } td { a class="code" href=(href) { (code) } } td { @if !status.is_empty() { (pill(status)) } } }
                             } }
                         }
                         @if !more.is_empty() {
                             p class="muted" {
-                                "Only the first " (SEARCH_SHOWS) " of each kind are shown. Every match: "
+                                (t_with("search-more", &[("count", arg(SEARCH_SHOWS))])) " "
                                 @for (i, (kind, href)) in more.iter().enumerate() {
                                     @if i > 0 { ", " }
-                                    a href=(href) { (kind) }
+                                    a href=(href) { (t(kind)) }
                                 }
                                 "."
                             }
@@ -132,16 +133,16 @@ pub async fn search(
             }
         }
     };
-    Ok(page::show("Search", &user, body).into_response())
+    Ok(page::show(&t("search-title"), &user, body).into_response())
 }
 
 fn search_form(typed: &str) -> Markup {
     html! {
         form method="get" action="/search" role="search" {
-            label { "Code, DIN or subject code — type it or scan a label"
+            label { (t("search-box"))
                 input class="scanbox" type="search" name="q" value=(typed) autofocus autocomplete="off";
             }
-            div class="actions" { button type="submit" { "Find" } }
+            div class="actions" { button type="submit" { (t("search-find")) } }
         }
     }
 }

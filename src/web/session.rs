@@ -9,7 +9,8 @@ use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::domain::accounts::Role;
-use crate::services::auth;
+use crate::i18n;
+use crate::services::{auth, preferences};
 use crate::state::AppState;
 use crate::web::error::Refused;
 use crate::web::page;
@@ -67,10 +68,18 @@ impl FromRequestParts<AppState> for WebUser {
             Ok(user) => WebUser::from_parts(user, token, state.settings.timezone),
             Err(_) => return Err(sign_in(true)),
         };
+        // their own language, when they chose one, for the rest of the page
+        if let Ok(Some(language)) = preferences::language(state, user.user.user_id).await {
+            i18n::choose(language);
+        }
         // The administrator manages accounts, nothing else: no product,
         // patient or trace page (as on the API).
         let path = parts.uri.path();
-        if user.user.role == Role::Admin && path != "/sign-out" && !path.starts_with("/accounts/") {
+        if user.user.role == Role::Admin
+            && path != "/sign-out"
+            && !path.starts_with("/accounts/")
+            && !path.starts_with("/preferences/")
+        {
             return Err(Refused::administrator().into_response());
         }
         Ok(user)
@@ -80,7 +89,7 @@ impl FromRequestParts<AppState> for WebUser {
 /// The page a form was sent from: the `Referer` when it is a page of this
 /// site, else the record's page its route belongs to (`/doses/{id}/thaw` is
 /// sent from `/doses/{id}`), else home. Never a POST route.
-fn return_page(headers: &HeaderMap, form_path: &str) -> String {
+pub fn return_page(headers: &HeaderMap, form_path: &str) -> String {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     let referred = headers
         .get(header::REFERER)

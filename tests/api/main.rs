@@ -25,6 +25,7 @@ mod holes;
 mod infusions;
 mod instances;
 mod labels;
+mod languages;
 mod ledger;
 mod lists;
 mod lockout;

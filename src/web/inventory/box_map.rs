@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::domain::lifecycle::VialStatus;
 use crate::domain::storage::{Position, next_free};
 use crate::entities::vial;
+use crate::i18n::{arg, t, t_with};
 
 /// What a position shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,16 +46,17 @@ impl Shade {
     }
 
     /// (fill, outline, mark, words)
-    fn look(self) -> (&'static str, &'static str, &'static str, &'static str) {
-        match self {
-            Shade::Available => ("#d6f0dc", "#146c2e", "✓", "available"),
-            Shade::Reserved => ("#fff1d6", "#7a4d00", "R", "reserved for a dose"),
-            Shade::Quarantine => ("#fff8b8", "#7a6a00", "Q", "quarantine: not released"),
-            Shade::Recalled => ("#fbe4e4", "#a4161a", "✕", "recalled: do not use"),
-            Shade::Expired => ("#dfe3e8", "#3e4650", "EXP", "expired: do not use"),
-            Shade::Other => ("#e8eefc", "#3b5bdb", "·", "other (see the vial)"),
-            Shade::Empty => ("#ffffff", "#b8c0c8", "", "empty"),
-        }
+    fn look(self) -> (&'static str, &'static str, &'static str, String) {
+        let (fill, outline, mark, key) = match self {
+            Shade::Available => ("#d6f0dc", "#146c2e", "✓", "shade-available"),
+            Shade::Reserved => ("#fff1d6", "#7a4d00", "R", "shade-reserved"),
+            Shade::Quarantine => ("#fff8b8", "#7a6a00", "Q", "shade-quarantine"),
+            Shade::Recalled => ("#fbe4e4", "#a4161a", "✕", "shade-recalled"),
+            Shade::Expired => ("#dfe3e8", "#3e4650", "EXP", "shade-expired"),
+            Shade::Other => ("#e8eefc", "#3b5bdb", "·", "shade-other"),
+            Shade::Empty => ("#ffffff", "#b8c0c8", "", "shade-empty"),
+        };
+        (fill, outline, mark, t(key))
     }
 }
 
@@ -101,11 +103,20 @@ pub fn box_map(
     let legend_top = grid_h + 12;
     let height = legend_top + (legend.len() as u32 + 1) * LEGEND_ROW;
     let width = grid_w.max(340);
-    let title = format!(
-        "Box of {rows} × {cols}: {} vials, {empty} empty{}",
-        at.len(),
-        next.map(|p| format!(", next free {p}")).unwrap_or_default()
-    );
+    let counted = [
+        ("rows", arg(rows)),
+        ("cols", arg(cols)),
+        ("vials", arg(at.len())),
+        ("empty", arg(empty)),
+    ];
+    let title = match next {
+        Some(p) => {
+            let mut args = counted.to_vec();
+            args.push(("position", arg(p)));
+            t_with("box-title-next", &args)
+        }
+        None => t_with("box-title", &counted),
+    };
     html! {
         svg class="boxmap" xmlns="http://www.w3.org/2000/svg" role="img" aria-label=(title)
             width=(width) height=(height) viewBox={ "0 0 " (width) " " (height) } {
@@ -139,11 +150,11 @@ pub fn box_map(
                                 stroke-width=(if is_next { "3" } else { "1" })
                                 stroke-dasharray=[(!is_next).then_some("3 3")]
                                 id=[is_next.then_some("next-free")] data-position=(name) {
-                                title { (name) " · empty" @if is_next { " · next free position" } }
+                                title { (name) " · " (t("box-empty")) @if is_next { " · " (t("box-next-free")) } }
                             }
                             text x=(x + CELL / 2) y=(y + 16) text-anchor="middle" font-size="10" fill="#5b6470" { (name) }
                             @if is_next {
-                                text x=(x + CELL / 2) y=(y + 34) text-anchor="middle" font-size="10" font-weight="700" fill="#0b5cad" { "next" }
+                                text x=(x + CELL / 2) y=(y + 34) text-anchor="middle" font-size="10" font-weight="700" fill="#0b5cad" { (t("box-next")) }
                             }
                         }
                     }
@@ -160,7 +171,7 @@ pub fn box_map(
             @if let Some(p) = next {
                 @let y = legend_top + legend.len() as u32 * LEGEND_ROW;
                 rect x="0" y=(y) width="18" height="18" rx="3" fill="#ffffff" stroke="#0b5cad" stroke-width="3" {}
-                text x="26" y=(y + 13) class="legend" { "next free position: " (p) }
+                text x="26" y=(y + 13) class="legend" { (t_with("box-next-free-at", &[("position", arg(p))])) }
             }
         }
     }

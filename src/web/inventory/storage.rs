@@ -10,6 +10,7 @@ use maud::{Markup, html};
 use uuid::Uuid;
 
 use crate::domain::storage::StorageKind;
+use crate::i18n::{arg, t, t_with};
 use crate::services::storage;
 use crate::state::AppState;
 use crate::web::error::PageError;
@@ -57,8 +58,8 @@ fn storage_view(contents: &storage::Contents, now: DateTime<Utc>) -> Markup {
         h1 { (unit.path) }
         @if unit.kind == StorageKind::Box {
             @let (rows, cols) = (unit.rows.unwrap_or(1), unit.cols.unwrap_or(1));
-            p { (contents.vials.len()) " of " (u32::from(rows) * u32::from(cols)) " positions occupied. "
-                a href={ "/vials?box_id=" (unit.id) } { "List them" } }
+            p { (t_with("box-occupied", &[("used", arg(contents.vials.len())), ("total", arg(u32::from(rows) * u32::from(cols)))])) " "
+                a href={ "/vials?box_id=" (unit.id) } { (t("box-list-them")) } }
             div class="card" { (box_map(rows, cols, &contents.vials, &contents.lot_expiry, now)) }
         } @else {
             ul { @for child in &contents.children { li { a href={ "/storage/" (child.id) } { (child.name) } " (" (child.kind.as_str()) ")" } } }
