@@ -1,4 +1,4 @@
-//! The pages' words in every language (Fluent catalogues in `locales/`,
+//! The pages' words in every language (Fluent catalogues in `locales/<tag>/`,
 //! built into the binary), and the language of the page being rendered.
 //!
 //! A page request runs in a scope that knows its language (set from the
@@ -18,11 +18,34 @@ use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 
 pub use crate::domain::language::Language;
 
-/// The catalogues, by language.
-const CATALOGUES: [(Language, &str); 2] = [
-    (Language::En, include_str!("../locales/en.ftl")),
-    (Language::ZhCn, include_str!("../locales/zh-CN.ftl")),
+/// The catalogues, by language: one file per part of the pages.
+const CATALOGUES: [(Language, &[&str]); 2] = [
+    (
+        Language::En,
+        &[
+            include_str!("../locales/en/main.ftl"),
+            include_str!("../locales/en/clinic.ftl"),
+            include_str!("../locales/en/inventory.ftl"),
+        ],
+    ),
+    (
+        Language::ZhCn,
+        &[
+            include_str!("../locales/zh-CN/main.ftl"),
+            include_str!("../locales/zh-CN/clinic.ftl"),
+            include_str!("../locales/zh-CN/inventory.ftl"),
+        ],
+    ),
 ];
+
+/// A language's whole catalogue, its files one after another.
+fn catalogue(language: Language) -> String {
+    CATALOGUES
+        .iter()
+        .find(|(l, _)| *l == language)
+        .map(|(_, files)| files.join("\n"))
+        .unwrap_or_default()
+}
 
 tokio::task_local! {
     /// The language of the page being rendered.
@@ -32,10 +55,10 @@ tokio::task_local! {
 fn bundles() -> &'static HashMap<Language, FluentBundle<FluentResource>> {
     static BUNDLES: OnceLock<HashMap<Language, FluentBundle<FluentResource>>> = OnceLock::new();
     BUNDLES.get_or_init(|| {
-        CATALOGUES
+        Language::ALL
             .iter()
-            .map(|(language, text)| {
-                let resource = FluentResource::try_new((*text).to_owned())
+            .map(|language| {
+                let resource = FluentResource::try_new(catalogue(*language))
                     .unwrap_or_else(|(resource, _)| resource);
                 let id = language
                     .tag()
@@ -118,10 +141,7 @@ pub fn text(language: Language, key: &str, args: Option<&FluentArgs<'_>>) -> Str
 
 /// Every message key of a language's catalogue, sorted.
 pub fn keys(language: Language) -> Vec<String> {
-    let text = CATALOGUES
-        .iter()
-        .find(|(l, _)| *l == language)
-        .map_or("", |(_, text)| text);
+    let text = catalogue(language);
     let mut keys: Vec<String> = text
         .lines()
         .filter_map(|line| line.split_once(" ="))
@@ -144,8 +164,8 @@ mod tests {
 
     #[test]
     fn both_catalogues_parse_without_an_error() {
-        for (language, text) in CATALOGUES {
-            if let Err((_, errors)) = FluentResource::try_new(text.to_owned()) {
+        for language in Language::ALL {
+            if let Err((_, errors)) = FluentResource::try_new(catalogue(language)) {
                 panic!("{language}: {errors:?}");
             }
         }
@@ -159,6 +179,17 @@ mod tests {
             a.iter().filter(|k| !b.contains(k)).cloned().collect()
         };
         assert!(english.len() > 50, "the English catalogue is read");
+        for (language, keys) in [("en", &english), ("zh-CN", &chinese)] {
+            let twice: Vec<&String> = keys
+                .windows(2)
+                .filter(|w| w[0] == w[1])
+                .map(|w| &w[0])
+                .collect();
+            assert!(
+                twice.is_empty(),
+                "{language}: keys defined twice: {twice:?}"
+            );
+        }
         assert_eq!(
             only(&english, &chinese),
             Vec::<String>::new(),
@@ -174,7 +205,7 @@ mod tests {
     #[test]
     fn a_message_takes_the_same_arguments_in_both_languages() {
         let arguments = |language: Language, key: &str| -> Vec<String> {
-            let text = CATALOGUES.iter().find(|(l, _)| *l == language).unwrap().1;
+            let text = catalogue(language);
             let line = text
                 .lines()
                 .find(|l| l.starts_with(&format!("{key} =")))

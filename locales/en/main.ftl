@@ -1,4 +1,4 @@
-## celltrail's pages in English. Every key here is in zh-CN.ftl too (a test
+## celltrail's pages in English. Every key here is in zh-CN/ too (a test
 ## checks). Codes, numbers and times are arguments: never translated.
 
 ## The page shell

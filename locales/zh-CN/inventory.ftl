@@ -1,0 +1,1 @@
+## The home pages, the scan station, the lot, vial and trace pages, and accounts.
