@@ -303,6 +303,26 @@ async function main() {
   await qa.waitForURL(new RegExp(`/vials/${vial.id}$`));
   check((await qa.textContent('main')).includes(vial.code), 'a scanned label in the find box opens its vial');
 
+  console.log('Simplified Chinese, chosen in the header');
+  await qa.goto(`${base}/lots?status=released`);
+  await qa.click('header form.language button[value="zh-CN"]');
+  await qa.waitForSelector('html[lang="zh-CN"]');
+  check((await qa.textContent('h1')).trim() === '批次', 'the lot list comes back in Chinese');
+  check((await qa.textContent('.msg.ok')).includes('页面已切换为简体中文'), 'and says so in Chinese');
+  check((await qa.textContent('main')).includes('已放行'), 'statuses are in Chinese');
+  check((await qa.textContent('main')).includes('A999926'), 'codes stay codes');
+  await qa.screenshot({ path: join(shots, 'lots-list-zh.png'), fullPage: true });
+  const fullBox = units.find((u) => u.kind === 'box');
+  await qa.goto(`${base}/storage/${fullBox.id}`);
+  check(await qa.isVisible('svg.boxmap'), 'a box is drawn as its map');
+  check((await qa.textContent('svg.boxmap')).includes('可用'), 'the map\'s legend is in Chinese');
+  check((await qa.$$('svg.boxmap a[href^="/vials/"]')).length > 0, 'each full position links to its vial');
+  await qa.screenshot({ path: join(shots, 'box-map-zh.png'), fullPage: true });
+  const mine = await qa.evaluate(async () => (await fetch('/api/v1/users/me/preferences')).json());
+  check(mine.language === 'zh-CN' && mine.chosen, 'the choice is kept with the account');
+  await qa.click('header form.language button[value="en"]');
+  await qa.waitForSelector('html[lang="en"]');
+
   console.log('a session that ends keeps what was typed and returns to the page');
   const ward = await newPage();
   await signIn(ward, 'clinician.demo');

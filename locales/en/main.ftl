@@ -203,3 +203,12 @@ shade-recalled = recalled: do not use
 shade-expired = expired: do not use
 shade-other = other (see the vial)
 shade-empty = empty
+
+## Refusals and signatures
+refused-form-expired-title = This form has expired
+refused-form-expired = The page was open too long or came from elsewhere. Go back, reload it and try again.
+refused-role = A { $role } may not do this; it is for: { $admitted }.
+refused-administrator = The administrator manages accounts only; products, patients and traces are for the staff who work with them.
+signature-legend = Electronic signature
+signature-password = Your password
+signature-meaning = Meaning

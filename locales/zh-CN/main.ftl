@@ -203,3 +203,12 @@ shade-recalled = 已召回：禁止使用
 shade-expired = 已过期：禁止使用
 shade-other = 其他（见冻存管页面）
 shade-empty = 空
+
+## 拒绝与签名
+refused-form-expired-title = 此表单已过期
+refused-form-expired = 页面打开时间过长或来自其他来源。请返回，重新加载后再试。
+refused-role = { $role } 角色不能执行此操作；此操作仅限：{ $admitted }。
+refused-administrator = 管理员只管理账户；产品、患者和追溯由相关工作人员处理。
+signature-legend = 电子签名
+signature-password = 您的密码
+signature-meaning = 签名含义

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::domain::throttle::{PER_ADDRESS, PER_NAME, WINDOW_HOURS};
+use crate::i18n::{arg, t, t_with};
 use crate::services::{accounts, throttle};
 use crate::state::AppState;
 use crate::web::error::{OrBack, PageError};
@@ -25,35 +26,35 @@ pub fn sign_in_watch(report: &throttle::Report, user: &WebUser) -> Markup {
     };
     html! {
         section class="card" id="held-accounts" {
-            h2 { "Accounts locked or slowed down" }
+            h2 { (t("accounts-held")) }
             p class="muted" {
-                "An account is locked after " (crate::domain::accounts::LOCKOUT_THRESHOLD)
-                " wrong passwords in a row in a signed-in session (a signature or a password change); its sessions end. "
-                "Wrong sign-ins never lock anyone out: after " (PER_NAME.free) " with one username, each further attempt with it waits longer, up to a minute. "
-                "Unlocking ends the lock and clears those failures."
+                (t_with("accounts-explain", &[
+                    ("lockout", arg(crate::domain::accounts::LOCKOUT_THRESHOLD)),
+                    ("free", arg(PER_NAME.free)),
+                ]))
             }
-            @if report.accounts.is_empty() { p class="muted" { "None." } }
+            @if report.accounts.is_empty() { p class="muted" { (t("home-none")) } }
             @else {
                 table {
-                    thead { tr { th { "Account" } th { "State" } th { "Unlock" } } }
+                    thead { tr { th { (t("accounts-col-account")) } th { (t("accounts-col-state")) } th { (t("accounts-unlock")) } } }
                     tbody { @for hold in &report.accounts {
                         tr {
                             td { span class="code" { (hold.account.username) } br; span class="muted" { (hold.account.full_name) } }
                             td {
-                                @if let Some(t) = hold.locked_until { span class="pill bad" { "locked" } " until " (user.when(t)) br; }
+                                @if let Some(at) = hold.locked_until { span class="pill bad" { (t("accounts-locked")) } (t_with("accounts-until", &[("when", arg(user.when(at)))])) br; }
                                 @if hold.failures > 0 {
-                                    (hold.failures) " failed sign-ins in the last " (WINDOW_HOURS) " hours"
-                                    @if hold.slowed_until.is_some() { "; next attempt after " (until(hold.slowed_until)) }
+                                    (t_with("accounts-failures", &[("failures", arg(hold.failures)), ("hours", arg(WINDOW_HOURS))]))
+                                    @if hold.slowed_until.is_some() { (t_with("accounts-next-after", &[("when", arg(until(hold.slowed_until)))])) }
                                 }
                             }
                             td {
                                 details {
-                                    summary { "Unlock " (hold.account.username) "…" }
+                                    summary { (t_with("accounts-unlock-name", &[("username", arg(&hold.account.username))])) }
                                     form method="post" action={ "/accounts/" (hold.account.id) "/unlock" } {
                                         input type="hidden" name="csrf" value=(user.csrf());
-                                        label { "Why" input name="reason" required placeholder="called the help desk, identity checked"; }
+                                        label { (t("lot-why")) input name="reason" required placeholder=(t("accounts-why-placeholder")); }
                                         (page::signature_fields("account unlocked"))
-                                        div class="actions" { button type="submit" { "Unlock" } }
+                                        div class="actions" { button type="submit" { (t("accounts-unlock")) } }
                                     }
                                 }
                             }
@@ -63,15 +64,15 @@ pub fn sign_in_watch(report: &throttle::Report, user: &WebUser) -> Markup {
             }
         }
         section class="card" id="failed-by-name" {
-            h2 { "Failed sign-ins by username, last " (WINDOW_HOURS) " hours" }
-            @if report.by_name.is_empty() { p class="muted" { "None." } }
+            h2 { (t_with("accounts-by-name", &[("hours", arg(WINDOW_HOURS))])) }
+            @if report.by_name.is_empty() { p class="muted" { (t("home-none")) } }
             @else {
                 table {
-                    thead { tr { th { "Username typed" } th { "Account" } th class="num" { "Failures" } th { "Last" } th { "Next attempt after" } } }
+                    thead { tr { th { (t("accounts-col-typed")) } th { (t("accounts-col-account")) } th class="num" { (t("accounts-col-failures")) } th { (t("accounts-col-last")) } th { (t("accounts-col-next")) } } }
                     tbody { @for n in &report.by_name {
                         tr {
                             td class="code" { (n.username) }
-                            td { @if n.account.is_some() { "yes" } @else { span class="muted" { "no such account" } } }
+                            td { @if n.account.is_some() { (t("accounts-yes")) } @else { span class="muted" { (t("accounts-no-such")) } } }
                             td class="num" { (n.failures) }
                             td class="nowrap" { (user.when(n.last_failed_at)) }
                             td class="nowrap" { (until(n.slowed_until)) }
@@ -81,12 +82,12 @@ pub fn sign_in_watch(report: &throttle::Report, user: &WebUser) -> Markup {
             }
         }
         section class="card" id="failed-by-address" {
-            h2 { "Failed sign-ins by address, last " (WINDOW_HOURS) " hours" }
-            p class="muted" { "After " (PER_ADDRESS.free) " failures from one address, each further attempt from it waits longer, up to 15 minutes." }
-            @if report.by_address.is_empty() { p class="muted" { "None." } }
+            h2 { (t_with("accounts-by-address", &[("hours", arg(WINDOW_HOURS))])) }
+            p class="muted" { (t_with("accounts-address-explain", &[("free", arg(PER_ADDRESS.free))])) }
+            @if report.by_address.is_empty() { p class="muted" { (t("home-none")) } }
             @else {
                 table {
-                    thead { tr { th { "Address" } th class="num" { "Failures" } th class="num" { "Usernames tried" } th { "Last" } th { "Next attempt after" } } }
+                    thead { tr { th { (t("accounts-col-address")) } th class="num" { (t("accounts-col-failures")) } th class="num" { (t("accounts-col-names")) } th { (t("accounts-col-last")) } th { (t("accounts-col-next")) } } }
                     tbody { @for a in &report.by_address {
                         tr {
                             td class="code" { (a.address) }
@@ -127,6 +128,9 @@ pub async fn unlock(
     Ok(page::redirect_with(
         "/",
         true,
-        format!("{} is unlocked and may sign in now.", account.username),
+        t_with(
+            "accounts-flash-unlocked",
+            &[("username", arg(&account.username))],
+        ),
     ))
 }

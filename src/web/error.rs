@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use crate::domain::accounts::Role;
 use crate::domain::zone::SiteZone;
 use crate::error::{AppError, AppResult};
+use crate::i18n::{arg, t, t_with};
 use crate::web::page::{error_page, redirect_with};
 
 /// Why a page or a form was not carried out.
@@ -77,7 +78,7 @@ impl<T> OrBack<T> for AppResult<T> {
 /// A form or page refused to this session (403).
 #[derive(Debug)]
 pub struct Refused {
-    title: &'static str,
+    title: String,
     message: String,
 }
 
@@ -85,25 +86,23 @@ impl Refused {
     /// A form whose CSRF token is not this session's.
     pub fn form_expired() -> Self {
         Refused {
-            title: "This form has expired",
-            message:
-                "The page was open too long or came from elsewhere. Go back, reload it and try again."
-                    .to_owned(),
+            title: t("refused-form-expired-title"),
+            message: t("refused-form-expired"),
         }
     }
 
     /// A role not among those a page or form admits.
     pub fn role(role: Role, admitted: &[Role]) -> Self {
+        let admitted = admitted
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         Refused {
-            title: "Not for your role",
-            message: format!(
-                "A {} may not do this; it is for: {}.",
-                role.as_str(),
-                admitted
-                    .iter()
-                    .map(|r| r.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            title: t("page-not-for-role"),
+            message: t_with(
+                "refused-role",
+                &[("role", arg(role.as_str())), ("admitted", arg(admitted))],
             ),
         }
     }
@@ -111,15 +110,15 @@ impl Refused {
     /// The administrator on a product, patient or trace page.
     pub fn administrator() -> Self {
         Refused {
-            title: "Not for your role",
-            message: "The administrator manages accounts only; products, patients and traces are for the staff who work with them.".to_owned(),
+            title: t("page-not-for-role"),
+            message: t("refused-administrator"),
         }
     }
 }
 
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
-        error_page(StatusCode::FORBIDDEN, self.title, &self.message)
+        error_page(StatusCode::FORBIDDEN, &self.title, &self.message)
     }
 }
 

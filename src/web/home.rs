@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::domain::accounts::Role;
 use crate::domain::zone::SiteZone;
 use crate::error::AppError;
+use crate::i18n::{arg, t, t_with};
 use crate::services::{auth, ledger, throttle, worklist};
 use crate::state::AppState;
 use crate::web::accounts::sign_in_watch;
@@ -72,7 +73,7 @@ pub async fn home(
         watch: watch.as_ref(),
         ledger: &ledger,
     };
-    Ok(page::show("Home", &web, home_view(&web, &home, &query.flash)).into_response())
+    Ok(page::show(&t("home-title"), &web, home_view(&web, &home, &query.flash)).into_response())
 }
 
 /// Where the custody ledger stands, as the home page shows it.
@@ -100,28 +101,28 @@ fn infusions_due(day: &worklist::ClinicDay, user: &WebUser) -> Markup {
     let role = user.user.role;
     html! {
         section class="card" id="infusions-due" {
-            h2 { "Infusions that may be given today" }
-            @if day.infusions_due.is_empty() { p class="muted" { "None." } }
+            h2 { (t("home-infusions-due")) }
+            @if day.infusions_due.is_empty() { p class="muted" { (t("home-none")) } }
             @else {
                 table {
-                    thead { tr { th { "Patient" } th { "Weight" } } }
+                    thead { tr { th { (t("col-patient")) } th { (t("home-col-weight")) } } }
                     tbody { @for d in &day.infusions_due {
                         tr {
                             td {
                                 a class="code" href={ "/patients/" (d.patient_id) } { (d.subject_code) }
-                                " · infusion " (d.infusion_number)
-                                @if let Some(last) = d.last_day { div class="muted" { "window ends " (last) } }
+                                " · " (t_with("home-infusion-number", &[("number", arg(d.infusion_number))]))
+                                @if let Some(last) = d.last_day { div class="muted" { (t_with("home-window-ends", &[("date", arg(last))])) } }
                             }
                             td {
                                 @match d.current_weight_g {
                                     Some(g) => {
                                         (crate::domain::dose::kg_text(g)) " kg"
-                                        @if role == Role::Pharmacist { div { a href={ "/patients/" (d.patient_id) "/dose" } { "Dose worksheet" } } }
+                                        @if role == Role::Pharmacist { div { a href={ "/patients/" (d.patient_id) "/dose" } { (t("home-dose-worksheet")) } } }
                                     }
                                     None => {
-                                        "none within " (day.weight_valid_days) " days: "
-                                        @if role == Role::Clinician { a href={ "/patients/" (d.patient_id) } { "weigh the patient" } }
-                                        @else { "the clinician weighs the patient first" }
+                                        (t_with("home-no-weight", &[("days", arg(day.weight_valid_days))]))
+                                        @if role == Role::Clinician { a href={ "/patients/" (d.patient_id) } { (t("home-weigh-patient")) } }
+                                        @else { (t("home-clinician-weighs")) }
                                     }
                                 }
                             }
@@ -137,18 +138,18 @@ fn infusions_due(day: &worklist::ClinicDay, user: &WebUser) -> Markup {
 fn follow_ups_due(day: &worklist::ClinicDay) -> Markup {
     html! {
         section class="card" id="follow-ups-due" {
-            h2 { "Follow-up assessments due" }
-            @if day.follow_ups.is_empty() { p class="muted" { "None." } }
+            h2 { (t("home-follow-ups-due")) }
+            @if day.follow_ups.is_empty() { p class="muted" { (t("home-none")) } }
             @else {
                 table {
-                    thead { tr { th { "Patient" } th { "Visit" } th { "To record" } } }
+                    thead { tr { th { (t("col-patient")) } th { (t("home-col-visit")) } th { (t("home-col-to-record")) } } }
                     tbody { @for f in &day.follow_ups {
                         tr {
                             td { a class="code" href={ "/patients/" (f.patient_id) } { (f.subject_code) } }
-                            td { "Week " (f.due.week)
-                                div class="muted" { "due " (f.due.due) }
-                                @if day.today.is_some_and(|t| f.due.due < t) { span class="pill bad" { "overdue" } } }
-                            td { (f.due.missing.iter().map(|k| k.as_str().to_uppercase()).collect::<Vec<_>>().join(" and ")) }
+                            td { (t_with("home-week", &[("week", arg(f.due.week))]))
+                                div class="muted" { (t_with("home-due", &[("date", arg(f.due.due))])) }
+                                @if day.today.is_some_and(|today| f.due.due < today) { span class="pill bad" { (t("home-overdue")) } } }
+                            td { (f.due.missing.iter().map(|k| k.as_str().to_uppercase()).collect::<Vec<_>>().join(&t("inventory-and"))) }
                         }
                     } }
                 }
@@ -160,7 +161,7 @@ fn follow_ups_due(day: &worklist::ClinicDay) -> Markup {
 fn lots_table(lots: &[worklist::LotItem], vials_label: &str, zone: SiteZone) -> Markup {
     html! {
         table {
-            thead { tr { th { "Lot" } th { "Status" } th { "Expires" } th class="num" { (vials_label) } } }
+            thead { tr { th { (t("col-lot")) } th { (t("col-status")) } th { (t("col-expires")) } th class="num" { (vials_label) } } }
             tbody {
                 @for l in lots {
                     tr {
@@ -190,36 +191,36 @@ fn home_view(user: &WebUser, home: &Home, flash: &Flash) -> Markup {
             .collect()
     };
     html! {
-        h1 { "What needs doing" }
+        h1 { (t("home-heading")) }
         (flash.render())
         @if role != Role::Admin {
             div class="actions" {
-                a class="button" href="/scan" { "Scan a label" }
-                a class="button secondary" href="/patients" { "Patients" }
-                a class="button secondary" href="/storage" { "Storage" }
+                a class="button" href="/scan" { (t("home-scan-label")) }
+                a class="button secondary" href="/patients" { (t("nav-patients")) }
+                a class="button secondary" href="/storage" { (t("nav-storage")) }
             }
         }
         @if let Some(report) = watch { (sign_in_watch(report, user)) }
         div class="grid" {
             @if role == Role::Quality {
                 section class="card" {
-                    h2 { "Lots awaiting release" }
-                    @if list.awaiting_release.is_empty() { p class="muted" { "None." } }
-                    @else { (lots_table(&list.awaiting_release, "Vials", user.zone)) }
+                    h2 { (t("home-awaiting-release")) }
+                    @if list.awaiting_release.is_empty() { p class="muted" { (t("home-none")) } }
+                    @else { (lots_table(&list.awaiting_release, &t("col-vials"), user.zone)) }
                 }
             }
             @if role == Role::Pharmacist {
                 section class="card" {
-                    h2 { "Doses to prepare or verify" }
+                    h2 { (t("home-doses-to-prepare")) }
                     @let todo = doses(&["reserved", "count_failed", "thawed"]);
-                    @if todo.is_empty() { p class="muted" { "None open." } }
+                    @if todo.is_empty() { p class="muted" { (t("home-none-open")) } }
                     @else {
                         table {
-                            thead { tr { th { "Dose" } th { "Patient" } th { "Status" } th { "Ordered" } } }
+                            thead { tr { th { (t("col-dose")) } th { (t("col-patient")) } th { (t("col-status")) } th { (t("col-ordered")) } } }
                             tbody { @for d in todo {
                                 tr {
                                     td { a class="code" href={ "/doses/" (d.id) } { (d.code) } }
-                                    td { (d.subject_code) " · infusion " (d.infusion_number) }
+                                    td { (d.subject_code) " · " (t_with("home-infusion-number", &[("number", arg(d.infusion_number))])) }
                                     td { (pill(d.status)) }
                                     td { (user.when(d.created_at)) }
                                 }
@@ -234,18 +235,18 @@ fn home_view(user: &WebUser, home: &Home, flash: &Flash) -> Markup {
             @if role == Role::Clinician {
                 (follow_ups_due(day))
                 section class="card" {
-                    h2 { "Doses ready at the bedside" }
+                    h2 { (t("home-doses-ready")) }
                     @let ready = doses(&["verified", "infusing"]);
-                    @if ready.is_empty() { p class="muted" { "None." } }
+                    @if ready.is_empty() { p class="muted" { (t("home-none")) } }
                     @else {
                         table {
-                            thead { tr { th { "Dose" } th { "Patient" } th { "Status" } th { "Thawed" } } }
+                            thead { tr { th { (t("col-dose")) } th { (t("col-patient")) } th { (t("col-status")) } th { (t("home-col-thawed")) } } }
                             tbody { @for d in ready {
                                 tr {
                                     td { a class="code" href={ "/doses/" (d.id) "/bedside" } { (d.code) } }
                                     td { (d.subject_code) }
                                     td { (pill(d.status)) }
-                                    td { @if let Some(t) = d.thawed_at { (user.when(t)) } }
+                                    td { @if let Some(at) = d.thawed_at { (user.when(at)) } }
                                 }
                             } }
                         }
@@ -254,70 +255,69 @@ fn home_view(user: &WebUser, home: &Home, flash: &Flash) -> Markup {
             }
             @if role == Role::Lab {
                 section class="card" {
-                    h2 { "Vials that need the lab" }
+                    h2 { (t("home-vials-for-lab")) }
                     table { tbody {
-                        tr { td { "Frozen, not in a box yet: to store" } td class="num" { (list.unstored_vials) } }
-                        tr { td { "In quarantine (awaiting release)" } td class="num" { (list.quarantine_vials) } }
-                        tr { td { "Reserved for doses" } td class="num" { (list.reserved_vials) } }
-                        tr { td { "Thawed, not infused: to discard" } td class="num" { (list.thawed_vials) } }
+                        tr { td { (t("home-lab-unstored")) } td class="num" { (list.unstored_vials) } }
+                        tr { td { (t("home-lab-quarantine")) } td class="num" { (list.quarantine_vials) } }
+                        tr { td { (t("home-lab-reserved")) } td class="num" { (list.reserved_vials) } }
+                        tr { td { (t("home-lab-thawed")) } td class="num" { (list.thawed_vials) } }
                     } }
                     @if !list.awaiting_release.is_empty() {
-                        h2 { "Lots in quarantine" }
-                        (lots_table(&list.awaiting_release, "Vials", user.zone))
+                        h2 { (t("home-lots-in-quarantine")) }
+                        (lots_table(&list.awaiting_release, &t("col-vials"), user.zone))
                     }
                 }
             }
             @if role != Role::Admin {
                 section class="card" {
-                    h2 { "Expiring within " (worklist::EXPIRY_WARNING_DAYS) " days" }
-                    @if list.expiring.is_empty() { p class="muted" { "No released stock expires soon." } }
-                    @else { (lots_table(&list.expiring, "Available", user.zone)) }
+                    h2 { (t_with("home-expiring-within", &[("days", arg(worklist::EXPIRY_WARNING_DAYS))])) }
+                    @if list.expiring.is_empty() { p class="muted" { (t("home-nothing-expiring")) } }
+                    @else { (lots_table(&list.expiring, &t("col-available"), user.zone)) }
                     @if !list.recalled.is_empty() {
-                        h2 { "Recalled lots" }
-                        (lots_table(&list.recalled, "Held", user.zone))
+                        h2 { (t("home-recalled-lots")) }
+                        (lots_table(&list.recalled, &t("home-col-held"), user.zone))
                     }
                 }
             }
             section class="card" {
-                h2 { "Custody ledger" }
+                h2 { (t("home-ledger")) }
                 @if let Some(alarm) = &standing.alarm {
                     div class="msg bad" role="alert" id="ledger-alarm" {
-                        strong { "The ledger no longer matches its signed checkpoint: " } (alarm)
-                        ". Nothing can be recorded until quality has investigated. Restore from the last backup that verifies."
+                        strong { (t("home-ledger-alarm")) } (alarm)
+                        (t("home-ledger-alarm-after"))
                     }
                 }
                 @match &standing.check {
                     Some(c) if c.report.ok => {
-                        p { span class="pill ok" { "intact" } " " (c.report.events) " events verified at " (user.when(c.at))
-                            @if let Some(cp) = c.report.checkpoints.as_ref().filter(|cp| cp.checked > 0) { ", against " (cp.checked) " signed checkpoints" }
-                            @if let Some(r) = &c.report.replay { "; replayed against " (r.rows_compared) " rows of the tables, all as the ledger says" } }
-                        p class="muted code" { "head " (c.report.head_hash.get(..16).unwrap_or("")) "…" }
+                        p { span class="pill ok" { (t("home-ledger-intact")) } " " (t_with("home-ledger-verified", &[("events", arg(c.report.events)), ("when", arg(user.when(c.at)))]))
+                            @if let Some(cp) = c.report.checkpoints.as_ref().filter(|cp| cp.checked > 0) { (t_with("home-ledger-against", &[("count", arg(cp.checked))])) }
+                            @if let Some(r) = &c.report.replay { (t_with("home-ledger-replayed", &[("rows", arg(r.rows_compared))])) } }
+                        p class="muted code" { (t_with("home-ledger-head", &[("hash", arg(c.report.head_hash.get(..16).unwrap_or("")))])) }
                     }
                     Some(c) => {
                         div class="msg bad" role="alert" {
-                            "The ledger does not verify"
-                            " (checked " (user.when(c.at)) "):"
+                            (t_with("home-ledger-fails", &[("when", arg(user.when(c.at)))]))
                             @let problems = c.report.problems();
                             ul id="ledger-problems" {
                                 @for p in problems.iter().take(SHOWN_PROBLEMS) { li { (p) } }
                                 @if problems.len() > SHOWN_PROBLEMS {
-                                    li { "and " (problems.len() - SHOWN_PROBLEMS) " more (the verification report lists them all)" }
+                                    li { (t_with("home-ledger-more", &[("count", arg(problems.len() - SHOWN_PROBLEMS))])) }
                                 }
                             }
-                            " Tell the quality officer."
+                            (t("home-tell-quality"))
                         }
                     }
-                    None => { p class="muted" { "Not checked yet since the server started." } }
+                    None => { p class="muted" { (t("home-ledger-unchecked")) } }
                 }
                 @if role == Role::Quality {
                     @if let Some(key) = &standing.signing_key {
-                        p { "Checkpoints are signed with the key " span class="code" id="ledger-key" { (key) }
-                            ". Keep it on file outside this system: an auditor verifies the ledger with it. "
-                            a href="/api/v1/audit/checkpoints" { "Signed checkpoints" } }
+                        p { (t("home-key-before")) span class="code" id="ledger-key" { (key) }
+                            (t("home-key-after"))
+                            a href="/api/v1/audit/checkpoints" { (t("home-signed-checkpoints")) } }
                     }
                     form method="post" action="/ledger/verify" {
                         input type="hidden" name="csrf" value=(user.csrf());
-                        button class="secondary" type="submit" { "Verify now" }
+                        button class="secondary" type="submit" { (t("home-verify-now")) }
                     }
                 }
             }
@@ -338,15 +338,18 @@ pub async fn verify_ledger(
         page::redirect_with(
             "/",
             true,
-            format!("Ledger intact: {} events verified.", c.report.events),
+            t_with("home-flash-intact", &[("events", arg(c.report.events))]),
         )
     } else {
         page::redirect_with(
             "/",
             false,
-            format!(
-                "The ledger does not verify: {}.",
-                c.report.problems().first().map_or("", String::as_str)
+            t_with(
+                "home-flash-fails",
+                &[(
+                    "problem",
+                    arg(c.report.problems().first().map_or("", String::as_str)),
+                )],
             ),
         )
     })

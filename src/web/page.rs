@@ -375,9 +375,9 @@ pub const SIGN_IN_COOKIE: &str = "celltrail_sign_in";
 pub fn signature_fields(meaning: &str) -> Markup {
     html! {
         fieldset {
-            legend { "Electronic signature" }
-            label { "Your password" input name="password" type="password" autocomplete="current-password" required; }
-            label { "Meaning" input name="meaning" value=(meaning) required; }
+            legend { (t("signature-legend")) }
+            label { (t("signature-password")) input name="password" type="password" autocomplete="current-password" required; }
+            label { (t("signature-meaning")) input name="meaning" value=(meaning) required; }
         }
     }
 }

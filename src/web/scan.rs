@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::domain::storage::StorageKind;
 use crate::error::AppResult;
+use crate::i18n::{arg, t, t_maybe, t_with};
 use crate::services::scan::{self, Resolved};
 use crate::services::{storage, vials};
 use crate::state::AppState;
@@ -65,7 +66,7 @@ pub async fn station(
         .filter(|u| u.kind == StorageKind::Box)
         .collect::<Vec<_>>();
     Ok(page::show(
-        "Scan",
+        &t("scan-title"),
         &user,
         station_view(&user, &query, scanned.as_ref(), &boxes),
     ))
@@ -79,15 +80,15 @@ fn station_view(
 ) -> Markup {
     let here = format!("/scan?q={}", page::url_encode(&query.q));
     html! {
-        h1 { "Scan station" }
+        h1 { (t("scan-heading")) }
         (query.flash.render())
         form method="get" action="/scan" role="search" {
-            label for="q" { "Scan a label, or type a vial code, lot code or DIN with its check character" }
+            label for="q" { (t("scan-box-label")) }
             input id="q" class="scanbox code" name="q" autocomplete="off" autofocus
                 value=(query.q) placeholder="CT1:V:…";
             div class="actions" {
-                button type="submit" { "Look up" }
-                button id="camera" class="secondary" type="button" hidden { "Use the camera" }
+                button type="submit" { (t("scan-look-up")) }
+                button id="camera" class="secondary" type="button" hidden { (t("scan-camera")) }
             }
             video id="video" hidden playsinline muted style="max-width:100%" {}
         }
@@ -114,36 +115,36 @@ fn result(
     let can = |a: &str| found.allowed_actions.contains(&a);
     html! {
         section class="card" id="scan-result" aria-live="polite" {
-            h2 { (capitalised(found.kind)) " " span class="code" { (found.code) } " " (pill(found.status)) }
+            h2 { (kind_words(found.kind)) " " span class="code" { (found.code) } " " (pill(found.status)) }
             p { (found.summary) }
             table { tbody {
-                @if let Some(path) = d["location"]["path"].as_str() { tr { th { "Location" } td { (path) } } }
+                @if let Some(path) = d["location"]["path"].as_str() { tr { th { (t("scan-location")) } td { (path) } } }
                 @if let Some(lot) = d["lot_code"].as_str() {
-                    tr { th { "Lot" } td { a class="code" href={ "/lots/" (d["lot_id"].as_str().unwrap_or("")) } { (lot) } " " (pill(d["lot_status"].as_str().unwrap_or(""))) } }
+                    tr { th { (t("col-lot")) } td { a class="code" href={ "/lots/" (d["lot_id"].as_str().unwrap_or("")) } { (lot) } " " (pill(d["lot_status"].as_str().unwrap_or(""))) } }
                 }
                 @if let Some(expires) = d["expires_at"].as_str() {
-                    tr { th { "Expires" } td { (expires.get(..10).unwrap_or(expires)) @if d["expired"] == true { " " span class="pill bad" { "EXPIRED" } } } }
+                    tr { th { (t("col-expires")) } td { (expires.get(..10).unwrap_or(expires)) @if d["expired"] == true { " " span class="pill bad" { (t("scan-expired")) } } } }
                 }
-                @if let Some(subject) = d["subject_code"].as_str() { tr { th { "Patient" } td { (subject) } } }
+                @if let Some(subject) = d["subject_code"].as_str() { tr { th { (t("col-patient")) } td { (subject) } } }
             } }
             div class="actions" {
                 @match found.kind {
                     "vial" => {
-                        a class="button secondary" href={ "/vials/" (found.id) } { "Open vial" }
-                        @if can("print_label") { a class="button secondary" href={ "/api/v1/vials/" (found.id) "/label.png" } { "Label" } }
-                        @if can("reserve") { a class="button" href="/patients" { "Reserve for a patient" } }
+                        a class="button secondary" href={ "/vials/" (found.id) } { (t("scan-open-vial")) }
+                        @if can("print_label") { a class="button secondary" href={ "/api/v1/vials/" (found.id) "/label.png" } { (t("scan-label")) } }
+                        @if can("reserve") { a class="button" href="/patients" { (t("scan-reserve")) } }
                     }
                     "lot" => {
-                        a class="button" href={ "/lots/" (found.id) } { "Open lot" }
-                        @if can("print_labels") { a class="button secondary" href={ "/api/v1/lots/" (found.id) "/labels.pdf" } { "Label sheet" } }
+                        a class="button" href={ "/lots/" (found.id) } { (t("scan-open-lot")) }
+                        @if can("print_labels") { a class="button secondary" href={ "/api/v1/lots/" (found.id) "/labels.pdf" } { (t("scan-label-sheet")) } }
                     }
                     "patient" => {
-                        a class="button" href={ "/patients/" (found.id) } { "Open patient" }
-                        @if can("order_dose") { a class="button secondary" href={ "/patients/" (found.id) "/dose" } { "Dose worksheet" } }
+                        a class="button" href={ "/patients/" (found.id) } { (t("scan-open-patient")) }
+                        @if can("order_dose") { a class="button secondary" href={ "/patients/" (found.id) "/dose" } { (t("home-dose-worksheet")) } }
                     }
                     "dose" => {
-                        a class="button" href={ "/doses/" (found.id) } { "Open dose" }
-                        @if can("start_infusion") || can("complete_infusion") { a class="button" href={ "/doses/" (found.id) "/bedside" } { "Bedside check" } }
+                        a class="button" href={ "/doses/" (found.id) } { (t("scan-open-dose")) }
+                        @if can("start_infusion") || can("complete_infusion") { a class="button" href={ "/doses/" (found.id) "/bedside" } { (t("scan-bedside")) } }
                     }
                     "donation" => {
                         @for lot in d["lots"].as_array().into_iter().flatten() {
@@ -153,36 +154,36 @@ fn result(
                     _ => {}
                 }
                 @if can("trace") {
-                    @if let Some(lot) = d["lot_id"].as_str() { a class="button secondary" href={ "/trace/lots/" (lot) } { "Trace" } }
-                    @else if found.kind == "lot" { a class="button secondary" href={ "/trace/lots/" (found.id) } { "Trace" } }
+                    @if let Some(lot) = d["lot_id"].as_str() { a class="button secondary" href={ "/trace/lots/" (lot) } { (t("scan-trace")) } }
+                    @else if found.kind == "lot" { a class="button secondary" href={ "/trace/lots/" (found.id) } { (t("scan-trace")) } }
                 }
             }
             @if found.kind == "vial" && (can("store") || can("move")) {
                 form method="post" action={ "/vials/" (found.id) "/store" } class="card" {
-                    h2 { @if can("move") { "Move" } @else { "Store" } }
+                    h2 { @if can("move") { (t("scan-move")) } @else { (t("scan-store")) } }
                     input type="hidden" name="csrf" value=(user.csrf());
                     input type="hidden" name="back" value=(here);
-                    label for="box" { "Box" }
+                    label for="box" { (t("scan-box")) }
                     select id="box" name="box_id" required {
                         @for b in boxes {
                             option value=(b.id) selected[d["location"]["box_id"].as_str() == Some(b.id.to_string().as_str())] { (b.path) }
                         }
                     }
-                    label for="position" { "Position" }
+                    label for="position" { (t("scan-position")) }
                     input id="position" name="position" required placeholder="B4" autocomplete="off" style="max-width:8rem";
-                    div class="actions" { button type="submit" { @if can("move") { "Move" } @else { "Store" } } }
+                    div class="actions" { button type="submit" { @if can("move") { (t("scan-move")) } @else { (t("scan-store")) } } }
                 }
             }
             @if found.kind == "vial" && can("discard") {
                 details class="card" {
-                    summary { "Discard this vial" }
+                    summary { (t("scan-discard-vial")) }
                     form method="post" action={ "/vials/" (found.id) "/discard" } {
                         input type="hidden" name="csrf" value=(user.csrf());
                         input type="hidden" name="back" value=(here);
-                        label for="reason" { "Reason" }
+                        label for="reason" { (t("scan-reason")) }
                         input id="reason" name="reason" required;
                         (page::signature_fields("discarded"))
-                        div class="actions" { button class="danger" type="submit" { "Discard" } }
+                        div class="actions" { button class="danger" type="submit" { (t("scan-discard")) } }
                     }
                 }
             }
@@ -224,10 +225,15 @@ pub async fn store(
     Ok(redirect_with(
         "/scan",
         true,
-        format!(
-            "{} is in {}.",
-            record.vial.code,
-            record.location.map(|l| l.path()).unwrap_or_default()
+        t_with(
+            "scan-flash-stored",
+            &[
+                ("vial", arg(&record.vial.code)),
+                (
+                    "place",
+                    arg(record.location.map(|l| l.path()).unwrap_or_default()),
+                ),
+            ],
         ),
     ))
 }
@@ -248,8 +254,16 @@ pub async fn discard(
     Ok(redirect_with(
         "/scan",
         true,
-        format!("{} discarded.", record.vial.code),
+        t_with("scan-flash-discarded", &[("vial", arg(&record.vial.code))]),
     ))
+}
+
+/// What a scanned code is, in words (`kind-lot`, …).
+fn kind_words(kind: &str) -> String {
+    match kind {
+        "donation" => t("scan-kind-donation"),
+        _ => t_maybe(&format!("kind-{kind}")).unwrap_or_else(|| capitalised(kind)),
+    }
 }
 
 fn capitalised(word: &str) -> String {

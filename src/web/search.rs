@@ -50,47 +50,49 @@ pub async fn search(
                 let doses = lists::doses(&state, &DoseFilter::default(), &page).await?;
                 let patients = lists::patients(&state, &page).await?;
                 let donors = lists::donors(&state, None, &page).await?;
+                // (what, link, code, status), by kind
                 let mut links: Vec<(&str, String, String, &str)> = Vec::new();
-                links.extend(lots.items.iter().map(|r| {
-                    (
+                for r in &lots.items {
+                    let l = &r.lot;
+                    links.push((
                         "kind-lot",
-                        format!("/lots/{}", r.lot.id),
-                        r.lot.code.clone(),
-                        r.lot.status.as_str(),
-                    )
-                }));
-                links.extend(vials.items.iter().map(|r| {
-                    (
+                        format!("/lots/{}", l.id),
+                        l.code.clone(),
+                        l.status.as_str(),
+                    ));
+                }
+                for r in &vials.items {
+                    let v = &r.vial;
+                    links.push((
                         "kind-vial",
-                        format!("/vials/{}", r.vial.id),
-                        r.vial.code.to_string(),
-                        r.vial.status.as_str(),
-                    )
-                }));
-                links.extend(doses.items.iter().map(|r| {
-                    (
+                        format!("/vials/{}", v.id),
+                        v.code.to_string(),
+                        v.status.as_str(),
+                    ));
+                }
+                for r in &doses.items {
+                    let d = &r.dose;
+                    links.push((
                         "kind-dose",
-                        format!("/doses/{}", r.dose.id),
-                        r.dose.code.to_string(),
-                        r.dose.status.as_str(),
-                    )
-                }));
-                links.extend(patients.items.iter().map(|r| {
-                    (
+                        format!("/doses/{}", d.id),
+                        d.code.to_string(),
+                        d.status.as_str(),
+                    ));
+                }
+                for r in &patients.items {
+                    let p = &r.patient;
+                    links.push((
                         "kind-patient",
-                        format!("/patients/{}", r.patient.id),
-                        r.patient.subject_code.to_string(),
+                        format!("/patients/{}", p.id),
+                        p.subject_code.to_string(),
                         "",
-                    )
-                }));
-                links.extend(donors.items.iter().map(|r| {
-                    (
-                        "kind-donor",
-                        format!("/donors?q={}", url_encode(&r.donor.code)),
-                        r.donor.code.clone(),
-                        r.donor.eligibility.as_str(),
-                    )
-                }));
+                    ));
+                }
+                for r in &donors.items {
+                    let d = &r.donor;
+                    let href = format!("/donors?q={}", url_encode(&d.code));
+                    links.push(("kind-donor", href, d.code.clone(), d.eligibility.as_str()));
+                }
                 if let [(_, only, _, _)] = links.as_slice() {
                     return Ok(see_other(only));
                 }

@@ -9,6 +9,7 @@ use axum::response::Html;
 use maud::{Markup, html};
 use uuid::Uuid;
 
+use crate::i18n::{arg, t, t_maybe, t_with};
 use crate::services::trace::{self, LotTrace};
 use crate::state::AppState;
 use crate::web::error::PageError;
@@ -44,7 +45,7 @@ fn node(
     let class = format!("s{}", &colour(status)[1..]);
     let body = html! {
         rect class=(class) x=(x) y=(y - 11) width=(width) height="16" {}
-        text class=(class) x=(x + 4) y=(y + 1) { (label) @if matches!(status, "recalled" | "discarded") { " ✕ " (status) } }
+        text class=(class) x=(x + 4) y=(y + 1) { (label) @if matches!(status, "recalled" | "discarded") { " ✕ " (t_maybe(&format!("status-{status}")).unwrap_or_else(|| status.to_owned())) } }
     };
     html! {
         @match href {
@@ -62,8 +63,8 @@ fn line(x1: i64, y1: i64, x2: i64, y2: i64) -> Markup {
 /// the colour of its text.
 const SVG_STYLE: &str = "rect{fill:#fff;stroke-width:1.5px}g.l line{stroke:#9aa5b1}rect.sa4161a{stroke:#a4161a}text.sa4161a{fill:#a4161a}rect.s146c2e{stroke:#146c2e}text.s146c2e{fill:#146c2e}rect.s0b5cad{stroke:#0b5cad}text.s0b5cad{fill:#0b5cad}rect.s102a43{stroke:#102a43}text.s102a43{fill:#102a43}rect.s7a4d00{stroke:#7a4d00}text.s7a4d00{fill:#7a4d00}";
 
-pub fn graph(t: &LotTrace) -> Markup {
-    let vials = &t.vials;
+pub fn graph(lt: &LotTrace) -> Markup {
+    let vials = &lt.vials;
     let height = TOP + (vials.len().max(6) as i64) * ROW + 20;
     let mid = TOP + (vials.len().max(1) as i64 - 1) * ROW / 2;
     let vial_y: BTreeMap<Uuid, i64> = vials
@@ -73,7 +74,7 @@ pub fn graph(t: &LotTrace) -> Markup {
         .collect();
     // a dose sits at the middle of its vials; a patient at the middle of their doses
     let mut dose_y: BTreeMap<Uuid, i64> = BTreeMap::new();
-    for d in &t.doses {
+    for d in &lt.doses {
         let ys: Vec<i64> = vials
             .iter()
             .filter(|v| v.dose_id == Some(d.id))
@@ -84,7 +85,7 @@ pub fn graph(t: &LotTrace) -> Markup {
         }
     }
     let mut patient_y: BTreeMap<String, (Uuid, Vec<i64>)> = BTreeMap::new();
-    for d in &t.doses {
+    for d in &lt.doses {
         if let Some(y) = dose_y.get(&d.id) {
             patient_y
                 .entry(d.subject_code.clone())
@@ -95,9 +96,9 @@ pub fn graph(t: &LotTrace) -> Markup {
     }
     html! {
         svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 995 " (height) } width="100%" role="img"
-            aria-label={ "Trace of lot " (t.lot.code) } {
+            aria-label=(t_with("trace-aria", &[("code", arg(&lt.lot.code))])) {
             style { (maud::PreEscaped(SVG_STYLE)) }
-            @for (i, head) in ["Donor", "Donation", "Lot", "Vials", "Doses", "Patients"].iter().enumerate() {
+            @for (i, head) in ["col-donor", "scan-kind-donation", "col-lot", "vials-title", "doses-title", "patients-title"].iter().map(|key| t(key)).enumerate() {
                 text x=(COLS[i]) y="16" font-weight="bold" { (head) }
             }
             g class="l" {
@@ -109,7 +110,7 @@ pub fn graph(t: &LotTrace) -> Markup {
                     (line(COLS[3] + 240, vial_y[&v.id], COLS[4], *y))
                 }
             }
-            @for d in &t.doses {
+            @for d in &lt.doses {
                 @if let Some(y) = dose_y.get(&d.id) {
                     @if let Some((_, ys)) = patient_y.get(&d.subject_code) {
                         (line(COLS[4] + 130, *y, COLS[5], ys.iter().sum::<i64>() / ys.len() as i64))
@@ -117,13 +118,13 @@ pub fn graph(t: &LotTrace) -> Markup {
                 }
             }
             }
-            (node(COLS[0], mid, 120, &t.donor.code, t.donor.eligibility, None))
-            (node(COLS[1], mid, 140, &t.donation.din_display, "received", None))
-            (node(COLS[2], mid, 200, &t.lot.code, t.lot.status, Some(format!("/lots/{}", t.lot.id))))
+            (node(COLS[0], mid, 120, &lt.donor.code, lt.donor.eligibility, None))
+            (node(COLS[1], mid, 140, &lt.donation.din_display, "received", None))
+            (node(COLS[2], mid, 200, &lt.lot.code, lt.lot.status, Some(format!("/lots/{}", lt.lot.id))))
             @for v in vials {
                 (node(COLS[3], vial_y[&v.id], 240, &v.code, v.status, Some(format!("/vials/{}", v.id))))
             }
-            @for d in &t.doses {
+            @for d in &lt.doses {
                 @if let Some(y) = dose_y.get(&d.id) {
                     (node(COLS[4], *y, 130, &d.code, d.status, Some(format!("/doses/{}", d.id))))
                 }
@@ -140,33 +141,33 @@ pub async fn lot_trace(
     user: PageUser,
     Path(id): Path<Uuid>,
 ) -> Result<Html<String>, PageError> {
-    let t = trace::lot(&state, id).await?;
+    let lt = trace::lot(&state, id).await?;
     Ok(page::show(
-        &format!("Trace {}", t.lot.code),
+        &t_with("trace-title", &[("code", arg(&lt.lot.code))]),
         &user,
-        lot_trace_view(&user, &t),
+        lot_trace_view(&user, &lt),
     ))
 }
 
-fn lot_trace_view(user: &WebUser, t: &LotTrace) -> Markup {
+fn lot_trace_view(user: &WebUser, lt: &LotTrace) -> Markup {
     html! {
-        h1 { "Trace of lot " span class="code" { (t.lot.code) } " " (pill(t.lot.status)) }
+        h1 { (t("trace-heading")) " " span class="code" { (lt.lot.code) } " " (pill(lt.lot.status)) }
         div class="actions" {
-            a class="button" href={ "/api/v1/trace/lots/" (t.lot.id) "?format=csv" } { "Download CSV" }
-            a class="button secondary" href={ "/lots/" (t.lot.id) } { "Lot page" }
-            a class="button secondary" href={ "/api/v1/trace/donors/" (t.donor.id) "?format=csv" } { "Donor trace CSV" }
+            a class="button" href={ "/api/v1/trace/lots/" (lt.lot.id) "?format=csv" } { (t("trace-download-csv")) }
+            a class="button secondary" href={ "/lots/" (lt.lot.id) } { (t("trace-lot-page")) }
+            a class="button secondary" href={ "/api/v1/trace/donors/" (lt.donor.id) "?format=csv" } { (t("trace-donor-csv")) }
         }
         p class="muted" {
-            "Legend: " span class="pill available" { "available" } " " span class="pill infused" { "infused" } " "
-            span class="pill reserved" { "reserved / thawed" } " " span class="pill recalled" { "recalled ✕" } " "
-            span class="pill discarded" { "discarded ✕" }
+            (t("trace-legend")) span class="pill available" { (t("status-available")) } " " span class="pill infused" { (t("status-infused")) } " "
+            span class="pill reserved" { (t("trace-reserved-thawed")) } " " span class="pill recalled" { (t("trace-recalled-mark")) } " "
+            span class="pill discarded" { (t("trace-discarded-mark")) }
         }
-        section class="card" style="overflow-x:auto" { (graph(t)) }
+        section class="card" style="overflow-x:auto" { (graph(lt)) }
         div class="grid" {
             section class="card" {
-                h2 { "Recipients" }
-                @if t.recipients.is_empty() { p class="muted" { "Nobody has received this lot." } }
-                table { tbody { @for r in &t.recipients {
+                h2 { (t("trace-recipients")) }
+                @if lt.recipients.is_empty() { p class="muted" { (t("trace-nobody")) } }
+                table { tbody { @for r in &lt.recipients {
                     tr {
                         td { a href={ "/patients/" (r.patient_id) } { (r.subject_code) } }
                         td { @for at in &r.infused_at { (user.when(*at)) br; } }
@@ -174,12 +175,12 @@ fn lot_trace_view(user: &WebUser, t: &LotTrace) -> Markup {
                 } } }
             }
             section class="card" {
-                h2 { "Donor and donation" }
-                p { (t.donor.code) " " (pill(t.donor.eligibility)) }
-                p { "DIN " span class="code" { (t.donation.din_display) } " collected " (user.when(t.donation.collected_at)) }
-                @if !t.adverse_events.is_empty() {
-                    h2 { "Adverse events" }
-                    ul { @for e in &t.adverse_events { li { (e.subject_code) ": " (e.term) " (grade " (e.grade) ")" } } }
+                h2 { (t("trace-donor-donation")) }
+                p { (lt.donor.code) " " (pill(lt.donor.eligibility)) }
+                p { "DIN " span class="code" { (lt.donation.din_display) } (t_with("trace-collected", &[("when", arg(user.when(lt.donation.collected_at)))])) }
+                @if !lt.adverse_events.is_empty() {
+                    h2 { (t("trace-adverse-events")) }
+                    ul { @for e in &lt.adverse_events { li { (t_with("trace-adverse-event", &[("subject", arg(&e.subject_code)), ("term", arg(&e.term)), ("grade", arg(e.grade))])) } } }
                 }
             }
         }

@@ -16,6 +16,7 @@ use crate::domain::accounts::Role;
 use crate::domain::dose::parse_millilitres;
 use crate::domain::lifecycle::DoseStatus;
 use crate::error::AppError;
+use crate::i18n::{arg, t, t_with};
 use crate::services::doses::{self, DoseRecord};
 use crate::services::infusions;
 use crate::state::AppState;
@@ -49,58 +50,59 @@ fn bedside_view(
     let d = &record.dose;
     let clinician = user.user.role == Role::Clinician;
     html! {
-        h1 { "Bedside check · " span class="code" { (record.subject_code) } }
+        h1 { (t("bedside-heading")) " · " span class="code" { (record.subject_code) } }
         (flash.render())
         @if let Some(m) = mismatch { (m) }
-        p { "Dose " span class="code" { (d.code) } " " (pill(d.status)) " · infusion " (d.infusion_number) " of " (record.infusions_total)
-            @if let Some(v) = d.volume_ul { " · give " strong { (crate::domain::units::millilitres(v)) } }
-            @if let Some(u) = record.use_by { " · use by " strong { (user.when(u)) } } }
+        p { (t("bedside-dose")) " " span class="code" { (d.code) } " " (pill(d.status)) " · "
+            (t_with("bedside-infusion-of", &[("number", arg(d.infusion_number)), ("total", arg(record.infusions_total))]))
+            @if let Some(v) = d.volume_ul { " · " (t("bedside-give")) " " strong { (crate::domain::units::millilitres(v)) } }
+            @if let Some(u) = record.use_by { " · " (t("bedside-use-by")) " " strong { (user.when(u)) } } }
         @if d.status == DoseStatus::Verified && clinician {
             form class="card" method="post" action={ "/doses/" (d.id) "/bedside" } {
                 input type="hidden" name="csrf" value=(user.csrf());
-                label for="patient_scan" { "1 · Scan the patient's wristband" }
+                label for="patient_scan" { "1 · " (t("bedside-scan-wristband")) }
                 input id="patient_scan" class="scanbox code" name="patient_scan" autocomplete="off" required;
-                label for="product_scan" { "2 · Scan the dose bag's label" }
+                label for="product_scan" { "2 · " (t("bedside-scan-bag")) }
                 input id="product_scan" class="scanbox code" name="product_scan" autocomplete="off" required;
-                div class="actions" { button type="submit" { "Check and start the infusion" } }
+                div class="actions" { button type="submit" { (t("bedside-check-start")) } }
             }
             details class="card" {
-                summary { "Infusion given during an outage? Record a late entry (signed)" }
+                summary { (t("bedside-late-summary")) }
                 form method="post" action={ "/doses/" (d.id) "/late-entry" } {
                     input type="hidden" name="csrf" value=(user.csrf());
-                    p class="muted" { "For an infusion already given while celltrail could not be reached. It is judged against the time you give (shelf life, lot expiry, weight) and marked as a late entry everywhere." }
-                    label { "Started (site time, " (user.zone.name()) ")" input type="datetime-local" name="started_at" required; }
-                    label { "Why it is recorded late" input name="reason" required placeholder="network outage 09:00-11:30"; }
-                    label { "Scan the patient's wristband" input class="code" name="patient_scan" autocomplete="off" required; }
-                    label { "Scan the dose bag's label" input class="code" name="product_scan" autocomplete="off" required; }
+                    p class="muted" { (t("bedside-late-hint")) }
+                    label { (t_with("bedside-late-started", &[("zone", arg(user.zone.name()))])) input type="datetime-local" name="started_at" required; }
+                    label { (t("bedside-late-why")) input name="reason" required placeholder=(t("bedside-late-why-placeholder")); }
+                    label { (t("bedside-scan-wristband")) input class="code" name="patient_scan" autocomplete="off" required; }
+                    label { (t("bedside-scan-bag")) input class="code" name="product_scan" autocomplete="off" required; }
                     (signature_fields("late entry of an infusion given"))
-                    div class="actions" { button type="submit" { "Sign and record the late entry" } }
+                    div class="actions" { button type="submit" { (t("bedside-late-button")) } }
                 }
             }
         }
         @if d.status == DoseStatus::Infusing && clinician {
             @if let Some(infusion) = &record.infusion {
-                div class="match ok" role="status" { "✓ Wristband and bag match: infusion started " (user.when(infusion.started_at))
-                    @if infusion.late_entry { " (late entry)" } }
+                div class="match ok" role="status" { "✓ " (t_with("bedside-match", &[("when", arg(user.when(infusion.started_at)))]))
+                    @if infusion.late_entry { " " (t("bedside-late-entry")) } }
                 form class="card" method="post" action={ "/infusions/" (infusion.id) "/complete" } {
-                    h2 { "Record the end of the infusion" }
+                    h2 { (t("bedside-end-heading")) }
                     input type="hidden" name="csrf" value=(user.csrf());
                     @if let Some(v) = volume {
                         div class="msg bad" role="alert" id="confirm-volume" {
                             p { strong { (v.message) } }
-                            label { input type="checkbox" name="confirm_volume" value="true" required; " " (v.millilitres) " mL is right" }
-                            label { "Why" input name="volume_reason" required placeholder="infusion stopped early for a reaction"; }
+                            label { input type="checkbox" name="confirm_volume" value="true" required; " " (t_with("bedside-volume-right", &[("ml", arg(&v.millilitres))])) }
+                            label { (t("bedside-volume-why")) input name="volume_reason" required placeholder=(t("bedside-volume-why-placeholder")); }
                         }
                     }
-                    label for="volume" { "Volume infused (mL, as on the bag)" }
+                    label for="volume" { (t("bedside-volume-label")) }
                     input id="volume" name="volume_ml" inputmode="decimal" required style="max-width:10rem"
                         value=(volume.map(|v| v.millilitres.clone()).unwrap_or_else(|| millilitres_number(i64::from(d.volume_ul.unwrap_or_default()))));
                     fieldset {
-                        legend { "Adverse event (if any)" }
-                        label { "Term" input name="ae_term" placeholder="e.g. Infusion related reaction"; }
-                        label { "Grade (1-5)" input name="ae_grade" inputmode="numeric" style="max-width:6rem"; }
+                        legend { (t("bedside-ae-legend")) }
+                        label { (t("bedside-ae-term")) input name="ae_term" placeholder=(t("bedside-ae-term-placeholder")); }
+                        label { (t("bedside-ae-grade")) input name="ae_grade" inputmode="numeric" style="max-width:6rem"; }
                     }
-                    div class="actions" { button type="submit" { "Record infusion" } }
+                    div class="actions" { button type="submit" { (t("bedside-record-infusion")) } }
                 }
             }
         }
@@ -123,7 +125,7 @@ pub async fn bedside(
 ) -> Result<Html<String>, PageError> {
     let record = doses::get(&state, id).await?;
     Ok(page::show(
-        "Bedside",
+        &t("bedside-title"),
         &user,
         bedside_view(&user, &record, &flash, None, None),
     ))
@@ -176,7 +178,7 @@ async fn bedside_refusal(
     Ok((
         error.status(),
         page::show(
-            "Bedside",
+            &t("bedside-title"),
             user,
             bedside_view(user, &record, &Flash::default(), Some(&banner), None),
         ),
@@ -188,17 +190,19 @@ async fn bedside_refusal(
 fn mismatch_view(user: &WebUser, error: &AppError) -> Markup {
     let details = if let AppError::IdentityMismatch(list) = error {
         html! { ul { @for m in list {
-        li { (if m.scan == "patient_scan" { "Wristband" } else { "Bag label" }) ": "
-            (match m.problem { "wrong_record" => "another record's label", "wrong_kind" => "not this kind of label", "not_scanned" => "typed by hand, not scanned", _ => "could not be read" })
-            " (expected " span class="code" { (m.expected) } @if let Some(f) = &m.found { ", read " span class="code" { (f) } } ")" } } } }
+        li { (t_with("bedside-mismatch-item", &[
+                ("scan", arg(if m.scan == "patient_scan" { t("bedside-wristband") } else { t("bedside-bag-label") })),
+                ("problem", arg(match m.problem { "wrong_record" => t("bedside-problem-wrong-record"), "wrong_kind" => t("bedside-problem-wrong-kind"), "not_scanned" => t("bedside-problem-not-scanned"), _ => t("bedside-problem-unreadable") })),
+            ]))
+            " " (t("bedside-expected")) " " span class="code" { (m.expected) } @if let Some(f) = &m.found { (t("bedside-read")) " " span class="code" { (f) } } (t("bedside-close")) } } } }
     } else {
         html! {}
     };
     html! {
         div class="match bad" role="alert" id="mismatch" {
-            "✕ STOP: " (sentence(error, user.zone))
+            "✕ " (t("bedside-stop")) " " (sentence(error, user.zone))
             (details)
-            p { "Nothing was infused." @if matches!(error, AppError::IdentityMismatch(_)) { " The mismatch is recorded." } }
+            p { (t("bedside-nothing-infused")) @if matches!(error, AppError::IdentityMismatch(_)) { " " (t("bedside-mismatch-recorded")) } }
         }
     }
 }
@@ -239,10 +243,7 @@ pub async fn late_entry(
         .find_map(|f| NaiveDateTime::parse_from_str(form.started_at.trim(), f).ok())
         .and_then(|local| user.zone.from_local(local));
     let Some(started_at) = started_at else {
-        return Err(PageError::back(
-            &back,
-            "Give the date and time the infusion started, in the site's time.",
-        ));
+        return Err(PageError::back(&back, t("bedside-late-bad-time")));
     };
     let signature = user
         .sign(&state, form.password, form.meaning, &back)
@@ -263,9 +264,9 @@ pub async fn late_entry(
         Ok(_) => Ok(redirect_with(
             &back,
             true,
-            format!(
-                "Late entry recorded: infusion started {}. Record its end below.",
-                user.when(started_at)
+            t_with(
+                "bedside-late-recorded",
+                &[("when", arg(user.when(started_at)))],
             ),
         )),
         Err(error) => bedside_refusal(&state, &user, id, error).await,
@@ -285,19 +286,13 @@ pub async fn complete(
     let dose_id = infusion.dose.dose.id;
     let back = format!("/doses/{dose_id}/bedside");
     let Some(volume) = parse_millilitres(form.volume_ml.trim()) else {
-        return Err(PageError::back(
-            &back,
-            "Give the volume infused in mL, as on the bag (for example 4.4).",
-        ));
+        return Err(PageError::back(&back, t("bedside-volume-bad")));
     };
     let now = state.clock.now();
     let mut events = Vec::new();
     if !form.ae_term.trim().is_empty() {
         let Ok(grade) = form.ae_grade.trim().parse::<i32>() else {
-            return Err(PageError::back(
-                &back,
-                "An adverse event needs its grade, 1 to 5.",
-            ));
+            return Err(PageError::back(&back, t("bedside-ae-grade-missing")));
         };
         events.push(infusions::NewAdverseEvent {
             term: form.ae_term.clone(),
@@ -322,10 +317,12 @@ pub async fn complete(
         Ok(done) => Ok(redirect_with(
             &format!("/patients/{}", done.infusion.patient_id),
             true,
-            format!(
-                "Infusion {} recorded: {} given.",
-                done.infusion.infusion_number,
-                crate::domain::units::millilitres(volume)
+            t_with(
+                "bedside-infusion-recorded",
+                &[
+                    ("number", arg(done.infusion.infusion_number)),
+                    ("volume", arg(crate::domain::units::millilitres(volume))),
+                ],
             ),
         )),
         Err(AppError::VolumeUnconfirmed {
@@ -336,16 +333,25 @@ pub async fn complete(
             let record = doses::get(&state, dose_id).await?;
             let confirm = VolumeToConfirm {
                 millilitres: form.volume_ml.trim().to_owned(),
-                message: format!(
-                    "{} is not what the bag holds ({}; more than {tolerance_pct} % apart). Check the number: the bag is labelled in mL. If it is right, say why and confirm.",
-                    crate::domain::units::millilitres(volume_infused_ul),
-                    crate::domain::units::millilitres(volume_prepared_ul)
+                message: t_with(
+                    "bedside-volume-confirm",
+                    &[
+                        (
+                            "infused",
+                            arg(crate::domain::units::millilitres(volume_infused_ul)),
+                        ),
+                        (
+                            "prepared",
+                            arg(crate::domain::units::millilitres(volume_prepared_ul)),
+                        ),
+                        ("tolerance", arg(tolerance_pct)),
+                    ],
                 ),
             };
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
                 page::show(
-                    "Bedside",
+                    &t("bedside-title"),
                     &user,
                     bedside_view(&user, &record, &Flash::default(), None, Some(&confirm)),
                 ),

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::domain::patient::{ScheduleRefused, next_infusion};
 use crate::domain::protocol::Protocol;
 use crate::domain::zone::SiteZone;
+use crate::i18n::{arg, t_with};
 
 /// Why no infusion may be given today, in words.
 pub enum CourseNote {
@@ -37,26 +38,47 @@ pub fn course_note(
     let days: Vec<NaiveDate> = starts.iter().map(|t| zone.date(*t)).collect();
     let last = days.iter().max().copied();
     let given = days.len();
-    let last_words = last.map_or(String::new(), |d| format!(", the last on {d}"));
     match next_infusion(rules, &days, zone.date(now)) {
         Ok(_) => None,
-        Err(ScheduleRefused::LimitReached { limit }) => Some(CourseNote::Over(format!(
-            "The course is finished: all {limit} infusions were given{last_words}. No further dose may be ordered."
-        ))),
+        Err(ScheduleRefused::LimitReached { limit }) => Some(CourseNote::Over(match last {
+            Some(d) => t_with(
+                "course-finished-last",
+                &[("limit", arg(limit)), ("last", arg(d))],
+            ),
+            None => t_with("course-finished", &[("limit", arg(limit))]),
+        })),
         Err(ScheduleRefused::OutsideWindow {
             last_day,
             window_days,
             ..
-        }) => Some(CourseNote::Over(format!(
-            "The infusion window closed after Day {window_days}, {last_day}: {given} of {} infusions were given{last_words}. No further infusion may be given.",
-            rules.infusions
-        ))),
+        }) => {
+            let mut args = vec![
+                ("window", arg(window_days)),
+                ("day", arg(last_day)),
+                ("given", arg(given)),
+                ("total", arg(rules.infusions)),
+            ];
+            let key = match last {
+                Some(d) => {
+                    args.push(("last", arg(d)));
+                    "course-window-closed-last"
+                }
+                None => "course-window-closed",
+            };
+            Some(CourseNote::Over(t_with(key, &args)))
+        }
         Err(ScheduleRefused::TooSoon {
             previous_day,
             earliest,
             min_interval_days,
-        }) => Some(CourseNote::NotYet(format!(
-            "Infusion {given} was given on {previous_day}; the next may be given from {earliest} ({min_interval_days} days at least between infusions). Weigh the patient and order the dose then."
+        }) => Some(CourseNote::NotYet(t_with(
+            "course-too-soon",
+            &[
+                ("given", arg(given)),
+                ("previous", arg(previous_day)),
+                ("earliest", arg(earliest)),
+                ("interval", arg(min_interval_days)),
+            ],
         ))),
     }
 }

@@ -15,6 +15,7 @@ use crate::domain::lifecycle::DoseStatus;
 use crate::domain::lifecycle::LotStatus;
 use crate::domain::lifecycle::VialStatus;
 use crate::domain::patient::tenths_display;
+use crate::i18n::{arg, t, t_with};
 use crate::services::doses::{self, DoseRecord};
 use crate::services::{history, storage};
 use crate::state::AppState;
@@ -25,21 +26,17 @@ use crate::web::page::{self, Flash, pill, signature_fields};
 use crate::web::user::WebUser;
 
 /// Why a dose's counts failed, in words, from its stored code.
-fn count_failure_words(code: &str) -> &'static str {
+fn count_failure_words(code: &str) -> String {
     match code {
-        "viability_too_low" => "A vial's viability is below the protocol's minimum.",
-        "implausible_count" => {
-            "A count is implausible: its recovery is outside the protocol's range, or it is far from the other vials' counts. Check it (a slip of ten?): correct it, or confirm it with a reason."
-        }
-        "dose_out_of_range" => {
-            "The counted cells do not give a volume that holds a dose in the accepted range."
-        }
-        "thawed_product_expired" => "The thawed product is past its shelf life.",
-        "lot_expired" => "The lot has expired.",
-        "lot_recalled" => "The lot has been recalled.",
-        "stale_weight" => "The patient's weight is older than the protocol allows.",
-        "weight_voided" => "The weight the dose was computed from has been voided.",
-        _ => "The counts failed.",
+        "viability_too_low" => t("dose-failure-viability-too-low"),
+        "implausible_count" => t("dose-failure-implausible"),
+        "dose_out_of_range" => t("dose-failure-out-of-range"),
+        "thawed_product_expired" => t("dose-failure-thawed-expired"),
+        "lot_expired" => t("dose-failure-lot-expired"),
+        "lot_recalled" => t("dose-failure-lot-recalled"),
+        "stale_weight" => t("dose-failure-stale-weight"),
+        "weight_voided" => t("dose-failure-weight-voided"),
+        _ => t("dose-failure-other"),
     }
 }
 
@@ -54,7 +51,7 @@ pub async fn dose_page(
     let places = places_of(&state, &record).await;
     let history = history::of(&state, "dose", id).await?;
     Ok(page::show(
-        &format!("Dose {}", record.dose.code),
+        &t_with("dose-title", &[("code", arg(&record.dose.code))]),
         &user,
         html! {
             (dose_view(&user, &record, &places, state.clock.now(), &flash))
@@ -113,43 +110,44 @@ fn dose_view(
             .unwrap_or_default()
     };
     html! {
-        h1 { "Dose " span class="code" { (d.code) } " " (pill(d.status)) }
+        h1 { (t("dose-heading")) " " span class="code" { (d.code) } " " (pill(d.status)) }
         (flash.render())
-        p { "Patient " a href={ "/patients/" (d.patient_id) } { (record.subject_code) } " · infusion "
-            (d.infusion_number) " of " (record.infusions_total) " · lot " a class="code" href={ "/lots/" (record.lot.id) } { (record.lot.code) }
-            " " @if record.lot.status != LotStatus::Released { (pill(record.lot.status)) } " expires " strong { (user.date(record.lot.expires_at)) }
-            @if record.lot.expires_at <= now { " " span class="pill bad" { "expired" } } }
-        p { "Target " strong { (page::cells(d.target_cells.get())) } " viable cells (accepted " (crate::domain::units::grouped(d.min_cells)) " to " (crate::domain::units::grouped(d.max_cells)) ") for "
-            strong { (kg_text(d.weight_g)) " kg" } ", weighed " (user.when(record.weight.measured_at))
-            @if record.weight.voided_at.is_some() { " " span class="pill bad" { "weight voided" } }
-            @else if weight_valid_until < now { " " span class="pill bad" { "weight too old" } }
-            @else { span class="muted" { " (valid until " (user.when(weight_valid_until)) ")" } } "." }
+        p { (t("dose-patient")) " " a href={ "/patients/" (d.patient_id) } { (record.subject_code) } " · "
+            (t_with("dose-infusion-of", &[("number", arg(d.infusion_number)), ("total", arg(record.infusions_total))])) " · " (t("dose-lot")) " " a class="code" href={ "/lots/" (record.lot.id) } { (record.lot.code) }
+            " " @if record.lot.status != LotStatus::Released { (pill(record.lot.status)) } " " (t("dose-expires")) " " strong { (user.date(record.lot.expires_at)) }
+            @if record.lot.expires_at <= now { " " span class="pill bad" { (t("dose-expired")) } } }
+        p { (t("dose-target")) " " strong { (page::cells(d.target_cells.get())) } " "
+            (t_with("dose-accepted-for", &[("min", arg(crate::domain::units::grouped(d.min_cells))), ("max", arg(crate::domain::units::grouped(d.max_cells)))])) " "
+            strong { (kg_text(d.weight_g)) " kg" } (t_with("dose-weighed", &[("when", arg(user.when(record.weight.measured_at)))]))
+            @if record.weight.voided_at.is_some() { " " span class="pill bad" { (t("dose-weight-voided")) } }
+            @else if weight_valid_until < now { " " span class="pill bad" { (t("dose-weight-too-old")) } }
+            @else { span class="muted" { " " (t_with("dose-weight-valid-until", &[("when", arg(user.when(weight_valid_until)))])) } } (t("dose-sentence-end")) }
         @if d.status == DoseStatus::CountFailed {
             div class="msg bad" role="alert" id="count-failed" {
-                strong { "The counts do not make a dose. " }
+                strong { (t("dose-counts-fail")) " " }
                 (count_failure_words(d.count_failure.as_deref().unwrap_or("")))
-                " The vials are thawed and recorded: correct a mistyped count (signed), replace a failing vial, or cancel the dose (its thawed vials are discarded)."
+                " " (t("dose-count-failed-next"))
             }
         }
         section class="card" {
-            h2 { "Vials" }
+            h2 { (t("dose-vials")) }
             table {
-                thead { tr { th { "Vial" } th { "Status" } th { "Where" } th class="num" { "Viable cells/mL" } th class="num" { "Viability" } th class="num" { "Recovery" } th { "Count" } } }
+                thead { tr { th { (t("col-vial")) } th { (t("col-status")) } th { (t("col-where")) } th class="num" { (t("dose-col-viable")) } th class="num" { (t("dose-col-viability")) } th class="num" { (t("dose-col-recovery")) } th { (t("dose-col-count")) } } }
                 tbody { @for (v, place) in record.vials.iter().zip(places) {
                     @let count = record.current_count(v.id);
                     tr {
                         td class="code" { (v.code) }
                         td { (pill(v.status)) }
-                        td { @match place { Some(p) => (p), None => span class="muted" { "out of storage" } } }
+                        td { @match place { Some(p) => (p), None => span class="muted" { (t("dose-out-of-storage")) } } }
                         td class="num" { @if let Some(c) = count { (crate::domain::units::grouped(c.viable_cells_per_ml)) } }
                         td class="num" { @if let Some(c) = count { (tenths_display(c.viability_tenths)) " %" } }
                         td class="num" { @if let Some(c) = count { @if let Some(r) = c.recovery_tenths { (r / 10) "." (r % 10) " %" } } }
                         td { @if let Some(c) = count {
                             @match c.failure.as_deref() {
-                                Some("viability_too_low") => span class="pill bad" { "viability too low" },
-                                Some("implausible_count") => span class="pill bad" { "implausible: check" },
+                                Some("viability_too_low") => span class="pill bad" { (t("dose-viability-too-low")) },
+                                Some("implausible_count") => span class="pill bad" { (t("dose-implausible")) },
                                 Some(other) => span class="pill bad" { (other.replace('_', " ")) },
-                                None => @if c.confirmed { span class="pill ok" title=(c.confirm_reason.clone().unwrap_or_default()) { "confirmed" } } @else { span class="pill ok" { "passes" } },
+                                None => @if c.confirmed { span class="pill ok" title=(c.confirm_reason.clone().unwrap_or_default()) { (t("dose-confirmed")) } } @else { span class="pill ok" { (t("dose-passes")) } },
                             }
                         } }
                     }
@@ -157,9 +155,9 @@ fn dose_view(
             }
             @if !record.counts.is_empty() {
                 details {
-                    summary { "Every count recorded (" (record.counts.len()) ")" }
+                    summary { (t_with("dose-every-count", &[("count", arg(record.counts.len()))])) }
                     table {
-                        thead { tr { th { "Recorded" } th { "Vial" } th class="num" { "Viable cells/mL" } th class="num" { "Viability" } th { "Note" } } }
+                        thead { tr { th { (t("dose-col-recorded")) } th { (t("col-vial")) } th class="num" { (t("dose-col-viable")) } th class="num" { (t("dose-col-viability")) } th { (t("dose-col-note")) } } }
                         tbody { @for c in &record.counts {
                             @let superseded = record.is_superseded(c.id);
                             tr {
@@ -168,9 +166,9 @@ fn dose_view(
                                 td class="num" { @if superseded { s { (crate::domain::units::grouped(c.viable_cells_per_ml)) } } @else { (crate::domain::units::grouped(c.viable_cells_per_ml)) } }
                                 td class="num" { (tenths_display(c.viability_tenths)) " %" }
                                 td {
-                                    @if superseded { "corrected later · " }
-                                    @if let Some(reason) = &c.correction_reason { "correction: " (reason) " · " }
-                                    @if let Some(reason) = &c.confirm_reason { "confirmed: " (reason) " · " }
+                                    @if superseded { (t("dose-corrected-later")) " · " }
+                                    @if let Some(reason) = &c.correction_reason { (t_with("dose-correction-reason", &[("reason", arg(reason))])) " · " }
+                                    @if let Some(reason) = &c.confirm_reason { (t_with("dose-confirm-reason", &[("reason", arg(reason))])) " · " }
                                     @if let Some(f) = &c.failure { (f.replace('_', " ")) }
                                 }
                             }
@@ -179,31 +177,31 @@ fn dose_view(
                 }
             }
             @if !record.removed.is_empty() {
-                p class="muted" { "Replaced: " @for (v, reason) in &record.removed { span class="code" { (v.code) } " (" (reason) ") " } }
+                p class="muted" { (t("dose-replaced")) " " @for (v, reason) in &record.removed { span class="code" { (v.code) } " (" (reason) ") " } }
             }
         }
         @if pharmacist && !reserved.is_empty() && matches!(d.status.as_str(), "reserved" | "count_failed") {
             form class="card" method="post" action={ "/doses/" (d.id) "/thaw" } id="thaw" {
-                h2 { "3 · Counts after thaw" }
-                p class="muted" { "Recording the counts records the thaw: the vials leave the freezer for good and the " (record.rules.post_thaw_shelf_life_minutes / 60) "-hour clock starts." }
+                h2 { "3 · " (t("dose-step-counts")) }
+                p class="muted" { (t_with("dose-thaw-note", &[("hours", arg(record.rules.post_thaw_shelf_life_minutes / 60))])) }
                 input type="hidden" name="csrf" value=(user.csrf());
                 input type="hidden" name="mode" value="count";
                 @for (i, v) in reserved.iter().enumerate() {
                     fieldset {
                         legend class="code" { (v.code) }
                         input type="hidden" name={ "vial_" (i) } value=(v.id);
-                        label { "Viable cells per mL" input name={ "cells_" (i) } inputmode="numeric" required placeholder="16000000"; }
-                        label { "Viability %" input name={ "viability_" (i) } inputmode="decimal" required placeholder="91.5"; }
+                        label { (t("dose-cells-per-ml")) input name={ "cells_" (i) } inputmode="numeric" required placeholder="16000000"; }
+                        label { (t("dose-viability-pct")) input name={ "viability_" (i) } inputmode="decimal" required placeholder="91.5"; }
                     }
                 }
-                div class="actions" { button type="submit" { "Record counts" } }
+                div class="actions" { button type="submit" { (t("dose-record-counts")) } }
             }
         }
         @if pharmacist && !thawed.is_empty() && matches!(d.status.as_str(), "count_failed" | "thawed") {
             details class="card" open[d.status == DoseStatus::CountFailed] {
-                summary { "Correct or confirm a count (signed)" }
+                summary { (t("dose-correct-summary")) }
                 form method="post" action={ "/doses/" (d.id) "/thaw" } id="correct" {
-                    p class="muted" { "Fill in only the vials to correct. The recorded count stays on record, struck out." }
+                    p class="muted" { (t("dose-correct-hint")) }
                     input type="hidden" name="csrf" value=(user.csrf());
                     input type="hidden" name="mode" value="correct";
                     @for (i, v) in thawed.iter().enumerate() {
@@ -211,66 +209,66 @@ fn dose_view(
                         fieldset {
                             legend class="code" { (v.code) }
                             input type="hidden" name={ "vial_" (i) } value=(v.id);
-                            label { "Viable cells per mL" input name={ "cells_" (i) } inputmode="numeric" placeholder=(count.map(|c| c.viable_cells_per_ml.to_string()).unwrap_or_default()); }
-                            label { "Viability %" input name={ "viability_" (i) } inputmode="decimal" placeholder=(count.map(|c| tenths_display(c.viability_tenths)).unwrap_or_default()); }
-                            label { input type="checkbox" name={ "confirm_" (i) } value="true"; " The count is unusual but right" }
-                            label { "Why it is right" input name={ "reason_" (i) } placeholder="recounted twice, same result"; }
+                            label { (t("dose-cells-per-ml")) input name={ "cells_" (i) } inputmode="numeric" placeholder=(count.map(|c| c.viable_cells_per_ml.to_string()).unwrap_or_default()); }
+                            label { (t("dose-viability-pct")) input name={ "viability_" (i) } inputmode="decimal" placeholder=(count.map(|c| tenths_display(c.viability_tenths)).unwrap_or_default()); }
+                            label { input type="checkbox" name={ "confirm_" (i) } value="true"; " " (t("dose-unusual-right")) }
+                            label { (t("dose-why-right")) input name={ "reason_" (i) } placeholder=(t("dose-why-right-placeholder")); }
                         }
                     }
-                    label { "Why the count is corrected" input name="correction_reason" required placeholder="10× slip when typing"; }
+                    label { (t("dose-why-corrected")) input name="correction_reason" required placeholder=(t("dose-why-corrected-placeholder")); }
                     (signature_fields("count corrected"))
-                    div class="actions" { button type="submit" { "Sign and record the count" } }
+                    div class="actions" { button type="submit" { (t("dose-sign-count")) } }
                 }
             }
         }
         @if pharmacist && matches!(d.status.as_str(), "reserved" | "count_failed") {
             details class="card" {
-                summary { "Replace a vial (signed)" }
+                summary { (t("dose-replace-summary")) }
                 form method="post" action={ "/doses/" (d.id) "/replace-vial" } {
                     input type="hidden" name="csrf" value=(user.csrf());
-                    label { "Vial to discard" select name="vial_id" { @for v in &record.vials { option value=(v.id) { (v.code) } } } }
-                    label { "Why" input name="reason" required placeholder="viability 62 % on count"; }
+                    label { (t("dose-vial-to-discard")) select name="vial_id" { @for v in &record.vials { option value=(v.id) { (v.code) } } } }
+                    label { (t("dose-replace-why")) input name="reason" required placeholder=(t("dose-replace-why-placeholder")); }
                     (signature_fields("vial discarded"))
-                    div class="actions" { button class="danger" type="submit" { "Discard and reserve another" } }
+                    div class="actions" { button class="danger" type="submit" { (t("dose-replace-button")) } }
                 }
             }
         }
         @if let (Some(volume), Some(cells)) = (d.volume_ul, d.cells_to_administer) {
             section class="card" {
-                h2 { "4 · Volume to draw" }
+                h2 { "4 · " (t("dose-step-volume")) }
                 p class="big" id="volume" { (crate::domain::units::millilitres(volume)) }
-                p { "holding " strong { (page::cells(cells.get())) } " viable cells (pooled " (crate::domain::units::grouped(d.concentration_cells_per_ml.unwrap_or_default())) " cells/mL)." }
+                p { (t("dose-holding")) " " strong { (page::cells(cells.get())) } " " (t_with("dose-pooled", &[("concentration", arg(crate::domain::units::grouped(d.concentration_cells_per_ml.unwrap_or_default())))])) }
                 @if let (Some(thawed_at), Some(use_by)) = (d.thawed_at, record.use_by) {
-                    p { "Thawed " (user.when(thawed_at)) ". " strong { "Use by " (user.when(use_by)) }
-                        @if use_by < now { " " span class="pill bad" { "expired" } } }
+                    p { (t_with("dose-thawed-at", &[("when", arg(user.when(thawed_at)))])) " " strong { (t_with("dose-use-by", &[("when", arg(user.when(use_by)))])) }
+                        @if use_by < now { " " span class="pill bad" { (t("dose-expired")) } } }
                 }
-                a class="button secondary" href={ "/api/v1/doses/" (d.id) "/label.png" } { "Bag label" }
+                a class="button secondary" href={ "/api/v1/doses/" (d.id) "/label.png" } { (t("dose-bag-label")) }
             }
         }
         @if d.status == DoseStatus::Thawed && pharmacist {
             @if counted_by_me && record.rules.independent_verification {
-                div class="msg bad" role="status" { "You recorded this dose's counts: another pharmacist verifies it." }
+                div class="msg bad" role="status" { (t("dose-another-verifies")) }
             } @else {
                 form class="card" method="post" action={ "/doses/" (d.id) "/verify" } {
-                    h2 { "5 · Verify and sign" }
+                    h2 { "5 · " (t("dose-step-verify")) }
                     input type="hidden" name="csrf" value=(user.csrf());
                     (signature_fields("dose verified"))
-                    div class="actions" { button type="submit" { "Sign and verify" } }
+                    div class="actions" { button type="submit" { (t("dose-sign-verify")) } }
                 }
             }
         }
         @if matches!(d.status.as_str(), "verified" | "infusing") {
-            div class="actions" { a class="button" href={ "/doses/" (d.id) "/bedside" } { "Bedside check" } }
+            div class="actions" { a class="button" href={ "/doses/" (d.id) "/bedside" } { (t("dose-bedside-check")) } }
         }
         @if pharmacist && matches!(d.status.as_str(), "reserved" | "count_failed" | "thawed" | "verified") {
             details class="card" {
-                summary { "Cancel this dose" }
+                summary { (t("dose-cancel-summary")) }
                 form method="post" action={ "/doses/" (d.id) "/cancel" } {
                     input type="hidden" name="csrf" value=(user.csrf());
-                    p class="muted" { "Reserved vials go back to stock; thawed vials are discarded." }
-                    label for="cancel-reason" { "Reason" }
+                    p class="muted" { (t("dose-cancel-hint")) }
+                    label for="cancel-reason" { (t("dose-cancel-reason")) }
                     input id="cancel-reason" name="reason" required;
-                    div class="actions" { button class="danger" type="submit" { "Cancel dose" } }
+                    div class="actions" { button class="danger" type="submit" { (t("dose-cancel-button")) } }
                 }
             }
         }

@@ -22,3 +22,22 @@ pub mod patient;
 pub mod preparation;
 pub mod weights;
 pub mod worksheet;
+
+use fluent_bundle::FluentValue;
+
+/// Marks where a piece of markup (bold words, a link) goes inside a
+/// message, so each language puts it where its grammar wants.
+const SLOT: &str = "\u{1}";
+
+/// The argument `{ $slot }` of a message with markup inside it.
+pub(crate) fn slot() -> FluentValue<'static> {
+    crate::i18n::arg(SLOT)
+}
+
+/// A message's words before and after its `{ $slot }`.
+pub(crate) fn slotted(text: String) -> (String, String) {
+    match text.split_once(SLOT) {
+        Some((before, after)) => (before.to_owned(), after.to_owned()),
+        None => (text, String::new()),
+    }
+}

@@ -16,10 +16,12 @@ use crate::domain::patient::{tenths_display, window_day};
 use crate::domain::protocol::Protocol;
 use crate::entities::assessment;
 use crate::error::AppResult;
+use crate::i18n::{arg, t, t_with};
 use crate::services::patients::PatientRecord;
 use crate::services::{assessments, history, patients, protocol};
 use crate::state::AppState;
 use crate::web::clinic::course::{CourseNote, course_note};
+use crate::web::clinic::{slot, slotted};
 use crate::web::error::PageError;
 use crate::web::extract::{PageUser, WebQuery};
 use crate::web::history::history_view;
@@ -69,7 +71,10 @@ pub fn patient_html(
     confirm: Option<&WeightToConfirm>,
 ) -> Html<String> {
     page::show(
-        &format!("Patient {}", sheet.record.patient.subject_code),
+        &t_with(
+            "patient-title",
+            &[("code", arg(&sheet.record.patient.subject_code))],
+        ),
         user,
         html! {
             (patient_view(user, sheet, flash, confirm))
@@ -99,38 +104,40 @@ fn patient_view(
     let open = record.doses.iter().find(|d| d.status.is_open());
     let role = user.user.role;
     html! {
-        h1 { "Patient " span class="code" { (p.subject_code) } }
+        h1 { (t("patient-heading")) " " span class="code" { (p.subject_code) } }
         (flash.render())
         div class="actions" {
-            a class="button secondary" href={ "/api/v1/patients/" (p.id) "/wristband.png" } { "Wristband label" }
-            @if role == Role::Pharmacist && open.is_none() && note.is_none() { a class="button" href={ "/patients/" (p.id) "/dose" } { "Dose worksheet" } }
+            a class="button secondary" href={ "/api/v1/patients/" (p.id) "/wristband.png" } { (t("patient-wristband-label")) }
+            @if role == Role::Pharmacist && open.is_none() && note.is_none() { a class="button" href={ "/patients/" (p.id) "/dose" } { (t("patient-worksheet")) } }
             @if let Some(d) = open {
-                @if role == Role::Pharmacist { a class="button" href={ "/doses/" (d.id) } { "Open dose " (d.code) } }
-                @if role == Role::Clinician { a class="button" href={ "/doses/" (d.id) "/bedside" } { "Bedside check " (d.code) } }
+                @if role == Role::Pharmacist { a class="button" href={ "/doses/" (d.id) } { (t("patient-open-dose")) " " (d.code) } }
+                @if role == Role::Clinician { a class="button" href={ "/doses/" (d.id) "/bedside" } { (t("patient-bedside-check")) " " (d.code) } }
             }
-            a class="button secondary" href={ "/api/v1/trace/patients/" (p.id) "?format=csv" } { "Trace CSV" }
+            a class="button secondary" href={ "/api/v1/trace/patients/" (p.id) "?format=csv" } { (t("patient-trace-csv")) }
         }
         div class="grid" {
             section class="card" {
-                h2 { "Infusion schedule" }
-                p { (record.infusions.len()) " of " (rules.infusions) " infusions given." }
+                h2 { (t("patient-schedule")) }
+                p { (t_with("patient-infusions-given", &[("given", arg(record.infusions.len())), ("total", arg(rules.infusions))])) }
                 @if let Some(CourseNote::Over(words)) = &note {
                     p id="course-status" { strong { (words) } }
                 } @else {
                     @if let (Some(first), Some(last)) = (window.first_day, window.last_day) {
-                        p { "Day 1 was " (first) "; the last infusion may be given on Day " (rules.window_days) ", " strong { (last) } "." }
+                        @let (before, after) = slotted(t_with("patient-window", &[("first", arg(first)), ("window", arg(rules.window_days)), ("slot", slot())]));
+                        p { (before) strong { (last) } (after) }
                     }
                     @if let Some(next) = window.next_earliest {
-                        p { "At least " (rules.min_interval_days) " days between infusions: the next may be given from " strong { (next) } "." }
+                        @let (before, after) = slotted(t_with("patient-next", &[("interval", arg(rules.min_interval_days)), ("slot", slot())]));
+                        p { (before) strong { (next) } (after) }
                     }
                 }
                 table {
-                    thead { tr { th { "#" } th { "Started" } th { "Day" } th { "Status" } } }
+                    thead { tr { th { "#" } th { (t("patient-col-started")) } th { (t("patient-col-day")) } th { (t("col-status")) } } }
                     tbody { @for i in &record.infusions {
                         tr {
                             td class="num" { (i.infusion_number) }
                             td { (user.when(i.started_at))
-                                @if i.late_entry { " " span class="pill quarantine" title=(i.late_reason.clone().unwrap_or_default()) { "late entry" } } }
+                                @if i.late_entry { " " span class="pill quarantine" title=(i.late_reason.clone().unwrap_or_default()) { (t("patient-late-entry")) } } }
                             td class="num" { @if let Some(f) = window.first_day { (window_day(f, user.zone.date(i.started_at))) } }
                             td { (pill(i.status)) }
                         }
@@ -138,34 +145,37 @@ fn patient_view(
                 }
             }
             section class="card" {
-                h2 { "Weights" }
+                h2 { (t("patient-weights")) }
                 @if let Some(g) = p.enrolment_weight_g {
-                    p class="muted" { "At enrolment " (kg_text(g)) " kg"
-                        @if let Some(mm) = p.height_mm { ", height " (mm / 10) "." (mm % 10) " cm" } "." }
+                    p class="muted" { @if let Some(mm) = p.height_mm {
+                        (t_with("patient-enrolment-weight-height", &[("kg", arg(kg_text(g))), ("cm", arg(format!("{}.{}", mm / 10, mm % 10)))]))
+                    } @else {
+                        (t_with("patient-enrolment-weight", &[("kg", arg(kg_text(g)))]))
+                    } }
                 }
                 @if let Some(c) = confirm { (confirm_weight_block(user, p.id, c)) }
                 table {
-                    thead { tr { th { "Measured" } th class="num" { "kg" } th { "Entered" } th {} } }
+                    thead { tr { th { (t("patient-col-measured")) } th class="num" { "kg" } th { (t("patient-col-entered")) } th {} } }
                     tbody { @for w in record.weights.iter().take(12) {
                         tr {
                             @if w.voided_at.is_some() {
                                 td { s { (user.when(w.measured_at)) } }
                                 td class="num" { s { (kg_text(w.weight_g)) } }
-                                td { s { (w.value) " " (w.unit) } " " span class="pill bad" { "voided" }
+                                td { s { (w.value) " " (w.unit) } " " span class="pill bad" { (t("patient-voided")) }
                                     div class="muted" { (w.void_reason.clone().unwrap_or_default()) } }
                                 td {}
                             } @else {
                                 td { (user.when(w.measured_at)) }
                                 td class="num" { (kg_text(w.weight_g)) }
-                                td { (w.value) " " (w.unit) @if w.confirmed_change { " " span class="pill" { "confirmed" } } }
+                                td { (w.value) " " (w.unit) @if w.confirmed_change { " " span class="pill" { (t("patient-confirmed")) } } }
                                 td { @if role == Role::Clinician {
                                     details {
-                                        summary { "Void" }
+                                        summary { (t("patient-void")) }
                                         form method="post" action={ "/patients/" (p.id) "/weights/" (w.id) "/void" } {
                                             input type="hidden" name="csrf" value=(user.csrf());
-                                            label { "Why is this weight wrong?" input name="reason" required placeholder="typed in pounds as kilograms"; }
+                                            label { (t("patient-void-why")) input name="reason" required placeholder=(t("patient-void-why-placeholder")); }
                                             (signature_fields("weight voided"))
-                                            div class="actions" { button class="danger" type="submit" { "Void this weight" } }
+                                            div class="actions" { button class="danger" type="submit" { (t("patient-void-button")) } }
                                         }
                                     }
                                 } }
@@ -174,23 +184,23 @@ fn patient_view(
                     } }
                 }
                 @if role == Role::Clinician && confirm.is_none() && over {
-                    p class="muted" { "No weight is needed for a dose: no further infusion may be given." }
+                    p class="muted" { (t("patient-no-weight-needed")) }
                 }
                 @if role == Role::Clinician && confirm.is_none() && !over {
                     form method="post" action={ "/patients/" (p.id) "/weights" } {
                         input type="hidden" name="csrf" value=(user.csrf());
-                        label for="value" { "New weight" }
+                        label for="value" { (t("patient-new-weight")) }
                         input id="value" name="value" inputmode="decimal" required style="max-width:10rem";
-                        select name="unit" aria-label="unit" style="max-width:6rem" { option value="kg" { "kg" } option value="lb" { "lb" } }
-                        div class="actions" { button type="submit" { "Record weight" } }
+                        select name="unit" aria-label=(t("patient-unit")) style="max-width:6rem" { option value="kg" { "kg" } option value="lb" { "lb" } }
+                        div class="actions" { button type="submit" { (t("patient-record-weight")) } }
                     }
                 }
             }
             section class="card" {
-                h2 { "Assessments" }
-                p { "Baseline PASI at enrolment " (tenths_display(p.baseline_pasi_tenths)) "." }
+                h2 { (t("patient-assessments")) }
+                p { (t_with("patient-baseline-pasi", &[("score", arg(tenths_display(p.baseline_pasi_tenths)))])) }
                 table {
-                    thead { tr { th { "Assessed" } th { "Kind" } th class="num" { "Score" } } }
+                    thead { tr { th { (t("patient-col-assessed")) } th { (t("patient-col-kind")) } th class="num" { (t("patient-col-score")) } } }
                     tbody { @for a in scored {
                         tr {
                             td { (user.when(a.assessed_at)) }
@@ -212,18 +222,19 @@ pub struct WeightToConfirm {
 }
 
 fn confirm_weight_block(user: &WebUser, patient_id: Uuid, c: &WeightToConfirm) -> Markup {
+    let weight = format!("{} {}", c.value, c.unit.as_str());
     html! {
         div class="msg bad" role="alert" id="confirm-weight" {
             p { strong { (c.question) } }
-            p { "Weigh again or check the number and the unit. If " (c.value) " " (c.unit.as_str()) " is right, confirm it." }
+            p { (t_with("patient-confirm-hint", &[("weight", arg(&weight))])) }
             form method="post" action={ "/patients/" (patient_id) "/weights" } {
                 input type="hidden" name="csrf" value=(user.csrf());
                 input type="hidden" name="value" value=(c.value);
                 input type="hidden" name="unit" value=(c.unit.as_str());
                 input type="hidden" name="confirm_change" value="true";
                 div class="actions" {
-                    button type="submit" { "Yes, " (c.value) " " (c.unit.as_str()) " is right: record it" }
-                    a class="button secondary" href={ "/patients/" (patient_id) } { "No, enter it again" }
+                    button type="submit" { (t_with("patient-confirm-yes", &[("weight", arg(&weight))])) }
+                    a class="button secondary" href={ "/patients/" (patient_id) } { (t("patient-confirm-no")) }
                 }
             }
         }

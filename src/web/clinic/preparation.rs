@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::domain::dose::parse_viability;
 use crate::domain::lifecycle::VialStatus;
+use crate::i18n::{arg, t, t_with};
 use crate::services::doses::{self, Counting, DoseRecord, VialCount};
 use crate::state::AppState;
 use crate::web::error::{OrBack, PageError};
@@ -36,10 +37,7 @@ pub async fn thaw(
     let counts = counts_of(&field, correcting).map_err(|words| PageError::back(&back, words))?;
     let correction = if correcting {
         if counts.is_empty() {
-            return Err(PageError::back(
-                &back,
-                "Fill in the count of at least one vial to correct.",
-            ));
+            return Err(PageError::back(&back, t("preparation-fill-one")));
         }
         let signature = user
             .sign(
@@ -71,9 +69,14 @@ pub async fn thaw(
     Ok(redirect_with(
         &back,
         true,
-        format!(
-            "Counts recorded: draw {}.",
-            crate::domain::units::millilitres(record.dose.volume_ul.unwrap_or_default())
+        t_with(
+            "preparation-counts-recorded",
+            &[(
+                "volume",
+                arg(crate::domain::units::millilitres(
+                    record.dose.volume_ul.unwrap_or_default(),
+                )),
+            )],
         ),
     ))
 }
@@ -83,7 +86,7 @@ pub async fn thaw(
 fn counts_of<'a>(
     field: &impl Fn(&str) -> Option<&'a str>,
     correcting: bool,
-) -> Result<Vec<VialCount>, &'static str> {
+) -> Result<Vec<VialCount>, String> {
     let mut counts = Vec::new();
     for i in 0.. {
         let Some(vial) = field(&format!("vial_{i}")) else {
@@ -103,9 +106,7 @@ fn counts_of<'a>(
             parse_viability(viability),
         );
         let (Some(vial_id), Some(viable_cells_per_ml), Some(viability_tenths)) = parsed else {
-            return Err(
-                "Each vial needs its viable cells per mL (a whole number) and its viability (a percentage from 0 to 100).",
-            );
+            return Err(t("preparation-count-unreadable"));
         };
         let reason = field(&format!("reason_{i}"))
             .map(str::trim)
@@ -163,14 +164,14 @@ pub async fn replace_vial(
     Ok(redirect_with(
         &back,
         true,
-        format!(
-            "Vial discarded; {} reserved in its place.",
-            record
-                .vials
-                .iter()
-                .find(|v| v.status == VialStatus::Reserved)
-                .map_or("another", |v| v.code.as_str())
-        ),
+        match record
+            .vials
+            .iter()
+            .find(|v| v.status == VialStatus::Reserved)
+        {
+            Some(v) => t_with("preparation-replaced", &[("code", arg(&v.code))]),
+            None => t("preparation-replaced-another"),
+        },
     ))
 }
 
@@ -187,7 +188,7 @@ pub async fn verify(
     doses::verify(&state, &signature, id)
         .await
         .or_back(&back, user.zone)?;
-    Ok(redirect_with(&back, true, "Dose verified and signed."))
+    Ok(redirect_with(&back, true, t("preparation-verified")))
 }
 
 pub async fn cancel(
@@ -211,10 +212,11 @@ fn cancelled_words(record: &DoseRecord) -> String {
         .filter(|v| v.status == VialStatus::Discarded)
         .count();
     if discarded > 0 {
-        format!(
-            "Dose cancelled; its {discarded} thawed vials are recorded as discarded: destroy them."
+        t_with(
+            "preparation-cancelled-discarded",
+            &[("count", arg(discarded))],
         )
     } else {
-        "Dose cancelled; its vials are back in stock.".to_owned()
+        t("preparation-cancelled")
     }
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::domain::dose::{WeightUnit, describe_concerns, kg_text};
 use crate::error::AppError;
+use crate::i18n::{arg, t_with};
 use crate::services::patients;
 use crate::state::AppState;
 use crate::web::clinic::patient::{WeightToConfirm, patient_html, patient_sheet};
@@ -90,7 +91,7 @@ pub async fn record_weight(
             return Ok(redirect_with(
                 &back,
                 true,
-                format!("Weight recorded: {} kg.", kg_text(w.weight_g)),
+                t_with("weights-recorded", &[("kg", arg(kg_text(w.weight_g)))]),
             ));
         }
         Err(error) => error,
@@ -127,9 +128,6 @@ pub async fn void_weight(
     Ok(redirect_with(
         &back,
         true,
-        format!(
-            "The weight of {} kg is voided; it stays on record and is never used.",
-            kg_text(w.weight_g)
-        ),
+        t_with("weights-voided", &[("kg", arg(kg_text(w.weight_g)))]),
     ))
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::domain::accounts::Role;
 use crate::entities::patient;
 use crate::error::AppResult;
+use crate::i18n::{arg, t, t_with};
 use crate::services::doses::{self, Calculation, CalculationInput};
 use crate::services::{patients, protocol};
 use crate::state::AppState;
@@ -54,7 +55,7 @@ pub async fn worksheet(
         )),
     };
     Ok(page::show(
-        "Dose worksheet",
+        &t("worksheet-title"),
         &user,
         worksheet_view(&user, &patient, &sheet, &flash),
     ))
@@ -68,34 +69,34 @@ fn worksheet_view(
 ) -> Markup {
     let id = patient.id;
     html! {
-        h1 { "Dose worksheet · " span class="code" { (patient.subject_code) } }
+        h1 { (t("worksheet-heading")) " · " span class="code" { (patient.subject_code) } }
         (flash.render())
         @match sheet {
             Worksheet::Closed(note) => {
                 div class="msg" id="course-status" role="status" { (note.text()) }
-                p { a href={ "/patients/" (id) } { "Back to the patient" } }
+                p { a href={ "/patients/" (id) } { (t("worksheet-back")) } }
             }
             Worksheet::Open(calculation) => {
                 @match calculation.as_ref() {
                     Ok(calc) => {
                         section class="card" {
-                            h2 { "1 · Weight and dose" }
+                            h2 { "1 · " (t("worksheet-step-weight")) }
                             ol class="steps" { @for step in &calc.steps { li { (step) } } }
-                            p { "Target " strong { (page::cells(calc.target.target_cells.get())) } " viable cells; accepted "
-                                (crate::domain::units::grouped(calc.target.min_cells)) " to " (crate::domain::units::grouped(calc.target.max_cells)) "." }
-                            @if calc.lot.is_none() { div class="msg bad" role="alert" { "No released, unexpired lot has enough vials for this dose." } }
+                            p { (t("worksheet-target")) " " strong { (page::cells(calc.target.target_cells.get())) } " "
+                                (t_with("worksheet-accepted", &[("min", arg(crate::domain::units::grouped(calc.target.min_cells))), ("max", arg(crate::domain::units::grouped(calc.target.max_cells)))])) }
+                            @if calc.lot.is_none() { div class="msg bad" role="alert" { (t("worksheet-no-lot")) } }
                         }
                         @if user.user.role == Role::Pharmacist && calc.lot.is_some() {
                             form class="card" method="post" action={ "/patients/" (id) "/dose" } {
-                                h2 { "2 · Reserve the vials" }
+                                h2 { "2 · " (t("worksheet-step-reserve")) }
                                 input type="hidden" name="csrf" value=(user.csrf());
-                                div class="actions" { button type="submit" { "Reserve vials" } }
+                                div class="actions" { button type="submit" { (t("worksheet-reserve")) } }
                             }
                         }
                     }
                     Err(error) => {
                         div class="msg bad" role="alert" { (sentence(error, user.zone)) }
-                        p { a href={ "/patients/" (id) } { "Back to the patient" } }
+                        p { a href={ "/patients/" (id) } { (t("worksheet-back")) } }
                     }
                 }
             }
@@ -116,10 +117,12 @@ pub async fn reserve(
     Ok(redirect_with(
         &format!("/doses/{}", dose.dose.id),
         true,
-        format!(
-            "Dose {} ordered: {} vials reserved.",
-            dose.dose.code,
-            dose.vials.len()
+        t_with(
+            "worksheet-ordered",
+            &[
+                ("code", arg(&dose.dose.code)),
+                ("vials", arg(dose.vials.len())),
+            ],
         ),
     ))
 }

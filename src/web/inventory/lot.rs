@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::domain::accounts::Role;
 use crate::domain::lifecycle::LotStatus;
 use crate::domain::qc::{Conclusion, Specification};
+use crate::i18n::{arg, t, t_maybe, t_with};
 use crate::services::recall::{self, Recalled};
 use crate::services::{history, lots, protocol, vials};
 use crate::state::AppState;
@@ -34,7 +35,7 @@ pub async fn lot_page(
         .unwrap_or_default();
     let history = history::of(&state, "lot", id).await?;
     Ok(page::show(
-        &format!("Lot {}", record.lot.code),
+        &t_with("lot-title", &[("code", arg(&record.lot.code))]),
         &user,
         html! {
             (lot_view(&user, &record, spec.as_ref(), &vial_list, &flash))
@@ -54,82 +55,82 @@ fn lot_view(
     let quality = user.user.role == Role::Quality;
     let latest = |test: &str| record.qc.iter().rev().find(|r| r.test == test);
     html! {
-        h1 { "Lot " span class="code" { (l.code) } " " (pill(l.status)) }
+        h1 { (t("lot-heading")) " " span class="code" { (l.code) } " " (pill(l.status)) }
         (flash.render())
         div class="grid" {
             section class="card" {
                 table { tbody {
-                    tr { th { "Product" } td { (l.product_code) " · passage " (l.passage) } }
-                    tr { th { "Manufactured" } td { (user.when(l.manufactured_at)) } }
-                    tr { th { "Expires" } td { (user.date(l.expires_at)) } }
-                    @if let Some(n) = l.vial_count { tr { th { "Vials" } td { (n) " × " (crate::domain::units::millions(l.cells_per_vial.unwrap_or_default())) " cells" } } }
-                    tr { th { "By status" } td { @for (s, n) in &record.vial_counts { (pill(s)) " " (n) " " } } }
+                    tr { th { (t("lot-product")) } td { (l.product_code) " · " (t_with("lot-passage", &[("passage", arg(l.passage))])) } }
+                    tr { th { (t("lot-manufactured")) } td { (user.when(l.manufactured_at)) } }
+                    tr { th { (t("col-expires")) } td { (user.date(l.expires_at)) } }
+                    @if let Some(n) = l.vial_count { tr { th { (t("col-vials")) } td { (t_with("lot-vials-of", &[("count", arg(n)), ("cells", arg(crate::domain::units::millions(l.cells_per_vial.unwrap_or_default())))])) } } }
+                    tr { th { (t("lot-by-status")) } td { @for (s, n) in &record.vial_counts { (pill(s)) " " (n) " " } } }
                 } }
                 div class="actions" {
-                    @if l.vial_count.is_some() { a class="button secondary" href={ "/api/v1/lots/" (l.id) "/labels.pdf" } { "Label sheet (PDF)" } }
-                    a class="button secondary" href={ "/api/v1/lots/" (l.id) "/label.png" } { "Box label" }
-                    a class="button secondary" href={ "/trace/lots/" (l.id) } { "Trace" }
-                    a class="button secondary" href={ "/api/v1/lots/" (l.id) "/outcomes" } { "Outcomes (JSON)" }
+                    @if l.vial_count.is_some() { a class="button secondary" href={ "/api/v1/lots/" (l.id) "/labels.pdf" } { (t("lot-label-sheet")) } }
+                    a class="button secondary" href={ "/api/v1/lots/" (l.id) "/label.png" } { (t("lot-box-label")) }
+                    a class="button secondary" href={ "/trace/lots/" (l.id) } { (t("scan-trace")) }
+                    a class="button secondary" href={ "/api/v1/lots/" (l.id) "/outcomes" } { (t("lot-outcomes")) }
                 }
             }
             section class="card" {
-                h2 { "QC against the specification" }
+                h2 { (t("lot-qc-heading")) }
                 table {
-                    thead { tr { th { "Test" } th { "Latest" } th { "Limit" } th { "Standing" } } }
+                    thead { tr { th { (t("lot-col-test")) } th { (t("lot-col-latest")) } th { (t("lot-col-limit")) } th { (t("lot-col-standing")) } } }
                     tbody {
-                        @for t in spec.iter().flat_map(|s| s.tests.iter()) {
-                            @let r = latest(&t.test);
+                        @for test in spec.iter().flat_map(|s| s.tests.iter()) {
+                            @let r = latest(&test.test);
                             tr {
-                                td { (t.test) }
+                                td { (test.test) }
                                 td class="num" { @match r { Some(r) => { (r.value) " " (r.unit.clone().unwrap_or_default()) } None => span class="muted" { "—" } } }
-                                td { (t.limit.to_string()) " " (t.unit.clone().unwrap_or_default()) }
+                                td { (test.limit.to_string()) " " (test.unit.clone().unwrap_or_default()) }
                                 td {
-                                    @if record.standing.investigation_required.contains(&t.test) { span class="pill bad" { "failed: awaiting investigation" } }
-                                    @else if record.standing.failed.contains(&t.test) { span class="pill bad" { "fail" } }
-                                    @else if record.standing.missing.contains(&t.test) { span class="pill pending" { "missing" } }
-                                    @else { span class="pill ok" { "pass" } }
+                                    @if record.standing.investigation_required.contains(&test.test) { span class="pill bad" { (t("lot-awaiting-investigation")) } }
+                                    @else if record.standing.failed.contains(&test.test) { span class="pill bad" { (t("lot-fail")) } }
+                                    @else if record.standing.missing.contains(&test.test) { span class="pill pending" { (t("lot-missing")) } }
+                                    @else { span class="pill ok" { (t("lot-pass")) } }
                                 }
                             }
                         }
                     }
                 }
                 @if !record.standing.investigation_required.is_empty() {
-                    p class="msg bad" { "A failing " (record.standing.investigation_required.join(" and ")) " result counts until quality investigates it; a negative retest does not undo it." }
+                    p class="msg bad" { (t_with("lot-failing-counts", &[("tests", arg(record.standing.investigation_required.join(&t("inventory-and"))))])) }
                 }
             }
         }
         section class="card" {
-            h2 { "Every QC result, in order" }
+            h2 { (t("lot-every-qc")) }
             table {
-                thead { tr { th { "Recorded" } th { "Test" } th class="num" { "Value" } th { "Limit" } th { "Result" } th { "Investigation" } } }
+                thead { tr { th { (t("lot-col-recorded")) } th { (t("lot-col-test")) } th class="num" { (t("lot-col-value")) } th { (t("lot-col-limit")) } th { (t("lot-col-result")) } th { (t("lot-col-investigation")) } } }
                 tbody { @for r in &record.qc {
                     tr {
                         td { (user.when(r.recorded_at)) }
                         td { (r.test) }
                         td class="num" { (r.value) " " (r.unit.clone().unwrap_or_default()) }
                         td { (r.specification) }
-                        td { @if r.pass { span class="pill ok" { "pass" } } @else { span class="pill bad" { "fail" } } }
+                        td { @if r.pass { span class="pill ok" { (t("lot-pass")) } } @else { span class="pill bad" { (t("lot-fail")) } } }
                         td {
                             @if let Some(conclusion) = &r.investigation {
-                                (if conclusion == "confirmed" { "confirmed: " } else { "invalid test: " })
+                                (if conclusion == "confirmed" { t("lot-confirmed") } else { t("lot-invalid-test") })
                                 (r.investigation_reason.clone().unwrap_or_default())
-                                @if let Some(t) = r.investigated_at { span class="muted" { " (" (user.when(t)) ")" } }
+                                @if let Some(at) = r.investigated_at { span class="muted" { (t_with("lot-investigated-at", &[("when", arg(user.when(at)))])) } }
                             } @else if !r.pass && quality {
                                 details {
-                                    summary { "Investigate (signed)" }
+                                    summary { (t("lot-investigate")) }
                                     form method="post" action={ "/lots/" (l.id) "/qc/" (r.id) "/investigation" } {
                                         input type="hidden" name="csrf" value=(user.csrf());
-                                        label { "Conclusion" select name="conclusion" {
-                                            option value="invalid_test" { "The test was invalid: a retest counts" }
-                                            option value="confirmed" { "The failure is confirmed: reject the lot" }
+                                        label { (t("lot-conclusion")) select name="conclusion" {
+                                            option value="invalid_test" { (t("lot-conclusion-invalid")) }
+                                            option value="confirmed" { (t("lot-conclusion-confirmed")) }
                                         } }
-                                        label { "Why" input name="reason" required placeholder="investigation INV-12: sample contaminated"; }
+                                        label { (t("lot-why")) input name="reason" required placeholder=(t("lot-why-placeholder")); }
                                         (page::signature_fields("QC investigation"))
-                                        div class="actions" { button type="submit" { "Sign the investigation" } }
+                                        div class="actions" { button type="submit" { (t("lot-sign-investigation")) } }
                                     }
                                 }
                             } @else if !r.pass {
-                                span class="muted" { "not investigated" }
+                                span class="muted" { (t("lot-not-investigated")) }
                             }
                         }
                     }
@@ -138,40 +139,40 @@ fn lot_view(
         }
         @if quality && l.status == LotStatus::Quarantine {
             section class="card" {
-                h2 { "Release or reject" }
+                h2 { (t("lot-release-or-reject")) }
                 form method="post" action={ "/lots/" (l.id) "/release" } {
                     input type="hidden" name="csrf" value=(user.csrf());
                     (page::signature_fields("released for clinical use"))
-                    div class="actions" { button type="submit" { "Release lot" } }
+                    div class="actions" { button type="submit" { (t("lot-release")) } }
                 }
                 details {
-                    summary { "Reject instead" }
+                    summary { (t("lot-reject-instead")) }
                     form method="post" action={ "/lots/" (l.id) "/reject" } {
                         input type="hidden" name="csrf" value=(user.csrf());
-                        label for="reject-reason" { "Reason" }
+                        label for="reject-reason" { (t("scan-reason")) }
                         input id="reject-reason" name="reason" required;
                         (page::signature_fields("rejected"))
-                        div class="actions" { button class="danger" type="submit" { "Reject lot" } }
+                        div class="actions" { button class="danger" type="submit" { (t("lot-reject")) } }
                     }
                 }
             }
         }
         @if quality && l.status == LotStatus::Released {
             details class="card" {
-                summary { "Recall this lot" }
+                summary { (t("lot-recall-this")) }
                 form method="post" action={ "/lots/" (l.id) "/recall" } {
                     input type="hidden" name="csrf" value=(user.csrf());
-                    label for="recall-reason" { "Reason" }
+                    label for="recall-reason" { (t("scan-reason")) }
                     input id="recall-reason" name="reason" required;
                     (page::signature_fields("recalled"))
-                    div class="actions" { button class="danger" type="submit" { "Recall lot" } }
+                    div class="actions" { button class="danger" type="submit" { (t("lot-recall")) } }
                 }
             }
         }
         section class="card" {
-            h2 { "Vials" }
+            h2 { (t("vials-title")) }
             table {
-                thead { tr { th { "Vial" } th { "Status" } th { "Location" } th { "Labels" } } }
+                thead { tr { th { (t("col-vial")) } th { (t("col-status")) } th { (t("scan-location")) } th { (t("lot-col-labels")) } } }
                 tbody { @for v in vial_list {
                     tr {
                         td { a class="code" href={ "/vials/" (v.vial.id) } { (v.vial.code) } }
@@ -219,18 +220,18 @@ pub async fn lot_decision(
     let outcome = match action.as_str() {
         "release" => lots::release(&state, &signature, id)
             .await
-            .map(|_| "Lot released.".to_owned()),
+            .map(|_| t("lot-flash-released")),
         "reject" => lots::reject(&state, &signature, id, &form.reason)
             .await
-            .map(|_| "Lot rejected.".to_owned()),
+            .map(|_| t("lot-flash-rejected")),
         "recall" => recall::recall(&state, &signature, id, &form.reason)
             .await
             .map(|r| recalled_words(&r)),
         _ => {
             return Ok(page::error_page(
                 StatusCode::NOT_FOUND,
-                "No such action",
-                "Release, reject or recall.",
+                &t("lot-no-such-action"),
+                &t("lot-no-such-action-hint"),
             ));
         }
     };
@@ -246,28 +247,32 @@ fn recalled_words(r: &Recalled) -> String {
         .filter(|p| p.infusions.iter().any(|i| i.3))
         .map(|p| p.subject_code.as_str())
         .collect::<Vec<_>>();
-    format!(
-        "Lot recalled: {} vials held, {} doses cancelled, {} thawed vials to destroy{}; notify {}.",
-        r.vials_recalled.len(),
-        r.doses_cancelled.len(),
-        r.thawed_to_discard.len(),
-        if running.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; an infusion is running for {}: it may be completed, and the clinical team decides",
-                running.join(", ")
-            )
-        },
-        if r.recipients.is_empty() {
-            "nobody (no recipient yet)".to_owned()
-        } else {
-            r.recipients
-                .iter()
-                .map(|p| p.subject_code.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
+    let running = if running.is_empty() {
+        String::new()
+    } else {
+        t_with(
+            "lot-recalled-running",
+            &[("subjects", arg(running.join(", ")))],
+        )
+    };
+    let whom = if r.recipients.is_empty() {
+        t("lot-recalled-nobody")
+    } else {
+        r.recipients
+            .iter()
+            .map(|p| p.subject_code.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    t_with(
+        "lot-recalled-flash",
+        &[
+            ("vials", arg(r.vials_recalled.len())),
+            ("doses", arg(r.doses_cancelled.len())),
+            ("thawed", arg(r.thawed_to_discard.len())),
+            ("running", arg(running)),
+            ("whom", arg(whom)),
+        ],
     )
 }
 
@@ -293,13 +298,18 @@ pub async fn qc_investigation(
     .await
     .or_back(&back, user.zone)?;
     let message = match form.conclusion {
-        Conclusion::InvalidTest => {
-            "Investigation signed: the result is an invalid test, and a retest counts.".to_owned()
+        Conclusion::InvalidTest => t("lot-flash-invalid-test"),
+        Conclusion::Confirmed => {
+            let status = record.lot.status.as_str();
+            t_with(
+                "lot-flash-confirmed",
+                &[(
+                    "status",
+                    arg(t_maybe(&format!("status-{status}"))
+                        .unwrap_or_else(|| status.replace('_', " "))),
+                )],
+            )
         }
-        Conclusion::Confirmed => format!(
-            "Investigation signed: the failure is confirmed; the lot is {}.",
-            record.lot.status.as_str().replace('_', " ")
-        ),
     };
     Ok(redirect_with(&back, true, message))
 }

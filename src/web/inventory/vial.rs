@@ -5,6 +5,7 @@ use axum::response::Html;
 use maud::{Markup, html};
 use uuid::Uuid;
 
+use crate::i18n::{arg, t, t_with};
 use crate::services::{history, vials};
 use crate::state::AppState;
 use crate::web::error::PageError;
@@ -22,7 +23,7 @@ pub async fn vial_page(
     let record = vials::get(&state, id).await?;
     let history = history::of(&state, "vial", id).await?;
     Ok(page::show(
-        &format!("Vial {}", record.vial.code),
+        &t_with("vial-title", &[("code", arg(&record.vial.code))]),
         &user,
         vial_view(&user, &record, &history, &flash),
     ))
@@ -36,23 +37,23 @@ fn vial_view(
 ) -> Markup {
     let v = &record.vial;
     html! {
-        h1 { "Vial " span class="code" { (v.code) } " " (pill(v.status)) }
+        h1 { (t("vial-heading")) " " span class="code" { (v.code) } " " (pill(v.status)) }
         (flash.render())
         div class="grid" {
             section class="card" {
                 table { tbody {
-                    tr { th { "Location" } td { @match &record.location { Some(l) => (l.path()), None => span class="muted" { "not in storage" } } } }
-                    tr { th { "Lot" } td { a class="code" href={ "/lots/" (v.lot_id) } { (v.code.rsplit_once('-').map(|p| p.0).unwrap_or("")) } } }
-                    tr { th { "Cells" } td class="num" { (crate::domain::units::millions(v.cells_per_vial)) } }
-                    tr { th { "Volume" } td class="num" { (crate::domain::units::millilitres(v.volume_ul)) } }
-                    tr { th { "Frozen" } td { (user.when(v.frozen_at)) } }
-                    tr { th { "Labels issued" } td class="num" { (v.labels_issued) } }
+                    tr { th { (t("scan-location")) } td { @match &record.location { Some(l) => (l.path()), None => span class="muted" { (t("not-in-storage")) } } } }
+                    tr { th { (t("col-lot")) } td { a class="code" href={ "/lots/" (v.lot_id) } { (v.code.rsplit_once('-').map(|p| p.0).unwrap_or("")) } } }
+                    tr { th { (t("col-cells")) } td class="num" { (crate::domain::units::millions(v.cells_per_vial)) } }
+                    tr { th { (t("vial-volume")) } td class="num" { (crate::domain::units::millilitres(v.volume_ul)) } }
+                    tr { th { (t("vial-frozen")) } td { (user.when(v.frozen_at)) } }
+                    tr { th { (t("vial-labels-issued")) } td class="num" { (v.labels_issued) } }
                 } }
                 div class="actions" {
-                    a class="button" href={ "/scan?q=" (page::url_encode(&v.code)) } { "Act on it" }
-                    a class="button secondary" href={ "/api/v1/vials/" (v.id) "/label.png" } { "Label PNG" }
-                    a class="button secondary" href={ "/api/v1/vials/" (v.id) "/label.zpl" } { "Label ZPL" }
-                    a class="button secondary" href={ "/trace/lots/" (v.lot_id) } { "Trace" }
+                    a class="button" href={ "/scan?q=" (page::url_encode(&v.code)) } { (t("vial-act")) }
+                    a class="button secondary" href={ "/api/v1/vials/" (v.id) "/label.png" } { (t("vial-label-png")) }
+                    a class="button secondary" href={ "/api/v1/vials/" (v.id) "/label.zpl" } { (t("vial-label-zpl")) }
+                    a class="button secondary" href={ "/trace/lots/" (v.lot_id) } { (t("scan-trace")) }
                 }
             }
             (history_view(history, user))
