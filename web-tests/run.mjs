@@ -318,6 +318,12 @@ async function main() {
   check((await qa.textContent('svg.boxmap')).includes('可用'), 'the map\'s legend is in Chinese');
   check((await qa.$$('svg.boxmap a[href^="/vials/"]')).length > 0, 'each full position links to its vial');
   await qa.screenshot({ path: join(shots, 'box-map-zh.png'), fullPage: true });
+  await qa.goto(`${base}/`);
+  check((await qa.textContent('main')).includes('待放行'), 'the quality home is in Chinese');
+  await qa.screenshot({ path: join(shots, 'home-quality-zh.png'), fullPage: true });
+  await qa.goto(`${base}/lots/${lots.id}`);
+  check((await qa.textContent('#history')).includes('历史记录'), 'the lot\'s history is in Chinese');
+  await qa.screenshot({ path: join(shots, 'lot-page-zh.png'), fullPage: true });
   const mine = await qa.evaluate(async () => (await fetch('/api/v1/users/me/preferences')).json());
   check(mine.language === 'zh-CN' && mine.chosen, 'the choice is kept with the account');
   await qa.click('header form.language button[value="en"]');
