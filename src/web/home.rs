@@ -50,6 +50,7 @@ pub async fn home(
         session_token(&headers).unwrap_or_default(),
         state.settings.timezone,
     );
+    crate::web::session::speak_their_language(&state, &web).await;
     if !query.next.is_empty() && safe_next(&query.next) != "/" {
         return Ok(page::see_other(safe_next(&query.next)));
     }

@@ -42,7 +42,7 @@ th{font-size:.85rem;color:var(--muted);font-weight:600}
 tr.correction td{background:#fffaf0}
 .code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:nowrap}
 .nowrap{white-space:nowrap}
-.pill{display:inline-block;padding:.05rem .5rem;border-radius:999px;font-size:.85rem;background:#e4e7eb}
+.pill{display:inline-block;white-space:nowrap;padding:.05rem .5rem;border-radius:999px;font-size:.85rem;background:#e4e7eb}
 .pill.ok,.pill.available,.pill.released,.pill.eligible,.pill.completed,.pill.infused,.pill.verified{background:var(--okbg);color:var(--ok)}
 .pill.bad,.pill.recalled,.pill.discarded,.pill.rejected,.pill.ineligible,.pill.cancelled{background:var(--badbg);color:var(--bad)}
 .pill.warn,.pill.quarantine,.pill.reserved,.pill.thawed,.pill.pending,.pill.infusing,.pill.in_process{background:var(--warnbg);color:var(--warn)}

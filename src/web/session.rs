@@ -68,10 +68,7 @@ impl FromRequestParts<AppState> for WebUser {
             Ok(user) => WebUser::from_parts(user, token, state.settings.timezone),
             Err(_) => return Err(sign_in(true)),
         };
-        // their own language, when they chose one, for the rest of the page
-        if let Ok(Some(language)) = preferences::language(state, user.user.user_id).await {
-            i18n::choose(language);
-        }
+        speak_their_language(state, &user).await;
         // The administrator manages accounts, nothing else: no product,
         // patient or trace page (as on the API).
         let path = parts.uri.path();
@@ -83,6 +80,14 @@ impl FromRequestParts<AppState> for WebUser {
             return Err(Refused::administrator().into_response());
         }
         Ok(user)
+    }
+}
+
+/// The signed-in person's own language, when they chose one, for the rest
+/// of the page (else the browser's, else the site's: `page::demo_scope`).
+pub async fn speak_their_language(state: &AppState, user: &WebUser) {
+    if let Ok(Some(language)) = preferences::language(state, user.user.user_id).await {
+        i18n::choose(language);
     }
 }
 

@@ -134,6 +134,9 @@ async fn pages_speak_the_chosen_language_and_codes_stay_codes(app: TestApp) {
         .await
         .expect(200);
     assert_eq!(mine["language"], "zh-CN");
+    // the home page too (it signs its person in by itself)
+    let (_, html) = page(&app, "/", &quality).await;
+    assert!(html.contains("<html lang=\"zh-CN\">"), "{html}");
     // the history and the search box speak it too
     let (_, html) = page(
         &app,
