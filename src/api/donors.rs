@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Authorized, roles};
-use crate::api::paging::{DonorPage, page_request};
+use crate::api::paging::{page_of, page_request};
 use crate::domain::din::Din;
 use crate::domain::donor::{Eligibility, ScreeningGaps, ScreeningOutcome, ScreeningTest, Specimen};
 use crate::entities::{donation, screening_result};
@@ -20,6 +20,8 @@ use crate::services::donors::{self, DonorRecord, NewScreening};
 use crate::services::lists;
 use crate::services::signatures::{self, SignatureInput};
 use crate::state::AppState;
+
+page_of!(DonorPage => DonorView);
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Authorized, DecimalInput, roles};
-use crate::api::paging::{LotPage, page_request};
+use crate::api::paging::{page_of, page_request};
 use crate::api::signed::{SignedOnly, SignedReason};
 use crate::api::vials::VialSummary;
 use crate::domain::din::Din;
@@ -25,6 +25,8 @@ use crate::services::lists::{self, ExpiringWithin, LotFilter};
 use crate::services::lots::{self, Freezing, LotRecord, NewLot};
 use crate::services::signatures::{self, SignatureInput};
 use crate::state::AppState;
+
+page_of!(LotPage => LotView);
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

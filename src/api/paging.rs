@@ -1,31 +1,24 @@
 //! A page of a list as every list route answers it, and how a request
 //! names its page.
 
-use serde::Serialize;
-use utoipa::ToSchema;
-
-use crate::api::donors::DonorView;
-use crate::api::doses::DoseView;
-use crate::api::lots::LotView;
-use crate::api::patients::PatientView;
-use crate::api::vials::VialView;
 use crate::domain::paging::PageRequest;
 use crate::error::AppResult;
-use crate::services::lists::Page;
 
+/// The page type of a list: `page_of!(LotPage => LotView);` beside the
+/// item's view, so this module needs none of them.
 macro_rules! page_of {
     ($($page:ident => $item:ty),+ $(,)?) => {$(
         /// One page of a list, by code. Ask for the next with `cursor` set
         /// to `next_cursor`; `null` there means this page is the last.
-        #[derive(Debug, Serialize, ToSchema)]
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
         pub struct $page {
             pub items: Vec<$item>,
             /// Opaque: pass it back as `cursor`, unchanged.
             pub next_cursor: Option<String>,
         }
 
-        impl From<Page<$item>> for $page {
-            fn from(page: Page<$item>) -> Self {
+        impl From<$crate::services::lists::Page<$item>> for $page {
+            fn from(page: $crate::services::lists::Page<$item>) -> Self {
                 $page {
                     items: page.items,
                     next_cursor: page.next_cursor,
@@ -35,13 +28,7 @@ macro_rules! page_of {
     )+};
 }
 
-page_of!(
-    LotPage => LotView,
-    DonorPage => DonorView,
-    PatientPage => PatientView,
-    DosePage => DoseView,
-    VialPage => VialView,
-);
+pub(crate) use page_of;
 
 /// The search, size and cursor every list takes, parsed.
 pub fn page_request(

@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Authorized, roles};
-use crate::api::paging::{VialPage, page_request};
+use crate::api::paging::{page_of, page_request};
 use crate::api::signed::SignedReason;
 use crate::domain::din::Din;
 use crate::domain::lifecycle::{VialStatus, vial_actions};
@@ -20,6 +20,8 @@ use crate::services::lists::{self, ExpiringWithin, VialFilter};
 use crate::services::signatures;
 use crate::services::vials::{self, Location, VialRecord};
 use crate::state::AppState;
+
+page_of!(VialPage => VialView);
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Authorized, DecimalInput, roles};
-use crate::api::paging::{DosePage, page_request};
+use crate::api::paging::{page_of, page_request};
 use crate::api::signed::SignedOnly;
 use crate::domain::dose::parse_viability;
 use crate::domain::lifecycle::DoseStatus;
@@ -29,6 +29,8 @@ use crate::state::AppState;
 
 pub use calculator::{Calculate, CalculationView};
 pub use view::{CountView, DoseVialView, DoseView, ReplacedVial};
+
+page_of!(DosePage => DoseView);
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Authorized, DecimalInput, roles};
-use crate::api::paging::{PatientPage, page_request};
+use crate::api::paging::{page_of, page_request};
 use crate::domain::dose::WeightUnit;
 use crate::domain::lifecycle::{DoseStatus, InfusionStatus};
 use crate::domain::patient::{Sex, parse_tenths};
@@ -61,6 +61,8 @@ impl Window {
         }
     }
 }
+
+page_of!(PatientPage => PatientView);
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
