@@ -192,6 +192,31 @@ async function main() {
   const overflow = await tablet.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
   check(!overflow, 'the scan station fits an 800 px tablet without sideways scrolling');
 
+  console.log('a 768 px tablet: everything fits, every control is at least 44 px');
+  const small = await newPage(768, 1024);
+  const tooSmall = () => small.evaluate(() => {
+    const controls = [...document.querySelectorAll('button, a.button, input, select, header a, label:has(> input[type=checkbox])')];
+    return controls
+      .filter((el) => el.type !== 'hidden' && el.type !== 'checkbox' && el.type !== 'radio' && el.offsetParent !== null)
+      .map((el) => [el, el.getBoundingClientRect()])
+      .filter(([, r]) => r.width > 0 && (r.height < 44 || r.width < 44))
+      .map(([el, r]) => `${el.tagName.toLowerCase()} "${(el.textContent || el.name || '').trim().slice(0, 20)}" ${Math.round(r.width)}×${Math.round(r.height)}`);
+  });
+  const fits = () => small.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+  await signIn(small, 'pharmacist.demo');
+  for (const [what, url] of [
+    ['the scan station', `${base}/scan?q=${encodeURIComponent(vial.scan_payload)}`],
+    ['the dose worksheet', `${base}/patients/${patient.id}/dose`],
+    ['the patient page', `${base}/patients/${patient.id}`],
+    ['the dose list', `${base}/doses`],
+  ]) {
+    await small.goto(url);
+    const small_ones = await tooSmall();
+    check(small_ones.length === 0, `${what} at 768 px: every control is at least 44 × 44 px${small_ones.length ? `: ${small_ones.join('; ')}` : ''}`);
+    check(await fits(), `${what} fits 768 px without sideways scrolling`);
+  }
+  await small.screenshot({ path: join(shots, 'doses-tablet-768.png'), fullPage: true });
+
   console.log('dose worksheet: calculation, reserve, counts, volume, signature');
   const rx = await newPage();
   await signIn(rx, 'pharmacist.demo');
@@ -377,7 +402,7 @@ async function main() {
   await ward.waitForURL(`${patientUrl}?from=list`);
   check(true, 'and returns to that page after signing in');
 
-  const foreign = [labPage, tablet, rx, rx2, nursePage, rn, qa, ward].flatMap((p) => p.foreign);
+  const foreign = [labPage, tablet, small, rx, rx2, nursePage, rn, qa, ward].flatMap((p) => p.foreign);
   check(foreign.length === 0, `no request to any other host${foreign.length ? `: ${foreign.join(', ')}` : ''}`);
 }
 

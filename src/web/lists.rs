@@ -145,7 +145,7 @@ pub async fn lot_list(
         (done_view(&query))
         (filters("/lots", &query, &t("search-lots"), &statuses(LotStatus::ALL), true))
         (problem_view(problem.as_deref()))
-        table {
+        div class="scroll" { table {
             thead { tr { th { (t("col-lot")) } th { (t("col-din")) } th { (t("col-status")) } th { (t("col-expires")) } th class="num" { (t("col-available")) } th class="num" { (t("col-vials")) } th { (t("col-qc")) } } }
             tbody {
                 @for record in &found.items {
@@ -163,7 +163,7 @@ pub async fn lot_list(
                     }
                 }
             }
-        }
+        } }
         (empty_or_next(found.items.is_empty(), problem.is_some(), "/lots", &query, found.next_cursor.as_deref()))
     };
     Ok(page::show(&t("lots-title"), &user, body))
@@ -190,7 +190,7 @@ pub async fn vial_list(
         (done_view(&query))
         (filters("/vials", &query, &t("search-vials"), &statuses(VialStatus::ALL), true))
         (problem_view(problem.as_deref()))
-        table {
+        div class="scroll" { table {
             thead { tr { th { (t("col-vial")) } th { (t("col-status")) } th { (t("col-where")) } th class="num" { (t("col-cells")) } th { (t("col-lot")) } } }
             tbody {
                 @for record in &found.items {
@@ -204,7 +204,7 @@ pub async fn vial_list(
                     }
                 }
             }
-        }
+        } }
         (empty_or_next(found.items.is_empty(), problem.is_some(), "/vials", &query, found.next_cursor.as_deref()))
     };
     Ok(page::show(&t("vials-title"), &user, body))
@@ -230,7 +230,7 @@ pub async fn dose_list(
         (done_view(&query))
         (filters("/doses", &query, &t("search-doses"), &statuses(DoseStatus::ALL), false))
         (problem_view(problem.as_deref()))
-        table {
+        div class="scroll" { table {
             thead { tr { th { (t("col-dose")) } th { (t("col-patient")) } th class="num" { (t("col-infusion")) } th { (t("col-status")) } th class="num" { (t("col-target-cells")) } th { (t("col-lot")) } th { (t("col-ordered")) } } }
             tbody {
                 @for record in &found.items {
@@ -246,7 +246,7 @@ pub async fn dose_list(
                     }
                 }
             }
-        }
+        } }
         (empty_or_next(found.items.is_empty(), problem.is_some(), "/doses", &query, found.next_cursor.as_deref()))
     };
     Ok(page::show(&t("doses-title"), &user, body))
@@ -264,7 +264,7 @@ pub async fn patient_list(
         (done_view(&query))
         (filters("/patients", &query, &t("search-patients"), &[], false))
         (problem_view(problem.as_deref()))
-        table {
+        div class="scroll" { table {
             thead { tr { th { (t("col-subject")) } th { (t("col-enrolled")) } th class="num" { (t("col-infusions")) } th { (t("col-latest-weight")) } } }
             tbody {
                 @for record in &found.items {
@@ -280,7 +280,7 @@ pub async fn patient_list(
                     }
                 }
             }
-        }
+        } }
         (empty_or_next(found.items.is_empty(), problem.is_some(), "/patients", &query, found.next_cursor.as_deref()))
     };
     Ok(page::show(&t("patients-title"), &user, body))
@@ -299,7 +299,7 @@ pub async fn donor_list(
         (done_view(&query))
         (filters("/donors", &query, &t("search-donors"), &statuses(Eligibility::ALL), false))
         (problem_view(problem.as_deref()))
-        table {
+        div class="scroll" { table {
             thead { tr { th { (t("col-donor")) } th { (t("col-eligibility")) } th { (t("col-consent")) } th { (t("col-donations")) } } }
             tbody {
                 @for record in &found.items {
@@ -314,7 +314,7 @@ pub async fn donor_list(
                     }
                 }
             }
-        }
+        } }
         (empty_or_next(found.items.is_empty(), problem.is_some(), "/donors", &query, found.next_cursor.as_deref()))
     };
     Ok(page::show(&t("donors-title"), &user, body))

@@ -19,7 +19,7 @@ const STYLE: &str = r#"
 body{margin:0;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:var(--bg)}
 a{color:var(--accent)}
 header{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1.25rem;padding:.6rem 1rem;background:#102a43;color:#fff}
-header a{color:#fff;text-decoration:none;padding:.35rem .5rem;border-radius:4px}
+header a{color:#fff;text-decoration:none;padding:.35rem .5rem;border-radius:4px;display:inline-flex;align-items:center;justify-content:center;min-height:44px;min-width:44px}
 header a:hover,header a:focus{background:#243b53;outline:2px solid #9fb3c8}
 header .who{margin-left:auto;font-size:.9rem;color:#d9e2ec}
 header form{display:inline}
@@ -42,6 +42,7 @@ th{font-size:.85rem;color:var(--muted);font-weight:600}
 tr.correction td{background:#fffaf0}
 .code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:nowrap}
 .nowrap{white-space:nowrap}
+.scroll{overflow-x:auto;max-width:100%}
 .pill{display:inline-block;white-space:nowrap;padding:.05rem .5rem;border-radius:999px;font-size:.85rem;background:#e4e7eb}
 .pill.ok,.pill.available,.pill.released,.pill.eligible,.pill.completed,.pill.infused,.pill.verified{background:var(--okbg);color:var(--ok)}
 .pill.bad,.pill.recalled,.pill.discarded,.pill.rejected,.pill.ineligible,.pill.cancelled{background:var(--badbg);color:var(--bad)}
@@ -74,6 +75,9 @@ ol.steps li{margin:.3rem 0}
 svg text{font:12px system-ui,sans-serif}
 .demo{margin:0;padding:.6rem 1rem;background:repeating-linear-gradient(135deg,#ffd400 0 18px,#ffe766 18px 36px);color:#000;border-bottom:3px solid #000;text-align:center;font-size:1.05rem}
 .demo strong{letter-spacing:.04em}
+input:not([type=checkbox]):not([type=radio]):not([type=hidden]),select,button,.button{min-height:44px}
+input[type=checkbox],input[type=radio]{width:1.4rem;height:1.4rem}
+label:has(>input[type=checkbox]),label:has(>input[type=radio]){min-height:44px;display:flex;align-items:center}
 @media (max-width:820px){main{padding:.6rem}.big{font-size:2rem}th,td{padding:.3rem}}
 "#;
 
