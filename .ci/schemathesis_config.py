@@ -76,19 +76,18 @@ def collect_ids(base, tokens):
             sys.exit(f"GET {path} answered {status}: {body}")
         return body
 
-    for patient in get("/api/v1/patients")[:3]:
+    for patient in get("/api/v1/patients?limit=3")["items"]:
         record = get(f"/api/v1/patients/{patient['id']}")
         ids["patients"].append(record["id"])
         payloads.append(record["scan_payload"])
         ids["weights"] += [w["id"] for w in record["weights"][:2]]
         ids["doses"] += [d["id"] for d in record["doses"][:2]]
         ids["infusions"] += [i["id"] for i in record["infusions"][:2]]
-    vials = get("/api/v1/vials")
     for status in ("available", "quarantine", "infused", "recalled", "thawed"):
-        for vial in [v for v in vials if v["status"] == status][:1]:
+        for vial in get(f"/api/v1/vials?status={status}&limit=1")["items"]:
             ids["vials"].append(vial["id"])
             payloads.append(vial["scan_payload"])
-    for lot_id in sorted({v["lot_id"] for v in vials}):
+    for lot_id in sorted({lot["id"] for lot in get("/api/v1/lots?limit=500")["items"]}):
         lot = get(f"/api/v1/lots/{lot_id}")
         ids["lots"].append(lot_id)
         ids["donations"].append(lot["donation_id"])
