@@ -297,6 +297,11 @@ mod tests {
             .chain(InfusionStatus::ALL.iter().map(|s| s.as_str()))
             .chain(Eligibility::ALL.iter().map(|s| s.as_str()));
         wanted.extend(statuses.map(|s| format!("status-{s}")));
+        wanted.extend(
+            crate::domain::storage::StorageKind::ALL
+                .iter()
+                .map(|k| format!("storage-kind-{}", k.as_str())),
+        );
         let missing: Vec<&String> = wanted.iter().filter(|k| !known.contains(k)).collect();
         assert!(missing.is_empty(), "{missing:?}");
     }

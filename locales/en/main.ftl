@@ -212,3 +212,12 @@ refused-administrator = The administrator manages accounts only; products, patie
 signature-legend = Electronic signature
 signature-password = Your password
 signature-meaning = Meaning
+
+## Storage and the sign-in page
+storage-none = No storage units yet.
+storage-unit = Unit
+storage-kind = Kind
+storage-kind-tank = tank
+storage-kind-rack = rack
+storage-kind-box = box
+sign-in-tagline = Chain of identity and custody for cell-therapy products.

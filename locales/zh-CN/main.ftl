@@ -212,3 +212,12 @@ refused-administrator = 管理员只管理账户；产品、患者和追溯由�
 signature-legend = 电子签名
 signature-password = 您的密码
 signature-meaning = 签名含义
+
+## 存储与登录页
+storage-none = 尚无存储单元。
+storage-unit = 单元
+storage-kind = 类型
+storage-kind-tank = 液氮罐
+storage-kind-rack = 冻存架
+storage-kind-box = 冻存盒
+sign-in-tagline = 细胞治疗产品的身份链与监管链。

@@ -367,7 +367,7 @@ fn sign_in_view(
             input id="password" name="password" type="password" autocomplete="current-password" required;
             div class="actions" { button type="submit" { (t("sign-in-button")) } }
         }
-        p class="muted" { "Chain of identity and custody for cell-therapy products." }
+        p class="muted" { (t("sign-in-tagline")) }
     }
 }
 

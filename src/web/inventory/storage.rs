@@ -23,17 +23,21 @@ pub async fn storage_root(
     user: PageUser,
 ) -> Result<Html<String>, PageError> {
     let units = storage::list(&state).await?;
-    Ok(page::show("Storage", &user, storage_root_view(&units)))
+    Ok(page::show(
+        &t("nav-storage"),
+        &user,
+        storage_root_view(&units),
+    ))
 }
 
 fn storage_root_view(units: &[Arc<storage::Unit>]) -> Markup {
     html! {
-        h1 { "Storage" }
-        @if units.is_empty() { p class="muted" { "No storage units yet." } }
+        h1 { (t("nav-storage")) }
+        @if units.is_empty() { p class="muted" { (t("storage-none")) } }
         table {
-            thead { tr { th { "Unit" } th { "Kind" } } }
+            thead { tr { th { (t("storage-unit")) } th { (t("storage-kind")) } } }
             tbody { @for u in units {
-                tr { td { a href={ "/storage/" (u.id) } { (u.path) } } td { (u.kind.as_str()) } }
+                tr { td { a href={ "/storage/" (u.id) } { (u.path) } } td { (t(&format!("storage-kind-{}", u.kind.as_str()))) } }
             } }
         }
     }
