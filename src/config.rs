@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::din::FacilityCode;
 use crate::domain::language::Language;
+use crate::domain::printer::Printer;
 use crate::domain::zone::SiteZone;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://celltrail.db?mode=rwc";
@@ -316,6 +317,19 @@ pub struct LabelArgs {
         global = true
     )]
     pub labels_dir: PathBuf,
+
+    /// The network label printers labels may be sent to, by name:
+    /// `NAME=HOST[:PORT],…` (raw ZPL over TCP; the port defaults to 9100),
+    /// e.g. `lab-zebra=10.0.0.5:9100,pharmacy=10.0.0.6`. None by default.
+    #[arg(long, env = "CELLTRAIL_PRINTERS", default_value = "", global = true)]
+    pub printers: String,
+}
+
+impl LabelArgs {
+    /// The printers named; a malformed entry stops the start, naming it.
+    pub fn site_printers(&self) -> anyhow::Result<Vec<Printer>> {
+        Printer::parse_list(&self.printers).map_err(|e| anyhow::anyhow!("CELLTRAIL_PRINTERS: {e}"))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -346,6 +360,8 @@ pub struct Settings {
     /// The key that signs ledger checkpoints, and where they are logged.
     pub ledger_key_file: PathBuf,
     pub checkpoint_dir: PathBuf,
+    /// The network label printers, by name (`CELLTRAIL_PRINTERS`).
+    pub printers: Vec<Printer>,
 }
 
 impl Settings {
@@ -360,8 +376,10 @@ impl Settings {
         })?;
         let timezone = facility.site_zone()?;
         let language = facility.site_language()?;
+        let printers = labels.site_printers()?;
         Ok(Settings {
             language,
+            printers,
             ledger_key_file: database.ledger_key_file.clone(),
             checkpoint_dir: database.checkpoint_dir.clone(),
             timezone,
@@ -397,6 +415,7 @@ impl Settings {
             // share a key or a log by accident
             ledger_key_file: scratch.join("celltrail-ledger.key"),
             checkpoint_dir: scratch.join("checkpoints"),
+            printers: Vec::new(),
         }
     }
 }
@@ -488,6 +507,30 @@ mod tests {
         if std::env::var_os("CELLTRAIL_TIMEZONE").is_none() {
             assert!(cli.facility.site_zone().is_ok());
         }
+    }
+
+    #[test]
+    fn printers_are_named_in_one_setting() {
+        let cli = Cli::try_parse_from(["celltrail"]).unwrap();
+        if std::env::var_os("CELLTRAIL_PRINTERS").is_none() {
+            assert!(cli.labels.site_printers().unwrap().is_empty());
+        }
+        let cli = Cli::try_parse_from([
+            "celltrail",
+            "serve",
+            "--printers",
+            "lab-zebra=10.0.0.5:9100,pharmacy=10.0.0.6",
+        ])
+        .unwrap();
+        let printers = cli.labels.site_printers().unwrap();
+        assert_eq!(printers.len(), 2);
+        assert_eq!(printers[1].address(), "10.0.0.6:9100");
+        let cli = Cli::try_parse_from(["celltrail", "--printers", "lab-zebra"]).unwrap();
+        let error = cli.labels.site_printers().unwrap_err().to_string();
+        assert!(
+            error.contains("CELLTRAIL_PRINTERS") && error.contains("\"lab-zebra\""),
+            "{error}"
+        );
     }
 
     #[test]

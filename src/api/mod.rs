@@ -17,6 +17,7 @@ pub mod paging;
 pub mod patients;
 pub mod platform;
 pub mod preferences;
+pub mod printing;
 pub mod protocol;
 pub mod recall;
 pub mod scan;
@@ -62,6 +63,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "storage", description = "Tanks, racks, boxes"),
         (name = "vials", description = "Vials: location and fate"),
         (name = "labels", description = "Vial and lot labels (PNG, SVG, ZPL, PDF sheets) and label reconciliation"),
+        (name = "printing", description = "Network label printers: sending labels as ZPL, recorded as issued"),
         (name = "scan", description = "Resolving a scanned label or a typed code"),
         (name = "protocol", description = "The trial's rules, versioned"),
         (name = "patients", description = "Enrolment and weights"),
@@ -105,6 +107,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(storage::router())
                 .merge(vials::router())
                 .merge(labels::router())
+                .merge(printing::router())
                 .merge(scan::router())
                 .merge(protocol::router())
                 .merge(patients::router())

@@ -29,6 +29,10 @@ impl AppError {
                 "codepoint": format!("U+{:04X}", u32::from(*character)),
                 "text": text,
             }),
+            PrinterUnreachable { printer, address } => {
+                json!({ "printer": printer, "address": address })
+            }
+            UnknownPrinter { name, known } => json!({ "printer": name, "known_printers": known }),
             AccountAlreadyInState { active } => json!({ "active": active }),
             InvalidField { field, .. } => json!({ "field": field }),
             WeakPassword(_) => json!({

@@ -362,6 +362,18 @@ app_error! {
             u32::from(*character)
         )]
         LabelUnprintable { character: char, text: String } => 422 "label_unprintable",
+        /// The label printer did not take the labels: no answer at its
+        /// address, the connection refused, or the bytes not taken in time.
+        /// Nothing was recorded (labels are recorded as issued only once
+        /// the printer has them).
+        #[error(
+            "the printer {printer} did not answer at {address}: is it switched on and connected? Nothing was recorded"
+        )]
+        PrinterUnreachable { printer: String, address: String } => 409 "printer_unreachable",
+        /// No printer of that name is configured (`CELLTRAIL_PRINTERS`);
+        /// the details list the names that are.
+        #[error("no printer is named {name:?}; {}", describe_printers(known))]
+        UnknownPrinter { name: String, known: Vec<String> } => 404 "unknown_printer",
 
         /// The ledger was found inconsistent with its signed checkpoint
         /// (events removed or rewritten): nothing is written until it is

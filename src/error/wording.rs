@@ -146,3 +146,12 @@ pub(super) fn roles_list(roles: &[Role]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// The printers there are, for an unknown printer's name.
+pub(super) fn describe_printers(known: &[String]) -> String {
+    if known.is_empty() {
+        "no label printer is configured (CELLTRAIL_PRINTERS)".to_owned()
+    } else {
+        format!("the printers are {}", known.join(", "))
+    }
+}

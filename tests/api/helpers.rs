@@ -336,6 +336,12 @@ impl Answer {
 impl TestApp {
     /// The app on a fresh database of the backend.
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// The app on a fresh database of the backend, its settings changed by
+    /// `configure` first (label printers, say).
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
         let (database_url, db) = TestDb::create(backend).await;
         let files = tempfile::tempdir().expect("a temporary directory");
         let mut settings = Settings::for_database(database_url.clone());
@@ -346,6 +352,7 @@ impl TestApp {
         // the trial's site: Beijing, UTC+8
         settings.timezone =
             celltrail::domain::zone::SiteZone::parse("Asia/Shanghai").expect("a time zone");
+        configure(&mut settings);
         let clock = Clock::system();
         let app = Application::build(settings, clock.clone())
             .await

@@ -1,0 +1,25 @@
+## Printing labels on the site's network label printers (src/web/printing.rs)
+print-heading-vial = Print this vial's label
+print-heading-lot-sheet = Print the label of every vial of this lot
+print-heading-lot = Print the lot's box label
+print-heading-dose = Print the dose bag's label
+print-heading-wristband = Print the patient's wristband
+print-printer = Printer
+print-copies = Copies of each label
+print-reason = Reason (needed when labels were printed before)
+print-button = Print
+print-sent = Sent { $labels ->
+    [one] one label
+   *[other] { $labels } labels
+ } to { $printer }.
+print-sent-recorded = Sent { $labels ->
+    [one] one label
+   *[other] { $labels } labels
+ } to { $printer }, recorded as issued.
+print-unreachable = The printer { $printer } did not answer at { $address }: is it switched on and connected? Nothing was recorded.
+print-unknown-printer = There is no printer named “{ $printer }”; choose one from the list. Nothing was printed.
+print-reprint-needs-reason = Labels were printed for this before: say why they are printed again. Nothing was printed.
+print-copies-range = Print from 1 to { $max } copies of each label at a time. Nothing was printed.
+print-not-for-role = Your role does not print this label.
+print-unreadable-title = The print request could not be read
+print-unreadable = It does not say which label to print. Go back to the page of the vial, lot, dose or patient and use its Print button.

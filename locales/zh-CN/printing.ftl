@@ -1,0 +1,19 @@
+## 在本院的网络标签打印机上打印标签（src/web/printing.rs）
+print-heading-vial = 打印此冻存管的标签
+print-heading-lot-sheet = 打印此批次所有冻存管的标签
+print-heading-lot = 打印此批次的冻存盒标签
+print-heading-dose = 打印此剂量输注袋的标签
+print-heading-wristband = 打印患者腕带
+print-printer = 打印机
+print-copies = 每张标签的份数
+print-reason = 原因（以前打印过标签时必填）
+print-button = 打印
+print-sent = 已将 { $labels } 张标签发送到 { $printer }。
+print-sent-recorded = 已将 { $labels } 张标签发送到 { $printer }，并已记录为已发放。
+print-unreachable = 打印机 { $printer }（{ $address }）没有响应：请检查是否已开机并已连接网络。未作任何记录。
+print-unknown-printer = 没有名为“{ $printer }”的打印机，请从列表中选择。未打印任何标签。
+print-reprint-needs-reason = 此前已为其打印过标签：重新打印请填写原因。未打印任何标签。
+print-copies-range = 每张标签一次可打印 1 至 { $max } 份。未打印任何标签。
+print-not-for-role = 您的角色不能打印此标签。
+print-unreadable-title = 无法读取打印请求
+print-unreadable = 请求中没有说明要打印哪张标签。请返回冻存管、批次、剂量或患者的页面，使用其中的“打印”按钮。

@@ -1,0 +1,127 @@
+//! The site's network label printers: which there are, and sending a label
+//! (a vial's, a lot's sheet or box label, a dose bag's, a wristband) to
+//! one. Vial labels sent are recorded as issued, as `…/label-issues` does,
+//! and only once the printer has taken them.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::api::extract::{ApiJson, ApiPath, Authorized};
+use crate::api::labels::LabelIssueView;
+use crate::domain::printer::PrintKind;
+use crate::error::{AppResult, ErrorBody};
+use crate::services::printing::{self, PrintJob, Printed};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_printers))
+        .routes(routes!(print))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrinterView {
+    /// What to send labels to: `POST /printers/{name}/print`.
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    /// `host:port`, as the printer's own settings show it.
+    pub address: String,
+}
+
+/// The label printers configured (`CELLTRAIL_PRINTERS`), in the order
+/// named; empty when there are none.
+#[utoipa::path(get, path = "/printers", tag = "printing", security(("bearer" = [])),
+    responses((status = 200, description = "The printers", body = Vec<PrinterView>),
+        (status = 403, body = ErrorBody)))]
+async fn list_printers(
+    State(state): State<AppState>,
+    _auth: Authorized,
+) -> ApiJson<Vec<PrinterView>> {
+    ApiJson(
+        printing::printers(&state)
+            .iter()
+            .map(|p| PrinterView {
+                name: p.name.clone(),
+                host: p.host.clone(),
+                port: p.port,
+                address: p.address(),
+            })
+            .collect(),
+    )
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrintRequest {
+    pub kind: PrintKind,
+    /// The vial (`vial`), lot (`lot_sheet`, `lot`), dose (`dose`) or
+    /// patient (`wristband`).
+    pub id: Uuid,
+    /// Copies of each label, 1 to 10 (default 1).
+    #[serde(default = "one")]
+    pub copies: i32,
+    /// Why; required for a reprint of vial labels.
+    pub reason: Option<String>,
+}
+
+fn one() -> i32 {
+    1
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrintedView {
+    pub printer: String,
+    pub address: String,
+    pub kind: PrintKind,
+    /// Labels the printer took, copies included.
+    pub labels_sent: usize,
+    /// The issue recorded (vial labels: `vial`, `lot_sheet`); null for
+    /// labels the ledger does not reconcile (box label, dose bag,
+    /// wristband).
+    pub issue: Option<LabelIssueView>,
+}
+
+impl From<Printed> for PrintedView {
+    fn from(printed: Printed) -> Self {
+        PrintedView {
+            printer: printed.printer,
+            address: printed.address,
+            kind: printed.kind,
+            labels_sent: printed.labels_sent,
+            issue: printed.issue.map(Into::into),
+        }
+    }
+}
+
+/// Sends labels to the printer as ZPL over raw TCP. `vial` and `lot_sheet`
+/// (lab) are recorded as issued, as `…/label-issues` records them, once
+/// the printer has taken every byte; `lot` (box label), `dose` and
+/// `wristband` (any staff) are printed only.
+#[utoipa::path(post, path = "/printers/{name}/print", tag = "printing", security(("bearer" = [])),
+    params(("name" = String, Path, description = "The printer's name")), request_body = PrintRequest,
+    responses((status = 201, description = "Created: sent to the printer, and the issue recorded", body = PrintedView),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "unknown_printer (details: known_printers), or not_found: no such vial, lot, dose or patient"),
+        (status = 409, body = ErrorBody, description = "printer_unreachable: the printer did not answer or take the labels; nothing was recorded"),
+        (status = 422, body = ErrorBody, description = "reprint_reason_required, invalid_field (copies, a vial whose life is over, a lot with no vials to label), label_unprintable")))]
+async fn print(
+    State(state): State<AppState>,
+    auth: Authorized,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<PrintRequest>,
+) -> AppResult<(StatusCode, ApiJson<PrintedView>)> {
+    let job = PrintJob {
+        kind: body.kind,
+        id: body.id,
+        copies: body.copies,
+        reason: body.reason.as_deref(),
+    };
+    let printed = printing::print(&state, &auth.user.actor(), &name, job).await?;
+    Ok((StatusCode::CREATED, ApiJson(printed.into())))
+}
