@@ -1,6 +1,7 @@
-//! Labels: vial and lot labels as PNG, SVG and ZPL, the lot's printable PDF
-//! sheet, and recording labels issued for printing. Rendering is read-only
-//! and runs off the async workers; issuing is a ledgered change.
+//! Labels: vial, lot and donation (DIN) labels as PNG, SVG and ZPL, the
+//! lot's printable PDF sheet, and recording labels issued for printing.
+//! Rendering is read-only and runs off the async workers; issuing is a
+//! ledgered change.
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -34,6 +35,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(dose_png))
         .routes(routes!(dose_svg))
         .routes(routes!(dose_zpl))
+        .routes(routes!(donation_png))
+        .routes(routes!(donation_svg))
+        .routes(routes!(donation_zpl))
         .routes(routes!(issue_vial_labels))
         .routes(routes!(issue_lot_labels))
 }
@@ -127,6 +131,30 @@ label_route!(
     Format::Zpl,
     "application/zpl",
     "The vial's label as ZPL II for Zebra printers."
+);
+label_route!(
+    donation_png,
+    "/donations/{id}/label.png",
+    labels::donation_label,
+    Format::Png,
+    "image/png",
+    "The donation's DIN label as PNG: the DIN with its boxed check character; its QR decodes to the DIN with its check character (no personal data)."
+);
+label_route!(
+    donation_svg,
+    "/donations/{id}/label.svg",
+    labels::donation_label,
+    Format::Svg,
+    "image/svg+xml",
+    "The donation's DIN label as SVG (vectors, text as text)."
+);
+label_route!(
+    donation_zpl,
+    "/donations/{id}/label.zpl",
+    labels::donation_label,
+    Format::Zpl,
+    "application/zpl",
+    "The donation's DIN label as ZPL II for Zebra printers."
 );
 label_route!(
     lot_png,

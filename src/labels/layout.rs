@@ -318,6 +318,7 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ),
     ("dose.toml", include_str!("../../labels/dose.toml")),
     ("sheet.toml", include_str!("../../labels/sheet.toml")),
+    ("donation.toml", include_str!("../../labels/donation.toml")),
 ];
 
 /// A layout file's text: from `dir` when it holds the file, else the

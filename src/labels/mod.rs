@@ -3,7 +3,9 @@
 //! SVG (vector, text as text), ZPL II (Zebra printers) and PDF sheets.
 //!
 //! A label carries codes only. Its QR encodes the record's scan payload
-//! (`domain::scan`), which `POST /api/v1/scan` resolves. Rendering is pure:
+//! (`domain::scan`), which `POST /api/v1/scan` resolves; a donation's DIN
+//! label, whose record has no payload kind, encodes the DIN with its check
+//! character, which the scan station reads the same way. Rendering is pure:
 //! data in, bytes out; loading the data is `services::labels`.
 
 pub mod compose;
@@ -42,14 +44,17 @@ pub enum LabelKind {
     Lot,
     Wristband,
     Dose,
+    /// A donation's DIN label (the cord's bag, tubes and paperwork).
+    Donation,
 }
 
 impl LabelKind {
-    pub const ALL: [LabelKind; 4] = [
+    pub const ALL: [LabelKind; 5] = [
         LabelKind::Vial,
         LabelKind::Lot,
         LabelKind::Wristband,
         LabelKind::Dose,
+        LabelKind::Donation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +63,7 @@ impl LabelKind {
             LabelKind::Lot => "lot",
             LabelKind::Wristband => "wristband",
             LabelKind::Dose => "dose",
+            LabelKind::Donation => "donation",
         }
     }
 }
@@ -119,6 +125,17 @@ pub fn fields_of(kind: LabelKind) -> &'static [&'static str] {
             "viability",
             "concentration",
             "trial_id",
+            "caution",
+            "scan_payload",
+        ],
+        // The DIN and its dates: codes only, as every label (no donor or
+        // mother's name, birth date or record number).
+        LabelKind::Donation => &[
+            "din",
+            "din_display",
+            "din_check",
+            "collected_date",
+            "received_date",
             "caution",
             "scan_payload",
         ],
@@ -215,6 +232,7 @@ pub struct Labels {
     pub lot: Layout,
     pub wristband: Layout,
     pub dose: Layout,
+    pub donation: Layout,
     pub sheet: SheetLayout,
     /// Where each layout came from, for the start-up log.
     pub sources: Vec<String>,
@@ -238,6 +256,7 @@ impl Labels {
         let lot = layout("lot.toml")?;
         let wristband = layout("wristband.toml")?;
         let dose = layout("dose.toml")?;
+        let donation = layout("donation.toml")?;
         let (text, source) = read("sheet.toml")?;
         let sheet = SheetLayout::parse(&source, &text, &vial)?;
         for (layout, file) in [
@@ -245,6 +264,7 @@ impl Labels {
             (&lot, "lot.toml"),
             (&wristband, "wristband.toml"),
             (&dose, "dose.toml"),
+            (&donation, "donation.toml"),
         ] {
             if layout.kind.as_str() != file.trim_end_matches(".toml") {
                 return Err(LayoutError {
@@ -258,6 +278,7 @@ impl Labels {
             lot,
             wristband,
             dose,
+            donation,
             sheet,
             sources,
         };
@@ -302,6 +323,7 @@ impl Labels {
             LabelKind::Lot => &self.lot,
             LabelKind::Wristband => &self.wristband,
             LabelKind::Dose => &self.dose,
+            LabelKind::Donation => &self.donation,
         }
     }
 
@@ -393,6 +415,14 @@ pub fn sample(kind: LabelKind) -> LabelData {
                 ("trial_id", "NCT02491658"),
             ],
         ),
+        // the DIN with its check character: the payload is the code itself
+        LabelKind::Donation => (
+            "A999926000123K",
+            &[
+                ("collected_date", "2026-11-20"),
+                ("received_date", "2026-11-20"),
+            ],
+        ),
     };
     let mut data = LabelData::new(kind, payload.to_owned());
     for (field, value) in [
@@ -422,7 +452,7 @@ mod tests {
     #[test]
     fn the_built_in_layouts_load() {
         let labels = Labels::builtin();
-        assert_eq!(labels.sources.len(), 5);
+        assert_eq!(labels.sources.len(), 6);
         assert!(labels.sources[0].contains("built in"));
     }
 

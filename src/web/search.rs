@@ -90,7 +90,7 @@ pub async fn search(
                 }
                 for r in &donors.items {
                     let d = &r.donor;
-                    let href = format!("/donors?q={}", url_encode(&d.code));
+                    let href = format!("/donors/{}", d.id);
                     links.push(("kind-donor", href, d.code.clone(), d.eligibility.as_str()));
                 }
                 if let [(_, only, _, _)] = links.as_slice() {
