@@ -1,6 +1,7 @@
 //! `/lots/{id}`: a lot's QC against the specification, release and
 //! rejection under signature, recall, the signed investigation of a
-//! failing result, its vials and labels.
+//! failing result, its vials and labels; for the lab, the forms of
+//! `web::lab` (QC entry, freezing, the label sheet and its reconciliation).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -10,16 +11,20 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::domain::accounts::Role;
-use crate::domain::lifecycle::LotStatus;
+use crate::domain::lifecycle::{LotStatus, VialStatus};
+use crate::domain::printer::PrintKind;
 use crate::domain::qc::{Conclusion, Specification};
 use crate::i18n::{arg, t, t_maybe, t_with};
+use crate::services::printing::printers;
 use crate::services::recall::{self, Recalled};
 use crate::services::{history, lots, protocol, vials};
 use crate::state::AppState;
 use crate::web::error::{OrBack, PageError};
 use crate::web::extract::{CsrfForm, PageUser, WebQuery, carries_csrf, roles};
 use crate::web::history::history_view;
+use crate::web::lab;
 use crate::web::page::{self, Flash, pill, redirect_with};
+use crate::web::printing::print_form;
 use crate::web::user::WebUser;
 
 pub async fn lot_page(
@@ -39,9 +44,31 @@ pub async fn lot_page(
         &user,
         html! {
             (lot_view(&user, &record, spec.as_ref(), &vial_list, &flash))
+            (print_form(PrintKind::LotSheet, id, printers(&state), &user))
+            (print_form(PrintKind::Lot, id, printers(&state), &user))
+            (lab_parts(&user, &record, spec.as_ref(), &vial_list, &history, state.clock.now()))
             (history_view(&history, &user))
         },
     ))
+}
+
+/// The lab's forms (`web::lab`): QC entry, freezing a lot in process, the
+/// label sheet and its reconciliation.
+fn lab_parts(
+    user: &WebUser,
+    record: &lots::LotRecord,
+    spec: Option<&Specification>,
+    vial_list: &[vials::VialRecord],
+    history: &[history::Entry],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Markup {
+    let l = &record.lot;
+    let lab = user.user.role == Role::Lab;
+    html! {
+        @if let (true, Some(spec)) = (lab, spec) { (lab::qc::qc_entry(user, l.id, spec, !record.standing.missing.is_empty())) }
+        @if lab && l.status == LotStatus::InProcess { (lab::freezing::freezing_form(user, l.id, now)) }
+        @if l.vial_count.is_some() { (lab::labels::labels_section(user, l.id, vial_list, history)) }
+    }
 }
 
 fn lot_view(
@@ -67,10 +94,10 @@ fn lot_view(
                     tr { th { (t("lot-by-status")) } td { @for (s, n) in &record.vial_counts { (pill(s)) " " (n) " " } } }
                 } }
                 div class="actions" {
-                    @if l.vial_count.is_some() { a class="button secondary" href={ "/api/v1/lots/" (l.id) "/labels.pdf" } { (t("lot-label-sheet")) } }
+                    @if l.vial_count.is_some() { a class="button secondary" href="#labels" { (t("lot-label-sheet")) } }
                     a class="button secondary" href={ "/api/v1/lots/" (l.id) "/label.png" } { (t("lot-box-label")) }
                     a class="button secondary" href={ "/trace/lots/" (l.id) } { (t("scan-trace")) }
-                    a class="button secondary" href={ "/api/v1/lots/" (l.id) "/outcomes" } { (t("lot-outcomes")) }
+                    a class="button secondary" href={ "/lots/" (l.id) "/outcomes" } { (t("lot-outcomes")) }
                 }
             }
             section class="card" {
@@ -103,13 +130,19 @@ fn lot_view(
             h2 { (t("lot-every-qc")) }
             table {
                 thead { tr { th { (t("lot-col-recorded")) } th { (t("lot-col-test")) } th class="num" { (t("lot-col-value")) } th { (t("lot-col-limit")) } th { (t("lot-col-result")) } th { (t("lot-col-investigation")) } } }
-                tbody { @for r in &record.qc {
+                tbody { @for (i, r) in record.qc.iter().enumerate() {
+                    // a later result of the same test: said as a fact, the
+                    // standing above says which result counts
+                    @let retest = record.qc[i + 1..].iter().find(|later| later.test == r.test);
                     tr {
                         td { (user.when(r.recorded_at)) }
                         td { (r.test) }
                         td class="num" { (r.value) " " (r.unit.clone().unwrap_or_default()) }
                         td { (r.specification) }
-                        td { @if r.pass { span class="pill ok" { (t("lot-pass")) } } @else { span class="pill bad" { (t("lot-fail")) } } }
+                        td {
+                            @if r.pass { span class="pill ok" { (t("lot-pass")) } } @else { span class="pill bad" { (t("lot-fail")) } }
+                            @if let Some(later) = retest { " " span class="muted small" { (t_with("lab-qc-retested", &[("when", arg(user.when(later.recorded_at)))])) } }
+                        }
                         td {
                             @if let Some(conclusion) = &r.investigation {
                                 (if conclusion == "confirmed" { t("lot-confirmed") } else { t("lot-invalid-test") })
@@ -171,6 +204,11 @@ fn lot_view(
         }
         section class="card" {
             h2 { (t("vials-title")) }
+            @if let Some(first) = vial_list.iter().find(|v| v.location.is_none() && matches!(v.vial.status, VialStatus::Quarantine | VialStatus::Available)) {
+                @if user.user.role == Role::Lab {
+                    div class="actions" { a class="button" href={ "/scan?q=" (page::url_encode(&first.vial.code)) } { (t("lab-store-these")) } }
+                }
+            }
             table {
                 thead { tr { th { (t("col-vial")) } th { (t("col-status")) } th { (t("scan-location")) } th { (t("lot-col-labels")) } } }
                 tbody { @for v in vial_list {

@@ -1,5 +1,6 @@
 //! `/storage`: tanks, racks and boxes; a box drawn as its map
-//! (`box_map`), each full position a link to its vial.
+//! (`box_map`), each full position a link to its vial; for the lab, the
+//! way to add a unit (`web::lab::storage_setup`), under this one.
 
 use std::sync::Arc;
 
@@ -9,14 +10,15 @@ use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use uuid::Uuid;
 
+use crate::domain::accounts::Role;
 use crate::domain::storage::StorageKind;
 use crate::i18n::{arg, t, t_with};
 use crate::services::storage;
 use crate::state::AppState;
 use crate::web::error::PageError;
-use crate::web::extract::PageUser;
+use crate::web::extract::{PageUser, WebQuery};
 use crate::web::inventory::box_map::box_map;
-use crate::web::page;
+use crate::web::page::{self, Flash};
 
 pub async fn storage_root(
     State(state): State<AppState>,
@@ -26,13 +28,14 @@ pub async fn storage_root(
     Ok(page::show(
         &t("nav-storage"),
         &user,
-        storage_root_view(&units),
+        storage_root_view(&units, user.user.role == Role::Lab),
     ))
 }
 
-fn storage_root_view(units: &[Arc<storage::Unit>]) -> Markup {
+fn storage_root_view(units: &[Arc<storage::Unit>], lab: bool) -> Markup {
     html! {
         h1 { (t("nav-storage")) }
+        @if lab { div class="actions" { a class="button" href="/storage/new" { (t("lab-storage-add")) } } }
         @if units.is_empty() { p class="muted" { (t("storage-none")) } }
         table {
             thead { tr { th { (t("storage-unit")) } th { (t("storage-kind")) } } }
@@ -47,12 +50,20 @@ pub async fn storage_page(
     State(state): State<AppState>,
     user: PageUser,
     Path(id): Path<Uuid>,
+    WebQuery(flash): WebQuery<Flash>,
 ) -> Result<Html<String>, PageError> {
     let contents = storage::contents(&state, id).await?;
     Ok(page::show(
         &contents.unit.path,
         &user,
-        storage_view(&contents, state.clock.now()),
+        html! {
+            (flash.render())
+            (storage_view(&contents, state.clock.now()))
+            // the lab adds racks to a tank and boxes to a rack or tank here
+            @if user.user.role == Role::Lab && contents.unit.kind != StorageKind::Box {
+                div class="actions" { a class="button" href={ "/storage/new?parent=" (id) } { (t("lab-storage-add-here")) } }
+            }
+        },
     ))
 }
 

@@ -5,13 +5,16 @@ use axum::response::Html;
 use maud::{Markup, html};
 use uuid::Uuid;
 
+use crate::domain::printer::PrintKind;
 use crate::i18n::{arg, t, t_with};
+use crate::services::printing::printers;
 use crate::services::{history, vials};
 use crate::state::AppState;
 use crate::web::error::PageError;
 use crate::web::extract::{PageUser, WebQuery};
 use crate::web::history::history_view;
 use crate::web::page::{self, Flash, pill};
+use crate::web::printing::print_form;
 use crate::web::user::WebUser;
 
 pub async fn vial_page(
@@ -25,7 +28,13 @@ pub async fn vial_page(
     Ok(page::show(
         &t_with("vial-title", &[("code", arg(&record.vial.code))]),
         &user,
-        vial_view(&user, &record, &history, &flash),
+        vial_view(
+            &user,
+            &record,
+            &history,
+            &flash,
+            print_form(PrintKind::Vial, id, printers(&state), &user),
+        ),
     ))
 }
 
@@ -34,6 +43,7 @@ fn vial_view(
     record: &vials::VialRecord,
     history: &[history::Entry],
     flash: &Flash,
+    printing: Markup,
 ) -> Markup {
     let v = &record.vial;
     html! {
@@ -55,6 +65,7 @@ fn vial_view(
                     a class="button secondary" href={ "/api/v1/vials/" (v.id) "/label.zpl" } { (t("vial-label-zpl")) }
                     a class="button secondary" href={ "/trace/lots/" (v.lot_id) } { (t("scan-trace")) }
                 }
+                (printing)
             }
             (history_view(history, user))
         }
