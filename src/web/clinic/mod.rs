@@ -9,15 +9,21 @@
 //! in words, with the numbers, and confirmed with a button; never as a
 //! field name to send.
 //!
-//! By idea: [`patient`] (the list and a patient's page), [`weights`]
-//! (recording and voiding them), [`course`] (where the course of
-//! infusions stands), [`worksheet`] (the calculation and the order),
-//! [`dose`] (the dose's page), [`preparation`] (its counts, replacement,
-//! verification and cancellation) and [`bedside`].
+//! By idea: [`enrolment`] (enrolling against the eligibility checklist),
+//! [`patient`] (the list and a patient's page), [`weights`] (recording and
+//! voiding them), [`assessments`] and [`assessment_forms`] (PASI and
+//! DLQI), [`chart`] (the course drawn, and the adverse events), [`course`]
+//! (where the course of infusions stands), [`worksheet`] (the calculation
+//! and the order), [`dose`] (the dose's page), [`preparation`] (its
+//! counts, replacement, verification and cancellation) and [`bedside`].
 
+pub mod assessment_forms;
+pub mod assessments;
 pub mod bedside;
+pub mod chart;
 pub mod course;
 pub mod dose;
+pub mod enrolment;
 pub mod patient;
 pub mod preparation;
 pub mod weights;
@@ -40,4 +46,28 @@ pub(crate) fn slotted(text: String) -> (String, String) {
         Some((before, after)) => (before.to_owned(), after.to_owned()),
         None => (text, String::new()),
     }
+}
+
+/// A field of a form read as name-value pairs; empty when absent.
+pub(crate) fn form_field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+    form.iter()
+        .find(|(n, _)| n == name)
+        .map_or("", |(_, value)| value.trim())
+}
+
+/// The clinic's upstream acts: enrolment, PASI and DLQI, and the script
+/// that adds their totals up (a file of the site, never inline).
+pub fn routes() -> axum::Router<crate::state::AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route(
+            "/patients/new",
+            get(enrolment::enrolment_page).post(enrolment::enrol),
+        )
+        .route("/patients/{id}/pasi", post(assessments::record_pasi))
+        .route("/patients/{id}/dlqi", post(assessments::record_dlqi))
+        .route(
+            "/assets/assessments.js",
+            get(|| crate::web::script(assessments::SCRIPT)),
+        )
 }

@@ -10,9 +10,8 @@ use uuid::Uuid;
 
 use crate::api::patients::Window;
 use crate::domain::accounts::Role;
-use crate::domain::assessment::AssessmentKind;
 use crate::domain::dose::{WeightUnit, kg_text};
-use crate::domain::patient::{tenths_display, window_day};
+use crate::domain::patient::window_day;
 use crate::domain::protocol::Protocol;
 use crate::entities::assessment;
 use crate::error::AppResult;
@@ -20,6 +19,9 @@ use crate::i18n::{arg, t, t_with};
 use crate::services::patients::PatientRecord;
 use crate::services::{assessments, history, patients, protocol};
 use crate::state::AppState;
+use crate::web::clinic::assessment_forms::assessments_card;
+use crate::web::clinic::assessments::Entered;
+use crate::web::clinic::chart::{Course, adverse_events_card, course_chart};
 use crate::web::clinic::course::{CourseNote, course_note};
 use crate::web::clinic::{slot, slotted};
 use crate::web::error::PageError;
@@ -35,7 +37,7 @@ pub async fn patient_page(
     WebQuery(flash): WebQuery<Flash>,
 ) -> Result<Html<String>, PageError> {
     let sheet = patient_sheet(&state, id).await?;
-    Ok(patient_html(&user, &sheet, &flash, None))
+    Ok(patient_html(&user, &sheet, &flash, None, None))
 }
 
 /// What a patient's page shows.
@@ -63,12 +65,14 @@ pub async fn patient_sheet(state: &AppState, id: Uuid) -> AppResult<PatientSheet
     })
 }
 
-/// The patient's whole page, with a weight to confirm when one is waiting.
+/// The patient's whole page, with a weight to confirm when one is
+/// waiting, or an assessment's form sent back refused.
 pub fn patient_html(
     user: &WebUser,
     sheet: &PatientSheet,
     flash: &Flash,
     confirm: Option<&WeightToConfirm>,
+    entered: Option<&Entered>,
 ) -> Html<String> {
     page::show(
         &t_with(
@@ -77,7 +81,7 @@ pub fn patient_html(
         ),
         user,
         html! {
-            (patient_view(user, sheet, flash, confirm))
+            (patient_view(user, sheet, flash, confirm, entered))
             (history_view(&sheet.history, user))
         },
     )
@@ -88,6 +92,7 @@ fn patient_view(
     sheet: &PatientSheet,
     flash: &Flash,
     confirm: Option<&WeightToConfirm>,
+    entered: Option<&Entered>,
 ) -> Markup {
     let PatientSheet {
         record,
@@ -196,21 +201,15 @@ fn patient_view(
                     }
                 }
             }
-            section class="card" {
-                h2 { (t("patient-assessments")) }
-                p { (t_with("patient-baseline-pasi", &[("score", arg(tenths_display(p.baseline_pasi_tenths)))])) }
-                table {
-                    thead { tr { th { (t("patient-col-assessed")) } th { (t("patient-col-kind")) } th class="num" { (t("patient-col-score")) } } }
-                    tbody { @for a in scored {
-                        tr {
-                            td { (user.when(a.assessed_at)) }
-                            td { (a.kind.as_str().to_uppercase()) }
-                            td class="num" { @if a.kind == AssessmentKind::Pasi { (tenths_display(a.score)) } @else { (a.score) } }
-                        }
-                    } }
-                }
-            }
         }
+        (assessments_card(user, p.id, p.baseline_pasi_tenths, scored, *now, role == Role::Clinician, entered))
+        (course_chart(user, &Course {
+            enrolled_at: p.enrolled_at,
+            baseline_pasi_tenths: p.baseline_pasi_tenths,
+            scored,
+            infusions: &record.infusions,
+        }))
+        (adverse_events_card(user, &record.adverse_events, &record.infusions, &record.doses))
     }
 }
 

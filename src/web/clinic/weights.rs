@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::domain::dose::{WeightUnit, describe_concerns, kg_text};
+use crate::domain::dose::{WeightUnit, kg_text};
 use crate::error::AppError;
 use crate::i18n::{arg, t_with};
 use crate::services::patients;
@@ -38,11 +38,12 @@ fn weight_question(
         return None;
     };
     let on = compared_measured_at.map(|t| user.date(t));
-    Some(describe_concerns(
+    Some(crate::web::refusals::page_weight_question(
         &format!("{value} {}", unit.as_str()),
         concerns,
         on.as_deref(),
         likely_slip.as_deref(),
+        user.zone,
     ))
 }
 
@@ -107,7 +108,7 @@ pub async fn record_weight(
     let sheet = patient_sheet(&state, id).await?;
     Ok((
         StatusCode::UNPROCESSABLE_ENTITY,
-        patient_html(&user, &sheet, &Flash::default(), Some(&confirm)),
+        patient_html(&user, &sheet, &Flash::default(), Some(&confirm), None),
     )
         .into_response())
 }
