@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::domain::lifecycle::string_enum;
 use crate::domain::qc::{SpecEntry, Specification};
+use crate::domain::visits::ScheduledVisit;
 
 string_enum!(
     /// Whether a criterion must hold (`true`) or must not (`false`).
@@ -99,6 +100,11 @@ pub struct Protocol {
     pub criteria: Vec<Criterion>,
     /// The QC release specification.
     pub qc_specification: Vec<SpecEntry>,
+    /// The assessment visits (PASI and DLQI), in weeks after Day 1; a
+    /// version recorded before the schedule was kept reads as the default
+    /// (`visits::default_schedule`).
+    #[serde(default = "crate::domain::visits::default_schedule")]
+    pub visit_schedule: Vec<ScheduledVisit>,
 }
 
 impl Protocol {
@@ -206,6 +212,7 @@ impl Protocol {
                 ),
             ],
             qc_specification: Specification::seed_entries(),
+            visit_schedule: crate::domain::visits::default_schedule(),
         }
     }
 
@@ -346,6 +353,7 @@ impl Protocol {
             field: "qc_specification",
             message,
         })?;
+        crate::domain::visits::check_schedule(&self.visit_schedule)?;
         Ok(())
     }
 

@@ -7,10 +7,11 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::domain::accounts::Role;
+use crate::domain::visits::VisitStatus;
 use crate::domain::zone::SiteZone;
 use crate::error::AppError;
 use crate::i18n::{arg, t, t_with};
-use crate::services::{auth, ledger, throttle, worklist};
+use crate::services::{auth, ledger, throttle, visits, worklist};
 use crate::state::AppState;
 use crate::web::accounts::sign_in_watch;
 use crate::web::error::PageError;
@@ -62,6 +63,10 @@ pub async fn home(
         Role::Pharmacist | Role::Clinician => worklist::clinic_day(&state).await?,
         _ => worklist::ClinicDay::default(),
     };
+    let visits = match web.user.role {
+        Role::Clinician | Role::Quality => Some(visits::to_do_today(&state).await?),
+        _ => None,
+    };
     let list = worklist::load(&state).await?;
     let ledger = LedgerStanding {
         check: ledger::last_check(&state),
@@ -72,6 +77,7 @@ pub async fn home(
         list: &list,
         day: &day,
         watch: watch.as_ref(),
+        visits: visits.as_ref(),
         ledger: &ledger,
     };
     Ok(page::show(&t("home-title"), &web, home_view(&web, &home, &query.flash)).into_response())
@@ -92,6 +98,8 @@ struct Home<'a> {
     list: &'a worklist::Worklist,
     day: &'a worklist::ClinicDay,
     watch: Option<&'a throttle::Report>,
+    /// Assessment visits to do today (clinician and quality).
+    visits: Option<&'a visits::VisitsToday>,
     ledger: &'a LedgerStanding,
 }
 
@@ -135,27 +143,42 @@ fn infusions_due(day: &worklist::ClinicDay, user: &WebUser) -> Markup {
     }
 }
 
-/// Follow-up PASI and DLQI due today or overdue.
-fn follow_ups_due(day: &worklist::ClinicDay) -> Markup {
+/// Assessment visits due or overdue today (`services::visits`). The card
+/// keeps the id of the follow-up card it replaced, which the browser tests
+/// look for.
+fn visits_due(visits: &visits::VisitsToday) -> Markup {
     html! {
         section class="card" id="follow-ups-due" {
             h2 { (t("home-follow-ups-due")) }
-            @if day.follow_ups.is_empty() { p class="muted" { (t("home-none")) } }
+            @if visits.visits.is_empty() { p class="muted" { (t("home-none")) } }
             @else {
                 table {
-                    thead { tr { th { (t("col-patient")) } th { (t("home-col-visit")) } th { (t("home-col-to-record")) } } }
-                    tbody { @for f in &day.follow_ups {
+                    thead { tr { th { (t("col-patient")) } th { (t("visits-col-visit")) } th { (t("visits-col-window")) } th { (t("visits-col-to-record")) } } }
+                    tbody { @for v in &visits.visits {
                         tr {
-                            td { a class="code" href={ "/patients/" (f.patient_id) } { (f.subject_code) } }
-                            td { (t_with("home-week", &[("week", arg(f.due.week))]))
-                                div class="muted" { (t_with("home-due", &[("date", arg(f.due.due))])) }
-                                @if day.today.is_some_and(|today| f.due.due < today) { span class="pill bad" { (t("home-overdue")) } } }
-                            td { (f.due.missing.iter().map(|k| k.as_str().to_uppercase()).collect::<Vec<_>>().join(&t("inventory-and"))) }
+                            td { a class="code" href={ "/patients/" (v.patient_id) } { (v.subject_code) } }
+                            td {
+                                (visit_name(v.visit.week))
+                                div class="muted" { (t_with("visits-on", &[("date", arg(v.visit.date))])) }
+                                @if v.visit.status == VisitStatus::Overdue { span class="pill bad" { (t("visits-overdue")) } }
+                                @else { span class="pill warn" { (t("visits-due")) } }
+                            }
+                            td class="nowrap" { (t_with("visits-window", &[("opens", arg(v.visit.opens)), ("closes", arg(v.visit.closes))])) }
+                            td { (v.visit.missing.iter().map(|k| k.as_str().to_uppercase()).collect::<Vec<_>>().join(&t("inventory-and"))) }
                         }
                     } }
                 }
             }
         }
+    }
+}
+
+/// "Baseline" or "Week 4".
+pub fn visit_name(week: i32) -> String {
+    if week == 0 {
+        t("visits-baseline")
+    } else {
+        t_with("visits-week", &[("week", arg(week))])
     }
 }
 
@@ -182,6 +205,7 @@ fn home_view(user: &WebUser, home: &Home, flash: &Flash) -> Markup {
         list,
         day,
         watch,
+        visits,
         ledger: standing,
     } = home;
     let role = user.user.role;
@@ -199,6 +223,11 @@ fn home_view(user: &WebUser, home: &Home, flash: &Flash) -> Markup {
                 a class="button" href="/scan" { (t("home-scan-label")) }
                 a class="button secondary" href="/patients" { (t("nav-patients")) }
                 a class="button secondary" href="/storage" { (t("nav-storage")) }
+                a class="button secondary" href="/protocol" { (t("proto-title")) }
+            }
+        } @else {
+            div class="actions" {
+                a class="button" href="/accounts" { (t("acct-title")) }
             }
         }
         @if let Some(report) = watch { (sign_in_watch(report, user)) }
@@ -233,8 +262,8 @@ fn home_view(user: &WebUser, home: &Home, flash: &Flash) -> Markup {
             @if role == Role::Pharmacist || role == Role::Clinician {
                 (infusions_due(day, user))
             }
+            @if let Some(visits) = visits { (visits_due(visits)) }
             @if role == Role::Clinician {
-                (follow_ups_due(day))
                 section class="card" {
                     h2 { (t("home-doses-ready")) }
                     @let ready = doses(&["verified", "infusing"]);

@@ -74,6 +74,7 @@ impl FromRequestParts<AppState> for WebUser {
         let path = parts.uri.path();
         if user.user.role == Role::Admin
             && path != "/sign-out"
+            && path != "/accounts"
             && !path.starts_with("/accounts/")
             && !path.starts_with("/preferences/")
         {

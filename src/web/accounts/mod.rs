@@ -1,7 +1,9 @@
-//! The administrator's watch over sign-ins, on the home page: failed
-//! sign-ins of the last day by username and by address (times in the
-//! site's zone), the accounts locked or slowed down now, and the signed
-//! unlock that frees one.
+//! The administrator's pages. Here, the watch over sign-ins on the home
+//! page: failed sign-ins of the last day by username and by address (times
+//! in the site's zone), the accounts locked or slowed down now, and the
+//! signed unlock that frees one; the accounts page is [`manage`].
+
+pub mod manage;
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -110,6 +112,10 @@ pub struct UnlockForm {
     pub reason: String,
     pub password: String,
     pub meaning: String,
+    /// The page the form was sent from: the home page's watch, or the
+    /// accounts page.
+    #[serde(default)]
+    pub back: String,
 }
 
 carries_csrf!(UnlockForm);
@@ -121,16 +127,38 @@ pub async fn unlock(
     Path(id): Path<Uuid>,
     CsrfForm(form): CsrfForm<UnlockForm>,
 ) -> Result<Response, PageError> {
-    let signature = user.sign(&state, form.password, form.meaning, "/").await?;
+    let back = if form.back == manage::BACK {
+        manage::BACK
+    } else {
+        "/"
+    };
+    let signature = user.sign(&state, form.password, form.meaning, back).await?;
     let account = accounts::unlock(&state, &signature, id, &form.reason)
         .await
-        .or_back("/", user.zone)?;
+        .or_back(back, user.zone)?;
     Ok(page::redirect_with(
-        "/",
+        back,
         true,
         t_with(
             "accounts-flash-unlocked",
             &[("username", arg(&account.username))],
         ),
     ))
+}
+
+/// The accounts page and its forms (the unlock is routed with the pages).
+/// The accounts page and its forms; `/accounts/` is the same page.
+pub fn routes() -> axum::Router<AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route(
+            "/accounts/",
+            get(|| async { page::see_other(manage::BACK) }),
+        )
+        .route(
+            manage::BACK,
+            get(manage::accounts_page).post(manage::create),
+        )
+        .route("/accounts/{id}/password", post(manage::reset_password))
+        .route("/accounts/{id}/{action}", post(manage::set_active))
 }

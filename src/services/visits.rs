@@ -1,0 +1,99 @@
+//! The assessment visits the home pages list: every patient's visits from
+//! the schedule of the protocol in force, judged on the server's clock in
+//! the site's zone (`domain::visits`). Four queries, whatever the number
+//! of patients.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use crate::domain::assessment::AssessmentKind;
+use crate::domain::visits::{PatientVisit, patient_visits};
+use crate::entities::{assessment, infusion, patient};
+use crate::error::AppResult;
+use crate::services::protocol;
+use crate::state::AppState;
+
+/// A visit that asks for work today, with whose it is.
+#[derive(Debug, Clone)]
+pub struct VisitToDo {
+    pub patient_id: Uuid,
+    pub subject_code: String,
+    pub visit: PatientVisit,
+}
+
+/// Today's visits to do: due or overdue, by subject code then week.
+#[derive(Debug, Clone, Default)]
+pub struct VisitsToday {
+    pub today: Option<NaiveDate>,
+    pub visits: Vec<VisitToDo>,
+}
+
+pub async fn to_do_today(state: &AppState) -> AppResult<VisitsToday> {
+    let db = state.db.conn();
+    let zone = state.settings.timezone;
+    let today = zone.date(state.clock.now());
+    let schedule = protocol::in_force(state)
+        .await?
+        .protocol
+        .visit_schedule
+        .clone();
+    let patients = patient::Entity::find()
+        .order_by_asc(patient::Column::SubjectCode)
+        .all(db)
+        .await?;
+    let starts: Vec<(Uuid, DateTime<Utc>)> = infusion::Entity::find()
+        .select_only()
+        .column(infusion::Column::PatientId)
+        .column(infusion::Column::StartedAt)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut first_day: HashMap<Uuid, NaiveDate> = HashMap::new();
+    for (id, at) in starts {
+        let day = zone.date(at);
+        first_day
+            .entry(id)
+            .and_modify(|d| *d = (*d).min(day))
+            .or_insert(day);
+    }
+    let scored: Vec<(Uuid, String, DateTime<Utc>)> = assessment::Entity::find()
+        .select_only()
+        .column(assessment::Column::PatientId)
+        .column(assessment::Column::Kind)
+        .column(assessment::Column::AssessedAt)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut recorded: HashMap<Uuid, Vec<(AssessmentKind, NaiveDate)>> = HashMap::new();
+    for (id, kind, at) in scored {
+        if let Ok(kind) = kind.parse() {
+            recorded.entry(id).or_default().push((kind, zone.date(at)));
+        }
+    }
+    let mut visits = Vec::new();
+    for p in patients {
+        let Some(first) = first_day.get(&p.id).copied() else {
+            continue;
+        };
+        // The enrolment's PASI is a PASI of its day, as the baseline
+        // comparison counts it (`assessments::baseline`).
+        let mut theirs = recorded.remove(&p.id).unwrap_or_default();
+        theirs.push((AssessmentKind::Pasi, zone.date(p.enrolled_at)));
+        for visit in patient_visits(&schedule, Some(first), &theirs, today) {
+            if visit.to_do() {
+                visits.push(VisitToDo {
+                    patient_id: p.id,
+                    subject_code: p.subject_code.to_string(),
+                    visit,
+                });
+            }
+        }
+    }
+    Ok(VisitsToday {
+        today: Some(today),
+        visits,
+    })
+}
