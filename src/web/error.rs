@@ -2,7 +2,8 @@
 //! (an application error as the error page with its status, a form or role
 //! refused to the session, or a form sent back to its page with the
 //! refusal in words), and [`sentence`], which turns an application error
-//! into words a person reads.
+//! into words a person reads, in the page's language (Chinese from
+//! [`crate::web::refusals`]; the English sentence otherwise).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -124,8 +125,12 @@ impl IntoResponse for Refused {
 
 /// An application error as a sentence a person understands: no field
 /// names, no API hints, a capital and a full stop.
-/// Times in it are the site's (`zone`).
+/// Times in it are the site's (`zone`). A page in Chinese says it in
+/// Chinese; the English wording below stays as it is for English pages.
 pub fn sentence(error: &AppError, zone: SiteZone) -> String {
+    if crate::i18n::current() == crate::i18n::Language::ZhCn {
+        return crate::web::refusals::chinese(error, zone);
+    }
     let text = match error {
         AppError::InvalidField { message, .. } => message.clone(),
         AppError::LotExpired { code, expires_at, .. } => format!(
