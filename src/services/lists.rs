@@ -285,3 +285,22 @@ fn starts_with<C: ColumnTrait>(backend: DbBackend, column: C, prefix: &str) -> S
         _ => column.gte(prefix).and(column.lt(format!("{prefix}~"))),
     }
 }
+
+/// Released lots by expiry, soonest first, with their vials counted by
+/// status: the stock a pharmacy draws on, against the dates it must be
+/// used by. Lots that expired in the last `EXPIRED_SHOWN_DAYS` stay in
+/// view while they still hold vials someone must discard.
+pub async fn stock_by_expiry(state: &AppState, limit: u64) -> AppResult<Vec<LotRecord>> {
+    const EXPIRED_SHOWN_DAYS: i64 = 90;
+    let db = state.db.conn();
+    let since = state.clock.now() - Duration::days(EXPIRED_SHOWN_DAYS);
+    let found = lot::Entity::find()
+        .filter(lot::Column::Status.eq(LotStatus::Released))
+        .filter(lot::Column::ExpiresAt.gt(since))
+        .order_by_asc(lot::Column::ExpiresAt)
+        .order_by_asc(lot::Column::Code)
+        .limit(limit)
+        .all(db)
+        .await?;
+    lots::records(db, found).await
+}

@@ -3,6 +3,7 @@
 //! its vials and labels; storage as tanks, racks and boxes drawn as grids.
 
 pub mod box_map;
+pub mod expiry;
 pub mod lot;
 pub mod storage;
 pub mod vial;
