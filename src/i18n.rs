@@ -26,6 +26,11 @@ const CATALOGUES: [(Language, &[&str]); 2] = [
             include_str!("../locales/en/main.ftl"),
             include_str!("../locales/en/clinic.ftl"),
             include_str!("../locales/en/inventory.ftl"),
+            include_str!("../locales/en/donors.ftl"),
+            include_str!("../locales/en/lab.ftl"),
+            include_str!("../locales/en/admin.ftl"),
+            include_str!("../locales/en/printing.ftl"),
+            include_str!("../locales/en/refusals.ftl"),
         ],
     ),
     (
@@ -34,6 +39,11 @@ const CATALOGUES: [(Language, &[&str]); 2] = [
             include_str!("../locales/zh-CN/main.ftl"),
             include_str!("../locales/zh-CN/clinic.ftl"),
             include_str!("../locales/zh-CN/inventory.ftl"),
+            include_str!("../locales/zh-CN/donors.ftl"),
+            include_str!("../locales/zh-CN/lab.ftl"),
+            include_str!("../locales/zh-CN/admin.ftl"),
+            include_str!("../locales/zh-CN/printing.ftl"),
+            include_str!("../locales/zh-CN/refusals.ftl"),
         ],
     ),
 ];
@@ -206,17 +216,23 @@ mod tests {
     fn a_message_takes_the_same_arguments_in_both_languages() {
         let arguments = |language: Language, key: &str| -> Vec<String> {
             let text = catalogue(language);
-            let line = text
+            // the message's first line and its indented continuation lines
+            let entry: String = text
                 .lines()
-                .find(|l| l.starts_with(&format!("{key} =")))
-                .unwrap_or("");
-            let mut found: Vec<String> = line
+                .skip_while(|l| !l.starts_with(&format!("{key} =")))
+                .enumerate()
+                .take_while(|(i, l)| *i == 0 || l.starts_with(' '))
+                .map(|(_, l)| l)
+                .collect::<Vec<_>>()
+                .join("\n");
+            let mut found: Vec<String> = entry
                 .split("{ $")
                 .skip(1)
                 .filter_map(|rest| rest.split(' ').next())
-                .map(str::to_owned)
+                .map(|name| name.trim_end_matches('}').to_owned())
                 .collect();
             found.sort();
+            found.dedup();
             found
         };
         for key in keys(Language::En) {

@@ -15,90 +15,17 @@
 // Chromium: Debian's `chromium` package at /usr/bin/chromium (CHROMIUM to
 // override).
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { harness } from './lib.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const bin = resolve(here, process.env.CELLTRAIL_BIN ?? '../target/debug/celltrail');
-const shots = resolve(here, '../artefacts/screenshots', process.env.SHOTS_LABEL ?? 'sqlite');
-mkdirSync(shots, { recursive: true });
-const scratch = mkdtempSync(join(tmpdir(), 'celltrail-web-'));
-const databaseUrl = process.env.DATABASE_URL ?? `sqlite://${join(scratch, 'web.db')}?mode=rwc`;
-const port = 18000 + Math.floor(Math.random() * 2000);
-const base = `http://127.0.0.1:${port}`;
-
-let failures = 0;
-let server;
-let browser;
-
-function check(condition, message) {
-  if (!condition) {
-    failures += 1;
-    console.error(`  ✗ ${message}`);
-  } else {
-    console.log(`  ✓ ${message}`);
-  }
-}
-
-async function startServer() {
-  server = spawn(bin, ['serve', '--demo'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      CELLTRAIL_BIND: `127.0.0.1:${port}`,
-      CELLTRAIL_ADMIN_PASSWORD: 'admin-password-for-web-tests',
-      RUST_LOG: 'warn',
-      CELLTRAIL_TIMEZONE: process.env.CELLTRAIL_TIMEZONE ?? 'Asia/Shanghai',
-      // A fresh database gets its own signing key and checkpoint log: a log
-      // left by an earlier run would (rightly) say the ledger was cut.
-      CELLTRAIL_LEDGER_KEY_FILE: join(scratch, 'ledger.key'),
-      CELLTRAIL_CHECKPOINT_DIR: join(scratch, 'checkpoints'),
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  server.stdout.on('data', (chunk) => { output += chunk; });
-  for (let i = 0; i < 600; i += 1) {
-    try {
-      const ready = await fetch(`${base}/readyz`);
-      if (ready.ok && output.includes('Sign in as')) return;
-    } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`celltrail did not start:\n${output}`);
-}
-
-async function api(path, token, body) {
-  const response = await fetch(`${base}/api/v1${path}`, {
-    method: body ? 'POST' : 'GET',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await response.json();
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function token(username, password) {
-  return (await api('/auth/login', null, { username, password })).token;
-}
-
-/// A page that records every request, refusing any to another host.
-async function newPage(width = 1280, height = 900) {
-  const context = await browser.newContext({ viewport: { width, height } });
-  const page = await context.newPage();
-  page.foreign = [];
-  page.on('request', (request) => {
-    if (!request.url().startsWith(base) && !request.url().startsWith('data:')) {
-      page.foreign.push(request.url());
-    }
-  });
-  return page;
-}
+const h = await harness({
+  args: ['serve', '--demo'],
+  env: { CELLTRAIL_ADMIN_PASSWORD: 'admin-password-for-web-tests' },
+  ready: 'Sign in as',
+  shots: process.env.SHOTS_LABEL ?? 'sqlite',
+});
+const { base, shots, check, api, token } = h;
+const newPage = (width, height) => h.newPage(width, height);
 
 async function signIn(page, username) {
   await page.goto(`${base}/`);
@@ -124,12 +51,6 @@ async function pageWeight(page, url) {
 }
 
 async function main() {
-  await startServer();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
 
   // What the pages need from the API: a vial to store, a new patient to dose.
   const lab = await token('lab.demo', 'demo-lab-password');
@@ -194,15 +115,17 @@ async function main() {
 
   console.log('a 768 px tablet: everything fits, every control is at least 44 px');
   const small = await newPage(768, 1024);
-  const tooSmall = () => small.evaluate(() => {
-    const controls = [...document.querySelectorAll('button, a.button, input, select, header a, label:has(> input[type=checkbox])')];
+  const tooSmallOn = (page) => page.evaluate(() => {
+    const controls = [...document.querySelectorAll('button, a.button, input, select, header a, label:has(> input[type=checkbox]), .scroll td > a:first-child')];
     return controls
       .filter((el) => el.type !== 'hidden' && el.type !== 'checkbox' && el.type !== 'radio' && el.offsetParent !== null)
       .map((el) => [el, el.getBoundingClientRect()])
       .filter(([, r]) => r.width > 0 && (r.height < 44 || r.width < 44))
       .map(([el, r]) => `${el.tagName.toLowerCase()} "${(el.textContent || el.name || '').trim().slice(0, 20)}" ${Math.round(r.width)}×${Math.round(r.height)}`);
   });
-  const fits = () => small.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+  const fitsOn = (page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+  const tooSmall = () => tooSmallOn(small);
+  const fits = () => fitsOn(small);
   await signIn(small, 'pharmacist.demo');
   for (const [what, url] of [
     ['the scan station', `${base}/scan?q=${encodeURIComponent(vial.scan_payload)}`],
@@ -273,9 +196,13 @@ async function main() {
   await nursePage.waitForSelector('#value');
 
   console.log('bedside: a mismatch first, then the right wristband');
-  const rn = await newPage();
+  // the bedside is a tablet on a trolley: 768 px wide
+  const rn = await newPage(768, 1024);
   await signIn(rn, 'clinician.demo');
   await rn.goto(`${base}/doses/${doseId}/bedside`);
+  const bedsideSmall = await tooSmallOn(rn);
+  check(bedsideSmall.length === 0, `the bedside at 768 px: every control is at least 44 × 44 px${bedsideSmall.length ? `: ${bedsideSmall.join('; ')}` : ''}`);
+  check(await fitsOn(rn), 'the bedside fits 768 px without sideways scrolling');
   await rn.keyboard.type('CT1:P:PV-001');
   await rn.keyboard.press('Enter');
   await rn.keyboard.type(dose.scan_payload);
@@ -290,6 +217,9 @@ async function main() {
   check(true, 'the right wristband and bag match in green');
   await rn.screenshot({ path: join(shots, 'bedside-match.png'), fullPage: true });
   check(await rn.isVisible('text=Volume infused (mL, as on the bag)'), 'the bedside asks for the volume in mL, as on the bag');
+  const recordSmall = await tooSmallOn(rn);
+  check(recordSmall.length === 0, `the bedside's record form at 768 px: every control is at least 44 × 44 px${recordSmall.length ? `: ${recordSmall.join('; ')}` : ''}`);
+  check(await fitsOn(rn), 'the bedside\'s record form fits 768 px');
   await rn.click('button:has-text("Record infusion")');
   await rn.waitForSelector('.msg.ok');
   check((await rn.textContent('.msg.ok')).includes('Infusion 1 recorded'), 'the infusion is recorded');
@@ -305,7 +235,8 @@ async function main() {
   const lots = await api('/scan', lab, { payload: 'CT1:L:A999926000005-L01' });
   await qa.goto(`${base}/trace/lots/${lots.id}`);
   check(await qa.isVisible('svg[role="img"]'), 'the trace is drawn as SVG');
-  check((await qa.textContent('svg')).includes('✕ recalled'), 'recalled vials are marked');
+  const traced = await qa.textContent('svg[role="img"]');
+  check(traced.includes('✕') && /\d+ vials recalled/.test(traced), 'recalled vials are counted and crossed');
   await qa.screenshot({ path: join(shots, 'trace-recalled-lot.png'), fullPage: true });
   const csv = await qa.evaluate(async (url) => (await fetch(url)).text(), `${base}/api/v1/trace/lots/${lots.id}?format=csv`);
   check(csv.startsWith('demo,lot_code,'), 'the trace CSV downloads with the session');
@@ -409,17 +340,6 @@ async function main() {
 try {
   await main();
 } catch (error) {
-  failures += 1;
-  console.error(error);
-} finally {
-  await browser?.close();
-  if (server && server.exitCode === null) {
-    // the server writes its last files as it stops: let it finish first
-    const stopped = new Promise((resolve) => server.once('exit', resolve));
-    server.kill('SIGTERM');
-    await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 10000))]);
-  }
-  rmSync(scratch, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  h.fail(error);
 }
-console.log(failures ? `\n${failures} check(s) failed` : '\nall browser checks passed');
-process.exit(failures ? 1 : 0);
+await h.finish();

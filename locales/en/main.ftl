@@ -221,3 +221,70 @@ storage-kind-tank = tank
 storage-kind-rack = rack
 storage-kind-box = box
 sign-in-tagline = Chain of identity and custody for cell-therapy products.
+
+## The trace picture
+trace-dose-chip = Dose { $code }: infusion { $number }, { $vials ->
+    [one] one vial
+   *[other] { $vials } vials
+ }, { $status }
+trace-unused-vials = { $count ->
+    [one] One vial
+   *[other] { $count } vials
+ } { $status }, given to nobody
+trace-doses-and-vials = Doses and vials, by recipient
+trace-recipient-summary = { $subject }: { $doses ->
+    [one] one dose
+   *[other] { $doses } doses
+ }, { $vials ->
+    [one] one vial
+   *[other] { $vials } vials
+ }
+trace-patient-page = The patient's page
+
+## A lot's outcomes
+outcomes-title = Outcomes of { $code }
+outcomes-heading = Outcomes of lot
+outcomes-trace = Trace
+outcomes-summary = { $recipients ->
+    [one] One recipient
+   *[other] { $recipients } recipients
+ }, { $infusions ->
+    [one] one infusion
+   *[other] { $infusions } infusions
+ } from this lot; { $followed } with a PASI after baseline, of whom { $reached } reached PASI 75.
+outcomes-rate = PASI 75 rate: { $rate } %.
+outcomes-waterfall = PASI change from baseline, by recipient
+outcomes-waterfall-legend = Each bar is one recipient's latest PASI against their baseline, worst on the left. Green: PASI 75 reached (at least 75 % better). Red: worse than at baseline. The dashed line is −75 %.
+outcomes-no-follow-up = No recipient has a PASI after their baseline yet.
+outcomes-ae-by-grade = Adverse events by grade
+outcomes-grade = Grade { $grade }
+outcomes-by-recipient = By recipient
+outcomes-col-infusions = Infusions (this lot / all)
+outcomes-col-baseline = PASI at baseline
+outcomes-col-latest = PASI latest
+outcomes-col-change = Change
+outcomes-reached = reached
+outcomes-ae = { $term } (grade { $grade })
+
+## Stock against expiry
+stock-title = Stock by expiry
+stock-explain = Each released lot, the soonest to expire first: the bar is as long as its available vials. Lots that expired in the last 90 days stay here while they hold vials.
+stock-none = No released lot holds vials.
+stock-bar = { $vials ->
+    [one] one vial
+   *[other] { $vials } vials
+ } · expires { $date } (in { $days ->
+    [one] one day
+   *[other] { $days } days
+ })
+stock-bar-today = { $vials ->
+    [one] one vial
+   *[other] { $vials } vials
+ } · expires today, { $date }
+stock-bar-expired = { $vials ->
+    [one] one vial
+   *[other] { $vials } vials
+ } · EXPIRED { $date }: discard
+stock-legend = Red: expires within 30 days, or has expired. Amber: within 90 days. Blue: later.
+nav-stock = Stock
+scan-open-donation = Open donation

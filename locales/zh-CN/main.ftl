@@ -221,3 +221,40 @@ storage-kind-tank = 液氮罐
 storage-kind-rack = 冻存架
 storage-kind-box = 冻存盒
 sign-in-tagline = 细胞治疗产品的身份链与监管链。
+
+## The trace picture
+trace-dose-chip = 剂量 { $code }：第 { $number } 次输注，{ $vials } 支冻存管，{ $status }
+trace-unused-vials = { $count } 支冻存管（{ $status }），未给予任何受者
+trace-doses-and-vials = 按受者列出的剂量与冻存管
+trace-recipient-summary = { $subject }：{ $doses } 个剂量，{ $vials } 支冻存管
+trace-patient-page = 患者页面
+
+## A lot's outcomes
+outcomes-title = { $code } 的疗效
+outcomes-heading = 批次疗效
+outcomes-trace = 追溯
+outcomes-summary = 本批次共 { $recipients } 名受者、{ $infusions } 次输注；其中 { $followed } 名有基线后的 PASI 评分，{ $reached } 名达到 PASI 75。
+outcomes-rate = PASI 75 达成率：{ $rate } %。
+outcomes-waterfall = 各受者 PASI 较基线的变化
+outcomes-waterfall-legend = 每根柱代表一名受者最近一次 PASI 与其基线的比较，最差的在左侧。绿色：达到 PASI 75（改善至少 75 %）。红色：比基线更差。虚线为 −75 %。
+outcomes-no-follow-up = 尚无受者有基线后的 PASI 评分。
+outcomes-ae-by-grade = 按分级统计的不良事件
+outcomes-grade = { $grade } 级
+outcomes-by-recipient = 按受者
+outcomes-col-infusions = 输注次数（本批次 / 全部）
+outcomes-col-baseline = 基线 PASI
+outcomes-col-latest = 最近 PASI
+outcomes-col-change = 变化
+outcomes-reached = 已达到
+outcomes-ae = { $term }（{ $grade } 级）
+
+## Stock against expiry
+stock-title = 按有效期的库存
+stock-explain = 每个已放行批次，最早到期的在前：柱长代表可用冻存管的数量。过去 90 天内过期但仍有冻存管的批次也列在此处。
+stock-none = 没有存有冻存管的已放行批次。
+stock-bar = { $vials } 支 · { $date } 到期（还有 { $days } 天）
+stock-bar-today = { $vials } 支 · 今天（{ $date }）到期
+stock-bar-expired = { $vials } 支 · 已于 { $date } 过期：请销毁
+stock-legend = 红色：30 天内到期或已过期。琥珀色：90 天内到期。蓝色：更晚。
+nav-stock = 库存
+scan-open-donation = 打开捐献记录

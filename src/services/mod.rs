@@ -21,6 +21,7 @@ pub mod outcomes;
 pub mod passwords;
 pub mod patients;
 pub mod preferences;
+pub mod printing;
 pub mod protocol;
 pub mod qc;
 pub mod recall;
@@ -33,6 +34,7 @@ pub mod store;
 pub mod throttle;
 pub mod trace;
 pub mod vials;
+pub mod visits;
 pub mod worklist;
 
 pub use crate::domain::actor::Actor;

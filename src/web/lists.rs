@@ -143,6 +143,10 @@ pub async fn lot_list(
     let body = html! {
         h1 { (t("lots-title")) }
         (done_view(&query))
+        div class="actions" {
+            @if user.user.role == crate::domain::accounts::Role::Lab { a class="button" href="/lots/new" { (t("lab-new-lot-title")) } }
+            a class="button secondary" href="/stock" { (t("stock-title")) }
+        }
         (filters("/lots", &query, &t("search-lots"), &statuses(LotStatus::ALL), true))
         (problem_view(problem.as_deref()))
         div class="scroll" { table {
@@ -261,6 +265,9 @@ pub async fn patient_list(
     let (found, problem) = found(&user, result)?;
     let body = html! {
         h1 { (t("patients-title")) }
+        @if user.user.role == crate::domain::accounts::Role::Clinician {
+            div class="actions" { a class="button" href="/patients/new" { (t("enrol-a-patient")) } }
+        }
         (done_view(&query))
         (filters("/patients", &query, &t("search-patients"), &[], false))
         (problem_view(problem.as_deref()))
@@ -296,6 +303,9 @@ pub async fn donor_list(
     let (found, problem) = found(&user, result)?;
     let body = html! {
         h1 { (t("donors-title")) }
+        @if user.user.role == crate::domain::accounts::Role::Lab {
+            div class="actions" { a class="button" href="/donors/new" { (t("donors-register")) } }
+        }
         (done_view(&query))
         (filters("/donors", &query, &t("search-donors"), &statuses(Eligibility::ALL), false))
         (problem_view(problem.as_deref()))
@@ -305,11 +315,11 @@ pub async fn donor_list(
                 @for record in &found.items {
                     @let donor = &record.donor;
                     tr {
-                        td class="code" { (donor.code) }
+                        td { a class="code" href={ "/donors/" (donor.id) } { (donor.code) } }
                         td { (pill(donor.eligibility)) }
                         td class="nowrap" { (user.date(donor.consent_at)) }
                         td { @for donation in &record.donations {
-                            a class="code" href={ "/lots?q=" (donation.din) } { (donation.din) } " "
+                            a class="code" href={ "/donations/" (donation.id) } { (donation.din) } " "
                         } }
                     }
                 }

@@ -6,14 +6,20 @@
 
 pub mod accounts;
 pub mod clinic;
+pub mod donors;
 pub mod error;
 pub mod extract;
 pub mod history;
 pub mod home;
 pub mod inventory;
+pub mod lab;
 pub mod lists;
+pub mod outcomes;
 pub mod page;
 pub mod preferences;
+pub mod printing;
+pub mod protocol;
+pub mod refusals;
 pub mod scan;
 pub mod search;
 pub mod session;
@@ -63,11 +69,13 @@ pub fn pages() -> Router<AppState> {
         .route("/vials/{id}/store", post(scan::store))
         .route("/vials/{id}/discard", post(scan::discard))
         .route("/lots/{id}", get(inventory::lot::lot_page))
+        .route("/lots/{id}/outcomes", get(outcomes::lot_outcomes))
         .route("/lots/{id}/{action}", post(inventory::lot::lot_decision))
         .route(
             "/lots/{id}/qc/{result_id}/investigation",
             post(inventory::lot::qc_investigation),
         )
+        .route("/stock", get(inventory::expiry::stock_page))
         .route("/storage", get(inventory::storage::storage_root))
         .route("/storage/{id}", get(inventory::storage::storage_page))
         .route("/patients", get(lists::patient_list))
@@ -111,6 +119,12 @@ pub fn pages() -> Router<AppState> {
             get(|| script(clinic::bedside::BEDSIDE)),
         )
         .route("/assets/keep.js", get(|| script(KEEP)))
+        .merge(donors::routes())
+        .merge(lab::routes())
+        .merge(clinic::routes())
+        .merge(accounts::routes())
+        .merge(protocol::routes())
+        .merge(printing::routes())
 }
 
 /// Keeps a form's entry through a session that ended (every page loads it).
@@ -118,7 +132,7 @@ const KEEP: &str = include_str!("keep.js");
 
 /// The pages' scripts are files of the site, never inline: the pages'
 /// Content-Security-Policy allows scripts from the site only.
-async fn script(source: &'static str) -> impl axum::response::IntoResponse {
+pub(crate) async fn script(source: &'static str) -> impl axum::response::IntoResponse {
     (
         [
             (

@@ -43,6 +43,7 @@ tr.correction td{background:#fffaf0}
 .code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:nowrap}
 .nowrap{white-space:nowrap}
 .scroll{overflow-x:auto;max-width:100%}
+.scroll td>a:first-child{display:inline-flex;align-items:center;min-height:44px;min-width:44px}
 .pill{display:inline-block;white-space:nowrap;padding:.05rem .5rem;border-radius:999px;font-size:.85rem;background:#e4e7eb}
 .pill.ok,.pill.available,.pill.released,.pill.eligible,.pill.completed,.pill.infused,.pill.verified{background:var(--okbg);color:var(--ok)}
 .pill.bad,.pill.recalled,.pill.discarded,.pill.rejected,.pill.ineligible,.pill.cancelled{background:var(--badbg);color:var(--bad)}
@@ -153,12 +154,17 @@ fn nav(user: &WebUser) -> Markup {
                     a href="/vials" { (t("nav-vials")) }
                     a href="/storage" { (t("nav-storage")) }
                 }
-                @if role == Role::Quality { a href="/donors" { (t("nav-donors")) } }
+                @if matches!(role, Role::Lab | Role::Quality | Role::Pharmacist) {
+                    a href="/stock" { (t("nav-stock")) }
+                }
+                @if matches!(role, Role::Lab | Role::Quality) { a href="/donors" { (t("nav-donors")) } }
                 a href="/patients" { (t("nav-patients")) }
                 @if matches!(role, Role::Pharmacist | Role::Clinician | Role::Quality) {
                     a href="/doses" { (t("nav-doses")) }
                 }
             }
+            @if role == Role::Admin { a href="/accounts" { (t("acct-title")) } }
+            @else { a href="/protocol" { (t("proto-title")) } }
             a href="/docs/" { (t("nav-api")) }
         }
         @if role != Role::Admin {

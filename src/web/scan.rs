@@ -96,7 +96,7 @@ fn station_view(
             Some(Ok(found)) => (result(user, found, boxes, &here)),
             Some(Err(error)) => {
                 div class="msg bad" role="alert" id="scan-error" {
-                    strong { (error.code().replace('_', " ")) ": " } (error.to_string())
+                    (crate::web::error::sentence(error, user.zone))
                 }
             }
             None => {}
@@ -147,6 +147,8 @@ fn result(
                         @if can("start_infusion") || can("complete_infusion") { a class="button" href={ "/doses/" (found.id) "/bedside" } { (t("scan-bedside")) } }
                     }
                     "donation" => {
+                        a class="button" href={ "/donations/" (found.id) } { (t("scan-open-donation")) }
+                        @if can("create_lot") { a class="button secondary" href={ "/lots/new?donation=" (found.id) } { (t("lab-new-lot-title")) } }
                         @for lot in d["lots"].as_array().into_iter().flatten() {
                             a class="button secondary code" href={ "/lots/" (lot["id"].as_str().unwrap_or("")) } { (lot["code"].as_str().unwrap_or("")) }
                         }
