@@ -3,7 +3,7 @@
 //! (percent change from baseline, PASI 75), and when the next follow-up
 //! assessment is due.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -112,49 +112,6 @@ pub fn change_tenths_pct(baseline_tenths: i32, latest_tenths: i32) -> Option<i32
 /// PASI 75: an improvement of at least 75 %, i.e. latest ≤ baseline ÷ 4.
 pub fn pasi75(baseline_tenths: i32, latest_tenths: i32) -> bool {
     baseline_tenths > 0 && 4 * latest_tenths <= baseline_tenths
-}
-
-/// Follow-up PASI and DLQI, in weeks after Day 1 (the first infusion's
-/// date on the site's calendar), as the seed trial schedules them.
-pub const FOLLOW_UP_WEEKS: [i64; 3] = [4, 8, 12];
-/// A visit's assessments count for it from this many days before its due
-/// date (a visit brought forward a few days is still that visit).
-pub const FOLLOW_UP_EARLY_DAYS: i64 = 7;
-
-/// A follow-up visit whose PASI or DLQI is still to be recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FollowUpDue {
-    pub week: i64,
-    pub due: NaiveDate,
-    /// What is still missing: PASI, DLQI or both.
-    pub missing: Vec<AssessmentKind>,
-}
-
-/// The follow-up due on `today`, if any: the latest visit whose due date
-/// has come, when it lacks a PASI or a DLQI recorded on or after
-/// `FOLLOW_UP_EARLY_DAYS` before that date. Only the latest visit is asked
-/// for: one missed earlier cannot be made up later, and is not nagged
-/// about once the next one is due. `recorded` holds the site-local dates
-/// of the patient's assessments.
-pub fn follow_up_due(
-    first_day: NaiveDate,
-    recorded: &[(AssessmentKind, NaiveDate)],
-    today: NaiveDate,
-) -> Option<FollowUpDue> {
-    let (week, due) = FOLLOW_UP_WEEKS
-        .iter()
-        .map(|w| (*w, first_day + Duration::days(7 * w)))
-        .rfind(|(_, due)| *due <= today)?;
-    let counts_from = due - Duration::days(FOLLOW_UP_EARLY_DAYS);
-    let missing: Vec<AssessmentKind> = [AssessmentKind::Pasi, AssessmentKind::Dlqi]
-        .into_iter()
-        .filter(|kind| {
-            !recorded
-                .iter()
-                .any(|(k, day)| k == kind && *day >= counts_from)
-        })
-        .collect();
-    (!missing.is_empty()).then_some(FollowUpDue { week, due, missing })
 }
 
 /// An assessment is made at most 30 days before the enrolment (a
@@ -281,40 +238,5 @@ mod tests {
                 prop_assert!(pasi75(baseline, latest));
             }
         }
-    }
-
-    fn day(d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 3, d).unwrap()
-    }
-
-    #[test]
-    fn the_latest_follow_up_whose_day_has_come_is_due_until_both_scores_are_in() {
-        use AssessmentKind::{Dlqi, Pasi};
-        let first = day(1);
-        // week 4 falls on 29 March: nothing due the day before
-        assert_eq!(follow_up_due(first, &[], day(28)), None);
-        let due = follow_up_due(first, &[], day(29)).unwrap();
-        assert_eq!((due.week, due.due), (4, day(29)));
-        assert_eq!(due.missing, vec![Pasi, Dlqi]);
-        // a PASI alone leaves the DLQI to do; one from before the visit's
-        // week does not count
-        let pasi = [(Pasi, day(29)), (Dlqi, day(21))];
-        assert_eq!(
-            follow_up_due(first, &pasi, day(30)).unwrap().missing,
-            vec![Dlqi]
-        );
-        // both, even a few days early, and nothing is due
-        let both = [(Pasi, day(22)), (Dlqi, day(23))];
-        assert_eq!(follow_up_due(first, &both, day(30)), None);
-        // once week 8 has come, it is the one asked for
-        let later = NaiveDate::from_ymd_opt(2026, 4, 26).unwrap();
-        assert_eq!(follow_up_due(first, &both, later).unwrap().week, 8);
-        // after week 12 is in, nothing more is due
-        let week12 = NaiveDate::from_ymd_opt(2026, 5, 24).unwrap();
-        let done = [(Pasi, week12), (Dlqi, week12)];
-        assert_eq!(
-            follow_up_due(first, &done, week12 + Duration::days(200)),
-            None
-        );
     }
 }

@@ -5,10 +5,9 @@ use sea_orm::sea_query::{Asterisk, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use crate::domain::assessment::{AssessmentKind, FollowUpDue, follow_up_due};
 use crate::domain::lifecycle::{DoseStatus, LotStatus, VialStatus};
 use crate::domain::patient::next_infusion;
-use crate::entities::{assessment, dose, dose_vial, infusion, lot, patient, vial, weight};
+use crate::entities::{dose, dose_vial, infusion, lot, patient, vial, weight};
 use crate::error::AppResult;
 use crate::services::protocol;
 use crate::state::AppState;
@@ -184,23 +183,15 @@ pub struct InfusionDue {
     pub current_weight_g: Option<i64>,
 }
 
-/// A follow-up assessment due or overdue.
-#[derive(Debug, Clone)]
-pub struct FollowUpItem {
-    pub patient_id: Uuid,
-    pub subject_code: String,
-    pub due: FollowUpDue,
-}
-
-/// The patients' side of the day: infusions that may be given today and
-/// follow-up assessments due. Four queries, whatever the number of patients.
+/// The patients' side of the day: infusions that may be given today (the
+/// visits due are `services::visits`). Three queries, whatever the number
+/// of patients.
 #[derive(Debug, Clone, Default)]
 pub struct ClinicDay {
     pub today: Option<NaiveDate>,
     /// How recent a weight must be for a dose (the protocol's days).
     pub weight_valid_days: i32,
     pub infusions_due: Vec<InfusionDue>,
-    pub follow_ups: Vec<FollowUpItem>,
 }
 
 pub async fn clinic_day(state: &AppState) -> AppResult<ClinicDay> {
@@ -243,14 +234,6 @@ pub async fn clinic_day(state: &AppState) -> AppResult<ClinicDay> {
         .into_tuple()
         .all(db)
         .await?;
-    let scored: Vec<(Uuid, String, DateTime<Utc>)> = assessment::Entity::find()
-        .select_only()
-        .column(assessment::Column::PatientId)
-        .column(assessment::Column::Kind)
-        .column(assessment::Column::AssessedAt)
-        .into_tuple()
-        .all(db)
-        .await?;
     let mut day = ClinicDay {
         today: Some(today),
         weight_valid_days: rules.weight_valid_days,
@@ -273,20 +256,6 @@ pub async fn clinic_day(state: &AppState) -> AppResult<ClinicDay> {
                 last_day: first_day.map(|d| d + Duration::days(i64::from(rules.window_days - 1))),
                 current_weight_g: weights.iter().find(|(id, _)| *id == p.id).map(|(_, g)| *g),
             });
-        }
-        if let Some(first_day) = first_day {
-            let recorded: Vec<(AssessmentKind, NaiveDate)> = scored
-                .iter()
-                .filter(|(id, _, _)| *id == p.id)
-                .filter_map(|(_, kind, at)| Some((kind.parse().ok()?, zone.date(*at))))
-                .collect();
-            if let Some(due) = follow_up_due(first_day, &recorded, today) {
-                day.follow_ups.push(FollowUpItem {
-                    patient_id: p.id,
-                    subject_code: p.subject_code.into(),
-                    due,
-                });
-            }
         }
     }
     Ok(day)

@@ -94,16 +94,26 @@ impl Refused {
 
     /// A role not among those a page or form admits.
     pub fn role(role: Role, admitted: &[Role]) -> Self {
+        // English pages name the roles as the accounts page does (their
+        // codes); a Chinese page by their words
+        let chinese = crate::i18n::current() == crate::domain::language::Language::ZhCn;
+        let name = |r: &Role| {
+            if chinese {
+                t(&format!("refusal-role-{}", r.as_str()))
+            } else {
+                r.as_str().to_owned()
+            }
+        };
         let admitted = admitted
             .iter()
-            .map(|r| r.as_str())
+            .map(name)
             .collect::<Vec<_>>()
-            .join(", ");
+            .join(if chinese { "、" } else { ", " });
         Refused {
             title: t("page-not-for-role"),
             message: t_with(
                 "refused-role",
-                &[("role", arg(role.as_str())), ("admitted", arg(admitted))],
+                &[("role", arg(name(&role))), ("admitted", arg(admitted))],
             ),
         }
     }

@@ -326,7 +326,9 @@ async fn pages_show_clear_errors_not_traces(app: TestApp) {
     assert!(body.contains("No such page"));
     let (status, body) = page(&app, "/scan?q=%00garbage", &cookie).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("malformed payload"), "{body}");
+    // said in a sentence, never the error's code
+    assert!(body.contains("id=\"scan-error\""), "{body}");
+    assert!(!body.contains("malformed payload") && !body.contains("malformed_payload"), "{body}");
     // a role's limits are pages too
     let (status, body) = page(
         &app,
