@@ -123,7 +123,12 @@ async fn the_demo_leaves_a_day_in_progress_with_work_for_every_role(app: TestApp
         .map(|v| (v.subject_code.as_str(), v.visit.week))
         .collect();
     assert_eq!(follow_ups, vec![("PV-028", 4)]);
-    let due = &visits.visits.iter().find(|v| v.visit.week == 4).unwrap().visit;
+    let due = &visits
+        .visits
+        .iter()
+        .find(|v| v.visit.week == 4)
+        .unwrap()
+        .visit;
     assert_eq!(Some(due.date), visits.today, "due today");
     assert_eq!(due.missing.len(), 2, "PASI and DLQI");
 

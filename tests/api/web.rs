@@ -328,7 +328,10 @@ async fn pages_show_clear_errors_not_traces(app: TestApp) {
     assert_eq!(status, StatusCode::OK);
     // said in a sentence, never the error's code
     assert!(body.contains("id=\"scan-error\""), "{body}");
-    assert!(!body.contains("malformed payload") && !body.contains("malformed_payload"), "{body}");
+    assert!(
+        !body.contains("malformed payload") && !body.contains("malformed_payload"),
+        "{body}"
+    );
     // a role's limits are pages too
     let (status, body) = page(
         &app,
