@@ -61,7 +61,8 @@ async fn breaking_statement(app: &TestApp) -> &'static str {
 
 /// Runs `work` in a task of its own and returns once the task is queued
 /// for the write lock (it signals, then asks for the lock in the same
-/// poll; the pause covers a loaded machine).
+/// poll; the pause covers a loaded machine: 20 ms was seen to be too short
+/// on two cores with the whole suite and two compilers running).
 async fn queued<T, F>(work: F) -> tokio::task::JoinHandle<T>
 where
     T: Send + 'static,
@@ -73,7 +74,7 @@ where
         work.await
     });
     started.await.unwrap();
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    tokio::time::sleep(Duration::from_millis(250)).await;
     task
 }
 
