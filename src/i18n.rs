@@ -107,9 +107,20 @@ pub fn t(key: &str) -> String {
 }
 
 /// An argument for a message: its text as shown (a code, a count, a
-/// date), never reformatted by the catalogue.
+/// date), never reformatted by the catalogue (a whole number is written
+/// back as the same digits).
+///
+/// A whole number is passed as a number, so a message can choose its
+/// plural (`[one] one vial *[other] { $count } vials`); anything else, and
+/// digits that would not read back the same (a code `0042`), as text.
 pub fn arg(value: impl ToString) -> FluentValue<'static> {
-    FluentValue::from(value.to_string())
+    let text = value.to_string();
+    match text.parse::<i64>() {
+        Ok(n) if n.to_string() == text && n.unsigned_abs() < (1 << 53) => {
+            FluentValue::from(n as f64)
+        }
+        _ => FluentValue::from(text),
+    }
 }
 
 /// The words for `key` with its arguments (`{ $code }`) filled in.
@@ -332,5 +343,27 @@ mod tests {
         assert_ne!(en, zh);
         assert!(!zh.contains('\u{2068}'), "no isolation marks around codes");
         assert_eq!(text(Language::En, "no-such-key", None), "no-such-key");
+    }
+
+    #[test]
+    fn whole_numbers_choose_their_plural_and_codes_stay_text() {
+        let en = |key: &str, args: &[(&str, FluentValue<'static>)]| {
+            let mut fluent = FluentArgs::new();
+            for (name, value) in args {
+                fluent.set(*name, value.clone());
+            }
+            text(Language::En, key, Some(&fluent))
+        };
+        assert_eq!(
+            en("trace-unused-vials", &[("count", arg(1)), ("status", arg("recalled"))]),
+            "One vial recalled, given to nobody"
+        );
+        assert_eq!(
+            en("trace-unused-vials", &[("count", arg(25_000_000_i64)), ("status", arg("recalled"))]),
+            "25000000 vials recalled, given to nobody"
+        );
+        assert!(matches!(arg("0042"), FluentValue::String(_)));
+        assert!(matches!(arg("PV-001"), FluentValue::String(_)));
+        assert!(matches!(arg(-3), FluentValue::Number(_)));
     }
 }

@@ -288,3 +288,29 @@ stock-bar-expired = { $vials ->
 stock-legend = Red: expires within 30 days, or has expired. Amber: within 90 days. Blue: later.
 nav-stock = Stock
 scan-open-donation = Open donation
+
+## A recall notice
+notice-title = Recall notice: { $code }
+notice-heading = Recall notice: lot
+notice-not-recalled = This lot has not been recalled: there is no notice to give.
+notice-print = Print this notice
+notice-recalled = Recalled { $when } by { $who }, under electronic signature.
+notice-reason = Reason:
+notice-product = Product { $product }, DIN { $din }, expiry { $expires }.
+notice-running = An infusion from this lot is still running for { $subjects }: stop it now and record the volume given.
+notice-recipients = { $count ->
+    [one] One recipient to notify
+   *[other] { $count } recipients to notify
+ }
+notice-nobody = Nobody received this lot: no patient needs to be told.
+notice-infusion = Infusion { $number }, started { $when }
+notice-still-running = still running
+notice-tell = What to tell them
+notice-tell-text = The cells you were given on { $dates } came from a batch that has since been recalled (reason: { $reason }). This does not by itself mean harm was done. Your study doctor will check on you; tell us at once about any fever, chills, rash, breathlessness or feeling unwell. Any further infusions will come from another batch.
+notice-stock = Stock
+notice-held = { $count ->
+    [one] One vial of this lot is held as recalled: never to be used.
+   *[other] { $count } vials of this lot are held as recalled: never to be used.
+ }
+notice-cancelled = Doses cancelled by the recall: { $doses }.
+notice-destroy = Thawed vials to destroy: { $vials }.

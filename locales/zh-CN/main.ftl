@@ -258,3 +258,23 @@ stock-bar-expired = { $vials } 支 · 已于 { $date } 过期：请销毁
 stock-legend = 红色：30 天内到期或已过期。琥珀色：90 天内到期。蓝色：更晚。
 nav-stock = 库存
 scan-open-donation = 打开捐献记录
+
+## A recall notice
+notice-title = 召回通知：{ $code }
+notice-heading = 召回通知：批次
+notice-not-recalled = 此批次未被召回，无需发出通知。
+notice-print = 打印此通知
+notice-recalled = { $who } 于 { $when } 以电子签名召回。
+notice-reason = 原因：
+notice-product = 产品 { $product }，DIN { $din }，有效期至 { $expires }。
+notice-running = 本批次仍有输注正在进行（{ $subjects }）：请立即停止，并记录已输注的体积。
+notice-recipients = 需通知的受者：{ $count } 名
+notice-nobody = 没有人接受过此批次，无需通知任何患者。
+notice-infusion = 第 { $number } 次输注，开始于 { $when }
+notice-still-running = 仍在进行
+notice-tell = 告知受者的内容
+notice-tell-text = 您于 { $dates } 接受的细胞来自一个之后被召回的批次（原因：{ $reason }）。这本身并不意味着对您造成了伤害。研究医生会跟进您的情况；如出现发热、寒战、皮疹、呼吸困难或任何不适，请立即告知我们。后续输注将使用其他批次。
+notice-stock = 库存
+notice-held = 本批次 { $count } 支冻存管已作为召回品封存，永不使用。
+notice-cancelled = 因召回而取消的剂量：{ $doses }。
+notice-destroy = 需销毁的已复苏冻存管：{ $vials }。

@@ -19,6 +19,7 @@ pub mod page;
 pub mod preferences;
 pub mod printing;
 pub mod protocol;
+pub mod recall_notice;
 pub mod refusals;
 pub mod scan;
 pub mod search;
@@ -70,6 +71,10 @@ pub fn pages() -> Router<AppState> {
         .route("/vials/{id}/discard", post(scan::discard))
         .route("/lots/{id}", get(inventory::lot::lot_page))
         .route("/lots/{id}/outcomes", get(outcomes::lot_outcomes))
+        .route(
+            "/lots/{id}/recall-notice",
+            get(recall_notice::recall_notice),
+        )
         .route("/lots/{id}/{action}", post(inventory::lot::lot_decision))
         .route(
             "/lots/{id}/qc/{result_id}/investigation",
@@ -119,6 +124,7 @@ pub fn pages() -> Router<AppState> {
             get(|| script(clinic::bedside::BEDSIDE)),
         )
         .route("/assets/keep.js", get(|| script(KEEP)))
+        .route("/assets/print.js", get(|| script(PRINT)))
         .merge(donors::routes())
         .merge(lab::routes())
         .merge(clinic::routes())
@@ -129,6 +135,9 @@ pub fn pages() -> Router<AppState> {
 
 /// Keeps a form's entry through a session that ended (every page loads it).
 const KEEP: &str = include_str!("keep.js");
+
+/// Prints the page from a button (the recall notice).
+const PRINT: &str = include_str!("print.js");
 
 /// The pages' scripts are files of the site, never inline: the pages'
 /// Content-Security-Policy allows scripts from the site only.

@@ -79,6 +79,7 @@ svg text{font:12px system-ui,sans-serif}
 input:not([type=checkbox]):not([type=radio]):not([type=hidden]),select,button,.button{min-height:44px}
 input[type=checkbox],input[type=radio]{width:1.4rem;height:1.4rem}
 label:has(>input[type=checkbox]),label:has(>input[type=radio]){min-height:44px;display:flex;align-items:center}
+@media print{header,.demo+header,nav,form.find,.actions,form,script{display:none!important}body{background:#fff}.card{border:none;padding:0}main{max-width:none}}
 @media (max-width:820px){main{padding:.6rem}.big{font-size:2rem}th,td{padding:.3rem}}
 "#;
 

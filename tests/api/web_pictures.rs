@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::helpers::TestApp;
 use crate::on_both_databases;
-use crate::story::id;
+use crate::story::{id, signed};
 use crate::web::{page, sign_in};
 
 on_both_databases!(
@@ -63,6 +63,38 @@ async fn a_lot_given_to_a_patient_is_drawn_recipient_first_with_its_outcome(app:
     assert!(html.contains(&format!("href=\"/patients/{}\"", id(&patient))));
     assert!(html.contains("Grade 3"));
     assert!(!html.contains("No recipient has a PASI"), "{html}");
+
+    // no notice before a recall; after it, who to tell and what
+    let notice = format!("/lots/{}/recall-notice", id(&lot));
+    let (status, html) = page(&app, &notice, &quality).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("has not been recalled"), "{html}");
+    app.post(
+        &format!("/api/v1/lots/{}/recall", id(&lot)),
+        Some(&team.quality),
+        signed(json!({ "reason": "Sterility retest positive" })),
+    )
+    .await
+    .expect(200);
+    let (_, html) = page(&app, &format!("/lots/{}", id(&lot)), &quality).await;
+    assert!(
+        html.contains(&format!("href=\"{notice}\"")),
+        "the lot page leads to it"
+    );
+    let (status, html) = page(&app, &notice, &quality).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("One recipient to notify"), "{html}");
+    assert!(html.contains(&format!("href=\"/patients/{}\"", id(&patient))));
+    assert!(html.contains("Infusion 1, started"));
+    assert!(
+        html.contains("What to tell them") && html.contains("reason: Sterility retest positive")
+    );
+    assert!(html.contains("vials of this lot are held as recalled"));
+    assert!(html.contains("data-print") && html.contains("/assets/print.js"));
+    assert!(
+        html.contains("@media print"),
+        "printed without its header and buttons"
+    );
 
     let unknown = format!("/lots/{}/outcomes", uuid::Uuid::new_v4());
     let (status, html) = page(&app, &unknown, &quality).await;

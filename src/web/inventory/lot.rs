@@ -98,6 +98,7 @@ fn lot_view(
                     a class="button secondary" href={ "/api/v1/lots/" (l.id) "/label.png" } { (t("lot-box-label")) }
                     a class="button secondary" href={ "/trace/lots/" (l.id) } { (t("scan-trace")) }
                     a class="button secondary" href={ "/lots/" (l.id) "/outcomes" } { (t("lot-outcomes")) }
+                    @if l.status == LotStatus::Recalled { a class="button" href={ "/lots/" (l.id) "/recall-notice" } { (t("notice-print")) } }
                 }
             }
             section class="card" {
