@@ -101,7 +101,7 @@ pub struct VerifyArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-#[command(group(clap::ArgGroup::new("record").required(true).args(["vial", "lot", "dose", "patient"])))]
+#[command(group(clap::ArgGroup::new("record").required(true).args(["vial", "lot", "dose", "patient", "donation"])))]
 pub struct LabelCommand {
     /// The vial: its code (e.g. A999926000123-L01-V007), its label's
     /// payload (CT1:V:…) or its id.
@@ -119,6 +119,11 @@ pub struct LabelCommand {
     /// wristband's payload (CT1:P:…) or the patient's id.
     #[arg(long)]
     pub patient: Option<String>,
+    /// The donation's DIN label: its DIN with the check character (e.g.
+    /// "A9999 26 000123 K"), its label's payload (the same run together,
+    /// A999926000123K) or its id.
+    #[arg(long)]
+    pub donation: Option<String>,
     /// png, svg or zpl; pdf for a vial's label or a lot's sheet.
     #[arg(long, value_enum)]
     pub format: crate::labels::Format,

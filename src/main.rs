@@ -342,12 +342,23 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
 /// Renders a label from the database to a file.
 async fn label(state: AppState, command: LabelCommand) -> anyhow::Result<()> {
     let fail = |e: celltrail::error::AppError| anyhow::anyhow!("{e}");
+    if let Some(given) = &command.donation {
+        // a donation is named by its DIN, which no `ScanKind` payload carries
+        let id = donation_named(&state, given).await?;
+        if command.format == Format::Pdf {
+            anyhow::bail!(
+                "a PDF sheet holds vial labels: give --format png, svg or zpl for a donation's DIN label"
+            );
+        }
+        let data = labels::donation_label(&state, id).await.map_err(fail)?;
+        return write_label(&command, &state.labels.render(&data, command.format)?);
+    }
     let (kind, given) = match (&command.vial, &command.lot, &command.dose, &command.patient) {
         (Some(given), ..) => (ScanKind::Vial, given),
         (_, Some(given), ..) => (ScanKind::Lot, given),
         (_, _, Some(given), _) => (ScanKind::Dose, given),
         (.., Some(given)) => (ScanKind::Patient, given),
-        _ => anyhow::bail!("name a --vial, --lot, --dose or --patient"),
+        _ => anyhow::bail!("name a --vial, --lot, --dose, --patient or --donation"),
     };
     let id = labelled(&state, kind, given).await?;
     let render = |data| state.labels.render(&data, command.format);
@@ -369,16 +380,61 @@ async fn label(state: AppState, command: LabelCommand) -> anyhow::Result<()> {
         (ScanKind::Dose, _) => render(labels::dose_label(&state, id).await.map_err(fail)?)?,
         (ScanKind::Patient, _) => render(labels::wristband_label(&state, id).await.map_err(fail)?)?,
     };
+    write_label(&command, &bytes)
+}
+
+/// Writes a rendered label to the file named, or standard output for `-`.
+fn write_label(command: &LabelCommand, bytes: &[u8]) -> anyhow::Result<()> {
     if command.output.as_os_str() == "-" {
         std::io::stdout()
-            .write_all(&bytes)
+            .write_all(bytes)
             .context("cannot write the label to standard output")?;
     } else {
-        std::fs::write(&command.output, &bytes)
+        std::fs::write(&command.output, bytes)
             .with_context(|| format!("cannot write {}", command.output.display()))?;
         eprintln!("wrote {} ({} bytes)", command.output.display(), bytes.len());
     }
     Ok(())
+}
+
+/// The donation a `--donation` names: its DIN with the check character,
+/// read as the scan station reads it (`domain::scan`: spaces and lower case
+/// forgiven, a wrong check character refused), or its id.
+async fn donation_named(state: &AppState, given: &str) -> anyhow::Result<Uuid> {
+    let text = given.trim();
+    let accepts = "a donation's DIN with its check character (such as \"A9999 26 000123 K\"), its label's payload (A999926000123K) or its id";
+    let name = if let Ok(id) = Uuid::parse_str(text) {
+        RecordName::Id(id)
+    } else {
+        match scan::parse(text) {
+            Ok(Scanned::Din(din)) => RecordName::Code(din.compact()),
+            Ok(Scanned::Payload { kind, .. }) => anyhow::bail!(
+                "--donation was given {text:?}, which is the payload of a {kind}'s label: give it as --{kind}; --donation takes {accepts}"
+            ),
+            Ok(Scanned::VialCode(_)) => anyhow::bail!(
+                "--donation was given {text:?}, which is a vial's code: give it as --vial; --donation takes {accepts}"
+            ),
+            Ok(Scanned::LotCode(_)) => anyhow::bail!(
+                "--donation was given {text:?}, which is a lot's code: give it as --lot; --donation takes {accepts}"
+            ),
+            Err(error) => {
+                anyhow::bail!("--donation was given {text:?}: {error}; --donation takes {accepts}")
+            }
+        }
+    };
+    let found = labels::find_donation(state, &name)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    found.ok_or_else(|| {
+        let (by, value) = match &name {
+            RecordName::Id(id) => ("id", id.to_string()),
+            RecordName::Code(din) => ("DIN", din.clone()),
+        };
+        anyhow::anyhow!(
+            "no donation has the {by} {value} in the database at {}",
+            db::redact(&state.settings.database_url)
+        )
+    })
 }
 
 /// The record a `label` flag names: by its code, its label's payload or

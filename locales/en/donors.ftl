@@ -110,3 +110,12 @@ donation-no-lots = No lot has been started from this donation.
 donation-start-lot = Start a lot from this donation
 donation-recorded = The donation is recorded with DIN { $din }.
 donation-find-not-a-din = That is not a DIN: type the 13 characters of the DIN and its check character, as the label prints them.
+
+## DIN labels issued on a label printer (src/web/donors/donation.rs)
+action-donation-label-issued = DIN labels issued
+donation-labels-issued = { $count ->
+    [0] No DIN label has been printed on a label printer yet.
+    [one] One DIN label has been printed on a label printer and recorded as issued (see the history below).
+   *[other] { $count } DIN labels have been printed on a label printer and recorded as issued (see the history below).
+ }
+donation-labels-downloads = Labels printed from here are recorded as issued; the downloads above are not.

@@ -109,3 +109,11 @@ donation-no-lots = 尚未由此捐献开始制备任何批次。
 donation-start-lot = 由此捐献开始制备批次
 donation-recorded = 捐献已记录，DIN 为 { $din }。
 donation-find-not-a-din = 这不是 DIN：请按标签上印的内容输入 DIN 的 13 个字符及其校验字符。
+
+## 在标签打印机上发放的 DIN 标签（src/web/donors/donation.rs）
+action-donation-label-issued = 已发放 DIN 标签
+donation-labels-issued = { $count ->
+    [0] 尚未在标签打印机上打印过 DIN 标签。
+   *[other] 已在标签打印机上打印 { $count } 张 DIN 标签，并已记录为已发放（见下方历史记录）。
+ }
+donation-labels-downloads = 在此处打印的标签会记录为已发放；上方下载的标签不作记录。

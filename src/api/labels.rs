@@ -264,7 +264,7 @@ pub struct IssueLabels {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LabelIssueView {
-    /// `vial` or `lot`.
+    /// `vial`, `lot` or `donation`.
     pub subject_kind: &'static str,
     pub subject_id: Uuid,
     /// Labels per vial in this issue.

@@ -1,7 +1,8 @@
 //! The site's network label printers: which there are, and sending a label
-//! (a vial's, a lot's sheet or box label, a dose bag's, a wristband) to
-//! one. Vial labels sent are recorded as issued, as `…/label-issues` does,
-//! and only once the printer has taken them.
+//! (a vial's, a lot's sheet or box label, a dose bag's, a wristband, a
+//! donation's DIN label) to one. Vial and DIN labels sent are recorded as
+//! issued, as `…/label-issues` does, and only once the printer has taken
+//! them.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -60,13 +61,13 @@ async fn list_printers(
 #[serde(deny_unknown_fields)]
 pub struct PrintRequest {
     pub kind: PrintKind,
-    /// The vial (`vial`), lot (`lot_sheet`, `lot`), dose (`dose`) or
-    /// patient (`wristband`).
+    /// The vial (`vial`), lot (`lot_sheet`, `lot`), dose (`dose`), patient
+    /// (`wristband`) or donation (`donation`).
     pub id: Uuid,
     /// Copies of each label, 1 to 10 (default 1).
     #[serde(default = "one")]
     pub copies: i32,
-    /// Why; required for a reprint of vial labels.
+    /// Why; required for a reprint of vial or DIN labels.
     pub reason: Option<String>,
 }
 
@@ -81,9 +82,9 @@ pub struct PrintedView {
     pub kind: PrintKind,
     /// Labels the printer took, copies included.
     pub labels_sent: usize,
-    /// The issue recorded (vial labels: `vial`, `lot_sheet`); null for
-    /// labels the ledger does not reconcile (box label, dose bag,
-    /// wristband).
+    /// The issue recorded (vial labels: `vial`, `lot_sheet`; DIN labels:
+    /// `donation`, subject_kind `donation` and no vials); null for labels
+    /// the ledger does not reconcile (box label, dose bag, wristband).
     pub issue: Option<LabelIssueView>,
 }
 
@@ -100,16 +101,17 @@ impl From<Printed> for PrintedView {
 }
 
 /// Sends labels to the printer as ZPL over raw TCP. `vial` and `lot_sheet`
-/// (lab) are recorded as issued, as `…/label-issues` records them, once
-/// the printer has taken every byte; `lot` (box label), `dose` and
-/// `wristband` (any staff) are printed only.
+/// (lab) are recorded as issued, as `…/label-issues` records them, and
+/// `donation` (lab: the DIN label) as `donation.label_issued`, once the
+/// printer has taken every byte; `lot` (box label), `dose` and `wristband`
+/// (any staff) are printed only.
 #[utoipa::path(post, path = "/printers/{name}/print", tag = "printing", security(("bearer" = [])),
     params(("name" = String, Path, description = "The printer's name")), request_body = PrintRequest,
     responses((status = 201, description = "Created: sent to the printer, and the issue recorded", body = PrintedView),
         (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody, description = "unknown_printer (details: known_printers), or not_found: no such vial, lot, dose or patient"),
+        (status = 404, body = ErrorBody, description = "unknown_printer (details: known_printers), or not_found: no such vial, lot, dose, patient or donation"),
         (status = 409, body = ErrorBody, description = "printer_unreachable: the printer did not answer or take the labels; nothing was recorded"),
-        (status = 422, body = ErrorBody, description = "reprint_reason_required, invalid_field (copies, a vial whose life is over, a lot with no vials to label), label_unprintable")))]
+        (status = 422, body = ErrorBody, description = "reprint_reason_required (vial or DIN labels issued before), invalid_field (copies, a vial whose life is over, a lot with no vials to label), label_unprintable")))]
 async fn print(
     State(state): State<AppState>,
     auth: Authorized,

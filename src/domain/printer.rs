@@ -131,15 +131,18 @@ pub enum PrintKind {
     Dose,
     /// A patient's wristband (`id`: the patient).
     Wristband,
+    /// A donation's DIN label (`id`: the donation), recorded as issued.
+    Donation,
 }
 
 impl PrintKind {
-    pub const ALL: [PrintKind; 5] = [
+    pub const ALL: [PrintKind; 6] = [
         PrintKind::Vial,
         PrintKind::LotSheet,
         PrintKind::Lot,
         PrintKind::Dose,
         PrintKind::Wristband,
+        PrintKind::Donation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -149,6 +152,7 @@ impl PrintKind {
             PrintKind::Lot => "lot",
             PrintKind::Dose => "dose",
             PrintKind::Wristband => "wristband",
+            PrintKind::Donation => "donation",
         }
     }
 
@@ -156,15 +160,20 @@ impl PrintKind {
         PrintKind::ALL.into_iter().find(|k| k.as_str() == kind)
     }
 
-    /// Vial labels are recorded as issued (label reconciliation): the
-    /// others have no place in the ledger yet.
+    /// Labels on a product are recorded as issued (label reconciliation):
+    /// a vial's, and a donation's DIN label on the cord. A box label, a
+    /// dose bag's and a wristband have no place in the ledger yet.
     pub fn is_recorded(self) -> bool {
-        matches!(self, PrintKind::Vial | PrintKind::LotSheet)
+        matches!(
+            self,
+            PrintKind::Vial | PrintKind::LotSheet | PrintKind::Donation
+        )
     }
 
-    /// Who may print it: a vial label is issued by the lab (as
-    /// `POST /vials/{id}/label-issues` is); a label that is not recorded,
-    /// by anyone who may download it to print (the label routes).
+    /// Who may print it: a recorded label is issued by the lab (as
+    /// `POST /vials/{id}/label-issues` is; the lab receives the cords); a
+    /// label that is not recorded, by anyone who may download it to print
+    /// (the label routes).
     pub fn printed_by(self) -> &'static [Role] {
         if self.is_recorded() {
             &[Role::Lab]
@@ -284,7 +293,10 @@ mod tests {
             assert!(!kind.printed_by().contains(&Role::Admin));
         }
         assert!(PrintKind::Vial.is_recorded() && PrintKind::LotSheet.is_recorded());
+        assert!(PrintKind::Donation.is_recorded() && !PrintKind::Lot.is_recorded());
         assert_eq!(PrintKind::LotSheet.printed_by(), &[Role::Lab]);
+        assert_eq!(PrintKind::Donation.printed_by(), &[Role::Lab]);
+        assert_eq!(PrintKind::parse("donation"), Some(PrintKind::Donation));
         assert!(PrintKind::Dose.printed_by().contains(&Role::Pharmacist));
         assert_eq!(PrintKind::parse("sheet"), None);
     }

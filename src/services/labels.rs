@@ -7,7 +7,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -18,7 +19,7 @@ use crate::domain::patient::tenths_display;
 use crate::domain::scan::{ScanKind, payload};
 use crate::domain::units::{grouped, millilitres, millions};
 use crate::domain::zone::SiteZone;
-use crate::entities::{dose, lot, patient, vial};
+use crate::entities::{custody_event, donation, dose, lot, patient, vial};
 use crate::error::{AppError, AppResult};
 use crate::labels::{LabelData, LabelKind};
 use crate::services::ledger::{self, NewEvent};
@@ -295,6 +296,86 @@ pub async fn find_labelled(
         ScanKind::Lot => find!(lot, Code),
         ScanKind::Dose => find!(dose, Code),
         ScanKind::Patient => find!(patient, SubjectCode),
+    })
+}
+
+/// The donation whose DIN is `din` (its compact form), or whose id is so.
+/// A DIN is read from text by `domain::scan` (check character and all),
+/// as the scan station reads it.
+pub async fn find_donation(state: &AppState, name: &RecordName) -> AppResult<Option<Uuid>> {
+    let query = donation::Entity::find()
+        .select_only()
+        .column(donation::Column::Id);
+    let query = match name {
+        RecordName::Id(id) => query.filter(donation::Column::Id.eq(*id)),
+        RecordName::Code(din) => query.filter(donation::Column::Din.eq(din.as_str())),
+    };
+    Ok(query.into_tuple().one(state.db.conn()).await?)
+}
+
+/// The ledger action of DIN labels issued for a donation.
+pub const DONATION_LABEL_ISSUED: &str = "donation.label_issued";
+
+/// How many times DIN labels were issued for the donation (the ledger is
+/// the count: a donation row keeps none, and a column for it would be a
+/// migration for one number).
+pub async fn donation_label_issues(db: &impl ConnectionTrait, donation_id: Uuid) -> AppResult<u64> {
+    Ok(custody_event::Entity::find()
+        .filter(custody_event::Column::SubjectKind.eq("donation"))
+        .filter(custody_event::Column::SubjectId.eq(donation_id))
+        .filter(custody_event::Column::Action.eq(DONATION_LABEL_ISSUED))
+        .count(db)
+        .await?)
+}
+
+/// Records `count` DIN labels issued for the donation (the cord's bag,
+/// tubes and paperwork; FACT-JACIE asks that every label issued for a
+/// product be accounted for, as vial labels are). A reprint (its labels
+/// were issued before) needs a reason.
+pub async fn issue_for_donation(
+    state: &AppState,
+    actor: &Actor,
+    donation_id: Uuid,
+    count: i32,
+    reason: Option<&str>,
+) -> AppResult<LabelIssue> {
+    let reason = check_request(count, reason)?;
+    let now = state.clock.now();
+    let txn = state.db.write().await?;
+    let mut find = donation::Entity::find_by_id(donation_id);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        // One issue of a donation's labels at a time: two first prints
+        // racing cannot both pass as first prints.
+        find = find.lock_exclusive();
+    }
+    let found = find
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("donation", donation_id))?;
+    let reprint = donation_label_issues(&txn, donation_id).await? > 0;
+    reprint_needs_reason(reprint, &reason)?;
+    ledger::append(
+        &txn,
+        actor,
+        now,
+        NewEvent::new(DONATION_LABEL_ISSUED, "donation", donation_id).details(json!({
+            "din": found.din,
+            "count": count,
+            "reprint": reprint,
+            "reason": reason,
+        })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(LabelIssue {
+        subject_kind: "donation",
+        subject_id: donation_id,
+        count,
+        reprint,
+        reason,
+        issued_at: now,
+        issued_by: actor.username.clone(),
+        vials: Vec::new(),
     })
 }
 

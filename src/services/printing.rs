@@ -1,7 +1,8 @@
 //! Sending labels to the site's network label printers: the label rendered
 //! as ZPL by the same renderer as the downloads, written raw to the
-//! printer's TCP port (9100), and, for vial labels, recorded as issued by
-//! the same service as `POST …/label-issues` (label reconciliation).
+//! printer's TCP port (9100), and, for vial labels and a donation's DIN
+//! labels, recorded as issued by the labels service (`POST …/label-issues`
+//! for vials; label reconciliation).
 //!
 //! The order matters: the request is checked first (copies, a vial whose
 //! life is over, a reprint without a reason), so a refused request never
@@ -52,15 +53,15 @@ pub fn find_printer<'a>(state: &'a AppState, name: &str) -> AppResult<&'a Printe
 #[derive(Debug, Clone)]
 pub struct PrintJob<'a> {
     pub kind: PrintKind,
-    /// The vial, lot, dose or patient.
+    /// The vial, lot, dose, patient or donation.
     pub id: Uuid,
     /// Copies of each label, 1 to `labels::MAX_COPIES`.
     pub copies: i32,
-    /// Why; required for a reprint of vial labels.
+    /// Why; required for a reprint of vial or DIN labels.
     pub reason: Option<&'a str>,
 }
 
-/// What was sent, and the issue recorded for it (vial labels).
+/// What was sent, and the issue recorded for it (vial and DIN labels).
 #[derive(Debug, Clone)]
 pub struct Printed {
     pub printer: String,
@@ -98,6 +99,9 @@ pub async fn print(
         PrintKind::LotSheet => {
             Some(labels::issue_for_lot(state, actor, job.id, job.copies, reason.as_deref()).await)
         }
+        PrintKind::Donation => Some(
+            labels::issue_for_donation(state, actor, job.id, job.copies, reason.as_deref()).await,
+        ),
         PrintKind::Lot | PrintKind::Dose | PrintKind::Wristband => None,
     }
     .transpose()
@@ -155,6 +159,14 @@ async fn labels_to_print(
         PrintKind::Lot => vec![labels::lot_label(state, id).await?],
         PrintKind::Dose => vec![labels::dose_label(state, id).await?],
         PrintKind::Wristband => vec![labels::wristband_label(state, id).await?],
+        PrintKind::Donation => {
+            // the label first: an unknown donation is a 404 before the count
+            let label = labels::donation_label(state, id).await?;
+            if labels::donation_label_issues(db, id).await? > 0 && !has_reason {
+                return Err(AppError::ReprintReasonRequired);
+            }
+            vec![label]
+        }
     })
 }
 

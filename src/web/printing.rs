@@ -69,6 +69,7 @@ fn heading_key(kind: PrintKind) -> &'static str {
         PrintKind::Lot => "print-heading-lot",
         PrintKind::Dose => "print-heading-dose",
         PrintKind::Wristband => "print-heading-wristband",
+        PrintKind::Donation => "print-heading-donation",
     }
 }
 
@@ -98,6 +99,7 @@ fn record_page(kind: PrintKind, id: Uuid) -> String {
         PrintKind::LotSheet | PrintKind::Lot => format!("/lots/{id}"),
         PrintKind::Dose => format!("/doses/{id}"),
         PrintKind::Wristband => format!("/patients/{id}"),
+        PrintKind::Donation => format!("/donations/{id}"),
     }
 }
 
@@ -214,6 +216,18 @@ mod tests {
         let wristband =
             print_form(PrintKind::Wristband, id, &printers, &user(Role::Clinician)).into_string();
         assert!(wristband.contains("wristband") && !wristband.contains(r#"name="reason""#));
+        // a DIN label is recorded, the lab's: a reason for a reprint
+        let din = print_form(PrintKind::Donation, id, &printers, &user(Role::Lab)).into_string();
+        assert!(din.contains(r#"value="donation""#) && din.contains(r#"name="reason""#));
+        assert_eq!(
+            record_page(PrintKind::Donation, id),
+            format!("/donations/{id}")
+        );
+        assert!(
+            print_form(PrintKind::Donation, id, &printers, &user(Role::Clinician))
+                .into_string()
+                .is_empty()
+        );
         // no printer, or a role that does not print it: nothing at all
         assert!(
             print_form(PrintKind::Vial, id, &[], &user(Role::Lab))

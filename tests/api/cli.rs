@@ -12,6 +12,7 @@ on_both_databases!(
     admin_commands_create_and_reset_accounts,
     migrate_is_idempotent,
     a_database_that_is_not_there_is_named_with_its_fix,
+    the_label_command_prints_a_donations_din_label,
 );
 
 fn celltrail(database_url: &str) -> Command {
@@ -402,4 +403,88 @@ async fn a_database_that_is_not_there_is_named_with_its_fix(app: TestApp) {
     }
     // the app's own database is untouched and answers
     app.get("/readyz", None).await.expect(200);
+}
+
+/// `celltrail label --donation`: the DIN label by the DIN as printed (the
+/// check character too, spaces and case forgiven), the label's payload or
+/// the donation's id; anything else refused in one line saying what it is.
+async fn the_label_command_prints_a_donations_din_label(app: TestApp) {
+    let team = app.team().await;
+    let (_, donation) = app.eligible_donor(&team, "UCD-4090").await;
+    let din = donation["din"].as_str().unwrap();
+    let shown = donation["din_display"].as_str().unwrap();
+    let payload = format!("{din}{}", donation["check_character"].as_str().unwrap());
+    let label = |args: &[&str]| {
+        let mut command = celltrail(&app.database_url);
+        command.arg("label").args(args);
+        command.output().unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("din.png");
+    let typed = shown.to_lowercase();
+    let output = label(&[
+        "--donation",
+        &typed,
+        "--format",
+        "png",
+        "-o",
+        png.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        crate::readback::decode_png(&std::fs::read(&png).unwrap()),
+        std::slice::from_ref(&payload)
+    );
+    // by the payload, as ZPL on standard output
+    let output = label(&["--donation", &payload, "--format", "zpl", "-o", "-"]);
+    assert!(output.status.success());
+    let zpl = String::from_utf8(output.stdout).unwrap();
+    assert!(zpl.starts_with("^XA") && zpl.contains(&payload), "{zpl}");
+    // by the id, as SVG
+    let svg = dir.path().join("din.svg");
+    let id = donation["id"].as_str().unwrap();
+    let output = label(&[
+        "--donation",
+        id,
+        "--format",
+        "svg",
+        "-o",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(output.status.success());
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+
+    let unknown = celltrail::domain::din::Din::parse("A999926999999")
+        .unwrap()
+        .display();
+    let stranger = uuid::Uuid::new_v4().to_string();
+    let check = payload.chars().last().unwrap();
+    let wrong = format!("{din}{}", if check == 'A' { 'B' } else { 'A' });
+    for (given, format, said) in [
+        (din, "png", "type the DIN's check character too"),
+        (&wrong, "png", "does not match this DIN"),
+        (
+            "CT1:P:PV-409",
+            "png",
+            "which is the payload of a patient's label: give it as --patient",
+        ),
+        (&unknown, "png", "no donation has the DIN A999926999999"),
+        (&stranger, "png", "no donation has the id"),
+        (
+            &payload,
+            "pdf",
+            "give --format png, svg or zpl for a donation's DIN label",
+        ),
+    ] {
+        let output = label(&["--donation", given, "--format", format, "-o", "-"]);
+        assert!(!output.status.success(), "{given}");
+        assert!(output.stdout.is_empty(), "{given}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let line = one_error_line(&stderr);
+        assert!(line.contains(said), "{given}: {line}");
+    }
 }

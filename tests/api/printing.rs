@@ -37,6 +37,8 @@ macro_rules! with_printers {
         }
     )+};
 }
+// for the other printing tests (printing_donation.rs)
+pub(crate) use with_printers;
 
 with_printers!(
     a_vial_label_is_sent_as_zpl_and_recorded_as_issued,
@@ -51,14 +53,14 @@ with_printers!(
 
 /// The app and the printer it prints to.
 pub struct PrintRoom {
-    app: TestApp,
+    pub app: TestApp,
     jobs: mpsc::UnboundedReceiver<String>,
     /// Where `switched-off` would be: a port just closed.
-    off_address: String,
+    pub off_address: String,
 }
 
 impl PrintRoom {
-    async fn open(backend: Backend) -> PrintRoom {
+    pub async fn open(backend: Backend) -> PrintRoom {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let (sender, jobs) = mpsc::unbounded_channel();
@@ -90,7 +92,7 @@ impl PrintRoom {
     }
 
     /// The next job the printer received.
-    async fn job(&mut self) -> String {
+    pub async fn job(&mut self) -> String {
         tokio::time::timeout(Duration::from_secs(10), self.jobs.recv())
             .await
             .expect("the printer received a job")
@@ -98,12 +100,12 @@ impl PrintRoom {
     }
 
     /// The printer received nothing more.
-    async fn nothing_printed(&mut self) {
+    pub async fn nothing_printed(&mut self) {
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(self.jobs.try_recv().is_err(), "the printer received a job");
     }
 
-    async fn print(&self, printer: &str, token: &str, body: Value) -> crate::helpers::Answer {
+    pub async fn print(&self, printer: &str, token: &str, body: Value) -> crate::helpers::Answer {
         self.app
             .post(
                 &format!("/api/v1/printers/{printer}/print"),
@@ -122,13 +124,13 @@ impl PrintRoom {
             .unwrap()
     }
 
-    async fn events(&self, team: &Team) -> Value {
+    pub async fn events(&self, team: &Team) -> Value {
         self.app.verify_ledger(team).await["events"].clone()
     }
 }
 
 /// Labels in a job: each is one `^XA … ^XZ` format.
-fn labels_in(job: &str) -> usize {
+pub fn labels_in(job: &str) -> usize {
     let starts = job.matches("^XA").count();
     assert_eq!(starts, job.matches("^XZ").count(), "{job}");
     starts
@@ -410,7 +412,7 @@ async fn a_wristband_and_a_dose_bag_label_are_printed_but_not_recorded(mut room:
 
 /// Sends the print form as the browser of `cookie`; returns the flash
 /// message of the redirect and whether it is good news.
-async fn send_form(room: &PrintRoom, cookie: &str, fields: &[(&str, &str)]) -> (String, bool) {
+pub async fn send_form(room: &PrintRoom, cookie: &str, fields: &[(&str, &str)]) -> (String, bool) {
     let (_, home) = page(&room.app, "/", cookie).await;
     let mut form = fields.to_vec();
     let token = csrf(&home);
@@ -428,7 +430,9 @@ async fn send_form(room: &PrintRoom, cookie: &str, fields: &[(&str, &str)]) -> (
     let (key, message) = query.split_once('=').unwrap();
     let message = percent_decode(message);
     assert!(
-        path.starts_with("/vials/") || path.starts_with("/lots/"),
+        ["/vials/", "/lots/", "/donations/", "/doses/"]
+            .iter()
+            .any(|page| path.starts_with(page)),
         "{location}"
     );
     (message, key == "ok")

@@ -15,14 +15,17 @@ use crate::domain::lifecycle::DoseStatus;
 use crate::domain::lifecycle::LotStatus;
 use crate::domain::lifecycle::VialStatus;
 use crate::domain::patient::tenths_display;
+use crate::domain::printer::PrintKind;
 use crate::i18n::{arg, t, t_with};
 use crate::services::doses::{self, DoseRecord};
+use crate::services::printing::printers;
 use crate::services::{history, storage};
 use crate::state::AppState;
 use crate::web::error::PageError;
 use crate::web::extract::{PageUser, WebQuery};
 use crate::web::history::history_view;
 use crate::web::page::{self, Flash, pill, signature_fields};
+use crate::web::printing::print_form;
 use crate::web::user::WebUser;
 
 /// Why a dose's counts failed, in words, from its stored code.
@@ -55,6 +58,8 @@ pub async fn dose_page(
         &user,
         html! {
             (dose_view(&user, &record, &places, state.clock.now(), &flash))
+            // the bag's label to a label printer (printed, not recorded)
+            (print_form(PrintKind::Dose, id, printers(&state), &user))
             (history_view(&history, &user))
         },
     ))

@@ -2,10 +2,12 @@
 //! service gives it its DIN), a DIN typed or scanned from a label opens
 //! its donation, and `/donations/{id}` shows the DIN large with its check
 //! character set apart as ISBT 128 prints it, the donor, the lots made
-//! from it, and its DIN label as PNG, SVG and ZPL.
+//! from it, and its DIN label as PNG, SVG and ZPL, or sent to a label
+//! printer (recorded as issued, with how many so far).
 
 use axum::extract::{Path, State};
 use axum::response::{Html, Response};
+use fluent_bundle::FluentValue;
 use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -13,10 +15,14 @@ use uuid::Uuid;
 use crate::domain::accounts::Role;
 use crate::domain::din::Din;
 use crate::domain::paging::PageRequest;
+use crate::domain::printer::PrintKind;
 use crate::entities::donation;
 use crate::i18n::{arg, t, t_with};
+use crate::services::history::Entry;
+use crate::services::labels::DONATION_LABEL_ISSUED;
 use crate::services::lists::{self, LotFilter};
 use crate::services::lots::LotRecord;
+use crate::services::printing::printers;
 use crate::services::{donations, donors, history, scan};
 use crate::state::AppState;
 use crate::web::donors::site_time;
@@ -24,6 +30,7 @@ use crate::web::error::{OrBack, PageError};
 use crate::web::extract::{CsrfForm, PageUser, WebQuery, carries_csrf, roles};
 use crate::web::history::history_view;
 use crate::web::page::{self, Flash, pill, redirect_with, see_other};
+use crate::web::printing::print_form;
 use crate::web::user::WebUser;
 
 #[derive(Debug, Deserialize)]
@@ -112,14 +119,37 @@ pub async fn donation_page(
         .filter(|r| r.lot.donation_id == id)
         .collect();
     let history = history::of(&state, "donation", id).await?;
+    let issued = din_labels_issued(&history);
+    let printing = html! {
+        // said where labels can be printed, or once some were
+        @if issued > 0 || !printers(&state).is_empty() {
+            p { (t_with("donation-labels-issued", &[("count", FluentValue::from(issued))])) }
+            p class="muted" { (t("donation-labels-downloads")) }
+        }
+    };
+    let print = print_form(PrintKind::Donation, id, printers(&state), &user);
     Ok(page::show(
         &t_with("donation-title", &[("din", arg(din.display()))]),
         &user,
         html! {
-            (donation_view(&user, &donation, &din, &donor.donor, &lots, &flash))
+            (donation_view(&user, &donation, &din, &donor.donor, &flash, printing))
+            // beside the label it prints
+            (print)
+            (lots_view(&user, &donation, &lots))
             (history_view(&history, &user))
         },
     ))
+}
+
+/// DIN labels issued so far: the counts of the issues the history holds
+/// (the ledger is the record; the page only adds them up).
+fn din_labels_issued(history: &[Entry]) -> i64 {
+    history
+        .iter()
+        .filter(|e| e.event.action == DONATION_LABEL_ISSUED)
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.event.details).ok())
+        .filter_map(|details| details["count"].as_i64())
+        .sum()
 }
 
 fn donation_view(
@@ -127,8 +157,8 @@ fn donation_view(
     donation: &donation::Model,
     din: &Din,
     donor: &crate::entities::donor::Model,
-    lots: &[LotRecord],
     flash: &Flash,
+    printing: Markup,
 ) -> Markup {
     let display = din.display();
     // "A9999 26 000123 K": the check character is printed apart, boxed
@@ -153,7 +183,14 @@ fn donation_view(
                 a class="button secondary" href={ "/api/v1/donations/" (donation.id) "/label.svg" } { (t("donation-label-svg")) }
                 a class="button secondary" href={ "/api/v1/donations/" (donation.id) "/label.zpl" } { (t("donation-label-zpl")) }
             }
+            (printing)
         }
+    }
+}
+
+/// The lots made from the donation, and (for the lab) starting one.
+fn lots_view(user: &WebUser, donation: &donation::Model, lots: &[LotRecord]) -> Markup {
+    html! {
         section class="card" id="lots" {
             h2 { (t("donation-lots-heading")) }
             @if lots.is_empty() {
