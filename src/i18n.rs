@@ -355,11 +355,17 @@ mod tests {
             text(Language::En, key, Some(&fluent))
         };
         assert_eq!(
-            en("trace-unused-vials", &[("count", arg(1)), ("status", arg("recalled"))]),
+            en(
+                "trace-unused-vials",
+                &[("count", arg(1)), ("status", arg("recalled"))]
+            ),
             "One vial recalled, given to nobody"
         );
         assert_eq!(
-            en("trace-unused-vials", &[("count", arg(25_000_000_i64)), ("status", arg("recalled"))]),
+            en(
+                "trace-unused-vials",
+                &[("count", arg(25_000_000_i64)), ("status", arg("recalled"))]
+            ),
             "25000000 vials recalled, given to nobody"
         );
         assert!(matches!(arg("0042"), FluentValue::String(_)));

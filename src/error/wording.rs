@@ -87,7 +87,7 @@ pub(super) fn describe_weight_concerns(
         "."
     };
     format!(
-        "{question}{stop} Check the number and the unit; if it is right, confirm it (confirm_change: true)."
+        "{question}{stop} Check the number and the unit; if it is right, confirm it (confirm_change: true for a weight, confirm_weight: true at enrolment)."
     )
 }
 

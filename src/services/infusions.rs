@@ -21,6 +21,7 @@ use crate::domain::reason::Reason;
 use crate::entities::{adverse_event, dose, infusion};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
+use crate::services::adverse_events;
 use crate::services::doses::{self, DoseRecord};
 use crate::services::ledger::{self, NewEvent};
 use crate::services::signatures::{self, VerifiedSignature};
@@ -323,15 +324,15 @@ pub async fn complete(
     .await?;
     let rows: Vec<adverse_event::Model> = adverse_events
         .iter()
-        .map(|ae| adverse_event::Model {
-            id: Uuid::now_v7(),
-            infusion_id,
-            patient_id: current.patient_id,
-            term: ae.term.trim().to_owned(),
-            grade: ae.grade,
-            onset_at: ae.onset_at,
-            recorded_at: now,
-            recorded_by: actor.id,
+        .map(|ae| {
+            adverse_events::row(
+                infusion_id,
+                current.patient_id,
+                &ae.term,
+                ae.grade,
+                ae.onset_at,
+                (actor, now),
+            )
         })
         .collect();
     if !rows.is_empty() {

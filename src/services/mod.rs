@@ -3,6 +3,7 @@
 //! and commits. Handlers never open transactions.
 
 pub mod accounts;
+pub mod adverse_events;
 pub mod assessments;
 pub mod auth;
 pub mod backup;

@@ -1,12 +1,13 @@
-//! Patients: enrolment against the protocol's eligibility, and weights in
-//! grams with the guard against unit and decimal slips.
+//! Patients: enrolment against the protocol's eligibility (in
+//! [`enrolment`]), weights in grams with the guard against unit and decimal
+//! slips, and the patient's record.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, SqlErr,
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -16,10 +17,7 @@ use crate::domain::dose::{
     Reference, WeightUnit, entered_weight, likely_slip, plausible_weight, weight_concerns,
 };
 use crate::domain::lifecycle::{DoseStatus, TransitionRefused};
-use crate::domain::patient::{
-    Sex, check_born_before_enrolment, check_enrolment, check_height_mm,
-    check_weighed_near_enrolment, parse_subject_code,
-};
+use crate::domain::patient::check_weighed_near_enrolment;
 use crate::domain::reason::Reason;
 use crate::entities::{adverse_event, dose, infusion, patient, weight};
 use crate::error::{AppError, AppResult};
@@ -30,20 +28,9 @@ use crate::services::signatures::{self, VerifiedSignature};
 use crate::services::store;
 use crate::state::AppState;
 
-#[derive(Debug, Clone)]
-pub struct NewPatient<'a> {
-    pub subject_code: &'a str,
-    pub birth_date: NaiveDate,
-    pub sex: Sex,
-    pub enrolled_at: DateTime<Utc>,
-    pub baseline_pasi_tenths: i32,
-    pub criteria: BTreeMap<String, bool>,
-    /// The weight at enrolment, as entered (the first weight entry is
-    /// compared with it).
-    pub weight: Option<(&'a str, WeightUnit)>,
-    /// Height in millimetres (for the body-mass index).
-    pub height_mm: Option<i32>,
-}
+mod enrolment;
+
+pub use enrolment::{NewPatient, enrol, enrol_confirming};
 
 /// A patient with everything recorded so far.
 #[derive(Debug, Clone)]
@@ -56,107 +43,6 @@ pub struct PatientRecord {
     /// Oldest first.
     pub infusions: Vec<infusion::Model>,
     pub adverse_events: Vec<adverse_event::Model>,
-}
-
-pub async fn enrol(
-    state: &AppState,
-    actor: &Actor,
-    new: NewPatient<'_>,
-) -> AppResult<PatientRecord> {
-    let subject_code = parse_subject_code(new.subject_code)?;
-    let now = state.clock.now();
-    not_in_future("enrolled_at", new.enrolled_at, now)?;
-    // Age is counted on the site's calendar: the day of enrolment there.
-    let enrolled_on = state.settings.timezone.date(new.enrolled_at);
-    check_born_before_enrolment(new.birth_date, enrolled_on)?;
-    let entered = match new.weight {
-        Some((value, unit)) => Some((
-            entered_weight("weight.value", value, unit)?,
-            value.trim().to_owned(),
-            unit,
-        )),
-        None => None,
-    };
-    if let Some(mm) = new.height_mm {
-        check_height_mm(mm)?;
-    }
-    let txn = state.db.write().await?;
-    let current = protocol::current(&txn).await?;
-    let rules = &current.protocol;
-    let enrolment_weight = match entered {
-        Some((grams, value, unit)) => Some((
-            plausible_weight(grams, rules.weight_min_g, rules.weight_max_g)?,
-            value,
-            unit,
-        )),
-        None => None,
-    };
-    let findings = check_enrolment(
-        &current.protocol,
-        &new.criteria,
-        new.birth_date,
-        enrolled_on,
-        new.baseline_pasi_tenths,
-    );
-    if !findings.is_eligible() {
-        return Err(AppError::NotEligible(findings));
-    }
-    let criteria = serde_json::to_string(&new.criteria).map_err(AppError::internal)?;
-    let model = patient::Model {
-        id: Uuid::now_v7(),
-        subject_code,
-        birth_date: new.birth_date,
-        sex: new.sex,
-        enrolled_at: new.enrolled_at,
-        baseline_pasi_tenths: new.baseline_pasi_tenths,
-        criteria,
-        protocol_version: current.version,
-        created_at: now,
-        created_by: actor.id,
-        enrolment_weight_g: enrolment_weight.as_ref().map(|w| w.0),
-        enrolment_weight_value: enrolment_weight.as_ref().map(|w| w.1.clone()),
-        enrolment_weight_unit: enrolment_weight.as_ref().map(|w| w.2),
-        height_mm: new.height_mm,
-    };
-    let inserted = patient::Entity::insert(model.clone().into_active_model())
-        .exec_without_returning(&txn)
-        .await;
-    if let Err(error) = inserted {
-        return Err(match error.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => {
-                AppError::SubjectCodeTaken(model.subject_code.into())
-            }
-            _ => error.into(),
-        });
-    }
-    ledger::append(
-        &txn,
-        actor,
-        now,
-        NewEvent::new("patient.enrolled", "patient", model.id).details(json!({
-            "subject_code": model.subject_code,
-            "birth_date": model.birth_date,
-            "sex": model.sex,
-            "enrolled_at": model.enrolled_at,
-            "baseline_pasi_tenths": model.baseline_pasi_tenths,
-            "criteria": new.criteria,
-            "protocol_version": current.version,
-            "enrolment_weight_g": model.enrolment_weight_g,
-            "enrolment_weight": model.enrolment_weight_value.as_ref().map(|v| json!({
-                "value": v, "unit": model.enrolment_weight_unit,
-            })),
-            "height_mm": model.height_mm,
-        })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(PatientRecord {
-        patient: model,
-        weights: Vec::new(),
-        doses: Vec::new(),
-        infusions: Vec::new(),
-        adverse_events: Vec::new(),
-    })
 }
 
 #[derive(Debug, Clone)]

@@ -1,12 +1,12 @@
-//! The assessment visits the home pages list: every patient's visits from
-//! the schedule of the protocol in force, judged on the server's clock in
-//! the site's zone (`domain::visits`). Four queries, whatever the number
-//! of patients.
+//! The assessment visits the home pages list (every patient's, four
+//! queries whatever their number) and a patient's page shows (theirs):
+//! from the schedule of the protocol in force, judged on the server's
+//! clock in the site's zone (`domain::visits`).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::domain::assessment::AssessmentKind;
@@ -96,4 +96,36 @@ pub async fn to_do_today(state: &AppState) -> AppResult<VisitsToday> {
         today: Some(today),
         visits,
     })
+}
+
+/// One patient's visits, each judged today (site calendar): the patient's
+/// page lists them all, done and missed included. Empty before the first
+/// infusion: the schedule counts from Day 1.
+pub async fn of_patient(state: &AppState, patient_id: Uuid) -> AppResult<Vec<PatientVisit>> {
+    let db = state.db.conn();
+    let zone = state.settings.timezone;
+    let today = zone.date(state.clock.now());
+    let schedule = protocol::in_force(state)
+        .await?
+        .protocol
+        .visit_schedule
+        .clone();
+    let p = crate::services::patients::find(db, patient_id).await?;
+    let first_day = infusion::Entity::find()
+        .filter(infusion::Column::PatientId.eq(patient_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|i| zone.date(i.started_at))
+        .min();
+    let mut recorded: Vec<(AssessmentKind, NaiveDate)> = assessment::Entity::find()
+        .filter(assessment::Column::PatientId.eq(patient_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.kind, zone.date(a.assessed_at)))
+        .collect();
+    // the enrolment's PASI counts as a PASI of its day, as on the homes
+    recorded.push((AssessmentKind::Pasi, zone.date(p.enrolled_at)));
+    Ok(patient_visits(&schedule, first_day, &recorded, today))
 }

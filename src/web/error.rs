@@ -176,7 +176,7 @@ pub fn sentence(error: &AppError, zone: SiteZone) -> String {
         AppError::MalformedRequest(_) => "The form could not be read; check every field and send it again".to_owned(),
         AppError::WeightChangeUnconfirmed { .. } => error
             .to_string()
-            .replace(" (confirm_change: true)", ""),
+            .replace(" (confirm_change: true for a weight, confirm_weight: true at enrolment)", ""),
         AppError::CountsRecorded { inner, .. } => format!(
             "{} The counts are recorded and the vials are thawed: correct a mistyped count (signed), replace the vial, or cancel the dose",
             sentence(inner, zone)

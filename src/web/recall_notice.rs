@@ -97,7 +97,7 @@ fn notice_view(
             p { strong { (t("notice-reason")) } " " (reason) }
             p class="muted" { (t_with("notice-product", &[
                 ("product", arg(&lot.product_code)),
-                ("din", arg(&lot.code.split('-').next().unwrap_or_default().to_owned())),
+                ("din", arg(lot.code.split('-').next().unwrap_or_default())),
                 ("expires", arg(user.date(lot.expires_at))),
             ])) }
         }

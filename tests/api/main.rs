@@ -9,6 +9,7 @@ mod processes;
 mod readback;
 mod story;
 
+mod adverse_events;
 mod audit;
 mod auth;
 mod backup;
@@ -34,6 +35,7 @@ mod openapi;
 mod patients;
 mod platform;
 mod printing;
+mod printing_donation;
 mod protocol;
 mod replay;
 mod safety;

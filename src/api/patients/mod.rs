@@ -2,8 +2,10 @@
 //!
 //! Its parts: this module enrols, lists and shows patients; `weights`
 //! records and voids weights (clinician); `assessments` records PASI and
-//! DLQI scores (clinician).
+//! DLQI scores (clinician); `adverse_events` records adverse events after
+//! an infusion and lists them (clinician).
 
+mod adverse_events;
 mod assessments;
 mod weights;
 
@@ -70,6 +72,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_patient))
         .merge(weights::router())
         .merge(assessments::router())
+        .merge(adverse_events::router())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -294,6 +297,13 @@ pub struct Enrol {
     /// Height in centimetres, at most one decimal (for the body-mass
     /// index check of every weight).
     pub height_cm: Option<DecimalInput>,
+    /// Confirms a weight the protocol asks to confirm: with the height, a
+    /// body-mass index outside its range (154 typed in kg for a patient of
+    /// 70 kg). Without it such a weight is refused with
+    /// `weight_change_unconfirmed` (`details.concerns`, and
+    /// `details.likely_slip` asking whether it was typed in the other unit).
+    #[serde(default)]
+    pub confirm_weight: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -309,7 +319,7 @@ pub struct WeightInput {
     request_body = Enrol,
     responses((status = 201, description = "Created: the patient", body = PatientView), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "subject_code_taken"),
-        (status = 422, body = ErrorBody, description = "not_eligible, invalid_field")))]
+        (status = 422, body = ErrorBody, description = "not_eligible, invalid_field, implausible_weight, weight_change_unconfirmed (an enrolment weight giving a body-mass index outside the protocol's range, not confirmed with confirm_weight)")))]
 async fn enrol(
     State(state): State<AppState>,
     auth: Authorized<roles::Clinician>,
@@ -332,7 +342,7 @@ async fn enrol(
         None => None,
     };
     let weight_text = body.weight.as_ref().map(|w| (w.value.text(), w.unit));
-    let record = patients::enrol(
+    let record = patients::enrol_confirming(
         &state,
         &auth.user.actor(),
         NewPatient {
@@ -345,6 +355,7 @@ async fn enrol(
             weight: weight_text.as_ref().map(|(v, u)| (v.as_str(), *u)),
             height_mm,
         },
+        body.confirm_weight,
     )
     .await?;
     Ok((StatusCode::CREATED, ApiJson(view(&state, record).await?)))

@@ -168,13 +168,14 @@ pub fn course_chart(user: &WebUser, course: &Course<'_>) -> Markup {
     }
 }
 
-/// The patient's adverse events as the bedside recorded them, each with
-/// the infusion and dose it followed.
+/// The patient's adverse events, recorded at the bedside or afterwards,
+/// each with the infusion and dose it followed; `form` records another.
 pub fn adverse_events_card(
     user: &WebUser,
     events: &[adverse_event::Model],
     infusions: &[infusion::Model],
     doses: &[dose::Model],
+    form: Markup,
 ) -> Markup {
     html! {
         section class="card" id="adverse-events" {
@@ -200,6 +201,7 @@ pub fn adverse_events_card(
                 }
             }
             p class="muted" { (t("ae-where")) }
+            (form)
         }
     }
 }

@@ -6,8 +6,9 @@
 //! What the protocol refuses is said in words on the form again, with what
 //! was typed kept, and nothing is saved. A weight that gives an
 //! implausible body-mass index with the height (154 typed in kg for a
-//! patient of 70 kg) is asked about in words first and sent only once
-//! confirmed.
+//! patient of 70 kg) is asked about by the service (the same question as
+//! `POST /api/v1/patients` without `confirm_weight`); the page says it in
+//! words and sends the form again confirmed only when the person says so.
 
 use std::collections::BTreeMap;
 
@@ -17,9 +18,7 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::NaiveDate;
 use maud::{Markup, html};
 
-use crate::domain::dose::{
-    WeightConcern, WeightUnit, kg_text, plausible_weight, weight_concerns, weight_to_grams,
-};
+use crate::domain::dose::{WeightConcern, WeightUnit, kg_text, weight_to_grams};
 use crate::domain::patient::{Sex, parse_tenths, tenths_display};
 use crate::domain::protocol::{CriterionKind, Protocol};
 use crate::error::AppError;
@@ -98,12 +97,7 @@ async fn enrol_from(
         .unwrap_or(WeightUnit::Kg);
     // a confirmation stands for the weight it was asked about, not another
     let entered = format!("{} {}", value.trim(), unit.as_str());
-    if !value.is_empty()
-        && form_field(form, "confirmed_weight") != entered
-        && let Some(question) = weight_question(rules, value, unit, height_mm)
-    {
-        return Err(Refusal::Ask(question));
-    }
+    let confirm_weight = !value.is_empty() && form_field(form, "confirmed_weight") == entered;
     // unanswered criteria stay out of the answers: the service names them
     let criteria: BTreeMap<String, bool> = rules
         .criteria
@@ -114,7 +108,7 @@ async fn enrol_from(
             _ => None,
         })
         .collect();
-    let enrolled = patients::enrol(
+    let enrolled = patients::enrol_confirming(
         state,
         &user.user.actor(),
         patients::NewPatient {
@@ -127,9 +121,13 @@ async fn enrol_from(
             weight: (!value.is_empty()).then_some((value, unit)),
             height_mm,
         },
+        confirm_weight,
     )
     .await
-    .map_err(|error| Refusal::Said(refusal_words(&error, rules, user)))?;
+    .map_err(|error| match weight_question(&error, value, unit, user) {
+        Some(question) => Refusal::Ask(question),
+        None => Refusal::Said(refusal_words(&error, rules, user)),
+    })?;
     let p = &enrolled.patient;
     Ok(redirect_with(
         &format!("/patients/{}", p.id),
@@ -138,37 +136,42 @@ async fn enrol_from(
     ))
 }
 
-/// The question a weight at enrolment raises when, with the height, it
-/// gives a body-mass index outside the protocol's range: the weights
-/// form's guard (the domain's `weight_concerns`, with no earlier weight
-/// to compare). `None` when there is nothing to ask, or when the number
-/// cannot be read (the service then says what is wrong).
+/// The question the service asks about a weight at enrolment that gives,
+/// with the height, a body-mass index outside the protocol's range, in
+/// the page's words: "154 kg gives a body-mass index of 60.1, outside 12
+/// to 60. Was it typed in pounds? 154 lb would be 69.9 kg." `None` for
+/// any other refusal.
 fn weight_question(
-    rules: &Protocol,
+    error: &AppError,
     value: &str,
     unit: WeightUnit,
-    height_mm: Option<i32>,
+    user: &WebUser,
 ) -> Option<String> {
-    let grams = weight_to_grams(value, unit)?;
-    let grams = plausible_weight(grams, rules.weight_min_g, rules.weight_max_g).ok()?;
-    let concerns = weight_concerns(
-        grams,
-        None,
-        height_mm.map(i64::from),
-        rules.weight_change_confirm_pct,
-        rules.weight_change_confirm_pct_older,
-        rules.bmi_min,
-        rules.bmi_max,
-    );
+    let AppError::WeightChangeUnconfirmed {
+        concerns,
+        likely_slip,
+        ..
+    } = error
+    else {
+        return None;
+    };
+    let entered = format!("{} {}", value.trim(), unit.as_str());
     let Some(WeightConcern::Bmi {
         bmi_tenths,
         min,
         max,
     }) = concerns.first()
     else {
-        return None;
+        // nothing but the body-mass index is asked at enrolment today;
+        // anything else in the weights' words
+        return Some(crate::web::refusals::page_weight_question(
+            &entered,
+            concerns,
+            None,
+            likely_slip.as_deref(),
+            user.zone,
+        ));
     };
-    let entered = format!("{} {}", value.trim(), unit.as_str());
     let bmi = t_with(
         "enrol-weight-bmi",
         &[
@@ -183,17 +186,20 @@ fn weight_question(
             ("max", arg(max)),
         ],
     );
-    // the other unit, as the weights form asks: was it typed in pounds?
+    // the service found the other unit plausible: say what it would be
     let (other, key) = match unit {
         WeightUnit::Kg => (WeightUnit::Lb, "enrol-weight-in-pounds"),
         WeightUnit::Lb => (WeightUnit::Kg, "enrol-weight-in-kilograms"),
     };
-    let slip = weight_to_grams(value, other).map(|g| {
-        t_with(
-            key,
-            &[("value", arg(value.trim())), ("kg", arg(kg_text(g)))],
-        )
-    });
+    let slip = likely_slip
+        .as_ref()
+        .and_then(|_| weight_to_grams(value, other))
+        .map(|g| {
+            t_with(
+                key,
+                &[("value", arg(value.trim())), ("kg", arg(kg_text(g)))],
+            )
+        });
     Some(match slip {
         Some(slip) => format!("{bmi} {slip}"),
         None => bmi,

@@ -12,11 +12,14 @@
 //! By idea: [`enrolment`] (enrolling against the eligibility checklist),
 //! [`patient`] (the list and a patient's page), [`weights`] (recording and
 //! voiding them), [`assessments`] and [`assessment_forms`] (PASI and
-//! DLQI), [`chart`] (the course drawn, and the adverse events), [`course`]
+//! DLQI), [`chart`] (the course drawn, and the adverse events),
+//! [`adverse_events`] (recording one after an infusion), [`visits`] (the
+//! patient's assessment visits), [`course`]
 //! (where the course of infusions stands), [`worksheet`] (the calculation
 //! and the order), [`dose`] (the dose's page), [`preparation`] (its
 //! counts, replacement, verification and cancellation) and [`bedside`].
 
+pub mod adverse_events;
 pub mod assessment_forms;
 pub mod assessments;
 pub mod bedside;
@@ -26,6 +29,7 @@ pub mod dose;
 pub mod enrolment;
 pub mod patient;
 pub mod preparation;
+pub mod visits;
 pub mod weights;
 pub mod worksheet;
 
@@ -66,6 +70,10 @@ pub fn routes() -> axum::Router<crate::state::AppState> {
         )
         .route("/patients/{id}/pasi", post(assessments::record_pasi))
         .route("/patients/{id}/dlqi", post(assessments::record_dlqi))
+        .route(
+            "/patients/{id}/adverse-events",
+            post(adverse_events::record_adverse_event),
+        )
         .route(
             "/assets/assessments.js",
             get(|| crate::web::script(assessments::SCRIPT)),

@@ -1,6 +1,7 @@
 //! `/patients/{id}`: a patient's infusion
-//! schedule, weights (recorded and voided by the clinician) and
-//! assessments, with the way to their open dose.
+//! schedule, weights (recorded and voided by the clinician), assessments,
+//! assessment visits and adverse events (recorded by the clinician), the
+//! wristband to print, with the way to their open dose.
 
 use axum::extract::{Path, State};
 use axum::response::Html;
@@ -12,22 +13,27 @@ use crate::api::patients::Window;
 use crate::domain::accounts::Role;
 use crate::domain::dose::{WeightUnit, kg_text};
 use crate::domain::patient::window_day;
+use crate::domain::printer::{PrintKind, Printer};
 use crate::domain::protocol::Protocol;
+use crate::domain::visits::PatientVisit;
 use crate::entities::assessment;
 use crate::error::AppResult;
 use crate::i18n::{arg, t, t_with};
 use crate::services::patients::PatientRecord;
-use crate::services::{assessments, history, patients, protocol};
+use crate::services::{assessments, history, patients, printing, protocol, visits};
 use crate::state::AppState;
+use crate::web::clinic::adverse_events::adverse_event_form;
 use crate::web::clinic::assessment_forms::assessments_card;
 use crate::web::clinic::assessments::Entered;
 use crate::web::clinic::chart::{Course, adverse_events_card, course_chart};
 use crate::web::clinic::course::{CourseNote, course_note};
+use crate::web::clinic::visits::visits_card;
 use crate::web::clinic::{slot, slotted};
 use crate::web::error::PageError;
 use crate::web::extract::{PageUser, WebQuery};
 use crate::web::history::history_view;
 use crate::web::page::{self, Flash, pill, signature_fields};
+use crate::web::printing::print_form;
 use crate::web::user::WebUser;
 
 pub async fn patient_page(
@@ -46,6 +52,10 @@ pub struct PatientSheet {
     rules: Protocol,
     scored: Vec<assessment::Model>,
     history: Vec<history::Entry>,
+    /// The assessment visits, judged today.
+    visits: Vec<PatientVisit>,
+    /// Where a wristband can be printed (the page has no state).
+    printers: Vec<Printer>,
     now: DateTime<Utc>,
 }
 
@@ -58,6 +68,8 @@ pub async fn patient_sheet(state: &AppState, id: Uuid) -> AppResult<PatientSheet
         .unwrap_or_default();
     Ok(PatientSheet {
         history: history::of(state, "patient", id).await?,
+        visits: visits::of_patient(state, id).await?,
+        printers: printing::printers(state).to_vec(),
         record,
         rules,
         scored,
@@ -99,6 +111,8 @@ fn patient_view(
         rules,
         scored,
         now,
+        visits,
+        printers,
         ..
     } = sheet;
     let p = &record.patient;
@@ -209,7 +223,10 @@ fn patient_view(
             scored,
             infusions: &record.infusions,
         }))
-        (adverse_events_card(user, &record.adverse_events, &record.infusions, &record.doses))
+        (visits_card(visits))
+        @let form = if role == Role::Clinician { adverse_event_form(user, p.id, &record.infusions, &record.doses, *now) } else { html! {} };
+        (adverse_events_card(user, &record.adverse_events, &record.infusions, &record.doses, form))
+        (print_form(PrintKind::Wristband, p.id, printers, user))
     }
 }
 
