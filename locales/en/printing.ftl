@@ -9,10 +9,6 @@ print-printer = Printer
 print-copies = Copies of each label
 print-reason = Reason (needed when labels were printed before)
 print-button = Print
-print-sent = Sent { $labels ->
-    [one] one label
-   *[other] { $labels } labels
- } to { $printer }.
 print-sent-recorded = Sent { $labels ->
     [one] one label
    *[other] { $labels } labels
@@ -24,3 +20,14 @@ print-copies-range = Print from 1 to { $max } copies of each label at a time. No
 print-not-for-role = Your role does not print this label.
 print-unreadable-title = The print request could not be read
 print-unreadable = It does not say which label to print. Go back to the page of the vial, lot, dose, patient or donation and use its Print button.
+# how many of a record's label were issued, beside its print form
+print-issued-lot = Box labels issued: { $labels } (last { $when } by { $user })
+print-issued-dose = Bag labels issued: { $labels } (last { $when } by { $user })
+print-issued-wristband = Wristbands issued: { $labels } (last { $when } by { $user })
+print-issued-none-lot = No box label has been issued yet.
+print-issued-none-dose = No bag label has been issued yet.
+print-issued-none-wristband = No wristband has been issued yet.
+# the ledger's words for each issue (the record's history)
+action-lot-box-label-issued = Box label issued
+action-dose-label-issued = Bag label issued
+action-patient-wristband-issued = Wristband issued

@@ -264,7 +264,8 @@ pub struct IssueLabels {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LabelIssueView {
-    /// `vial`, `lot` or `donation`.
+    /// `vial` or `lot` (vial labels, or a lot's box label), `donation`
+    /// (DIN labels), `dose` (a bag's label) or `patient` (a wristband).
     pub subject_kind: &'static str,
     pub subject_id: Uuid,
     /// Labels per vial in this issue.

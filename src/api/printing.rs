@@ -1,8 +1,8 @@
 //! The site's network label printers: which there are, and sending a label
 //! (a vial's, a lot's sheet or box label, a dose bag's, a wristband, a
-//! donation's DIN label) to one. Vial and DIN labels sent are recorded as
-//! issued, as `…/label-issues` does, and only once the printer has taken
-//! them.
+//! donation's DIN label) to one. Every label sent is recorded as issued,
+//! as `…/label-issues` records vial labels, and only once the printer has
+//! taken them.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -67,7 +67,7 @@ pub struct PrintRequest {
     /// Copies of each label, 1 to 10 (default 1).
     #[serde(default = "one")]
     pub copies: i32,
-    /// Why; required for a reprint of vial or DIN labels.
+    /// Why; required for a reprint (the label was issued before).
     pub reason: Option<String>,
 }
 
@@ -82,10 +82,11 @@ pub struct PrintedView {
     pub kind: PrintKind,
     /// Labels the printer took, copies included.
     pub labels_sent: usize,
-    /// The issue recorded (vial labels: `vial`, `lot_sheet`; DIN labels:
-    /// `donation`, subject_kind `donation` and no vials); null for labels
-    /// the ledger does not reconcile (box label, dose bag, wristband).
-    pub issue: Option<LabelIssueView>,
+    /// The issue recorded, for every kind: vial labels (`vial`,
+    /// `lot_sheet`) with each vial's count; a DIN label (subject_kind
+    /// `donation`), a box label (`lot`), a dose bag's label (`dose`) and a
+    /// wristband (`patient`) with no vials.
+    pub issue: LabelIssueView,
 }
 
 impl From<Printed> for PrintedView {
@@ -95,23 +96,25 @@ impl From<Printed> for PrintedView {
             address: printed.address,
             kind: printed.kind,
             labels_sent: printed.labels_sent,
-            issue: printed.issue.map(Into::into),
+            issue: printed.issue.into(),
         }
     }
 }
 
-/// Sends labels to the printer as ZPL over raw TCP. `vial` and `lot_sheet`
-/// (lab) are recorded as issued, as `…/label-issues` records them, and
-/// `donation` (lab: the DIN label) as `donation.label_issued`, once the
-/// printer has taken every byte; `lot` (box label), `dose` and `wristband`
-/// (any staff) are printed only.
+/// Sends labels to the printer as ZPL over raw TCP, and records every
+/// label printed as issued once the printer has taken every byte: `vial`
+/// and `lot_sheet` (lab) as `…/label-issues` records them, `donation` (lab:
+/// the DIN label) as `donation.label_issued`, `lot` (the box label) as
+/// `lot.box_label_issued`, `dose` (the bag's label) as `dose.label_issued`
+/// and `wristband` as `patient.wristband_issued` (these three: any staff).
+/// A reprint of any of them needs a reason.
 #[utoipa::path(post, path = "/printers/{name}/print", tag = "printing", security(("bearer" = [])),
     params(("name" = String, Path, description = "The printer's name")), request_body = PrintRequest,
     responses((status = 201, description = "Created: sent to the printer, and the issue recorded", body = PrintedView),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "unknown_printer (details: known_printers), or not_found: no such vial, lot, dose, patient or donation"),
         (status = 409, body = ErrorBody, description = "printer_unreachable: the printer did not answer or take the labels; nothing was recorded"),
-        (status = 422, body = ErrorBody, description = "reprint_reason_required (vial or DIN labels issued before), invalid_field (copies, a vial whose life is over, a lot with no vials to label), label_unprintable")))]
+        (status = 422, body = ErrorBody, description = "reprint_reason_required (the label was issued before), invalid_field (copies, a vial whose life is over, a lot with no vials to label), label_unprintable")))]
 async fn print(
     State(state): State<AppState>,
     auth: Authorized,

@@ -125,11 +125,11 @@ pub enum PrintKind {
     /// A label for every vial of the lot still in use (`id`: the lot),
     /// recorded as issued for each.
     LotSheet,
-    /// The lot's box label (`id`: the lot).
+    /// The lot's box label (`id`: the lot), recorded as issued.
     Lot,
-    /// A dose bag's label (`id`: the dose).
+    /// A dose bag's label (`id`: the dose), recorded as issued.
     Dose,
-    /// A patient's wristband (`id`: the patient).
+    /// A patient's wristband (`id`: the patient), recorded as issued.
     Wristband,
     /// A donation's DIN label (`id`: the donation), recorded as issued.
     Donation,
@@ -160,25 +160,19 @@ impl PrintKind {
         PrintKind::ALL.into_iter().find(|k| k.as_str() == kind)
     }
 
-    /// Labels on a product are recorded as issued (label reconciliation):
-    /// a vial's, and a donation's DIN label on the cord. A box label, a
-    /// dose bag's and a wristband have no place in the ledger yet.
-    pub fn is_recorded(self) -> bool {
-        matches!(
-            self,
-            PrintKind::Vial | PrintKind::LotSheet | PrintKind::Donation
-        )
-    }
-
-    /// Who may print it: a recorded label is issued by the lab (as
-    /// `POST /vials/{id}/label-issues` is; the lab receives the cords); a
-    /// label that is not recorded, by anyone who may download it to print
-    /// (the label routes).
+    /// Who may print it. Every label printed is recorded as issued (label
+    /// reconciliation: `services::labels`), so a reprint of any needs a
+    /// reason. Product labels on vials and the cord by the lab
+    /// (as `POST /vials/{id}/label-issues` is; the lab receives the
+    /// cords); a box label, a dose bag's and a wristband by anyone who may
+    /// download it to print (the label routes). Recording them changed
+    /// nobody's right to print them.
     pub fn printed_by(self) -> &'static [Role] {
-        if self.is_recorded() {
-            &[Role::Lab]
-        } else {
-            &[Role::Lab, Role::Pharmacist, Role::Quality, Role::Clinician]
+        match self {
+            PrintKind::Vial | PrintKind::LotSheet | PrintKind::Donation => &[Role::Lab],
+            PrintKind::Lot | PrintKind::Dose | PrintKind::Wristband => {
+                &[Role::Lab, Role::Pharmacist, Role::Quality, Role::Clinician]
+            }
         }
     }
 }
@@ -286,14 +280,15 @@ mod tests {
     }
 
     #[test]
-    fn vial_labels_are_the_labs_and_recorded() {
+    fn product_labels_are_the_labs_and_the_others_any_staffs() {
         for kind in PrintKind::ALL {
             assert_eq!(PrintKind::parse(kind.as_str()), Some(kind));
             assert!(kind.printed_by().contains(&Role::Lab));
             assert!(!kind.printed_by().contains(&Role::Admin));
         }
-        assert!(PrintKind::Vial.is_recorded() && PrintKind::LotSheet.is_recorded());
-        assert!(PrintKind::Donation.is_recorded() && !PrintKind::Lot.is_recorded());
+        assert_eq!(PrintKind::Vial.printed_by(), &[Role::Lab]);
+        assert!(PrintKind::Lot.printed_by().contains(&Role::Clinician));
+        assert!(PrintKind::Wristband.printed_by().contains(&Role::Clinician));
         assert_eq!(PrintKind::LotSheet.printed_by(), &[Role::Lab]);
         assert_eq!(PrintKind::Donation.printed_by(), &[Role::Lab]);
         assert_eq!(PrintKind::parse("donation"), Some(PrintKind::Donation));

@@ -316,22 +316,63 @@ pub async fn find_donation(state: &AppState, name: &RecordName) -> AppResult<Opt
 /// The ledger action of DIN labels issued for a donation.
 pub const DONATION_LABEL_ISSUED: &str = "donation.label_issued";
 
-/// How many times DIN labels were issued for the donation (the ledger is
-/// the count: a donation row keeps none, and a column for it would be a
-/// migration for one number).
+/// A label printed once per record (not per vial), each issue of it a
+/// ledger event of its own: the ledger is the count (these rows keep
+/// none, and a column for each would be a migration for one number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordLabel {
+    /// A donation's DIN labels (the cord's bag, tubes and paperwork).
+    Donation,
+    /// A lot's box label.
+    LotBox,
+    /// A dose bag's label.
+    Dose,
+    /// A patient's wristband.
+    Wristband,
+}
+
+impl RecordLabel {
+    /// The ledger action of an issue.
+    pub fn action(self) -> &'static str {
+        match self {
+            RecordLabel::Donation => DONATION_LABEL_ISSUED,
+            RecordLabel::LotBox => "lot.box_label_issued",
+            RecordLabel::Dose => "dose.label_issued",
+            RecordLabel::Wristband => "patient.wristband_issued",
+        }
+    }
+
+    /// The ledger's kind of the record labelled.
+    pub fn subject_kind(self) -> &'static str {
+        match self {
+            RecordLabel::Donation => "donation",
+            RecordLabel::LotBox => "lot",
+            RecordLabel::Dose => "dose",
+            RecordLabel::Wristband => "patient",
+        }
+    }
+}
+
+/// How many times DIN labels were issued for the donation.
 pub async fn donation_label_issues(db: &impl ConnectionTrait, donation_id: Uuid) -> AppResult<u64> {
+    label_issues(db, RecordLabel::Donation, donation_id).await
+}
+
+/// How many times the record's `label` was issued.
+pub async fn label_issues(
+    db: &impl ConnectionTrait,
+    label: RecordLabel,
+    id: Uuid,
+) -> AppResult<u64> {
     Ok(custody_event::Entity::find()
-        .filter(custody_event::Column::SubjectKind.eq("donation"))
-        .filter(custody_event::Column::SubjectId.eq(donation_id))
-        .filter(custody_event::Column::Action.eq(DONATION_LABEL_ISSUED))
+        .filter(custody_event::Column::SubjectKind.eq(label.subject_kind()))
+        .filter(custody_event::Column::SubjectId.eq(id))
+        .filter(custody_event::Column::Action.eq(label.action()))
         .count(db)
         .await?)
 }
 
-/// Records `count` DIN labels issued for the donation (the cord's bag,
-/// tubes and paperwork; FACT-JACIE asks that every label issued for a
-/// product be accounted for, as vial labels are). A reprint (its labels
-/// were issued before) needs a reason.
+/// Records `count` DIN labels issued for the donation.
 pub async fn issue_for_donation(
     state: &AppState,
     actor: &Actor,
@@ -339,27 +380,70 @@ pub async fn issue_for_donation(
     count: i32,
     reason: Option<&str>,
 ) -> AppResult<LabelIssue> {
+    issue_for_record(
+        state,
+        actor,
+        RecordLabel::Donation,
+        donation_id,
+        count,
+        reason,
+    )
+    .await
+}
+
+/// The record's code for the event (DIN, lot or dose code, subject code),
+/// its row locked on PostgreSQL: one issue of a record's label at a time,
+/// so two first prints racing cannot both pass as first prints.
+async fn lock_record(
+    txn: &impl ConnectionTrait,
+    label: RecordLabel,
+    id: Uuid,
+) -> AppResult<(&'static str, String)> {
+    let lock = txn.get_database_backend() == DbBackend::Postgres;
+    macro_rules! locked {
+        ($entity:ident, $field:ident, $name:literal) => {{
+            let mut find = $entity::Entity::find_by_id(id);
+            if lock {
+                find = find.lock_exclusive();
+            }
+            let found = find
+                .one(txn)
+                .await?
+                .ok_or_else(|| AppError::not_found(label.subject_kind(), id))?;
+            ($name, String::from(found.$field))
+        }};
+    }
+    Ok(match label {
+        RecordLabel::Donation => locked!(donation, din, "din"),
+        RecordLabel::LotBox => locked!(lot, code, "code"),
+        RecordLabel::Dose => locked!(dose, code, "code"),
+        RecordLabel::Wristband => locked!(patient, subject_code, "subject_code"),
+    })
+}
+
+/// Records `count` labels of `label` issued for the record `id` (FACT-JACIE
+/// asks that every label issued be accounted for, as vial labels are). A
+/// reprint (the label was issued before) needs a reason.
+pub async fn issue_for_record(
+    state: &AppState,
+    actor: &Actor,
+    label: RecordLabel,
+    id: Uuid,
+    count: i32,
+    reason: Option<&str>,
+) -> AppResult<LabelIssue> {
     let reason = check_request(count, reason)?;
     let now = state.clock.now();
     let txn = state.db.write().await?;
-    let mut find = donation::Entity::find_by_id(donation_id);
-    if txn.get_database_backend() == DbBackend::Postgres {
-        // One issue of a donation's labels at a time: two first prints
-        // racing cannot both pass as first prints.
-        find = find.lock_exclusive();
-    }
-    let found = find
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("donation", donation_id))?;
-    let reprint = donation_label_issues(&txn, donation_id).await? > 0;
+    let (code_field, code) = lock_record(&txn, label, id).await?;
+    let reprint = label_issues(&txn, label, id).await? > 0;
     reprint_needs_reason(reprint, &reason)?;
     ledger::append(
         &txn,
         actor,
         now,
-        NewEvent::new(DONATION_LABEL_ISSUED, "donation", donation_id).details(json!({
-            "din": found.din,
+        NewEvent::new(label.action(), label.subject_kind(), id).details(json!({
+            code_field: code,
             "count": count,
             "reprint": reprint,
             "reason": reason,
@@ -368,8 +452,8 @@ pub async fn issue_for_donation(
     .await?;
     txn.commit().await?;
     Ok(LabelIssue {
-        subject_kind: "donation",
-        subject_id: donation_id,
+        subject_kind: label.subject_kind(),
+        subject_id: id,
         count,
         reprint,
         reason,

@@ -1,8 +1,9 @@
 //! Sending labels to the site's network label printers: the label rendered
 //! as ZPL by the same renderer as the downloads, written raw to the
-//! printer's TCP port (9100), and, for vial labels and a donation's DIN
-//! labels, recorded as issued by the labels service (`POST …/label-issues`
-//! for vials; label reconciliation).
+//! printer's TCP port (9100), and recorded as issued by the labels service
+//! (label reconciliation: every label printed is accounted for; vials as
+//! `POST …/label-issues` records them, a box label, a dose bag's label, a
+//! wristband and a DIN label as one ledger event each).
 //!
 //! The order matters: the request is checked first (copies, a vial whose
 //! life is over, a reprint without a reason), so a refused request never
@@ -23,7 +24,7 @@ use crate::entities::vial;
 use crate::error::{AppError, AppResult};
 use crate::labels::{Format, LabelData};
 use crate::services::Actor;
-use crate::services::labels::{self, LabelIssue};
+use crate::services::labels::{self, LabelIssue, RecordLabel};
 use crate::services::store;
 use crate::state::AppState;
 
@@ -57,11 +58,11 @@ pub struct PrintJob<'a> {
     pub id: Uuid,
     /// Copies of each label, 1 to `labels::MAX_COPIES`.
     pub copies: i32,
-    /// Why; required for a reprint of vial or DIN labels.
+    /// Why; required for a reprint (labels issued before).
     pub reason: Option<&'a str>,
 }
 
-/// What was sent, and the issue recorded for it (vial and DIN labels).
+/// What was sent, and the issue recorded for it.
 #[derive(Debug, Clone)]
 pub struct Printed {
     pub printer: String,
@@ -69,7 +70,8 @@ pub struct Printed {
     pub kind: PrintKind,
     /// Labels the printer took, copies included.
     pub labels_sent: usize,
-    pub issue: Option<LabelIssue>,
+    /// Every label sent is recorded.
+    pub issue: LabelIssue,
 }
 
 /// Prints `job` on the printer named `printer_name` for `actor`.
@@ -92,19 +94,16 @@ pub async fn print(
     let labels = labels_to_print(state, job.kind, job.id, reason.is_some()).await?;
     let zpl = render(state, labels, job.copies).await?;
     send(&printer, zpl.bytes.as_bytes()).await?;
-    let issue = match job.kind {
-        PrintKind::Vial => {
-            Some(labels::issue_for_vial(state, actor, job.id, job.copies, reason.as_deref()).await)
+    let (copies, reason) = (job.copies, reason.as_deref());
+    let issue = match (job.kind, record_label(job.kind)) {
+        (_, Some(label)) => {
+            labels::issue_for_record(state, actor, label, job.id, copies, reason).await
         }
-        PrintKind::LotSheet => {
-            Some(labels::issue_for_lot(state, actor, job.id, job.copies, reason.as_deref()).await)
+        (PrintKind::Vial, None) => {
+            labels::issue_for_vial(state, actor, job.id, copies, reason).await
         }
-        PrintKind::Donation => Some(
-            labels::issue_for_donation(state, actor, job.id, job.copies, reason.as_deref()).await,
-        ),
-        PrintKind::Lot | PrintKind::Dose | PrintKind::Wristband => None,
+        (_, None) => labels::issue_for_lot(state, actor, job.id, copies, reason).await,
     }
-    .transpose()
     .inspect_err(|error| {
         // Only a change between the check and the record gets here (a
         // vial discarded meanwhile, a first print racing another).
@@ -117,6 +116,18 @@ pub async fn print(
         labels_sent: zpl.labels,
         issue,
     })
+}
+
+/// The label recorded once per record (one event, no count on a row);
+/// `None` for the vial labels, counted on each vial.
+pub fn record_label(kind: PrintKind) -> Option<RecordLabel> {
+    match kind {
+        PrintKind::Vial | PrintKind::LotSheet => None,
+        PrintKind::Lot => Some(RecordLabel::LotBox),
+        PrintKind::Dose => Some(RecordLabel::Dose),
+        PrintKind::Wristband => Some(RecordLabel::Wristband),
+        PrintKind::Donation => Some(RecordLabel::Donation),
+    }
 }
 
 /// The labels of the job, after the checks issuing them would make: a
@@ -156,13 +167,18 @@ async fn labels_to_print(
             }
             sheet
         }
-        PrintKind::Lot => vec![labels::lot_label(state, id).await?],
-        PrintKind::Dose => vec![labels::dose_label(state, id).await?],
-        PrintKind::Wristband => vec![labels::wristband_label(state, id).await?],
-        PrintKind::Donation => {
-            // the label first: an unknown donation is a 404 before the count
-            let label = labels::donation_label(state, id).await?;
-            if labels::donation_label_issues(db, id).await? > 0 && !has_reason {
+        PrintKind::Lot | PrintKind::Dose | PrintKind::Wristband | PrintKind::Donation => {
+            // the label first: an unknown record is a 404 before the count
+            let label = match kind {
+                PrintKind::Lot => labels::lot_label(state, id).await?,
+                PrintKind::Dose => labels::dose_label(state, id).await?,
+                PrintKind::Wristband => labels::wristband_label(state, id).await?,
+                _ => labels::donation_label(state, id).await?,
+            };
+            if let Some(recorded) = record_label(kind)
+                && !has_reason
+                && labels::label_issues(db, recorded, id).await? > 0
+            {
                 return Err(AppError::ReprintReasonRequired);
             }
             vec![label]

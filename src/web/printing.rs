@@ -18,6 +18,8 @@ use crate::domain::label::MAX_COPIES;
 use crate::domain::printer::{PrintKind, Printer};
 use crate::error::AppError;
 use crate::i18n::{arg, t, t_with};
+use crate::services::history::Entry;
+use crate::services::labels::RecordLabel;
 use crate::services::printing::{self, PrintJob, Printed};
 use crate::state::AppState;
 use crate::web::error::{PageError, sentence};
@@ -32,13 +34,87 @@ pub fn routes() -> Router<AppState> {
 /// The print form for the record `id` of `kind`; nothing when no printer
 /// is configured or the person's role does not print this label.
 pub fn print_form(kind: PrintKind, id: Uuid, printers: &[Printer], user: &WebUser) -> Markup {
-    if printers.is_empty() || !kind.printed_by().contains(&user.user.role) {
+    form_card(kind, id, printers, user, html! {})
+}
+
+/// The print form with how many of its labels were issued so far (a box
+/// label, a dose bag's, a wristband: one ledger event per issue, read
+/// from the record's `history`; the page only adds them up). Labels
+/// issued stay said when the form is absent (no printer now, a role that
+/// does not print it): they are out there.
+pub fn print_form_counted(
+    kind: PrintKind,
+    id: Uuid,
+    printers: &[Printer],
+    user: &WebUser,
+    history: &[Entry],
+) -> Markup {
+    let Some((keys, action)) = counted(kind) else {
+        return print_form(kind, id, printers, user);
+    };
+    let issues: Vec<&Entry> = history
+        .iter()
+        .filter(|e| e.event.action == action)
+        .collect();
+    let line = match issues.last() {
+        None => html! { p class="muted" { (t(keys.1)) } },
+        Some(last) => {
+            let labels: i64 = issues
+                .iter()
+                .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.event.details).ok())
+                .filter_map(|details| details["count"].as_i64())
+                .sum();
+            let args = [
+                ("labels", FluentValue::from(labels)),
+                ("when", arg(user.when(last.event.occurred_at))),
+                ("user", arg(&last.event.actor_username)),
+            ];
+            html! { p { (t_with(keys.0, &args)) } }
+        }
+    };
+    if can_print(kind, printers, user) {
+        form_card(kind, id, printers, user, line)
+    } else if issues.is_empty() {
+        html! {}
+    } else {
+        html! { section class="card print" { (line) } }
+    }
+}
+
+/// The words of a label counted on its record's page ("… issued: n",
+/// "none yet") and its ledger action; the donation's page counts its DIN
+/// labels itself, vial labels are counted on each vial.
+fn counted(kind: PrintKind) -> Option<((&'static str, &'static str), &'static str)> {
+    let label = printing::record_label(kind)?;
+    let keys = match label {
+        RecordLabel::LotBox => ("print-issued-lot", "print-issued-none-lot"),
+        RecordLabel::Dose => ("print-issued-dose", "print-issued-none-dose"),
+        RecordLabel::Wristband => ("print-issued-wristband", "print-issued-none-wristband"),
+        RecordLabel::Donation => return None,
+    };
+    Some((keys, label.action()))
+}
+
+fn can_print(kind: PrintKind, printers: &[Printer], user: &WebUser) -> bool {
+    !printers.is_empty() && kind.printed_by().contains(&user.user.role)
+}
+
+/// The form in its card, `note` under the heading.
+fn form_card(
+    kind: PrintKind,
+    id: Uuid,
+    printers: &[Printer],
+    user: &WebUser,
+    note: Markup,
+) -> Markup {
+    if !can_print(kind, printers, user) {
         return html! {};
     }
     let field = |name: &str| format!("print-{}-{id}-{name}", kind.as_str());
     html! {
         section class="card print" {
             h2 { (t(heading_key(kind))) }
+            (note)
             form method="post" action="/print" {
                 input type="hidden" name="csrf" value=(user.csrf());
                 input type="hidden" name="kind" value=(kind.as_str());
@@ -52,10 +128,9 @@ pub fn print_form(kind: PrintKind, id: Uuid, printers: &[Printer], user: &WebUse
                 label for=(field("copies")) { (t("print-copies")) }
                 input id=(field("copies")) name="copies" type="number" inputmode="numeric"
                     min="1" max=(MAX_COPIES) value="1" required;
-                @if kind.is_recorded() {
-                    label for=(field("reason")) { (t("print-reason")) }
-                    input id=(field("reason")) name="reason" maxlength="1000";
-                }
+                // every label printed is recorded: a reprint says why
+                label for=(field("reason")) { (t("print-reason")) }
+                input id=(field("reason")) name="reason" maxlength="1000";
                 div class="actions" { button type="submit" { (t("print-button")) } }
             }
         }
@@ -150,11 +225,8 @@ fn sent_sentence(printed: &Printed) -> String {
         ("labels", FluentValue::from(printed.labels_sent)),
         ("printer", arg(&printed.printer)),
     ];
-    if printed.issue.is_some() {
-        t_with("print-sent-recorded", &args)
-    } else {
-        t_with("print-sent", &args)
-    }
+    // every label sent is recorded as issued
+    t_with("print-sent-recorded", &args)
 }
 
 /// Printing's own refusals in the page's language; the others as every
@@ -212,10 +284,10 @@ mod tests {
         ] {
             assert!(html.contains(part), "{part} missing from {html}");
         }
-        // a wristband is not recorded: no reason to give
+        // a wristband is recorded too: a reason for a reprint
         let wristband =
             print_form(PrintKind::Wristband, id, &printers, &user(Role::Clinician)).into_string();
-        assert!(wristband.contains("wristband") && !wristband.contains(r#"name="reason""#));
+        assert!(wristband.contains("wristband") && wristband.contains(r#"name="reason""#));
         // a DIN label is recorded, the lab's: a reason for a reprint
         let din = print_form(PrintKind::Donation, id, &printers, &user(Role::Lab)).into_string();
         assert!(din.contains(r#"value="donation""#) && din.contains(r#"name="reason""#));

@@ -1,8 +1,9 @@
 //! Sending labels to network label printers, on both databases: a printer
 //! here is a TCP listener of the test's own (it keeps every job it is
-//! sent), a printer switched off is a port nobody listens on. Labels sent
-//! are recorded as issued only once the printer took them; every refusal
-//! sends nothing and records nothing.
+//! sent), a printer switched off is a port nobody listens on. Every label
+//! sent (vial labels, a box label, a dose bag's, a wristband) is recorded
+//! as issued, only once the printer took it; every refusal sends nothing
+//! and records nothing.
 
 use std::time::Duration;
 
@@ -42,13 +43,13 @@ pub(crate) use with_printers;
 
 with_printers!(
     a_vial_label_is_sent_as_zpl_and_recorded_as_issued,
-    a_lot_sheet_sends_every_vial_label_and_a_box_label_records_nothing,
+    a_lot_sheet_counts_on_each_vial_and_a_box_label_is_recorded_on_the_lot,
     a_printer_that_does_not_answer_records_nothing,
     an_unknown_printer_and_a_refused_request_send_nothing,
     a_vial_whose_life_is_over_gets_no_label_printed,
     the_print_form_says_what_happened_in_words,
     the_print_form_speaks_chinese_to_whoever_chose_it,
-    a_wristband_and_a_dose_bag_label_are_printed_but_not_recorded,
+    a_wristband_and_a_dose_bag_label_are_recorded_and_counted_on_their_pages,
 );
 
 /// The app and the printer it prints to.
@@ -97,6 +98,15 @@ impl PrintRoom {
             .await
             .expect("the printer received a job")
             .unwrap()
+    }
+
+    /// A print to `lab-zebra` refused as a reprint without a reason, and
+    /// nothing sent.
+    pub async fn reprint_refused(&mut self, token: &str, body: Value) {
+        self.print("lab-zebra", token, body)
+            .await
+            .expect_error(422, "reprint_reason_required");
+        self.nothing_printed().await;
     }
 
     /// The printer received nothing more.
@@ -165,14 +175,8 @@ async fn a_vial_label_is_sent_as_zpl_and_recorded_as_issued(mut room: PrintRoom)
     assert_eq!(room.labels_issued(&team, &vials[0]).await, 2);
 
     // a reprint needs a reason, and without one nothing is printed
-    room.print(
-        "lab-zebra",
-        &team.lab,
-        json!({ "kind": "vial", "id": id(&vials[0]) }),
-    )
-    .await
-    .expect_error(422, "reprint_reason_required");
-    room.nothing_printed().await;
+    room.reprint_refused(&team.lab, json!({ "kind": "vial", "id": id(&vials[0]) }))
+        .await;
     let reprint = room
         .print(
             "lab-zebra",
@@ -209,7 +213,9 @@ async fn a_vial_label_is_sent_as_zpl_and_recorded_as_issued(mut room: PrintRoom)
     assert_eq!(issued[1]["details"]["reason"], "label smudged by frost");
 }
 
-async fn a_lot_sheet_sends_every_vial_label_and_a_box_label_records_nothing(mut room: PrintRoom) {
+async fn a_lot_sheet_counts_on_each_vial_and_a_box_label_is_recorded_on_the_lot(
+    mut room: PrintRoom,
+) {
     let team = room.app.team().await;
     let (lot, vials) = room.app.quarantined_lot(&team, "UCD-7020", 3).await;
     let printed = room
@@ -230,8 +236,12 @@ async fn a_lot_sheet_sends_every_vial_label_and_a_box_label_records_nothing(mut 
         assert_eq!(room.labels_issued(&team, vial).await, 2);
     }
 
-    // the box label: printed, never counted as a vial's label
-    let before = room.events(&team).await;
+    // the box label: recorded on the lot, never counted as a vial's label
+    let cookie = sign_in(&room.app, "lab.tech").await;
+    let lot_page = format!("/lots/{}", id(&lot));
+    let (_, html) = page(&room.app, &lot_page, &cookie).await;
+    assert!(html.contains("No box label has been issued yet."), "{html}");
+    let before = events_count(&room, &team).await;
     let boxed = room
         .print(
             "lab-zebra",
@@ -241,12 +251,85 @@ async fn a_lot_sheet_sends_every_vial_label_and_a_box_label_records_nothing(mut 
         .await
         .expect(201);
     assert_eq!(boxed["labels_sent"], 1);
-    assert!(boxed["issue"].is_null());
+    assert_eq!(boxed["issue"]["subject_kind"], "lot");
+    assert_eq!(boxed["issue"]["count"], 1);
+    assert_eq!(boxed["issue"]["reprint"], false);
     let job = room.job().await;
     assert_eq!(labels_in(&job), 1);
     assert!(job.contains(lot["code"].as_str().unwrap()));
-    assert_eq!(room.events(&team).await, before);
+    assert_eq!(events_count(&room, &team).await, before + 1);
     assert_eq!(room.labels_issued(&team, &vials[0]).await, 2);
+    let issued = issues_of(&room.app, &team, "lot", &id(&lot), "lot.box_label_issued").await;
+    assert_eq!(issued.len(), 1);
+    assert_eq!(issued[0]["actor_username"], "lab.tech");
+    assert_eq!(issued[0]["details"]["code"], lot["code"]);
+    assert_eq!(issued[0]["details"]["count"], 1);
+
+    // a second box label is a reprint: refused without a reason
+    room.reprint_refused(&team.lab, json!({ "kind": "lot", "id": id(&lot) }))
+        .await;
+    assert_eq!(events_count(&room, &team).await, before + 1);
+    let (_, html) = page(&room.app, &lot_page, &cookie).await;
+    assert!(html.contains("Box labels issued: 1 (last "), "{html}");
+    assert!(html.contains("by lab.tech)") && html.contains("Box label issued"));
+    assert_eq!(room.app.verify_ledger(&team).await["ok"], true);
+}
+
+/// The pages of the user of `token` speak Chinese from now on.
+pub async fn choose_chinese(room: &PrintRoom, token: &str) {
+    room.app
+        .put(
+            "/api/v1/users/me/preferences",
+            Some(token),
+            json!({ "language": "zh-CN" }),
+        )
+        .await
+        .expect(200);
+}
+
+/// The print form's fields, as the page sends them.
+pub fn form_fields<'a>(
+    kind: &'a str,
+    id: &'a str,
+    printer: &'a str,
+    reason: &'a str,
+) -> [(&'a str, &'a str); 5] {
+    [
+        ("kind", kind),
+        ("id", id),
+        ("printer", printer),
+        ("copies", "1"),
+        ("reason", reason),
+    ]
+}
+
+/// How many events the ledger holds (the verify report counts them).
+async fn events_count(room: &PrintRoom, team: &Team) -> i64 {
+    room.events(team).await.as_i64().expect("a count of events")
+}
+
+/// The `action` events of the record, oldest first.
+pub async fn issues_of(
+    app: &TestApp,
+    team: &Team,
+    kind: &str,
+    id: &str,
+    action: &str,
+) -> Vec<Value> {
+    let history = app
+        .get(
+            &format!("/api/v1/audit?subject_kind={kind}&subject_id={id}"),
+            Some(&team.quality),
+        )
+        .await
+        .expect(200);
+    history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == action)
+        .cloned()
+        .collect()
 }
 
 async fn a_printer_that_does_not_answer_records_nothing(mut room: PrintRoom) {
@@ -256,6 +339,7 @@ async fn a_printer_that_does_not_answer_records_nothing(mut room: PrintRoom) {
     for body in [
         json!({ "kind": "vial", "id": id(&vials[0]) }),
         json!({ "kind": "lot_sheet", "id": id(&lot) }),
+        json!({ "kind": "lot", "id": id(&lot) }),
     ] {
         let answer = room.print("switched-off", &team.lab, body).await;
         let message = answer.body["error"]["message"].as_str().unwrap().to_owned();
@@ -373,41 +457,121 @@ async fn a_vial_whose_life_is_over_gets_no_label_printed(mut room: PrintRoom) {
     assert_eq!(room.events(&team).await, before);
 }
 
-async fn a_wristband_and_a_dose_bag_label_are_printed_but_not_recorded(mut room: PrintRoom) {
+async fn a_wristband_and_a_dose_bag_label_are_recorded_and_counted_on_their_pages(
+    mut room: PrintRoom,
+) {
     let team = room.app.team().await;
     let clinic = room.app.clinic().await;
     room.app.dosing_stock(&team, "UCD-7080", 10, 60).await;
     let patient = room.app.weighed_patient(&clinic, "PV-071", 70).await;
     let dose = room.app.order(&clinic, &id(&patient)).await.expect(201);
-    let before = room.events(&team).await;
+    let (patient_id, dose_id) = (id(&patient), id(&dose));
+    let before = events_count(&room, &team).await;
+
+    // a printer switched off takes nothing: nothing recorded
+    for (token, body) in [
+        (
+            &clinic.clinician,
+            json!({ "kind": "wristband", "id": patient_id }),
+        ),
+        (&clinic.pharmacist, json!({ "kind": "dose", "id": dose_id })),
+    ] {
+        room.print("switched-off", token, body)
+            .await
+            .expect_error(409, "printer_unreachable");
+    }
+    assert_eq!(events_count(&room, &team).await, before);
+    let nurse = sign_in(&room.app, "nurse.one").await;
+    let (_, html) = page(&room.app, &format!("/patients/{patient_id}"), &nurse).await;
+    assert!(html.contains("No wristband has been issued yet."), "{html}");
 
     let printed = room
         .print(
             "lab-zebra",
             &clinic.clinician,
-            json!({ "kind": "wristband", "id": id(&patient), "copies": 2 }),
+            json!({ "kind": "wristband", "id": patient_id, "copies": 2 }),
         )
         .await
         .expect(201);
     assert_eq!(printed["labels_sent"], 2);
-    assert!(printed["issue"].is_null());
+    assert_eq!(printed["issue"]["subject_kind"], "patient");
+    assert_eq!(printed["issue"]["subject_id"], patient_id.as_str());
+    assert_eq!(printed["issue"]["count"], 2);
     let job = room.job().await;
     assert_eq!(labels_in(&job), 2);
     assert!(job.contains("PV-071"), "{job}");
+
+    // a second wristband: a reprint, refused without a reason
+    room.reprint_refused(
+        &clinic.clinician,
+        json!({ "kind": "wristband", "id": patient_id }),
+    )
+    .await;
+    let reprint = room
+        .print(
+            "lab-zebra",
+            &clinic.clinician,
+            json!({ "kind": "wristband", "id": patient_id, "reason": "wristband torn" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(reprint["issue"]["reprint"], true);
+    assert_eq!(labels_in(&room.job().await), 1);
+    let issued = issues_of(
+        &room.app,
+        &team,
+        "patient",
+        &patient_id,
+        "patient.wristband_issued",
+    )
+    .await;
+    assert_eq!(issued.len(), 2);
+    assert_eq!(issued[0]["actor_username"], "nurse.one");
+    assert_eq!(issued[0]["details"]["subject_code"], "PV-071");
+    assert_eq!(issued[0]["details"]["count"], 2);
+    assert_eq!(issued[0]["details"]["reprint"], false);
+    assert_eq!(issued[1]["details"]["reason"], "wristband torn");
 
     let printed = room
         .print(
             "lab-zebra",
             &clinic.pharmacist,
-            json!({ "kind": "dose", "id": id(&dose) }),
+            json!({ "kind": "dose", "id": dose_id }),
         )
         .await
         .expect(201);
     assert_eq!(printed["kind"], "dose");
+    assert_eq!(printed["issue"]["subject_kind"], "dose");
     let job = room.job().await;
     assert_eq!(labels_in(&job), 1);
     assert!(job.contains(dose["code"].as_str().unwrap()), "{job}");
-    assert_eq!(room.events(&team).await, before);
+    let issued = issues_of(&room.app, &team, "dose", &dose_id, "dose.label_issued").await;
+    assert_eq!(issued.len(), 1);
+    assert_eq!(issued[0]["actor_username"], "pharm.one");
+    assert_eq!(issued[0]["details"]["code"], dose["code"]);
+    room.reprint_refused(
+        &clinic.pharmacist,
+        json!({ "kind": "dose", "id": dose_id, "reason": "" }),
+    )
+    .await;
+    assert_eq!(events_count(&room, &team).await, before + 3);
+
+    // each page counts its labels, and its history has them in words
+    let (_, html) = page(&room.app, &format!("/patients/{patient_id}"), &nurse).await;
+    assert!(html.contains("Wristbands issued: 3 (last "), "{html}");
+    assert!(html.contains("by nurse.one)") && html.contains("Wristband issued"));
+    let pharmacist = sign_in(&room.app, "pharm.one").await;
+    let (_, html) = page(&room.app, &format!("/doses/{dose_id}"), &pharmacist).await;
+    assert!(html.contains("Bag labels issued: 1 (last "), "{html}");
+    assert!(html.contains("by pharm.one)") && html.contains("Bag label issued"));
+
+    // and in Chinese for whoever chose it
+    choose_chinese(&room, &clinic.clinician).await;
+    let nurse = sign_in(&room.app, "nurse.one").await;
+    let (_, html) = page(&room.app, &format!("/patients/{patient_id}"), &nurse).await;
+    assert!(html.contains("已发放腕带：3 条（最近一次 "), "{html}");
+    assert!(html.contains("，nurse.one）"), "{html}");
+    assert_eq!(room.app.verify_ledger(&team).await["ok"], true);
 }
 
 /// Sends the print form as the browser of `cookie`; returns the flash
@@ -430,7 +594,7 @@ pub async fn send_form(room: &PrintRoom, cookie: &str, fields: &[(&str, &str)]) 
     let (key, message) = query.split_once('=').unwrap();
     let message = percent_decode(message);
     assert!(
-        ["/vials/", "/lots/", "/donations/", "/doses/"]
+        ["/vials/", "/lots/", "/donations/", "/doses/", "/patients/"]
             .iter()
             .any(|page| path.starts_with(page)),
         "{location}"
@@ -624,14 +788,7 @@ async fn the_print_form_says_what_happened_in_words(mut room: PrintRoom) {
 async fn the_print_form_speaks_chinese_to_whoever_chose_it(mut room: PrintRoom) {
     let team = room.app.team().await;
     let (_, vials) = room.app.quarantined_lot(&team, "UCD-7070", 1).await;
-    room.app
-        .put(
-            "/api/v1/users/me/preferences",
-            Some(&team.lab),
-            json!({ "language": "zh-CN" }),
-        )
-        .await
-        .expect(200);
+    choose_chinese(&room, &team.lab).await;
     let cookie = sign_in(&room.app, "lab.tech").await;
     let vial = id(&vials[0]);
     let (message, ok) = send_form(

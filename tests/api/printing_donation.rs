@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 use crate::on_both_databases;
-use crate::printing::{PrintRoom, labels_in, send_form, with_printers};
+use crate::printing::{PrintRoom, form_fields, issues_of, labels_in, send_form, with_printers};
 use crate::story::{Team, id};
 use crate::web::{browser, csrf, page, sign_in};
 
@@ -26,23 +26,8 @@ on_both_databases!(without_a_printer_no_page_offers_to_print);
 
 /// The `donation.label_issued` events of the donation, oldest first.
 async fn din_label_issues(app: &TestApp, team: &Team, donation: &Value) -> Vec<Value> {
-    let history = app
-        .get(
-            &format!(
-                "/api/v1/audit?subject_kind=donation&subject_id={}",
-                id(donation)
-            ),
-            Some(&team.lab),
-        )
-        .await
-        .expect(200);
-    history
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == "donation.label_issued")
-        .cloned()
-        .collect()
+    let donation = id(donation);
+    issues_of(app, team, "donation", &donation, "donation.label_issued").await
 }
 
 async fn a_din_label_is_printed_by_the_lab_and_recorded_as_issued(mut room: PrintRoom) {
@@ -354,11 +339,25 @@ async fn the_dose_page_prints_the_bag_label(mut room: PrintRoom) {
     )
     .await;
     assert!(ok, "{message}");
-    assert_eq!(message, "Sent one label to lab-zebra.");
+    assert_eq!(message, "Sent one label to lab-zebra, recorded as issued.");
     let job = room.job().await;
     assert_eq!(labels_in(&job), 1);
     assert!(job.contains(dose["code"].as_str().unwrap()), "{job}");
-    assert_eq!(room.events(&team).await, before);
+    // one issue more in the ledger, counted on the page
+    let after = room.events(&team).await.as_i64().unwrap();
+    assert_eq!(after, before.as_i64().unwrap() + 1);
+    let (_, html) = page(&room.app, &format!("/doses/{dose_id}"), &cookie).await;
+    assert!(html.contains("Bag labels issued: 1 (last "), "{html}");
+    // a second bag label from the form, without a reason: refused in words
+    let fields = form_fields("dose", &dose_id, "lab-zebra", "");
+    let (message, ok) = send_form(&room, &cookie, &fields).await;
+    assert!(!ok);
+    assert_eq!(
+        message,
+        "Labels were printed for this before: say why they are printed again. Nothing was printed."
+    );
+    room.nothing_printed().await;
+    assert_eq!(room.events(&team).await.as_i64().unwrap(), after);
 }
 
 async fn without_a_printer_no_page_offers_to_print(app: TestApp) {

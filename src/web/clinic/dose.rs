@@ -25,7 +25,7 @@ use crate::web::error::PageError;
 use crate::web::extract::{PageUser, WebQuery};
 use crate::web::history::history_view;
 use crate::web::page::{self, Flash, pill, signature_fields};
-use crate::web::printing::print_form;
+use crate::web::printing::print_form_counted;
 use crate::web::user::WebUser;
 
 /// Why a dose's counts failed, in words, from its stored code.
@@ -58,8 +58,8 @@ pub async fn dose_page(
         &user,
         html! {
             (dose_view(&user, &record, &places, state.clock.now(), &flash))
-            // the bag's label to a label printer (printed, not recorded)
-            (print_form(PrintKind::Dose, id, printers(&state), &user))
+            // the bag's label to a label printer, and how many were issued
+            (print_form_counted(PrintKind::Dose, id, printers(&state), &user, &history))
             (history_view(&history, &user))
         },
     ))

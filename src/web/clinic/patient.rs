@@ -33,7 +33,7 @@ use crate::web::error::PageError;
 use crate::web::extract::{PageUser, WebQuery};
 use crate::web::history::history_view;
 use crate::web::page::{self, Flash, pill, signature_fields};
-use crate::web::printing::print_form;
+use crate::web::printing::print_form_counted;
 use crate::web::user::WebUser;
 
 pub async fn patient_page(
@@ -226,7 +226,7 @@ fn patient_view(
         (visits_card(visits))
         @let form = if role == Role::Clinician { adverse_event_form(user, p.id, &record.infusions, &record.doses, *now) } else { html! {} };
         (adverse_events_card(user, &record.adverse_events, &record.infusions, &record.doses, form))
-        (print_form(PrintKind::Wristband, p.id, printers, user))
+        (print_form_counted(PrintKind::Wristband, p.id, printers, user, &sheet.history))
     }
 }
 

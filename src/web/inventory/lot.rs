@@ -24,7 +24,7 @@ use crate::web::extract::{CsrfForm, PageUser, WebQuery, carries_csrf, roles};
 use crate::web::history::history_view;
 use crate::web::lab;
 use crate::web::page::{self, Flash, pill, redirect_with};
-use crate::web::printing::print_form;
+use crate::web::printing::{print_form, print_form_counted};
 use crate::web::user::WebUser;
 
 pub async fn lot_page(
@@ -45,7 +45,7 @@ pub async fn lot_page(
         html! {
             (lot_view(&user, &record, spec.as_ref(), &vial_list, &flash))
             (print_form(PrintKind::LotSheet, id, printers(&state), &user))
-            (print_form(PrintKind::Lot, id, printers(&state), &user))
+            (print_form_counted(PrintKind::Lot, id, printers(&state), &user, &history))
             (lab_parts(&user, &record, spec.as_ref(), &vial_list, &history, state.clock.now()))
             (history_view(&history, &user))
         },
