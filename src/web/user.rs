@@ -2,7 +2,7 @@
 //! token (derived from the session, so it needs no storage) and the site's
 //! time zone every time on their pages is shown in.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::domain::event::hex;
@@ -36,6 +36,29 @@ impl WebUser {
     /// A site-local date: `2026-11-25`.
     pub fn date(&self, t: DateTime<Utc>) -> String {
         self.zone.day(t)
+    }
+
+    /// A time typed in a date-and-time field, which is the site's wall
+    /// clock (`2026-11-25T09:40`), as an instant; `None` when it cannot be
+    /// read or the site's clocks skipped it.
+    pub fn typed_time(&self, text: &str) -> Option<DateTime<Utc>> {
+        ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(text.trim(), f).ok())
+            .and_then(|local| self.zone.from_local(local))
+    }
+
+    /// A site date typed as `2026-11-25`: the instant that day begins there.
+    pub fn typed_day(&self, text: &str) -> Option<DateTime<Utc>> {
+        NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .ok()
+            .map(|day| self.zone.start_of(day))
+    }
+
+    /// An instant as a date-and-time field's value: the site's wall clock
+    /// to the minute.
+    pub fn field_time(&self, t: DateTime<Utc>) -> String {
+        self.zone.iso(t).chars().take(16).collect()
     }
 
     /// The CSRF token every form of this session carries.

@@ -508,3 +508,27 @@ async fn a_form_says_who_it_is_for_and_a_refusal_goes_back_in_words(app: TestApp
         .expect(200);
     assert_eq!(lot["status"], "quarantine", "nothing was released");
 }
+
+/// Posts a page's form as the browser with `cookie`; returns the status
+/// and where it sends the browser.
+pub async fn submit(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String, String) {
+    let response = browser()
+        .post(app.url(path))
+        .header(COOKIE, cookie)
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, location, response.text().await.unwrap())
+}

@@ -6,13 +6,13 @@
 
 use chrono::{Duration, FixedOffset};
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT_LANGUAGE, COOKIE, LOCATION};
+use reqwest::header::{ACCEPT_LANGUAGE, COOKIE};
 use serde_json::Value;
 
 use crate::helpers::{STAFF_PASSWORD, TestApp};
 use crate::on_both_databases;
 use crate::story::{QC_PASSING, Team, id};
-use crate::web::{browser, csrf, page, sign_in};
+use crate::web::{browser, csrf, page, sign_in, submit};
 
 on_both_databases!(
     a_lot_goes_from_donation_to_release_through_the_lab_s_forms,
@@ -28,32 +28,9 @@ fn beijing(app: &TestApp, days_ago: i64) -> String {
     at.format("%Y-%m-%dT%H:%M").to_string()
 }
 
-/// Posts a form as the signed-in browser; answers status and `Location`.
-async fn post_form(
-    app: &TestApp,
-    cookie: &str,
-    path: &str,
-    fields: &[(&str, &str)],
-) -> (StatusCode, String, String) {
-    let response = browser()
-        .post(app.url(path))
-        .header(COOKIE, cookie)
-        .form(fields)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let location = response
-        .headers()
-        .get(LOCATION)
-        .map(|l| l.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, location, response.text().await.unwrap())
-}
-
 /// A form sent back with its refusal: the page it returns to, shown.
 async fn refused(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> String {
-    let (status, location, body) = post_form(app, cookie, path, fields).await;
+    let (status, location, body) = submit(app, cookie, path, fields).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     assert!(location.contains("error="), "{location}");
     let (status, html) = page(app, &location, cookie).await;
@@ -110,7 +87,7 @@ async fn new_lot_by_form(app: &TestApp, lab: &str, donation_id: &str) -> String 
         .format("%Y-%m-%d")
         .to_string();
     let made = beijing(app, 5);
-    let (status, location, _) = post_form(
+    let (status, location, _) = submit(
         app,
         lab,
         "/lots/new",
@@ -175,7 +152,7 @@ async fn a_lot_goes_from_donation_to_release_through_the_lab_s_forms(app: TestAp
     );
     let token = csrf(&html);
     for (test, value, unit) in QC_PASSING {
-        let (status, location, _) = post_form(
+        let (status, location, _) = submit(
             &app,
             &lab,
             &format!("/lots/{lot_id}/qc"),
@@ -191,7 +168,7 @@ async fn a_lot_goes_from_donation_to_release_through_the_lab_s_forms(app: TestAp
         assert!(location.contains("?ok="), "{test}: {location}");
     }
     // a retest that fails is recorded as failing, and the history keeps both
-    let (_, location, _) = post_form(
+    let (_, location, _) = submit(
         &app,
         &lab,
         &format!("/lots/{lot_id}/qc"),
@@ -207,7 +184,7 @@ async fn a_lot_goes_from_donation_to_release_through_the_lab_s_forms(app: TestAp
         location.contains("?error="),
         "a failing result is shown in red: {location}"
     );
-    let (_, location, _) = post_form(
+    let (_, location, _) = submit(
         &app,
         &lab,
         &format!("/lots/{lot_id}/qc"),
@@ -234,7 +211,7 @@ async fn a_lot_goes_from_donation_to_release_through_the_lab_s_forms(app: TestAp
 
     // frozen into vials: 1.5 mL is 1500 µL, exactly
     let frozen_at = beijing(&app, 4);
-    let (status, location, _) = post_form(
+    let (status, location, _) = submit(
         &app,
         &lab,
         &format!("/lots/{lot_id}/freeze"),
@@ -266,7 +243,7 @@ async fn a_lot_goes_from_donation_to_release_through_the_lab_s_forms(app: TestAp
         !html.contains("labels.pdf"),
         "no sheet before its issue is recorded"
     );
-    let (status, location, _) = post_form(
+    let (status, location, _) = submit(
         &app,
         &lab,
         &format!("/lots/{lot_id}/label-issues"),
@@ -313,7 +290,7 @@ async fn a_lot_goes_from_donation_to_release_through_the_lab_s_forms(app: TestAp
         ("rack", "Rack A", "", ""),
         ("box", "Box 1", "9", "9"),
     ] {
-        let (status, location, _) = post_form(
+        let (status, location, _) = submit(
             &app,
             &lab,
             "/storage/new",
@@ -363,7 +340,7 @@ async fn a_lot_goes_from_donation_to_release_through_the_lab_s_forms(app: TestAp
     );
     let token = csrf(&html);
     for position in ["A1", "B2"] {
-        let (status, location, _) = post_form(
+        let (status, location, _) = submit(
             &app,
             &lab,
             &format!("/vials/{}/store", id(first)),
@@ -394,7 +371,7 @@ async fn a_lot_goes_from_donation_to_release_through_the_lab_s_forms(app: TestAp
         "QC is the lab's to enter"
     );
     let token = csrf(&html);
-    let (status, location, _) = post_form(
+    let (status, location, _) = submit(
         &app,
         &quality,
         &format!("/lots/{lot_id}/release"),
@@ -438,7 +415,7 @@ async fn refused_lab_forms_change_nothing_and_say_why(app: TestApp) {
     )
     .await;
     assert!(!message.is_empty());
-    let (status, location, _) = post_form(
+    let (status, location, _) = submit(
         &app,
         &lab,
         "/lots/new",
@@ -492,7 +469,7 @@ async fn refused_lab_forms_change_nothing_and_say_why(app: TestApp) {
     };
     let mut slip = freeze("1", "ul");
     slip.extend([("csrf", token.as_str()), ("frozen_at", frozen_at.as_str())]);
-    let (status, _, html) = post_form(&app, &lab, &format!("{lot_path}/freeze"), &slip).await;
+    let (status, _, html) = submit(&app, &lab, &format!("{lot_path}/freeze"), &slip).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         html.contains("Each vial would hold 1 µL (0.001 mL)"),
@@ -506,7 +483,7 @@ async fn refused_lab_forms_change_nothing_and_say_why(app: TestApp) {
     assert!(message.contains("millilitres or microlitres"), "{message}");
     let mut right = freeze("1", "ml");
     right.extend([("csrf", token.as_str()), ("frozen_at", frozen_at.as_str())]);
-    let (_, location, _) = post_form(&app, &lab, &format!("{lot_path}/freeze"), &right).await;
+    let (_, location, _) = submit(&app, &lab, &format!("{lot_path}/freeze"), &right).await;
     assert!(location.contains("?ok="), "{location}");
 
     // freezing twice
@@ -530,7 +507,7 @@ async fn refused_lab_forms_change_nothing_and_say_why(app: TestApp) {
         "quality is not offered the form"
     );
     let quality_token = csrf(&html);
-    let (status, _, html) = post_form(
+    let (status, _, html) = submit(
         &app,
         &quality,
         &format!("{lot_path}/label-issues"),
@@ -551,7 +528,7 @@ async fn refused_lab_forms_change_nothing_and_say_why(app: TestApp) {
     )
     .await;
     assert!(message.starts_with("No labels were issued:"), "{message}");
-    let (_, location, _) = post_form(
+    let (_, location, _) = submit(
         &app,
         &lab,
         &format!("{lot_path}/label-issues"),
@@ -713,7 +690,7 @@ async fn the_lab_s_pages_speak_chinese(app: TestApp) {
     assert_eq!(lot_of(&app, &team, &id(&lot)).await["status"], "in_process");
     fields.push(("confirm", "true"));
     let (status, location, _) =
-        post_form(&app, &lab, &format!("/lots/{}/freeze", id(&lot)), &fields).await;
+        submit(&app, &lab, &format!("/lots/{}/freeze", id(&lot)), &fields).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(location.contains("?ok="), "{location}");
     assert_eq!(lot_of(&app, &team, &id(&lot)).await["volume_ul"], 50);

@@ -19,7 +19,6 @@ use crate::services::adverse_events::{self, NewAdverseEvent};
 use crate::state::AppState;
 use crate::web::error::{PageError, sentence};
 use crate::web::extract::{CsrfForm, PageUser, carries_csrf, roles};
-use crate::web::lab::{field_time, site_time};
 use crate::web::page::redirect_with;
 use crate::web::user::WebUser;
 
@@ -61,7 +60,8 @@ pub async fn record_adverse_event(
         .trim()
         .parse()
         .map_err(|_| PageError::back(&back, t("ae-refused-grade")))?;
-    let onset_at = site_time(&user, &form.onset_at)
+    let onset_at = user
+        .typed_time(&form.onset_at)
         .ok_or_else(|| PageError::back(&back, t("ae-refused-onset")))?;
     let recorded = adverse_events::record(
         &state,
@@ -147,7 +147,7 @@ pub fn adverse_event_form(
                     }
                 }
                 label { (t_with("ae-onset", &[("zone", arg(user.zone.name()))]))
-                    input name="onset_at" type="datetime-local" required value=(field_time(user, onset)); }
+                    input name="onset_at" type="datetime-local" required value=(user.field_time(onset)); }
                 p class="muted" { (t("ae-regrade-hint")) }
                 div class="actions" { button type="submit" { (t("ae-record-button")) } }
             }

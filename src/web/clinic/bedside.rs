@@ -7,7 +7,6 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use chrono::NaiveDateTime;
 use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -238,11 +237,7 @@ pub async fn late_entry(
     CsrfForm(form): CsrfForm<LateEntryForm>,
 ) -> Result<Response, PageError> {
     let back = format!("/doses/{id}/bedside");
-    let started_at = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(form.started_at.trim(), f).ok())
-        .and_then(|local| user.zone.from_local(local));
-    let Some(started_at) = started_at else {
+    let Some(started_at) = user.typed_time(&form.started_at) else {
         return Err(PageError::back(&back, t("bedside-late-bad-time")));
     };
     let signature = user

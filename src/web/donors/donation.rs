@@ -25,7 +25,6 @@ use crate::services::lots::LotRecord;
 use crate::services::printing::printers;
 use crate::services::{donations, donors, history, scan};
 use crate::state::AppState;
-use crate::web::donors::site_time;
 use crate::web::error::{OrBack, PageError};
 use crate::web::extract::{CsrfForm, PageUser, WebQuery, carries_csrf, roles};
 use crate::web::history::history_view;
@@ -52,8 +51,8 @@ pub async fn record(
 ) -> Result<Response, PageError> {
     let back = format!("/donors/{donor_id}");
     let unreadable = || PageError::back(&back, t("donor-time-unreadable"));
-    let collected_at = site_time(user.zone, &form.collected_at).ok_or_else(unreadable)?;
-    let received_at = site_time(user.zone, &form.received_at).ok_or_else(unreadable)?;
+    let collected_at = user.typed_time(&form.collected_at).ok_or_else(unreadable)?;
+    let received_at = user.typed_time(&form.received_at).ok_or_else(unreadable)?;
     let donation = donations::create(
         &state,
         &user.user.actor(),

@@ -17,7 +17,7 @@ use crate::i18n::{arg, t, t_with};
 use crate::services::donors::{self, DonorRecord};
 use crate::services::history::{self, Entry};
 use crate::state::AppState;
-use crate::web::donors::{field_time, screening};
+use crate::web::donors::screening;
 use crate::web::error::PageError;
 use crate::web::extract::{PageUser, WebQuery};
 use crate::web::history::history_view;
@@ -34,7 +34,7 @@ pub async fn donor_page(
 ) -> Result<Html<String>, PageError> {
     let record = donors::get(&state, id).await?;
     let history = history::of(&state, "donor", id).await?;
-    let now = field_time(user.zone, state.clock.now());
+    let now = user.field_time(state.clock.now());
     Ok(page::show(
         &t_with("donor-title", &[("code", arg(&record.donor.code))]),
         &user,

@@ -11,7 +11,6 @@ use serde::Deserialize;
 use crate::i18n::{arg, t, t_with};
 use crate::services::donors;
 use crate::state::AppState;
-use crate::web::donors::{field_time, site_time};
 use crate::web::error::{PageError, sentence};
 use crate::web::extract::{CsrfForm, PageUser, carries_csrf, roles};
 use crate::web::page::{self, redirect_with};
@@ -34,7 +33,7 @@ carries_csrf!(RegisterForm);
 
 pub async fn register_form(State(state): State<AppState>, user: PageUser<roles::Lab>) -> Response {
     let typed = RegisterForm {
-        consent_at: field_time(user.zone, state.clock.now()),
+        consent_at: user.field_time(state.clock.now()),
         ..RegisterForm::default()
     };
     page::show(
@@ -68,7 +67,7 @@ pub async fn register(
     if form.consent_confirmed.is_none() {
         return refused(t("donor-new-consent-missing"));
     }
-    let Some(consent_at) = site_time(user.zone, &form.consent_at) else {
+    let Some(consent_at) = user.typed_time(&form.consent_at) else {
         return refused(t("donor-new-consent-time-unreadable"));
     };
     match donors::register(&state, &user.user.actor(), &form.code, consent_at).await {

@@ -18,7 +18,6 @@ use crate::domain::donor::{
 use crate::i18n::{arg, t, t_with};
 use crate::services::donors::{self, DonorRecord, NewScreening};
 use crate::state::AppState;
-use crate::web::donors::site_time;
 use crate::web::error::{OrBack, PageError};
 use crate::web::extract::{CsrfForm, PageUser, carries_csrf, roles};
 use crate::web::page::{self, redirect_with};
@@ -265,7 +264,8 @@ pub async fn record(
     CsrfForm(form): CsrfForm<ScreeningForm>,
 ) -> Result<Response, PageError> {
     let back = format!("/donors/{id}");
-    let tested_at = site_time(user.zone, &form.tested_at)
+    let tested_at = user
+        .typed_time(&form.tested_at)
         .ok_or_else(|| PageError::back(&back, t("donor-sampled-at-unreadable")))?;
     let new = NewScreening {
         test: form.test,

@@ -21,7 +21,6 @@ use crate::services::lots;
 use crate::state::AppState;
 use crate::web::error::{PageError, sentence};
 use crate::web::extract::{CsrfForm, PageUser, carries_csrf, roles};
-use crate::web::lab::{field_time, site_time};
 use crate::web::page::{self, redirect_with};
 use crate::web::user::WebUser;
 
@@ -48,7 +47,7 @@ pub fn freezing_form(user: &WebUser, lot_id: Uuid, now: DateTime<Utc>) -> Markup
                     label { input type="radio" name="volume_unit" value="ul" required; (t("lab-freeze-ul")) }
                 }
                 label { (t_with("lab-freeze-at", &[("zone", arg(user.zone.name()))]))
-                    input name="frozen_at" type="datetime-local" required value=(field_time(user, now)); }
+                    input name="frozen_at" type="datetime-local" required value=(user.field_time(now)); }
                 div class="actions" { button type="submit" { (t("lab-freeze-button")) } }
             }
         }
@@ -93,7 +92,7 @@ pub async fn freeze(
     let Some(volume_ul) = volume_ul else {
         return Err(refuse(t("lab-freeze-bad-volume")));
     };
-    let Some(frozen_at) = site_time(&user, &form.frozen_at) else {
+    let Some(frozen_at) = user.typed_time(&form.frozen_at) else {
         return Err(refuse(t("lab-bad-time")));
     };
     let questions = unusual(cells_per_vial, volume_ul);

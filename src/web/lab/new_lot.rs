@@ -16,7 +16,6 @@ use crate::services::{donations, lots, scan};
 use crate::state::AppState;
 use crate::web::error::{OrBack, PageError, sentence};
 use crate::web::extract::{CsrfForm, PageUser, WebQuery, carries_csrf, roles};
-use crate::web::lab::{field_time, site_day, site_time};
 use crate::web::page::{self, Flash, redirect_with};
 use crate::web::user::WebUser;
 
@@ -70,7 +69,7 @@ fn new_lot_view(
             label { (t("lab-new-lot-product")) input name="product_code" required value="S1395" autocomplete="off"; }
             label { (t("lab-new-lot-passage")) input name="passage" type="number" min="0" max="50" required inputmode="numeric"; }
             label { (t_with("lab-new-lot-manufactured", &[("zone", zone.clone())]))
-                input name="manufactured_at" type="datetime-local" required value=(field_time(user, now)); }
+                input name="manufactured_at" type="datetime-local" required value=(user.field_time(now)); }
             label { (t_with("lab-new-lot-expires", &[("zone", zone)]))
                 input name="expires_at" type="date" required value=(user.date(now + Duration::days(365))); }
             div class="actions" { button type="submit" { (t("lab-new-lot-create")) } }
@@ -109,10 +108,10 @@ pub async fn create(
     let Ok(passage) = form.passage.trim().parse::<i32>() else {
         return Err(PageError::back(&back, t("lab-new-lot-bad-passage")));
     };
-    let Some(manufactured_at) = site_time(&user, &form.manufactured_at) else {
+    let Some(manufactured_at) = user.typed_time(&form.manufactured_at) else {
         return Err(PageError::back(&back, t("lab-bad-time")));
     };
-    let Some(expires_at) = site_day(&user, &form.expires_at) else {
+    let Some(expires_at) = user.typed_day(&form.expires_at) else {
         return Err(PageError::back(&back, t("lab-bad-date")));
     };
     let record = lots::create(

@@ -24,29 +24,7 @@ pub async fn admin_session(app: &TestApp) -> String {
     cookie.split(';').next().unwrap().to_owned()
 }
 
-/// Posts a page's form as the browser with `cookie`; returns the status
-/// and where it sends the browser.
-pub async fn submit(
-    app: &TestApp,
-    cookie: &str,
-    path: &str,
-    fields: &[(&str, &str)],
-) -> (StatusCode, String, String) {
-    let response = browser()
-        .post(app.url(path))
-        .header(COOKIE, cookie)
-        .form(fields)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let location = response
-        .headers()
-        .get(LOCATION)
-        .map(|l| l.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, location, response.text().await.unwrap())
-}
+pub use crate::web::submit;
 
 /// A GET that is not followed: its status and where it sends the browser.
 pub async fn submit_get(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String, String) {
