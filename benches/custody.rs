@@ -186,6 +186,7 @@ async fn one_stored_vial(state: &AppState, actor: &Actor) -> (Uuid, Uuid) {
             passage: 3,
             manufactured_at: now - day,
             expires_at: now + day * 365,
+            site_id: None,
         },
     )
     .await
@@ -209,6 +210,7 @@ async fn one_stored_vial(state: &AppState, actor: &Actor) -> (Uuid, Uuid) {
         parent_id,
         rows: size,
         cols: size,
+        site_id: None,
     };
     let tank = storage::create(state, actor, unit("T1", StorageKind::Tank, None, None))
         .await

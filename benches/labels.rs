@@ -157,6 +157,7 @@ async fn scanning(round: Duration) {
             passage: 3,
             manufactured_at: now - day,
             expires_at: now + day * 365,
+            site_id: None,
         },
     )
     .await
@@ -180,6 +181,7 @@ async fn scanning(round: Duration) {
         parent_id,
         rows: size,
         cols: size,
+        site_id: None,
     };
     let tank = storage::create(state, &actor, unit("T1", StorageKind::Tank, None, None))
         .await

@@ -297,6 +297,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
         rows: None,
         cols: None,
         created_at: now,
+        site_id: celltrail::domain::site::DEFAULT_SITE_ID,
     };
     let mut rows = 0usize;
     let txn = state.db.write().await.unwrap();
@@ -326,6 +327,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                 enrolment_weight_value: Some("70".into()),
                 enrolment_weight_unit: Some(WeightUnit::Kg),
                 height_mm: Some(1_700),
+                site_id: celltrail::domain::site::DEFAULT_SITE_ID,
             });
             ws.push(weight::Model {
                 id: Uuid::now_v7(),
@@ -374,6 +376,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                     rows: None,
                     cols: None,
                     created_at: now,
+                    site_id: celltrail::domain::site::DEFAULT_SITE_ID,
                 };
                 rack = Some(r.id);
                 boxes.push(r);
@@ -416,6 +419,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                 volume_ul: Some(Microlitres::parse(1_500).unwrap()),
                 vial_count: Some(VIALS_PER_LOT as i32),
                 created_at: now - day * 290,
+                site_id: celltrail::domain::site::DEFAULT_SITE_ID,
             });
             for test in [
                 "sterility",
@@ -456,6 +460,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                 rows: Some(10),
                 cols: Some(10),
                 created_at: now,
+                site_id: celltrail::domain::site::DEFAULT_SITE_ID,
             });
             events.push(
                 NewEvent::new("lot.released", "lot", lot_id)
@@ -485,6 +490,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                     created_at: now - day * 289,
                     previous_box_id: None,
                     previous_position: None,
+                    site_id: celltrail::domain::site::DEFAULT_SITE_ID,
                 };
                 events.push(
                     NewEvent::new("vial.frozen", "vial", v.id).details(json!({ "code": v.code })),
@@ -576,6 +582,9 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                         onset_at: given_at,
                         recorded_at: given_at,
                         recorded_by: Some(user.id),
+                        corrects_id: None,
+                        correction_reason: None,
+                        signature_id: None,
                     });
                 }
             }

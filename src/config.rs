@@ -101,7 +101,7 @@ pub struct VerifyArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-#[command(group(clap::ArgGroup::new("record").required(true).args(["vial", "lot", "dose", "patient", "donation"])))]
+#[command(group(clap::ArgGroup::new("record").required(true).args(["vial", "lot", "dose", "patient", "donation", "storage_box"])))]
 pub struct LabelCommand {
     /// The vial: its code (e.g. A999926000123-L01-V007), its label's
     /// payload (CT1:V:…) or its id.
@@ -124,7 +124,12 @@ pub struct LabelCommand {
     /// A999926000123K) or its id.
     #[arg(long)]
     pub donation: Option<String>,
-    /// png, svg or zpl; pdf for a vial's label or a lot's sheet.
+    /// A storage box's side label: the box's id or its label's payload
+    /// (CT1:B:…).
+    #[arg(long = "box")]
+    pub storage_box: Option<String>,
+    /// png, svg, zpl or pdf (a page the label's size; for --lot, the sheet
+    /// of its vial labels).
     #[arg(long, value_enum)]
     pub format: crate::labels::Format,
     /// The file to write; `-` for standard output.

@@ -47,6 +47,11 @@ impl Application {
         let signer = std::sync::Arc::new(services::checkpoints::signer(&state)?);
         services::checkpoints::announce(&signer);
         state.checkpoint_signer = Some(signer);
+        // the serving instance's configuration is its site's; commands that
+        // only read (verify-audit, label) leave the site as it is
+        services::sites::configure_default(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot configure the default site: {e}"))?;
         let bootstrap = accounts::bootstrap_admin(&state)
             .await
             .map_err(|e| anyhow::anyhow!("cannot create the first administrator: {e}"))?;

@@ -345,20 +345,21 @@ async fn label(state: AppState, command: LabelCommand) -> anyhow::Result<()> {
     if let Some(given) = &command.donation {
         // a donation is named by its DIN, which no `ScanKind` payload carries
         let id = donation_named(&state, given).await?;
-        if command.format == Format::Pdf {
-            anyhow::bail!(
-                "a PDF sheet holds vial labels: give --format png, svg or zpl for a donation's DIN label"
-            );
-        }
         let data = labels::donation_label(&state, id).await.map_err(fail)?;
         return write_label(&command, &state.labels.render(&data, command.format)?);
     }
-    let (kind, given) = match (&command.vial, &command.lot, &command.dose, &command.patient) {
-        (Some(given), ..) => (ScanKind::Vial, given),
-        (_, Some(given), ..) => (ScanKind::Lot, given),
-        (_, _, Some(given), _) => (ScanKind::Dose, given),
-        (.., Some(given)) => (ScanKind::Patient, given),
-        _ => anyhow::bail!("name a --vial, --lot, --dose, --patient or --donation"),
+    let named = [
+        (ScanKind::Vial, &command.vial),
+        (ScanKind::Lot, &command.lot),
+        (ScanKind::Dose, &command.dose),
+        (ScanKind::Patient, &command.patient),
+        (ScanKind::Box, &command.storage_box),
+    ];
+    let Some((kind, given)) = named
+        .into_iter()
+        .find_map(|(kind, given)| given.as_ref().map(|given| (kind, given)))
+    else {
+        anyhow::bail!("name a --vial, --lot, --dose, --patient, --box or --donation");
     };
     let id = labelled(&state, kind, given).await?;
     let render = |data| state.labels.render(&data, command.format);
@@ -367,18 +368,11 @@ async fn label(state: AppState, command: LabelCommand) -> anyhow::Result<()> {
             let (_, sheet) = labels::lot_sheet(&state, id).await.map_err(fail)?;
             state.labels.sheet(&sheet)?
         }
-        (ScanKind::Dose | ScanKind::Patient, Format::Pdf) => anyhow::bail!(
-            "a PDF sheet holds vial labels: give --format png, svg or zpl for a {}",
-            if kind == ScanKind::Dose {
-                "dose's bag label"
-            } else {
-                "patient's wristband"
-            }
-        ),
         (ScanKind::Vial, _) => render(labels::vial_label(&state, id).await.map_err(fail)?)?,
         (ScanKind::Lot, _) => render(labels::lot_label(&state, id).await.map_err(fail)?)?,
         (ScanKind::Dose, _) => render(labels::dose_label(&state, id).await.map_err(fail)?)?,
         (ScanKind::Patient, _) => render(labels::wristband_label(&state, id).await.map_err(fail)?)?,
+        (ScanKind::Box, _) => render(labels::box_label(&state, id).await.map_err(fail)?)?,
     };
     write_label(&command, &bytes)
 }
@@ -455,6 +449,7 @@ async fn labelled(state: &AppState, kind: ScanKind, given: &str) -> anyhow::Resu
         ScanKind::Patient => {
             "a patient's subject code (such as PV-007), the wristband's payload (CT1:P:…) or the patient's id"
         }
+        ScanKind::Box => "a storage box's id or its label's payload (CT1:B:…)",
     };
     let text = given.trim();
     let elsewhere = |other: ScanKind, what: &str| {

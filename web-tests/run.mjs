@@ -94,10 +94,14 @@ async function main() {
   await labPage.keyboard.press('Enter');
   await labPage.waitForSelector('#scan-result');
   check((await labPage.textContent('#scan-result')).includes(vial.code), 'the scanned vial is shown at once');
-  check(await labPage.isVisible('button:has-text("Move")'), 'a stored, available vial offers Move');
+  check(await labPage.isVisible('#scan-next'), 'a stored, available vial asks for the box it goes into');
+  check(await labPage.evaluate(() => document.activeElement?.id === 'q'), 'the scan box has the focus for the box');
   await labPage.screenshot({ path: join(shots, 'scan-result.png'), fullPage: true });
-  await labPage.selectOption('#box', emptyBox.id);
-  await labPage.fill('#position', 'A1');
+  await labPage.keyboard.type(`CT1:B:${emptyBox.id.toUpperCase()}`);
+  await labPage.keyboard.press('Enter');
+  await labPage.waitForSelector('#placing');
+  check(await labPage.evaluate(() => document.activeElement?.value === 'A1'), 'the box grid comes up with its next free position focused');
+  await labPage.screenshot({ path: join(shots, 'scan-placing.png'), fullPage: true });
   await labPage.keyboard.press('Enter');
   await labPage.waitForSelector('.msg.ok');
   check((await labPage.textContent('.msg.ok')).includes(`${emptyBox.name} › A1`), 'the vial moved, and the message says where');

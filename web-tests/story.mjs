@@ -182,10 +182,15 @@ async function main() {
   await snap(lab, 'storage-box');
   const labToken = await h.token('lab.one', PASSWORD);
   const { items: vials } = await h.api(`/vials?lot_id=${lotId}&limit=20`, labToken);
+  const boxes = (await h.api('/storage', labToken)).filter((u) => u.kind === 'box');
   await lab.goto(`${base}/scan?q=${encodeURIComponent(vials[0].scan_payload)}`);
-  await lab.fill('#position', 'A1');
-  await submit(lab, `form[action$="/store"]`);
-  await done(lab, 'a vial scanned and stored at A1');
+  await lab.fill('#q', `CT1:B:${boxes[0].id.toUpperCase()}`);
+  await lab.press('#q', 'Enter');
+  await lab.waitForSelector('#placing');
+  check(await lab.evaluate(() => document.activeElement?.value === 'A1'), 'the box scanned after the vial shows its grid, A1 focused');
+  await snap(lab, 'vial-placing');
+  await Promise.all([lab.waitForNavigation(), lab.keyboard.press('Enter')]);
+  await done(lab, 'a vial scanned, then its box, and stored at A1');
   await snap(lab, 'vial-stored');
 
   console.log('quality releases the lot');

@@ -117,6 +117,7 @@ kind-vial = Vial
 kind-dose = Dose
 kind-patient = Patient
 kind-donor = Donor
+kind-box = Box
 search-nothing = Nothing has a code, DIN or subject code that starts with { $typed }.
 search-more = Only the first { $count } of each kind are shown. Every match:
 more-lots = lots
@@ -207,6 +208,9 @@ shade-empty = empty
 ## Refusals and signatures
 refused-form-expired-title = This form has expired
 refused-form-expired = The page was open too long or came from elsewhere. Go back, reload it and try again.
+refused-sent-twice-title = This form was sent already
+refused-sent-twice = The same form arrived a second time (a double click, or sent again after a slow answer). It was done once and not again. Open the page again to see what the first sending did; to do it again, fill in the page's form afresh.
+keep-restored = Your session had ended, so this was not saved. What you typed is back in the form: check it, then send it again.
 refused-role = A { $role } may not do this; it is for: { $admitted }.
 refused-administrator = The administrator manages accounts only; products, patients and traces are for the staff who work with them.
 signature-legend = Electronic signature

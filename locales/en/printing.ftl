@@ -31,3 +31,9 @@ print-issued-none-wristband = No wristband has been issued yet.
 action-lot-box-label-issued = Box label issued
 action-dose-label-issued = Bag label issued
 action-patient-wristband-issued = Wristband issued
+# a label's files to download beside it: one page the label's size as PDF
+label-files = Label
+label-pdf = Label (PDF)
+label-pdf-box = Box label (PDF)
+label-pdf-bag = Bag label (PDF)
+label-pdf-wristband = Wristband label (PDF)

@@ -117,6 +117,7 @@ kind-vial = 冻存管
 kind-dose = 剂量
 kind-patient = 患者
 kind-donor = 供者
+kind-box = 冻存盒
 search-nothing = 没有以 { $typed } 开头的编码、DIN 或受试者编号。
 search-more = 每类只显示前 { $count } 条。查看全部匹配：
 more-lots = 批次
@@ -207,6 +208,9 @@ shade-empty = 空
 ## 拒绝与签名
 refused-form-expired-title = 此表单已过期
 refused-form-expired = 页面打开时间过长或来自其他来源。请返回，重新加载后再试。
+refused-sent-twice-title = 此表单已经提交过
+refused-sent-twice = 同一份表单第二次到达（双击，或在响应较慢时再次提交）。它已执行一次，不会再执行。请重新打开页面查看第一次提交的结果；如需再次操作，请重新填写页面上的表单。
+keep-restored = 您的会话已结束，因此刚才的内容没有保存。您输入的内容已放回表单：请检查后再次提交。
 refused-role = { $role } 角色不能执行此操作；此操作仅限：{ $admitted }。
 refused-administrator = 管理员只管理账户；产品、患者和追溯由相关工作人员处理。
 signature-legend = 电子签名

@@ -28,3 +28,9 @@ print-issued-none-wristband = 尚未发放腕带。
 action-lot-box-label-issued = 已发放箱标签
 action-dose-label-issued = 已发放输注袋标签
 action-patient-wristband-issued = 已发放腕带
+# a label's files to download beside it: one page the label's size as PDF
+label-files = 标签
+label-pdf = 标签（PDF）
+label-pdf-box = 冻存盒标签（PDF）
+label-pdf-bag = 输注袋标签（PDF）
+label-pdf-wristband = 腕带标签（PDF）

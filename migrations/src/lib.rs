@@ -38,6 +38,9 @@ mod m20261126_000028_create_ledger_head;
 mod m20261127_000029_index_vials_by_lot_status_code;
 mod m20261128_000030_index_lists_by_status_code;
 mod m20261128_000031_create_user_preferences;
+mod m20261129_000032_add_adverse_event_corrections;
+mod m20261129_000033_create_form_sendings;
+mod m20261129_000034_create_sites;
 
 mod add_columns;
 
@@ -78,6 +81,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000029_index_vials_by_lot_status_code::Migration),
             Box::new(m20261128_000030_index_lists_by_status_code::Migration),
             Box::new(m20261128_000031_create_user_preferences::Migration),
+            Box::new(m20261129_000032_add_adverse_event_corrections::Migration),
+            Box::new(m20261129_000033_create_form_sendings::Migration),
+            Box::new(m20261129_000034_create_sites::Migration),
         ]
     }
 }

@@ -1,5 +1,6 @@
-//! Labels: vial, lot and donation (DIN) labels as PNG, SVG and ZPL, the
-//! lot's printable PDF sheet, and recording labels issued for printing.
+//! Labels: vial, lot, donation (DIN), dose, wristband and storage box
+//! labels as PNG, SVG, ZPL and PDF (a page the label's size), the lot's
+//! printable PDF sheet, and recording labels issued for printing.
 //! Rendering is read-only and runs off the async workers; issuing is a
 //! ledgered change.
 
@@ -25,19 +26,28 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(vial_png))
         .routes(routes!(vial_svg))
         .routes(routes!(vial_zpl))
+        .routes(routes!(vial_pdf))
         .routes(routes!(lot_png))
         .routes(routes!(lot_svg))
         .routes(routes!(lot_zpl))
+        .routes(routes!(lot_pdf))
         .routes(routes!(lot_sheet))
         .routes(routes!(wristband_png))
         .routes(routes!(wristband_svg))
         .routes(routes!(wristband_zpl))
+        .routes(routes!(wristband_pdf))
         .routes(routes!(dose_png))
         .routes(routes!(dose_svg))
         .routes(routes!(dose_zpl))
+        .routes(routes!(dose_pdf))
         .routes(routes!(donation_png))
         .routes(routes!(donation_svg))
         .routes(routes!(donation_zpl))
+        .routes(routes!(donation_pdf))
+        .routes(routes!(box_png))
+        .routes(routes!(box_svg))
+        .routes(routes!(box_zpl))
+        .routes(routes!(box_pdf))
         .routes(routes!(issue_vial_labels))
         .routes(routes!(issue_lot_labels))
 }
@@ -91,12 +101,23 @@ async fn render(state: &AppState, data: LabelData, format: Format) -> AppResult<
 
 macro_rules! label_route {
     ($name:ident, $path:literal, $loader:path, $format:expr, $content:literal, $doc:literal) => {
+        label_route!(
+            $name,
+            $path,
+            $loader,
+            $format,
+            $content,
+            $doc,
+            "label_unprintable: a ZPL label with a character a Zebra's resident font cannot print"
+        );
+    };
+    ($name:ident, $path:literal, $loader:path, $format:expr, $content:literal, $doc:literal, $unprocessable:literal) => {
         #[doc = $doc]
         #[utoipa::path(get, path = $path, tag = "labels", security(("bearer" = [])),
                     params(("id" = Uuid, Path)),
                     responses((status = 200, description = "The label", content_type = $content, body = inline(FileBytes)),
                         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-                        (status = 422, body = ErrorBody, description = "label_unprintable: a ZPL label with a character a Zebra's resident font cannot print")))]
+                        (status = 422, body = ErrorBody, description = $unprocessable)))]
         async fn $name(
             State(state): State<AppState>,
             _auth: Authorized,
@@ -133,6 +154,14 @@ label_route!(
     "The vial's label as ZPL II for Zebra printers."
 );
 label_route!(
+    vial_pdf,
+    "/vials/{id}/label.pdf",
+    labels::vial_label,
+    Format::Pdf,
+    "application/pdf",
+    "The vial's label as PDF: one page the label's size (2 × 1 in on the shipped layout), the QR as vectors, the text searchable."
+);
+label_route!(
     donation_png,
     "/donations/{id}/label.png",
     labels::donation_label,
@@ -157,6 +186,14 @@ label_route!(
     "The donation's DIN label as ZPL II for Zebra printers."
 );
 label_route!(
+    donation_pdf,
+    "/donations/{id}/label.pdf",
+    labels::donation_label,
+    Format::Pdf,
+    "application/pdf",
+    "The donation's DIN label as PDF: one page the label's size."
+);
+label_route!(
     lot_png,
     "/lots/{id}/label.png",
     labels::lot_label,
@@ -179,6 +216,14 @@ label_route!(
     Format::Zpl,
     "application/zpl",
     "The lot (box) label as ZPL II."
+);
+label_route!(
+    lot_pdf,
+    "/lots/{id}/label.pdf",
+    labels::lot_label,
+    Format::Pdf,
+    "application/pdf",
+    "The lot (box) label as PDF: one page the label's size (the lot's sheet of vial labels is `labels.pdf`)."
 );
 
 label_route!(
@@ -206,6 +251,14 @@ label_route!(
     "The patient's wristband as ZPL II."
 );
 label_route!(
+    wristband_pdf,
+    "/patients/{id}/wristband.pdf",
+    labels::wristband_label,
+    Format::Pdf,
+    "application/pdf",
+    "The patient's wristband as PDF: one page the wristband insert's size."
+);
+label_route!(
     dose_png,
     "/doses/{id}/label.png",
     labels::dose_label,
@@ -228,6 +281,51 @@ label_route!(
     Format::Zpl,
     "application/zpl",
     "The dose bag's label as ZPL II."
+);
+label_route!(
+    dose_pdf,
+    "/doses/{id}/label.pdf",
+    labels::dose_label,
+    Format::Pdf,
+    "application/pdf",
+    "The dose bag's label as PDF: one page the label's size."
+);
+
+label_route!(
+    box_png,
+    "/storage/{id}/label.png",
+    labels::box_label,
+    Format::Png,
+    "image/png",
+    "A storage box's side label as PNG: QR of the box's payload (`CT1:B:<id>`), the box's path and its grid; nothing about the vials inside.",
+    "not_a_box: the unit is a tank or a rack (only boxes have labels)"
+);
+label_route!(
+    box_svg,
+    "/storage/{id}/label.svg",
+    labels::box_label,
+    Format::Svg,
+    "image/svg+xml",
+    "A storage box's side label as SVG.",
+    "not_a_box: the unit is a tank or a rack (only boxes have labels)"
+);
+label_route!(
+    box_zpl,
+    "/storage/{id}/label.zpl",
+    labels::box_label,
+    Format::Zpl,
+    "application/zpl",
+    "A storage box's side label as ZPL II (the path's › printed as >).",
+    "not_a_box: the unit is a tank or a rack; label_unprintable: a unit name with a character a Zebra's resident font cannot print"
+);
+label_route!(
+    box_pdf,
+    "/storage/{id}/label.pdf",
+    labels::box_label,
+    Format::Pdf,
+    "application/pdf",
+    "A storage box's side label as PDF: one page the label's size (2 × 1 in on the shipped layout).",
+    "not_a_box: the unit is a tank or a rack (only boxes have labels)"
 );
 
 /// A printable PDF sheet of every vial label of the lot (vials infused or

@@ -172,6 +172,9 @@ pub struct CreateLot {
     pub passage: i32,
     pub manufactured_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The site making it: one of the caller's, required when they work at
+    /// several (`422 site_required`).
+    pub site_id: Option<Uuid>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -205,8 +208,8 @@ pub struct Frozen {
 /// Starts a lot from a donation (lab).
 #[utoipa::path(post, path = "/lots", tag = "lots", security(("bearer" = [])),
     request_body = CreateLot,
-    responses((status = 201, description = "Created: the lot with QC results and vial counts", body = LotView), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "Created: the lot with QC results and vial counts", body = LotView), (status = 403, body = ErrorBody, description = "forbidden, not_your_site"),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "invalid_field, site_required")))]
 async fn create_lot(
     State(state): State<AppState>,
     auth: Authorized<roles::Lab>,
@@ -221,6 +224,7 @@ async fn create_lot(
             passage: body.passage,
             manufactured_at: body.manufactured_at,
             expires_at: body.expires_at,
+            site_id: body.site_id,
         },
     )
     .await?;

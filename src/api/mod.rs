@@ -22,6 +22,7 @@ pub mod protocol;
 pub mod recall;
 pub mod scan;
 pub mod signed;
+pub mod sites;
 pub mod storage;
 pub mod trace;
 pub mod users;
@@ -105,6 +106,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(donors::router())
                 .merge(lots::router())
                 .merge(storage::router())
+                .merge(sites::router())
                 .merge(vials::router())
                 .merge(labels::router())
                 .merge(printing::router())

@@ -21,7 +21,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScanRequest {
-    /// A label's payload (`CT1:V:A999926000123-L01-V007`), or typed from a
+    /// A label's payload (`CT1:V:A999926000123-L01-V007`; a storage box's
+    /// is `CT1:B:<box id>`), or typed from a
     /// damaged label: a vial code, a lot code, or a DIN with its check
     /// character (`A9999 26 000123 K`).
     #[schema(example = "CT1:V:A999926000123-L01-V007")]
@@ -30,7 +31,8 @@ pub struct ScanRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScanView {
-    /// `vial`, `lot`, `patient`, `dose`, or `donation` for a typed DIN.
+    /// `vial`, `lot`, `patient`, `dose`, `box` (a storage box's label,
+    /// `CT1:B:<box id>`), or `donation` for a typed DIN.
     pub kind: &'static str,
     pub id: Uuid,
     pub code: String,

@@ -35,6 +35,8 @@ pub struct UnitView {
     /// `Tank 1 › Rack A › Box 3`.
     pub path: String,
     pub created_at: DateTime<Utc>,
+    /// The site the unit is at.
+    pub site_id: Uuid,
 }
 
 impl From<&Arc<Unit>> for UnitView {
@@ -48,6 +50,7 @@ impl From<&Arc<Unit>> for UnitView {
             cols: unit.cols,
             path: unit.path.clone(),
             created_at: unit.created_at,
+            site_id: unit.site_id,
         }
     }
 }
@@ -84,15 +87,18 @@ pub struct CreateUnit {
     pub rows: Option<i32>,
     /// Boxes only: 1-30 columns.
     pub cols: Option<i32>,
+    /// A tank's site: one of the caller's, required when they work at
+    /// several (`422 site_required`); a rack or box is at its parent's.
+    pub site_id: Option<Uuid>,
 }
 
 /// Adds a tank, rack or box (lab).
 #[utoipa::path(post, path = "/storage", tag = "storage", security(("bearer" = [])),
     request_body = CreateUnit,
-    responses((status = 201, description = "Created: the storage unit", body = UnitView), (status = 403, body = ErrorBody),
+    responses((status = 201, description = "Created: the storage unit", body = UnitView), (status = 403, body = ErrorBody, description = "forbidden, not_your_site"),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "storage_name_taken"),
-        (status = 422, body = ErrorBody, description = "invalid_storage_placement")))]
+        (status = 422, body = ErrorBody, description = "invalid_storage_placement, site_required")))]
 async fn create_unit(
     State(state): State<AppState>,
     auth: Authorized<roles::Lab>,
@@ -107,6 +113,7 @@ async fn create_unit(
             parent_id: body.parent_id,
             rows: body.rows,
             cols: body.cols,
+            site_id: body.site_id,
         },
     )
     .await?;

@@ -75,6 +75,7 @@ pub(super) async fn cord_lot(
             passage: 3 + n as i32 % 2,
             manufactured_at: at(day, 9, 0),
             expires_at: at(day + expiry, 0, 0),
+            site_id: None,
         },
     )
     .await

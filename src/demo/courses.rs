@@ -52,6 +52,7 @@ pub(super) async fn enrol(
             criteria,
             weight: Some((&enrolment_kg, WeightUnit::Kg)),
             height_mm: Some(course.height_mm),
+            site_id: None,
         },
     )
     .await

@@ -360,6 +360,7 @@ fn unit(
         parent_id,
         rows: size,
         cols: size,
+        site_id: None,
     }
 }
 

@@ -47,6 +47,7 @@ pub const ACTIONS: &[(&str, bool)] = &[
     ("patient.weight_voided", true),
     ("patient.assessed", false),
     ("patient.adverse_event_recorded", false),
+    ("patient.adverse_event_corrected", true),
     ("patient.wristband_issued", false),
     ("dose.ordered", false),
     ("dose.label_issued", false),

@@ -181,6 +181,7 @@ use crate::domain::dose::WeightUnit;
 use crate::domain::lifecycle::{DoseStatus, InfusionStatus, LotStatus, VialStatus};
 use crate::domain::patient::Sex;
 use crate::domain::quantity::{Cells, CellsPerKg, Grams, Microlitres};
+use crate::domain::site::SiteKind;
 use crate::domain::storage::StorageKind;
 
 text_enum_column!(
@@ -197,6 +198,7 @@ text_enum_column!(
     VialStatus,
     Sex,
     StorageKind,
+    SiteKind,
 );
 
 code_column!(VialCode, SubjectCode, DoseCode);

@@ -21,6 +21,8 @@ pub struct Model {
     pub volume_ul: Option<Microlitres>,
     pub vial_count: Option<i32>,
     pub created_at: DateTimeUtc,
+    /// The site it belongs to (`domain::site`).
+    pub site_id: Uuid,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

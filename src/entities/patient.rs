@@ -26,6 +26,8 @@ pub struct Model {
     pub enrolment_weight_unit: Option<WeightUnit>,
     /// Height at enrolment, in millimetres.
     pub height_mm: Option<i32>,
+    /// The site that enrolled the patient and gives the doses.
+    pub site_id: Uuid,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

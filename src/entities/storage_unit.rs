@@ -12,6 +12,8 @@ pub struct Model {
     pub rows: Option<i32>,
     pub cols: Option<i32>,
     pub created_at: DateTimeUtc,
+    /// The site it belongs to (`domain::site`).
+    pub site_id: Uuid,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,6 +23,8 @@ pub struct Model {
     /// Where it was before its latest move.
     pub previous_box_id: Option<Uuid>,
     pub previous_position: Option<String>,
+    /// The site holding it: its lot's, until a shipment takes it elsewhere.
+    pub site_id: Uuid,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -49,6 +49,10 @@ impl AppError {
                 json!({ "box_id": box_id, "position": position })
             }
             ConcurrentChange { kind, id } => json!({ "kind": kind, "id": id }),
+            AlreadyCorrected {
+                adverse_event_id,
+                newest_id,
+            } => json!({ "adverse_event_id": adverse_event_id, "newest_id": newest_id }),
             DonorCodeTaken(code) => json!({ "code": code }),
             StorageNameTaken(name) => json!({ "name": name }),
             ScreeningIncomplete(gaps) => json!(gaps),

@@ -71,6 +71,9 @@ app_error! {
             required: &'static [Role],
             role: Role,
         } => 403 "forbidden",
+        /// Signed in, but not working at the site the act is at.
+        #[error("you do not work at {site}; an administrator grants access to a site")]
+        NotYourSite { site: String } => 403 "not_your_site",
 
         /// No such record.
         #[error("no {kind} with id {id}")]
@@ -101,12 +104,19 @@ app_error! {
         /// The record changed while this request was working on it.
         #[error("the {kind} changed while this request was handled; reload and retry")]
         ConcurrentChange { kind: &'static str, id: Uuid } => 409 "concurrent_change",
+        /// The adverse event's record was corrected since: a correction
+        /// corrects the event's newest record.
+        #[error("this record of the adverse event was corrected since; correct its newest record ({newest_id})")]
+        AlreadyCorrected { adverse_event_id: Uuid, newest_id: Uuid } => 409 "already_corrected",
         /// The donor code is already registered.
         #[error("donor code {0:?} is already registered")]
         DonorCodeTaken(String) => 409 "donor_code_taken",
         /// A sibling unit already has the name.
         #[error("{0:?} is already the name of a unit there")]
         StorageNameTaken(String) => 409 "storage_name_taken",
+        /// Another site already has the name or the facility code.
+        #[error("{value:?} is already the {} of a site", if *field == "name" { "name" } else { "facility code" })]
+        SiteTaken { field: &'static str, value: String } => 409 "site_taken",
         /// A counter ran out (DIN sequences of a year, lots of a donation).
         #[error("{0}")]
         Exhausted(String) => 409 "exhausted",
@@ -125,6 +135,14 @@ app_error! {
         /// The new password does not meet the policy.
         #[error("{0}")]
         WeakPassword(#[from] WeakPassword) => 422 "weak_password",
+        /// The person works at several sites and did not say at which one
+        /// the new record belongs.
+        #[error("you work at {count} sites: say at which one this belongs (site_id)")]
+        SiteRequired { count: usize } => 422 "site_required",
+        /// The record is at another site than the one the act needs: a
+        /// vial of another site can be looked at there, not moved or dosed.
+        #[error("{what} is at {at}; {why}")]
+        WrongSite { what: String, at: String, why: String } => 422 "wrong_site",
         /// The action would leave no active administrator.
         #[error("this would leave no active administrator to manage accounts")]
         LastAdministrator => 422 "last_administrator",

@@ -319,6 +319,7 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("dose.toml", include_str!("../../labels/dose.toml")),
     ("sheet.toml", include_str!("../../labels/sheet.toml")),
     ("donation.toml", include_str!("../../labels/donation.toml")),
+    ("box.toml", include_str!("../../labels/box.toml")),
 ];
 
 /// A layout file's text: from `dir` when it holds the file, else the
@@ -377,6 +378,12 @@ mod tests {
         // a vial payload (28 alphanumeric characters) is a version 2 symbol
         // of 25 modules at M or Q; the layout must leave room for it
         assert!(vial.max_symbol_modules() >= 25);
+        // a box payload (CT1:B: and a UUID, 42 characters) is version 3,
+        // 29 modules, at Q
+        let storage_box = Layout::parse("box.toml", DEFAULTS[6].1).unwrap();
+        assert_eq!(DEFAULTS[6].0, "box.toml");
+        assert_eq!(storage_box.kind, LabelKind::Box);
+        assert!(storage_box.max_symbol_modules() >= 29);
     }
 
     #[test]

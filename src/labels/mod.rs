@@ -1,8 +1,10 @@
 //! Labels: layouts read from the `labels/` folder, composed into positioned
 //! QR modules and text, and rendered as PNG (raster, at the layout's dpi),
-//! SVG (vector, text as text), ZPL II (Zebra printers) and PDF sheets.
+//! SVG (vector, text as text), ZPL II (Zebra printers) and PDF (one label
+//! on a page its size, or a sheet of vial labels on office paper).
 //!
-//! A label carries codes only. Its QR encodes the record's scan payload
+//! A label carries codes only (a storage box's label: its path of unit
+//! names and its grid). Its QR encodes the record's scan payload
 //! (`domain::scan`), which `POST /api/v1/scan` resolves; a donation's DIN
 //! label, whose record has no payload kind, encodes the DIN with its check
 //! character, which the scan station reads the same way. Rendering is pure:
@@ -46,15 +48,18 @@ pub enum LabelKind {
     Dose,
     /// A donation's DIN label (the cord's bag, tubes and paperwork).
     Donation,
+    /// A storage box's side label: where the box belongs and its grid.
+    Box,
 }
 
 impl LabelKind {
-    pub const ALL: [LabelKind; 5] = [
+    pub const ALL: [LabelKind; 6] = [
         LabelKind::Vial,
         LabelKind::Lot,
         LabelKind::Wristband,
         LabelKind::Dose,
         LabelKind::Donation,
+        LabelKind::Box,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +69,7 @@ impl LabelKind {
             LabelKind::Wristband => "wristband",
             LabelKind::Dose => "dose",
             LabelKind::Donation => "donation",
+            LabelKind::Box => "box",
         }
     }
 }
@@ -139,6 +145,9 @@ pub fn fields_of(kind: LabelKind) -> &'static [&'static str] {
             "caution",
             "scan_payload",
         ],
+        // Where the box belongs (its path of unit names) and its grid;
+        // the QR carries the box's id. Nothing about what is inside.
+        LabelKind::Box => &["box_name", "box_path", "grid", "scan_payload"],
     }
 }
 
@@ -233,6 +242,7 @@ pub struct Labels {
     pub wristband: Layout,
     pub dose: Layout,
     pub donation: Layout,
+    pub storage_box: Layout,
     pub sheet: SheetLayout,
     /// Where each layout came from, for the start-up log.
     pub sources: Vec<String>,
@@ -257,6 +267,7 @@ impl Labels {
         let wristband = layout("wristband.toml")?;
         let dose = layout("dose.toml")?;
         let donation = layout("donation.toml")?;
+        let storage_box = layout("box.toml")?;
         let (text, source) = read("sheet.toml")?;
         let sheet = SheetLayout::parse(&source, &text, &vial)?;
         for (layout, file) in [
@@ -265,6 +276,7 @@ impl Labels {
             (&wristband, "wristband.toml"),
             (&dose, "dose.toml"),
             (&donation, "donation.toml"),
+            (&storage_box, "box.toml"),
         ] {
             if layout.kind.as_str() != file.trim_end_matches(".toml") {
                 return Err(LayoutError {
@@ -279,6 +291,7 @@ impl Labels {
             wristband,
             dose,
             donation,
+            storage_box,
             sheet,
             sources,
         };
@@ -324,6 +337,7 @@ impl Labels {
             LabelKind::Wristband => &self.wristband,
             LabelKind::Dose => &self.dose,
             LabelKind::Donation => &self.donation,
+            LabelKind::Box => &self.storage_box,
         }
     }
 
@@ -332,14 +346,14 @@ impl Labels {
         compose(self.layout(data.kind), data)
     }
 
-    /// One label as PNG, SVG or ZPL.
+    /// One label as PNG, SVG, ZPL or PDF (a page the label's size).
     pub fn render(&self, data: &LabelData, format: Format) -> Result<Vec<u8>, RenderError> {
         let composed = self.compose(data)?;
         Ok(match format {
             Format::Png => png::render(&composed),
             Format::Svg => svg::render(&composed).into_bytes(),
             Format::Zpl => zpl::render(&composed)?.into_bytes(),
-            Format::Pdf => pdf::sheet(&self.sheet, std::slice::from_ref(&composed)),
+            Format::Pdf => pdf::label(&composed),
         })
     }
 
@@ -423,6 +437,19 @@ pub fn sample(kind: LabelKind) -> LabelData {
                 ("received_date", "2026-11-20"),
             ],
         ),
+        // a box's id; unit names are up to 100 characters, a path of
+        // three of them wraps and shrinks
+        LabelKind::Box => (
+            "CT1:B:0193A1B2-C3D4-7E5F-8A9B-0C1D2E3F4A5B",
+            &[
+                ("box_name", "Box 12"),
+                (
+                    "box_path",
+                    "Liquid nitrogen tank 1 (cord blood MSC)\u{a0}› Rack A (upper shelf)\u{a0}› Box\u{a0}12",
+                ),
+                ("grid", "9 × 9"),
+            ],
+        ),
     };
     let mut data = LabelData::new(kind, payload.to_owned());
     for (field, value) in [
@@ -452,7 +479,7 @@ mod tests {
     #[test]
     fn the_built_in_layouts_load() {
         let labels = Labels::builtin();
-        assert_eq!(labels.sources.len(), 6);
+        assert_eq!(labels.sources.len(), 7);
         assert!(labels.sources[0].contains("built in"));
     }
 

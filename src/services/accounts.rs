@@ -4,14 +4,14 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, SqlErr,
+    ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::accounts::{FullName, NewPassword, Role, Username};
 use crate::domain::invalid::Invalid;
-use crate::entities::user;
+use crate::entities::{site, user, user_site};
 use crate::error::{AppError, AppResult};
 use crate::services::auth::revoke_sessions;
 use crate::services::ledger::{self, NewEvent};
@@ -63,6 +63,22 @@ pub async fn create(
             _ => error.into(),
         });
     }
+    // where there is one site, everyone works there; where there are
+    // several, an administrator says who works where
+    let sites: Vec<Uuid> = match site::Entity::find().all(&txn).await?.as_slice() {
+        [only] => vec![only.id],
+        _ => Vec::new(),
+    };
+    for site_id in &sites {
+        user_site::Entity::insert(user_site::ActiveModel {
+            user_id: Set(account.id),
+            site_id: Set(*site_id),
+            granted_at: Set(now),
+            revoked_at: Set(None),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+    }
     ledger::append(
         &txn,
         actor,
@@ -71,6 +87,7 @@ pub async fn create(
             "username": account.username,
             "full_name": account.full_name,
             "role": account.role,
+            "site_ids": sites,
         })),
     )
     .await?;

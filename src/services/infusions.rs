@@ -36,7 +36,8 @@ pub use crate::domain::lifecycle::InfusionStatus;
 pub struct InfusionRecord {
     pub infusion: infusion::Model,
     pub dose: DoseRecord,
-    pub adverse_events: Vec<adverse_event::Model>,
+    /// Each once at its current values, with its corrections.
+    pub adverse_events: Vec<crate::services::adverse_events::AdverseEvent>,
 }
 
 /// What the bedside sends to start an infusion.
@@ -382,7 +383,10 @@ pub async fn complete(
     Ok(InfusionRecord {
         infusion,
         dose: record,
-        adverse_events: rows,
+        adverse_events: rows
+            .into_iter()
+            .map(crate::services::adverse_events::AdverseEvent::fresh)
+            .collect(),
     })
 }
 
@@ -390,10 +394,7 @@ pub async fn get(state: &AppState, id: Uuid) -> AppResult<InfusionRecord> {
     let db = state.db.conn();
     let infusion = store::find_or_404::<infusion::Entity>(db, id).await?;
     let dose = doses::load(state, db, infusion.dose_id, false).await?;
-    let adverse_events = adverse_event::Entity::find()
-        .filter(adverse_event::Column::InfusionId.eq(id))
-        .all(db)
-        .await?;
+    let adverse_events = crate::services::adverse_events::of_infusion(db, id).await?;
     Ok(InfusionRecord {
         infusion,
         dose,

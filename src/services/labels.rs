@@ -17,9 +17,10 @@ use crate::domain::din::Din;
 use crate::domain::lifecycle::VialStatus;
 use crate::domain::patient::tenths_display;
 use crate::domain::scan::{ScanKind, payload};
+use crate::domain::storage::StorageKind;
 use crate::domain::units::{grouped, millilitres, millions};
 use crate::domain::zone::SiteZone;
-use crate::entities::{custody_event, donation, dose, lot, patient, vial};
+use crate::entities::{custody_event, donation, dose, lot, patient, storage_unit, vial};
 use crate::error::{AppError, AppResult};
 use crate::labels::{LabelData, LabelKind};
 use crate::services::ledger::{self, NewEvent};
@@ -197,6 +198,43 @@ pub async fn donation_label(state: &AppState, donation_id: Uuid) -> AppResult<La
     Ok(data)
 }
 
+/// What a storage box's side label prints: its path of unit names and its
+/// grid; the QR carries the box's id (`CT1:B:<UUID>`). Nothing about the
+/// vials inside. A tank or a rack has no label: `not_a_box`.
+pub async fn box_label(state: &AppState, box_id: Uuid) -> AppResult<LabelData> {
+    let unit = crate::services::storage::unit(state, box_id).await?;
+    let (StorageKind::Box, Some(rows), Some(cols)) = (unit.kind, unit.rows, unit.cols) else {
+        return Err(AppError::NotABox(box_id));
+    };
+    let code = unit.id.hyphenated().to_string().to_ascii_uppercase();
+    let mut data = LabelData::new(LabelKind::Box, payload(ScanKind::Box, &code));
+    data.set("box_name", unit.name.clone());
+    data.set("box_path", path_lines(&unit.path));
+    data.set("grid", format!("{rows} × {cols}"));
+    data.demo = demo_mark::is_demo(state).await?;
+    Ok(data)
+}
+
+/// A unit path as the label wraps it: after a `›`, not inside a short name
+/// ("Tank 46 ›" / "Rack A ›" / "Box 1", never "Rack A › Box" / "1"). The
+/// words of a short name and the `›` after each name are joined by
+/// no-break spaces; a long name still breaks at its own spaces.
+fn path_lines(path: &str) -> String {
+    /// A name this short is read as one word ("Rack A", "Box 12").
+    const SHORT_NAME: usize = 16;
+    let names: Vec<String> = path
+        .split(" › ")
+        .map(|name| {
+            if name.chars().count() <= SHORT_NAME {
+                name.replace(' ', "\u{a0}")
+            } else {
+                name.to_owned()
+            }
+        })
+        .collect();
+    names.join("\u{a0}› ")
+}
+
 /// Vial codes, the shared lot prefix written once: `A…-L01-V001, -V002`.
 fn vial_list(vials: &[vial::Model]) -> String {
     let mut out = String::new();
@@ -296,6 +334,21 @@ pub async fn find_labelled(
         ScanKind::Lot => find!(lot, Code),
         ScanKind::Dose => find!(dose, Code),
         ScanKind::Patient => find!(patient, SubjectCode),
+        // a box is named by its id, which is also its label's code
+        ScanKind::Box => {
+            let id = match name {
+                RecordName::Id(id) => Some(*id),
+                RecordName::Code(code) => Uuid::parse_str(code).ok(),
+            };
+            match id {
+                Some(id) => storage_unit::Entity::find_by_id(id)
+                    .one(db)
+                    .await?
+                    .filter(|unit| unit.kind == StorageKind::Box)
+                    .map(|unit| unit.id),
+                None => None,
+            }
+        }
     })
 }
 
@@ -621,4 +674,23 @@ pub async fn issue_for_lot(
         issued_by: actor.username.clone(),
         vials: labelled,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_lines;
+
+    #[test]
+    fn a_box_path_wraps_after_its_separators_not_inside_short_names() {
+        assert_eq!(
+            path_lines("Tank 46 › Rack A › Box 1"),
+            "Tank\u{a0}46\u{a0}› Rack\u{a0}A\u{a0}› Box\u{a0}1"
+        );
+        // a long name may still break at its spaces
+        assert_eq!(
+            path_lines("Liquid nitrogen tank 1 › Box 3"),
+            "Liquid nitrogen tank 1\u{a0}› Box\u{a0}3"
+        );
+        assert_eq!(path_lines("Box 3"), "Box\u{a0}3");
+    }
 }

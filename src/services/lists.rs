@@ -304,3 +304,19 @@ pub async fn stock_by_expiry(state: &AppState, limit: u64) -> AppResult<Vec<LotR
         .await?;
     lots::records(db, found).await
 }
+
+/// Sites by facility code (`q` matches its start).
+pub async fn sites(
+    state: &AppState,
+    page: &PageRequest,
+) -> AppResult<Page<crate::entities::site::Model>> {
+    use crate::entities::site;
+    keyset(
+        state.db.conn(),
+        site::Entity::find(),
+        site::Column::FacilityCode,
+        |s| &s.facility_code,
+        page,
+    )
+    .await
+}

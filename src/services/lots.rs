@@ -28,7 +28,7 @@ use crate::services::donors::screenings;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::protocol;
 use crate::services::signatures::{self, VerifiedSignature};
-use crate::services::store;
+use crate::services::{sites, store};
 use crate::state::AppState;
 
 /// A lot with its QC and vial counts.
@@ -48,6 +48,8 @@ pub struct NewLot<'a> {
     pub passage: i32,
     pub manufactured_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The site making it: one of the maker's (by default their only one).
+    pub site_id: Option<Uuid>,
 }
 
 pub async fn create(state: &AppState, actor: &Actor, new: NewLot<'_>) -> AppResult<LotRecord> {
@@ -56,6 +58,7 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewLot<'_>) -> AppResu
     let now = state.clock.now();
     not_in_future("manufactured_at", new.manufactured_at, now)?;
     check_expiry(new.manufactured_at, new.expires_at)?;
+    let site_id = sites::for_new_record(state, actor, new.site_id).await?;
     let txn = state.db.write().await?;
     let mut find_donation = donation::Entity::find_by_id(new.donation_id);
     if txn.get_database_backend() == DbBackend::Postgres {
@@ -102,6 +105,7 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewLot<'_>) -> AppResu
         volume_ul: None,
         vial_count: None,
         created_at: now,
+        site_id,
     };
     lot::Entity::insert(model.clone().into_active_model())
         .exec_without_returning(&txn)
@@ -118,6 +122,7 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewLot<'_>) -> AppResu
             "passage": model.passage,
             "manufactured_at": model.manufactured_at,
             "expires_at": model.expires_at,
+            "site_id": site_id,
         })),
     )
     .await?;
@@ -189,6 +194,7 @@ pub async fn freeze(
             created_at: now,
             previous_box_id: None,
             previous_position: None,
+            site_id: lot.site_id,
         })
         .collect();
     for chunk in vials.chunks(200) {

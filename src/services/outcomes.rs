@@ -134,6 +134,9 @@ pub async fn lot(state: &AppState, lot_id: Uuid) -> AppResult<LotOutcomes> {
     } else {
         adverse_event::Entity::find()
             .filter(adverse_event::Column::InfusionId.is_in(infusion_ids))
+            // each event once, at its current values (a correction is a
+            // newer row; the row it corrects is history)
+            .filter(adverse_event::current())
             .order_by_asc(adverse_event::Column::OnsetAt)
             .all(db)
             .await?

@@ -19,9 +19,10 @@ use crate::domain::dose::{
 use crate::domain::lifecycle::{DoseStatus, TransitionRefused};
 use crate::domain::patient::check_weighed_near_enrolment;
 use crate::domain::reason::Reason;
-use crate::entities::{adverse_event, dose, infusion, patient, weight};
+use crate::entities::{dose, infusion, patient, weight};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
+use crate::services::adverse_events::{self, AdverseEvent};
 use crate::services::ledger::{self, NewEvent};
 use crate::services::protocol;
 use crate::services::signatures::{self, VerifiedSignature};
@@ -42,7 +43,8 @@ pub struct PatientRecord {
     pub doses: Vec<dose::Model>,
     /// Oldest first.
     pub infusions: Vec<infusion::Model>,
-    pub adverse_events: Vec<adverse_event::Model>,
+    /// Each once at its current values, by onset, with its corrections.
+    pub adverse_events: Vec<AdverseEvent>,
 }
 
 #[derive(Debug, Clone)]
@@ -318,14 +320,7 @@ pub(crate) async fn records(
             .await?,
         |i| i.patient_id,
     );
-    let adverse_events = by_patient(
-        adverse_event::Entity::find()
-            .filter(adverse_event::Column::PatientId.is_in(ids))
-            .order_by_asc(adverse_event::Column::OnsetAt)
-            .all(db)
-            .await?,
-        |a| a.patient_id,
-    );
+    let adverse_events = adverse_events::of_patients(db, ids).await?;
     let (mut weights, mut doses, mut infusions, mut adverse_events) =
         (weights, doses, infusions, adverse_events);
     Ok(patients

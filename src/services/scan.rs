@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::domain::din::Din;
 use crate::domain::lifecycle::{DoseStatus, LotStatus, VialStatus};
 use crate::domain::scan::{self, ScanError, ScanKind, Scanned};
+use crate::domain::storage::next_free;
 use crate::entities::{donation, donor, dose, lot, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::auth::AuthenticatedUser;
@@ -57,6 +58,10 @@ pub async fn resolve(
             kind: ScanKind::Dose,
             code,
         } => dose(state, user, code).await,
+        Scanned::Payload {
+            kind: ScanKind::Box,
+            code,
+        } => storage_box(state, user, code).await,
         Scanned::Din(din) => donation(state, user, din).await,
     }
 }
@@ -313,6 +318,61 @@ async fn donation(state: &AppState, user: &AuthenticatedUser, din: Din) -> AppRe
             "donor_eligibility": donor.eligibility,
             "collected_at": donation.collected_at,
             "lots": lots.iter().map(|l| json!({"id": l.id, "code": l.code, "status": l.status})).collect::<Vec<_>>(),
+        }),
+    })
+}
+
+/// A storage box's label: where it is, how full, and where the next vial
+/// goes. Its code is its id.
+async fn storage_box(
+    state: &AppState,
+    user: &AuthenticatedUser,
+    code: String,
+) -> AppResult<Resolved> {
+    let unknown = || AppError::UnknownCode {
+        kind: "box",
+        code: code.clone(),
+    };
+    let id = Uuid::parse_str(&code).map_err(|_| unknown())?;
+    let contents = match storage::contents(state, id).await {
+        Err(AppError::NotFound { .. }) => return Err(unknown()),
+        other => other?,
+    };
+    let unit = &contents.unit;
+    let (Some(rows), Some(cols)) = (unit.rows, unit.cols) else {
+        return Err(unknown());
+    };
+    let taken: std::collections::HashSet<&str> = contents
+        .vials
+        .iter()
+        .filter_map(|v| v.position.as_deref())
+        .collect();
+    let next = next_free(rows, cols, |p| taken.contains(p.to_string().as_str()));
+    let total = usize::from(rows) * usize::from(cols);
+    let summary = format!(
+        "Box {} · {rows} × {cols} · {} of {total} positions taken{}",
+        unit.path,
+        taken.len(),
+        match next {
+            Some(p) => format!(" · next free {p}"),
+            None => " · full".into(),
+        }
+    );
+    Ok(Resolved {
+        kind: "box",
+        id: unit.id,
+        code: unit.id.to_string().to_ascii_uppercase(),
+        status: if next.is_some() { "has_room" } else { "full" },
+        summary,
+        allowed_actions: scan::box_actions(user.role, next.is_some()),
+        details: json!({
+            "path": unit.path,
+            "name": unit.name,
+            "rows": rows,
+            "cols": cols,
+            "vials": taken.len(),
+            "free": total - taken.len(),
+            "next_free": next.map(|p| p.to_string()),
         }),
     })
 }

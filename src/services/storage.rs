@@ -19,7 +19,7 @@ use crate::entities::{lot, storage_unit, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
-use crate::services::store;
+use crate::services::{sites, store};
 use crate::state::AppState;
 pub use crate::state::storage::{StorageCache, Unit};
 
@@ -31,6 +31,9 @@ pub struct NewUnit<'a> {
     pub parent_id: Option<Uuid>,
     pub rows: Option<i32>,
     pub cols: Option<i32>,
+    /// For a tank: the site it is at (by default the creator's only one);
+    /// a rack or box is at its parent's.
+    pub site_id: Option<Uuid>,
 }
 
 pub async fn create(state: &AppState, actor: &Actor, new: NewUnit<'_>) -> AppResult<Arc<Unit>> {
@@ -45,6 +48,19 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewUnit<'_>) -> AppRes
         new.rows,
         new.cols,
     )?;
+    let site_id = match &parent {
+        Some(parent) => {
+            if new.site_id.is_some_and(|asked| asked != parent.site_id) {
+                return Err(AppError::invalid(
+                    "site_id",
+                    "a rack or box is at the site of the unit it goes into",
+                ));
+            }
+            sites::check_works_at(state, actor, parent.site_id).await?;
+            parent.site_id
+        }
+        None => sites::for_new_record(state, actor, new.site_id).await?,
+    };
 
     let now = state.clock.now();
     let id = Uuid::now_v7();
@@ -67,6 +83,7 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewUnit<'_>) -> AppRes
         rows: Set(new.rows),
         cols: Set(new.cols),
         created_at: Set(now),
+        site_id: Set(site_id),
     })
     .exec_without_returning(&txn)
     .await;
@@ -90,6 +107,7 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewUnit<'_>) -> AppRes
             "rows": new.rows,
             "cols": new.cols,
             "path": path,
+            "site_id": site_id,
         })),
     )
     .await?;
@@ -103,6 +121,7 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewUnit<'_>) -> AppRes
         cols: new.cols.and_then(|c| u8::try_from(c).ok()),
         path,
         created_at: now,
+        site_id,
     }))
 }
 
@@ -134,6 +153,7 @@ pub async fn unit(state: &AppState, id: Uuid) -> AppResult<Arc<Unit>> {
         cols: model.cols.and_then(|c| u8::try_from(c).ok()),
         path,
         created_at: model.created_at,
+        site_id: model.site_id,
     }))
 }
 

@@ -11,8 +11,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::entities::{
-    donation, donor, dose, infusion, lot, patient, qc_result, screening_result, storage_unit, user,
-    vial, weight,
+    donation, donor, dose, infusion, lot, patient, qc_result, screening_result, site, storage_unit,
+    user, vial, weight,
 };
 use crate::error::{AppError, AppResult};
 
@@ -56,6 +56,7 @@ record!(
     dose => "dose",
     infusion => "infusion",
     user => "user",
+    site => "site",
 );
 
 /// The row with this id, or `404 not_found` naming its kind.

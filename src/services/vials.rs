@@ -22,7 +22,7 @@ use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
 use crate::services::signatures::{self, VerifiedSignature};
 use crate::services::storage::{self, Unit};
-use crate::services::store;
+use crate::services::{sites, store};
 use crate::state::AppState;
 
 /// Where a vial is.
@@ -65,6 +65,8 @@ pub async fn store(
         return Err(AppError::NotABox(box_id));
     };
     let position = Position::parse(position, rows, cols)?.to_string();
+    // the lab stores into boxes of a site it works at
+    sites::check_works_at(state, actor, target.site_id).await?;
     let now = state.clock.now();
     let storable: Vec<&str> = VialStatus::ALL
         .iter()
@@ -86,6 +88,9 @@ pub async fn store(
         .col_expr(vial::Column::Position, Expr::value(position.clone()))
         .filter(vial::Column::Id.eq(vial_id))
         .filter(vial::Column::Status.is_in(storable))
+        // a vial moves between boxes of its own site only: a shipment
+        // takes it to another
+        .filter(vial::Column::SiteId.eq(target.site_id))
         .filter(
             vial::Column::BoxId
                 .is_null()
@@ -101,6 +106,14 @@ pub async fn store(
             let current = store::find_or_404::<vial::Entity>(&txn, vial_id).await?;
             let status: VialStatus = current.status;
             vial_transition(status, VialAction::Store)?;
+            if current.site_id != target.site_id {
+                return Err(AppError::WrongSite {
+                    what: format!("vial {}", current.code),
+                    at: sites::get(state, current.site_id).await?.name,
+                    why: "it is stored only in a box of that site; a shipment takes it to another"
+                        .into(),
+                });
+            }
             if current.box_id == Some(box_id)
                 && current.position.as_deref() == Some(position.as_str())
             {

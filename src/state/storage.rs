@@ -21,6 +21,8 @@ pub struct Unit {
     /// `Tank 1 › Rack A › Box 3`.
     pub path: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// The site the unit (its whole tree) is at.
+    pub site_id: Uuid,
 }
 
 #[derive(Debug, Clone, Default)]

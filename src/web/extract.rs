@@ -18,12 +18,15 @@ use serde::Deserialize;
 
 use crate::api::extract::RoleSet;
 pub use crate::api::extract::roles;
+use crate::i18n::t;
+use crate::services::form_sendings;
 use crate::services::signatures::{self, SignatureInput, VerifiedSignature};
 use crate::state::AppState;
 use crate::web::error::{OrBack, PageError, Refused};
 use crate::web::page::error_page;
+use crate::web::session::safe_next;
 use crate::web::session::session_token;
-use crate::web::user::{WebUser, csrf_matches};
+use crate::web::user::{WebUser, csrf_matches, form_token};
 
 /// The signed-in person of a page or form, admitted by the role set `R`
 /// (by default the staff who work with products and patients). Another
@@ -116,23 +119,62 @@ carries_csrf!(CsrfOnly);
 #[derive(Debug)]
 pub struct CsrfForm<T>(pub T);
 
-impl<T, S> FromRequest<S> for CsrfForm<T>
+impl<T> FromRequest<AppState> for CsrfForm<T>
 where
-    T: serde::de::DeserializeOwned + CarriesCsrf,
-    S: Send + Sync,
+    T: serde::de::DeserializeOwned + CarriesCsrf + Send,
 {
     type Rejection = Response;
 
-    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Response> {
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &AppState,
+    ) -> Result<Self, Response> {
         let token = session_token(request.headers()).map(str::to_owned);
+        let referer = request
+            .headers()
+            .get(axum::http::header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let WebForm(form) = WebForm::<T>::from_request(request, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        match token {
-            Some(token) if csrf_matches(&token, form.csrf()) => Ok(CsrfForm(form)),
-            _ => Err(Refused::form_expired().into_response()),
+        let session = match token {
+            Some(token) if csrf_matches(&token, form.csrf()) => token,
+            _ => return Err(Refused::form_expired().into_response()),
+        };
+        // a form sent a second time is not done a second time
+        if let Some(once) = form_token(form.csrf()) {
+            let user = crate::services::auth::authenticate(state, &session)
+                .await
+                .map_err(|e| PageError::from(e).into_response())?;
+            let first = form_sendings::first_sending(state, user.user_id, once)
+                .await
+                .map_err(|e| PageError::from(e).into_response())?;
+            if !first {
+                return Err(sent_twice(referer.as_deref()));
+            }
         }
+        Ok(CsrfForm(form))
     }
+}
+
+/// The answer to a form's second sending: nothing was done, and where to
+/// see what the first sending did.
+fn sent_twice(referer: Option<&str>) -> Response {
+    let back = referer
+        .and_then(|r| r.find("://").map(|at| &r[at + 3..]))
+        .and_then(|rest| rest.find('/').map(|at| &rest[at..]))
+        .map(safe_next)
+        .unwrap_or("/");
+    let mut page = error_page(
+        StatusCode::CONFLICT,
+        &t("refused-sent-twice-title"),
+        &t("refused-sent-twice"),
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(back) {
+        page.headers_mut().insert("x-celltrail-back", value);
+    }
+    page
 }
 
 /// `axum::Form`, with rejections shown as a page.

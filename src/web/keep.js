@@ -9,6 +9,10 @@
 // and nothing is sent again by itself: the person checks and sends.
 (function () {
   "use strict";
+  // the note's words in the page's language, from the script's own tag
+  var script = document.currentScript;
+  var RESTORED = (script && script.getAttribute("data-restored")) ||
+    "Your session had ended, so this was not saved. What you typed is back in the form: check it, then send it again.";
   var DRAFT = "celltrail.draft";
   var RESTORE = "celltrail.restore";
   var store;
@@ -61,8 +65,7 @@
     note.className = "msg warn";
     note.setAttribute("role", "status");
     note.id = "restored";
-    note.textContent =
-      "Your session had ended, so this was not saved. What you typed is back in the form: check it, then send it again.";
+    note.textContent = RESTORED;
     form.parentNode.insertBefore(note, form);
     var first = form.querySelector("input:not([type=hidden]), select, textarea");
     if (first) first.focus();

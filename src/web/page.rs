@@ -69,9 +69,12 @@ button.danger{background:var(--bad);border-color:var(--bad)}
 .match.bad{background:var(--badbg);color:var(--bad)}
 fieldset{border:1px solid var(--line);border-radius:6px;padding:.6rem 1rem;margin:.6rem 0}
 details summary{cursor:pointer;font-weight:600;margin:.4rem 0}
-.boxgrid{display:grid;gap:3px;max-width:640px}
-.boxgrid a,.boxgrid span{display:block;text-align:center;padding:.35rem 0;font-size:.75rem;border-radius:3px;border:1px solid var(--line);background:#fff;text-decoration:none;color:var(--ink)}
-.boxgrid .full{background:#cfe3f7;border-color:#7fb0de}
+.places{display:grid;gap:4px;max-width:100%;overflow-x:auto;margin:.6rem 0}
+.places .axis{text-align:center;align-self:center;font-size:.8rem;color:var(--muted,#5b6470)}
+.places button{min-height:44px;min-width:2.75rem;padding:0;font-size:.85rem;font-weight:600;background:#fff;color:var(--accent);border:1px dashed #b8c0c8}
+.places button.next{border:3px solid var(--accent);background:#e8f1fb}
+.places button.taken{background:#dfe3e8;color:#5b6470;border:1px solid #b8c0c8;cursor:not-allowed}
+.places button.here{background:#fff1d6;color:#7a4d00;border:2px solid #7a4d00}
 ol.steps li{margin:.3rem 0}
 svg text{font:12px system-ui,sans-serif}
 .demo{margin:0;padding:.6rem 1rem;background:repeating-linear-gradient(135deg,#ffd400 0 18px,#ffe766 18px 36px);color:#000;border-bottom:3px solid #000;text-align:center;font-size:1.05rem}
@@ -253,7 +256,7 @@ pub fn shell(title: &str, user: Option<&WebUser>, body: Markup) -> Html<String> 
                     }
                 }
                 main { (body) }
-                script src="/assets/keep.js" {}
+                script src="/assets/keep.js" data-restored=(t("keep-restored")) {}
             }
         }
     };

@@ -31,6 +31,20 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/print", post(print))
 }
 
+/// A label's files to download, on one line: "Label: PNG · PDF · ZPL".
+/// `base` is the label's route without its extension
+/// (`/api/v1/storage/{id}/label`); the PDF is one page the label's size.
+pub fn label_files(base: &str) -> Markup {
+    html! {
+        p class="label-files" {
+            (t("label-files")) ": "
+            a href={ (base) ".png" } { "PNG" } " · "
+            a href={ (base) ".pdf" } { "PDF" } " · "
+            a href={ (base) ".zpl" } { "ZPL" }
+        }
+    }
+}
+
 /// The print form for the record `id` of `kind`; nothing when no printer
 /// is configured or the person's role does not print this label.
 pub fn print_form(kind: PrintKind, id: Uuid, printers: &[Printer], user: &WebUser) -> Markup {
@@ -264,6 +278,18 @@ mod tests {
             created_at: chrono::Utc::now(),
         };
         WebUser::from_parts(user, "token", SiteZone::UTC)
+    }
+
+    #[test]
+    fn a_labels_files_are_offered_as_png_pdf_and_zpl() {
+        let html = label_files("/api/v1/storage/42/label").into_string();
+        for format in ["png", "pdf", "zpl"] {
+            let link = format!(
+                r#"<a href="/api/v1/storage/42/label.{format}">{}</a>"#,
+                format.to_uppercase()
+            );
+            assert!(html.contains(&link), "{link} missing from {html}");
+        }
     }
 
     #[test]

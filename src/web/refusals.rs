@@ -124,8 +124,23 @@ fn body(error: &AppError, zone: SiteZone) -> String {
             "refusal-concurrent-change",
             &[("kind", word("refusal-kind-", kind))],
         ),
+        E::AlreadyCorrected { .. } => zh("refusal-already-corrected", &[]),
         E::DonorCodeTaken(code) => zh("refusal-donor-code-taken", &[("code", code.clone())]),
         E::StorageNameTaken(name) => zh("refusal-storage-name-taken", &[("name", name.clone())]),
+        E::SiteTaken { field, value } => zh(
+            if *field == "name" {
+                "refusal-site-name-taken"
+            } else {
+                "refusal-site-code-taken"
+            },
+            &[("value", value.clone())],
+        ),
+        E::SiteRequired { count } => zh("refusal-site-required", &[("count", s(count))]),
+        E::NotYourSite { site } => zh("refusal-not-your-site", &[("site", site.clone())]),
+        E::WrongSite { what, at, .. } => zh(
+            "refusal-wrong-site",
+            &[("what", what.clone()), ("at", at.clone())],
+        ),
         E::Exhausted(message) => invalid_field("", message, zone),
         E::PayloadTooLarge => zh("refusal-payload-too-large", &[]),
         E::InvalidField { field, message } => invalid_field(field, message, zone),

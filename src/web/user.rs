@@ -61,15 +61,23 @@ impl WebUser {
         self.zone.iso(t).chars().take(16).collect()
     }
 
-    /// The CSRF token every form of this session carries.
+    /// The key a form of this session carries: the session's CSRF token
+    /// and, after a dot, a token of this one form, so a form sent twice (a
+    /// double click, a resend) is done once (`services::form_sendings`).
+    /// Each call gives a new form token: one per form on a page.
     pub fn csrf(&self) -> String {
-        csrf_for(&self.token)
+        let mut once = [0u8; 12];
+        match getrandom::fill(&mut once) {
+            Ok(()) => format!("{}.{}", csrf_for(&self.token), hex(&once)),
+            Err(_) => csrf_for(&self.token),
+        }
     }
 }
 
-/// Whether `given` is the CSRF token of the session `token`, compared in
-/// constant time.
+/// Whether the form key `given` carries the CSRF token of the session
+/// `token` (compared in constant time), with or without a form token.
 pub fn csrf_matches(token: &str, given: &str) -> bool {
+    let given = given.split_once('.').map_or(given, |(csrf, _)| csrf);
     let expected = csrf_for(token);
     given.len() == expected.len()
         && given
@@ -77,6 +85,15 @@ pub fn csrf_matches(token: &str, given: &str) -> bool {
             .zip(expected.bytes())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0
+}
+
+/// The form's own token in a form key, if it carries one of the shape
+/// `csrf` gives.
+pub fn form_token(given: &str) -> Option<&str> {
+    given
+        .split_once('.')
+        .map(|(_, once)| once)
+        .filter(|once| once.len() == 24 && once.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 pub(crate) fn csrf_for(token: &str) -> String {

@@ -474,11 +474,6 @@ async fn the_label_command_prints_a_donations_din_label(app: TestApp) {
         ),
         (&unknown, "png", "no donation has the DIN A999926999999"),
         (&stranger, "png", "no donation has the id"),
-        (
-            &payload,
-            "pdf",
-            "give --format png, svg or zpl for a donation's DIN label",
-        ),
     ] {
         let output = label(&["--donation", given, "--format", format, "-o", "-"]);
         assert!(!output.status.success(), "{given}");

@@ -32,8 +32,9 @@ async fn concurrent_writers_never_fork_the_chain(app: TestApp) {
     join_all(creations).await;
     let report = ledger::verify(&app.state.db).await.unwrap();
     assert!(report.ok, "{report:?}");
-    // the seeded protocol, the bootstrap administrator, and 24
-    assert_eq!(report.events, 26);
+    // the seeded protocol, the default site, the bootstrap administrator,
+    // and 24
+    assert_eq!(report.events, 27);
 }
 
 async fn an_event_edited_behind_the_services_back_is_found(app: TestApp) {
@@ -42,20 +43,21 @@ async fn an_event_edited_behind_the_services_back_is_found(app: TestApp) {
     }
     let report = ledger::verify(&app.state.db).await.unwrap();
     assert!(report.ok);
-    // the seeded protocol, the bootstrap administrator, and 3
-    assert_eq!(report.events, 5);
+    // the seeded protocol, the default site, the bootstrap administrator,
+    // and 3
+    assert_eq!(report.events, 6);
     let db = app.state.db.conn();
     let backend = db.get_database_backend();
     app.tamper();
     db.execute_raw(Statement::from_string(
         backend,
-        "UPDATE custody_events SET details = replace(details, 'lab', 'admin') WHERE seq = 3",
+        "UPDATE custody_events SET details = replace(details, 'lab', 'admin') WHERE seq = 4",
     ))
     .await
     .unwrap();
     let report = ledger::verify(&app.state.db).await.unwrap();
     assert!(!report.ok);
-    assert_eq!(report.first_bad_seq, Some(3));
+    assert_eq!(report.first_bad_seq, Some(4));
 }
 
 async fn events_moved_far_ahead_are_still_read_and_named(app: TestApp) {
@@ -81,6 +83,6 @@ async fn events_moved_far_ahead_are_still_read_and_named(app: TestApp) {
     let report = ledger::verify_with(&app.state.db, Some(judge))
         .await
         .unwrap();
-    assert_eq!(report.last_seq, 1_000_006, "{report:?}");
+    assert_eq!(report.last_seq, 1_000_007, "{report:?}");
     assert_eq!(report.first_bad_seq, Some(5));
 }

@@ -28,13 +28,14 @@ use crate::domain::patient::{Sex, parse_tenths};
 use crate::domain::protocol::Protocol;
 use crate::domain::scan::{ScanKind, payload};
 use crate::domain::zone::SiteZone;
-use crate::entities::{adverse_event, assessment, dose, infusion, patient};
+use crate::entities::{assessment, dose, infusion, patient};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::services;
 use crate::services::patients::{self, NewPatient, PatientRecord};
 use crate::services::protocol;
 use crate::state::AppState;
 
+pub use adverse_events::{AdverseEventView, CorrectAdverseEvent};
 pub use assessments::{AssessmentView, RecordAssessment, tenths_number};
 pub use weights::{RecordWeight, VoidWeight, WeightView, kilograms};
 
@@ -116,6 +117,8 @@ pub struct PatientView {
     /// The weight taken at enrolment, and the height.
     pub enrolment_weight: Option<EnrolmentWeightView>,
     pub height_cm: Option<String>,
+    /// The site that enrolled the patient; their doses are made there.
+    pub site_id: Uuid,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -180,30 +183,6 @@ impl From<infusion::Model> for InfusionSummary {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AdverseEventView {
-    pub id: Uuid,
-    pub infusion_id: Uuid,
-    pub term: String,
-    /// CTCAE grade 1-5.
-    pub grade: i32,
-    pub onset_at: DateTime<Utc>,
-    pub recorded_at: DateTime<Utc>,
-}
-
-impl From<adverse_event::Model> for AdverseEventView {
-    fn from(a: adverse_event::Model) -> Self {
-        AdverseEventView {
-            id: a.id,
-            infusion_id: a.infusion_id,
-            term: a.term,
-            grade: a.grade,
-            onset_at: a.onset_at,
-            recorded_at: a.recorded_at,
-        }
-    }
-}
-
 fn criteria_of(patient: &patient::Model) -> BTreeMap<String, bool> {
     serde_json::from_str(&patient.criteria).unwrap_or_default()
 }
@@ -243,6 +222,7 @@ impl PatientView {
             height_cm: patient
                 .height_mm
                 .map(|mm| format!("{}.{}", mm / 10, mm % 10)),
+            site_id: patient.site_id,
             id: patient.id,
             subject_code: patient.subject_code.into(),
             birth_date: patient.birth_date,
@@ -304,6 +284,9 @@ pub struct Enrol {
     /// `details.likely_slip` asking whether it was typed in the other unit).
     #[serde(default)]
     pub confirm_weight: bool,
+    /// The site enrolling: one of the caller's, required when they work at
+    /// several (`422 site_required`). The patient's doses are made there.
+    pub site_id: Option<Uuid>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -317,9 +300,9 @@ pub struct WeightInput {
 /// Enrols a patient after checking the protocol's eligibility (clinician).
 #[utoipa::path(post, path = "/patients", tag = "patients", security(("bearer" = [])),
     request_body = Enrol,
-    responses((status = 201, description = "Created: the patient", body = PatientView), (status = 403, body = ErrorBody),
+    responses((status = 201, description = "Created: the patient", body = PatientView), (status = 403, body = ErrorBody, description = "forbidden, not_your_site"),
         (status = 409, body = ErrorBody, description = "subject_code_taken"),
-        (status = 422, body = ErrorBody, description = "not_eligible, invalid_field, implausible_weight, weight_change_unconfirmed (an enrolment weight giving a body-mass index outside the protocol's range, not confirmed with confirm_weight)")))]
+        (status = 422, body = ErrorBody, description = "not_eligible, invalid_field, site_required, implausible_weight, weight_change_unconfirmed (an enrolment weight giving a body-mass index outside the protocol's range, not confirmed with confirm_weight)")))]
 async fn enrol(
     State(state): State<AppState>,
     auth: Authorized<roles::Clinician>,
@@ -354,6 +337,7 @@ async fn enrol(
             criteria: body.criteria,
             weight: weight_text.as_ref().map(|(v, u)| (v.as_str(), *u)),
             height_mm,
+            site_id: body.site_id,
         },
         body.confirm_weight,
     )

@@ -148,3 +148,16 @@ pub fn patient_actions(
     actions.extend(["history", "trace"]);
     actions
 }
+
+/// What the person holding a storage box may do with it: the lab stores a
+/// vial in it while the box has a free position; everyone else looks.
+pub fn box_actions(role: Role, has_room: bool) -> Vec<&'static str> {
+    let mut actions = vec!["open"];
+    if role == Role::Lab {
+        if has_room {
+            actions.push("store_here");
+        }
+        actions.push("print_label");
+    }
+    actions
+}

@@ -5,7 +5,9 @@
 //! `CT1:V:A999926000123-L01-V007`. Only upper-case letters, digits, `-` and
 //! `:` appear, all in QR alphanumeric mode, so a vial payload of 28
 //! characters is a 25 × 25 module symbol at error correction Q. Payloads
-//! carry codes only: no names, birth dates or donor codes.
+//! carry codes only: no names, birth dates or donor codes. A storage box's
+//! label carries the box's id (`CT1:B:<UUID>`): boxes have no other code,
+//! and a box is never typed, it is scanned or chosen from a list.
 //!
 //! The parser is total: any string gives a `Scanned` or a `ScanError`.
 //!
@@ -17,7 +19,7 @@ mod actions;
 use crate::domain::din::{Din, DinError};
 use crate::domain::lifecycle::string_enum;
 
-pub use actions::{dose_actions, lot_actions, patient_actions, vial_actions};
+pub use actions::{box_actions, dose_actions, lot_actions, patient_actions, vial_actions};
 
 /// The format version every payload starts with.
 pub const PREFIX: &str = "CT1:";
@@ -33,6 +35,7 @@ string_enum!(
         Lot => "lot",
         Patient => "patient",
         Dose => "dose",
+        Box => "box",
     }
 );
 
@@ -43,6 +46,7 @@ impl ScanKind {
             ScanKind::Lot => 'L',
             ScanKind::Patient => 'P',
             ScanKind::Dose => 'D',
+            ScanKind::Box => 'B',
         }
     }
 
@@ -52,6 +56,7 @@ impl ScanKind {
             "L" => Some(ScanKind::Lot),
             "P" => Some(ScanKind::Patient),
             "D" => Some(ScanKind::Dose),
+            "B" => Some(ScanKind::Box),
             _ => None,
         }
     }
@@ -83,7 +88,7 @@ pub enum ScanError {
     TooLong,
     #[error("unsupported label format {0:?}; this service reads CT1 labels")]
     UnsupportedVersion(String),
-    #[error("{0:?} is not a kind of record (V, L, P or D)")]
+    #[error("{0:?} is not a kind of record (V, L, P, D or B)")]
     UnknownKind(String),
     #[error("the code in the label is empty, too long or holds characters codes never have")]
     BadCode,

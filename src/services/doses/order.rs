@@ -25,7 +25,7 @@ use crate::entities::{dose, infusion, lot, patient, vial, weight};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
-use crate::services::protocol;
+use crate::services::{protocol, sites};
 use crate::state::AppState;
 
 use super::calculator::{vials_for, weight_still_valid};
@@ -163,6 +163,8 @@ pub async fn order(
     let context = OrderContext::read(&txn, patient_id).await?;
     let stock = StockContext::read(&txn, patient_id, lot_id, now).await?;
     let patient = context.patient;
+    // the patient's doses are made at the patient's site, by its pharmacy
+    sites::check_works_at(state, actor, patient.site_id).await?;
     let rules = protocol::cached_version(state, &txn, context.protocol_version).await?;
     if let Some((id, code)) = stock.open_dose {
         return Err(AppError::DoseInProgress { dose_id: id, code });
@@ -200,7 +202,7 @@ pub async fn order(
             shortfall.get_or_insert((needed, lot.id, available));
             continue;
         }
-        match reserve(&txn, lot.id, needed).await? {
+        match reserve(&txn, lot.id, patient.site_id, needed).await? {
             Reserve::Done(vials) => {
                 reserved = Some((lot, needed, vials));
                 break;
@@ -434,6 +436,7 @@ impl StockContext {
         let sql = format!(
             "SELECT c.open_id, c.open_code, c.ordered, {}, \
                (SELECT count(*) FROM (SELECT 1 FROM vials v WHERE v.lot_id = l.id AND v.status = '{}' \
+                AND v.site_id = (SELECT p.site_id FROM patients p WHERE p.id = $1) \
                 LIMIT {AVAILABLE_COUNTED_UP_TO}) AS a) AS available \
              FROM (SELECT {} AS open_id, {} AS open_code, \
                      (SELECT count(*) FROM doses d WHERE d.patient_id = $1) AS ordered) AS c \

@@ -39,7 +39,7 @@ pub async fn replace_vial(
         return Err(AppError::invalid("vial_id", "not one of the dose's vials"));
     };
     lot_usable(&record.lot, now)?;
-    let Reserve::Done(mut fresh) = reserve(&txn, record.lot.id, 1).await? else {
+    let Reserve::Done(mut fresh) = reserve(&txn, record.lot.id, old.site_id, 1).await? else {
         return Err(AppError::InsufficientStock {
             needed: Some(1),
             lot_id: Some(record.lot.id),

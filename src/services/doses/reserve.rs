@@ -87,8 +87,14 @@ pub(super) enum Reserve {
 /// statement: an UPDATE of the vials a sub-select picks (on PostgreSQL
 /// `FOR UPDATE SKIP LOCKED`, so concurrent orders take disjoint vials),
 /// still `available` when updated. Fewer than `count` (a concurrent order
-/// took them): the few are given back and the lot is short.
-pub(super) async fn reserve(txn: &WriteTxn, lot_id: Uuid, count: i64) -> AppResult<Reserve> {
+/// took them): the few are given back and the lot is short. Only vials
+/// held at `site_id` (the patient's site) are taken.
+pub(super) async fn reserve(
+    txn: &WriteTxn,
+    lot_id: Uuid,
+    site_id: Uuid,
+    count: i64,
+) -> AppResult<Reserve> {
     let backend = txn.get_database_backend();
     let mut vials = if backend == DbBackend::Postgres {
         // A CTE, run once: as `IN (sub-select)` PostgreSQL may run the
@@ -99,7 +105,7 @@ pub(super) async fn reserve(txn: &WriteTxn, lot_id: Uuid, count: i64) -> AppResu
                 backend,
                 format!(
                     "WITH picked AS (SELECT id FROM vials WHERE lot_id = $1 AND status = $2 \
-                     ORDER BY code LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                     AND site_id = $5 ORDER BY code LIMIT $3 FOR UPDATE SKIP LOCKED) \
                      UPDATE vials SET status = $4 FROM picked \
                      WHERE vials.id = picked.id AND vials.status = $2 RETURNING {}",
                     vial::Column::iter()
@@ -112,6 +118,7 @@ pub(super) async fn reserve(txn: &WriteTxn, lot_id: Uuid, count: i64) -> AppResu
                     VialStatus::Available.as_str().into(),
                     count.into(),
                     VialStatus::Reserved.as_str().into(),
+                    site_id.into(),
                 ],
             ))
             .await?;
@@ -124,6 +131,7 @@ pub(super) async fn reserve(txn: &WriteTxn, lot_id: Uuid, count: i64) -> AppResu
             .column(vial::Column::Id)
             .filter(vial::Column::LotId.eq(lot_id))
             .filter(vial::Column::Status.eq(VialStatus::Available.as_str()))
+            .filter(vial::Column::SiteId.eq(site_id))
             .order_by_asc(vial::Column::Code)
             .limit(u64::try_from(count).unwrap_or(0));
         vial::Entity::update_many()

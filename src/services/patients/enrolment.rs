@@ -20,7 +20,7 @@ use crate::entities::patient;
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
-use crate::services::protocol;
+use crate::services::{protocol, sites};
 use crate::state::AppState;
 
 use super::PatientRecord;
@@ -38,6 +38,9 @@ pub struct NewPatient<'a> {
     pub weight: Option<(&'a str, WeightUnit)>,
     /// Height in millimetres (for the body-mass index).
     pub height_mm: Option<i32>,
+    /// The site enrolling: one of the clinician's (by default their only
+    /// one); the patient's doses are made there.
+    pub site_id: Option<Uuid>,
 }
 
 /// Enrols a patient, refusing a doubtful enrolment weight (see
@@ -79,6 +82,7 @@ pub async fn enrol_confirming(
     if let Some(mm) = new.height_mm {
         check_height_mm(mm)?;
     }
+    let site_id = sites::for_new_record(state, actor, new.site_id).await?;
     let txn = state.db.write().await?;
     let current = protocol::current(&txn).await?;
     let rules = &current.protocol;
@@ -139,6 +143,7 @@ pub async fn enrol_confirming(
         enrolment_weight_value: enrolment_weight.as_ref().map(|w| w.1.clone()),
         enrolment_weight_unit: enrolment_weight.as_ref().map(|w| w.2),
         height_mm: new.height_mm,
+        site_id,
     };
     let inserted = patient::Entity::insert(model.clone().into_active_model())
         .exec_without_returning(&txn)
@@ -168,6 +173,7 @@ pub async fn enrol_confirming(
                 "value": v, "unit": model.enrolment_weight_unit,
             })),
             "height_mm": model.height_mm,
+            "site_id": site_id,
             "enrolment_weight_confirmed": (!weight_confirmed.is_empty()).then_some(&weight_confirmed),
         })),
     )

@@ -4,6 +4,10 @@
 //! and the onset in the site's time. Through the same service as
 //! `POST /api/v1/patients/{id}/adverse-events`; a refusal comes back to the
 //! page in words and records nothing.
+//!
+//! Each event also has its "Correct" form: the grade, term and onset as
+//! they should have been recorded, the reason, and the signature, through
+//! the service of `POST …/adverse-events/{event_id}/corrections`.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -12,14 +16,14 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::entities::{dose, infusion};
+use crate::entities::{adverse_event, dose, infusion};
 use crate::error::AppError;
 use crate::i18n::{arg, t, t_with};
-use crate::services::adverse_events::{self, NewAdverseEvent};
+use crate::services::adverse_events::{self, Correction, NewAdverseEvent};
 use crate::state::AppState;
 use crate::web::error::{PageError, sentence};
 use crate::web::extract::{CsrfForm, PageUser, carries_csrf, roles};
-use crate::web::page::redirect_with;
+use crate::web::page::{redirect_with, signature_fields};
 use crate::web::user::WebUser;
 
 #[derive(Debug, Deserialize)]
@@ -35,7 +39,24 @@ pub struct AdverseEventForm {
     pub onset_at: String,
 }
 
-carries_csrf!(AdverseEventForm);
+#[derive(Debug, Deserialize)]
+pub struct CorrectionForm {
+    pub csrf: String,
+    #[serde(default)]
+    pub term: String,
+    #[serde(default)]
+    pub grade: String,
+    #[serde(default)]
+    pub onset_at: String,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub meaning: String,
+}
+
+carries_csrf!(AdverseEventForm, CorrectionForm);
 
 /// CTCAE grades 1 to 5, each with its meaning.
 const GRADES: [i32; 5] = [1, 2, 3, 4, 5];
@@ -89,6 +110,59 @@ pub async fn record_adverse_event(
     ))
 }
 
+/// Corrects the event (signed) and goes back to the patient's page,
+/// saying so; a refusal goes back saying why, and records nothing.
+pub async fn correct_adverse_event(
+    State(state): State<AppState>,
+    user: PageUser<roles::Clinician>,
+    Path((id, event_id)): Path<(Uuid, Uuid)>,
+    CsrfForm(form): CsrfForm<CorrectionForm>,
+) -> Result<Response, PageError> {
+    let back = format!("/patients/{id}");
+    let grade: i32 = form
+        .grade
+        .trim()
+        .parse()
+        .map_err(|_| PageError::back(&back, t("ae-refused-grade")))?;
+    let typed = user
+        .typed_time(&form.onset_at)
+        .ok_or_else(|| PageError::back(&back, t("ae-refused-onset")))?;
+    // the field holds minutes: an onset left as the form showed it is the
+    // onset recorded, to the second, not a correction of its seconds
+    let onset_at = match adverse_events::row_of(&state, id, event_id).await? {
+        Some(row) if user.typed_time(&user.field_time(row.onset_at)) == Some(typed) => row.onset_at,
+        _ => typed,
+    };
+    let signature = user
+        .sign(&state, form.password, form.meaning, &back)
+        .await?;
+    let corrected = adverse_events::correct(
+        &state,
+        &signature,
+        id,
+        event_id,
+        Correction {
+            grade,
+            term: &form.term,
+            onset_at,
+            reason: &form.reason,
+        },
+    )
+    .await
+    .map_err(|error| PageError::back(&back, refusal_words(&error, &user)))?;
+    Ok(redirect_with(
+        &back,
+        true,
+        t_with(
+            "ae-corrected",
+            &[
+                ("term", arg(&corrected.current.term)),
+                ("grade", arg(corrected.current.grade)),
+            ],
+        ),
+    ))
+}
+
 /// The service's refusal in words: what the form asks for, not a field.
 fn refusal_words(error: &AppError, user: &WebUser) -> String {
     match error {
@@ -98,12 +172,46 @@ fn refusal_words(error: &AppError, user: &WebUser) -> String {
             "onset_at" if message.ends_with("is in the future") => t("ae-refused-onset-future"),
             "onset_at" => t("ae-refused-onset-before"),
             "infusion_id" => t("ae-refused-infusion"),
+            "reason" => t("ae-refused-reason"),
+            "correction" => t("ae-refused-unchanged"),
             _ => sentence(error, user.zone),
         },
         AppError::NotFound {
             kind: "infusion", ..
         } => t("ae-refused-infusion"),
+        AppError::NotFound {
+            kind: "adverse event",
+            ..
+        } => t("ae-refused-unknown-event"),
+        AppError::AlreadyCorrected { .. } => t("ae-refused-already-corrected"),
         other => sentence(other, user.zone),
+    }
+}
+
+/// The "Correct" form of one event (its newest record), filled with its
+/// current values.
+pub fn correction_form(user: &WebUser, patient_id: Uuid, current: &adverse_event::Model) -> Markup {
+    html! {
+        details class="correct-adverse-event" {
+            summary { (t("ae-correct")) }
+            form method="post" action={ "/patients/" (patient_id) "/adverse-events/" (current.id) "/corrections" } {
+                input type="hidden" name="csrf" value=(user.csrf());
+                label { (t("ae-term")) input name="term" required maxlength="200" autocomplete="off" value=(current.term); }
+                label { (t("ae-grade"))
+                    select name="grade" required {
+                        @for g in GRADES {
+                            option value=(g) selected[g == current.grade] { (t_with("ae-grade-meaning", &[("grade", arg(g)), ("meaning", arg(t(&format!("ae-grade-{g}"))))])) }
+                        }
+                    }
+                }
+                label { (t_with("ae-onset", &[("zone", arg(user.zone.name()))]))
+                    input name="onset_at" type="datetime-local" required value=(user.field_time(current.onset_at)); }
+                label { (t("ae-correct-why")) input name="reason" required maxlength="1000" placeholder=(t("ae-correct-why-placeholder")); }
+                (signature_fields("adverse event corrected"))
+                p class="muted" { (t("ae-correct-hint")) }
+                div class="actions" { button type="submit" { (t("ae-correct-button")) } }
+            }
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The patient's course drawn on the server as SVG: PASI and DLQI over
 //! time, one panel each on a shared time axis, with every infusion's day
-//! marked across both; and the patient's adverse events as recorded at the
-//! bedside, with the dose they followed.
+//! marked across both; and the patient's adverse events at their current
+//! values, with the dose they followed and their signed corrections.
 //!
 //! Every SVG element is written with its closing tag: inside `<svg>` an
 //! HTML parser reads `<rect>` as opening, never as empty.
@@ -15,8 +15,10 @@ use maud::{Markup, html};
 
 use crate::domain::assessment::AssessmentKind;
 use crate::domain::patient::tenths_display;
-use crate::entities::{adverse_event, assessment, dose, infusion};
+use crate::entities::{assessment, dose, infusion};
 use crate::i18n::{arg, t, t_with};
+use crate::services::adverse_events::{AdverseEvent, Corrected};
+use crate::web::clinic::adverse_events::correction_form;
 use crate::web::user::WebUser;
 
 /// The drawing's box: the width, and each panel's plot height.
@@ -169,12 +171,16 @@ pub fn course_chart(user: &WebUser, course: &Course<'_>) -> Markup {
 }
 
 /// The patient's adverse events, recorded at the bedside or afterwards,
-/// each with the infusion and dose it followed; `form` records another.
+/// each once at its current values with the infusion and dose it
+/// followed, and its corrections shown as corrections (who, when, why);
+/// `correcting` offers a signed correction of each; `form` records another.
 pub fn adverse_events_card(
     user: &WebUser,
-    events: &[adverse_event::Model],
+    patient_id: uuid::Uuid,
+    events: &[AdverseEvent],
     infusions: &[infusion::Model],
     doses: &[dose::Model],
+    correcting: bool,
     form: Markup,
 ) -> Markup {
     html! {
@@ -185,17 +191,29 @@ pub fn adverse_events_card(
             } @else {
                 table {
                     thead { tr { th { (t("ae-col-term")) } th class="num" { (t("ae-col-grade")) } th { (t("ae-col-onset")) } th { (t("ae-col-dose")) } } }
-                    tbody { @for e in events {
+                    tbody { @for event in events {
+                        @let e = &event.current;
                         @let given = infusions.iter().find(|i| i.id == e.infusion_id);
                         @let d = given.and_then(|i| doses.iter().find(|d| d.id == i.dose_id));
-                        tr class="adverse-event" {
-                            td { (e.term) }
+                        tr class="adverse-event" id={ "adverse-event-" (e.id) } {
+                            td { (e.term)
+                                @if !event.corrections.is_empty() { " " span class="pill" { (t("ae-corrected-pill")) } } }
                             td class="num" { (e.grade) }
                             td { (user.when(e.onset_at)) }
                             td { @if let (Some(i), Some(d)) = (given, d) {
                                 a class="code" href={ "/doses/" (d.id) } { (d.code) }
                                 " " (t_with("ae-infusion", &[("n", arg(i.infusion_number))]))
                             } }
+                        }
+                        @for c in &event.corrections {
+                            tr class="adverse-event-correction" {
+                                td colspan="4" class="muted" { (correction_line(user, c)) }
+                            }
+                        }
+                        @if correcting {
+                            tr class="adverse-event-correct" {
+                                td colspan="4" { (correction_form(user, patient_id, e)) }
+                            }
                         }
                     } }
                 }
@@ -204,4 +222,49 @@ pub fn adverse_events_card(
             (form)
         }
     }
+}
+
+/// "Corrected: grade 2 → 3, by …, at … (site time), because …".
+fn correction_line(user: &WebUser, c: &Corrected) -> String {
+    let (old, new) = (&c.before, &c.after);
+    let mut changes = Vec::new();
+    if old.grade != new.grade {
+        changes.push(t_with(
+            "ae-change-grade",
+            &[("old", arg(old.grade)), ("new", arg(new.grade))],
+        ));
+    }
+    if old.term != new.term {
+        changes.push(t_with(
+            "ae-change-term",
+            &[("old", arg(&old.term)), ("new", arg(&new.term))],
+        ));
+    }
+    if old.onset_at != new.onset_at {
+        changes.push(t_with(
+            "ae-change-onset",
+            &[
+                ("old", arg(user.when(old.onset_at))),
+                ("new", arg(user.when(new.onset_at))),
+            ],
+        ));
+    }
+    let who = c
+        .signature
+        .as_ref()
+        .map(|s| s.signer_full_name.clone())
+        .unwrap_or_else(|| t("ae-corrected-by-unknown"));
+    t_with(
+        "ae-corrected-line",
+        &[
+            ("changes", arg(changes.join(&t("ae-change-sep")))),
+            ("who", arg(who)),
+            ("when", arg(user.when(new.recorded_at))),
+            ("zone", arg(user.zone.name())),
+            (
+                "reason",
+                arg(new.correction_reason.clone().unwrap_or_default()),
+            ),
+        ],
+    )
 }

@@ -248,6 +248,7 @@ fn dose_view(
                         @if use_by < now { " " span class="pill bad" { (t("dose-expired")) } } }
                 }
                 a class="button secondary" href={ "/api/v1/doses/" (d.id) "/label.png" } { (t("dose-bag-label")) }
+                a class="button secondary" href={ "/api/v1/doses/" (d.id) "/label.pdf" } { (t("label-pdf-bag")) }
             }
         }
         @if d.status == DoseStatus::Thawed && pharmacist {

@@ -120,6 +120,7 @@ async fn enrol_from(
             criteria,
             weight: (!value.is_empty()).then_some((value, unit)),
             height_mm,
+            site_id: None,
         },
         confirm_weight,
     )

@@ -75,6 +75,10 @@ pub fn routes() -> axum::Router<crate::state::AppState> {
             post(adverse_events::record_adverse_event),
         )
         .route(
+            "/patients/{id}/adverse-events/{event_id}/corrections",
+            post(adverse_events::correct_adverse_event),
+        )
+        .route(
             "/assets/assessments.js",
             get(|| crate::web::script(assessments::SCRIPT)),
         )

@@ -127,6 +127,7 @@ fn patient_view(
         (flash.render())
         div class="actions" {
             a class="button secondary" href={ "/api/v1/patients/" (p.id) "/wristband.png" } { (t("patient-wristband-label")) }
+            a class="button secondary" href={ "/api/v1/patients/" (p.id) "/wristband.pdf" } { (t("label-pdf-wristband")) }
             @if role == Role::Pharmacist && open.is_none() && note.is_none() { a class="button" href={ "/patients/" (p.id) "/dose" } { (t("patient-worksheet")) } }
             @if let Some(d) = open {
                 @if role == Role::Pharmacist { a class="button" href={ "/doses/" (d.id) } { (t("patient-open-dose")) " " (d.code) } }
@@ -225,7 +226,7 @@ fn patient_view(
         }))
         (visits_card(visits))
         @let form = if role == Role::Clinician { adverse_event_form(user, p.id, &record.infusions, &record.doses, *now) } else { html! {} };
-        (adverse_events_card(user, &record.adverse_events, &record.infusions, &record.doses, form))
+        (adverse_events_card(user, p.id, &record.adverse_events, &record.infusions, &record.doses, role == Role::Clinician, form))
         (print_form_counted(PrintKind::Wristband, p.id, printers, user, &sheet.history))
     }
 }

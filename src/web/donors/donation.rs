@@ -180,6 +180,7 @@ fn donation_view(
             div class="actions" {
                 a class="button secondary" href={ "/api/v1/donations/" (donation.id) "/label.png" } { (t("donation-label-png")) }
                 a class="button secondary" href={ "/api/v1/donations/" (donation.id) "/label.svg" } { (t("donation-label-svg")) }
+                a class="button secondary" href={ "/api/v1/donations/" (donation.id) "/label.pdf" } { (t("label-pdf")) }
                 a class="button secondary" href={ "/api/v1/donations/" (donation.id) "/label.zpl" } { (t("donation-label-zpl")) }
             }
             (printing)

@@ -201,6 +201,7 @@ mod tests {
             created_at: Utc::now(),
             previous_box_id: None,
             previous_position: None,
+            site_id: crate::domain::site::DEFAULT_SITE_ID,
         }
     }
 

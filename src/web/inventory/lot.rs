@@ -96,6 +96,7 @@ fn lot_view(
                 div class="actions" {
                     @if l.vial_count.is_some() { a class="button secondary" href="#labels" { (t("lot-label-sheet")) } }
                     a class="button secondary" href={ "/api/v1/lots/" (l.id) "/label.png" } { (t("lot-box-label")) }
+                    a class="button secondary" href={ "/api/v1/lots/" (l.id) "/label.pdf" } { (t("label-pdf-box")) }
                     a class="button secondary" href={ "/trace/lots/" (l.id) } { (t("scan-trace")) }
                     a class="button secondary" href={ "/lots/" (l.id) "/outcomes" } { (t("lot-outcomes")) }
                     @if l.status == LotStatus::Recalled { a class="button" href={ "/lots/" (l.id) "/recall-notice" } { (t("notice-print")) } }
@@ -217,7 +218,7 @@ fn lot_view(
                         td { a class="code" href={ "/vials/" (v.vial.id) } { (v.vial.code) } }
                         td { (pill(v.vial.status)) }
                         td { @if let Some(loc) = &v.location { (loc.path()) } }
-                        td { a href={ "/api/v1/vials/" (v.vial.id) "/label.png" } { "PNG" } " · " a href={ "/api/v1/vials/" (v.vial.id) "/label.zpl" } { "ZPL" } }
+                        td { a href={ "/api/v1/vials/" (v.vial.id) "/label.png" } { "PNG" } " · " a href={ "/api/v1/vials/" (v.vial.id) "/label.pdf" } { "PDF" } " · " a href={ "/api/v1/vials/" (v.vial.id) "/label.zpl" } { "ZPL" } }
                     }
                 } }
             }

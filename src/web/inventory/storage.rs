@@ -19,6 +19,7 @@ use crate::web::error::PageError;
 use crate::web::extract::{PageUser, WebQuery};
 use crate::web::inventory::box_map::box_map;
 use crate::web::page::{self, Flash};
+use crate::web::printing::label_files;
 
 pub async fn storage_root(
     State(state): State<AppState>,
@@ -76,6 +77,7 @@ fn storage_view(contents: &storage::Contents, now: DateTime<Utc>) -> Markup {
             p { (t_with("box-occupied", &[("used", arg(contents.vials.len())), ("total", arg(u32::from(rows) * u32::from(cols)))])) " "
                 a href={ "/vials?box_id=" (unit.id) } { (t("box-list-them")) } }
             div class="card" { (box_map(rows, cols, &contents.vials, &contents.lot_expiry, now)) }
+            (label_files(&format!("/api/v1/storage/{}/label", unit.id)))
         } @else {
             ul { @for child in &contents.children { li { a href={ "/storage/" (child.id) } { (child.name) } " (" (child.kind.as_str()) ")" } } }
         }

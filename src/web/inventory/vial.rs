@@ -63,6 +63,7 @@ fn vial_view(
                     a class="button" href={ "/scan?q=" (page::url_encode(&v.code)) } { (t("vial-act")) }
                     a class="button secondary" href={ "/api/v1/vials/" (v.id) "/label.png" } { (t("vial-label-png")) }
                     a class="button secondary" href={ "/api/v1/vials/" (v.id) "/label.zpl" } { (t("vial-label-zpl")) }
+                    a class="button secondary" href={ "/api/v1/vials/" (v.id) "/label.pdf" } { (t("label-pdf")) }
                     a class="button secondary" href={ "/trace/lots/" (v.lot_id) } { (t("scan-trace")) }
                 }
                 (printing)

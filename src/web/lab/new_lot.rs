@@ -123,6 +123,7 @@ pub async fn create(
             passage,
             manufactured_at,
             expires_at,
+            site_id: None,
         },
     )
     .await

@@ -126,6 +126,7 @@ pub async fn create(
             parent_id,
             rows,
             cols,
+            site_id: None,
         },
     )
     .await

@@ -101,6 +101,7 @@ const TABLE: &[(&str, &str)] = &[
     ("event {n}: a term of 1 to 200 characters", "refusal-ae-term"),
     ("event {n}: a CTCAE grade from 1 to 5", "refusal-ae-grade"),
     ("an adverse event of this infusion begins after it started", "refusal-ae-onset"),
+    ("the correction changes nothing: the grade, term and onset are as recorded", "refusal-ae-correction-unchanged"),
     ("a late entry is signed: add your signature", "refusal-late-entry-unsigned"),
     ("only a late entry is signed at the start of an infusion", "refusal-signed-not-late"),
     // the protocol and its amendments

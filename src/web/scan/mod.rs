@@ -4,6 +4,11 @@
 //! the focus again. Typed codes (a damaged label's vial code, or a DIN with
 //! its check character) work the same way; where the browser has a camera
 //! and the BarcodeDetector API, a camera button scans too.
+//!
+//! A vial the lab may store waits for its box: the next scan of a box's
+//! label brings up the box's grid to put it in (`placing`).
+
+mod placing;
 
 use axum::extract::{Path, State};
 use axum::response::{Html, Response};
@@ -11,6 +16,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::domain::accounts::Role;
 use crate::domain::storage::StorageKind;
 use crate::error::AppResult;
 use crate::i18n::{arg, t, t_maybe, t_with};
@@ -27,13 +33,18 @@ use crate::web::user::WebUser;
 pub struct ScanQuery {
     #[serde(default)]
     pub q: String,
+    /// The vial waiting for a box to be scanned, by id.
+    #[serde(default)]
+    pub vial: String,
     #[serde(flatten)]
     pub flash: Flash,
 }
 
 pub const CAMERA: &str = r#"
 (function(){
-  var box=document.getElementById('q');box.focus();box.select();
+  var box=document.getElementById('q');
+  var place=document.querySelector('#placing [autofocus]');
+  if(place){place.focus()}else{box.focus();box.select()}
   if(!('BarcodeDetector' in window)||!navigator.mediaDevices)return;
   var b=document.getElementById('camera');b.hidden=false;
   b.addEventListener('click',async function(){
@@ -60,6 +71,17 @@ pub async fn station(
     } else {
         Some(scan::resolve(&state, &user.user, &query.q).await)
     };
+    // a box scanned while a vial waits for one: the vial goes in
+    let pending = Uuid::parse_str(query.vial.trim()).ok();
+    let placing = match (&scanned, pending) {
+        (Some(Ok(found)), Some(vial_id)) if found.kind == "box" && user.user.role == Role::Lab => {
+            Some((
+                vials::get(&state, vial_id).await?,
+                storage::contents(&state, found.id).await?,
+            ))
+        }
+        _ => None,
+    };
     let boxes = storage::list(&state)
         .await?
         .into_iter()
@@ -68,7 +90,7 @@ pub async fn station(
     Ok(page::show(
         &t("scan-title"),
         &user,
-        station_view(&user, &query, scanned.as_ref(), &boxes),
+        station_view(&user, &query, scanned.as_ref(), placing.as_ref(), &boxes),
     ))
 }
 
@@ -76,30 +98,58 @@ fn station_view(
     user: &WebUser,
     query: &ScanQuery,
     scanned: Option<&AppResult<Resolved>>,
+    placing: Option<&(vials::VialRecord, storage::Contents)>,
     boxes: &[std::sync::Arc<storage::Unit>],
 ) -> Markup {
-    let here = format!("/scan?q={}", page::url_encode(&query.q));
+    // the vial that waits for its box: the one just scanned when it may be
+    // stored, or the one being placed while its box is shown
+    let waiting = match (scanned, placing) {
+        (_, Some((vial, _))) => Some((vial.vial.id, vial.vial.code.to_string())),
+        (Some(Ok(found)), None)
+            if found.kind == "vial"
+                && (found.allowed_actions.contains(&"store")
+                    || found.allowed_actions.contains(&"move")) =>
+        {
+            Some((found.id, found.code.clone()))
+        }
+        _ => None,
+    };
+    let mut here = format!("/scan?q={}", page::url_encode(&query.q));
+    if let Some((vial, _)) = placing {
+        here.push_str(&format!("&vial={}", vial.vial.id));
+    }
     html! {
         h1 { (t("scan-heading")) }
         (query.flash.render())
         form method="get" action="/scan" role="search" {
-            label for="q" { (t("scan-box-label")) }
-            input id="q" class="scanbox code" name="q" autocomplete="off" autofocus
-                value=(query.q) placeholder="CT1:V:…";
+            @match &waiting {
+                Some((id, code)) => {
+                    label for="q" { (t_with("scan-box-for", &[("vial", arg(code))])) }
+                    input type="hidden" name="vial" value=(id);
+                    input id="q" class="scanbox code" name="q" autocomplete="off" autofocus
+                        value="" placeholder="CT1:B:…";
+                }
+                None => {
+                    label for="q" { (t("scan-box-label")) }
+                    input id="q" class="scanbox code" name="q" autocomplete="off" autofocus
+                        value=(query.q) placeholder="CT1:V:…";
+                }
+            }
             div class="actions" {
                 button type="submit" { (t("scan-look-up")) }
                 button id="camera" class="secondary" type="button" hidden { (t("scan-camera")) }
             }
             video id="video" hidden playsinline muted style="max-width:100%" {}
         }
-        @match scanned {
-            Some(Ok(found)) => (result(user, found, boxes, &here)),
-            Some(Err(error)) => {
+        @match (scanned, placing) {
+            (_, Some((vial, contents))) => (placing::placing(user, vial, contents, &here)),
+            (Some(Ok(found)), None) => (result(user, found, boxes, &here)),
+            (Some(Err(error)), _) => {
                 div class="msg bad" role="alert" id="scan-error" {
                     (crate::web::error::sentence(error, user.zone))
                 }
             }
-            None => {}
+            (None, None) => {}
         }
         script src="/assets/scan.js" {}
     }
@@ -146,6 +196,9 @@ fn result(
                         a class="button" href={ "/doses/" (found.id) } { (t("scan-open-dose")) }
                         @if can("start_infusion") || can("complete_infusion") { a class="button" href={ "/doses/" (found.id) "/bedside" } { (t("scan-bedside")) } }
                     }
+                    "box" => {
+                        a class="button" href={ "/storage/" (found.id) } { (t("scan-open-box")) }
+                    }
                     "donation" => {
                         a class="button" href={ "/donations/" (found.id) } { (t("scan-open-donation")) }
                         @if can("create_lot") { a class="button secondary" href={ "/lots/new?donation=" (found.id) } { (t("lab-new-lot-title")) } }
@@ -161,8 +214,10 @@ fn result(
                 }
             }
             @if found.kind == "vial" && (can("store") || can("move")) {
-                form method="post" action={ "/vials/" (found.id) "/store" } class="card" {
-                    h2 { @if can("move") { (t("scan-move")) } @else { (t("scan-store")) } }
+                p class="msg" id="scan-next" { (t("scan-next-box")) }
+                details class="card" {
+                  summary { (t("scan-no-box-label")) }
+                  form method="post" action={ "/vials/" (found.id) "/store" } {
                     input type="hidden" name="csrf" value=(user.csrf());
                     input type="hidden" name="back" value=(here);
                     label for="box" { (t("scan-box")) }
@@ -174,6 +229,7 @@ fn result(
                     label for="position" { (t("scan-position")) }
                     input id="position" name="position" required placeholder="B4" autocomplete="off" style="max-width:8rem";
                     div class="actions" { button type="submit" { @if can("move") { (t("scan-move")) } @else { (t("scan-store")) } } }
+                  }
                 }
             }
             @if found.kind == "vial" && can("discard") {
