@@ -201,6 +201,8 @@ async fn time_lists(state: &AppState, lots: usize) -> Vec<(&'static str, Duratio
     for (name, middle_code) in cases {
         let mut medians = [Duration::ZERO; 2];
         for (k, after) in [None, Some(middle_code)].into_iter().enumerate() {
+            // a one-site install's user: every record is at their site
+            let sites = lists::SiteScope::Only(vec![celltrail::domain::site::DEFAULT_SITE_ID]);
             let page = PageRequest {
                 search: None,
                 limit: 50,
@@ -210,19 +212,23 @@ async fn time_lists(state: &AppState, lots: usize) -> Vec<(&'static str, Duratio
             for run in 0..45 {
                 let started = Instant::now();
                 let items = match name {
-                    "lots" => lists::lots(state, &Default::default(), &page)
+                    "lots" => lists::lots(state, &sites, &Default::default(), &page)
                         .await
                         .unwrap()
                         .items
                         .len(),
                     "donors" => lists::donors(state, None, &page).await.unwrap().items.len(),
-                    "patients" => lists::patients(state, &page).await.unwrap().items.len(),
-                    "doses" => lists::doses(state, &Default::default(), &page)
+                    "patients" => lists::patients(state, &sites, &page)
                         .await
                         .unwrap()
                         .items
                         .len(),
-                    "vials" => lists::vials(state, &Default::default(), &page)
+                    "doses" => lists::doses(state, &sites, &Default::default(), &page)
+                        .await
+                        .unwrap()
+                        .items
+                        .len(),
+                    "vials" => lists::vials(state, &sites, &Default::default(), &page)
                         .await
                         .unwrap()
                         .items
@@ -232,7 +238,7 @@ async fn time_lists(state: &AppState, lots: usize) -> Vec<(&'static str, Duratio
                             status: Some(VialStatus::Available),
                             ..Default::default()
                         };
-                        lists::vials(state, &filter, &page)
+                        lists::vials(state, &sites, &filter, &page)
                             .await
                             .unwrap()
                             .items

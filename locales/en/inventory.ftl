@@ -204,3 +204,4 @@ scan-place-here = It is here now
 scan-place-open-box = Open the box
 status-has_room = has room
 status-full = full
+scan-elsewhere = This is held at { $site }: it can be looked at here, not moved, reserved or given.

@@ -37,3 +37,6 @@ label-pdf = Label (PDF)
 label-pdf-box = Box label (PDF)
 label-pdf-bag = Bag label (PDF)
 label-pdf-wristband = Wristband label (PDF)
+print-heading-storage-box = Print this box's label
+print-issued-storage-box = Box labels issued: { $labels } (last { $when } by { $user })
+print-issued-none-storage-box = No label has been issued for this box yet.

@@ -204,3 +204,4 @@ scan-place-here = 目前在此位置
 scan-place-open-box = 打开冻存盒
 status-has_room = 有空位
 status-full = 已满
+scan-elsewhere = 此物品存放于 { $site }：在此只能查看，不能移动、预留或使用。

@@ -34,3 +34,6 @@ label-pdf = 标签（PDF）
 label-pdf-box = 冻存盒标签（PDF）
 label-pdf-bag = 输注袋标签（PDF）
 label-pdf-wristband = 腕带标签（PDF）
+print-heading-storage-box = 打印此冻存盒的标签
+print-issued-storage-box = 已发放冻存盒标签：{ $labels } 张（最近一次 { $when }，{ $user }）
+print-issued-none-storage-box = 尚未为此冻存盒发放标签。

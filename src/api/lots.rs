@@ -21,7 +21,7 @@ use crate::domain::qc::{Conclusion, QcStanding};
 use crate::domain::scan::{ScanKind, payload};
 use crate::entities::{lot, qc_result};
 use crate::error::{AppResult, ErrorBody};
-use crate::services::lists::{self, ExpiringWithin, LotFilter};
+use crate::services::lists::{self, ExpiringWithin, LotFilter, SiteScope};
 use crate::services::lots::{self, Freezing, LotRecord, NewLot};
 use crate::services::signatures::{self, SignatureInput};
 use crate::state::AppState;
@@ -69,6 +69,8 @@ pub struct LotView {
     /// Vials by status.
     pub vial_counts: BTreeMap<String, u64>,
     pub created_at: DateTime<Utc>,
+    /// The site that made the lot.
+    pub site_id: Uuid,
 }
 
 impl From<LotRecord> for LotView {
@@ -111,6 +113,7 @@ impl LotView {
             qc_standing: QcStanding::default(),
             vial_counts: BTreeMap::new(),
             created_at: lot.created_at,
+            site_id: lot.site_id,
         }
     }
 }
@@ -252,23 +255,27 @@ pub struct LotList {
     pub status: Option<LotStatus>,
     /// Only lots that expire from now to this many days ahead (1 to 3650).
     pub expiring_within_days: Option<u32>,
+    /// Only this one of the caller's sites (`403 not_your_site` for a
+    /// site they do not work at); by default every site they work at.
+    pub site_id: Option<Uuid>,
     /// Items in the page: 1 to 500, default 50.
     pub limit: Option<u64>,
     /// The `next_cursor` of the page before.
     pub cursor: Option<String>,
 }
 
-/// Lots by code, a page at a time.
+/// Lots by code, a page at a time: those at the caller's sites.
 #[utoipa::path(get, path = "/lots", tag = "lots", security(("bearer" = [])),
     params(LotList),
     responses((status = 200, description = "A page of lots, by code", body = LotPage),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "not_your_site"), (status = 404, body = ErrorBody, description = "not_found: site_id"),
         (status = 422, body = ErrorBody, description = "invalid_field: q, limit, cursor or expiring_within_days")))]
 async fn list_lots(
     State(state): State<AppState>,
-    _auth: Authorized,
+    auth: Authorized,
     ApiQuery(query): ApiQuery<LotList>,
 ) -> AppResult<ApiJson<LotPage>> {
+    let sites = SiteScope::of_user(&state, auth.user.user_id, query.site_id).await?;
     let page = page_request(query.q.as_deref(), query.limit, query.cursor.as_deref())?;
     let filter = LotFilter {
         status: query.status,
@@ -277,7 +284,7 @@ async fn list_lots(
             .map(|days| ExpiringWithin::parse(days, state.clock.now()))
             .transpose()?,
     };
-    let found = lists::lots(&state, &filter, &page).await?;
+    let found = lists::lots(&state, &sites, &filter, &page).await?;
     Ok(ApiJson(found.map(LotView::from).into()))
 }
 

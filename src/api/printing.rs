@@ -106,15 +106,16 @@ impl From<Printed> for PrintedView {
 /// and `lot_sheet` (lab) as `…/label-issues` records them, `donation` (lab:
 /// the DIN label) as `donation.label_issued`, `lot` (the box label) as
 /// `lot.box_label_issued`, `dose` (the bag's label) as `dose.label_issued`
-/// and `wristband` as `patient.wristband_issued` (these three: any staff).
+/// and `wristband` as `patient.wristband_issued` (these three: any staff),
+/// `storage_box` (lab: a storage box's label) as `storage.box_label_issued`.
 /// A reprint of any of them needs a reason.
 #[utoipa::path(post, path = "/printers/{name}/print", tag = "printing", security(("bearer" = [])),
     params(("name" = String, Path, description = "The printer's name")), request_body = PrintRequest,
     responses((status = 201, description = "Created: sent to the printer, and the issue recorded", body = PrintedView),
         (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody, description = "unknown_printer (details: known_printers), or not_found: no such vial, lot, dose, patient or donation"),
+        (status = 404, body = ErrorBody, description = "unknown_printer (details: known_printers), or not_found: no such vial, lot, dose, patient, donation or storage box"),
         (status = 409, body = ErrorBody, description = "printer_unreachable: the printer did not answer or take the labels; nothing was recorded"),
-        (status = 422, body = ErrorBody, description = "reprint_reason_required (the label was issued before), invalid_field (copies, a vial whose life is over, a lot with no vials to label), label_unprintable")))]
+        (status = 422, body = ErrorBody, description = "reprint_reason_required (the label was issued before), invalid_field (copies, a vial whose life is over, a lot with no vials to label), label_unprintable, not_a_box (a tank or rack given as a storage_box)")))]
 async fn print(
     State(state): State<AppState>,
     auth: Authorized,

@@ -6,15 +6,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::api::extract::{ApiJson, ApiPath, Authorized, roles};
+use crate::api::extract::{ApiJson, ApiPath, ApiQuery, Authorized, roles};
 use crate::domain::lifecycle::VialStatus;
 use crate::domain::storage::StorageKind;
 use crate::error::{AppResult, ErrorBody};
+use crate::services::lists::SiteScope;
 use crate::services::storage::{self, NewUnit, Unit};
 use crate::state::AppState;
 
@@ -120,15 +121,27 @@ async fn create_unit(
     Ok((StatusCode::CREATED, ApiJson(UnitView::from(&unit))))
 }
 
-/// Every storage unit, by path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UnitList {
+    /// Only this one of the caller's sites (`403 not_your_site` for a
+    /// site they do not work at); by default every site they work at.
+    pub site_id: Option<Uuid>,
+}
+
+/// Every storage unit at the caller's sites, by path.
 #[utoipa::path(get, path = "/storage", tag = "storage", security(("bearer" = [])),
-    responses((status = 200, description = "Every storage unit", body = Vec<UnitView>), (status = 403, body = ErrorBody)))]
+    params(UnitList),
+    responses((status = 200, description = "Every storage unit at the caller's sites", body = Vec<UnitView>),
+        (status = 403, body = ErrorBody, description = "not_your_site"), (status = 404, body = ErrorBody, description = "not_found: site_id")))]
 async fn list_units(
     State(state): State<AppState>,
-    _auth: Authorized,
+    auth: Authorized,
+    ApiQuery(query): ApiQuery<UnitList>,
 ) -> AppResult<ApiJson<Vec<UnitView>>> {
+    let sites = SiteScope::of_user(&state, auth.user.user_id, query.site_id).await?;
     Ok(ApiJson(
-        storage::list(&state)
+        storage::list_at(&state, &sites)
             .await?
             .iter()
             .map(UnitView::from)

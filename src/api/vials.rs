@@ -16,7 +16,7 @@ use crate::domain::lifecycle::{VialStatus, vial_actions};
 use crate::domain::scan::{ScanKind, payload};
 use crate::entities::vial;
 use crate::error::{AppResult, ErrorBody};
-use crate::services::lists::{self, ExpiringWithin, VialFilter};
+use crate::services::lists::{self, ExpiringWithin, SiteScope, VialFilter};
 use crate::services::signatures;
 use crate::services::vials::{self, Location, VialRecord};
 use crate::state::AppState;
@@ -52,6 +52,8 @@ pub struct VialView {
     /// What the lifecycle allows next (before roles).
     pub next_actions: Vec<String>,
     pub created_at: DateTime<Utc>,
+    /// The site holding it: its lot's, until a shipment takes it elsewhere.
+    pub site_id: Uuid,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -98,6 +100,7 @@ impl TryFrom<VialRecord> for VialView {
                 .map(|a| a.as_str().to_owned())
                 .collect(),
             created_at: vial.created_at,
+            site_id: vial.site_id,
         })
     }
 }
@@ -133,6 +136,9 @@ pub struct VialList {
     /// Only vials of lots that expire from now to this many days ahead
     /// (1 to 3650).
     pub expiring_within_days: Option<u32>,
+    /// Only this one of the caller's sites (`403 not_your_site` for a
+    /// site they do not work at); by default every site they work at.
+    pub site_id: Option<Uuid>,
     /// Items in the page: 1 to 500, default 50.
     pub limit: Option<u64>,
     /// The `next_cursor` of the page before.
@@ -147,17 +153,19 @@ pub struct StoreVial {
     pub position: String,
 }
 
-/// Vials by code, a page at a time: by status, lot, box or expiry.
+/// Vials by code, a page at a time: by status, lot, box or expiry; those
+/// at the caller's sites.
 #[utoipa::path(get, path = "/vials", tag = "vials", security(("bearer" = [])),
     params(VialList),
     responses((status = 200, description = "A page of vials, by code", body = VialPage),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "not_your_site"), (status = 404, body = ErrorBody, description = "not_found: site_id"),
         (status = 422, body = ErrorBody, description = "invalid_field: q, limit, cursor or expiring_within_days")))]
 async fn list_vials(
     State(state): State<AppState>,
-    _auth: Authorized,
+    auth: Authorized,
     ApiQuery(query): ApiQuery<VialList>,
 ) -> AppResult<ApiJson<VialPage>> {
+    let sites = SiteScope::of_user(&state, auth.user.user_id, query.site_id).await?;
     let page = page_request(query.q.as_deref(), query.limit, query.cursor.as_deref())?;
     let filter = VialFilter {
         status: query.status,
@@ -168,7 +176,7 @@ async fn list_vials(
             .map(|days| ExpiringWithin::parse(days, state.clock.now()))
             .transpose()?,
     };
-    let found = lists::vials(&state, &filter, &page).await?;
+    let found = lists::vials(&state, &sites, &filter, &page).await?;
     Ok(ApiJson(found.try_map(VialView::try_from)?.into()))
 }
 

@@ -47,6 +47,8 @@ pub struct Db {
     /// saves each append a query (see `services::ledger`), and the
     /// transaction writers queued together share (see `write`).
     sqlite_writer: Option<Arc<Mutex<SqliteWriter>>>,
+    /// How many writers wait for `sqlite_writer` now (`writers_waiting`).
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
     /// On a SQLite file: the one connection write transactions use. It is
     /// the only writer, so its page cache stays valid from one write to
     /// the next; a write on any pooled connection would first find the
@@ -221,6 +223,7 @@ impl Db {
         let conn = open(options).await?;
         Ok(Db {
             sqlite_writer: is_sqlite.then(Arc::default),
+            waiting: Arc::default(),
             sqlite_write_conn,
             pg_head: (!is_sqlite).then(Arc::default),
             conn,

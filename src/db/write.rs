@@ -69,7 +69,30 @@ enum Part {
     Joined,
 }
 
+/// A writer counted as waiting for the SQLite write lock while it lives
+/// (dropped with the future too, when a request is given up).
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn count(waiting: &'a std::sync::atomic::AtomicUsize) -> Self {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        Waiting(waiting)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl Db {
+    /// How many writers wait for SQLite's write lock at this moment (0 on
+    /// PostgreSQL, where writers do not queue in the process).
+    pub fn writers_waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
     /// Begins a write transaction. Every state change and its ledger event
     /// go through one of these, committed together or not at all.
     pub async fn write(&self) -> Result<WriteTxn, DbErr> {
@@ -79,7 +102,10 @@ impl Db {
             .load(Ordering::Relaxed)
             .then(|| (self.trace.clone(), std::sync::Mutex::new(Vec::new())));
         let mut writer = match &self.sqlite_writer {
-            Some(lock) => Some(lock.clone().lock_owned().await),
+            Some(lock) => {
+                let _counted = Waiting::count(&self.waiting);
+                Some(lock.clone().lock_owned().await)
+            }
             None => None,
         };
         let (txn, part, batch) = match (writer.as_mut(), &self.sqlite_write_conn) {

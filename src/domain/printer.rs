@@ -133,16 +133,19 @@ pub enum PrintKind {
     Wristband,
     /// A donation's DIN label (`id`: the donation), recorded as issued.
     Donation,
+    /// A storage box's label (`id`: the box), recorded as issued.
+    StorageBox,
 }
 
 impl PrintKind {
-    pub const ALL: [PrintKind; 6] = [
+    pub const ALL: [PrintKind; 7] = [
         PrintKind::Vial,
         PrintKind::LotSheet,
         PrintKind::Lot,
         PrintKind::Dose,
         PrintKind::Wristband,
         PrintKind::Donation,
+        PrintKind::StorageBox,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -153,6 +156,7 @@ impl PrintKind {
             PrintKind::Dose => "dose",
             PrintKind::Wristband => "wristband",
             PrintKind::Donation => "donation",
+            PrintKind::StorageBox => "storage_box",
         }
     }
 
@@ -169,7 +173,9 @@ impl PrintKind {
     /// nobody's right to print them.
     pub fn printed_by(self) -> &'static [Role] {
         match self {
-            PrintKind::Vial | PrintKind::LotSheet | PrintKind::Donation => &[Role::Lab],
+            PrintKind::Vial | PrintKind::LotSheet | PrintKind::Donation | PrintKind::StorageBox => {
+                &[Role::Lab]
+            }
             PrintKind::Lot | PrintKind::Dose | PrintKind::Wristband => {
                 &[Role::Lab, Role::Pharmacist, Role::Quality, Role::Clinician]
             }

@@ -382,6 +382,8 @@ pub enum RecordLabel {
     Dose,
     /// A patient's wristband.
     Wristband,
+    /// A storage box's label.
+    StorageBox,
 }
 
 impl RecordLabel {
@@ -392,6 +394,7 @@ impl RecordLabel {
             RecordLabel::LotBox => "lot.box_label_issued",
             RecordLabel::Dose => "dose.label_issued",
             RecordLabel::Wristband => "patient.wristband_issued",
+            RecordLabel::StorageBox => "storage.box_label_issued",
         }
     }
 
@@ -402,6 +405,7 @@ impl RecordLabel {
             RecordLabel::LotBox => "lot",
             RecordLabel::Dose => "dose",
             RecordLabel::Wristband => "patient",
+            RecordLabel::StorageBox => "storage",
         }
     }
 }
@@ -471,6 +475,7 @@ async fn lock_record(
         RecordLabel::LotBox => locked!(lot, code, "code"),
         RecordLabel::Dose => locked!(dose, code, "code"),
         RecordLabel::Wristband => locked!(patient, subject_code, "subject_code"),
+        RecordLabel::StorageBox => locked!(storage_unit, name, "name"),
     })
 }
 

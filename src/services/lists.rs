@@ -2,9 +2,11 @@
 //! what people ask of it and paged by code (`domain::paging`). A page is
 //! read as the single-record routes read one record, so its items carry
 //! the same shapes; it is always the database's answer, never a cache.
+//! Lots, vials, patients and doses are shown only at the sites asked for
+//! (`SiteScope`: an account's own, issue 15); donors have no site.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{ExprTrait, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Select,
@@ -16,11 +18,12 @@ use crate::domain::invalid::{Invalid, ensure};
 use crate::domain::lifecycle::{DoseStatus, LotStatus, VialStatus};
 use crate::domain::paging::{PageRequest, cursor_after};
 use crate::entities::{donation, donor, dose, lot, patient, vial};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::services::donors::{self, DonorRecord};
 use crate::services::doses::{self, DoseRecord};
 use crate::services::lots::{self, LotRecord};
 use crate::services::patients::{self, PatientRecord};
+use crate::services::sites;
 use crate::services::vials::{self, VialRecord};
 use crate::state::AppState;
 
@@ -78,6 +81,69 @@ impl ExpiringWithin {
     }
 }
 
+/// The sites whose records a list shows: those an account works at (or
+/// the one of them it asked for), or every site, for the service acting
+/// on its own (the command line, a bench) and the traceability views
+/// that follow a record wherever it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SiteScope {
+    Everywhere,
+    Only(Vec<Uuid>),
+}
+
+impl SiteScope {
+    /// The sites `user_id` works at, or the one of them `asked` names; a
+    /// site not theirs is `403 not_your_site` (one that does not exist,
+    /// 404). An account at no site sees nothing: an empty list, not an
+    /// error.
+    pub async fn of_user(
+        state: &AppState,
+        user_id: Uuid,
+        asked: Option<Uuid>,
+    ) -> AppResult<SiteScope> {
+        let mine = sites::of_user(state, user_id).await?;
+        match asked {
+            None => Ok(SiteScope::Only(mine)),
+            Some(id) if mine.contains(&id) => Ok(SiteScope::Only(vec![id])),
+            Some(id) => Err(AppError::NotYourSite {
+                site: sites::get(state, id).await?.name,
+            }),
+        }
+    }
+
+    /// No site at all: the list is empty without asking the database.
+    fn is_nowhere(&self) -> bool {
+        matches!(self, SiteScope::Only(ids) if ids.is_empty())
+    }
+
+    /// `column` (a `site_id`) is one of these sites; `None`: every site.
+    ///
+    /// On SQLite the column is written `+site_id`, which keeps the
+    /// planner off the `site_id` index: without statistics it takes
+    /// `site_id IN (…)` for a narrow lookup, and would read every row of
+    /// a site (a one-site install: all of them) to sort them by code for
+    /// one page, where the code index (or `(status, code)`) reads the
+    /// page's rows in order and checks each one's site. PostgreSQL
+    /// weighs the site's share of the table from its statistics.
+    fn on<C: ColumnTrait>(&self, backend: DbBackend, column: C) -> Option<SimpleExpr> {
+        let SiteScope::Only(ids) = self else {
+            return None;
+        };
+        let ids = ids.iter().copied();
+        Some(match backend {
+            DbBackend::Sqlite => Expr::cust_with_expr("+?", column.into_expr()).is_in(ids),
+            _ => column.is_in(ids),
+        })
+    }
+}
+
+fn empty<T>() -> Page<T> {
+    Page {
+        items: Vec::new(),
+        next_cursor: None,
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct LotFilter {
     pub status: Option<LotStatus>,
@@ -103,11 +169,18 @@ pub struct VialFilter {
 /// with its DIN).
 pub async fn lots(
     state: &AppState,
+    sites: &SiteScope,
     filter: &LotFilter,
     page: &PageRequest,
 ) -> AppResult<Page<LotRecord>> {
+    if sites.is_nowhere() {
+        return Ok(empty());
+    }
     let db = state.db.conn();
     let mut select = lot::Entity::find();
+    if let Some(at) = sites.on(db.get_database_backend(), lot::Column::SiteId) {
+        select = select.filter(at);
+    }
     if let Some(status) = filter.status {
         select = select.filter(lot::Column::Status.eq(status));
     }
@@ -160,11 +233,22 @@ pub async fn donors(
 }
 
 /// Patients by subject code.
-pub async fn patients(state: &AppState, page: &PageRequest) -> AppResult<Page<PatientRecord>> {
+pub async fn patients(
+    state: &AppState,
+    sites: &SiteScope,
+    page: &PageRequest,
+) -> AppResult<Page<PatientRecord>> {
+    if sites.is_nowhere() {
+        return Ok(empty());
+    }
     let db = state.db.conn();
+    let mut select = patient::Entity::find();
+    if let Some(at) = sites.on(db.get_database_backend(), patient::Column::SiteId) {
+        select = select.filter(at);
+    }
     let found = keyset(
         db,
-        patient::Entity::find(),
+        select,
         patient::Column::SubjectCode,
         |p| &p.subject_code,
         page,
@@ -177,14 +261,34 @@ pub async fn patients(state: &AppState, page: &PageRequest) -> AppResult<Page<Pa
     })
 }
 
-/// Doses by code (a dose code starts with its patient's subject code).
+/// Doses by code (a dose code starts with its patient's subject code);
+/// a dose is at its patient's site.
 pub async fn doses(
     state: &AppState,
+    sites: &SiteScope,
     filter: &DoseFilter,
     page: &PageRequest,
 ) -> AppResult<Page<DoseRecord>> {
+    if sites.is_nowhere() {
+        return Ok(empty());
+    }
     let db = state.db.conn();
+    let backend = db.get_database_backend();
     let mut select = dose::Entity::find();
+    if let Some(at) = sites.on(backend, patient::Column::SiteId) {
+        let patients = Query::select()
+            .column(patient::Column::Id)
+            .from(patient::Entity)
+            .and_where(at)
+            .to_owned();
+        // `+patient_id` on SQLite as `SiteScope::on` says: the page is
+        // read in code order, not patient by patient
+        let patient_id = match backend {
+            DbBackend::Sqlite => Expr::cust_with_expr("+?", dose::Column::PatientId.into_expr()),
+            _ => dose::Column::PatientId.into_expr(),
+        };
+        select = select.filter(patient_id.in_subquery(patients));
+    }
     if let Some(status) = filter.status {
         select = select.filter(dose::Column::Status.eq(status));
     }
@@ -205,11 +309,18 @@ pub async fn doses(
 /// Vials by code; `q` matches a vial code, its lot's code or its DIN.
 pub async fn vials(
     state: &AppState,
+    sites: &SiteScope,
     filter: &VialFilter,
     page: &PageRequest,
 ) -> AppResult<Page<VialRecord>> {
+    if sites.is_nowhere() {
+        return Ok(empty());
+    }
     let db = state.db.conn();
     let mut select = vial::Entity::find();
+    if let Some(at) = sites.on(db.get_database_backend(), vial::Column::SiteId) {
+        select = select.filter(at);
+    }
     if let Some(status) = filter.status {
         select = select.filter(vial::Column::Status.eq(status));
     }

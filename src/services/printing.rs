@@ -127,6 +127,7 @@ pub fn record_label(kind: PrintKind) -> Option<RecordLabel> {
         PrintKind::Dose => Some(RecordLabel::Dose),
         PrintKind::Wristband => Some(RecordLabel::Wristband),
         PrintKind::Donation => Some(RecordLabel::Donation),
+        PrintKind::StorageBox => Some(RecordLabel::StorageBox),
     }
 }
 
@@ -167,12 +168,17 @@ async fn labels_to_print(
             }
             sheet
         }
-        PrintKind::Lot | PrintKind::Dose | PrintKind::Wristband | PrintKind::Donation => {
+        PrintKind::Lot
+        | PrintKind::Dose
+        | PrintKind::Wristband
+        | PrintKind::Donation
+        | PrintKind::StorageBox => {
             // the label first: an unknown record is a 404 before the count
             let label = match kind {
                 PrintKind::Lot => labels::lot_label(state, id).await?,
                 PrintKind::Dose => labels::dose_label(state, id).await?,
                 PrintKind::Wristband => labels::wristband_label(state, id).await?,
+                PrintKind::StorageBox => labels::box_label(state, id).await?,
                 _ => labels::donation_label(state, id).await?,
             };
             if let Some(recorded) = record_label(kind)

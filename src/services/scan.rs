@@ -12,7 +12,7 @@ use crate::domain::storage::next_free;
 use crate::entities::{donation, donor, dose, lot, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::auth::AuthenticatedUser;
-use crate::services::storage;
+use crate::services::{sites, storage, store};
 use crate::state::AppState;
 
 /// What a scan resolved to.
@@ -39,7 +39,7 @@ pub async fn resolve(
         }
         other => AppError::MalformedPayload(other),
     })?;
-    match scanned {
+    let mut found = match scanned {
         Scanned::Payload {
             kind: ScanKind::Vial,
             code,
@@ -62,8 +62,25 @@ pub async fn resolve(
             kind: ScanKind::Box,
             code,
         } => storage_box(state, user, code).await,
-        Scanned::Din(din) => donation(state, user, din).await,
+        Scanned::Din(din) => return donation(state, user, din).await,
+    }?;
+    // a record held at another site is looked at, not acted on there
+    if let Some(site_id) = found.details["site_id"]
+        .as_str()
+        .and_then(|id| Uuid::parse_str(id).ok())
+    {
+        let site = sites::get(state, site_id).await?;
+        found.details["site"] = json!(site.name);
+        if !sites::of_user(state, user.user_id)
+            .await?
+            .contains(&site_id)
+        {
+            found.allowed_actions = scan::elsewhere(found.allowed_actions);
+            found.details["elsewhere"] = json!(true);
+            found.summary.push_str(&format!(" · at {}", site.name));
+        }
     }
+    Ok(found)
 }
 
 async fn vial(state: &AppState, user: &AuthenticatedUser, code: String) -> AppResult<Resolved> {
@@ -126,6 +143,7 @@ async fn vial(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRe
             "expires_at": lot.expires_at,
             "expired": expired,
             "labels_issued": vial.labels_issued,
+            "site_id": vial.site_id,
         }),
         code: vial.code.into(),
         status: status.as_str(),
@@ -165,6 +183,7 @@ async fn lot(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRes
             "cells_per_vial": lot.cells_per_vial,
             "expires_at": lot.expires_at,
             "expired": expired,
+            "site_id": lot.site_id,
         }),
         code: lot.code,
         status: status.as_str(),
@@ -218,6 +237,7 @@ async fn patient(state: &AppState, user: &AuthenticatedUser, code: String) -> Ap
             "infusions_given": given_count,
             "infusions_total": rules.infusions,
             "open_dose": open.as_ref().map(|d| json!({"id": d.id, "code": d.code, "status": d.status})),
+            "site_id": patient.site_id,
         }),
         code: patient.subject_code.into(),
     })
@@ -230,6 +250,10 @@ async fn dose(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRe
     };
     let record = crate::services::doses::load(state, db, found.id, false).await?;
     let status = record.status()?;
+    let patient_site =
+        store::find_or_404::<crate::entities::patient::Entity>(db, record.dose.patient_id)
+            .await?
+            .site_id;
     let summary = format!(
         "Dose {} · {} · patient {} · infusion {} of {} · lot {}{}",
         record.dose.code,
@@ -264,6 +288,7 @@ async fn dose(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRe
             "cells_to_administer": record.dose.cells_to_administer,
             "thawed_at": record.dose.thawed_at,
             "use_by": record.use_by,
+            "site_id": patient_site,
         }),
         code: record.dose.code.into(),
     })
@@ -373,6 +398,7 @@ async fn storage_box(
             "vials": taken.len(),
             "free": total - taken.len(),
             "next_free": next.map(|p| p.to_string()),
+            "site_id": unit.site_id,
         }),
     })
 }

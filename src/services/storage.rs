@@ -19,6 +19,7 @@ use crate::entities::{lot, storage_unit, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
+use crate::services::lists::SiteScope;
 use crate::services::{sites, store};
 use crate::state::AppState;
 pub use crate::state::storage::{StorageCache, Unit};
@@ -204,9 +205,22 @@ pub async fn contents(state: &AppState, id: Uuid) -> AppResult<Contents> {
     })
 }
 
-/// Every unit, tanks first then by path.
+/// Every unit at every site, tanks first then by path.
 pub async fn list(state: &AppState) -> AppResult<Vec<Arc<Unit>>> {
-    let ids: Vec<Uuid> = storage_unit::Entity::find()
+    list_at(state, &SiteScope::Everywhere).await
+}
+
+/// The units at the sites asked for (the storage list: an account's
+/// own sites), by path.
+pub async fn list_at(state: &AppState, sites: &SiteScope) -> AppResult<Vec<Arc<Unit>>> {
+    let mut select = storage_unit::Entity::find();
+    if let SiteScope::Only(ids) = sites {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        select = select.filter(storage_unit::Column::SiteId.is_in(ids.iter().copied()));
+    }
+    let ids: Vec<Uuid> = select
         .all(state.db.conn())
         .await?
         .into_iter()

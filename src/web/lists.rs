@@ -2,7 +2,8 @@
 //! the same lists, filters and search
 //! as the API (`services::lists`), a page of 50 at a time by code, with a
 //! link to the next. A filter that cannot be read is said in words above
-//! an empty table, never an error page.
+//! an empty table, never an error page. Lots, vials, doses and patients
+//! are those at the user's sites (`site_id` narrows to one of them).
 
 use axum::extract::State;
 use axum::response::Html;
@@ -16,7 +17,9 @@ use crate::domain::lifecycle::{DoseStatus, LotStatus, VialStatus};
 use crate::domain::paging::PageRequest;
 use crate::error::{AppError, AppResult};
 use crate::i18n::{arg, t, t_maybe, t_with};
-use crate::services::lists::{self, DoseFilter, ExpiringWithin, LotFilter, Page, VialFilter};
+use crate::services::lists::{
+    self, DoseFilter, ExpiringWithin, LotFilter, Page, SiteScope, VialFilter,
+};
 use crate::state::AppState;
 use crate::web::error::{PageError, sentence};
 use crate::web::extract::{PageUser, WebQuery};
@@ -37,6 +40,8 @@ pub struct ListQuery {
     lot_id: Option<String>,
     #[serde(default)]
     box_id: Option<String>,
+    #[serde(default)]
+    site_id: Option<String>,
     #[serde(default)]
     cursor: Option<String>,
     /// A message carried across a redirect (`page::redirect_with`).
@@ -89,6 +94,12 @@ impl ListQuery {
             .transpose()
     }
 
+    /// The user's sites, or the one of them the query names.
+    async fn sites(&self, state: &AppState, user: &WebUser) -> AppResult<SiteScope> {
+        let asked = Self::id(&self.site_id, "site_id")?;
+        SiteScope::of_user(state, user.user.user_id, asked).await
+    }
+
     /// This query's link with the page starting at `cursor`.
     fn next_link(&self, path: &str, cursor: &str) -> String {
         let mut link = format!("{path}?cursor={}", url_encode(cursor));
@@ -98,6 +109,7 @@ impl ListQuery {
             ("expiring_within_days", &self.expiring_within_days),
             ("lot_id", &self.lot_id),
             ("box_id", &self.box_id),
+            ("site_id", &self.site_id),
         ] {
             if let Some(value) = Self::text(value) {
                 link.push_str(&format!("&{name}={}", url_encode(value)));
@@ -136,7 +148,8 @@ pub async fn lot_list(
             status: query.status::<LotStatus>()?,
             expiring: query.expiring(state.clock.now())?,
         };
-        lists::lots(&state, &filter, &query.page()?).await
+        let sites = query.sites(&state, &user).await?;
+        lists::lots(&state, &sites, &filter, &query.page()?).await
     }
     .await;
     let (found, problem) = found(&user, result)?;
@@ -185,7 +198,8 @@ pub async fn vial_list(
             box_id: ListQuery::id(&query.box_id, "box_id")?,
             expiring: query.expiring(state.clock.now())?,
         };
-        lists::vials(&state, &filter, &query.page()?).await
+        let sites = query.sites(&state, &user).await?;
+        lists::vials(&state, &sites, &filter, &query.page()?).await
     }
     .await;
     let (found, problem) = found(&user, result)?;
@@ -225,7 +239,8 @@ pub async fn dose_list(
             lot_id: ListQuery::id(&query.lot_id, "lot_id")?,
             patient_id: None,
         };
-        lists::doses(&state, &filter, &query.page()?).await
+        let sites = query.sites(&state, &user).await?;
+        lists::doses(&state, &sites, &filter, &query.page()?).await
     }
     .await;
     let (found, problem) = found(&user, result)?;
@@ -261,7 +276,11 @@ pub async fn patient_list(
     user: PageUser,
     WebQuery(query): WebQuery<ListQuery>,
 ) -> Result<Html<String>, PageError> {
-    let result = async { lists::patients(&state, &query.page()?).await }.await;
+    let result = async {
+        let sites = query.sites(&state, &user).await?;
+        lists::patients(&state, &sites, &query.page()?).await
+    }
+    .await;
     let (found, problem) = found(&user, result)?;
     let body = html! {
         h1 { (t("patients-title")) }

@@ -104,6 +104,7 @@ fn counted(kind: PrintKind) -> Option<((&'static str, &'static str), &'static st
         RecordLabel::LotBox => ("print-issued-lot", "print-issued-none-lot"),
         RecordLabel::Dose => ("print-issued-dose", "print-issued-none-dose"),
         RecordLabel::Wristband => ("print-issued-wristband", "print-issued-none-wristband"),
+        RecordLabel::StorageBox => ("print-issued-storage-box", "print-issued-none-storage-box"),
         RecordLabel::Donation => return None,
     };
     Some((keys, label.action()))
@@ -159,6 +160,7 @@ fn heading_key(kind: PrintKind) -> &'static str {
         PrintKind::Dose => "print-heading-dose",
         PrintKind::Wristband => "print-heading-wristband",
         PrintKind::Donation => "print-heading-donation",
+        PrintKind::StorageBox => "print-heading-storage-box",
     }
 }
 
@@ -189,6 +191,7 @@ fn record_page(kind: PrintKind, id: Uuid) -> String {
         PrintKind::Dose => format!("/doses/{id}"),
         PrintKind::Wristband => format!("/patients/{id}"),
         PrintKind::Donation => format!("/donations/{id}"),
+        PrintKind::StorageBox => format!("/storage/{id}"),
     }
 }
 

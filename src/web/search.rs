@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::domain::paging::PageRequest;
 use crate::error::AppError;
 use crate::i18n::{arg, t, t_with};
-use crate::services::lists::{self, DoseFilter, LotFilter, VialFilter};
+use crate::services::lists::{self, DoseFilter, LotFilter, SiteScope, VialFilter};
 use crate::state::AppState;
 use crate::web::error::{PageError, sentence};
 use crate::web::extract::{PageUser, WebQuery};
@@ -45,10 +45,12 @@ pub async fn search(
                 (problem_view(Some(&sentence(&AppError::from(refused), user.zone))))
             },
             Ok(page) => {
-                let lots = lists::lots(&state, &LotFilter::default(), &page).await?;
-                let vials = lists::vials(&state, &VialFilter::default(), &page).await?;
-                let doses = lists::doses(&state, &DoseFilter::default(), &page).await?;
-                let patients = lists::patients(&state, &page).await?;
+                // what is at the user's sites; donors have none
+                let sites = SiteScope::of_user(&state, user.user.user_id, None).await?;
+                let lots = lists::lots(&state, &sites, &LotFilter::default(), &page).await?;
+                let vials = lists::vials(&state, &sites, &VialFilter::default(), &page).await?;
+                let doses = lists::doses(&state, &sites, &DoseFilter::default(), &page).await?;
+                let patients = lists::patients(&state, &sites, &page).await?;
                 let donors = lists::donors(&state, None, &page).await?;
                 // (what, link, code, status), by kind
                 let mut links: Vec<(&str, String, String, &str)> = Vec::new();

@@ -63,18 +63,28 @@ async fn breaking_statement(app: &TestApp) -> &'static str {
 /// for the write lock (it signals, then asks for the lock in the same
 /// poll; the pause covers a loaded machine: 20 ms was seen to be too short
 /// on two cores with the whole suite and two compilers running).
-async fn queued<T, F>(work: F) -> tokio::task::JoinHandle<T>
+async fn queued<T, F>(db: &celltrail::db::Db, work: F) -> tokio::task::JoinHandle<T>
 where
     T: Send + 'static,
     F: Future<Output = T> + Send + 'static,
 {
+    let before = db.writers_waiting();
     let (ready, started) = tokio::sync::oneshot::channel();
     let task = tokio::spawn(async move {
         let _ = ready.send(());
         work.await
     });
     started.await.unwrap();
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    if db.backend() == DbBackend::Sqlite {
+        // until it waits for the write lock: a fixed pause was not always
+        // long enough on a loaded machine
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while db.writers_waiting() <= before && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    } else {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     task
 }
 
@@ -82,7 +92,7 @@ where
 /// runs `failing` (which must fail) and gives up.
 async fn refused_writer(app: &TestApp, failing: &'static str) -> tokio::task::JoinHandle<()> {
     let db = app.state.db.clone();
-    queued(async move {
+    queued(&app.state.db, async move {
         let txn = db.write().await.unwrap();
         txn.execute_raw(insert(db.backend(), 2)).await.unwrap();
         assert!(txn.execute_unprepared(failing).await.is_err());
@@ -174,7 +184,7 @@ async fn a_broken_statement_fails_the_writes_that_shared_its_commit(app: TestApp
     // a third writer queues behind the second: it must not find itself in
     // what is left of the rolled-back transaction
     let db = app.state.db.clone();
-    let third = queued(async move {
+    let third = queued(&app.state.db, async move {
         let txn = db.write().await.unwrap();
         txn.execute_raw(insert(backend, 3)).await.unwrap();
         txn.commit().await.is_ok()

@@ -17,6 +17,7 @@ on_both_databases!(
     the_administrator_says_who_works_where,
     new_records_belong_to_the_site_of_whoever_makes_them,
     a_vial_is_stored_and_dosed_only_at_its_site,
+    a_record_of_another_site_is_scanned_to_see_where_it_is,
 );
 
 const DEFAULT_SITE: &str = "00000000-0000-7000-8000-000000000001";
@@ -468,4 +469,79 @@ async fn a_vial_is_stored_and_dosed_only_at_its_site(app: TestApp) {
         .expect(201);
     let dose = app.order(&clinic, &id(&home)).await.expect(201);
     assert_eq!(dose["status"], "reserved");
+    // the ledger, replayed, agrees with every table
+    let report = app.verify_ledger(&team).await;
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["replay"]["differences"], 0, "{report}");
+}
+
+async fn a_record_of_another_site_is_scanned_to_see_where_it_is(app: TestApp) {
+    let team = app.team().await;
+    let (_, vials) = app.released_lot(&team, "UCD-S003", 2).await;
+    let home_box = app.storage_box(&team, "H", 9, 9).await;
+    app.store(&team, &id(&vials[0]), &id(&home_box), "B4")
+        .await
+        .expect(200);
+    let admin = app.admin_token().await;
+    let ward = site(&app, &admin, "Ward 3", "B1234", "clinical").await;
+    // a lab technician of the ward only
+    let (ward_lab_id, ward_lab) = app.staff("lab.ward", "lab").await;
+    app.post(
+        &format!("/api/v1/users/{ward_lab_id}/sites"),
+        Some(&admin),
+        json!({ "site_id": id(&ward) }),
+    )
+    .await
+    .expect(200);
+    let payload = format!("CT1:V:{}", vials[0]["code"].as_str().unwrap());
+    let scan = |token: &str| {
+        let token = token.to_owned();
+        let payload = payload.clone();
+        let app = &app;
+        async move {
+            app.post("/api/v1/scan", Some(&token), json!({ "payload": payload }))
+                .await
+                .expect(200)
+        }
+    };
+    let here = scan(&team.lab).await;
+    assert_eq!(
+        here["allowed_actions"],
+        json!(["move", "discard", "print_label", "history", "trace"])
+    );
+    assert_eq!(here["details"]["site_id"], DEFAULT_SITE);
+    assert_eq!(here["details"]["site"], "Main site");
+    let there = scan(&ward_lab).await;
+    assert_eq!(there["allowed_actions"], json!(["history", "trace"]));
+    assert_eq!(
+        there["details"]["location"]["path"], "Tank H › Rack A › Box 1 › B4",
+        "where it is, said"
+    );
+    let summary = there["summary"].as_str().unwrap();
+    assert!(summary.ends_with(" · at Main site"), "{summary}");
+    // and the box: looked at, nothing stored into it from the ward
+    let the_box = app
+        .post(
+            "/api/v1/scan",
+            Some(&ward_lab),
+            json!({ "payload": format!("CT1:B:{}", id(&home_box).to_ascii_uppercase()) }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(the_box["allowed_actions"], json!(["open"]));
+    // the scan station says so in words
+    let page = crate::web::sign_in(&app, "lab.ward").await;
+    let (_, html) = crate::web::page(
+        &app,
+        &format!("/scan?q={}", vials[0]["code"].as_str().unwrap()),
+        &page,
+    )
+    .await;
+    assert!(
+        html.contains(
+            "This is held at Main site: it can be looked at here, not moved, reserved or given."
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("id=\"scan-next\""), "no box is asked for");
 }

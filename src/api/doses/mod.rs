@@ -23,7 +23,7 @@ use crate::domain::dose::parse_viability;
 use crate::domain::lifecycle::DoseStatus;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::services::doses::{self, Counting, VialCount};
-use crate::services::lists::{self, DoseFilter};
+use crate::services::lists::{self, DoseFilter, SiteScope};
 use crate::services::signatures::{self, SignatureInput};
 use crate::state::AppState;
 
@@ -77,30 +77,36 @@ pub struct DoseList {
     pub status: Option<DoseStatus>,
     pub patient_id: Option<Uuid>,
     pub lot_id: Option<Uuid>,
+    /// Only the doses of patients at this one of the caller's sites
+    /// (`403 not_your_site` for a site they do not work at); by default
+    /// every site they work at.
+    pub site_id: Option<Uuid>,
     /// Items in the page: 1 to 500, default 50.
     pub limit: Option<u64>,
     /// The `next_cursor` of the page before.
     pub cursor: Option<String>,
 }
 
-/// Doses by code, a page at a time.
+/// Doses by code, a page at a time: those of patients at the caller's
+/// sites.
 #[utoipa::path(get, path = "/doses", tag = "doses", security(("bearer" = [])),
     params(DoseList),
     responses((status = 200, description = "A page of doses, by code", body = DosePage),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "not_your_site"), (status = 404, body = ErrorBody, description = "not_found: site_id"),
         (status = 422, body = ErrorBody, description = "invalid_field: q, limit or cursor")))]
 async fn list_doses(
     State(state): State<AppState>,
-    _auth: Authorized,
+    auth: Authorized,
     ApiQuery(query): ApiQuery<DoseList>,
 ) -> AppResult<ApiJson<DosePage>> {
+    let sites = SiteScope::of_user(&state, auth.user.user_id, query.site_id).await?;
     let page = page_request(query.q.as_deref(), query.limit, query.cursor.as_deref())?;
     let filter = DoseFilter {
         status: query.status,
         patient_id: query.patient_id,
         lot_id: query.lot_id,
     };
-    let found = lists::doses(&state, &filter, &page).await?;
+    let found = lists::doses(&state, &sites, &filter, &page).await?;
     Ok(ApiJson(found.try_map(DoseView::try_from)?.into()))
 }
 

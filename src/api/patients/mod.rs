@@ -350,25 +350,31 @@ async fn enrol(
 pub struct PatientList {
     /// A subject code, or the start of one; a scanned wristband works too.
     pub q: Option<String>,
+    /// Only this one of the caller's sites (`403 not_your_site` for a
+    /// site they do not work at); by default every site they work at.
+    pub site_id: Option<Uuid>,
     /// Items in the page: 1 to 500, default 50.
     pub limit: Option<u64>,
     /// The `next_cursor` of the page before.
     pub cursor: Option<String>,
 }
 
-/// Enrolled patients by subject code, a page at a time.
+/// Enrolled patients by subject code, a page at a time: those at the
+/// caller's sites.
 #[utoipa::path(get, path = "/patients", tag = "patients", security(("bearer" = [])),
     params(PatientList),
     responses((status = 200, description = "A page of patients, by subject code", body = PatientPage),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "not_your_site"), (status = 404, body = ErrorBody, description = "not_found: site_id"),
         (status = 422, body = ErrorBody, description = "invalid_field: q, limit or cursor")))]
 async fn list_patients(
     State(state): State<AppState>,
-    _auth: Authorized,
+    auth: Authorized,
     ApiQuery(query): ApiQuery<PatientList>,
 ) -> AppResult<ApiJson<PatientPage>> {
+    let sites =
+        services::lists::SiteScope::of_user(&state, auth.user.user_id, query.site_id).await?;
     let page = page_request(query.q.as_deref(), query.limit, query.cursor.as_deref())?;
-    let found = services::lists::patients(&state, &page).await?;
+    let found = services::lists::patients(&state, &sites, &page).await?;
     let mut items = Vec::with_capacity(found.items.len());
     for record in found.items {
         items.push(view(&state, record).await?);

@@ -161,3 +161,33 @@ pub fn box_actions(role: Role, has_room: bool) -> Vec<&'static str> {
     }
     actions
 }
+
+/// The actions of a record held at another site than the person's: looking
+/// (history, trace, opening) only. A vial of another site can be scanned
+/// to see where it is, never moved, reserved or given there.
+pub fn elsewhere(actions: Vec<&'static str>) -> Vec<&'static str> {
+    actions
+        .into_iter()
+        .filter(|a| matches!(*a, "history" | "trace" | "open"))
+        .collect()
+}
+
+#[cfg(test)]
+mod elsewhere_tests {
+    use super::*;
+    use crate::domain::lifecycle::VialStatus;
+
+    #[test]
+    fn a_record_of_another_site_is_only_looked_at() {
+        let here = vial_actions(
+            Role::Lab,
+            VialStatus::Available,
+            true,
+            LotStatus::Released,
+            false,
+        );
+        assert!(here.contains(&"move") && here.contains(&"discard"));
+        assert_eq!(elsewhere(here), ["history", "trace"]);
+        assert_eq!(elsewhere(box_actions(Role::Lab, true)), ["open"]);
+    }
+}

@@ -19,7 +19,9 @@ mod actions;
 use crate::domain::din::{Din, DinError};
 use crate::domain::lifecycle::string_enum;
 
-pub use actions::{box_actions, dose_actions, lot_actions, patient_actions, vial_actions};
+pub use actions::{
+    box_actions, dose_actions, elsewhere, lot_actions, patient_actions, vial_actions,
+};
 
 /// The format version every payload starts with.
 pub const PREFIX: &str = "CT1:";

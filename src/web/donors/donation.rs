@@ -20,7 +20,7 @@ use crate::entities::donation;
 use crate::i18n::{arg, t, t_with};
 use crate::services::history::Entry;
 use crate::services::labels::DONATION_LABEL_ISSUED;
-use crate::services::lists::{self, LotFilter};
+use crate::services::lists::{self, LotFilter, SiteScope};
 use crate::services::lots::LotRecord;
 use crate::services::printing::printers;
 use crate::services::{donations, donors, history, scan};
@@ -108,15 +108,17 @@ pub async fn donation_page(
     let din = donations::din_of(&donation)?;
     let donor = donors::get(&state, donation.donor_id).await?;
     // A lot's code begins with its donation's DIN: the lots list searched
-    // by the DIN, kept to this donation's.
+    // by the DIN, kept to this donation's, wherever they are (the
+    // donation's record follows its product to every site).
     let page = PageRequest::parse(Some(&din.compact()), Some(500), None)
         .map_err(crate::error::AppError::from)?;
-    let lots: Vec<LotRecord> = lists::lots(&state, &LotFilter::default(), &page)
-        .await?
-        .items
-        .into_iter()
-        .filter(|r| r.lot.donation_id == id)
-        .collect();
+    let lots: Vec<LotRecord> =
+        lists::lots(&state, &SiteScope::Everywhere, &LotFilter::default(), &page)
+            .await?
+            .items
+            .into_iter()
+            .filter(|r| r.lot.donation_id == id)
+            .collect();
     let history = history::of(&state, "donation", id).await?;
     let issued = din_labels_issued(&history);
     let printing = html! {

@@ -11,21 +11,28 @@ use maud::{Markup, html};
 use uuid::Uuid;
 
 use crate::domain::accounts::Role;
+use crate::domain::printer::PrintKind;
 use crate::domain::storage::StorageKind;
 use crate::i18n::{arg, t, t_with};
+use crate::services::history;
+use crate::services::printing::printers;
 use crate::services::storage;
 use crate::state::AppState;
 use crate::web::error::PageError;
 use crate::web::extract::{PageUser, WebQuery};
 use crate::web::inventory::box_map::box_map;
 use crate::web::page::{self, Flash};
-use crate::web::printing::label_files;
+use crate::web::printing::{label_files, print_form_counted};
 
 pub async fn storage_root(
     State(state): State<AppState>,
     user: PageUser,
 ) -> Result<Html<String>, PageError> {
-    let units = storage::list(&state).await?;
+    let units = storage::list_at(
+        &state,
+        &crate::services::lists::SiteScope::of_user(&state, user.user.user_id, None).await?,
+    )
+    .await?;
     Ok(page::show(
         &t("nav-storage"),
         &user,
@@ -54,12 +61,19 @@ pub async fn storage_page(
     WebQuery(flash): WebQuery<Flash>,
 ) -> Result<Html<String>, PageError> {
     let contents = storage::contents(&state, id).await?;
+    let history = match contents.unit.kind {
+        StorageKind::Box => history::of(&state, "storage", id).await?,
+        _ => Vec::new(),
+    };
     Ok(page::show(
         &contents.unit.path,
         &user,
         html! {
             (flash.render())
             (storage_view(&contents, state.clock.now()))
+            @if contents.unit.kind == StorageKind::Box {
+                (print_form_counted(PrintKind::StorageBox, id, printers(&state), &user, &history))
+            }
             // the lab adds racks to a tank and boxes to a rack or tank here
             @if user.user.role == Role::Lab && contents.unit.kind != StorageKind::Box {
                 div class="actions" { a class="button" href={ "/storage/new?parent=" (id) } { (t("lab-storage-add-here")) } }

@@ -31,7 +31,11 @@ pub async fn form(
     user: PageUser<roles::Lab>,
     WebQuery(query): WebQuery<SetupQuery>,
 ) -> Result<Html<String>, PageError> {
-    let units = storage::list(&state).await?;
+    let units = storage::list_at(
+        &state,
+        &crate::services::lists::SiteScope::of_user(&state, user.user.user_id, None).await?,
+    )
+    .await?;
     Ok(page::show(
         &t("lab-storage-title"),
         &user,

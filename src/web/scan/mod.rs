@@ -82,11 +82,14 @@ pub async fn station(
         }
         _ => None,
     };
-    let boxes = storage::list(&state)
-        .await?
-        .into_iter()
-        .filter(|u| u.kind == StorageKind::Box)
-        .collect::<Vec<_>>();
+    let boxes = storage::list_at(
+        &state,
+        &crate::services::lists::SiteScope::of_user(&state, user.user.user_id, None).await?,
+    )
+    .await?
+    .into_iter()
+    .filter(|u| u.kind == StorageKind::Box)
+    .collect::<Vec<_>>();
     Ok(page::show(
         &t("scan-title"),
         &user,
@@ -167,6 +170,11 @@ fn result(
         section class="card" id="scan-result" aria-live="polite" {
             h2 { (kind_words(found.kind)) " " span class="code" { (found.code) } " " (pill(found.status)) }
             p { (found.summary) }
+            @if d["elsewhere"] == true {
+                div class="msg warn" role="status" id="scan-elsewhere" {
+                    (t_with("scan-elsewhere", &[("site", arg(d["site"].as_str().unwrap_or("")))]))
+                }
+            }
             table { tbody {
                 @if let Some(path) = d["location"]["path"].as_str() { tr { th { (t("scan-location")) } td { (path) } } }
                 @if let Some(lot) = d["lot_code"].as_str() {
