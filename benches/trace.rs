@@ -496,6 +496,8 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                     created_at: now - day * 289,
                     previous_box_id: None,
                     previous_position: None,
+                    shipment_id: None,
+                    held_from: None,
                     site_id: celltrail::domain::site::DEFAULT_SITE_ID,
                 };
                 events.push(

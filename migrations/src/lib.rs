@@ -41,6 +41,7 @@ mod m20261128_000031_create_user_preferences;
 mod m20261129_000032_add_adverse_event_corrections;
 mod m20261129_000033_create_form_sendings;
 mod m20261129_000034_create_sites;
+mod m20261130_000035_create_shipments;
 
 mod add_columns;
 
@@ -84,6 +85,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000032_add_adverse_event_corrections::Migration),
             Box::new(m20261129_000033_create_form_sendings::Migration),
             Box::new(m20261129_000034_create_sites::Migration),
+            Box::new(m20261130_000035_create_shipments::Migration),
         ]
     }
 }

@@ -74,6 +74,8 @@ string_enum!(
         Infused => "infused",
         Discarded => "discarded",
         Recalled => "recalled",
+        InTransit => "in_transit",
+        OnHold => "on_hold",
     }
 );
 
@@ -88,6 +90,11 @@ string_enum!(
         Infuse => "infuse",
         Discard => "discard",
         Recall => "recall",
+        Pack => "pack",
+        Unpack => "unpack",
+        Receive => "receive",
+        Hold => "hold",
+        ReleaseHold => "release_hold",
     }
 );
 
@@ -183,6 +190,19 @@ pub fn lot_transition(from: LotStatus, action: LotAction) -> Result<LotStatus, T
 /// The vial's next status. `store` (put into or move within storage) keeps
 /// the status; a vial that has left storage for good (thawed, infused,
 /// discarded) cannot be stored again.
+///
+/// Shipping: a vial packed into a shipment's container has left storage
+/// and is `in_transit` from that scan (an open shipper is no more a place
+/// to dose from than a sealed one); taken out before the seal it is
+/// `available` again, and scanned in at the receiving site and signed for,
+/// `available` there. A vial that does not arrive is discarded. A recall
+/// reaches a vial in transit too.
+///
+/// Holds: a temperature excursion (or a quality decision) puts a vial
+/// `on_hold`; it may be moved within storage, recalled or discarded, and
+/// released from hold, which gives back the status it had when held (the
+/// service keeps it: `held_from`; `release_hold` here names `available`,
+/// the usual one).
 pub fn vial_transition(
     from: VialStatus,
     action: VialAction,
@@ -190,16 +210,29 @@ pub fn vial_transition(
     use VialAction as A;
     use VialStatus as S;
     let to = match (from, action) {
-        (S::Quarantine | S::Available | S::Reserved | S::Recalled, A::Store) => from,
+        (S::Quarantine | S::Available | S::Reserved | S::Recalled | S::OnHold, A::Store) => from,
         (S::Quarantine, A::Release) => S::Available,
         (S::Available, A::Reserve) => S::Reserved,
         (S::Reserved, A::Unreserve) => S::Available,
         (S::Reserved, A::Thaw) => S::Thawed,
         (S::Thawed, A::Infuse) => S::Infused,
-        (S::Quarantine | S::Available | S::Reserved | S::Thawed | S::Recalled, A::Discard) => {
-            S::Discarded
+        (
+            S::Quarantine
+            | S::Available
+            | S::Reserved
+            | S::Thawed
+            | S::Recalled
+            | S::InTransit
+            | S::OnHold,
+            A::Discard,
+        ) => S::Discarded,
+        (S::Quarantine | S::Available | S::Reserved | S::InTransit | S::OnHold, A::Recall) => {
+            S::Recalled
         }
-        (S::Quarantine | S::Available | S::Reserved, A::Recall) => S::Recalled,
+        (S::Available, A::Pack) => S::InTransit,
+        (S::InTransit, A::Unpack | A::Receive) => S::Available,
+        (S::Quarantine | S::Available | S::Reserved | S::InTransit, A::Hold) => S::OnHold,
+        (S::OnHold, A::ReleaseHold) => S::Available,
         _ => {
             return Err(TransitionRefused {
                 kind: "vial",
@@ -313,17 +346,32 @@ mod tests {
             matches!(
                 (from, action),
                 (
-                    S::Quarantine | S::Available | S::Reserved | S::Recalled,
+                    S::Quarantine | S::Available | S::Reserved | S::Recalled | S::OnHold,
                     A::Store
                 ) | (S::Quarantine, A::Release)
-                    | (S::Available, A::Reserve)
+                    | (S::Available, A::Reserve | A::Pack)
                     | (S::Reserved, A::Unreserve | A::Thaw)
                     | (S::Thawed, A::Infuse)
+                    | (S::InTransit, A::Unpack | A::Receive)
+                    | (S::OnHold, A::ReleaseHold)
                     | (
-                        S::Quarantine | S::Available | S::Reserved | S::Thawed | S::Recalled,
+                        S::Quarantine | S::Available | S::Reserved | S::InTransit,
+                        A::Hold
+                    )
+                    | (
+                        S::Quarantine
+                            | S::Available
+                            | S::Reserved
+                            | S::Thawed
+                            | S::Recalled
+                            | S::InTransit
+                            | S::OnHold,
                         A::Discard
                     )
-                    | (S::Quarantine | S::Available | S::Reserved, A::Recall)
+                    | (
+                        S::Quarantine | S::Available | S::Reserved | S::InTransit | S::OnHold,
+                        A::Recall
+                    )
             )
         };
         for from in S::ALL {

@@ -25,6 +25,11 @@ pub struct Model {
     pub previous_position: Option<String>,
     /// The site holding it: its lot's, until a shipment takes it elsewhere.
     pub site_id: Uuid,
+    /// The shipment it is packed into, from the packing scan until it is
+    /// received (or found missing).
+    pub shipment_id: Option<Uuid>,
+    /// While `on_hold`: the status it had, given back when released.
+    pub held_from: Option<VialStatus>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

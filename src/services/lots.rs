@@ -195,6 +195,8 @@ pub async fn freeze(
             previous_box_id: None,
             previous_position: None,
             site_id: lot.site_id,
+            shipment_id: None,
+            held_from: None,
         })
         .collect();
     for chunk in vials.chunks(200) {

@@ -227,6 +227,27 @@ impl Replay {
                     vial.place = Some(None);
                 }
             }
+            // Shipping: packed, a vial leaves its box; received, it is
+            // in the box it was scanned into (the details name it); not
+            // arrived, it is discarded. Holds change the status only.
+            "vial.packed" | "vial.unpacked" | "vial.received" | "vial.lost" | "vial.held"
+            | "vial.hold_released" => {
+                let Some(d) = read::<Status>(details) else {
+                    return false;
+                };
+                let vial = self.vials.entry(id).or_default();
+                vial.status = d.to.map(Cow::into_owned);
+                match event.action {
+                    "vial.packed" | "vial.lost" | "vial.unpacked" => vial.place = Some(None),
+                    "vial.received" => {
+                        let Some(d) = read::<Stored>(details) else {
+                            return false;
+                        };
+                        vial.place = Some(d.box_id.zip(d.position.map(Cow::into_owned)));
+                    }
+                    _ => {}
+                }
+            }
             "vial.labels_issued" => {
                 let Some(d) = read::<LabelsIssued>(details) else {
                     return false;

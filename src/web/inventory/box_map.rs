@@ -202,6 +202,8 @@ mod tests {
             previous_box_id: None,
             previous_position: None,
             site_id: crate::domain::site::DEFAULT_SITE_ID,
+            shipment_id: None,
+            held_from: None,
         }
     }
 
