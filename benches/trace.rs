@@ -334,6 +334,7 @@ async fn generate(app: &BenchApp, vials: usize) -> (usize, Duration) {
                 enrolment_weight_unit: Some(WeightUnit::Kg),
                 height_mm: Some(1_700),
                 site_id: celltrail::domain::site::DEFAULT_SITE_ID,
+                coi: None,
             });
             ws.push(weight::Model {
                 id: Uuid::now_v7(),

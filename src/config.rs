@@ -101,7 +101,7 @@ pub struct VerifyArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-#[command(group(clap::ArgGroup::new("record").required(true).args(["vial", "lot", "dose", "patient", "donation", "storage_box"])))]
+#[command(group(clap::ArgGroup::new("record").required(true).args(["vial", "lot", "dose", "patient", "donation", "storage_box", "shipper"])))]
 pub struct LabelCommand {
     /// The vial: its code (e.g. A999926000123-L01-V007), its label's
     /// payload (CT1:V:…) or its id.
@@ -128,6 +128,10 @@ pub struct LabelCommand {
     /// (CT1:B:…).
     #[arg(long = "box")]
     pub storage_box: Option<String>,
+    /// A shipping container's (dry shipper's) side label: its code (e.g.
+    /// DS-07), its label's payload (CT1:S:…) or its id.
+    #[arg(long)]
+    pub shipper: Option<String>,
     /// png, svg, zpl or pdf (a page the label's size; for --lot, the sheet
     /// of its vial labels).
     #[arg(long, value_enum)]

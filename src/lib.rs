@@ -52,6 +52,11 @@ impl Application {
         services::sites::configure_default(&state)
             .await
             .map_err(|e| anyhow::anyhow!("cannot configure the default site: {e}"))?;
+        // patients enrolled before Chain of Identity identifiers existed
+        // get theirs from their site, each a ledger event
+        services::patients::coi::assign_missing(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot give patients their identifiers: {e}"))?;
         let bootstrap = accounts::bootstrap_admin(&state)
             .await
             .map_err(|e| anyhow::anyhow!("cannot create the first administrator: {e}"))?;

@@ -354,12 +354,13 @@ async fn label(state: AppState, command: LabelCommand) -> anyhow::Result<()> {
         (ScanKind::Dose, &command.dose),
         (ScanKind::Patient, &command.patient),
         (ScanKind::Box, &command.storage_box),
+        (ScanKind::Shipper, &command.shipper),
     ];
     let Some((kind, given)) = named
         .into_iter()
         .find_map(|(kind, given)| given.as_ref().map(|given| (kind, given)))
     else {
-        anyhow::bail!("name a --vial, --lot, --dose, --patient, --box or --donation");
+        anyhow::bail!("name a --vial, --lot, --dose, --patient, --box, --shipper or --donation");
     };
     let id = labelled(&state, kind, given).await?;
     let render = |data| state.labels.render(&data, command.format);
@@ -373,6 +374,13 @@ async fn label(state: AppState, command: LabelCommand) -> anyhow::Result<()> {
         (ScanKind::Dose, _) => render(labels::dose_label(&state, id).await.map_err(fail)?)?,
         (ScanKind::Patient, _) => render(labels::wristband_label(&state, id).await.map_err(fail)?)?,
         (ScanKind::Box, _) => render(labels::box_label(&state, id).await.map_err(fail)?)?,
+        (ScanKind::Shipper, _) => render(
+            celltrail::services::shipments::documents::shipper_label(&state, id)
+                .await
+                .map_err(fail)?,
+        )?,
+        // no flag names a shipment: its paper is the packing list (API)
+        (ScanKind::Shipment, _) => anyhow::bail!("a shipment has no label of its own"),
     };
     write_label(&command, &bytes)
 }
@@ -450,6 +458,10 @@ async fn labelled(state: &AppState, kind: ScanKind, given: &str) -> anyhow::Resu
             "a patient's subject code (such as PV-007), the wristband's payload (CT1:P:…) or the patient's id"
         }
         ScanKind::Box => "a storage box's id or its label's payload (CT1:B:…)",
+        ScanKind::Shipper => {
+            "a shipping container's code (such as DS-07), its label's payload (CT1:S:…) or its id"
+        }
+        ScanKind::Shipment => "a shipment's code (such as SH-2026-0012) or its id",
     };
     let text = given.trim();
     let elsewhere = |other: ScanKind, what: &str| {
@@ -464,6 +476,12 @@ async fn labelled(state: &AppState, kind: ScanKind, given: &str) -> anyhow::Resu
             Ok(Scanned::Payload { kind: named, code }) if named == kind => RecordName::Code(code),
             Ok(Scanned::VialCode(code)) if kind == ScanKind::Vial => RecordName::Code(code),
             Ok(Scanned::LotCode(code)) if kind == ScanKind::Lot => RecordName::Code(code),
+            Ok(Scanned::Payload {
+                kind: ScanKind::Shipment,
+                ..
+            }) => anyhow::bail!(
+                "{flag} was given {text:?}, which is a shipment's packing-list QR: a shipment has no label; its packing list is GET /api/v1/shipments/{{id}}/packing-list.pdf; {flag} takes {accepts}"
+            ),
             Ok(Scanned::Payload { kind: other, .. }) => {
                 return Err(elsewhere(
                     other,
@@ -476,7 +494,12 @@ async fn labelled(state: &AppState, kind: ScanKind, given: &str) -> anyhow::Resu
                 "{flag} was given {text:?}, which is a donation's DIN: labels are printed for its lots (--lot) and vials (--vial); {flag} takes {accepts}"
             ),
             // dose codes and subject codes have no fixed shape to recognise
-            Err(_) if matches!(kind, ScanKind::Dose | ScanKind::Patient) && !text.is_empty() => {
+            Err(_)
+                if matches!(
+                    kind,
+                    ScanKind::Dose | ScanKind::Patient | ScanKind::Shipper | ScanKind::Shipment
+                ) && !text.is_empty() =>
+            {
                 RecordName::Code(text.to_ascii_uppercase())
             }
             Err(_) => anyhow::bail!("{flag} was given {text:?}, which is not {accepts}"),

@@ -337,7 +337,91 @@ async function main() {
   await ward.waitForURL(`${patientUrl}?from=list`);
   check(true, 'and returns to that page after signing in');
 
-  const foreign = [labPage, tablet, small, rx, rx2, nursePage, rn, qa, ward].flatMap((p) => p.foreign);
+  console.log('a shipment to the ward: packed, sealed, picked up, received with a vial missing');
+  const shipLab = await newPage();
+  await signIn(shipLab, 'lab.demo');
+  const stock = (await api('/vials?status=available&limit=50', lab)).items;
+  const [goes, stays] = stock.slice(-2);
+  await shipLab.goto(`${base}/shipments`);
+  await shipLab.selectOption('#to', { label: 'Ward 3 (demo) (B1234)' });
+  await shipLab.selectOption('#container', { index: 0 });
+  check((await shipLab.textContent('#container')).includes('DS-08'), 'the shipper at the cell lab is offered (DS-07 is at the ward)');
+  await shipLab.click('form[action="/shipments"] button[type=submit]');
+  await shipLab.waitForSelector('#pack-scan');
+  const shipmentUrl = shipLab.url().split('?')[0];
+  check((await shipLab.textContent('.msg.ok')).includes('Scan the vials into the shipper'), 'the shipment is started and asks for its vials');
+  for (const v of [goes, stays]) {
+    await shipLab.fill('#pack-scan', v.scan_payload);
+    await shipLab.keyboard.press('Enter');
+    await shipLab.waitForSelector('.msg.ok');
+    check((await shipLab.textContent('.msg.ok')).includes(v.code), `scanning ${v.code} packs it`);
+  }
+  await shipLab.fill('#pack-scan', goes.scan_payload);
+  await shipLab.keyboard.press('Enter');
+  await shipLab.waitForSelector('.msg.ok');
+  check((await shipLab.textContent('.msg.ok')).includes('Nothing was packed twice'), 'a vial scanned twice is packed once');
+  await shipLab.fill('form[action$="/seal"] input[name=password]', 'demo-lab-password');
+  await shipLab.click('form[action$="/seal"] button[type=submit]');
+  await shipLab.waitForSelector('.msg.ok');
+  check((await shipLab.textContent('.msg.ok')).includes('Sealed under your signature'), 'sealed under signature');
+  const travelling = await api(`/vials/${goes.id}`, lab);
+  check(travelling.status === 'in_transit', `a sealed vial is in transit (${travelling.status})`);
+  await shipLab.fill('#party-pick_up', 'Liu Yang, SF Express');
+  await shipLab.keyboard.press('Enter');
+  await shipLab.waitForSelector('.msg.ok');
+  check((await shipLab.textContent('.msg.ok')).includes('in transit'), 'the courier pick-up is recorded');
+  await shipLab.screenshot({ path: join(shots, 'shipment-picked-up.png'), fullPage: true });
+
+  const wardPage = await newPage();
+  await signIn(wardPage, 'ward.demo');
+  await wardPage.goto(shipmentUrl);
+  await wardPage.fill('#party-arrival', 'Liu Yang, SF Express');
+  await wardPage.keyboard.press('Enter');
+  await wardPage.waitForSelector('#receipt-scan');
+  const offered = await wardPage.inputValue('#receipt-position');
+  check(offered === 'A7', `the next free position of the ward's box is offered (${offered})`);
+  await wardPage.fill('#receipt-scan', goes.scan_payload);
+  await wardPage.keyboard.press('Enter');
+  await wardPage.waitForSelector('.msg.ok');
+  check((await wardPage.textContent('.msg.ok')).includes('Box W1 › A7'), 'the vial is scanned into the box');
+  check(await wardPage.inputValue('#receipt-position') === 'A8', 'and the next position is offered');
+  const why = `#vial-${stays.id}`;
+  check(await wardPage.isVisible(why), 'the vial not scanned in asks for a reason before the signature');
+  await wardPage.fill(why, 'not in the shipper on opening');
+  await wardPage.fill('form[action$="/receive"] input[name=password]', 'demo-ward-password');
+  await wardPage.screenshot({ path: join(shots, 'shipment-receipt.png'), fullPage: true });
+  await wardPage.click('form[action$="/receive"] button[type=submit]');
+  await wardPage.waitForSelector('.msg.ok');
+  check((await wardPage.textContent('.msg.ok')).includes('Receipt signed'), 'the receipt is signed');
+  const arrived = await api(`/vials/${goes.id}`, lab);
+  const lost = await api(`/vials/${stays.id}`, lab);
+  check(arrived.status === 'available' && arrived.site_id !== travelling.site_id, `the vial that came is available at the ward (${arrived.status})`);
+  check(lost.status === 'discarded', `the vial that did not come is available nowhere (${lost.status})`);
+
+  console.log('the ward tank warmed for 40 minutes: quality releases the hold');
+  const quality = await token('quality.demo', 'demo-quality-password');
+  const wardTank = (await api('/storage', quality)).find((u) => u.name === 'Ward tank (demo)');
+  const { items: openHolds } = await api('/holds?status=open', quality);
+  check(openHolds.length === 1 && openHolds[0].vial_count === 6, `the excursion holds the six vials it reached (${openHolds.length} holds)`);
+  const heldVial = (await api(`/holds/${openHolds[0].id}`, quality)).vials[0];
+  const heldBefore = await api(`/vials/${heldVial.vial_id}`, quality);
+  check(heldBefore.status === 'on_hold', `a held vial is on hold (${heldBefore.status})`);
+  const qaWard = await newPage();
+  await signIn(qaWard, 'quality.demo');
+  await qaWard.goto(`${base}/storage/${wardTank.id}`);
+  check(await qaWard.isVisible('svg[role="img"], svg.chart, section svg'), 'the tank page draws its temperature chart');
+  await qaWard.screenshot({ path: join(shots, 'tank-chart-hold.png'), fullPage: true });
+  const holdId = openHolds[0].id;
+  await qaWard.click(`form[action="/holds/${holdId}/release"] >> xpath=.. >> summary`);
+  await qaWard.fill(`#hold-release-reason-${holdId}`, 'probe in the lid; product stayed in vapour phase below -150 °C');
+  await qaWard.fill(`form[action="/holds/${holdId}/release"] input[name=password]`, 'demo-quality-password');
+  await qaWard.click(`form[action="/holds/${holdId}/release"] button[type=submit]`);
+  await qaWard.waitForSelector('.msg.ok');
+  check((await qaWard.textContent('.msg.ok')).includes('Released from hold'), 'the hold is released under signature');
+  const heldAfter = await api(`/vials/${heldVial.vial_id}`, quality);
+  check(heldAfter.status === 'available', `and the vial is available again (${heldAfter.status})`);
+
+  const foreign = [labPage, tablet, small, rx, rx2, nursePage, rn, qa, ward, shipLab, wardPage, qaWard].flatMap((p) => p.foreign);
   check(foreign.length === 0, `no request to any other host${foreign.length ? `: ${foreign.join(', ')}` : ''}`);
 }
 

@@ -119,3 +119,27 @@ proto-sign-amendment = Sign the amendment
 proto-cancel = Cancel
 proto-amended-meanwhile = The protocol was amended by someone else meanwhile; nothing was changed. Look at the version now in force and amend it again.
 proto-flash-amended = The protocol is amended: version { $version } is in force.
+
+## Sites
+sites-title = Sites
+sites-col-name = Name
+sites-col-kind = Kind
+sites-col-fin = Facility identification number
+sites-col-zone = Time zone
+sites-col-people = Who works there
+sites-kind-manufacturing = cell lab (manufacturing)
+sites-kind-clinical = hospital (clinical)
+sites-kind-storage = store
+sites-kind-combined = cell lab and clinic
+sites-revoke-why = Why does { $username } no longer work at { $site }?
+sites-revoke = End access
+sites-grant-heading = Give an account access to a site
+sites-grant-who = Account
+sites-grant-where = Site
+sites-grant = Give access
+sites-new = Add a site
+sites-fin-hint = The five characters ICCBBA assigned: a capital letter and four capitals or digits.
+sites-add = Add the site
+sites-flash-added = { $site } added. Give the people who work there access to it.
+sites-flash-granted = Access to { $site } given.
+sites-flash-revoked = Access to { $site } ended.

@@ -377,3 +377,10 @@ ae-refused-unchanged = The correction changes nothing: change the grade, the eve
 ae-refused-already-corrected = This record was corrected since: the page now shows the event's current values; correct those if they are still wrong.
 ae-refused-unknown-event = This patient has no such adverse event.
 action-patient-adverse-event-corrected = Adverse event corrected
+
+# Chain of Identity identifier (ISBT 128, data structure 040)
+coi-label = Chain of Identity
+coi-aria = Chain of Identity identifier { $coi }
+coi-check-character = Check character: type it too when the label cannot be scanned
+coi-pending = not given yet: the service gives one when it next starts
+coi-hint = The ISBT 128 identifier of this patient's therapy, given by the enrolling site. It is printed on every dose bag beside the DIN.

@@ -49,7 +49,7 @@ refusal-not-a-box = That storage unit is not a box; vials go into boxes.
 refusal-scan-empty = Nothing was scanned.
 refusal-scan-too-long = The scan is longer than { $max } characters; it is not a celltrail label.
 refusal-scan-version = Unsupported label format { $version }; this service reads CT1 labels.
-refusal-scan-kind = { $kind } is not a kind of record (V, L, P, D or B).
+refusal-scan-kind = { $kind } is not a kind of record (V, L, P, D, B, S or H).
 refusal-scan-bad-code = The code in the label is empty, too long or holds characters codes never have.
 refusal-scan-din-check = Type the DIN's check character too (the boxed character printed after it).
 refusal-scan-not-recognised = Not a celltrail label, vial code, lot code or DIN.
@@ -225,6 +225,8 @@ refusal-kind-screening_result = screening result
 refusal-kind-vial = vial
 refusal-kind-storage_unit = storage unit
 refusal-kind-box = box
+refusal-kind-shipment = shipment
+refusal-kind-shipping_container = shipping container
 refusal-kind-site = site
 refusal-kind-patient = patient
 refusal-kind-weight = weight
@@ -346,4 +348,14 @@ refusal-site-name-taken = { $value } is already the name of a site.
 refusal-site-code-taken = { $value } is already the facility code of a site.
 refusal-site-required = You work at { $count } sites: choose the site this belongs to.
 refusal-not-your-site = You do not work at { $site }; an administrator can give you access to it.
+refusal-invalid-readings = The temperature readings were not recorded: { $problems }
 refusal-wrong-site = { $what } is at { $at }; it can be moved, reserved or given only there.
+# shipments
+refusal-container-in-use = Shipper { $container } is on shipment { $shipment }, which has not been received yet. Use another shipper.
+refusal-in-shipment = Vial { $vial } is in shipment { $shipment }. Take it out of the shipment first; nothing was changed.
+refusal-shipment-empty = Shipment { $shipment } has no vial in it yet. Scan the vials into it before sealing.
+refusal-not-shippable = { $count ->
+    [one] One vial may not be shipped, so nothing was packed: { $vials }
+   *[other] { $count } vials may not be shipped, so nothing was packed: { $vials }
+}
+refusal-receipt-incomplete = The receipt cannot be signed yet: give a reason for each vial that did not arrive ({ $missing }) and each scan that was not on the packing list ({ $discrepancies }).

@@ -119,3 +119,27 @@ proto-sign-amendment = 签署修订
 proto-cancel = 取消
 proto-amended-meanwhile = 在此期间方案已被他人修订；未做任何修改。请查看现行版本后重新修订。
 proto-flash-amended = 方案已修订：第 { $version } 版现已生效。
+
+## 站点
+sites-title = 站点
+sites-col-name = 名称
+sites-col-kind = 类型
+sites-col-fin = 机构识别码
+sites-col-zone = 时区
+sites-col-people = 在此工作的人员
+sites-kind-manufacturing = 细胞实验室（制备）
+sites-kind-clinical = 医院（临床）
+sites-kind-storage = 储存库
+sites-kind-combined = 细胞实验室兼临床
+sites-revoke-why = { $username } 为何不再在 { $site } 工作？
+sites-revoke = 终止权限
+sites-grant-heading = 为账户开通站点权限
+sites-grant-who = 账户
+sites-grant-where = 站点
+sites-grant = 开通权限
+sites-new = 添加站点
+sites-fin-hint = ICCBBA 分配的五位代码：一个大写字母加四个大写字母或数字。
+sites-add = 添加站点
+sites-flash-added = 已添加 { $site }。请为在该站点工作的人员开通权限。
+sites-flash-granted = 已开通 { $site } 的权限。
+sites-flash-revoked = 已终止 { $site } 的权限。

@@ -377,3 +377,10 @@ ae-refused-unchanged = 此更正未作任何改动：请更改分级、事件或
 ae-refused-already-corrected = 此记录此后已被更正：页面现显示该事件的当前值；如仍有误，请更正当前值。
 ae-refused-unknown-event = 该患者没有此不良事件。
 action-patient-adverse-event-corrected = 已更正不良事件
+
+# 身份链标识（ISBT 128，数据结构 040）
+coi-label = 身份链标识
+coi-aria = 身份链标识 { $coi }
+coi-check-character = 校验字符：无法扫描标签时也请一并输入
+coi-pending = 尚未分配：服务下次启动时分配
+coi-hint = 该患者治疗的 ISBT 128 标识，由入组中心分配，印在每个剂量袋标签上 DIN 的旁边。

@@ -42,6 +42,8 @@ mod m20261129_000032_add_adverse_event_corrections;
 mod m20261129_000033_create_form_sendings;
 mod m20261129_000034_create_sites;
 mod m20261130_000035_create_shipments;
+mod m20261130_000036_create_temperature;
+mod m20261130_000037_add_chain_of_identity;
 
 mod add_columns;
 
@@ -86,6 +88,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000033_create_form_sendings::Migration),
             Box::new(m20261129_000034_create_sites::Migration),
             Box::new(m20261130_000035_create_shipments::Migration),
+            Box::new(m20261130_000036_create_temperature::Migration),
+            Box::new(m20261130_000037_add_chain_of_identity::Migration),
         ]
     }
 }

@@ -240,6 +240,9 @@ pub mod roles {
         Quality => [Quality]);
     role_set!(/// Clinicians.
         Clinician => [Clinician]);
+    role_set!(/// Who packs, hands over and receives shipments: the lab, and
+        /// the pharmacy of a clinical site.
+        Shippers => [Lab, Pharmacist]);
 }
 
 /// The client's address, for slowing down wrong sign-ins: the socket's peer,

@@ -9,6 +9,7 @@ pub mod dates;
 pub mod donors;
 pub mod doses;
 pub mod extract;
+pub mod holds;
 pub mod infusions;
 pub mod labels;
 pub mod lots;
@@ -21,9 +22,12 @@ pub mod printing;
 pub mod protocol;
 pub mod recall;
 pub mod scan;
+pub mod shipment_documents;
+pub mod shipments;
 pub mod signed;
 pub mod sites;
 pub mod storage;
+pub mod temperature;
 pub mod trace;
 pub mod users;
 pub mod vials;
@@ -62,6 +66,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "donors", description = "Donors, screening, eligibility, donations and DINs"),
         (name = "lots", description = "Lots, QC, freezing, release"),
         (name = "storage", description = "Tanks, racks, boxes"),
+        (name = "temperature", description = "Temperature readings of storage units, limits and excursions"),
+        (name = "holds", description = "Vials held by a temperature excursion, and quality's signed decision"),
         (name = "vials", description = "Vials: location and fate"),
         (name = "labels", description = "Vial and lot labels (PNG, SVG, ZPL, PDF sheets) and label reconciliation"),
         (name = "printing", description = "Network label printers: sending labels as ZPL, recorded as issued"),
@@ -72,6 +78,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "infusions", description = "The bedside two-scan check, infusions, adverse events"),
         (name = "trace", description = "Lot to recipients, patient to donors, donor forward; JSON or CSV"),
         (name = "audit", description = "The hash-chained custody ledger"),
+        (name = "shipments", description = "Shipping containers; vials shipped from one site to another, handed over and received"),
     )
 )]
 struct ApiDoc;
@@ -106,7 +113,11 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(donors::router())
                 .merge(lots::router())
                 .merge(storage::router())
+                .merge(temperature::router())
+                .merge(holds::router())
                 .merge(sites::router())
+                .merge(shipments::router())
+                .merge(shipment_documents::router())
                 .merge(vials::router())
                 .merge(labels::router())
                 .merge(printing::router())

@@ -32,7 +32,9 @@ pub struct ScanRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScanView {
     /// `vial`, `lot`, `patient`, `dose`, `box` (a storage box's label,
-    /// `CT1:B:<box id>`), or `donation` for a typed DIN.
+    /// `CT1:B:<box id>`), `shipper` (a shipping container's label,
+    /// `CT1:S:<container code>`), `shipment` (a packing list's QR,
+    /// `CT1:H:<shipment code>`), or `donation` for a typed DIN.
     pub kind: &'static str,
     pub id: Uuid,
     pub code: String,

@@ -54,6 +54,10 @@ pub struct VialView {
     pub created_at: DateTime<Utc>,
     /// The site holding it: its lot's, until a shipment takes it elsewhere.
     pub site_id: Uuid,
+    /// The shipment it is packed into, from the packing scan until the
+    /// receipt is signed (`GET /shipments/{id}`); its place then reads
+    /// "Shipper DS-07 · shipment SH-2026-0012".
+    pub shipment_id: Option<Uuid>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,6 +105,7 @@ impl TryFrom<VialRecord> for VialView {
                 .collect(),
             created_at: vial.created_at,
             site_id: vial.site_id,
+            shipment_id: vial.shipment_id,
         })
     }
 }

@@ -24,6 +24,7 @@
 
 mod cords;
 mod courses;
+mod sites;
 mod story;
 
 use anyhow::{Context, bail};
@@ -45,12 +46,15 @@ use story::{Course, INFUSIONS, MID_COURSE, PATIENTS, Rng, SPAN_DAYS, Stage, Step
 
 /// The demo accounts: username, role, password. Demo only.
 /// Two pharmacists: the one who counts a dose never verifies it.
-pub const ACCOUNTS: [(&str, &str, &str); 5] = [
+/// `ward.demo` is the pharmacist of the second site, Ward 3, and works
+/// there only.
+pub const ACCOUNTS: [(&str, &str, &str); 6] = [
     ("lab.demo", "lab", "demo-lab-password"),
     ("quality.demo", "quality", "demo-quality-password"),
     ("pharmacist.demo", "pharmacist", "demo-pharmacist-password"),
     ("clinician.demo", "clinician", "demo-clinician-password"),
     ("verifier.demo", "pharmacist", "demo-verifier-password"),
+    ("ward.demo", "pharmacist", "demo-ward-password"),
 ];
 
 /// What the demo wrote.
@@ -76,6 +80,9 @@ struct Team {
     quality_signature: VerifiedSignature,
     verifier_signature: VerifiedSignature,
     lab_signature: VerifiedSignature,
+    lab_seal_signature: VerifiedSignature,
+    ward_user: AuthenticatedUser,
+    ward_signature: VerifiedSignature,
 }
 
 /// Whether the database holds nothing but the first start's records.
@@ -274,11 +281,16 @@ pub async fn load(state: &AppState) -> anyhow::Result<Summary> {
         }
     }
     events.push((at(118, 10, 0), usize::MAX, Step::Recall));
+    // the second site and a shipment to it, five days before today
+    events.push((at(SPAN_DAYS - 5, 9, 0), usize::MAX, Step::Ship));
+    // its tank's monitoring, with one excursion, pushed in the morning
+    events.push((at(SPAN_DAYS - 3, 8, 0), usize::MAX, Step::Excursion));
     // collected the day before yesterday, frozen yesterday
     events.push((at(SPAN_DAYS - 3, 9, 0), usize::MAX, Step::QuarantineLot));
     events.sort_by_key(|(t, p, _)| (*t, *p));
 
     let mut course: Vec<Course> = (0..PATIENTS).map(|p| Course::new(p, &mut rng)).collect();
+    let (mut ward_tank, mut shipped_at) = (None, None);
     for (time, p, step) in events {
         state.clock.jump_to(time);
         match step {
@@ -320,6 +332,24 @@ pub async fn load(state: &AppState) -> anyhow::Result<Summary> {
                 .await
                 .map_err(err)?;
                 summary.recalled_lot = recall_lot.code.clone();
+            }
+            Step::Ship => {
+                ward_tank = Some(
+                    sites::second_site(
+                        state,
+                        &team,
+                        &team.ward_user,
+                        &team.ward_signature,
+                        &lots_made[..4].iter().map(|l| l.id).collect::<Vec<_>>(),
+                    )
+                    .await?,
+                );
+                shipped_at = Some(state.clock.now());
+            }
+            Step::Excursion => {
+                if let (Some(tank), Some(from)) = (ward_tank, shipped_at) {
+                    sites::excursion(state, tank, from, at(SPAN_DAYS - 4, 3, 10)).await?;
+                }
             }
             Step::QuarantineLot => {
                 // the cell counts and phenotype are in; the sterility and
@@ -407,6 +437,9 @@ async fn team(state: &AppState) -> anyhow::Result<Team> {
     };
     Ok(Team {
         lab_signature: sign(0, "discarded").await?,
+        lab_seal_signature: sign(0, "sealed for shipping").await?,
+        ward_signature: sign(5, "received").await?,
+        ward_user: users[5].clone(),
         quality_signature: sign(1, "approved").await?,
         verifier_signature: sign(4, "dose verified").await?,
         lab: users[0].actor(),

@@ -101,6 +101,10 @@ pub(super) enum Step {
     FollowUp(usize),
     Recall,
     QuarantineLot,
+    /// The second site and a shipment to it.
+    Ship,
+    /// The second site's tank monitoring, with one excursion.
+    Excursion,
 }
 
 /// One patient's course as the demo plays it.

@@ -181,6 +181,7 @@ use crate::domain::dose::WeightUnit;
 use crate::domain::lifecycle::{DoseStatus, InfusionStatus, LotStatus, VialStatus};
 use crate::domain::patient::Sex;
 use crate::domain::quantity::{Cells, CellsPerKg, Grams, Microlitres};
+use crate::domain::shipment::{DiscrepancyKind, HandoverKind, ShipmentStatus};
 use crate::domain::site::SiteKind;
 use crate::domain::storage::StorageKind;
 
@@ -199,6 +200,9 @@ text_enum_column!(
     Sex,
     StorageKind,
     SiteKind,
+    ShipmentStatus,
+    HandoverKind,
+    DiscrepancyKind,
 );
 
 code_column!(VialCode, SubjectCode, DoseCode);

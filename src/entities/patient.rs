@@ -28,6 +28,12 @@ pub struct Model {
     pub height_mm: Option<i32>,
     /// The site that enrolled the patient and gives the doses.
     pub site_id: Uuid,
+    /// The ISBT 128 Chain of Identity identifier's 15 data characters
+    /// (`CHA999926000001`, `domain::coi`): given at enrolment; `None` only
+    /// for a patient enrolled before identifiers existed, until the service
+    /// next starts and gives one.
+    #[sea_orm(unique)]
+    pub coi: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

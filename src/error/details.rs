@@ -35,6 +35,7 @@ impl AppError {
             UnknownPrinter { name, known } => json!({ "printer": name, "known_printers": known }),
             AccountAlreadyInState { active } => json!({ "active": active }),
             InvalidField { field, .. } => json!({ "field": field }),
+            InvalidReadings { problems } => json!({ "problems": problems }),
             WeakPassword(_) => json!({
                 "field": "password",
                 "min_chars": crate::domain::accounts::MIN_PASSWORD_CHARS,
@@ -54,6 +55,18 @@ impl AppError {
                 newest_id,
             } => json!({ "adverse_event_id": adverse_event_id, "newest_id": newest_id }),
             DonorCodeTaken(code) => json!({ "code": code }),
+            SiteTaken { field, value } => json!({ "field": field, "value": value }),
+            ContainerInUse {
+                container,
+                shipment,
+            } => json!({ "container": container, "shipment": shipment }),
+            InShipment { vial, shipment } => json!({ "vial": vial, "shipment": shipment }),
+            ShipmentEmpty { shipment } => json!({ "shipment": shipment }),
+            NotShippable { vials } => json!({ "vials": vials }),
+            ReceiptIncomplete {
+                missing,
+                discrepancies,
+            } => json!({ "missing": missing, "discrepancies": discrepancies }),
             StorageNameTaken(name) => json!({ "name": name }),
             ScreeningIncomplete(gaps) => json!(gaps),
             DonorNotEligible {

@@ -132,6 +132,11 @@ app_error! {
             field: std::borrow::Cow<'static, str>,
             message: String,
         } => 422 "invalid_field",
+        /// Temperature readings refused, each problem by its line of the
+        /// file or its place in the request (`line 7: …`, `readings[2]: …`);
+        /// nothing was recorded.
+        #[error("the readings were not recorded: {}", problems.join("; "))]
+        InvalidReadings { problems: Vec<String> } => 422 "invalid_readings",
         /// The new password does not meet the policy.
         #[error("{0}")]
         WeakPassword(#[from] WeakPassword) => 422 "weak_password",
@@ -143,6 +148,24 @@ app_error! {
         /// vial of another site can be looked at there, not moved or dosed.
         #[error("{what} is at {at}; {why}")]
         WrongSite { what: String, at: String, why: String } => 422 "wrong_site",
+        /// The shipping container is on a shipment not yet received.
+        #[error("shipper {container} is on shipment {shipment}, not yet received; use another")]
+        ContainerInUse { container: String, shipment: String } => 409 "container_in_use",
+        /// A vial packed into a shipment is taken out of it (before the
+        /// seal) or found missing at receipt, not discarded or stored.
+        #[error("vial {vial} is in shipment {shipment}: take it out of the shipment first")]
+        InShipment { vial: String, shipment: String } => 409 "in_shipment",
+        /// A shipment is sealed with at least one vial in it.
+        #[error("shipment {shipment} has no vial in it: scan vials into it before sealing")]
+        ShipmentEmpty { shipment: String } => 422 "shipment_empty",
+        /// Vials that may not go (a box scanned whole goes whole or not at
+        /// all): each with the reason.
+        #[error("{}", not_shippable(vials))]
+        NotShippable { vials: Vec<String> } => 422 "not_shippable",
+        /// A receipt closes with a reason for every vial that did not
+        /// arrive and every scan not on the packing list.
+        #[error("the receipt cannot be signed yet: give a reason for {}", receipt_gaps(missing, discrepancies))]
+        ReceiptIncomplete { missing: Vec<String>, discrepancies: Vec<String> } => 422 "receipt_incomplete",
         /// The action would leave no active administrator.
         #[error("this would leave no active administrator to manage accounts")]
         LastAdministrator => 422 "last_administrator",

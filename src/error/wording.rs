@@ -155,3 +155,33 @@ pub(super) fn describe_printers(known: &[String]) -> String {
         format!("the printers are {}", known.join(", "))
     }
 }
+
+/// `each vial that did not arrive (A, B) and each scan not on the packing list (X)`.
+pub(super) fn receipt_gaps(missing: &[String], discrepancies: &[String]) -> String {
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!(
+            "each vial that did not arrive ({})",
+            missing.join(", ")
+        ));
+    }
+    if !discrepancies.is_empty() {
+        parts.push(format!(
+            "each scan not on the packing list ({})",
+            discrepancies.join(", ")
+        ));
+    }
+    parts.join(" and ")
+}
+
+/// `2 vials may not be shipped, so none was packed: A: …; B: …`.
+pub(super) fn not_shippable(vials: &[String]) -> String {
+    let count = match vials.len() {
+        1 => "1 vial may".to_owned(),
+        n => format!("{n} vials may"),
+    };
+    format!(
+        "{count} not be shipped, so none was packed: {}",
+        vials.join("; ")
+    )
+}

@@ -320,6 +320,7 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("sheet.toml", include_str!("../../labels/sheet.toml")),
     ("donation.toml", include_str!("../../labels/donation.toml")),
     ("box.toml", include_str!("../../labels/box.toml")),
+    ("shipper.toml", include_str!("../../labels/shipper.toml")),
 ];
 
 /// A layout file's text: from `dir` when it holds the file, else the

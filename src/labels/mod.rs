@@ -50,16 +50,19 @@ pub enum LabelKind {
     Donation,
     /// A storage box's side label: where the box belongs and its grid.
     Box,
+    /// A shipping container's (dry shipper's) side label: its code.
+    Shipper,
 }
 
 impl LabelKind {
-    pub const ALL: [LabelKind; 6] = [
+    pub const ALL: [LabelKind; 7] = [
         LabelKind::Vial,
         LabelKind::Lot,
         LabelKind::Wristband,
         LabelKind::Dose,
         LabelKind::Donation,
         LabelKind::Box,
+        LabelKind::Shipper,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -70,6 +73,7 @@ impl LabelKind {
             LabelKind::Dose => "dose",
             LabelKind::Donation => "donation",
             LabelKind::Box => "box",
+            LabelKind::Shipper => "shipper",
         }
     }
 }
@@ -111,7 +115,16 @@ pub fn fields_of(kind: LabelKind) -> &'static [&'static str] {
         // The wristband is worn by the patient: it prints the subject code
         // and, as the second identifier people read at the bedside, the
         // birth date. Its QR carries the subject code only.
-        LabelKind::Wristband => &["subject_code", "birth_date", "trial_id", "scan_payload"],
+        // It prints the Chain of Identity identifier too (never in the QR).
+        LabelKind::Wristband => &[
+            "subject_code",
+            "birth_date",
+            "trial_id",
+            "coi",
+            "coi_display",
+            "coi_check",
+            "scan_payload",
+        ],
         LabelKind::Dose => &[
             "subject_code",
             "dose_code",
@@ -124,6 +137,12 @@ pub fn fields_of(kind: LabelKind) -> &'static [&'static str] {
             "volume",
             "lot_code",
             "product_code",
+            "din",
+            "din_display",
+            "din_check",
+            "coi",
+            "coi_display",
+            "coi_check",
             "vial_codes",
             "thawed_at",
             "use_by",
@@ -148,6 +167,9 @@ pub fn fields_of(kind: LabelKind) -> &'static [&'static str] {
         // Where the box belongs (its path of unit names) and its grid;
         // the QR carries the box's id. Nothing about what is inside.
         LabelKind::Box => &["box_name", "box_path", "grid", "scan_payload"],
+        // The container's code as written on it, and the site it belongs
+        // to; nothing about the shipment or the vials inside.
+        LabelKind::Shipper => &["container_code", "site_name", "scan_payload"],
     }
 }
 
@@ -243,6 +265,7 @@ pub struct Labels {
     pub dose: Layout,
     pub donation: Layout,
     pub storage_box: Layout,
+    pub shipper: Layout,
     pub sheet: SheetLayout,
     /// Where each layout came from, for the start-up log.
     pub sources: Vec<String>,
@@ -268,6 +291,7 @@ impl Labels {
         let dose = layout("dose.toml")?;
         let donation = layout("donation.toml")?;
         let storage_box = layout("box.toml")?;
+        let shipper = layout("shipper.toml")?;
         let (text, source) = read("sheet.toml")?;
         let sheet = SheetLayout::parse(&source, &text, &vial)?;
         for (layout, file) in [
@@ -277,6 +301,7 @@ impl Labels {
             (&dose, "dose.toml"),
             (&donation, "donation.toml"),
             (&storage_box, "box.toml"),
+            (&shipper, "shipper.toml"),
         ] {
             if layout.kind.as_str() != file.trim_end_matches(".toml") {
                 return Err(LayoutError {
@@ -292,6 +317,7 @@ impl Labels {
             dose,
             donation,
             storage_box,
+            shipper,
             sheet,
             sources,
         };
@@ -338,6 +364,7 @@ impl Labels {
             LabelKind::Dose => &self.dose,
             LabelKind::Donation => &self.donation,
             LabelKind::Box => &self.storage_box,
+            LabelKind::Shipper => &self.shipper,
         }
     }
 
@@ -402,6 +429,9 @@ pub fn sample(kind: LabelKind) -> LabelData {
                 ("subject_code", "PV-0000000000000007"),
                 ("birth_date", "1980-02-29"),
                 ("trial_id", "NCT02491658"),
+                ("coi", "CHA999926000001"),
+                ("coi_display", "CH A9999 26 000001"),
+                ("coi_check", "*"),
             ],
         ),
         LabelKind::Dose => (
@@ -417,6 +447,9 @@ pub fn sample(kind: LabelKind) -> LabelData {
                 ("cells_to_administer_millions", "250.4 × 10⁶"),
                 ("volume", "15.6 mL"),
                 ("lot_code", "A999926000123-L01"),
+                ("coi", "CHA999926000001"),
+                ("coi_display", "CH A9999 26 000001"),
+                ("coi_check", "*"),
                 (
                     "vial_codes",
                     "A999926000123-L01-V001, -V002, -V003, -V004, -V005, -V006, -V007, -V008, -V009, -V010, -V011, -V012, -V013",
@@ -450,6 +483,17 @@ pub fn sample(kind: LabelKind) -> LabelData {
                 ("grid", "9 × 9"),
             ],
         ),
+        // a container's code at its longest: 32 characters
+        LabelKind::Shipper => (
+            "CT1:S:DS-00000000000000000000000000007",
+            &[
+                ("container_code", "DS-00000000000000000000000000007"),
+                (
+                    "site_name",
+                    "Beijing Cell Therapy Manufacturing Centre (GMP)",
+                ),
+            ],
+        ),
     };
     let mut data = LabelData::new(kind, payload.to_owned());
     for (field, value) in [
@@ -479,7 +523,7 @@ mod tests {
     #[test]
     fn the_built_in_layouts_load() {
         let labels = Labels::builtin();
-        assert_eq!(labels.sources.len(), 7);
+        assert_eq!(labels.sources.len(), 8);
         assert!(labels.sources[0].contains("built in"));
     }
 

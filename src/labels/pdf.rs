@@ -82,6 +82,24 @@ pub fn label(label: &Composed) -> Vec<u8> {
     document(&title, &[page], false)
 }
 
+/// A document of whole pages (a shipment's packing list), each composed
+/// as a label is (QR, text runs, frames) in its own size, and drawn the
+/// same way: the QR as vectors, the text searchable.
+pub fn pages(title: &str, composed: &[Composed]) -> Vec<u8> {
+    let pages: Vec<Page> = composed
+        .iter()
+        .map(|page| {
+            let (width, height) = size_pt(page);
+            Page {
+                width,
+                height,
+                labels: vec![(page, 0.0, height)],
+            }
+        })
+        .collect();
+    document(title, &pages, false)
+}
+
 /// A composed label's printed size in PDF points.
 pub fn size_pt(label: &Composed) -> (f32, f32) {
     let scale = 72.0 / label.dpi as f32;

@@ -112,6 +112,14 @@ pub async fn wristband_label(state: &AppState, patient_id: Uuid) -> AppResult<La
         patient.birth_date.format("%Y-%m-%d").to_string(),
     );
     data.set("trial_id", current.protocol.trial_id);
+    let (coi_display, coi_check) = patient
+        .coi
+        .as_deref()
+        .map(crate::domain::coi::display_parts)
+        .unwrap_or_else(|| ("—".to_owned(), String::new()));
+    data.set("coi", patient.coi.clone().unwrap_or_else(|| "—".to_owned()));
+    data.set("coi_display", coi_display);
+    data.set("coi_check", coi_check);
     data.demo = demo_mark::is_demo(state).await?;
     Ok(data)
 }
@@ -143,6 +151,20 @@ pub async fn dose_label(state: &AppState, dose_id: Uuid) -> AppResult<LabelData>
     );
     data.set("lot_code", record.lot.code.clone());
     data.set("product_code", record.lot.product_code.clone());
+    // the Chain of Identity identifier beside the DIN, each with its
+    // boxed check character (`domain::coi`)
+    let (din_display, din_check) = din_parts(&record.lot.din);
+    data.set("din", record.lot.din.clone());
+    data.set("din_display", din_display);
+    data.set("din_check", din_check);
+    let (coi_display, coi_check) = record
+        .coi
+        .as_deref()
+        .map(crate::domain::coi::display_parts)
+        .unwrap_or_else(|| (dash(), String::new()));
+    data.set("coi", record.coi.clone().unwrap_or_else(dash));
+    data.set("coi_display", coi_display);
+    data.set("coi_check", coi_check);
     data.set("vial_codes", vial_list(&record.vials));
     data.set("thawed_at", dose.thawed_at.map(time).unwrap_or_else(dash));
     data.set("use_by", record.use_by.map(time).unwrap_or_else(dash));
@@ -334,6 +356,12 @@ pub async fn find_labelled(
         ScanKind::Lot => find!(lot, Code),
         ScanKind::Dose => find!(dose, Code),
         ScanKind::Patient => find!(patient, SubjectCode),
+        ScanKind::Shipper => {
+            crate::services::shipments::documents::find_container(state, name).await?
+        }
+        ScanKind::Shipment => {
+            crate::services::shipments::documents::find_shipment(state, name).await?
+        }
         // a box is named by its id, which is also its label's code
         ScanKind::Box => {
             let id = match name {

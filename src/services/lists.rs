@@ -112,7 +112,7 @@ impl SiteScope {
     }
 
     /// No site at all: the list is empty without asking the database.
-    fn is_nowhere(&self) -> bool {
+    pub(crate) fn is_nowhere(&self) -> bool {
         matches!(self, SiteScope::Only(ids) if ids.is_empty())
     }
 
@@ -125,7 +125,7 @@ impl SiteScope {
     /// one page, where the code index (or `(status, code)`) reads the
     /// page's rows in order and checks each one's site. PostgreSQL
     /// weighs the site's share of the table from its statistics.
-    fn on<C: ColumnTrait>(&self, backend: DbBackend, column: C) -> Option<SimpleExpr> {
+    pub(crate) fn on<C: ColumnTrait>(&self, backend: DbBackend, column: C) -> Option<SimpleExpr> {
         let SiteScope::Only(ids) = self else {
             return None;
         };
@@ -430,4 +430,31 @@ pub async fn sites(
         page,
     )
     .await
+}
+
+/// Shipments by code, leaving or coming to the sites asked for; `q`
+/// matches the start of a code (`SH-2026`).
+pub async fn shipments(
+    state: &AppState,
+    sites: &SiteScope,
+    status: Option<crate::domain::shipment::ShipmentStatus>,
+    page: &PageRequest,
+) -> AppResult<Page<crate::entities::shipment::Model>> {
+    use crate::entities::shipment;
+    if sites.is_nowhere() {
+        return Ok(empty());
+    }
+    let db = state.db.conn();
+    let backend = db.get_database_backend();
+    let mut select = shipment::Entity::find();
+    if let (Some(from), Some(to)) = (
+        sites.on(backend, shipment::Column::FromSiteId),
+        sites.on(backend, shipment::Column::ToSiteId),
+    ) {
+        select = select.filter(from.or(to));
+    }
+    if let Some(status) = status {
+        select = select.filter(shipment::Column::Status.eq(status));
+    }
+    keyset(db, select, shipment::Column::Code, |s| &s.code, page).await
 }

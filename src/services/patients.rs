@@ -29,6 +29,7 @@ use crate::services::signatures::{self, VerifiedSignature};
 use crate::services::store;
 use crate::state::AppState;
 
+pub mod coi;
 mod enrolment;
 
 pub use enrolment::{NewPatient, enrol, enrol_confirming};

@@ -49,10 +49,14 @@ pub struct Recalled {
     pub recipients: Vec<Recipient>,
 }
 
-const NOT_THAWED: [VialStatus; 3] = [
+/// Every vial not yet thawed: in storage, reserved, on its way in a
+/// shipment (it arrives recalled) or on hold.
+const NOT_THAWED: [VialStatus; 5] = [
     VialStatus::Quarantine,
     VialStatus::Available,
     VialStatus::Reserved,
+    VialStatus::InTransit,
+    VialStatus::OnHold,
 ];
 /// Every open dose but one already at the bedside.
 const CANCELLABLE: [DoseStatus; 4] = [

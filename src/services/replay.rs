@@ -17,8 +17,8 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use crate::domain::replay::{
-    DonorRow, DoseRow, InfusionRow, LotRow, QcRow, ScreeningRow, SignatureRow, StorageRow, Tables,
-    UserRow, VialRow, WeightRow,
+    DonorRow, DoseRow, InfusionRow, LotRow, PatientRow, QcRow, ScreeningRow, SignatureRow,
+    StorageRow, Tables, UserRow, VialRow, WeightRow,
 };
 use crate::entities::{
     custody_event, donor, dose, dose_vial, infusion, lot, patient, qc_result, screening_result,
@@ -365,8 +365,27 @@ async fn read(txn: &DatabaseTransaction) -> Result<(Tables, i64), DbErr> {
         )
         .collect();
 
+    let patients: Vec<PatientRow> = patient::Entity::find()
+        .select_only()
+        .columns([
+            patient::Column::Id,
+            patient::Column::SubjectCode,
+            patient::Column::Coi,
+        ])
+        .into_tuple::<(Uuid, String, Option<String>)>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|(id, subject_code, coi)| PatientRow {
+            id,
+            subject_code,
+            coi,
+        })
+        .collect();
+
     Ok((
         Tables {
+            patients,
             vials,
             lots,
             doses,

@@ -62,6 +62,14 @@ pub async fn resolve(
             kind: ScanKind::Box,
             code,
         } => storage_box(state, user, code).await,
+        Scanned::Payload {
+            kind: ScanKind::Shipper,
+            code,
+        } => crate::services::shipments::documents::scan_shipper(state, user, code).await,
+        Scanned::Payload {
+            kind: ScanKind::Shipment,
+            code,
+        } => crate::services::shipments::documents::scan_shipment(state, user, code).await,
         Scanned::Din(din) => return donation(state, user, din).await,
     }?;
     // a record held at another site is looked at, not acted on there

@@ -12,6 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::site::{DEFAULT_SITE_ID, NewSite};
+use crate::domain::zone::SiteZone;
 use crate::entities::{custody_event, site, user_site};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
@@ -133,10 +134,26 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewSite) -> AppResult<
     .await
     {
         return Err(match error.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => AppError::SiteTaken {
-                field: "name",
-                value: model.name,
-            },
+            // the other site was committed first: which of the two it took
+            // is read outside this failed transaction
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                let code_taken = site::Entity::find()
+                    .filter(site::Column::FacilityCode.eq(model.facility_code.as_str()))
+                    .one(state.db.conn())
+                    .await?
+                    .is_some();
+                if code_taken {
+                    AppError::SiteTaken {
+                        field: "facility_code",
+                        value: model.facility_code,
+                    }
+                } else {
+                    AppError::SiteTaken {
+                        field: "name",
+                        value: model.name,
+                    }
+                }
+            }
             _ => error.into(),
         });
     }
@@ -317,4 +334,39 @@ pub async fn revoke(
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// The time zone a person's pages are shown in: their sites' zone when the
+/// sites they work at share one (a one-site install: the configured
+/// zone), else the installation's. One query.
+pub async fn zone_of_user(state: &AppState, user_id: Uuid) -> AppResult<SiteZone> {
+    let zones: Vec<String> = site::Entity::find()
+        .select_only()
+        .column(site::Column::TimeZone)
+        .distinct()
+        .filter(
+            site::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(user_site::Column::SiteId)
+                    .from(user_site::Entity)
+                    .and_where(user_site::Column::UserId.eq(user_id))
+                    .and_where(user_site::Column::RevokedAt.is_null())
+                    .to_owned(),
+            ),
+        )
+        .into_tuple()
+        .all(state.db.conn())
+        .await?;
+    Ok(match zones.as_slice() {
+        [only] => SiteZone::parse(only).unwrap_or(state.settings.timezone),
+        _ => state.settings.timezone,
+    })
+}
+
+/// Who works where now: every access not revoked.
+pub async fn accesses(state: &AppState) -> AppResult<Vec<user_site::Model>> {
+    Ok(user_site::Entity::find()
+        .filter(user_site::Column::RevokedAt.is_null())
+        .all(state.db.conn())
+        .await?)
 }

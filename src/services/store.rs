@@ -11,8 +11,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::entities::{
-    donation, donor, dose, infusion, lot, patient, qc_result, screening_result, site, storage_unit,
-    user, vial, weight,
+    donation, donor, dose, infusion, lot, patient, qc_result, screening_result, shipment,
+    shipping_container, site, storage_unit, user, vial, weight,
 };
 use crate::error::{AppError, AppResult};
 
@@ -57,6 +57,8 @@ record!(
     infusion => "infusion",
     user => "user",
     site => "site",
+    shipment => "shipment",
+    shipping_container => "shipping container",
 );
 
 /// The row with this id, or `404 not_found` naming its kind.

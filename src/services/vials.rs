@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::domain::lifecycle::{DoseStatus, VialAction, VialStatus, vial_transition};
 use crate::domain::reason::Reason;
 use crate::domain::storage::{Position, StorageKind, location_path};
-use crate::entities::{dose, dose_vial, vial};
+use crate::entities::{dose, dose_vial, shipment, vial};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
 use crate::services::ledger::{self, NewEvent};
@@ -191,6 +191,15 @@ pub async fn discard(
     let current = store::find_or_404::<vial::Entity>(&txn, vial_id).await?;
     let from: VialStatus = current.status;
     let to = vial_transition(from, VialAction::Discard)?;
+    // packed, it is the shipment's: taken out before the seal, or found
+    // missing at receipt
+    if let Some(shipment_id) = current.shipment_id {
+        let shipment = store::find_or_404::<shipment::Entity>(&txn, shipment_id).await?;
+        return Err(AppError::InShipment {
+            vial: current.code.into(),
+            shipment: shipment.code,
+        });
+    }
     if matches!(from, VialStatus::Reserved | VialStatus::Thawed)
         && let Some(refusal) = held_by_dose(&txn, &current).await?
     {

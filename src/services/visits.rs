@@ -31,7 +31,13 @@ pub struct VisitsToday {
     pub visits: Vec<VisitToDo>,
 }
 
-pub async fn to_do_today(state: &AppState) -> AppResult<VisitsToday> {
+pub async fn to_do_today(
+    state: &AppState,
+    sites: &crate::services::lists::SiteScope,
+) -> AppResult<VisitsToday> {
+    if sites.is_nowhere() {
+        return Ok(VisitsToday::default());
+    }
     let db = state.db.conn();
     let zone = state.settings.timezone;
     let today = zone.date(state.clock.now());
@@ -40,7 +46,14 @@ pub async fn to_do_today(state: &AppState) -> AppResult<VisitsToday> {
         .protocol
         .visit_schedule
         .clone();
-    let patients = patient::Entity::find()
+    let mut patients = patient::Entity::find();
+    if let Some(at) = sites.on(
+        sea_orm::ConnectionTrait::get_database_backend(db),
+        patient::Column::SiteId,
+    ) {
+        patients = patients.filter(at);
+    }
+    let patients = patients
         .order_by_asc(patient::Column::SubjectCode)
         .all(db)
         .await?;

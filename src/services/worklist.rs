@@ -1,4 +1,6 @@
-//! What needs doing now: the lists the home page shows each role.
+//! What needs doing now: the lists the home page shows each role, of
+//! the sites the person works at (`SiteScope`): a ward's pharmacist is not
+//! shown the cell lab's quarantine, nor the lab the ward's doses.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::{Asterisk, Expr, ExprTrait};
@@ -7,8 +9,10 @@ use uuid::Uuid;
 
 use crate::domain::lifecycle::{DoseStatus, LotStatus, VialStatus};
 use crate::domain::patient::next_infusion;
-use crate::entities::{dose, dose_vial, infusion, lot, patient, vial, weight};
+use crate::domain::shipment::ShipmentStatus;
+use crate::entities::{dose, dose_vial, infusion, lot, patient, shipment, vial, weight};
 use crate::error::AppResult;
+use crate::services::lists::SiteScope;
 use crate::services::protocol;
 use crate::state::AppState;
 
@@ -55,10 +59,29 @@ pub struct Worklist {
     pub recalled: Vec<LotItem>,
 }
 
-pub async fn load(state: &AppState) -> AppResult<Worklist> {
+pub async fn load(state: &AppState, sites: &SiteScope) -> AppResult<Worklist> {
+    if sites.is_nowhere() {
+        return Ok(Worklist::default());
+    }
     let db = state.db.conn();
+    let backend = db.get_database_backend();
     let now = state.clock.now();
-    let lots = lot::Entity::find()
+    let mut lots = lot::Entity::find();
+    let mut vials = vial::Entity::find();
+    let mut unstored = vial::Entity::find();
+    let mut doses = dose::Entity::find();
+    if let (Some(lot_site), Some(vial_site), Some(unstored_site), Some(patient_site)) = (
+        sites.on(backend, lot::Column::SiteId),
+        sites.on(backend, vial::Column::SiteId),
+        sites.on(backend, vial::Column::SiteId),
+        sites.on(backend, patient::Column::SiteId),
+    ) {
+        lots = lots.filter(lot_site);
+        vials = vials.filter(vial_site);
+        unstored = unstored.filter(unstored_site);
+        doses = doses.filter(patient_site);
+    }
+    let lots = lots
         .filter(lot::Column::Status.is_in([
             LotStatus::Quarantine.as_str(),
             LotStatus::Released.as_str(),
@@ -67,7 +90,7 @@ pub async fn load(state: &AppState) -> AppResult<Worklist> {
         .order_by_asc(lot::Column::ExpiresAt)
         .all(db)
         .await?;
-    let counts: Vec<(Uuid, String, i64)> = vial::Entity::find()
+    let counts: Vec<(Uuid, String, i64)> = vials
         .select_only()
         .column(vial::Column::LotId)
         .column(vial::Column::Status)
@@ -97,7 +120,7 @@ pub async fn load(state: &AppState) -> AppResult<Worklist> {
         thawed_vials: total(VialStatus::Thawed),
         ..Worklist::default()
     };
-    list.unstored_vials = vial::Entity::find()
+    list.unstored_vials = unstored
         .filter(vial::Column::BoxId.is_null())
         .filter(vial::Column::Status.is_in([
             VialStatus::Quarantine.as_str(),
@@ -126,7 +149,7 @@ pub async fn load(state: &AppState) -> AppResult<Worklist> {
             _ => {}
         }
     }
-    let doses = dose::Entity::find()
+    let doses = doses
         .filter(dose::Column::Status.is_in(DoseStatus::OPEN.map(DoseStatus::as_str)))
         .find_also_related(patient::Entity)
         .order_by_asc(dose::Column::CreatedAt)
@@ -194,13 +217,20 @@ pub struct ClinicDay {
     pub infusions_due: Vec<InfusionDue>,
 }
 
-pub async fn clinic_day(state: &AppState) -> AppResult<ClinicDay> {
+pub async fn clinic_day(state: &AppState, sites: &SiteScope) -> AppResult<ClinicDay> {
+    if sites.is_nowhere() {
+        return Ok(ClinicDay::default());
+    }
     let db = state.db.conn();
     let now = state.clock.now();
     let zone = state.settings.timezone;
     let today = zone.date(now);
     let rules = protocol::current(db).await?.protocol;
-    let patients = patient::Entity::find()
+    let mut patients = patient::Entity::find();
+    if let Some(at) = sites.on(db.get_database_backend(), patient::Column::SiteId) {
+        patients = patients.filter(at);
+    }
+    let patients = patients
         .order_by_asc(patient::Column::SubjectCode)
         .all(db)
         .await?;
@@ -259,4 +289,35 @@ pub async fn clinic_day(state: &AppState) -> AppResult<ClinicDay> {
         }
     }
     Ok(day)
+}
+
+/// Shipments waiting for someone at these sites: to seal or hand to the
+/// courier at the sending end, to record the arrival of or receive at the
+/// receiving end; oldest first.
+pub async fn shipments(state: &AppState, sites: &SiteScope) -> AppResult<Vec<shipment::Model>> {
+    let SiteScope::Only(ids) = sites else {
+        return Ok(Vec::new());
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sending = shipment::Column::FromSiteId.is_in(ids.iter().copied()).and(
+        shipment::Column::Status.is_in([
+            ShipmentStatus::Packing.as_str(),
+            ShipmentStatus::Sealed.as_str(),
+        ]),
+    );
+    let receiving =
+        shipment::Column::ToSiteId
+            .is_in(ids.iter().copied())
+            .and(shipment::Column::Status.is_in([
+                ShipmentStatus::InTransit.as_str(),
+                ShipmentStatus::Arrived.as_str(),
+            ]));
+    Ok(shipment::Entity::find()
+        .filter(sending.or(receiving))
+        .order_by_asc(shipment::Column::CreatedAt)
+        .limit(50)
+        .all(state.db.conn())
+        .await?)
 }

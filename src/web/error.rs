@@ -174,6 +174,9 @@ pub fn sentence(error: &AppError, zone: SiteZone) -> String {
             ),
         },
         AppError::MalformedRequest(_) => "The form could not be read; check every field and send it again".to_owned(),
+        AppError::SiteRequired { count } => {
+            format!("You work at {count} sites: choose the site this belongs to")
+        }
         AppError::WeightChangeUnconfirmed { .. } => error
             .to_string()
             .replace(" (confirm_change: true for a weight, confirm_weight: true at enrolment)", ""),

@@ -11,6 +11,7 @@ use crate::domain::visits::VisitStatus;
 use crate::domain::zone::SiteZone;
 use crate::error::AppError;
 use crate::i18n::{arg, t, t_with};
+use crate::services::lists::SiteScope;
 use crate::services::{auth, ledger, throttle, visits, worklist};
 use crate::state::AppState;
 use crate::web::accounts::sign_in_watch;
@@ -46,11 +47,10 @@ pub async fn home(
             "",
         ));
     };
-    let web = WebUser::from_parts(
-        user,
-        session_token(&headers).unwrap_or_default(),
-        state.settings.timezone,
-    );
+    let zone = crate::services::sites::zone_of_user(&state, user.user_id)
+        .await
+        .unwrap_or(state.settings.timezone);
+    let web = WebUser::from_parts(user, session_token(&headers).unwrap_or_default(), zone);
     crate::web::session::speak_their_language(&state, &web).await;
     if !query.next.is_empty() && safe_next(&query.next) != "/" {
         return Ok(page::see_other(safe_next(&query.next)));
@@ -59,21 +59,28 @@ pub async fn home(
         Role::Admin => Some(throttle::report(&state).await?),
         _ => None,
     };
+    // what is at the sites this person works at
+    let sites = SiteScope::of_user(&state, web.user.user_id, None).await?;
     let day = match web.user.role {
-        Role::Pharmacist | Role::Clinician => worklist::clinic_day(&state).await?,
+        Role::Pharmacist | Role::Clinician => worklist::clinic_day(&state, &sites).await?,
         _ => worklist::ClinicDay::default(),
     };
     let visits = match web.user.role {
-        Role::Clinician | Role::Quality => Some(visits::to_do_today(&state).await?),
+        Role::Clinician | Role::Quality => Some(visits::to_do_today(&state, &sites).await?),
         _ => None,
     };
-    let list = worklist::load(&state).await?;
+    let list = worklist::load(&state, &sites).await?;
+    let shipments = match web.user.role {
+        Role::Lab | Role::Pharmacist => worklist::shipments(&state, &sites).await?,
+        _ => Vec::new(),
+    };
     let ledger = LedgerStanding {
         check: ledger::last_check(&state),
         alarm: state.db.floor().alarm(),
         signing_key: state.checkpoint_signer.as_ref().map(|s| s.public_key()),
     };
     let home = Home {
+        shipments: &shipments,
         list: &list,
         day: &day,
         watch: watch.as_ref(),
@@ -96,6 +103,8 @@ struct LedgerStanding {
 /// What the home page shows, by role.
 struct Home<'a> {
     list: &'a worklist::Worklist,
+    /// Shipments waiting for the lab or pharmacy at either end.
+    shipments: &'a [crate::entities::shipment::Model],
     day: &'a worklist::ClinicDay,
     watch: Option<&'a throttle::Report>,
     /// Assessment visits to do today (clinician and quality).
@@ -203,6 +212,7 @@ fn lots_table(lots: &[worklist::LotItem], vials_label: &str, zone: SiteZone) -> 
 fn home_view(user: &WebUser, home: &Home, flash: &Flash) -> Markup {
     let Home {
         list,
+        shipments,
         day,
         watch,
         visits,
@@ -256,6 +266,21 @@ fn home_view(user: &WebUser, home: &Home, flash: &Flash) -> Markup {
                                 }
                             } }
                         }
+                    }
+                }
+            }
+            @if !shipments.is_empty() {
+                section class="card" {
+                    h2 { (t("home-shipments")) }
+                    table {
+                        thead { tr { th { (t("ship-col-code")) } th { (t("col-status")) } th { (t("ship-col-created")) } } }
+                        tbody { @for s in shipments.iter() {
+                            tr {
+                                td { a class="code" href={ "/shipments/" (s.id) } { (s.code) } }
+                                td { (pill(s.status)) }
+                                td { (user.when(s.created_at)) }
+                            }
+                        } }
                     }
                 }
             }

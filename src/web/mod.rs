@@ -24,7 +24,9 @@ pub mod refusals;
 pub mod scan;
 pub mod search;
 pub mod session;
+pub mod shipments;
 pub mod sign_in;
+pub mod site_choice;
 pub mod trace;
 pub mod user;
 
@@ -83,6 +85,10 @@ pub fn pages() -> Router<AppState> {
         .route("/stock", get(inventory::expiry::stock_page))
         .route("/storage", get(inventory::storage::storage_root))
         .route("/storage/{id}", get(inventory::storage::storage_page))
+        .route(
+            "/holds/{id}/{action}",
+            post(inventory::temperature::hold_decision),
+        )
         .route("/patients", get(lists::patient_list))
         .route("/lots", get(lists::lot_list))
         .route("/vials", get(lists::vial_list))
@@ -131,6 +137,7 @@ pub fn pages() -> Router<AppState> {
         .merge(accounts::routes())
         .merge(protocol::routes())
         .merge(printing::routes())
+        .merge(shipments::routes())
 }
 
 /// Keeps a form's entry through a session that ended (every page loads it).

@@ -162,6 +162,7 @@ fn nav(user: &WebUser) -> Markup {
                     a href="/stock" { (t("nav-stock")) }
                 }
                 @if matches!(role, Role::Lab | Role::Quality) { a href="/donors" { (t("nav-donors")) } }
+                @if matches!(role, Role::Lab | Role::Pharmacist) { a href="/shipments" { (t("nav-shipments")) } }
                 a href="/patients" { (t("nav-patients")) }
                 @if matches!(role, Role::Pharmacist | Role::Clinician | Role::Quality) {
                     a href="/doses" { (t("nav-doses")) }

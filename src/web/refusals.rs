@@ -141,9 +141,46 @@ fn body(error: &AppError, zone: SiteZone) -> String {
             "refusal-wrong-site",
             &[("what", what.clone()), ("at", at.clone())],
         ),
+        E::ContainerInUse {
+            container,
+            shipment,
+        } => zh(
+            "refusal-container-in-use",
+            &[
+                ("container", container.clone()),
+                ("shipment", shipment.clone()),
+            ],
+        ),
+        E::InShipment { vial, shipment } => zh(
+            "refusal-in-shipment",
+            &[("vial", vial.clone()), ("shipment", shipment.clone())],
+        ),
+        E::ShipmentEmpty { shipment } => {
+            zh("refusal-shipment-empty", &[("shipment", shipment.clone())])
+        }
+        E::NotShippable { vials } => zh(
+            "refusal-not-shippable",
+            &[("count", s(&vials.len())), ("vials", vials.join("；"))],
+        ),
+        E::ReceiptIncomplete {
+            missing,
+            discrepancies,
+        } => zh(
+            "refusal-receipt-incomplete",
+            &[
+                ("missing", missing.join("、")),
+                ("discrepancies", discrepancies.join("、")),
+                ("missing_count", s(&missing.len())),
+                ("discrepancy_count", s(&discrepancies.len())),
+            ],
+        ),
         E::Exhausted(message) => invalid_field("", message, zone),
         E::PayloadTooLarge => zh("refusal-payload-too-large", &[]),
         E::InvalidField { field, message } => invalid_field(field, message, zone),
+        E::InvalidReadings { problems } => zh(
+            "refusal-invalid-readings",
+            &[("problems", problems.join("；"))],
+        ),
         E::WeakPassword(weak) => weak_password(weak),
         E::LastAdministrator => zh("refusal-last-administrator", &[]),
         E::ScreeningIncomplete(gaps) => zh(

@@ -65,7 +65,13 @@ impl FromRequestParts<AppState> for WebUser {
             return Err(sign_in(false));
         };
         let user = match auth::authenticate(state, token).await {
-            Ok(user) => WebUser::from_parts(user, token, state.settings.timezone),
+            // times in the zone of the person's sites
+            Ok(user) => {
+                let zone = crate::services::sites::zone_of_user(state, user.user_id)
+                    .await
+                    .unwrap_or(state.settings.timezone);
+                WebUser::from_parts(user, token, zone)
+            }
             Err(_) => return Err(sign_in(true)),
         };
         speak_their_language(state, &user).await;

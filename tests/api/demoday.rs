@@ -73,9 +73,35 @@ async fn the_demo_leaves_a_day_in_progress_with_work_for_every_role(app: TestApp
     assert_eq!(summary.infusions, 26 * 6 + 4 + 3 + 2 + 1);
     assert_eq!(summary.doses_in_progress, 3);
     assert_eq!((summary.donors, summary.lots, summary.vials), (7, 6, 912));
+    // the second site: a shipment received there, and one excursion of its
+    // tank holding the six vials it brought
+    {
+        use sea_orm::EntityTrait;
+        let shipments = celltrail::entities::shipment::Entity::find()
+            .all(app.state.db.conn())
+            .await
+            .unwrap();
+        assert_eq!(shipments.len(), 1);
+        assert_eq!(shipments[0].status.as_str(), "received");
+        let holds = celltrail::entities::hold::Entity::find()
+            .all(app.state.db.conn())
+            .await
+            .unwrap();
+        assert_eq!(holds.len(), 1, "one excursion");
+        let held = celltrail::entities::hold_vial::Entity::find()
+            .all(app.state.db.conn())
+            .await
+            .unwrap();
+        assert_eq!(held.len(), 6, "the six vials the shipment brought");
+    }
 
     // what each home is made of
-    let list = worklist::load(&app.state).await.unwrap();
+    let list = worklist::load(
+        &app.state,
+        &celltrail::services::lists::SiteScope::Everywhere,
+    )
+    .await
+    .unwrap();
     assert_eq!(list.awaiting_release.len(), 1);
     assert_eq!(list.awaiting_release[0].code, summary.quarantine_lot);
     assert_eq!(list.awaiting_release[0].vials, 40);
@@ -100,7 +126,12 @@ async fn the_demo_leaves_a_day_in_progress_with_work_for_every_role(app: TestApp
     ] {
         assert!(open.contains(&expected), "{expected:?} in {open:?}");
     }
-    let day = worklist::clinic_day(&app.state).await.unwrap();
+    let day = worklist::clinic_day(
+        &app.state,
+        &celltrail::services::lists::SiteScope::Everywhere,
+    )
+    .await
+    .unwrap();
     let due: Vec<(&str, i32, bool)> = day
         .infusions_due
         .iter()
@@ -113,9 +144,12 @@ async fn the_demo_leaves_a_day_in_progress_with_work_for_every_role(app: TestApp
         })
         .collect();
     assert_eq!(due, vec![("PV-027", 5, true)]);
-    let visits = celltrail::services::visits::to_do_today(&app.state)
-        .await
-        .unwrap();
+    let visits = celltrail::services::visits::to_do_today(
+        &app.state,
+        &celltrail::services::lists::SiteScope::Everywhere,
+    )
+    .await
+    .unwrap();
     let follow_ups: Vec<(&str, i32)> = visits
         .visits
         .iter()

@@ -602,7 +602,7 @@ pub async fn send_form(room: &PrintRoom, cookie: &str, fields: &[(&str, &str)]) 
     (message, key == "ok")
 }
 
-fn percent_decode(text: &str) -> String {
+pub(crate) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;

@@ -18,6 +18,7 @@ on_both_databases!(
     new_records_belong_to_the_site_of_whoever_makes_them,
     a_vial_is_stored_and_dosed_only_at_its_site,
     a_record_of_another_site_is_scanned_to_see_where_it_is,
+    two_administrators_racing_for_one_facility_code,
 );
 
 const DEFAULT_SITE: &str = "00000000-0000-7000-8000-000000000001";
@@ -544,4 +545,23 @@ async fn a_record_of_another_site_is_scanned_to_see_where_it_is(app: TestApp) {
         "{html}"
     );
     assert!(!html.contains("id=\"scan-next\""), "no box is asked for");
+}
+
+async fn two_administrators_racing_for_one_facility_code(app: TestApp) {
+    let admin = app.admin_token().await;
+    let body = |name: &str| json!({ "name": name, "kind": "clinical", "facility_code": "B1234", "time_zone": "UTC" });
+    let (a, b) = tokio::join!(
+        app.post("/api/v1/sites", Some(&admin), body("Ward 3")),
+        app.post("/api/v1/sites", Some(&admin), body("Ward 4"))
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "{} {}", a.body, b.body);
+    let lost = if a.status.as_u16() == 409 { a } else { b };
+    let details = lost.expect_error(409, "site_taken");
+    assert_eq!(
+        details["field"], "facility_code",
+        "the clash is named: {details}"
+    );
+    assert_eq!(details["value"], "B1234");
 }

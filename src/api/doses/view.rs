@@ -22,6 +22,15 @@ pub struct DoseView {
     pub scan_payload: String,
     pub patient_id: Uuid,
     pub subject_code: String,
+    /// The patient's ISBT 128 Chain of Identity identifier (15 data
+    /// characters), printed on the bag beside the DIN; null only for a
+    /// patient enrolled before identifiers existed, until the service
+    /// next starts.
+    #[schema(example = "CHA999926000001")]
+    pub coi: Option<String>,
+    /// As printed for people, the check character last.
+    #[schema(example = "CH A9999 26 000001 *")]
+    pub coi_display: Option<String>,
     /// Which infusion of the patient this is (1-based).
     pub infusion_number: i32,
     pub infusions_total: i32,
@@ -167,6 +176,7 @@ impl TryFrom<DoseRecord> for DoseView {
         let DoseRecord {
             dose,
             subject_code,
+            coi,
             lot,
             weight,
             vials,
@@ -182,6 +192,11 @@ impl TryFrom<DoseRecord> for DoseView {
             code: dose.code.into(),
             patient_id: dose.patient_id,
             subject_code,
+            coi_display: coi.as_deref().map(|c| {
+                let (display, check) = crate::domain::coi::display_parts(c);
+                format!("{display} {check}")
+            }),
+            coi,
             infusion_number: dose.infusion_number,
             infusions_total,
             status: dose.status,

@@ -81,6 +81,18 @@ pub struct PatientView {
     pub id: Uuid,
     /// e.g. `PV-007`: how the product side names the patient.
     pub subject_code: String,
+    /// The ISBT 128 Chain of Identity identifier (data structure 040): its
+    /// 15 data characters, `CH`, the enrolling site's facility
+    /// identification number, the year of issue and the sequence. Null only
+    /// for a patient enrolled before identifiers existed, until the
+    /// service next starts.
+    #[schema(example = "CHA999926000001")]
+    pub coi: Option<String>,
+    /// As printed for people, with the boxed ISO 7064 MOD 37-2 check
+    /// character last (typed back with it, a wrong one is refused).
+    #[schema(example = "CH A9999 26 000001 *")]
+    pub coi_display: Option<String>,
+    pub coi_check_character: Option<String>,
     /// What the wristband's QR encodes: `CT1:P:<subject code>`.
     pub scan_payload: String,
     pub birth_date: NaiveDate,
@@ -223,6 +235,15 @@ impl PatientView {
                 .height_mm
                 .map(|mm| format!("{}.{}", mm / 10, mm % 10)),
             site_id: patient.site_id,
+            coi_display: patient.coi.as_deref().map(|c| {
+                let (display, check) = crate::domain::coi::display_parts(c);
+                format!("{display} {check}")
+            }),
+            coi_check_character: patient
+                .coi
+                .as_deref()
+                .map(|c| crate::domain::coi::display_parts(c).1),
+            coi: patient.coi.clone(),
             id: patient.id,
             subject_code: patient.subject_code.into(),
             birth_date: patient.birth_date,
@@ -348,7 +369,10 @@ async fn enrol(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PatientList {
-    /// A subject code, or the start of one; a scanned wristband works too.
+    /// A subject code, or the start of one; a scanned wristband works too;
+    /// or a whole Chain of Identity identifier (`CHA999926000001`, spaced
+    /// as printed, with or without its check character or the `&/` of
+    /// its barcode), which finds its patient.
     pub q: Option<String>,
     /// Only this one of the caller's sites (`403 not_your_site` for a
     /// site they do not work at); by default every site they work at.
@@ -373,6 +397,21 @@ async fn list_patients(
 ) -> AppResult<ApiJson<PatientPage>> {
     let sites =
         services::lists::SiteScope::of_user(&state, auth.user.user_id, query.site_id).await?;
+    if let Some(coi) = coi_searched(query.q.as_deref())? {
+        page_request(None, query.limit, query.cursor.as_deref())?;
+        if let Some(found) = patients::coi::by_coi(state.db.conn(), &coi).await?
+            && match &sites {
+                services::lists::SiteScope::Everywhere => true,
+                services::lists::SiteScope::Only(ids) => ids.contains(&found.site_id),
+            }
+        {
+            let record = patients::record(state.db.conn(), found).await?;
+            return Ok(ApiJson(PatientPage {
+                items: vec![view(&state, record).await?],
+                next_cursor: None,
+            }));
+        }
+    }
     let page = page_request(query.q.as_deref(), query.limit, query.cursor.as_deref())?;
     let found = services::lists::patients(&state, &sites, &page).await?;
     let mut items = Vec::with_capacity(found.items.len());
@@ -396,4 +435,19 @@ async fn get_patient(
 ) -> AppResult<ApiJson<PatientView>> {
     let record = patients::get(&state, id).await?;
     Ok(ApiJson(view(&state, record).await?))
+}
+
+/// A search that is a whole Chain of Identity identifier. A wrong check
+/// character is refused, as a DIN's is; anything else that is not an
+/// identifier is searched as a subject code.
+fn coi_searched(q: Option<&str>) -> AppResult<Option<crate::domain::coi::Coi>> {
+    use crate::domain::coi::{Coi, CoiError};
+    let Some(q) = q else {
+        return Ok(None);
+    };
+    match Coi::parse_typed(q) {
+        Ok(coi) => Ok(Some(coi)),
+        Err(e @ CoiError::CheckCharacterMismatch { .. }) => Err(AppError::invalid("q", e)),
+        Err(_) => Ok(None),
+    }
 }

@@ -72,6 +72,16 @@ struct WeightRecorded {
     measured_at: DateTime<Utc>,
 }
 
+/// `patient.enrolled` (its `coi` since identifiers exist) and
+/// `patient.coi_assigned`.
+#[derive(Deserialize)]
+struct PatientCoi<'a> {
+    #[serde(borrow, default)]
+    subject_code: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    coi: Option<Cow<'a, str>>,
+}
+
 #[derive(Deserialize)]
 struct WeightVoided {
     weight_id: Uuid,
@@ -230,8 +240,8 @@ impl Replay {
             // Shipping: packed, a vial leaves its box; received, it is
             // in the box it was scanned into (the details name it); not
             // arrived, it is discarded. Holds change the status only.
-            "vial.packed" | "vial.unpacked" | "vial.received" | "vial.lost" | "vial.held"
-            | "vial.hold_released" => {
+            "vial.packed" | "vial.unpacked" | "vial.received" | "vial.arrived" | "vial.lost"
+            | "vial.held" | "vial.hold_released" => {
                 let Some(d) = read::<Status>(details) else {
                     return false;
                 };
@@ -371,6 +381,20 @@ impl Replay {
                 infusion.volume_infused_ul = Some(Some(d.volume_infused_ul));
                 let dose = self.doses.entry(d.dose_id).or_default();
                 dose.status = next_status(&dose.status, DoseAction::CompleteInfusion);
+            }
+            // an enrolment written before identifiers existed leaves the
+            // identifier unknown until `patient.coi_assigned` gives it
+            "patient.enrolled" | "patient.coi_assigned" => {
+                let Some(d) = read::<PatientCoi>(details) else {
+                    return false;
+                };
+                let patient = self.patients.entry(id).or_default();
+                if let Some(code) = d.subject_code {
+                    patient.0 = code.into_owned();
+                }
+                if let Some(coi) = d.coi {
+                    patient.1 = Some(Some(coi.into_owned()));
+                }
             }
             "patient.weight_recorded" => {
                 let Some(d) = read::<WeightRecorded>(details) else {

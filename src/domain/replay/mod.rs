@@ -30,8 +30,8 @@ use uuid::Uuid;
 
 pub use compare::{Difference, MAX_NAMED, ReplayReport};
 pub use tables::{
-    DonorRow, DoseRow, InfusionRow, LotRow, QcRow, ScreeningRow, SignatureRow, StorageRow, Tables,
-    UserRow, VialRow, WeightRow,
+    DonorRow, DoseRow, InfusionRow, LotRow, PatientRow, QcRow, ScreeningRow, SignatureRow,
+    StorageRow, Tables, UserRow, VialRow, WeightRow,
 };
 
 /// One event as the replay reads it.
@@ -140,6 +140,8 @@ pub struct Replay {
     screening: HashMap<Uuid, Screening>,
     storage: HashMap<Uuid, Storage>,
     users: HashMap<Uuid, User>,
+    /// Each patient's subject code and Chain of Identity identifier.
+    patients: HashMap<Uuid, (String, Known<Option<String>>)>,
     signed: BTreeMap<i64, Signed>,
     unreadable: Vec<i64>,
 }

@@ -20,6 +20,16 @@ pub struct Tables {
     pub storage: Vec<StorageRow>,
     pub users: Vec<UserRow>,
     pub signatures: Vec<SignatureRow>,
+    pub patients: Vec<PatientRow>,
+}
+
+/// A patient as far as the replay compares it: its Chain of Identity
+/// identifier (`domain::coi`).
+#[derive(Debug, Clone)]
+pub struct PatientRow {
+    pub id: Uuid,
+    pub subject_code: String,
+    pub coi: Option<String>,
 }
 
 #[derive(Debug, Clone)]

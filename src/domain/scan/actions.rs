@@ -162,6 +162,75 @@ pub fn box_actions(role: Role, has_room: bool) -> Vec<&'static str> {
     actions
 }
 
+/// What the person holding a shipment's packing list (or its shipper) may
+/// do with the shipment now: the sending site's lab packs, seals or
+/// cancels it while packing; the lab or pharmacy hands it to the courier
+/// (`pick_up`) at the sending end and records its `arrive`al, scans its
+/// vials in (`scan_in`) and signs the receipt (`receive`) at the receiving
+/// end. Anyone working at either end may open it and print its packing
+/// list; someone of a third site only looks at what the scan says (the
+/// shipment's page and papers are its two sites').
+pub fn shipment_actions(
+    role: Role,
+    status: crate::domain::shipment::ShipmentStatus,
+    sending: bool,
+    receiving: bool,
+) -> Vec<&'static str> {
+    use crate::domain::shipment::{ShipmentAction as A, shipment_transition};
+    let can = |action| shipment_transition(status, action).is_ok();
+    let mut actions = Vec::new();
+    if !(sending || receiving) || role == Role::Admin {
+        return actions;
+    }
+    let handler = matches!(role, Role::Lab | Role::Pharmacist);
+    if sending && role == Role::Lab {
+        for (action, name) in [(A::Pack, "pack"), (A::Seal, "seal"), (A::Cancel, "cancel")] {
+            if can(action) {
+                actions.push(name);
+            }
+        }
+    }
+    if sending && handler && can(A::PickUp) {
+        actions.push("pick_up");
+    }
+    if handler && can(A::Transfer) {
+        actions.push("transfer");
+    }
+    if receiving && handler {
+        for (action, name) in [
+            (A::Arrive, "arrive"),
+            (A::ScanIn, "scan_in"),
+            (A::Receive, "receive"),
+        ] {
+            if can(action) {
+                actions.push(name);
+            }
+        }
+    }
+    actions.extend(["open", "packing_list"]);
+    actions
+}
+
+/// What the person holding a shipping container may do: what its current
+/// (unreceived) shipment allows them (`shipment_actions`), or, when it is
+/// on none, start a shipment in it (the lab of the site it is at); the lab
+/// there prints its label either way.
+pub fn shipper_actions(
+    role: Role,
+    at_its_site: bool,
+    shipment: Option<(crate::domain::shipment::ShipmentStatus, bool, bool)>,
+) -> Vec<&'static str> {
+    let mut actions = match shipment {
+        Some((status, sending, receiving)) => shipment_actions(role, status, sending, receiving),
+        None if at_its_site && role == Role::Lab => vec!["create_shipment"],
+        None => Vec::new(),
+    };
+    if at_its_site && role == Role::Lab {
+        actions.push("print_label");
+    }
+    actions
+}
+
 /// The actions of a record held at another site than the person's: looking
 /// (history, trace, opening) only. A vial of another site can be scanned
 /// to see where it is, never moved, reserved or given there.

@@ -7,7 +7,9 @@
 //! characters is a 25 × 25 module symbol at error correction Q. Payloads
 //! carry codes only: no names, birth dates or donor codes. A storage box's
 //! label carries the box's id (`CT1:B:<UUID>`): boxes have no other code,
-//! and a box is never typed, it is scanned or chosen from a list.
+//! and a box is never typed, it is scanned or chosen from a list. A
+//! shipping container (dry shipper) carries its code (`CT1:S:DS-07`), a
+//! shipment's packing list its code (`CT1:H:SH-2026-0012`).
 //!
 //! The parser is total: any string gives a `Scanned` or a `ScanError`.
 //!
@@ -20,7 +22,8 @@ use crate::domain::din::{Din, DinError};
 use crate::domain::lifecycle::string_enum;
 
 pub use actions::{
-    box_actions, dose_actions, elsewhere, lot_actions, patient_actions, vial_actions,
+    box_actions, dose_actions, elsewhere, lot_actions, patient_actions, shipment_actions,
+    shipper_actions, vial_actions,
 };
 
 /// The format version every payload starts with.
@@ -38,6 +41,8 @@ string_enum!(
         Patient => "patient",
         Dose => "dose",
         Box => "box",
+        Shipper => "shipper",
+        Shipment => "shipment",
     }
 );
 
@@ -49,6 +54,8 @@ impl ScanKind {
             ScanKind::Patient => 'P',
             ScanKind::Dose => 'D',
             ScanKind::Box => 'B',
+            ScanKind::Shipper => 'S',
+            ScanKind::Shipment => 'H',
         }
     }
 
@@ -59,6 +66,8 @@ impl ScanKind {
             "P" => Some(ScanKind::Patient),
             "D" => Some(ScanKind::Dose),
             "B" => Some(ScanKind::Box),
+            "S" => Some(ScanKind::Shipper),
+            "H" => Some(ScanKind::Shipment),
             _ => None,
         }
     }
@@ -90,7 +99,7 @@ pub enum ScanError {
     TooLong,
     #[error("unsupported label format {0:?}; this service reads CT1 labels")]
     UnsupportedVersion(String),
-    #[error("{0:?} is not a kind of record (V, L, P, D or B)")]
+    #[error("{0:?} is not a kind of record (V, L, P, D, B, S or H)")]
     UnknownKind(String),
     #[error("the code in the label is empty, too long or holds characters codes never have")]
     BadCode,

@@ -188,6 +188,94 @@ fn dose_and_patient_actions_follow_the_role() {
     );
 }
 
+#[test]
+fn a_shipper_and_a_shipment_have_their_own_letters() {
+    assert_eq!(payload(ScanKind::Shipper, "DS-07"), "CT1:S:DS-07");
+    assert_eq!(
+        payload(ScanKind::Shipment, "SH-2026-0012"),
+        "CT1:H:SH-2026-0012"
+    );
+    assert_eq!(
+        parse("ct1:s:ds-07\r\n"),
+        Ok(Scanned::Payload {
+            kind: ScanKind::Shipper,
+            code: "DS-07".into()
+        })
+    );
+    assert_eq!(
+        parse("CT1:H:SH-2026-0012"),
+        Ok(Scanned::Payload {
+            kind: ScanKind::Shipment,
+            code: "SH-2026-0012".into()
+        })
+    );
+    // each letter names one kind
+    let letters: std::collections::HashSet<char> =
+        ScanKind::ALL.iter().map(|k| k.letter()).collect();
+    assert_eq!(letters.len(), ScanKind::ALL.len());
+    assert_eq!(parse("CT1:S:"), Err(ScanError::BadCode));
+}
+
+#[test]
+fn shipment_actions_follow_its_status_the_role_and_the_end() {
+    use crate::domain::shipment::ShipmentStatus as S;
+    // the sending lab packs, seals or cancels; the receiving end only looks
+    assert_eq!(
+        shipment_actions(Role::Lab, S::Packing, true, false),
+        ["pack", "seal", "cancel", "open", "packing_list"]
+    );
+    assert_eq!(
+        shipment_actions(Role::Lab, S::Packing, false, true),
+        ["open", "packing_list"]
+    );
+    assert_eq!(
+        shipment_actions(Role::Pharmacist, S::Packing, true, false),
+        ["open", "packing_list"]
+    );
+    assert_eq!(
+        shipment_actions(Role::Lab, S::Sealed, true, false),
+        ["pick_up", "open", "packing_list"]
+    );
+    assert_eq!(
+        shipment_actions(Role::Pharmacist, S::InTransit, false, true),
+        ["transfer", "arrive", "open", "packing_list"]
+    );
+    assert_eq!(
+        shipment_actions(Role::Lab, S::Arrived, false, true),
+        ["scan_in", "receive", "open", "packing_list"]
+    );
+    assert_eq!(
+        shipment_actions(Role::Lab, S::Arrived, true, false),
+        ["open", "packing_list"]
+    );
+    assert_eq!(
+        shipment_actions(Role::Quality, S::Arrived, false, true),
+        ["open", "packing_list"]
+    );
+    // a third site, or the administrator: nothing
+    assert!(shipment_actions(Role::Lab, S::Packing, false, false).is_empty());
+    assert!(shipment_actions(Role::Admin, S::Packing, true, true).is_empty());
+    assert_eq!(
+        shipment_actions(Role::Lab, S::Received, false, true),
+        ["open", "packing_list"]
+    );
+    // a shipper: its shipment's actions, or a new shipment in it
+    assert_eq!(
+        shipper_actions(Role::Lab, true, None),
+        ["create_shipment", "print_label"]
+    );
+    assert_eq!(
+        shipper_actions(Role::Lab, true, Some((S::Sealed, true, false))),
+        ["pick_up", "open", "packing_list", "print_label"]
+    );
+    assert_eq!(
+        shipper_actions(Role::Lab, false, Some((S::InTransit, false, true))),
+        ["transfer", "arrive", "open", "packing_list"]
+    );
+    assert!(shipper_actions(Role::Lab, false, None).is_empty());
+    assert!(shipper_actions(Role::Pharmacist, true, None).is_empty());
+}
+
 proptest! {
     #[test]
     fn parsing_any_string_never_panics(input in ".{0,200}") {

@@ -90,6 +90,9 @@ pub(crate) fn lot_usable(lot: &lot::Model, at: DateTime<Utc>) -> AppResult<()> {
 pub struct DoseRecord {
     pub dose: dose::Model,
     pub subject_code: String,
+    /// The patient's ISBT 128 Chain of Identity identifier (15 data
+    /// characters), printed on the bag beside the DIN.
+    pub coi: Option<String>,
     /// The patient's second identifier, printed (never encoded) on the bag.
     pub birth_date: NaiveDate,
     pub lot: lot::Model,
@@ -297,6 +300,7 @@ pub(crate) async fn records(
                 .map(|t| crate::domain::dose::use_by(t, rules.post_thaw_shelf_life_minutes)),
             infusions_total: rules.infusions,
             subject_code: patient.subject_code.clone().into(),
+            coi: patient.coi.clone(),
             birth_date: patient.birth_date,
             counts: counts.remove(&dose.id).unwrap_or_default(),
             infusion: infusions.remove(&dose.id),

@@ -302,6 +302,7 @@ pub async fn order(
     txn.commit().await?;
     Ok(DoseRecord {
         dose: model,
+        coi: patient.coi.clone(),
         subject_code: patient.subject_code.into(),
         birth_date: patient.birth_date,
         lot,

@@ -107,6 +107,16 @@ pub async fn thaw(
             uncounted: v.status == VialStatus::Reserved,
         })
         .collect();
+    // a vial of the dose held (a temperature excursion) or discarded
+    // since it was reserved is not thawed: the lifecycle says why
+    for v in &record.vials {
+        if !matches!(v.status, VialStatus::Reserved | VialStatus::Thawed) {
+            crate::domain::lifecycle::vial_transition(
+                v.status,
+                crate::domain::lifecycle::VialAction::Thaw,
+            )?;
+        }
+    }
     let counted: HashSet<Uuid> = by_id.keys().copied().collect();
     check_counted_vials(&dose_vials, &counted, counting.correction.is_some())?;
     if dose_vials.iter().any(|v| v.uncounted) {

@@ -83,6 +83,7 @@ pub async fn enrol_confirming(
         check_height_mm(mm)?;
     }
     let site_id = sites::for_new_record(state, actor, new.site_id).await?;
+    let site = sites::get(state, site_id).await?;
     let txn = state.db.write().await?;
     let current = protocol::current(&txn).await?;
     let rules = &current.protocol;
@@ -128,6 +129,8 @@ pub async fn enrol_confirming(
         weight_confirmed = concerns;
     }
     let criteria = serde_json::to_string(&new.criteria).map_err(AppError::internal)?;
+    // the site's next Chain of Identity identifier, in this transaction
+    let coi = super::coi::issue(&txn, &site, now).await?;
     let model = patient::Model {
         id: Uuid::now_v7(),
         subject_code,
@@ -144,6 +147,7 @@ pub async fn enrol_confirming(
         enrolment_weight_unit: enrolment_weight.as_ref().map(|w| w.2),
         height_mm: new.height_mm,
         site_id,
+        coi: Some(coi.compact()),
     };
     let inserted = patient::Entity::insert(model.clone().into_active_model())
         .exec_without_returning(&txn)
@@ -174,6 +178,8 @@ pub async fn enrol_confirming(
             })),
             "height_mm": model.height_mm,
             "site_id": site_id,
+            "coi": coi.compact(),
+            "coi_check_character": coi.check_character().to_string(),
             "enrolment_weight_confirmed": (!weight_confirmed.is_empty()).then_some(&weight_confirmed),
         })),
     )

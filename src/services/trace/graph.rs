@@ -63,7 +63,7 @@ pub(super) async fn dose_graph(
             .collect()
     };
     let patient_ids: Vec<Uuid> = doses.iter().map(|d| d.patient_id).collect();
-    let patients: HashMap<Uuid, String> = if patient_ids.is_empty() {
+    let patients: HashMap<Uuid, (String, Option<String>)> = if patient_ids.is_empty() {
         HashMap::new()
     } else {
         patient::Entity::find()
@@ -71,7 +71,7 @@ pub(super) async fn dose_graph(
             .all(db)
             .await?
             .into_iter()
-            .map(|p| (p.id, p.subject_code.into()))
+            .map(|p| (p.id, (p.subject_code.into(), p.coi)))
             .collect()
     };
     let infusion_ids: Vec<Uuid> = infusions.values().map(|i| i.id).collect();
@@ -87,7 +87,8 @@ pub(super) async fn dose_graph(
             .all(db)
             .await?
     };
-    let subject = |id: Uuid| patients.get(&id).cloned().unwrap_or_default();
+    let subject = |id: Uuid| patients.get(&id).map(|p| p.0.clone()).unwrap_or_default();
+    let coi_of = |id: Uuid| patients.get(&id).and_then(|p| p.1.clone());
     let mut by_dose: HashMap<Uuid, Vec<&dose_vial::Model>> = HashMap::new();
     for link in &links {
         by_dose.entry(link.dose_id).or_default().push(link);
@@ -127,6 +128,7 @@ pub(super) async fn dose_graph(
                 .or_insert_with(|| RecipientNode {
                     patient_id: d.patient_id,
                     subject_code: subject(d.patient_id),
+                    coi: coi_of(d.patient_id),
                     infusion_ids: Vec::new(),
                     infused_at: Vec::new(),
                 });
@@ -140,6 +142,7 @@ pub(super) async fn dose_graph(
             lot_id: d.lot_id,
             patient_id: d.patient_id,
             subject_code: subject(d.patient_id),
+            coi: coi_of(d.patient_id),
             infusion_number: d.infusion_number,
             vial_codes,
             volume_ul: d.volume_ul.map(i64::from),
@@ -205,6 +208,7 @@ pub(super) async fn vial_nodes(
             dose_id: dose.map(|d| d.id),
             dose_code: dose.map(|d| d.code.clone()),
             subject_code: dose.map(|d| d.subject_code.clone()),
+            coi: dose.and_then(|d| d.coi.clone()),
             infusion_id: dose.and_then(|d| d.infusion.as_ref().map(|i| i.id)),
         });
     }

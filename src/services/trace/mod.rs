@@ -16,7 +16,10 @@ use std::collections::BTreeMap;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use crate::entities::{donation, donor, dose, lot, qc_result, vial};
+use crate::domain::shipment::ShipmentStatus;
+use crate::entities::{
+    donation, donor, dose, lot, qc_result, shipment, shipment_item, shipping_container, site, vial,
+};
 use crate::error::{AppError, AppResult};
 use crate::services::store;
 use crate::state::AppState;
@@ -24,7 +27,7 @@ use crate::state::AppState;
 use graph::{dose_graph, vial_nodes};
 pub use nodes::{
     AdverseEventNode, DonationNode, DonorNode, DonorTrace, DoseNode, InfusionNode, LotNode,
-    LotTrace, PatientTrace, QcNode, RecipientNode, VialNode,
+    LotTrace, PatientTrace, QcNode, RecipientNode, ShipmentNode, VialNode,
 };
 use nodes::{donation_node, donor_node, lot_node};
 
@@ -53,8 +56,23 @@ pub async fn lot(state: &AppState, lot_id: Uuid) -> AppResult<LotTrace> {
         .all(db)
         .await?;
     let graph = dose_graph(db, doses).await?;
-    let vials = vial_nodes(state, vials, &graph).await?;
+    let shipments = shipments_of(db, &vials).await?;
+    let mut vials = vial_nodes(state, vials, &graph).await?;
+    // a vial in a shipper is where its shipment is
+    for node in vials.iter_mut().filter(|v| v.location.is_none()) {
+        if let Some((s, _)) = shipments.iter().find(|(s, packed)| {
+            packed.contains(&node.id)
+                && s.received_at.is_none()
+                && s.status != ShipmentStatus::Cancelled
+        }) {
+            node.location = Some(crate::domain::shipment::in_transit_location(
+                &s.container,
+                &s.code,
+            ));
+        }
+    }
     Ok(LotTrace {
+        shipments: shipments.into_iter().map(|(s, _)| s).collect(),
         lot: lot_node(lot),
         donation: donation_node(donation),
         donor: donor_node(donor),
@@ -103,6 +121,11 @@ pub async fn patient(state: &AppState, patient_id: Uuid) -> AppResult<PatientTra
     Ok(PatientTrace {
         patient_id,
         subject_code: patient.subject_code.into(),
+        coi_display: patient.coi.as_deref().map(|c| {
+            let (display, check) = crate::domain::coi::display_parts(c);
+            format!("{display} {check}")
+        }),
+        coi: patient.coi,
         enrolled_at: patient.enrolled_at,
         doses: graph.doses,
         vials,
@@ -198,4 +221,97 @@ pub async fn donor(state: &AppState, donor_id: Uuid) -> AppResult<DonorTrace> {
         recipients: graph.recipients,
         adverse_events: graph.adverse_events,
     })
+}
+
+/// The shipments that carried or carry these vials (a lot's), each with
+/// the ids of these vials on it: four queries, whatever the number of
+/// vials or shipments.
+async fn shipments_of(
+    db: &impl ConnectionTrait,
+    vials: &[vial::Model],
+) -> AppResult<Vec<(ShipmentNode, Vec<Uuid>)>> {
+    let ids: Vec<Uuid> = vials.iter().map(|v| v.id).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut on: BTreeMap<Uuid, Vec<(Uuid, Option<String>)>> = BTreeMap::new();
+    for chunk in ids.chunks(500) {
+        for line in shipment_item::Entity::find()
+            .filter(shipment_item::Column::VialId.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?
+        {
+            let missing = line.missing_reason.is_some().then(String::new);
+            on.entry(line.shipment_id)
+                .or_default()
+                .push((line.vial_id, missing));
+        }
+    }
+    // packed, not yet sealed: no line yet
+    for v in vials {
+        if let Some(s) = v.shipment_id {
+            let packed = on.entry(s).or_default();
+            if !packed.iter().any(|(id, _)| *id == v.id) {
+                packed.push((v.id, None));
+            }
+        }
+    }
+    if on.is_empty() {
+        return Ok(Vec::new());
+    }
+    let shipments = shipment::Entity::find()
+        .filter(shipment::Column::Id.is_in(on.keys().copied()))
+        .order_by_asc(shipment::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let sites: BTreeMap<Uuid, String> = site::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    let containers: BTreeMap<Uuid, String> = shipping_container::Entity::find()
+        .filter(shipping_container::Column::Id.is_in(shipments.iter().map(|s| s.container_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.code))
+        .collect();
+    let code_of: BTreeMap<Uuid, String> =
+        vials.iter().map(|v| (v.id, v.code.to_string())).collect();
+    Ok(shipments
+        .into_iter()
+        .map(|s| {
+            let lines = on.remove(&s.id).unwrap_or_default();
+            let mut vial_codes: Vec<String> = lines
+                .iter()
+                .filter_map(|(id, _)| code_of.get(id).cloned())
+                .collect();
+            vial_codes.sort();
+            let mut missing: Vec<String> = lines
+                .iter()
+                .filter(|(_, m)| m.is_some())
+                .filter_map(|(id, _)| code_of.get(id).cloned())
+                .collect();
+            missing.sort();
+            let packed = lines.iter().map(|(id, _)| *id).collect();
+            (
+                ShipmentNode {
+                    id: s.id,
+                    code: s.code,
+                    status: s.status,
+                    from_site: sites.get(&s.from_site_id).cloned().unwrap_or_default(),
+                    to_site: sites.get(&s.to_site_id).cloned().unwrap_or_default(),
+                    container: containers.get(&s.container_id).cloned().unwrap_or_default(),
+                    sealed_at: s.sealed_at,
+                    picked_up_at: s.picked_up_at,
+                    arrived_at: s.arrived_at,
+                    received_at: s.received_at,
+                    vial_codes,
+                    missing,
+                },
+                packed,
+            )
+        })
+        .collect())
 }

@@ -67,6 +67,8 @@ pub struct VialNode {
     pub dose_id: Option<Uuid>,
     pub dose_code: Option<String>,
     pub subject_code: Option<String>,
+    /// The recipient's Chain of Identity identifier (15 data characters).
+    pub coi: Option<String>,
     pub infusion_id: Option<Uuid>,
 }
 
@@ -91,6 +93,10 @@ pub struct DoseNode {
     pub lot_id: Uuid,
     pub patient_id: Uuid,
     pub subject_code: String,
+    /// The patient's ISBT 128 Chain of Identity identifier (15 data
+    /// characters): with the DIN its lot code starts with, the two codes
+    /// that tie the therapy to its patient and its donation.
+    pub coi: Option<String>,
     pub infusion_number: i32,
     pub vial_codes: Vec<String>,
     pub volume_ul: Option<i64>,
@@ -102,6 +108,8 @@ pub struct DoseNode {
 pub struct RecipientNode {
     pub patient_id: Uuid,
     pub subject_code: String,
+    /// The recipient's Chain of Identity identifier (15 data characters).
+    pub coi: Option<String>,
     pub infusion_ids: Vec<Uuid>,
     /// When each infusion started, oldest first.
     pub infused_at: Vec<DateTime<Utc>>,
@@ -128,6 +136,31 @@ pub struct LotTrace {
     pub doses: Vec<DoseNode>,
     pub recipients: Vec<RecipientNode>,
     pub adverse_events: Vec<AdverseEventNode>,
+    /// The shipments that carried (or carry) the lot's vials between sites,
+    /// oldest first.
+    #[serde(default)]
+    pub shipments: Vec<ShipmentNode>,
+}
+
+/// A shipment of some of a lot's vials: from where to where, when, and
+/// what became of them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ShipmentNode {
+    pub id: Uuid,
+    pub code: String,
+    pub status: crate::domain::shipment::ShipmentStatus,
+    pub from_site: String,
+    pub to_site: String,
+    /// The shipping container's code.
+    pub container: String,
+    pub sealed_at: Option<DateTime<Utc>>,
+    pub picked_up_at: Option<DateTime<Utc>>,
+    pub arrived_at: Option<DateTime<Utc>>,
+    pub received_at: Option<DateTime<Utc>>,
+    /// The lot's vials on it.
+    pub vial_codes: Vec<String>,
+    /// Those that did not arrive (discarded at the signed receipt).
+    pub missing: Vec<String>,
 }
 
 /// A patient, back through every infusion to lots, donations and donors.
@@ -135,6 +168,12 @@ pub struct LotTrace {
 pub struct PatientTrace {
     pub patient_id: Uuid,
     pub subject_code: String,
+    /// The patient's ISBT 128 Chain of Identity identifier (15 data
+    /// characters), and as printed with its check character.
+    #[schema(example = "CHA999926000001")]
+    pub coi: Option<String>,
+    #[schema(example = "CH A9999 26 000001 *")]
+    pub coi_display: Option<String>,
     pub enrolled_at: DateTime<Utc>,
     pub doses: Vec<DoseNode>,
     pub vials: Vec<VialNode>,

@@ -52,6 +52,7 @@ fn accounts_view(
     html! {
         h1 { (t("acct-title")) }
         (flash.render())
+        div class="actions" { a class="button secondary" href="/accounts/sites" { (t("sites-title")) } }
         section class="card" id="accounts" {
             table {
                 thead { tr {

@@ -4,6 +4,7 @@
 //! signed unlock that frees one; the accounts page is [`manage`].
 
 pub mod manage;
+pub mod sites;
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -159,6 +160,9 @@ pub fn routes() -> axum::Router<AppState> {
             manage::BACK,
             get(manage::accounts_page).post(manage::create),
         )
+        .route(sites::BACK, get(sites::sites_page).post(sites::create))
+        .route("/accounts/sites/grant", post(sites::grant))
+        .route("/accounts/sites/{id}/revoke", post(sites::revoke))
         .route("/accounts/{id}/password", post(manage::reset_password))
         .route("/accounts/{id}/{action}", post(manage::set_active))
 }

@@ -117,6 +117,7 @@ fn dose_view(
     html! {
         h1 { (t("dose-heading")) " " span class="code" { (d.code) } " " (pill(d.status)) }
         (flash.render())
+        p id="coi" { (t("coi-label")) " " (crate::web::clinic::patient::coi_markup(record.coi.as_deref())) " · DIN " span class="code" { (crate::domain::din::Din::parse(&record.lot.din).map(|din| din.display()).unwrap_or_else(|_| record.lot.din.clone())) } }
         p { (t("dose-patient")) " " a href={ "/patients/" (d.patient_id) } { (record.subject_code) } " · "
             (t_with("dose-infusion-of", &[("number", arg(d.infusion_number)), ("total", arg(record.infusions_total))])) " · " (t("dose-lot")) " " a class="code" href={ "/lots/" (record.lot.id) } { (record.lot.code) }
             " " @if record.lot.status != LotStatus::Released { (pill(record.lot.status)) } " " (t("dose-expires")) " " strong { (user.date(record.lot.expires_at)) }

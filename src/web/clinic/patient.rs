@@ -124,6 +124,8 @@ fn patient_view(
     let role = user.user.role;
     html! {
         h1 { (t("patient-heading")) " " span class="code" { (p.subject_code) } }
+        p id="coi" { (t("coi-label")) " " (coi_markup(p.coi.as_deref())) }
+        p class="muted" { (t("coi-hint")) }
         (flash.render())
         div class="actions" {
             a class="button secondary" href={ "/api/v1/patients/" (p.id) "/wristband.png" } { (t("patient-wristband-label")) }
@@ -254,6 +256,22 @@ fn confirm_weight_block(user: &WebUser, patient_id: Uuid, c: &WeightToConfirm) -
                     a class="button secondary" href={ "/patients/" (patient_id) } { (t("patient-confirm-no")) }
                 }
             }
+        }
+    }
+}
+
+/// A patient's Chain of Identity identifier as people read it: its parts
+/// spaced, the check character boxed as the DIN's is (`domain::coi`).
+pub fn coi_markup(stored: Option<&str>) -> Markup {
+    let Some(stored) = stored else {
+        return html! { span class="muted" { (t("coi-pending")) } };
+    };
+    let (display, check) = crate::domain::coi::display_parts(stored);
+    let whole = format!("{display} {check}");
+    html! {
+        span class="code coi" data-coi=(stored) aria-label=(t_with("coi-aria", &[("coi", arg(&whole))])) {
+            (display) " "
+            span class="din-check" style="border:2px solid currentColor;padding:0 .3rem;margin-left:.3rem" title=(t("coi-check-character")) { (check) }
         }
     }
 }

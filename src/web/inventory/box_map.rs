@@ -22,6 +22,8 @@ pub enum Shade {
     Reserved,
     Quarantine,
     Recalled,
+    /// Held by a temperature excursion until quality decides.
+    OnHold,
     /// Its lot's expiry has passed: never to be used, still to be cleared.
     Expired,
     /// Any other status (a thawed vial not yet taken out, say).
@@ -37,6 +39,8 @@ impl Shade {
         let expired = expires_at.is_some_and(|at| at <= now);
         match status {
             VialStatus::Recalled => Shade::Recalled,
+            // held whatever else: nothing may be done with it until quality decides
+            VialStatus::OnHold => Shade::OnHold,
             _ if expired => Shade::Expired,
             VialStatus::Available => Shade::Available,
             VialStatus::Reserved => Shade::Reserved,
@@ -52,6 +56,7 @@ impl Shade {
             Shade::Reserved => ("#fff1d6", "#7a4d00", "R", "shade-reserved"),
             Shade::Quarantine => ("#fff8b8", "#7a6a00", "Q", "shade-quarantine"),
             Shade::Recalled => ("#fbe4e4", "#a4161a", "✕", "shade-recalled"),
+            Shade::OnHold => ("#f3d9fa", "#862e9c", "H", "shade-on-hold"),
             Shade::Expired => ("#dfe3e8", "#3e4650", "EXP", "shade-expired"),
             Shade::Other => ("#e8eefc", "#3b5bdb", "·", "shade-other"),
             Shade::Empty => ("#ffffff", "#b8c0c8", "", "shade-empty"),
@@ -92,6 +97,7 @@ pub fn box_map(
         Shade::Reserved,
         Shade::Quarantine,
         Shade::Recalled,
+        Shade::OnHold,
         Shade::Expired,
         Shade::Other,
         Shade::Empty,
@@ -295,6 +301,9 @@ mod tests {
         let now = Utc::now();
         let past = Some(now - Duration::seconds(1));
         assert_eq!(Shade::of(VialStatus::Recalled, past, now), Shade::Recalled);
+        // a held vial shows held, expired or not
+        assert_eq!(Shade::of(VialStatus::OnHold, past, now), Shade::OnHold);
+        assert_eq!(Shade::of(VialStatus::OnHold, None, now), Shade::OnHold);
         assert_eq!(Shade::of(VialStatus::Available, past, now), Shade::Expired);
         assert_eq!(
             Shade::of(VialStatus::Available, Some(now), now),

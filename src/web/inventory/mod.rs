@@ -6,4 +6,5 @@ pub mod box_map;
 pub mod expiry;
 pub mod lot;
 pub mod storage;
+pub mod temperature;
 pub mod vial;

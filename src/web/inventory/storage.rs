@@ -61,6 +61,9 @@ pub async fn storage_page(
     WebQuery(flash): WebQuery<Flash>,
 ) -> Result<Html<String>, PageError> {
     let contents = storage::contents(&state, id).await?;
+    let temperature =
+        crate::web::inventory::temperature::temperature_section(&state, &user, &contents.unit)
+            .await?;
     let history = match contents.unit.kind {
         StorageKind::Box => history::of(&state, "storage", id).await?,
         _ => Vec::new(),
@@ -71,6 +74,7 @@ pub async fn storage_page(
         html! {
             (flash.render())
             (storage_view(&contents, state.clock.now()))
+            (temperature)
             @if contents.unit.kind == StorageKind::Box {
                 (print_form_counted(PrintKind::StorageBox, id, printers(&state), &user, &history))
             }

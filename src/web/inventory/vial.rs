@@ -25,12 +25,18 @@ pub async fn vial_page(
 ) -> Result<Html<String>, PageError> {
     let record = vials::get(&state, id).await?;
     let history = history::of(&state, "vial", id).await?;
+    // packed into a shipment: in its shipper, on its way
+    let shipment = match record.vial.shipment_id {
+        Some(shipment_id) => Some(crate::services::shipments::get(&state, shipment_id).await?),
+        None => None,
+    };
     Ok(page::show(
         &t_with("vial-title", &[("code", arg(&record.vial.code))]),
         &user,
         vial_view(
             &user,
             &record,
+            shipment.as_ref(),
             &history,
             &flash,
             print_form(PrintKind::Vial, id, printers(&state), &user),
@@ -41,6 +47,7 @@ pub async fn vial_page(
 fn vial_view(
     user: &WebUser,
     record: &vials::VialRecord,
+    shipment: Option<&crate::services::shipments::ShipmentRecord>,
     history: &[history::Entry],
     flash: &Flash,
     printing: Markup,
@@ -52,7 +59,14 @@ fn vial_view(
         div class="grid" {
             section class="card" {
                 table { tbody {
-                    tr { th { (t("scan-location")) } td { @match &record.location { Some(l) => (l.path()), None => span class="muted" { (t("not-in-storage")) } } } }
+                    tr { th { (t("scan-location")) } td { @match (&record.location, shipment) {
+                        (Some(l), _) => (l.path()),
+                        (None, Some(s)) => a href={ "/shipments/" (s.shipment.id) } { (crate::domain::shipment::in_transit_location(&s.container.code, &s.shipment.code)) },
+                        (None, None) => span class="muted" { (t("not-in-storage")) },
+                    } } }
+                    @if let (Some(_), Some(s)) = (&record.location, shipment) {
+                        tr { th { (t("ship-heading")) } td { a class="code" href={ "/shipments/" (s.shipment.id) } { (s.shipment.code) } " " (pill(s.shipment.status)) " " (t("vial-scanned-in-at")) } }
+                    }
                     tr { th { (t("col-lot")) } td { a class="code" href={ "/lots/" (v.lot_id) } { (v.code.rsplit_once('-').map(|p| p.0).unwrap_or("")) } } }
                     tr { th { (t("col-cells")) } td class="num" { (crate::domain::units::millions(v.cells_per_vial)) } }
                     tr { th { (t("vial-volume")) } td class="num" { (crate::domain::units::millilitres(v.volume_ul)) } }

@@ -37,16 +37,18 @@ pub async fn form(
         None => None,
     };
     let now = state.clock.now();
+    let sites = crate::web::site_choice::choices(&state, user.user.user_id).await?;
     Ok(page::show(
         &t("lab-new-lot-title"),
         &user,
-        new_lot_view(&user, chosen.as_ref(), &query.flash, now),
+        new_lot_view(&user, chosen.as_ref(), &sites, &query.flash, now),
     ))
 }
 
 fn new_lot_view(
     user: &WebUser,
     chosen: Option<&donation::Model>,
+    sites: &[crate::entities::site::Model],
     flash: &Flash,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Markup {
@@ -72,6 +74,7 @@ fn new_lot_view(
                 input name="manufactured_at" type="datetime-local" required value=(user.field_time(now)); }
             label { (t_with("lab-new-lot-expires", &[("zone", zone)]))
                 input name="expires_at" type="date" required value=(user.date(now + Duration::days(365))); }
+            (crate::web::site_choice::menu(sites, true))
             div class="actions" { button type="submit" { (t("lab-new-lot-create")) } }
         }
     }
@@ -88,6 +91,9 @@ pub struct NewLotForm {
     pub passage: String,
     pub manufactured_at: String,
     pub expires_at: String,
+    /// By someone who works at several sites.
+    #[serde(default)]
+    pub site_id: String,
 }
 
 carries_csrf!(NewLotForm);
@@ -123,7 +129,7 @@ pub async fn create(
             passage,
             manufactured_at,
             expires_at,
-            site_id: None,
+            site_id: crate::web::site_choice::chosen(&form.site_id),
         },
     )
     .await

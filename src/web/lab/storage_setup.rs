@@ -36,16 +36,18 @@ pub async fn form(
         &crate::services::lists::SiteScope::of_user(&state, user.user.user_id, None).await?,
     )
     .await?;
+    let sites = crate::web::site_choice::choices(&state, user.user.user_id).await?;
     Ok(page::show(
         &t("lab-storage-title"),
         &user,
-        setup_view(&user, &units, &query),
+        setup_view(&user, &units, &sites, &query),
     ))
 }
 
 fn setup_view(
     user: &WebUser,
     units: &[std::sync::Arc<storage::Unit>],
+    sites: &[crate::entities::site::Model],
     query: &SetupQuery,
 ) -> Markup {
     // what usually goes under the chosen parent: a rack in a tank, a box in a rack
@@ -78,6 +80,10 @@ fn setup_view(
                 }
             }
             label { (t("lab-storage-name")) input name="name" required autocomplete="off" placeholder=(t("lab-storage-name-placeholder")); }
+            @if !sites.is_empty() {
+                p class="muted" { (t("lab-storage-site-hint")) }
+                (crate::web::site_choice::menu(sites, false))
+            }
             fieldset {
                 legend { (t_with("lab-storage-grid", &[("rows", arg(MAX_ROWS)), ("cols", arg(MAX_COLS))])) }
                 label { (t("lab-storage-rows")) input name="rows" type="number" min="1" max=(MAX_ROWS) inputmode="numeric" style="max-width:8rem"; }
@@ -99,6 +105,9 @@ pub struct SetupForm {
     pub rows: String,
     #[serde(default)]
     pub cols: String,
+    /// For a tank, by someone who works at several sites.
+    #[serde(default)]
+    pub site_id: String,
 }
 
 carries_csrf!(SetupForm);
@@ -130,7 +139,7 @@ pub async fn create(
             parent_id,
             rows,
             cols,
-            site_id: None,
+            site_id: crate::web::site_choice::chosen(&form.site_id),
         },
     )
     .await

@@ -170,6 +170,16 @@ fn result(
         section class="card" id="scan-result" aria-live="polite" {
             h2 { (kind_words(found.kind)) " " span class="code" { (found.code) } " " (pill(found.status)) }
             p { (found.summary) }
+            @if d["third_site"] == true {
+                @let s = if d["shipment"].is_object() { &d["shipment"] } else { d };
+                div class="msg warn" role="status" id="scan-third-site" {
+                    @if let (Some(from), Some(to)) = (s["from_site"].as_str(), s["to_site"].as_str()) {
+                        (t_with("scan-shipment-third-site", &[("from", arg(from)), ("to", arg(to))]))
+                    } @else {
+                        (t_with("scan-elsewhere", &[("site", arg(d["site"].as_str().unwrap_or("")))]))
+                    }
+                }
+            }
             @if d["elsewhere"] == true {
                 div class="msg warn" role="status" id="scan-elsewhere" {
                     (t_with("scan-elsewhere", &[("site", arg(d["site"].as_str().unwrap_or("")))]))
@@ -206,6 +216,17 @@ fn result(
                     }
                     "box" => {
                         a class="button" href={ "/storage/" (found.id) } { (t("scan-open-box")) }
+                    }
+                    "shipment" | "shipper" => {
+                        @let shipment = if found.kind == "shipment" { Some(found.id.to_string()) } else { d["shipment"]["shipment_id"].as_str().map(str::to_owned) };
+                        @if let (Some(id), true) = (&shipment, can("open")) {
+                            a class="button" href={ "/shipments/" (id) } { (t("scan-open-shipment")) }
+                        }
+                        @if let (Some(id), true) = (&shipment, can("packing_list")) {
+                            a class="button secondary" href={ "/api/v1/shipments/" (id) "/packing-list.pdf" } { (t("scan-packing-list")) }
+                        }
+                        @if can("create_shipment") { a class="button" href="/shipments" { (t("scan-new-shipment")) } }
+                        @if can("print_label") { a class="button secondary" href={ "/api/v1/shipping-containers/" (found.id) "/label.png" } { (t("scan-shipper-label")) } }
                     }
                     "donation" => {
                         a class="button" href={ "/donations/" (found.id) } { (t("scan-open-donation")) }

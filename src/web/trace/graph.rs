@@ -239,6 +239,7 @@ mod tests {
                 dose_id: None,
                 dose_code: None,
                 subject_code: None,
+                coi: None,
                 infusion_id: None,
             })
             .collect();
@@ -262,6 +263,7 @@ mod tests {
                     lot_id,
                     patient_id: id(50_000 + p as u128),
                     subject_code: format!("PSO-{:03}", p + 1),
+                    coi: Some(format!("CHA999926{:06}", p + 1)),
                     infusion_number: n as i32,
                     vial_codes: codes,
                     volume_ul: Some(20_000),
@@ -300,6 +302,7 @@ mod tests {
             },
             qc: Vec::new(),
             vials: vial_nodes,
+            shipments: Vec::new(),
             doses,
             recipients: Vec::new(),
             adverse_events: Vec::new(),

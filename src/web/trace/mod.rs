@@ -45,6 +45,26 @@ fn lot_trace_view(user: &WebUser, lt: &LotTrace) -> Markup {
         }
         section class="card" style="overflow-x:auto" { (graph::graph(lt)) }
         (dose_details(lt))
+        @if !lt.shipments.is_empty() {
+            section class="card" {
+                h2 { (t("trace-shipments")) }
+                table {
+                    thead { tr { th { (t("ship-col-code")) } th { (t("ship-from")) } th { (t("ship-to")) } th { (t("col-status")) } th { (t("ship-sealed-at")) } th { (t("ship-received-at")) } th class="num" { (t("ship-vials")) } th { (t("trace-shipment-missing")) } } }
+                    tbody { @for s in &lt.shipments {
+                        tr {
+                            td { a class="code" href={ "/shipments/" (s.id) } { (s.code) } }
+                            td { (s.from_site) }
+                            td { (s.to_site) }
+                            td { (pill(s.status)) }
+                            td class="nowrap" { @if let Some(at) = s.sealed_at { (user.when(at)) } }
+                            td class="nowrap" { @if let Some(at) = s.received_at { (user.when(at)) } }
+                            td class="num" { (s.vial_codes.len()) }
+                            td { (s.missing.join(", ")) }
+                        }
+                    } }
+                }
+            }
+        }
         div class="grid" {
             section class="card" {
                 h2 { (t("trace-recipients")) }
@@ -52,6 +72,9 @@ fn lot_trace_view(user: &WebUser, lt: &LotTrace) -> Markup {
                 table { tbody { @for r in &lt.recipients {
                     tr {
                         td { a href={ "/patients/" (r.patient_id) } { (r.subject_code) } }
+                        // the recipient's Chain of Identity identifier, beside
+                        // the DIN of the donation the lot came from
+                        td class="nowrap" title=(t("coi-label")) { (crate::web::clinic::patient::coi_markup(r.coi.as_deref())) }
                         td { @for at in &r.infused_at { (user.when(*at)) br; } }
                     }
                 } } }

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod protocol;
+mod sites;
 mod visits;
 
 use reqwest::StatusCode;

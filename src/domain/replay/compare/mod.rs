@@ -9,6 +9,7 @@ use std::fmt;
 
 use chrono::SecondsFormat;
 
+mod patients;
 mod products;
 mod records;
 
@@ -93,6 +94,7 @@ impl Replay {
         self.compare_storage(tables, &mut report);
         self.compare_users(tables, &mut report);
         self.compare_signatures(tables, &mut report);
+        self.compare_patients(tables, &mut report);
         report
     }
 }
