@@ -153,6 +153,38 @@ async fn compare(engine: &str, baseline: &BenchApp, many: &BenchApp, vials: usiz
     }
     let (b, w) = time_scans(&baseline.state, &base, &many.state, &wide).await;
     rows.push(("receipt scan (one vial)".into(), b, w));
+    let explaining = std::env::var("BENCH_EXPLAIN").is_ok_and(|v| v == "1");
+    if explaining && engine == "PostgreSQL" {
+        explain(&many.state, &wide, "20 sites, as the migrations index").await;
+    }
+    // the indexes proposed for the lists, tried on these databases only
+    let mut tried = Vec::new();
+    if std::env::var("BENCH_TRY_INDEXES").is_ok_and(|v| v == "1") {
+        for app in [baseline, many] {
+            for sql in PROPOSED_INDEXES {
+                app.state.db.conn().execute_unprepared(sql).await.unwrap();
+            }
+            if engine == "PostgreSQL" {
+                app.state
+                    .db
+                    .conn()
+                    .execute_unprepared("ANALYZE")
+                    .await
+                    .unwrap();
+            }
+        }
+        for case in LIST_CASES {
+            for deep in [false, true] {
+                let (b, w) =
+                    time_list(&baseline.state, &base, &many.state, &wide, case, deep).await;
+                let page = if deep { "deep page" } else { "first page" };
+                tried.push((format!("{case}, {page}"), b, w));
+            }
+        }
+        if explaining && engine == "PostgreSQL" {
+            explain(&many.state, &wide, "20 sites, with the proposed indexes").await;
+        }
+    }
     println!(
         "\n{engine}, {vials} vials a site: baseline (1 site's worth, {} vials) against {SITES} sites ({} vials)",
         vials + SCAN_VIALS,
@@ -177,7 +209,102 @@ async fn compare(engine: &str, baseline: &BenchApp, many: &BenchApp, vials: usiz
             failed.push(format!("{engine} {name} {ratio:.2}×"));
         }
     }
+    if !tried.is_empty() {
+        println!("  with the proposed indexes (not in the migrations):");
+        for sql in PROPOSED_INDEXES {
+            println!("    {sql}");
+        }
+        for (name, b, w) in tried {
+            println!(
+                "  {name:<32} {:>9.3} ms {:>9.3} ms {:>7.2}×",
+                b.as_secs_f64() * 1e3,
+                w.as_secs_f64() * 1e3,
+                w.as_secs_f64() / b.as_secs_f64(),
+            );
+        }
+    }
     failed
+}
+
+/// `BENCH_TRY_INDEXES=1`: what the lists would take with a site's records
+/// in code order in one index (measured on the bench's databases only).
+const PROPOSED_INDEXES: [&str; 3] = [
+    "CREATE INDEX bench_lots_site_code ON lots (site_id, code)",
+    "CREATE INDEX bench_vials_site_code ON vials (site_id, code)",
+    "CREATE INDEX bench_vials_site_status_code ON vials (site_id, status, code)",
+];
+
+/// `BENCH_EXPLAIN=1` (PostgreSQL): the plans of the lists' queries as
+/// `services::lists` writes them (first and deep page), and of the
+/// shipments list written as two ordered scans, one a direction.
+async fn explain(state: &AppState, loaded: &Loaded, label: &str) {
+    use sea_orm::{DbBackend, Statement};
+    let (sender, receiver) = (loaded.sender, loaded.receiver);
+    let page = PAGE + 1;
+    let mut queries = Vec::new();
+    for (cursor, which) in [(None, "first page"), (Some(()), "deep page")] {
+        let after = |c: &str| match cursor {
+            Some(()) => format!(" AND code > '{c}'"),
+            None => String::new(),
+        };
+        queries.push((
+            format!("lots, {which}"),
+            format!(
+                "SELECT * FROM lots WHERE site_id IN ('{sender}'){} ORDER BY code LIMIT {page}",
+                after(&loaded.lot_cursor)
+            ),
+        ));
+        queries.push((
+            format!("vials, {which}"),
+            format!(
+                "SELECT * FROM vials WHERE site_id IN ('{receiver}'){} ORDER BY code LIMIT {page}",
+                after(&loaded.vial_cursor)
+            ),
+        ));
+        queries.push((
+            format!("available vials, {which}"),
+            format!(
+                "SELECT * FROM vials WHERE site_id IN ('{receiver}') AND status = 'available'{} \
+                 ORDER BY code LIMIT {page}",
+                after(&loaded.vial_cursor)
+            ),
+        ));
+        queries.push((
+            format!("shipments, {which}"),
+            format!(
+                "SELECT * FROM shipments WHERE (from_site_id IN ('{sender}') \
+                 OR to_site_id IN ('{sender}')){} ORDER BY code LIMIT {page}",
+                after(&loaded.shipment_cursor)
+            ),
+        ));
+        queries.push((
+            format!("shipments as two ordered scans, {which}"),
+            format!(
+                "SELECT * FROM ((SELECT * FROM shipments WHERE from_site_id IN ('{sender}'){c} \
+                 ORDER BY code LIMIT {page}) UNION ALL (SELECT * FROM shipments \
+                 WHERE to_site_id IN ('{sender}') AND NOT from_site_id IN ('{sender}'){c} \
+                 ORDER BY code LIMIT {page})) AS both_ways ORDER BY code LIMIT {page}",
+                c = after(&loaded.shipment_cursor)
+            ),
+        ));
+    }
+    println!("\n  plans, {label}:");
+    for (name, sql) in queries {
+        println!("  {name}:");
+        let plan = state
+            .db
+            .conn()
+            .query_all_raw(Statement::from_string(
+                DbBackend::Postgres,
+                format!("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}"),
+            ))
+            .await
+            .unwrap();
+        for row in plan {
+            let line: String = row.try_get("", "QUERY PLAN").unwrap();
+            println!("    {line}");
+        }
+    }
 }
 
 const LIST_CASES: [&str; 4] = ["lots", "vials", "available vials", "shipments"];

@@ -28,12 +28,18 @@ pub async fn choices(state: &AppState, user_id: Uuid) -> AppResult<Vec<site::Mod
 /// A `site_id` menu, nothing chosen: the person says where (`required`
 /// unless the record may take its site from elsewhere, as a box its rack's).
 pub fn menu(choices: &[site::Model], required: bool) -> Markup {
+    menu_keeping(choices, required, "")
+}
+
+/// The menu with the choice a refused form came back with.
+pub fn menu_keeping(choices: &[site::Model], required: bool, typed: &str) -> Markup {
+    let kept = chosen(typed);
     html! {
         @if !choices.is_empty() {
             label { (t("site-choice"))
                 select name="site_id" required[required] {
                     option value="" { (t("site-choice-none")) }
-                    @for s in choices { option value=(s.id) { (s.name) " (" (s.facility_code) ")" } }
+                    @for s in choices { option value=(s.id) selected[kept == Some(s.id)] { (s.name) " (" (s.facility_code) ")" } }
                 }
             }
         }

@@ -21,6 +21,7 @@ on_both_databases!(
     two_packers_racing_for_one_vial_or_one_shipper,
     shipments_are_listed_at_either_end_only,
     a_warm_shipper_holds_every_vial_it_carried_until_quality_decides,
+    a_recall_reaches_a_vial_on_its_way,
 );
 
 /// Two sites: the default one (the lab's, with its stock) and Ward 3, a
@@ -1159,6 +1160,54 @@ async fn a_warm_shipper_holds_every_vial_it_carried_until_quality_decides(app: T
             "released from hold at the ward: available there"
         );
     }
+    let report = app.verify_ledger(&two.team).await;
+    assert_eq!(report["replay"]["differences"], json!(0), "{report}");
+}
+
+async fn a_recall_reaches_a_vial_on_its_way(app: TestApp) {
+    let two = two_sites(&app).await;
+    let (lot, vials) = app.dosing_stock(&two.team, "UCD-SH09", 2, 200).await;
+    let shipment = new_shipment(&app, &two).await;
+    let sid = id(&shipment);
+    for v in &vials {
+        pack(&app, &two, &sid, &payload(v)).await.expect(200);
+    }
+    send(&app, &two, &sid).await;
+    app.post(
+        &format!("/api/v1/lots/{}/recall", id(&lot)),
+        Some(&two.team.quality),
+        signed(json!({ "reason": "sterility retest positive" })),
+    )
+    .await
+    .expect(200);
+    for v in &vials {
+        assert_eq!(
+            vial(&app, &two.team.lab, &id(v)).await["status"],
+            "recalled",
+            "the recall reaches it on the way"
+        );
+    }
+    // it arrives recalled: scanned in, kept apart, never available
+    scan_in(&app, &two, &sid, &payload(&vials[0]), "A1")
+        .await
+        .expect(200);
+    let received = app
+        .post(
+            &format!("/api/v1/shipments/{sid}/receive"),
+            Some(&two.ward_lab),
+            signed(json!({ "reasons": [{ "vial_id": id(&vials[1]), "reason": "not in the shipper on opening" }] })),
+        )
+        .await
+        .expect(200);
+    assert_eq!(received["status"], "received");
+    let arrived = vial(&app, &two.ward_lab, &id(&vials[0])).await;
+    assert_eq!(arrived["status"], "recalled");
+    assert_eq!(arrived["site_id"], two.ward["id"]);
+    assert_eq!(arrived["location"]["position"], "A1");
+    assert_eq!(
+        vial(&app, &two.team.lab, &id(&vials[1])).await["status"],
+        "discarded"
+    );
     let report = app.verify_ledger(&two.team).await;
     assert_eq!(report["replay"]["differences"], json!(0), "{report}");
 }

@@ -39,7 +39,15 @@ pub async fn enrolment_page(
     user: PageUser<roles::Clinician>,
 ) -> Result<Html<String>, PageError> {
     let rules = protocol::current(state.db.conn()).await?.protocol;
-    Ok(enrolment_html(&user, &rules, &Entry::new(), None, None))
+    let sites = crate::web::site_choice::choices(&state, user.user.user_id).await?;
+    Ok(enrolment_html(
+        &user,
+        &rules,
+        &sites,
+        &Entry::new(),
+        None,
+        None,
+    ))
 }
 
 /// Why the form came back.
@@ -64,9 +72,17 @@ pub async fn enrol(
         Refusal::Said(words) => (Some(words), None),
         Refusal::Ask(question) => (None, Some(question)),
     };
+    let sites = crate::web::site_choice::choices(&state, user.user.user_id).await?;
     Ok((
         StatusCode::UNPROCESSABLE_ENTITY,
-        enrolment_html(&user, &rules, &form, said.as_deref(), ask.as_deref()),
+        enrolment_html(
+            &user,
+            &rules,
+            &sites,
+            &form,
+            said.as_deref(),
+            ask.as_deref(),
+        ),
     )
         .into_response())
 }
@@ -120,7 +136,7 @@ async fn enrol_from(
             criteria,
             weight: (!value.is_empty()).then_some((value, unit)),
             height_mm,
-            site_id: None,
+            site_id: crate::web::site_choice::chosen(form_field(form, "site_id")),
         },
         confirm_weight,
     )
@@ -279,6 +295,7 @@ fn criterion_words(key: &str, protocol_text: &str) -> String {
 fn enrolment_html(
     user: &WebUser,
     rules: &Protocol,
+    sites: &[crate::entities::site::Model],
     entry: &Entry,
     said: Option<&str>,
     ask: Option<&str>,
@@ -286,13 +303,14 @@ fn enrolment_html(
     page::show(
         &t("enrol-title"),
         user,
-        enrolment_view(user, rules, entry, said, ask),
+        enrolment_view(user, rules, sites, entry, said, ask),
     )
 }
 
 fn enrolment_view(
     user: &WebUser,
     rules: &Protocol,
+    sites: &[crate::entities::site::Model],
     entry: &Entry,
     said: Option<&str>,
     ask: Option<&str>,
@@ -317,6 +335,7 @@ fn enrolment_view(
                 section class="card" {
                     h2 { (t("enrol-patient")) }
                     label { (t("enrol-subject-code")) input name="subject_code" required autocomplete="off" placeholder="PV-007" value=(typed("subject_code")); }
+                    (crate::web::site_choice::menu_keeping(sites, true, form_field(entry, "site_id")))
                     label { (t("enrol-birth-date")) input name="birth_date" type="date" required value=(typed("birth_date")); }
                     fieldset {
                         legend { (t("enrol-sex")) }

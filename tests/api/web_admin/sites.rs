@@ -157,6 +157,7 @@ async fn the_administrator_adds_a_site_and_says_who_works_there(app: TestApp) {
 
 async fn someone_at_two_sites_says_where_a_new_record_belongs(app: TestApp) {
     app.team().await;
+    app.clinic().await;
     let admin_token = app.admin_token().await;
     let ward = app
         .post(
@@ -240,5 +241,24 @@ async fn someone_at_two_sites_says_where_a_new_record_belongs(app: TestApp) {
     assert!(
         html.contains("name=\"site_id\" required"),
         "the new lot says where: {html}"
+    );
+    // and a clinician at two sites says where a patient is enrolled
+    let nurse = account(&app, "nurse.one").await.unwrap();
+    app.post(
+        &format!("/api/v1/users/{}/sites", id(&nurse)),
+        Some(&admin_token),
+        json!({ "site_id": id(&ward) }),
+    )
+    .await
+    .expect(200);
+    let (_, html) = page(
+        &app,
+        "/patients/new",
+        &crate::web::sign_in(&app, "nurse.one").await,
+    )
+    .await;
+    assert!(
+        html.contains("name=\"site_id\" required"),
+        "enrolment says where: {html}"
     );
 }
