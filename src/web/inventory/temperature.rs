@@ -32,7 +32,7 @@ use crate::web::user::WebUser;
 const SPAN_HOURS: i64 = 48;
 const WIDTH: i64 = 640;
 const HEIGHT: i64 = 220;
-const LEFT: i64 = 64;
+const LEFT: i64 = 84;
 const RIGHT: i64 = 12;
 const TOP: i64 = 12;
 const BOTTOM: i64 = 36;
