@@ -310,13 +310,7 @@ nav-shipments = Shipments
 temp-title = Temperature
 temp-limits = Limit: at or below { $max } °C; up to { $minutes } minutes above raise an alarm, longer puts the vials inside on hold.
 temp-none = No readings yet. A monitoring system or a person sends them with POST /api/v1/storage/…/temperature-readings (JSON) or …/temperature-readings/csv (a logger's file).
-temp-summary = { $readings } readings in the last two days; { $holding ->
-    [one] one excursion held vials
-   *[other] { $holding } excursions held vials
-}, { $alarms ->
-    [one] one was an alarm only
-   *[other] { $alarms } were alarms only
-}.
+temp-summary = { $readings } readings in the last two days. Excursions that held vials: { $holding }; alarms only: { $alarms }.
 temp-chart-label = Temperature from { $from } to { $to }; the limit { $limit } °C dashed; { $excursions } excursions shaded.
 temp-excursion-holds = excursion: vials held
 temp-excursion-alarm = excursion: alarm only
