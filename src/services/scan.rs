@@ -114,9 +114,19 @@ async fn vial(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRe
         }
         _ => None,
     };
+    // packed into a shipment: in its shipper
+    let shipment = match vial.shipment_id {
+        Some(id) => Some(crate::services::shipments::get(state, id).await?),
+        None => None,
+    };
     let place = location
         .as_ref()
         .and_then(|l| l["path"].as_str().map(str::to_owned))
+        .or_else(|| {
+            shipment.as_ref().map(|s| {
+                crate::domain::shipment::in_transit_location(&s.container.code, &s.shipment.code)
+            })
+        })
         .unwrap_or_else(|| "not in storage".into());
     let summary = format!(
         "Vial {} · {} · {} · lot {} ({}) · {} cells · {} {}",
@@ -152,6 +162,9 @@ async fn vial(state: &AppState, user: &AuthenticatedUser, code: String) -> AppRe
             "expired": expired,
             "labels_issued": vial.labels_issued,
             "site_id": vial.site_id,
+            "shipment_id": vial.shipment_id,
+            "shipment": shipment.as_ref().map(|s| s.shipment.code.clone()),
+            "place": place,
         }),
         code: vial.code.into(),
         status: status.as_str(),

@@ -400,6 +400,28 @@ async fn a_vial_on_its_way_is_dosed_nowhere_and_moved_by_nobody(app: TestApp) {
             .starts_with("Shipper DS-07 · shipment SH-"),
         "the trace says where a packed vial is: {packed}"
     );
+    let scanned = app
+        .post(
+            "/api/v1/scan",
+            Some(&two.team.lab),
+            json!({ "payload": payload(&vials[0]) }),
+        )
+        .await
+        .expect(200);
+    assert!(
+        scanned["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Shipper DS-07 · shipment SH-"),
+        "the scan says where it is: {scanned}"
+    );
+    assert!(
+        !scanned["allowed_actions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("discard")),
+        "a vial in a shipment is not discarded from the scan station: {scanned}"
+    );
     // packed, and again sealed and on its way: no patient at either site is dosed from it
     let home_patient = app.weighed_patient(clinic, "PV-SH2", 70).await;
     app.order(clinic, &id(&home_patient))

@@ -23,7 +23,9 @@ pub fn vial_actions(
             if can(VialAction::Store) {
                 actions.push(if in_storage { "move" } else { "store" });
             }
-            if can(VialAction::Discard) {
+            // a vial in a shipment is taken out of it, or found missing
+            // at receipt: not discarded from the scan station
+            if can(VialAction::Discard) && status != VialStatus::InTransit {
                 actions.push("discard");
             }
             if !matches!(status, VialStatus::Infused | VialStatus::Discarded) {
