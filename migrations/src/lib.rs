@@ -44,6 +44,7 @@ mod m20261129_000034_create_sites;
 mod m20261130_000035_create_shipments;
 mod m20261130_000036_create_temperature;
 mod m20261130_000037_add_chain_of_identity;
+mod m20261130_000038_index_lists_by_site;
 
 mod add_columns;
 
@@ -90,6 +91,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000035_create_shipments::Migration),
             Box::new(m20261130_000036_create_temperature::Migration),
             Box::new(m20261130_000037_add_chain_of_identity::Migration),
+            Box::new(m20261130_000038_index_lists_by_site::Migration),
         ]
     }
 }
