@@ -248,7 +248,21 @@ async fn upload_csv(
     let unit = storage::unit(&state, id).await?;
     let actor = auth.user.actor();
     sites::check_works_at(&state, &actor, unit.site_id).await?;
-    let bytes = Bytes::from_request(request, &state)
+    let default_zone = SiteZone::parse(&sites::get(&state, unit.site_id).await?.time_zone);
+    let (sent, via) = logger_file(&state, request, &options, default_zone).await?;
+    let recorded = temperature::record_for_unit(&state, &actor, id, sent, &via).await?;
+    Ok((StatusCode::CREATED, ApiJson(recorded.into())))
+}
+
+/// The body of an upload, read as a logger's CSV export (a unit's or a
+/// shipper's): its readings and how they came.
+async fn logger_file(
+    state: &AppState,
+    request: axum::extract::Request,
+    options: &CsvOptions,
+    default_zone: Option<SiteZone>,
+) -> AppResult<(Vec<Sent>, String)> {
+    let bytes = Bytes::from_request(request, state)
         .await
         .map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -257,10 +271,7 @@ async fn upload_csv(
                 AppError::MalformedRequest(rejection.body_text())
             }
         })?;
-    let default_zone = SiteZone::parse(&sites::get(&state, unit.site_id).await?.time_zone);
-    let (sent, via) = parse_upload(&bytes, &options, default_zone)?;
-    let recorded = temperature::record_for_unit(&state, &actor, id, sent, &via).await?;
-    Ok((StatusCode::CREATED, ApiJson(recorded.into())))
+    parse_upload(&bytes, options, default_zone)
 }
 
 /// A logger's CSV export read into readings, and how it came (`csv`,
@@ -477,17 +488,8 @@ async fn upload_shipment_csv(
     request: axum::extract::Request,
 ) -> AppResult<(StatusCode, ApiJson<RecordedView>)> {
     let shipment = crate::services::shipments::get(&state, id).await?;
-    let bytes = Bytes::from_request(request, &state)
-        .await
-        .map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::PayloadTooLarge
-            } else {
-                AppError::MalformedRequest(rejection.body_text())
-            }
-        })?;
     let default_zone = SiteZone::parse(&shipment.from_site.time_zone);
-    let (sent, via) = parse_upload(&bytes, &options, default_zone)?;
+    let (sent, via) = logger_file(&state, request, &options, default_zone).await?;
     let readings: Vec<Reading> = sent.iter().map(|s| s.reading).collect();
     let recorded =
         crate::services::shipments::record_logger(&state, &auth.user.actor(), id, &readings, &via)

@@ -1135,16 +1135,46 @@ async fn a_warm_shipper_holds_every_vial_it_carried_until_quality_decides(app: T
         "available",
         "a vial that never left is not held"
     );
-    // the same file again holds nothing twice
+    // the same readings again, as the logger's CSV export, hold nothing twice
+    let csv: String = std::iter::once("time,temperature".to_owned())
+        .chain(readings.iter().map(|r| {
+            format!(
+                "{},{}",
+                r["at"].as_str().unwrap(),
+                r["celsius"].as_str().unwrap()
+            )
+        }))
+        .collect::<Vec<_>>()
+        .join("\n");
     let again = app
-        .post(
-            &logger,
-            Some(&two.ward_lab),
-            json!({ "readings": readings }),
+        .send(
+            app.client
+                .post(app.url(&format!("{logger}/csv")))
+                .bearer_auth(&two.ward_lab)
+                .header("content-type", "text/csv")
+                .body(csv),
         )
         .await
         .expect(201);
-    assert_eq!(again["accepted"], 0);
+    assert_eq!(again["accepted"], 0, "{again}");
+    assert_eq!(again["duplicates"], json!(readings.len()));
+    let refused = app
+        .send(
+            app.client
+                .post(app.url(&format!("{logger}/csv")))
+                .bearer_auth(&two.ward_lab)
+                .header("content-type", "text/csv")
+                .body("time,temperature\nyesterday,-150\n"),
+        )
+        .await
+        .expect_error(422, "invalid_readings");
+    assert!(
+        refused["problems"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("line 2"),
+        "{refused}"
+    );
     // received on hold: at the ward, still held, for the ward's quality officer
     for (n, v) in vials[..2].iter().enumerate() {
         scan_in(&app, &two, &sid, &payload(v), &format!("A{}", n + 1))
