@@ -45,6 +45,9 @@ mod m20261130_000035_create_shipments;
 mod m20261130_000036_create_temperature;
 mod m20261130_000037_add_chain_of_identity;
 mod m20261130_000038_index_lists_by_site;
+mod m20261201_000039_create_imports;
+mod m20261201_000040_create_withdrawals;
+mod m20261201_000041_create_corrections;
 
 mod add_columns;
 
@@ -92,6 +95,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000036_create_temperature::Migration),
             Box::new(m20261130_000037_add_chain_of_identity::Migration),
             Box::new(m20261130_000038_index_lists_by_site::Migration),
+            Box::new(m20261201_000039_create_imports::Migration),
+            Box::new(m20261201_000040_create_withdrawals::Migration),
+            Box::new(m20261201_000041_create_corrections::Migration),
         ]
     }
 }

@@ -7,9 +7,12 @@ pub mod auth;
 pub mod csv;
 pub mod dates;
 pub mod donors;
+pub mod corrections;
 pub mod doses;
+pub mod exports;
 pub mod extract;
 pub mod holds;
+pub mod imports;
 pub mod infusions;
 pub mod labels;
 pub mod lots;
@@ -31,6 +34,7 @@ pub mod temperature;
 pub mod trace;
 pub mod users;
 pub mod vials;
+pub mod withdrawals;
 
 use axum::Router;
 use axum::extract::OriginalUri;
@@ -128,7 +132,11 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(infusions::router())
                 .merge(recall::router())
                 .merge(trace::router())
-                .merge(audit::router()),
+                .merge(audit::router())
+                .merge(imports::router())
+                .merge(exports::router())
+                .merge(withdrawals::router())
+                .merge(corrections::router()),
         );
     let (router, mut doc) = router.split_for_parts();
     openapi::complete(&mut doc);

@@ -6,11 +6,14 @@
 
 pub mod accounts;
 pub mod clinic;
+pub mod corrections;
 pub mod donors;
 pub mod error;
+pub mod exports;
 pub mod extract;
 pub mod history;
 pub mod home;
+pub mod imports;
 pub mod inventory;
 pub mod lab;
 pub mod lists;
@@ -29,6 +32,7 @@ pub mod sign_in;
 pub mod site_choice;
 pub mod trace;
 pub mod user;
+pub mod withdrawals;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -138,6 +142,10 @@ pub fn pages() -> Router<AppState> {
         .merge(protocol::routes())
         .merge(printing::routes())
         .merge(shipments::routes())
+        .merge(imports::routes())
+        .merge(exports::routes())
+        .merge(withdrawals::routes())
+        .merge(corrections::routes())
 }
 
 /// Keeps a form's entry through a session that ended (every page loads it).

@@ -1,0 +1,9 @@
+//! imports pages (issue 16).
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

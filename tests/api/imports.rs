@@ -1,0 +1,1 @@
+//! imports (issue 16), on both databases.

@@ -1,0 +1,1 @@
+//! withdrawals (issue 16), on both databases.
