@@ -70,6 +70,40 @@ pub enum Command {
     /// already holds it) and print it; with -o, write its receipt too. The
     /// first step of a PostgreSQL backup.
     Checkpoint(CheckpointArgs),
+    /// Bring an existing bank in from a CSV file (docs/import/template.csv):
+    /// --dry-run reports every problem as row:column: message and writes
+    /// nothing; otherwise a quality officer signs to accept (and with
+    /// --release, to release every lot), and the file is written in
+    /// chunks, resumable: run the same command again after an interruption.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The bank's CSV file, one row per vial.
+    pub file: PathBuf,
+    /// Check every row against the file and the database; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Release every lot in the same signed act (each must pass the normal
+    /// rule: donor eligible, every required QC result passing).
+    #[arg(long)]
+    pub release: bool,
+    /// The lab person importing (username).
+    #[arg(long = "as", value_name = "USERNAME", env = "CELLTRAIL_IMPORT_USER")]
+    pub lab: String,
+    /// The quality officer accepting it with their signature (username);
+    /// their password is asked on the terminal, or read from
+    /// CELLTRAIL_SIGNER_PASSWORD for scripts.
+    #[arg(long, value_name = "USERNAME", env = "CELLTRAIL_IMPORT_SIGNER")]
+    pub signer: Option<String>,
+    /// What the signature means.
+    #[arg(long, default_value = "accepted for import")]
+    pub meaning: String,
+    /// Vials per write transaction (whole lots; a resumed import keeps the
+    /// size it started with).
+    #[arg(long, default_value_t = 5000)]
+    pub chunk_vials: usize,
 }
 
 #[derive(Debug, Clone, Args)]

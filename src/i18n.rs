@@ -31,6 +31,7 @@ const CATALOGUES: [(Language, &[&str]); 2] = [
             include_str!("../locales/en/admin.ftl"),
             include_str!("../locales/en/printing.ftl"),
             include_str!("../locales/en/refusals.ftl"),
+            include_str!("../locales/en/withdrawals.ftl"),
         ],
     ),
     (
@@ -44,6 +45,7 @@ const CATALOGUES: [(Language, &[&str]); 2] = [
             include_str!("../locales/zh-CN/admin.ftl"),
             include_str!("../locales/zh-CN/printing.ftl"),
             include_str!("../locales/zh-CN/refusals.ftl"),
+            include_str!("../locales/zh-CN/withdrawals.ftl"),
         ],
     ),
 ];

@@ -91,6 +91,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
             checkpoint(existing(settings)?, args).await
         }
+        Some(Command::Import(args)) => {
+            let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
+            let state = open(existing(settings)?, Clock::system()).await?;
+            celltrail::services::imports::command::run(&state, &args).await
+        }
         Some(Command::Admin(command)) => {
             let settings = Settings::new(&cli.database, &cli.facility, &cli.labels, &cli.serve)?;
             admin(existing(settings)?, command).await

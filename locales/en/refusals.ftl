@@ -26,6 +26,7 @@ refusal-donor-code-taken = Donor code { $code } is already registered.
 refusal-storage-name-taken = { $name } is already the name of a unit there.
 refusal-payload-too-large = The request body is too large.
 refusal-last-administrator = This would leave no active administrator to manage accounts.
+refusal-import-invalid = The file has { $count } problems and nothing was imported; the first: { $first }
 refusal-screening-incomplete = Screening incomplete: { $gaps }.
 refusal-gaps-missing = no result for { $tests }
 refusal-gaps-reactive = not negative: { $tests }
@@ -39,6 +40,9 @@ refusal-qc-unit = { $test } is reported in { $expected }, not { $given }.
 refusal-qc-value = { $test } takes { $expected }.
 refusal-lot-expired = Lot { $code } expired at { $when }; it may not be used.
 refusal-lot-recalled = Lot { $code } has been recalled; it may not be used.
+refusal-consent-withdrawn = The donor of lot { $code } withdrew consent; the lot is on hold until quality decides, and may not be used.
+refusal-patient-withdrawn = Patient { $subject } has withdrawn from the trial; no further doses may be ordered, prepared or given.
+refusal-already-withdrawn = This { $kind } has already withdrawn.
 refusal-invalid-position = { $given } is not a position of a { $rows }×{ $cols } box (A1 to { $last }).
 refusal-tank-parent = A tank stands alone; it has no parent.
 refusal-rack-place = A rack goes into a tank.
@@ -359,3 +363,22 @@ refusal-not-shippable = { $count ->
    *[other] { $count } vials may not be shipped, so nothing was packed: { $vials }
 }
 refusal-receipt-incomplete = The receipt cannot be signed yet: give a reason for each vial that did not arrive ({ $missing }) and each scan that was not on the packing list ({ $discrepancies }).
+
+# signed corrections of typed fields (issue 16)
+refusal-correction-changes-nothing = { $field } is already { $value }: the correction changes nothing.
+refusal-field-not-correctable = { $field } of a { $kind } is not corrected here: it is computed or assigned by celltrail, or changed through an act of its own.
+refusal-correction-changes-dose = { $field } cannot be corrected: it would change { $doses }, already prepared or given.
+refusal-corr-lot-before-collection = A lot of this cord was made at { $at }, before this collection time.
+refusal-corr-collected-before-consent = A cord of this donor was collected at { $at }, before this consent.
+refusal-corr-frozen-before = The lot was frozen at { $at }, before this manufacture time.
+refusal-corr-age = With this birth date the patient was { $age } at enrolment on { $day }, outside the protocol's { $min } to { $max } years: report it to quality as a protocol deviation.
+refusal-corr-baseline-pasi = A baseline PASI of { $pasi } is below the protocol's { $threshold } for enrolment: report it to quality as a protocol deviation.
+refusal-corr-screening = The donor was found eligible on screening this collection time would leave uncovered ({ $tests }): ask quality to review the donor's eligibility first.
+refusal-corr-time = Give a time such as 2026-11-27T08:00:00Z.
+refusal-corr-date = Give a date as YYYY-MM-DD.
+refusal-corr-dlqi = Each DLQI answer is 0 to 3.
+refusal-corr-area = An area score is 0 to 6.
+refusal-corr-severity = A severity score is 0 to 4.
+refusal-corr-qc-value = Give a word or a decimal number, as at entry.
+refusal-corr-subject-kind = Name a donor, donation, lot, vial, patient, assessment or QC result.
+refusal-corr-value-shape = Give the value as text or a number.

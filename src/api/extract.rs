@@ -240,6 +240,9 @@ pub mod roles {
         Quality => [Quality]);
     role_set!(/// Clinicians.
         Clinician => [Clinician]);
+    role_set!(/// Who takes the trial's data out for the sponsor (the SDTM
+        /// export): quality, and the clinicians who recorded it.
+        TrialData => [Quality, Clinician]);
     role_set!(/// Who packs, hands over and receives shipments: the lab, and
         /// the pharmacy of a clinical site.
         Shippers => [Lab, Pharmacist]);

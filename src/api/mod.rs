@@ -4,10 +4,10 @@
 
 pub mod audit;
 pub mod auth;
+pub mod corrections;
 pub mod csv;
 pub mod dates;
 pub mod donors;
-pub mod corrections;
 pub mod doses;
 pub mod exports;
 pub mod extract;
@@ -82,7 +82,11 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "infusions", description = "The bedside two-scan check, infusions, adverse events"),
         (name = "trace", description = "Lot to recipients, patient to donors, donor forward; JSON or CSV"),
         (name = "audit", description = "The hash-chained custody ledger"),
+        (name = "exports", description = "The sponsor's SDTM datasets (EX, AE, QS, DS) as CSV"),
+        (name = "imports", description = "Bringing an existing bank in from a CSV file: dry run, upload, quality's signed acceptance, progress"),
         (name = "shipments", description = "Shipping containers; vials shipped from one site to another, handed over and received"),
+        (name = "withdrawals", description = "A donor's consent withdrawn (lots and vials on hold until quality decides per lot) and a patient's withdrawal from the trial"),
+        (name = "corrections", description = "Signed corrections of typed fields (a donor code, a lot's expiry, a vial's volume, a birth date, an assessment answer): the record's current value and its history"),
     )
 )]
 struct ApiDoc;

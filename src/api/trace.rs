@@ -109,11 +109,21 @@ fn lot_csv(demo: bool, t: &LotTrace, zone: SiteZone) -> Csv {
             "infusion_started_at",
             "infusion_status",
             "late_entry",
+            "consent_withdrawal",
+            "subject_withdrawn_at",
         ],
         demo,
     );
+    let lot_withdrawal = withdrawal_word(t.consent_withdrawal.as_ref(), zone);
     for v in &t.vials {
         let f = dose_fields(&t.doses, v, zone);
+        let withdrawn = v
+            .subject_code
+            .as_deref()
+            .and_then(|s| t.recipients.iter().find(|r| r.subject_code == s))
+            .and_then(|r| r.withdrawn_at)
+            .map(|at| zone.iso(at))
+            .unwrap_or_default();
         csv.row([
             t.lot.code.as_str(),
             t.lot.status.as_str(),
@@ -131,9 +141,27 @@ fn lot_csv(demo: bool, t: &LotTrace, zone: SiteZone) -> Csv {
             &f.started,
             f.infusion_status,
             &f.late_entry,
+            &lot_withdrawal,
+            &withdrawn,
         ]);
     }
     csv
+}
+
+/// A lot's consent-withdrawal hold in words for the CSV: `on hold since
+/// <time>`, `released <time>` or `discarded <time>`; empty when the donor
+/// did not withdraw.
+fn withdrawal_word(
+    node: Option<&crate::services::withdrawals::trace::LotWithdrawalNode>,
+    zone: SiteZone,
+) -> String {
+    match node {
+        None => String::new(),
+        Some(n) => match (&n.decision, n.decided_at) {
+            (Some(decision), Some(at)) => format!("{decision} {}", zone.iso(at)),
+            _ => format!("on hold since {}", zone.iso(n.withdrawn_at)),
+        },
+    }
 }
 
 fn patient_csv(demo: bool, t: &PatientTrace, zone: SiteZone) -> Csv {
@@ -152,9 +180,15 @@ fn patient_csv(demo: bool, t: &PatientTrace, zone: SiteZone) -> Csv {
             "din",
             "donor_code",
             "donor_eligibility",
+            "withdrawn_at",
+            "withdrawal_reason",
         ],
         demo,
     );
+    let (withdrawn_at, withdrawal_reason) = match &t.withdrawal {
+        Some(w) => (zone.iso(w.withdrawn_at), w.reason.clone()),
+        None => (String::new(), String::new()),
+    };
     for v in &t.vials {
         let f = dose_fields(&t.doses, v, zone);
         let lot = t.lots.iter().find(|l| l.id == v.lot_id);
@@ -174,6 +208,8 @@ fn patient_csv(demo: bool, t: &PatientTrace, zone: SiteZone) -> Csv {
             donation.map_or("", |d| d.din_display.as_str()),
             donor.map_or("", |d| d.code.as_str()),
             donor.map_or("", |d| d.eligibility.as_str()),
+            &withdrawn_at,
+            &withdrawal_reason,
         ]);
     }
     csv
@@ -195,13 +231,26 @@ fn donor_csv(demo: bool, t: &DonorTrace, zone: SiteZone) -> Csv {
             "infusion_number",
             "infusion_started_at",
             "late_entry",
+            "consent_withdrawn_at",
+            "lot_withdrawal",
         ],
         demo,
     );
+    let consent_withdrawn_at = t
+        .consent_withdrawal
+        .as_ref()
+        .map(|w| zone.iso(w.withdrawn_at))
+        .unwrap_or_default();
     for v in &t.vials {
         let f = dose_fields(&t.doses, v, zone);
         let lot = t.lots.iter().find(|l| l.id == v.lot_id);
         let donation = lot.and_then(|l| t.donations.iter().find(|d| d.id == l.donation_id));
+        let lot_withdrawal = withdrawal_word(
+            t.consent_withdrawal
+                .as_ref()
+                .and_then(|w| w.lots.iter().find(|h| h.lot_id == v.lot_id)),
+            zone,
+        );
         csv.row([
             t.donor.code.as_str(),
             t.donor.eligibility.as_str(),
@@ -216,6 +265,8 @@ fn donor_csv(demo: bool, t: &DonorTrace, zone: SiteZone) -> Csv {
             &f.infusion_number,
             &f.started,
             &f.late_entry,
+            &consent_withdrawn_at,
+            &lot_withdrawal,
         ]);
     }
     csv

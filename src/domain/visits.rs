@@ -114,12 +114,15 @@ pub struct PatientVisit {
     pub status: VisitStatus,
     /// The scores still to assess inside the window (none when done).
     pub missing: Vec<AssessmentKind>,
+    /// The patient withdrew from the trial: still listed, no longer
+    /// required (`domain::withdrawal`).
+    pub optional: bool,
 }
 
 impl PatientVisit {
     /// Whether it asks for work today (the home pages list these).
     pub fn to_do(&self) -> bool {
-        matches!(self.status, VisitStatus::Due | VisitStatus::Overdue)
+        matches!(self.status, VisitStatus::Due | VisitStatus::Overdue) && !self.optional
     }
 }
 
@@ -170,6 +173,7 @@ pub fn patient_visits(
                 closes,
                 status,
                 missing,
+                optional: false,
             }
         })
         .collect()

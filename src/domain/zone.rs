@@ -40,6 +40,11 @@ impl SiteZone {
             .to_string()
     }
 
+    /// The site's wall-clock time of an instant (`2026-11-25T17:40:00`).
+    pub fn local(&self, t: DateTime<Utc>) -> NaiveDateTime {
+        t.with_timezone(&self.0).naive_local()
+    }
+
     /// A date as people read it: `2026-11-25`.
     pub fn day(&self, t: DateTime<Utc>) -> String {
         self.date(t).format("%Y-%m-%d").to_string()

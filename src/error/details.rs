@@ -54,6 +54,11 @@ impl AppError {
                 adverse_event_id,
                 newest_id,
             } => json!({ "adverse_event_id": adverse_event_id, "newest_id": newest_id }),
+            CorrectionChangesNothing { field, value } => json!({ "field": field, "value": value }),
+            NotCorrectable { kind, field, why } => {
+                json!({ "subject_kind": kind, "field": field, "why": why })
+            }
+            CorrectionChangesDose { field, doses } => json!({ "field": field, "doses": doses }),
             DonorCodeTaken(code) => json!({ "code": code }),
             SiteTaken { field, value } => json!({ "field": field, "value": value }),
             ContainerInUse {
@@ -92,6 +97,12 @@ impl AppError {
                 expires_at,
             } => json!({ "lot_id": lot_id, "code": code, "expires_at": expires_at }),
             LotRecalled { lot_id, code } => json!({ "lot_id": lot_id, "code": code }),
+            ConsentWithdrawn { lot_id, code } => json!({ "lot_id": lot_id, "code": code }),
+            PatientWithdrawn {
+                patient_id,
+                subject_code,
+            } => json!({ "patient_id": patient_id, "subject_code": subject_code }),
+            AlreadyWithdrawn { kind, id } => json!({ "kind": kind, "id": id }),
             InUse {
                 vial_id,
                 code,
@@ -267,6 +278,10 @@ impl AppError {
                 json!({ "thawed_at": thawed_at, "use_by": use_by })
             }
             InvalidAssessment(invalid) => json!({ "field": invalid.field }),
+            ImportInvalid { problems } => json!({
+                "problems": problems,
+                "lines": problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            }),
             _ => json!({}),
         }
     }

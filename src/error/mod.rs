@@ -108,6 +108,18 @@ app_error! {
         /// corrects the event's newest record.
         #[error("this record of the adverse event was corrected since; correct its newest record ({newest_id})")]
         AlreadyCorrected { adverse_event_id: Uuid, newest_id: Uuid } => 409 "already_corrected",
+        /// A correction that states the value already recorded (or the
+        /// same as a correction that won a race to it).
+        #[error("{field} is already {value}: the correction changes nothing")]
+        CorrectionChangesNothing { field: String, value: String } => 409 "correction_changes_nothing",
+        /// The field is not one a correction changes: derived, assigned by
+        /// celltrail, or changed through an act of its own.
+        #[error("{field} of a {kind} is not corrected: {why}")]
+        NotCorrectable { kind: &'static str, field: String, why: String } => 422 "field_not_correctable",
+        /// A correction that would change a dose already prepared (counted,
+        /// verified) or given: the details name each dose and why.
+        #[error("{field} cannot be corrected: {}", describe_touched(doses))]
+        CorrectionChangesDose { field: String, doses: Vec<DoseTouched> } => 422 "correction_changes_dose",
         /// The donor code is already registered.
         #[error("donor code {0:?} is already registered")]
         DonorCodeTaken(String) => 409 "donor_code_taken",
@@ -169,6 +181,10 @@ app_error! {
         /// The action would leave no active administrator.
         #[error("this would leave no active administrator to manage accounts")]
         LastAdministrator => 422 "last_administrator",
+        /// A bank file to import has problems (each `row:column: message`
+        /// in the details); nothing was imported.
+        #[error("the file has {} problem(s) and nothing was imported; the first: {}", problems.len(), problems.first().map(ToString::to_string).unwrap_or_default())]
+        ImportInvalid { problems: Vec<crate::domain::import::Problem> } => 422 "import_invalid",
 
         /// A required screening test is missing, reactive or outside the
         /// specimen window.
@@ -200,6 +216,17 @@ app_error! {
         /// The lot was recalled; nothing of it reaches a patient.
         #[error("lot {code} has been recalled; it may not be used")]
         LotRecalled { lot_id: Uuid, code: String } => 422 "lot_recalled",
+        /// The lot's donor withdrew consent: its vials are on hold until
+        /// quality decides (or quality discarded them).
+        #[error("the donor of lot {code} withdrew consent; the lot is on hold until quality decides, and may not be used")]
+        ConsentWithdrawn { lot_id: Uuid, code: String } => 422 "consent_withdrawn",
+        /// The patient withdrew from the trial: no further doses.
+        #[error("patient {subject_code} has withdrawn from the trial; no further doses may be ordered, prepared or given")]
+        PatientWithdrawn { patient_id: Uuid, subject_code: String } => 422 "patient_withdrawn",
+        /// The donor's consent or the patient's participation is already
+        /// withdrawn.
+        #[error("this {kind} has already withdrawn")]
+        AlreadyWithdrawn { kind: &'static str, id: Uuid } => 409 "already_withdrawn",
         /// No such position in the box.
         #[error("{0}")]
         InvalidPosition(#[from] InvalidPosition) => 422 "invalid_position",
@@ -447,6 +474,25 @@ pub struct ImplausibleVial {
     /// Distance from the median of the dose's counts, one decimal, when
     /// beyond the protocol's spread.
     pub median_deviation_pct: Option<String>,
+}
+
+/// A dose a correction would change, for refusals: which, in what state,
+/// and how the correction would change it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DoseTouched {
+    pub dose_id: Uuid,
+    pub code: String,
+    pub status: String,
+    pub why: String,
+}
+
+/// The doses a correction would change, in words.
+fn describe_touched(doses: &[DoseTouched]) -> String {
+    doses
+        .iter()
+        .map(|d| format!("dose {} is {}: {}", d.code, d.status, d.why))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A vial's post-thaw viability, for refusals.

@@ -89,6 +89,8 @@ pub async fn start(state: &AppState, actor: &Actor, input: Start<'_>) -> AppResu
     // A lot recalled or expired after the dose was prepared never reaches
     // the patient.
     doses::lot_usable(&record.lot, at)?;
+    // a withdrawn patient, or a lot whose donor withdrew consent
+    crate::services::withdrawals::refuse_dose(&txn, &record).await?;
     let mismatches = check_bedside(
         input.patient_scan,
         input.product_scan,

@@ -241,6 +241,8 @@ pub async fn release(
     let mut record = load(&txn, lot_id).await?;
     let from: LotStatus = record.lot.status;
     let to = lot_transition(from, LotAction::Release)?;
+    // a lot whose donor withdrew consent waits for quality's decision on it
+    crate::services::withdrawals::refuse_lot(&txn, &record.lot).await?;
     if record.lot.expires_at <= now {
         return Err(AppError::LotExpired {
             lot_id,

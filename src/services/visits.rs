@@ -86,11 +86,21 @@ pub async fn to_do_today(
             recorded.entry(id).or_default().push((kind, zone.date(at)));
         }
     }
+    // withdrawn patients' visits are optional: never to do
+    let withdrawn: HashMap<Uuid, NaiveDate> =
+        crate::services::withdrawals::of_patients(db, patients.iter().map(|p| p.id))
+            .await?
+            .into_iter()
+            .map(|w| (w.patient_id, zone.date(w.withdrawn_at)))
+            .collect();
     let mut visits = Vec::new();
     for p in patients {
         let Some(first) = first_day.get(&p.id).copied() else {
             continue;
         };
+        if withdrawn.contains_key(&p.id) {
+            continue;
+        }
         // The enrolment's PASI is a PASI of its day, as the baseline
         // comparison counts it (`assessments::baseline`).
         let mut theirs = recorded.remove(&p.id).unwrap_or_default();
@@ -140,5 +150,9 @@ pub async fn of_patient(state: &AppState, patient_id: Uuid) -> AppResult<Vec<Pat
         .collect();
     // the enrolment's PASI counts as a PASI of its day, as on the homes
     recorded.push((AssessmentKind::Pasi, zone.date(p.enrolled_at)));
-    Ok(patient_visits(&schedule, first_day, &recorded, today))
+    let mut visits = patient_visits(&schedule, first_day, &recorded, today);
+    if let Some(w) = crate::services::withdrawals::of_patient(db, patient_id).await? {
+        crate::domain::withdrawal::visits_after_withdrawal(&mut visits, zone.date(w.withdrawn_at));
+    }
+    Ok(visits)
 }

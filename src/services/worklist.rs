@@ -264,6 +264,13 @@ pub async fn clinic_day(state: &AppState, sites: &SiteScope) -> AppResult<Clinic
         .into_tuple()
         .all(db)
         .await?;
+    // a patient withdrawn from the trial has no further infusion due
+    let withdrawn: Vec<Uuid> =
+        crate::services::withdrawals::of_patients(db, patients.iter().map(|p| p.id))
+            .await?
+            .into_iter()
+            .map(|w| w.patient_id)
+            .collect();
     let mut day = ClinicDay {
         today: Some(today),
         weight_valid_days: rules.weight_valid_days,
@@ -277,6 +284,7 @@ pub async fn clinic_day(state: &AppState, sites: &SiteScope) -> AppResult<Clinic
             .collect();
         let first_day = given.iter().min().copied();
         if !open.contains(&p.id)
+            && !withdrawn.contains(&p.id)
             && let Ok(infusion_number) = next_infusion(&rules, &given, today)
         {
             day.infusions_due.push(InfusionDue {

@@ -157,6 +157,7 @@ fn nav(user: &WebUser) -> Markup {
                     a href="/lots" { (t("nav-lots")) }
                     a href="/vials" { (t("nav-vials")) }
                     a href="/storage" { (t("nav-storage")) }
+                    a href="/imports" { (t("nav-imports")) }
                 }
                 @if matches!(role, Role::Lab | Role::Quality | Role::Pharmacist) {
                     a href="/stock" { (t("nav-stock")) }
@@ -166,6 +167,9 @@ fn nav(user: &WebUser) -> Markup {
                 a href="/patients" { (t("nav-patients")) }
                 @if matches!(role, Role::Pharmacist | Role::Clinician | Role::Quality) {
                     a href="/doses" { (t("nav-doses")) }
+                }
+                @if matches!(role, Role::Quality | Role::Clinician) {
+                    a href="/exports" { (t("nav-exports")) }
                 }
             }
             @if role == Role::Admin { a href="/accounts" { (t("acct-title")) } }

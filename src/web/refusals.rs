@@ -125,6 +125,32 @@ fn body(error: &AppError, zone: SiteZone) -> String {
             &[("kind", word("refusal-kind-", kind))],
         ),
         E::AlreadyCorrected { .. } => zh("refusal-already-corrected", &[]),
+        E::CorrectionChangesNothing { field, value } => zh(
+            "refusal-correction-changes-nothing",
+            &[("field", field.clone()), ("value", value.clone())],
+        ),
+        E::NotCorrectable { kind, field, .. } => zh(
+            "refusal-field-not-correctable",
+            &[
+                ("kind", word("refusal-kind-", kind)),
+                ("field", field.clone()),
+            ],
+        ),
+        E::CorrectionChangesDose { field, doses } => zh(
+            "refusal-correction-changes-dose",
+            &[
+                ("field", field.clone()),
+                (
+                    "doses",
+                    list(
+                        &doses
+                            .iter()
+                            .map(|d| format!("{}（{}）", d.code, word("status-", &d.status)))
+                            .collect::<Vec<_>>(),
+                    ),
+                ),
+            ],
+        ),
         E::DonorCodeTaken(code) => zh("refusal-donor-code-taken", &[("code", code.clone())]),
         E::StorageNameTaken(name) => zh("refusal-storage-name-taken", &[("name", name.clone())]),
         E::SiteTaken { field, value } => zh(
@@ -183,6 +209,19 @@ fn body(error: &AppError, zone: SiteZone) -> String {
         ),
         E::WeakPassword(weak) => weak_password(weak),
         E::LastAdministrator => zh("refusal-last-administrator", &[]),
+        E::ImportInvalid { problems } => zh(
+            "refusal-import-invalid",
+            &[
+                ("count", s(&problems.len())),
+                (
+                    "first",
+                    problems
+                        .first()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                ),
+            ],
+        ),
         E::ScreeningIncomplete(gaps) => zh(
             "refusal-screening-incomplete",
             &[("gaps", screening_gaps(gaps))],
@@ -215,6 +254,17 @@ fn body(error: &AppError, zone: SiteZone) -> String {
             &[("code", code.clone()), ("when", when(expires_at))],
         ),
         E::LotRecalled { code, .. } => zh("refusal-lot-recalled", &[("code", code.clone())]),
+        E::ConsentWithdrawn { code, .. } => {
+            zh("refusal-consent-withdrawn", &[("code", code.clone())])
+        }
+        E::PatientWithdrawn { subject_code, .. } => zh(
+            "refusal-patient-withdrawn",
+            &[("subject", subject_code.clone())],
+        ),
+        E::AlreadyWithdrawn { kind, .. } => zh(
+            "refusal-already-withdrawn",
+            &[("kind", word("refusal-kind-", kind))],
+        ),
         E::InvalidPosition(p) => zh(
             "refusal-invalid-position",
             &[

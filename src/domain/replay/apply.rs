@@ -111,6 +111,22 @@ struct DonorRegistered<'a> {
     code: Cow<'a, str>,
 }
 
+/// `<kind>.corrected`: the field and its new value.
+#[derive(Deserialize)]
+struct Corrected<'a> {
+    #[serde(borrow)]
+    field: Cow<'a, str>,
+    new: serde_json::Value,
+}
+
+/// `lot.qc_corrected`: the result, its value and judgement as corrected.
+#[derive(Deserialize)]
+struct QcCorrected {
+    qc_result_id: Uuid,
+    value: serde_json::Value,
+    pass: bool,
+}
+
 #[derive(Deserialize)]
 struct EligibilityDecided<'a> {
     #[serde(borrow)]
@@ -421,6 +437,26 @@ impl Replay {
                 };
                 self.donors
                     .insert(id, (d.code.into_owned(), Some("pending".into())));
+            }
+            // a signed correction of a typed field (issue 16): of what the
+            // replay compares, a donor's code and a QC result's value
+            "donor.corrected" => {
+                let Some(d) = read::<Corrected>(details) else {
+                    return false;
+                };
+                if d.field == "code"
+                    && let Some(code) = d.new.as_str()
+                {
+                    self.donors.entry(id).or_default().0 = code.to_owned();
+                }
+            }
+            "lot.qc_corrected" => {
+                let Some(d) = read::<QcCorrected>(details) else {
+                    return false;
+                };
+                let qc = self.qc.entry(d.qc_result_id).or_default();
+                qc.value = Some(json_text(&d.value));
+                qc.pass = Some(d.pass);
             }
             "donor.found_ineligible" => {
                 let Some(d) = read::<Status>(details) else {

@@ -87,6 +87,8 @@ pub async fn calculate(state: &AppState, input: CalculationInput) -> AppResult<C
     let (latest, lots) = tokio::try_join!(latest, lots)?;
     let (weight_g, weight) = match source {
         WeightSource::Patient(patient_id) => {
+            // a patient who left the trial has no dose to calculate
+            crate::services::withdrawals::refuse_patient_by_id(db, patient_id).await?;
             let Some(weight) = latest else {
                 // no weight: of no patient (404), or of one not yet weighed
                 patients::find(db, patient_id).await?;

@@ -1,8 +1,8 @@
 //! Undoing a reservation: a dose cancelled before its infusion, and the
 //! vials a cancelled (or recalled) dose gives back or discards.
 
-use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -106,6 +106,29 @@ pub(crate) async fn release_vials(
         ("dose", dose_id),
     )
     .await?;
+    // Reserved vials a hold stopped (an excursion, a consent withdrawal)
+    // stay on hold, but released they return to stock, not to this dose.
+    let held: Vec<&vial::Model> = vials
+        .iter()
+        .filter(|v| v.status == VialStatus::OnHold && v.held_from == Some(VialStatus::Reserved))
+        .collect();
+    if !held.is_empty() {
+        let changed = vial::Entity::update_many()
+            .col_expr(
+                vial::Column::HeldFrom,
+                Expr::value(Some(VialStatus::Available)),
+            )
+            .filter(vial::Column::Id.is_in(ids(&held)))
+            .filter(vial::Column::Status.eq(VialStatus::OnHold))
+            .exec(txn)
+            .await?;
+        if changed.rows_affected != held.len() as u64 {
+            return Err(crate::error::AppError::ConcurrentChange {
+                kind: "dose",
+                id: dose_id,
+            });
+        }
+    }
     let mut events: Vec<NewEvent> = reserved
         .iter()
         .map(|v| {
@@ -118,6 +141,16 @@ pub(crate) async fn release_vials(
             }))
         })
         .collect();
+    events.extend(held.iter().map(|v| {
+        NewEvent::new("vial.unreserved", "vial", v.id).details(json!({
+            "code": v.code,
+            "from": VialStatus::OnHold,
+            "to": VialStatus::OnHold,
+            "held_from": VialStatus::Available,
+            "dose_id": dose_id,
+            "reason": reason,
+        }))
+    }));
     events.extend(thawed.iter().map(|v| {
         NewEvent::new("vial.discarded", "vial", v.id).details(json!({
             "code": v.code,

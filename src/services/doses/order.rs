@@ -165,6 +165,7 @@ pub async fn order(
     let patient = context.patient;
     // the patient's doses are made at the patient's site, by its pharmacy
     sites::check_works_at(state, actor, patient.site_id).await?;
+    crate::services::withdrawals::refuse_patient(&txn, patient.id, &patient.subject_code).await?;
     let rules = protocol::cached_version(state, &txn, context.protocol_version).await?;
     if let Some((id, code)) = stock.open_dose {
         return Err(AppError::DoseInProgress { dose_id: id, code });
@@ -182,6 +183,7 @@ pub async fn order(
             .first()
             .ok_or_else(|| AppError::not_found("lot", lot_id))?;
         lot_usable(&lot.0, now)?;
+        crate::services::withdrawals::refuse_lot(&txn, &lot.0).await?;
     }
     // the first lot (first-expiring) that holds enough: reserved in one
     // statement; on PostgreSQL a concurrent order may have taken some of

@@ -107,6 +107,8 @@ pub async fn thaw(
             uncounted: v.status == VialStatus::Reserved,
         })
         .collect();
+    // a withdrawn patient, or a lot whose donor withdrew consent
+    crate::services::withdrawals::refuse_dose(&txn, &record).await?;
     // a vial of the dose held (a temperature excursion) or discarded
     // since it was reserved is not thawed: the lifecycle says why
     for v in &record.vials {

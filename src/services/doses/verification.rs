@@ -28,6 +28,7 @@ pub async fn verify(
     let from = record.status()?;
     let to = dose_transition(from, DoseAction::Verify)?;
     still_usable(&record, now)?;
+    crate::services::withdrawals::refuse_dose(&txn, &record).await?;
     within_shelf_life(&record, now)?;
     let signer = signature.signer.user_id;
     if record.rules.independent_verification

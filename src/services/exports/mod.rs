@@ -1,1 +1,4 @@
-//! exports (issue 16).
+//! Data taken out of celltrail for others: the sponsor's SDTM datasets
+//! (`sdtm`: exposure, adverse events, questionnaires), read-only.
+
+pub mod sdtm;

@@ -110,6 +110,11 @@ pub async fn decide(
         .into_iter()
         .map(|l| l.vial_id)
         .collect();
+    // …and so do vials a consent withdrawal holds undecided
+    let other_open: HashSet<Uuid> = other_open
+        .into_iter()
+        .chain(crate::services::withdrawals::held_by_withdrawal(&txn, &ids).await?)
+        .collect();
     let lots = store::by_ids::<lot::Entity>(&txn, vials.values().map(|v| v.lot_id)).await?;
     let mut vial_events = Vec::new();
     let mut codes = Vec::new();
@@ -120,7 +125,9 @@ pub async fn decide(
         codes.push(vial.code.to_string());
         if vial.status != VialStatus::OnHold {
             // discarded or recalled since it was held: nothing to give back
-            if decide == Decide::Discard {
+            // (discarded already, e.g. by a consent withdrawal's decision:
+            // nothing to discard either)
+            if decide == Decide::Discard && vial.status != VialStatus::Discarded {
                 vial_transition(vial.status, VialAction::Discard)?;
             } else {
                 continue;

@@ -119,6 +119,8 @@ pub async fn pack(state: &AppState, actor: &Actor, id: Uuid, scanned: &str) -> A
         }
     };
     let lots = store::by_ids::<lot::Entity>(&txn, vials.iter().map(|v| v.lot_id)).await?;
+    let withdrawn =
+        crate::services::withdrawals::withdrawn_lots(&txn, lots.keys().copied()).await?;
     let mut refusals = Vec::new();
     let mut already = Vec::new();
     let mut going = Vec::new();
@@ -139,6 +141,13 @@ pub async fn pack(state: &AppState, actor: &Actor, id: Uuid, scanned: &str) -> A
                 what: format!("vial {code}"),
                 at: sites::get(state, vial.site_id).await?.name,
                 why: "a shipment takes vials of its sending site".into(),
+            }
+        } else if withdrawn.contains(&vial.lot_id)
+            && let Some(lot) = lots.get(&vial.lot_id)
+        {
+            AppError::ConsentWithdrawn {
+                lot_id: lot.id,
+                code: lot.code.clone(),
             }
         } else if let Err(refused) = vial_transition(vial.status, VialAction::Pack) {
             AppError::InvalidState(refused)

@@ -131,6 +131,7 @@ pub(super) async fn dose_graph(
                     coi: coi_of(d.patient_id),
                     infusion_ids: Vec::new(),
                     infused_at: Vec::new(),
+                    withdrawn_at: None,
                 });
             r.infusion_ids.push(i.id);
             r.infused_at.push(i.started_at);

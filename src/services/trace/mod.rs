@@ -71,7 +71,10 @@ pub async fn lot(state: &AppState, lot_id: Uuid) -> AppResult<LotTrace> {
             ));
         }
     }
+    let mut recipients = graph.recipients;
+    crate::services::withdrawals::trace::mark_recipients(db, &mut recipients).await?;
     Ok(LotTrace {
+        consent_withdrawal: crate::services::withdrawals::trace::of_lot(db, lot_id).await?,
         shipments: shipments.into_iter().map(|(s, _)| s).collect(),
         lot: lot_node(lot),
         donation: donation_node(donation),
@@ -88,7 +91,7 @@ pub async fn lot(state: &AppState, lot_id: Uuid) -> AppResult<LotTrace> {
             .collect(),
         vials,
         doses: graph.doses,
-        recipients: graph.recipients,
+        recipients,
         adverse_events: graph.adverse_events,
     })
 }
@@ -133,6 +136,7 @@ pub async fn patient(state: &AppState, patient_id: Uuid) -> AppResult<PatientTra
         donations,
         donors,
         adverse_events: graph.adverse_events,
+        withdrawal: crate::services::withdrawals::trace::of_patient(db, patient_id).await?,
     })
 }
 
@@ -212,13 +216,16 @@ pub async fn donor(state: &AppState, donor_id: Uuid) -> AppResult<DonorTrace> {
     };
     let graph = dose_graph(db, doses).await?;
     let vials = vial_nodes(state, vials, &graph).await?;
+    let mut recipients = graph.recipients;
+    crate::services::withdrawals::trace::mark_recipients(db, &mut recipients).await?;
     Ok(DonorTrace {
+        consent_withdrawal: crate::services::withdrawals::trace::of_donor(db, donor_id).await?,
         donor: donor_node(donor),
         donations: donations.into_iter().map(donation_node).collect(),
         lots: lots.into_iter().map(lot_node).collect(),
         vials,
         doses: graph.doses,
-        recipients: graph.recipients,
+        recipients,
         adverse_events: graph.adverse_events,
     })
 }

@@ -113,6 +113,8 @@ pub struct RecipientNode {
     pub infusion_ids: Vec<Uuid>,
     /// When each infusion started, oldest first.
     pub infused_at: Vec<DateTime<Utc>>,
+    /// When the recipient withdrew from the trial, if they did.
+    pub withdrawn_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -140,6 +142,8 @@ pub struct LotTrace {
     /// oldest first.
     #[serde(default)]
     pub shipments: Vec<ShipmentNode>,
+    /// The donor withdrew consent: this lot's hold and quality's decision.
+    pub consent_withdrawal: Option<crate::services::withdrawals::trace::LotWithdrawalNode>,
 }
 
 /// A shipment of some of a lot's vials: from where to where, when, and
@@ -181,6 +185,8 @@ pub struct PatientTrace {
     pub donations: Vec<DonationNode>,
     pub donors: Vec<DonorNode>,
     pub adverse_events: Vec<AdverseEventNode>,
+    /// The patient withdrew from the trial.
+    pub withdrawal: Option<crate::services::withdrawals::trace::PatientWithdrawalNode>,
 }
 
 /// A donor, forward to every lot, vial and recipient.
@@ -193,6 +199,8 @@ pub struct DonorTrace {
     pub doses: Vec<DoseNode>,
     pub recipients: Vec<RecipientNode>,
     pub adverse_events: Vec<AdverseEventNode>,
+    /// The donor's consent withdrawal and every lot it held.
+    pub consent_withdrawal: Option<crate::services::withdrawals::trace::ConsentWithdrawalNode>,
 }
 
 pub(super) fn donor_node(d: donor::Model) -> DonorNode {

@@ -52,11 +52,15 @@ pub struct PatientSheet {
     rules: Protocol,
     scored: Vec<assessment::Model>,
     history: Vec<history::Entry>,
+    /// The patient's correctable values and their corrections (issue 16).
+    corrections: crate::web::corrections::Sheet,
     /// The assessment visits, judged today.
     visits: Vec<PatientVisit>,
     /// Where a wristband can be printed (the page has no state).
     printers: Vec<Printer>,
     now: DateTime<Utc>,
+    /// The patient's withdrawal from the trial (issue 16).
+    withdrawal: Option<crate::entities::patient_withdrawal::Model>,
 }
 
 /// A patient, the protocol's rules and their scores, read for their page.
@@ -68,7 +72,14 @@ pub async fn patient_sheet(state: &AppState, id: Uuid) -> AppResult<PatientSheet
         .unwrap_or_default();
     Ok(PatientSheet {
         history: history::of(state, "patient", id).await?,
+        corrections: crate::web::corrections::sheet(
+            state,
+            crate::domain::correction::SubjectKind::Patient,
+            id,
+        )
+        .await?,
         visits: visits::of_patient(state, id).await?,
+        withdrawal: crate::services::withdrawals::of_patient(state.db.conn(), id).await?,
         printers: printing::printers(state).to_vec(),
         record,
         rules,
@@ -93,7 +104,21 @@ pub fn patient_html(
         ),
         user,
         html! {
+            (crate::web::withdrawals::patient_banner(user, sheet.withdrawal.as_ref()))
             (patient_view(user, sheet, flash, confirm, entered))
+            (crate::web::withdrawals::patient_form(
+                user,
+                sheet.record.patient.id,
+                sheet.record.patient.subject_code.as_ref(),
+                &sheet.record.doses,
+                sheet.withdrawal.as_ref(),
+                sheet.now,
+            ))
+            (crate::web::corrections::section_view(
+                user,
+                &sheet.corrections,
+                crate::web::corrections::assessment_links(user, &sheet.scored),
+            ))
             (history_view(&sheet.history, user))
         },
     )

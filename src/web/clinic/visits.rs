@@ -23,7 +23,10 @@ pub fn visits_card(visits: &[PatientVisit]) -> Markup {
                         tr class="visit" {
                             td { (visit_name(v.week)) }
                             td class="nowrap" { (t_with("visits-window", &[("opens", arg(v.opens)), ("closes", arg(v.closes))])) }
-                            td { (state_pill(v.status)) }
+                            td {
+                                (state_pill(v.status))
+                                @if v.optional { " " span class="pill" { (t("pvisits-optional")) } }
+                            }
                         }
                     } }
                 }

@@ -129,6 +129,13 @@ pub async fn donation_page(
         }
     };
     let print = print_form(PrintKind::Donation, id, printers(&state), &user);
+    let corrections = crate::web::corrections::section(
+        &state,
+        &user,
+        crate::domain::correction::SubjectKind::Donation,
+        id,
+    )
+    .await?;
     Ok(page::show(
         &t_with("donation-title", &[("din", arg(din.display()))]),
         &user,
@@ -137,6 +144,7 @@ pub async fn donation_page(
             // beside the label it prints
             (print)
             (lots_view(&user, &donation, &lots))
+            (corrections)
             (history_view(&history, &user))
         },
     ))

@@ -35,11 +35,22 @@ pub async fn donor_page(
     let record = donors::get(&state, id).await?;
     let history = history::of(&state, "donor", id).await?;
     let now = user.field_time(state.clock.now());
+    let corrections = crate::web::corrections::section(
+        &state,
+        &user,
+        crate::domain::correction::SubjectKind::Donor,
+        id,
+    )
+    .await?;
+    let withdrawal =
+        crate::web::withdrawals::donor_section(&state, &user, id, &record.donor.code).await?;
     Ok(page::show(
         &t_with("donor-title", &[("code", arg(&record.donor.code))]),
         &user,
         html! {
             (donor_view(&user, &record, &history, &flash, &now))
+            (withdrawal)
+            (corrections)
             (history_view(&history, &user))
         },
     ))

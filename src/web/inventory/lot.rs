@@ -39,14 +39,23 @@ pub async fn lot_page(
         .await
         .unwrap_or_default();
     let history = history::of(&state, "lot", id).await?;
+    let corrections = crate::web::corrections::section_view(
+        &user,
+        &crate::web::corrections::sheet(&state, crate::domain::correction::SubjectKind::Lot, id)
+            .await?,
+        crate::web::corrections::qc_links(&user, &record.qc),
+    );
+    let withdrawal = crate::web::withdrawals::lot_section(&state, &user, id).await?;
     Ok(page::show(
         &t_with("lot-title", &[("code", arg(&record.lot.code))]),
         &user,
         html! {
             (lot_view(&user, &record, spec.as_ref(), &vial_list, &flash))
+            (withdrawal)
             (print_form(PrintKind::LotSheet, id, printers(&state), &user))
             (print_form_counted(PrintKind::Lot, id, printers(&state), &user, &history))
             (lab_parts(&user, &record, spec.as_ref(), &vial_list, &history, state.clock.now()))
+            (corrections)
             (history_view(&history, &user))
         },
     ))

@@ -30,17 +30,27 @@ pub async fn vial_page(
         Some(shipment_id) => Some(crate::services::shipments::get(&state, shipment_id).await?),
         None => None,
     };
+    let corrections = crate::web::corrections::section(
+        &state,
+        &user,
+        crate::domain::correction::SubjectKind::Vial,
+        id,
+    )
+    .await?;
     Ok(page::show(
         &t_with("vial-title", &[("code", arg(&record.vial.code))]),
         &user,
-        vial_view(
-            &user,
-            &record,
-            shipment.as_ref(),
-            &history,
-            &flash,
-            print_form(PrintKind::Vial, id, printers(&state), &user),
-        ),
+        maud::html! {
+            (vial_view(
+                &user,
+                &record,
+                shipment.as_ref(),
+                &history,
+                &flash,
+                print_form(PrintKind::Vial, id, printers(&state), &user),
+            ))
+            (corrections)
+        },
     ))
 }
 

@@ -44,6 +44,10 @@ const TABLE: &[(&str, &str)] = &[
     ("a donor code is 3 to 32 capital letters, digits or '-', never a name", "refusal-donor-code"),
     ("a cord is received after it is collected", "refusal-cord-received"),
     ("collection precedes the donor's consent of {consent}", "refusal-collected-before-consent"),
+    // withdrawals
+    ("{at} is before the consent was given ({consent})", "refusal-withdrawn-before-consent"),
+    ("{at} is before the patient was enrolled ({started})", "refusal-withdrawn-before-enrolment"),
+    ("type the date and time of the withdrawal, as 2026-11-25T09:40", "refusal-withdrawal-time"),
     ("decide eligible or ineligible", "refusal-decide"),
     ("an ineligible decision needs a reason", "refusal-ineligible-reason"),
     ("all 999999 DINs of facility {facility} for 20{yy} are used", "refusal-dins-exhausted"),
@@ -122,6 +126,21 @@ const TABLE: &[(&str, &str)] = &[
     ("{test}: a word result has no unit and a number has one", "refusal-qc-unit-rule"),
     ("the specification has no test", "refusal-qc-no-test"),
     ("{key} is listed twice", "refusal-listed-twice"),
+    // signed corrections of typed fields (issue 16)
+    ("a lot of this cord was made at {at}, before this collection time", "refusal-corr-lot-before-collection"),
+    ("a cord of this donor was collected at {at}, before this consent", "refusal-corr-collected-before-consent"),
+    ("the lot was frozen at {at}, before this manufacture time", "refusal-corr-frozen-before"),
+    ("with this birth date the patient was {age} at enrolment on {day}, outside the protocol's {min} to {max} years: report it to quality as a protocol deviation", "refusal-corr-age"),
+    ("a baseline PASI of {pasi} is below the protocol's {threshold} for enrolment: report it to quality as a protocol deviation", "refusal-corr-baseline-pasi"),
+    ("the donor was found eligible on screening this collection time would leave uncovered ({tests}): ask quality to review the donor's eligibility first", "refusal-corr-screening"),
+    ("a time in RFC 3339, e.g. 2026-11-27T08:00:00Z", "refusal-corr-time"),
+    ("a date as YYYY-MM-DD", "refusal-corr-date"),
+    ("each DLQI answer is 0 to 3", "refusal-corr-dlqi"),
+    ("an area score is 0 to 6", "refusal-corr-area"),
+    ("a severity score is 0 to 4", "refusal-corr-severity"),
+    ("a word or a decimal number, as at entry", "refusal-corr-qc-value"),
+    ("one of donor, donation, lot, vial, patient, assessment, qc_result", "refusal-corr-subject-kind"),
+    ("a string or a number", "refusal-corr-value-shape"),
     ("{min} to {max}", "refusal-number-range"),
 ];
 

@@ -303,6 +303,7 @@ mod tests {
             qc: Vec::new(),
             vials: vial_nodes,
             shipments: Vec::new(),
+            consent_withdrawal: None,
             doses,
             recipients: Vec::new(),
             adverse_events: Vec::new(),

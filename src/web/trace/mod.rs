@@ -38,6 +38,7 @@ fn lot_trace_view(user: &WebUser, lt: &LotTrace) -> Markup {
             a class="button secondary" href={ "/lots/" (lt.lot.id) } { (t("trace-lot-page")) }
             a class="button secondary" href={ "/api/v1/trace/donors/" (lt.donor.id) "?format=csv" } { (t("trace-donor-csv")) }
         }
+        (crate::web::withdrawals::trace_banner(user, lt))
         p class="muted" {
             (t("trace-legend")) span class="pill available" { (t("status-available")) } " " span class="pill infused" { (t("status-infused")) } " "
             span class="pill reserved" { (t("trace-reserved-thawed")) } " " span class="pill recalled" { (t("trace-recalled-mark")) } " "

@@ -1,0 +1,37 @@
+# Withdrawals (issue 16): a donor's consent withdrawn, a patient's
+# withdrawal from the trial.
+pvisits-optional = optional (withdrawn)
+wd-donor-banner = Consent withdrawn on { $when }: { $reason }
+wd-donor-title = Withdraw consent
+wd-donor-explain = Withdraw consent: every lot and vial of donor { $code } not yet infused goes on hold until you decide, lot by lot. Nothing of the donor's records is changed or deleted.
+wd-withdrawn-at = When the donor (the birth mother) withdrew
+wd-reason = Reason
+wd-donor-submit = Withdraw consent and hold every lot
+wd-lots-title = Lots held by the consent withdrawal
+wd-lot-banner = Consent withdrawn: on hold until quality decides
+wd-lot-released = Consent withdrawn: quality released this lot on { $when } ({ $reason })
+wd-lot-discarded = Consent withdrawn: quality discarded this lot's vials on { $when } ({ $reason })
+wd-lot-decide-title = Decide on this lot
+wd-lot-decide-explain = The donor of lot { $code } withdrew consent. Release gives its held vials back what they were (vials an open temperature hold also stops stay held); discard destroys them.
+wd-decision = Decision
+wd-decision-release = Release the lot's held vials
+wd-decision-discard = Discard the lot's held vials
+wd-lot-decide-submit = Sign the decision
+wd-thawed-listed = Thawed already (its dose is refused until you decide): { $codes }
+wd-vials-held = { $count } vials held
+wd-patient-banner = Withdrawn from the trial on { $when }: { $reason }. No further doses; follow-up visits are optional.
+wd-patient-title = Withdraw from the trial
+wd-patient-explain = Withdraw patient { $subject } from the trial: no further dose will be ordered, prepared or given. Follow-up visits stay listed as optional; assessments and adverse events can still be recorded.
+wd-patient-doses = These open doses will be cancelled: { $doses }
+wd-patient-no-doses = No dose is open: nothing will be cancelled.
+wd-patient-withdrawn-at = When the patient withdrew
+wd-patient-submit = Withdraw the patient
+wd-done-donor = Consent withdrawn: { $lots } lots on hold.
+wd-done-lot = Decision recorded for lot { $code }.
+wd-done-patient = Patient { $subject } withdrawn; doses cancelled: { $doses }.
+wd-none = none
+wd-trace-recipients = Recipients withdrawn from the trial: { $subjects }
+refusal-withdrawn-before-consent = { $field }: { $at } is before the consent was given ({ $consent }).
+refusal-withdrawn-before-enrolment = { $field }: { $at } is before the patient was enrolled ({ $started }).
+refusal-withdrawal-time = Type the date and time of the withdrawal, as 2026-11-25T09:40.
+refusal-field-withdrawn_at = When withdrawn
