@@ -32,6 +32,7 @@ const CATALOGUES: [(Language, &[&str]); 2] = [
             include_str!("../locales/en/printing.ftl"),
             include_str!("../locales/en/refusals.ftl"),
             include_str!("../locales/en/withdrawals.ftl"),
+            include_str!("../locales/en/import.ftl"),
         ],
     ),
     (
@@ -46,6 +47,7 @@ const CATALOGUES: [(Language, &[&str]); 2] = [
             include_str!("../locales/zh-CN/printing.ftl"),
             include_str!("../locales/zh-CN/refusals.ftl"),
             include_str!("../locales/zh-CN/withdrawals.ftl"),
+            include_str!("../locales/zh-CN/import.ftl"),
         ],
     ),
 ];

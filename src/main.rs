@@ -1,5 +1,5 @@
 //! The `celltrail` command: serve (the default), migrate, verify-audit,
-//! admin, label, backup, checkpoint.
+//! admin, label, backup, checkpoint, import.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;

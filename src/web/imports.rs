@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use crate::api::extract::RoleSet;
 use crate::domain::accounts::Role;
-use crate::domain::import::Problem;
+use crate::domain::import::{DETAIL, Problem};
+use crate::domain::language::Language;
+use crate::domain::zone::SiteZone;
 use crate::entities::import;
 use crate::i18n::{arg, t, t_with};
 use crate::services::imports::{self, DEFAULT_CHUNK_VIALS, FINISHED, PENDING, Summary};
@@ -75,7 +77,7 @@ fn list_view(
                 div class="scroll" { table class="import-problems" {
                     thead { tr { th { (t("imp-col-row")) } th { (t("imp-col-column")) } th { (t("imp-col-problem")) } } }
                     tbody { @for p in problems {
-                        tr { td { (p.row) } td class="code" { (p.column) } td { (p.message) } }
+                        tr { td { (p.row) } td class="code" { (p.column) } td { (said(p, crate::i18n::current(), user.zone)) } }
                     } }
                 } }
             }
@@ -109,6 +111,68 @@ fn list_view(
         @if recent.is_empty() { p class="muted" { (t("imp-none")) } }
         script src="/assets/import.js" {}
     }
+}
+
+/// A problem of the file in `language`: its sentence from the import
+/// catalogue (`imp-problem-…`), its values as the file has them. In
+/// English this is the problem's own message (the same catalogue); in
+/// another language the words a value stands for are translated too (a
+/// storage unit's kind, an eligibility, a rule's free English text by the
+/// refusals' table, when the table knows it).
+pub fn said(problem: &Problem, language: Language, zone: SiteZone) -> String {
+    if language == Language::En {
+        return problem.message.clone();
+    }
+    let word = |prefix: &str, value: &str| {
+        let key = format!("{prefix}{value}");
+        let found = crate::i18n::text(language, &key, None);
+        if found == key {
+            value.to_owned()
+        } else {
+            found
+        }
+    };
+    let mut args = fluent_bundle::FluentArgs::new();
+    for (name, value) in &problem.args {
+        let shown = match (problem.code.as_str(), name.as_str()) {
+            (DETAIL, "detail") => crate::web::refusals::invalid_field(&problem.column, value, zone),
+            ("imp-problem-din-invalid", "detail")
+                if crate::web::refusals::untranslated(&[value.as_str()]).is_empty() =>
+            {
+                crate::web::refusals::invalid_field("din", value, zone)
+            }
+            (_, "kind" | "wanted") => word("storage-kind-", value),
+            (_, "eligibility") | ("imp-problem-donor-eligibility-differs", "recorded" | "file") => {
+                word("status-", value)
+            }
+            _ => value.clone(),
+        };
+        args.set(name.clone(), fluent_bundle::FluentValue::from(shown));
+    }
+    crate::i18n::text(language, &problem.code, Some(&args))
+}
+
+/// A problem with its row and column, as one sentence in `language`
+/// (`第 12 行“volume_ul”列：……`); in English the CLI's line.
+pub fn said_at(problem: &Problem, language: Language, zone: SiteZone) -> String {
+    if language == Language::En {
+        return problem.to_string();
+    }
+    let args = fluent_bundle::FluentArgs::from_iter([
+        (
+            "row",
+            fluent_bundle::FluentValue::from(problem.row.to_string()),
+        ),
+        (
+            "column",
+            fluent_bundle::FluentValue::from(problem.column.clone()),
+        ),
+        (
+            "problem",
+            fluent_bundle::FluentValue::from(said(problem, language, zone)),
+        ),
+    ]);
+    crate::i18n::text(language, "imp-problem-at", Some(&args))
 }
 
 fn status_word(status: &str) -> String {

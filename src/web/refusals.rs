@@ -217,7 +217,7 @@ fn body(error: &AppError, zone: SiteZone) -> String {
                     "first",
                     problems
                         .first()
-                        .map(ToString::to_string)
+                        .map(|p| crate::web::imports::said_at(p, Language::ZhCn, zone))
                         .unwrap_or_default(),
                 ),
             ],

@@ -26,6 +26,7 @@ on_both_databases!(
     a_wrong_signature_or_an_unreleasable_lot_writes_nothing,
     the_template_imports_and_the_next_din_follows_its_own_facilitys,
     the_lab_uploads_on_the_page_and_quality_signs_there,
+    each_reader_sees_the_files_problems_in_their_own_language,
 );
 
 /// Rows, in the tables the import writes, and the ledger's length.
@@ -687,4 +688,106 @@ async fn the_lab_uploads_on_the_page_and_quality_signs_there(app: TestApp) {
     assert_eq!(done["summary"]["lots_released"], 2);
     let (_, page_done) = page(&app, &path, &quality).await;
     assert!(page_done.contains("Created 2 donors"), "{page_done}");
+}
+
+/// The upload page says a file's problems in its reader's language, each
+/// at its row and column as the file names them; the API keeps its
+/// English lines and gives each problem's key and values.
+async fn each_reader_sees_the_files_problems_in_their_own_language(app: TestApp) {
+    use crate::web::{csrf, page, sign_in, submit};
+    use reqwest::StatusCode;
+    let team = app.team().await;
+    let (_, chinese_token) = app.staff("lab.zh", "lab").await;
+    app.put(
+        "/api/v1/users/me/preferences",
+        Some(&chinese_token),
+        json!({"language": "zh-CN"}),
+    )
+    .await
+    .expect(200);
+    let text = Sample::new(2, 3, app.clock.now()).csv();
+    let bad = set(&text, 3, "volume_ul", "1"); // millilitres in the µL column
+    let bad = set(&bad, 4, "passage", "abc");
+    let bad = set(&bad, 6, "position", "Z99"); // outside a 9 × 9 box
+    let before = counts(&app).await;
+    let upload = |cookie: String| {
+        let app = &app;
+        let bad = bad.clone();
+        async move {
+            let (_, list) = page(app, "/imports", &cookie).await;
+            let (status, _, shown) = submit(
+                app,
+                &cookie,
+                "/imports",
+                &[("csrf", &csrf(&list)), ("content", &bad)],
+            )
+            .await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{shown}");
+            shown
+        }
+    };
+    let at = |row: usize, column: &str, words: &str| {
+        format!("<td>{row}</td><td class=\"code\">{column}</td><td>{words}")
+    };
+
+    let chinese = upload(sign_in(&app, "lab.zh").await).await;
+    assert!(chinese.contains("<html lang=\"zh-CN\">"), "{chinese}");
+    for expected in [
+        at(
+            3,
+            "volume_ul",
+            "1 µL 对一支冻存管来说太少：此列单位为微升（µL）；如果您指的是 1 mL，请填写 1000",
+        ),
+        at(4, "passage", "“abc”不是整数（传代次数，0 至 50）"),
+        at(6, "position", "“Z99”不是 9×9 冻存盒中的位置（A1 至 I9）"),
+    ] {
+        assert!(chinese.contains(&expected), "{expected}: {chinese}");
+    }
+    assert!(chinese.contains("文件有 3 处问题"), "{chinese}");
+    assert!(!chinese.contains("too little"), "{chinese}");
+    assert!(!chinese.contains("is not a whole number"), "{chinese}");
+
+    let english = upload(sign_in(&app, "lab.tech").await).await;
+    assert!(english.contains("<html lang=\"en\">"), "{english}");
+    for expected in [
+        at(
+            3,
+            "volume_ul",
+            "1 µL is too little for a vial: this column is in microlitres; if you meant 1 mL, write 1000",
+        ),
+        at(
+            4,
+            "passage",
+            "&quot;abc&quot; is not a whole number (the passage, 0 to 50)",
+        ),
+        at(
+            6,
+            "position",
+            "&quot;Z99&quot; is not a position of a 9×9 box (A1 to I9)",
+        ),
+    ] {
+        assert!(english.contains(&expected), "{expected}: {english}");
+    }
+    assert!(!english.contains("冻存管来说太少"), "{english}");
+    assert_eq!(counts(&app).await, before);
+
+    // the API keeps its English lines, and gives each problem's key and values
+    let report = send(&app, &team.lab, "?dry_run=true", &bad)
+        .await
+        .expect(200);
+    let lines = report["lines"].as_array().unwrap();
+    assert_eq!(
+        lines[0],
+        "3:volume_ul: 1 µL is too little for a vial: this column is in microlitres; if you meant 1 mL, write 1000"
+    );
+    let first = &report["problems"][0];
+    assert_eq!(first["code"], "imp-problem-volume-looks-like-ml");
+    assert_eq!(first["args"], json!({"value": "1", "microlitres": "1000"}));
+    assert_eq!(
+        first["message"],
+        lines[0]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("3:volume_ul: ")
+    );
 }

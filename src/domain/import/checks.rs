@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use super::Problem;
 use super::parse::{Column, Header, Owner, QcCell, Row, group_by, read_rows};
+use super::{Kind, Problem};
 use crate::domain::codes::{lot_code, vial_code};
 use crate::domain::din::Din;
 use crate::domain::donor::{
@@ -144,7 +144,7 @@ fn agreement(header: &Header, rows: &[Row], problems: &mut Vec<Problem>) {
     };
     let check = |owners: &[Owner],
                  groups: HashMap<String, Vec<usize>>,
-                 what: &str,
+                 differs: &'static str,
                  problems: &mut Vec<Problem>| {
         let mut groups: Vec<_> = groups.into_iter().collect();
         groups.sort_by_key(|(_, members)| members[0]);
@@ -162,12 +162,17 @@ fn agreement(header: &Header, rows: &[Row], problems: &mut Vec<Problem>) {
                         continue;
                     }
                     if !first.cells[c].eq_ignore_ascii_case(&row.cells[c]) {
-                        problems.push(Problem::new(
+                        problems.push(Problem::at(
                             row.line,
                             &header.names[c],
-                            format!(
-                                "{:?} differs from row {} ({:?}), the first row of {what} {key}: its columns agree on every row",
-                                row.cells[c], first.line, first.cells[c]
+                            Kind::new(
+                                differs,
+                                [
+                                    ("value", row.cells[c].clone()),
+                                    ("first_row", first.line.to_string()),
+                                    ("first_value", first.cells[c].clone()),
+                                    ("key", key.clone()),
+                                ],
                             ),
                         ));
                     }
@@ -178,7 +183,12 @@ fn agreement(header: &Header, rows: &[Row], problems: &mut Vec<Problem>) {
     let (_, donors) = group_by(rows, |r| {
         cell(r, &Column::DonorCode).filter(|c| !c.is_empty())
     });
-    check(&[Owner::Donor], donors, "donor", problems);
+    check(
+        &[Owner::Donor],
+        donors,
+        "imp-problem-differs-donor",
+        problems,
+    );
     let (_, donations) = group_by(rows, |r| r.din.as_ref().map(Din::compact));
     // a donation is one donor's: the donor code is part of it
     let donation_owned = |problems: &mut Vec<Problem>| {
@@ -191,17 +201,30 @@ fn agreement(header: &Header, rows: &[Row], problems: &mut Vec<Problem>) {
                 if let (Some(a), Some(b)) = (&first.donor_code, &row.donor_code)
                     && a != b
                 {
-                    problems.push(Problem::new(
+                    problems.push(Problem::at(
                         row.line,
                         "donor_code",
-                        format!("DIN {din} is donor {a}'s (row {}), not {b}'s: a donation has one donor", first.line),
+                        Kind::new(
+                            "imp-problem-donation-other-donor",
+                            [
+                                ("din", din.clone()),
+                                ("donor", a.clone()),
+                                ("first_row", first.line.to_string()),
+                                ("other", b.clone()),
+                            ],
+                        ),
                     ));
                 }
             }
         }
     };
     donation_owned(problems);
-    check(&[Owner::Donation], donations, "donation", problems);
+    check(
+        &[Owner::Donation],
+        donations,
+        "imp-problem-differs-donation",
+        problems,
+    );
     let (_, lots) = group_by(rows, |r| {
         Some(format!(
             "{}-L{:02}",
@@ -209,7 +232,7 @@ fn agreement(header: &Header, rows: &[Row], problems: &mut Vec<Problem>) {
             r.lot_number?
         ))
     });
-    check(&[Owner::Lot], lots, "lot", problems);
+    check(&[Owner::Lot], lots, "imp-problem-differs-lot", problems);
     let (_, boxes) = group_by(rows, |r| {
         Some(
             BoxPath {
@@ -220,7 +243,7 @@ fn agreement(header: &Header, rows: &[Row], problems: &mut Vec<Problem>) {
             .display(),
         )
     });
-    check(&[Owner::Box], boxes, "box", problems);
+    check(&[Owner::Box], boxes, "imp-problem-differs-box", problems);
 }
 
 /// The records, each from the first complete row naming it.
@@ -312,13 +335,17 @@ fn records(rows: &[Row], problems: &mut Vec<Problem>) -> Bank {
         if let Some(given) = &row.lot_code
             && *given != lot_entry.code
         {
-            problems.push(Problem::new(
+            problems.push(Problem::at(
                 row.line,
                 "lot_code",
-                format!(
-                    "{given} is not the code of lot {lot_number} of DIN {}: {}",
-                    din.compact(),
-                    lot_entry.code
+                Kind::new(
+                    "imp-problem-lot-code-mismatch",
+                    [
+                        ("given", given.clone()),
+                        ("number", lot_number.to_string()),
+                        ("din", din.compact()),
+                        ("code", lot_entry.code.clone()),
+                    ],
                 ),
             ));
         }
@@ -326,33 +353,45 @@ fn records(rows: &[Row], problems: &mut Vec<Problem>) -> Bank {
         if let Some(given) = &row.vial_code
             && *given != code
         {
-            problems.push(Problem::new(
+            problems.push(Problem::at(
                 row.line,
                 "vial_code",
-                format!(
-                    "{given} is not the code of vial {vial_number} of lot {}: {code}",
-                    lot_entry.code
+                Kind::new(
+                    "imp-problem-vial-code-mismatch",
+                    [
+                        ("given", given.clone()),
+                        ("number", vial_number.to_string()),
+                        ("lot", lot_entry.code.clone()),
+                        ("code", code.clone()),
+                    ],
                 ),
             ));
         }
         if !vial_numbers.insert((lot, vial_number)) {
-            problems.push(Problem::new(
+            problems.push(Problem::at(
                 row.line,
                 "vial_number",
-                format!(
-                    "lot {} already has a vial {vial_number} in this file",
-                    lot_entry.code
+                Kind::new(
+                    "imp-problem-vial-number-twice",
+                    [
+                        ("lot", lot_entry.code.clone()),
+                        ("number", vial_number.to_string()),
+                    ],
                 ),
             ));
             continue;
         }
         if let Some(other) = positions.insert((storage_box, position), row.line) {
-            problems.push(Problem::new(
+            problems.push(Problem::at(
                 row.line,
                 "position",
-                format!(
-                    "{} {position} already holds the vial of row {other}: two vials in one position",
-                    bank.boxes[storage_box].path.display()
+                Kind::new(
+                    "imp-problem-position-shared",
+                    [
+                        ("box", bank.boxes[storage_box].path.display()),
+                        ("position", position.to_string()),
+                        ("other_row", other.to_string()),
+                    ],
                 ),
             ));
             continue;
@@ -381,20 +420,20 @@ fn rules(bank: &Bank, ctx: &Context<'_>, problems: &mut Vec<Problem>) {
             .or_default()
             .push(donation.collected_at);
         if donation.collected_at < donor.consent_at {
-            problems.push(Problem::new(
+            problems.push(Problem::at(
                 donation.row,
                 "collected_at",
-                format!(
-                    "the cord was collected before donor {}'s consent",
-                    donor.code
+                Kind::new(
+                    "imp-problem-collected-before-consent",
+                    [("donor", donor.code.clone())],
                 ),
             ));
         }
         if donation.received_at < donation.collected_at {
-            problems.push(Problem::new(
+            problems.push(Problem::at(
                 donation.row,
                 "received_at",
-                "the cord is received before it was collected",
+                Kind::new("imp-problem-received-before-collected", []),
             ));
         }
     }
@@ -411,36 +450,39 @@ fn rules(bank: &Bank, ctx: &Context<'_>, problems: &mut Vec<Problem>) {
     for lot in &bank.lots {
         let donation = &bank.donations[lot.donation];
         if lot.expires_at <= lot.manufactured_at {
-            problems.push(Problem::new(
+            problems.push(Problem::at(
                 lot.row,
                 "expires_at",
-                "the lot expires before it was manufactured",
+                Kind::new("imp-problem-expires-before-made", []),
             ));
         }
         if lot.manufactured_at < donation.collected_at {
-            problems.push(Problem::new(
+            problems.push(Problem::at(
                 lot.row,
                 "manufactured_at",
-                "the lot was manufactured before its cord was collected",
+                Kind::new("imp-problem-made-before-collected", []),
             ));
         }
         if lot.frozen_at < lot.manufactured_at {
-            problems.push(Problem::new(
+            problems.push(Problem::at(
                 lot.row,
                 "frozen_at",
-                "the lot was frozen before it was manufactured",
+                Kind::new("imp-problem-frozen-before-made", []),
             ));
         }
         if let Some(median) = median
             && (lot.cells_per_vial >= median.saturating_mul(CELLS_OUTLIER_FACTOR)
                 || lot.cells_per_vial.saturating_mul(CELLS_OUTLIER_FACTOR) <= median)
         {
-            problems.push(Problem::new(
+            problems.push(Problem::at(
                 lot.row,
                 "cells_per_vial",
-                format!(
-                    "{} cells per vial is far from the file's other lots (median {median}): a zero added or dropped?",
-                    lot.cells_per_vial
+                Kind::new(
+                    "imp-problem-cells-outlier",
+                    [
+                        ("cells", lot.cells_per_vial.to_string()),
+                        ("median", median.to_string()),
+                    ],
                 ),
             ));
         }
@@ -452,10 +494,10 @@ fn rules(bank: &Bank, ctx: &Context<'_>, problems: &mut Vec<Problem>) {
 
 fn donor_rules(donor: &DonorEntry, collections: &[DateTime<Utc>], problems: &mut Vec<Problem>) {
     if !donor.screening.is_empty() && donor.screened_at.is_none() {
-        problems.push(Problem::new(
+        problems.push(Problem::at(
             donor.row,
             "screened_at",
-            "screening results need the time their specimen was taken",
+            Kind::new("imp-problem-screening-time-missing", []),
         ));
         return;
     }
@@ -473,41 +515,34 @@ fn donor_rules(donor: &DonorEntry, collections: &[DateTime<Utc>], problems: &mut
     if let Some(first) = reactive.first()
         && donor.eligibility != Eligibility::Ineligible
     {
-        problems.push(Problem::new(
+        problems.push(Problem::at(
             donor.row,
             format!("screen_{}", first.test),
-            format!(
-                "a {} result of a required test makes the donor ineligible (21 CFR 1271.80(d)): write eligibility ineligible with a reason",
-                first.outcome
+            Kind::new(
+                "imp-problem-reactive-needs-ineligible",
+                [("outcome", first.outcome.to_string())],
             ),
         ));
     }
     match donor.eligibility {
         Eligibility::Ineligible if donor.eligibility_reason.is_none() => {
-            problems.push(Problem::new(
+            problems.push(Problem::at(
                 donor.row,
                 "eligibility_reason",
-                "an ineligible donor needs the reason",
+                Kind::new("imp-problem-reason-missing", []),
             ));
         }
         Eligibility::Eligible => {
             let gaps = screening_gaps(&results, collections);
             if !gaps.is_empty() && reactive.is_empty() {
-                let mut parts = Vec::new();
-                if !gaps.missing.is_empty() {
-                    parts.push(format!("no result for {}", gaps.missing.join(", ")));
-                }
-                if !gaps.outside_window.is_empty() {
-                    parts.push(format!(
-                        "specimen more than 7 days from collection: {}",
-                        gaps.outside_window.join(", ")
-                    ));
-                }
-                problems.push(Problem::new(
-                    donor.row,
-                    "eligibility",
-                    format!("the donor cannot be eligible: {}", parts.join("; ")),
-                ));
+                let missing = ("missing", gaps.missing.join(", "));
+                let window = ("window", gaps.outside_window.join(", "));
+                let kind = match (gaps.missing.is_empty(), gaps.outside_window.is_empty()) {
+                    (false, true) => Kind::new("imp-problem-not-eligible-missing", [missing]),
+                    (true, false) => Kind::new("imp-problem-not-eligible-window", [window]),
+                    _ => Kind::new("imp-problem-not-eligible-both", [missing, window]),
+                };
+                problems.push(Problem::at(donor.row, "eligibility", kind));
             }
         }
         _ => {}
@@ -519,12 +554,16 @@ fn donor_rules(donor: &DonorEntry, collections: &[DateTime<Utc>], problems: &mut
 fn release_rules(bank: &Bank, lot: &LotEntry, ctx: &Context<'_>, problems: &mut Vec<Problem>) {
     let donor = &bank.donors[bank.donations[lot.donation].donor];
     if donor.eligibility != Eligibility::Eligible {
-        problems.push(Problem::new(
+        problems.push(Problem::at(
             lot.row,
             "eligibility",
-            format!(
-                "lot {} cannot be released: its donor {} is {}",
-                lot.code, donor.code, donor.eligibility
+            Kind::new(
+                "imp-problem-release-donor",
+                [
+                    ("lot", lot.code.clone()),
+                    ("donor", donor.code.clone()),
+                    ("eligibility", donor.eligibility.to_string()),
+                ],
             ),
         ));
     }
@@ -539,27 +578,30 @@ fn release_rules(bank: &Bank, lot: &LotEntry, ctx: &Context<'_>, problems: &mut 
         .collect();
     let standing = standing(ctx.spec, &facts);
     for test in &standing.missing {
-        problems.push(Problem::new(
+        problems.push(Problem::at(
             lot.row,
             format!("qc_{test}"),
-            format!("lot {} cannot be released: no {test} result", lot.code),
+            Kind::new(
+                "imp-problem-release-qc-missing",
+                [("lot", lot.code.clone()), ("test", test.to_string())],
+            ),
         ));
     }
     for test in &standing.failed {
-        problems.push(Problem::new(
+        problems.push(Problem::at(
             lot.row,
             format!("qc_{test}"),
-            format!(
-                "lot {} cannot be released: its {test} result fails the specification",
-                lot.code
+            Kind::new(
+                "imp-problem-release-qc-failed",
+                [("lot", lot.code.clone()), ("test", test.to_string())],
             ),
         ));
     }
     if lot.expires_at <= ctx.now {
-        problems.push(Problem::new(
+        problems.push(Problem::at(
             lot.row,
             "expires_at",
-            format!("lot {} cannot be released: it has expired", lot.code),
+            Kind::new("imp-problem-release-expired", [("lot", lot.code.clone())]),
         ));
     }
 }

@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use super::Problem;
 use super::checks::{Bank, BoxPath};
+use super::{Kind, Problem};
 use crate::domain::donor::Eligibility;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub struct Existing {
     pub boxes: HashMap<BoxPath, ExistingBox>,
     /// Paths that exist but cannot take the file's box (a unit of another
     /// kind or site under that name), with the reason.
-    pub unusable: HashMap<BoxPath, String>,
+    pub unusable: HashMap<BoxPath, Kind>,
 }
 
 /// Problems of the file's records `lots` (indices into `bank.lots`) and
@@ -59,19 +59,19 @@ pub fn check_against(bank: &Bank, existing: &Existing, lots: &[usize]) -> Vec<Pr
         donations.insert(lot.donation);
         donors.insert(bank.donations[lot.donation].donor);
         if existing.lots.contains(&lot.code) {
-            problems.push(Problem::new(
+            problems.push(Problem::at(
                 lot.row,
                 "lot_number",
-                format!("lot {} is already recorded", lot.code),
+                Kind::new("imp-problem-lot-exists", [("lot", lot.code.clone())]),
             ));
         }
         for vial in &lot.vials {
             boxes.insert(vial.storage_box);
             if existing.vials.contains(&vial.code) {
-                problems.push(Problem::new(
+                problems.push(Problem::at(
                     vial.row,
                     "vial_number",
-                    format!("vial {} is already recorded", vial.code),
+                    Kind::new("imp-problem-vial-exists", [("vial", vial.code.clone())]),
                 ));
             }
             let path = &bank.boxes[vial.storage_box].path;
@@ -79,10 +79,17 @@ pub fn check_against(bank: &Bank, existing: &Existing, lots: &[usize]) -> Vec<Pr
             if let Some(found) = existing.boxes.get(path)
                 && let Some(other) = found.occupied.get(&position)
             {
-                problems.push(Problem::new(
+                problems.push(Problem::at(
                     vial.row,
                     "position",
-                    format!("{} {position} already holds vial {other}", path.display()),
+                    Kind::new(
+                        "imp-problem-position-taken",
+                        [
+                            ("box", path.display()),
+                            ("position", position.clone()),
+                            ("vial", other.clone()),
+                        ],
+                    ),
                 ));
             }
         }
@@ -95,23 +102,29 @@ pub fn check_against(bank: &Bank, existing: &Existing, lots: &[usize]) -> Vec<Pr
             continue;
         };
         if found.consent_at != donor.consent_at {
-            problems.push(Problem::new(
+            problems.push(Problem::at(
                 donor.row,
                 "consent_at",
-                format!(
-                    "donor {} is already recorded with consent at {}; the file says {}",
-                    donor.code,
-                    found.consent_at.to_rfc3339(),
-                    donor.consent_at.to_rfc3339()
+                Kind::new(
+                    "imp-problem-donor-consent-differs",
+                    [
+                        ("donor", donor.code.clone()),
+                        ("recorded", found.consent_at.to_rfc3339()),
+                        ("file", donor.consent_at.to_rfc3339()),
+                    ],
                 ),
             ));
         } else if found.eligibility != donor.eligibility {
-            problems.push(Problem::new(
+            problems.push(Problem::at(
                 donor.row,
                 "eligibility",
-                format!(
-                    "donor {} is already recorded as {}; the file says {} (a change of eligibility is quality's own signed decision)",
-                    donor.code, found.eligibility, donor.eligibility
+                Kind::new(
+                    "imp-problem-donor-eligibility-differs",
+                    [
+                        ("donor", donor.code.clone()),
+                        ("recorded", found.eligibility.to_string()),
+                        ("file", donor.eligibility.to_string()),
+                    ],
                 ),
             ));
         }
@@ -126,27 +139,31 @@ pub fn check_against(bank: &Bank, existing: &Existing, lots: &[usize]) -> Vec<Pr
         };
         let donor = &bank.donors[donation.donor];
         if found.donor_code != donor.code {
-            problems.push(Problem::new(
+            problems.push(Problem::at(
                 donation.row,
                 "din",
-                format!(
-                    "DIN {} is already recorded for donor {}, not {}",
-                    donation.din.display(),
-                    found.donor_code,
-                    donor.code
+                Kind::new(
+                    "imp-problem-din-other-donor",
+                    [
+                        ("din", donation.din.display().to_string()),
+                        ("recorded", found.donor_code.clone()),
+                        ("file", donor.code.clone()),
+                    ],
                 ),
             ));
         } else if found.collected_at != donation.collected_at
             || found.received_at != donation.received_at
         {
-            problems.push(Problem::new(
+            problems.push(Problem::at(
                 donation.row,
                 "collected_at",
-                format!(
-                    "DIN {} is already recorded as collected {} and received {}; the file differs",
-                    donation.din.display(),
-                    found.collected_at.to_rfc3339(),
-                    found.received_at.to_rfc3339()
+                Kind::new(
+                    "imp-problem-din-times-differ",
+                    [
+                        ("din", donation.din.display().to_string()),
+                        ("collected", found.collected_at.to_rfc3339()),
+                        ("received", found.received_at.to_rfc3339()),
+                    ],
                 ),
             ));
         }
@@ -156,20 +173,22 @@ pub fn check_against(bank: &Bank, existing: &Existing, lots: &[usize]) -> Vec<Pr
     for b in boxes {
         let entry = &bank.boxes[b];
         if let Some(why) = existing.unusable.get(&entry.path) {
-            problems.push(Problem::new(entry.row, "box", why.clone()));
+            problems.push(Problem::at(entry.row, "box", why.clone()));
         } else if let Some(found) = existing.boxes.get(&entry.path)
             && (found.rows, found.cols) != (entry.rows, entry.cols)
         {
-            problems.push(Problem::new(
+            problems.push(Problem::at(
                 entry.row,
                 "box_rows",
-                format!(
-                    "box {} already exists with {}×{} positions; the file says {}×{}",
-                    entry.path.display(),
-                    found.rows,
-                    found.cols,
-                    entry.rows,
-                    entry.cols
+                Kind::new(
+                    "imp-problem-box-size-differs",
+                    [
+                        ("box", entry.path.display()),
+                        ("rows", found.rows.to_string()),
+                        ("cols", found.cols.to_string()),
+                        ("file_rows", entry.rows.to_string()),
+                        ("file_cols", entry.cols.to_string()),
+                    ],
                 ),
             ));
         }

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::Problem;
 use super::checks::Context;
 use super::values;
+use super::values::Whole;
+use super::{Kind, Problem};
 use crate::domain::codes::{MAX_LOTS_PER_DONATION, MAX_VIALS_PER_LOT, parse_product_code};
 use crate::domain::din::{Din, DinError};
 use crate::domain::donor::{
@@ -96,7 +97,7 @@ pub enum Owner {
 }
 
 impl Column {
-    fn named(name: &str, qc_tests: &[String]) -> Result<Column, String> {
+    fn named(name: &str, qc_tests: &[String]) -> Result<Column, Kind> {
         let column = match name {
             "donor_code" => Column::DonorCode,
             "consent_at" => Column::ConsentAt,
@@ -131,9 +132,12 @@ impl Column {
                         .find(|t| t.as_str() == test)
                         .map(|t| Column::Screen(*t))
                         .ok_or_else(|| {
-                            format!(
-                                "unknown screening test {test:?}; the tests are {}",
-                                SCREENING_TESTS.map(|t| t.as_str()).join(", ")
+                            Kind::new(
+                                "imp-problem-unknown-screening-test",
+                                [
+                                    ("test", test.to_owned()),
+                                    ("tests", SCREENING_TESTS.map(|t| t.as_str()).join(", ")),
+                                ],
                             )
                         });
                 }
@@ -143,17 +147,18 @@ impl Column {
                         .find(|t| *t == test)
                         .map(|t| Column::Qc(t.clone()))
                         .ok_or_else(|| {
-                            format!(
-                                "unknown QC test {test:?}; the protocol's tests are {}",
-                                qc_tests.join(", ")
+                            Kind::new(
+                                "imp-problem-unknown-qc-test",
+                                [("test", test.to_owned()), ("tests", qc_tests.join(", "))],
                             )
                         });
                 }
                 if other == "volume_ml" {
-                    return Err("volumes are imported in microlitres: name the column volume_ul and write 1000 for 1 mL".into());
+                    return Err(Kind::new("imp-problem-volume-ml-column", []));
                 }
-                return Err(format!(
-                    "unknown column {other:?} (see docs/import/template.csv for the columns)"
+                return Err(Kind::new(
+                    "imp-problem-unknown-column",
+                    [("name", other.to_owned())],
                 ));
             }
         };
@@ -269,17 +274,21 @@ pub fn read_rows(bytes: &[u8], ctx: &Context<'_>) -> (Header, Vec<Row>, Vec<Prob
         .from_reader(bytes);
     let mut records = reader.byte_records();
     let Some(first) = records.next() else {
-        problems.push(Problem::new(
+        problems.push(Problem::at(
             1,
             "header",
-            "the file is empty: the first row names the columns (see docs/import/template.csv)",
+            Kind::new("imp-problem-empty-file", []),
         ));
         return (Header::default(), Vec::new(), problems);
     };
     let first = match first {
         Ok(first) => first,
         Err(e) => {
-            problems.push(Problem::new(1, "header", format!("not a CSV file: {e}")));
+            problems.push(Problem::at(
+                1,
+                "header",
+                Kind::new("imp-problem-not-csv", [("detail", e.to_string())]),
+            ));
             return (Header::default(), Vec::new(), problems);
         }
     };
@@ -290,14 +299,18 @@ pub fn read_rows(bytes: &[u8], ctx: &Context<'_>) -> (Header, Vec<Row>, Vec<Prob
         let column = match Column::named(&name, &qc_tests) {
             Ok(column) => {
                 if header.columns.iter().any(|c| c.as_ref() == Some(&column)) {
-                    problems.push(Problem::new(1, &name, "this column is named twice"));
+                    problems.push(Problem::at(
+                        1,
+                        &name,
+                        Kind::new("imp-problem-column-twice", []),
+                    ));
                     None
                 } else {
                     Some(column)
                 }
             }
-            Err(message) => {
-                problems.push(Problem::new(1, &name, message));
+            Err(kind) => {
+                problems.push(Problem::at(1, &name, kind));
                 None
             }
         };
@@ -310,10 +323,10 @@ pub fn read_rows(bytes: &[u8], ctx: &Context<'_>) -> (Header, Vec<Row>, Vec<Prob
         .copied()
         .collect();
     for name in &missing {
-        problems.push(Problem::new(
+        problems.push(Problem::at(
             1,
             *name,
-            "this column is required and missing",
+            Kind::new("imp-problem-column-missing", []),
         ));
     }
     if !missing.is_empty() {
@@ -331,13 +344,15 @@ pub fn read_rows(bytes: &[u8], ctx: &Context<'_>) -> (Header, Vec<Row>, Vec<Prob
                     continue; // a blank line
                 }
                 if record.len() != header.names.len() {
-                    problems.push(Problem::new(
+                    problems.push(Problem::at(
                         line,
                         "row",
-                        format!(
-                            "this row has {} cells, the header {}",
-                            record.len(),
-                            header.names.len()
+                        Kind::new(
+                            "imp-problem-cell-count",
+                            [
+                                ("cells", record.len().to_string()),
+                                ("header", header.names.len().to_string()),
+                            ],
                         ),
                     ));
                     continue;
@@ -353,20 +368,16 @@ pub fn read_rows(bytes: &[u8], ctx: &Context<'_>) -> (Header, Vec<Row>, Vec<Prob
             }
             Err(e) => {
                 line += 1;
-                problems.push(Problem::new(
+                problems.push(Problem::at(
                     line,
                     "row",
-                    format!("not readable as CSV: {e}"),
+                    Kind::new("imp-problem-row-unreadable", [("detail", e.to_string())]),
                 ));
             }
         }
     }
     if rows.is_empty() && problems.is_empty() {
-        problems.push(Problem::new(
-            2,
-            "row",
-            "the file has a header but no vial rows",
-        ));
+        problems.push(Problem::at(2, "row", Kind::new("imp-problem-no-rows", [])));
     }
     (header, rows, problems)
 }
@@ -409,16 +420,16 @@ fn read_cell(
     {
         let raw = cells[i].as_str();
         let name = header.names[i].as_str();
-        let mut fail = |message: String| problems.push(Problem::new(line, name, message));
-        let required = |fail: &mut dyn FnMut(String)| {
+        let mut fail = |kind: Kind| problems.push(Problem::at(line, name, kind));
+        let required = |fail: &mut dyn FnMut(Kind)| {
             if raw.is_empty() {
-                fail("this cell is required".into());
+                fail(Kind::new("imp-problem-required", []));
                 false
             } else {
                 true
             }
         };
-        let time = |fail: &mut dyn FnMut(String)| match values::time(raw, zone, now) {
+        let time = |fail: &mut dyn FnMut(Kind)| match values::time(raw, zone, now) {
             Ok(t) => Some(t),
             Err(m) => {
                 fail(m);
@@ -428,7 +439,9 @@ fn read_cell(
         match column {
             Column::DonorCode => {
                 if required(&mut fail) {
-                    row.donor_code = parse_donor_code(raw).map_err(|e| fail(e.message)).ok();
+                    row.donor_code = parse_donor_code(raw)
+                        .map_err(|e| fail(Kind::detail(e.message)))
+                        .ok();
                 }
             }
             Column::ConsentAt => {
@@ -447,7 +460,12 @@ fn read_cell(
                 } else {
                     raw.to_ascii_lowercase()
                         .parse()
-                        .map_err(|_| fail(format!("{raw:?}: write maternal or donor")))
+                        .map_err(|_| {
+                            fail(Kind::new(
+                                "imp-problem-specimen",
+                                [("value", raw.to_owned())],
+                            ))
+                        })
                         .ok()
                 };
             }
@@ -455,8 +473,9 @@ fn read_cell(
                 if !raw.is_empty() {
                     match raw.to_ascii_lowercase().parse::<ScreeningOutcome>() {
                         Ok(outcome) => row.screening.push((*test, outcome)),
-                        Err(_) => fail(format!(
-                            "{raw:?}: write negative, positive or indeterminate (or leave empty when not tested)"
+                        Err(_) => fail(Kind::new(
+                            "imp-problem-screening-outcome",
+                            [("value", raw.to_owned())],
                         )),
                     }
                 }
@@ -468,7 +487,10 @@ fn read_cell(
                     raw.to_ascii_lowercase()
                         .parse()
                         .map_err(|_| {
-                            fail(format!("{raw:?}: write eligible, ineligible or pending"))
+                            fail(Kind::new(
+                                "imp-problem-eligibility-word",
+                                [("value", raw.to_owned())],
+                            ))
                         })
                         .ok()
                 };
@@ -493,14 +515,11 @@ fn read_cell(
             }
             Column::LotNumber => {
                 if required(&mut fail) {
-                    row.lot_number = values::whole(
-                        raw,
-                        1..=i64::from(MAX_LOTS_PER_DONATION),
-                        "the lot's number within its donation",
-                    )
-                    .map(|n| n as u32)
-                    .map_err(fail)
-                    .ok();
+                    row.lot_number =
+                        values::whole(raw, 1..=i64::from(MAX_LOTS_PER_DONATION), Whole::LotNumber)
+                            .map(|n| n as u32)
+                            .map_err(fail)
+                            .ok();
                 }
             }
             Column::LotCode => {
@@ -508,7 +527,9 @@ fn read_cell(
             }
             Column::ProductCode => {
                 if required(&mut fail) {
-                    row.product_code = parse_product_code(raw).map_err(|e| fail(e.message)).ok();
+                    row.product_code = parse_product_code(raw)
+                        .map_err(|e| fail(Kind::detail(e.message)))
+                        .ok();
                 }
             }
             Column::Passage => {
@@ -516,7 +537,7 @@ fn read_cell(
                     row.passage = values::whole(
                         raw,
                         i64::from(*PASSAGES.start())..=i64::from(*PASSAGES.end()),
-                        "the passage",
+                        Whole::Passage,
                     )
                     .map(|n| n as i32)
                     .map_err(fail)
@@ -552,20 +573,17 @@ fn read_cell(
                             pass: j.pass,
                             specification: j.specification,
                         }),
-                        Err(e) => fail(e.to_string()),
+                        Err(e) => fail(Kind::detail(e.to_string())),
                     }
                 }
             }
             Column::VialNumber => {
                 if required(&mut fail) {
-                    row.vial_number = values::whole(
-                        raw,
-                        1..=i64::from(MAX_VIALS_PER_LOT),
-                        "the vial's number within its lot",
-                    )
-                    .map(|n| n as u32)
-                    .map_err(fail)
-                    .ok();
+                    row.vial_number =
+                        values::whole(raw, 1..=i64::from(MAX_VIALS_PER_LOT), Whole::VialNumber)
+                            .map(|n| n as u32)
+                            .map_err(fail)
+                            .ok();
                 }
             }
             Column::VialCode => {
@@ -598,7 +616,7 @@ fn read_cell(
             }
             Column::BoxRows => {
                 if required(&mut fail) {
-                    row.box_rows = values::whole(raw, 1..=i64::from(MAX_ROWS), "rows of the box")
+                    row.box_rows = values::whole(raw, 1..=i64::from(MAX_ROWS), Whole::BoxRows)
                         .map(|n| n as u8)
                         .map_err(fail)
                         .ok();
@@ -606,11 +624,10 @@ fn read_cell(
             }
             Column::BoxCols => {
                 if required(&mut fail) {
-                    row.box_cols =
-                        values::whole(raw, 1..=i64::from(MAX_COLS), "columns of the box")
-                            .map(|n| n as u8)
-                            .map_err(fail)
-                            .ok();
+                    row.box_cols = values::whole(raw, 1..=i64::from(MAX_COLS), Whole::BoxCols)
+                        .map(|n| n as u8)
+                        .map_err(fail)
+                        .ok();
                 }
             }
             Column::Position => {
@@ -637,10 +654,18 @@ fn finish_row(
             Ok(p) => row.position = Some(p),
             Err(e) => {
                 row.failed.push(i);
-                problems.push(Problem::new(
+                problems.push(Problem::at(
                     line,
                     "position",
-                    format!("{e}: the position is outside the box"),
+                    Kind::new(
+                        "imp-problem-position-outside",
+                        [
+                            ("value", e.given),
+                            ("rows", e.rows.to_string()),
+                            ("cols", e.cols.to_string()),
+                            ("last", e.last),
+                        ],
+                    ),
                 ));
             }
         }
@@ -663,23 +688,33 @@ fn finish_row(
 
 /// A DIN as found in a bank's records: its 13 characters and the check
 /// character, with or without the display spaces.
-fn din(raw: &str) -> Result<Din, String> {
+fn din(raw: &str) -> Result<Din, Kind> {
     let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
     if compact.len() == 13 {
-        return Err(format!(
-            "{raw:?} has no check character: give the DIN with its check character (14 characters, e.g. A9999 26 000123 K)"
+        return Err(Kind::new(
+            "imp-problem-din-no-check",
+            [("value", raw.to_owned())],
         ));
     }
     Din::parse_with_check(raw).map_err(|e| match e {
-        DinError::CheckCharacterMismatch { given, expected } => format!(
-            "the check character {given:?} does not match this DIN (ISO 7064 Mod 37-2 gives {expected:?}): a digit of the DIN or its check character was mistyped"
+        DinError::CheckCharacterMismatch { given, expected } => Kind::new(
+            "imp-problem-din-check-mismatch",
+            [
+                ("given", given.to_string()),
+                ("expected", expected.to_string()),
+            ],
         ),
-        other => format!("{raw:?}: {other}"),
+        other => Kind::new(
+            "imp-problem-din-invalid",
+            [("value", raw.to_owned()), ("detail", other.to_string())],
+        ),
     })
 }
 
-fn name_of(raw: &str) -> Result<String, String> {
-    unit_name(raw).map(str::to_owned).map_err(|e| e.message)
+fn name_of(raw: &str) -> Result<String, Kind> {
+    unit_name(raw)
+        .map(str::to_owned)
+        .map_err(|e| Kind::detail(e.message))
 }
 
 /// The rows of each value of a key, in file order.

@@ -3,13 +3,14 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
+use super::Kind;
 use crate::domain::lot::{CELLS_PER_VIAL, VIAL_VOLUME_UL};
 use crate::domain::zone::SiteZone;
 
 /// A time: RFC 3339 (`2026-03-01T09:30:00+08:00`, any offset), or
 /// `YYYY-MM-DD HH:MM` (seconds optional) or `YYYY-MM-DD` (midnight) read in
 /// the importing site's zone. Never in the future.
-pub fn time(raw: &str, zone: &SiteZone, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+pub fn time(raw: &str, zone: &SiteZone, now: DateTime<Utc>) -> Result<DateTime<Utc>, Kind> {
     let text = raw.trim();
     let parsed = if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         Some(t.with_timezone(&Utc))
@@ -24,41 +25,93 @@ pub fn time(raw: &str, zone: &SiteZone, now: DateTime<Utc>) -> Result<DateTime<U
             });
         match local {
             Some(local) => Some(zone.from_local(local).ok_or_else(|| {
-                format!(
-                    "{text:?} does not exist in {} (a clock change)",
-                    zone.name()
+                Kind::new(
+                    "imp-problem-time-gap",
+                    [
+                        ("value", text.to_owned()),
+                        ("zone", zone.name().to_string()),
+                    ],
                 )
             })?),
             None => None,
         }
     };
     let t = parsed.ok_or_else(|| {
-        format!(
-            "{text:?} is not a time: write YYYY-MM-DD HH:MM (read in {}) or RFC 3339 such as 2026-03-01T09:30:00+08:00",
-            zone.name()
+        Kind::new(
+            "imp-problem-not-a-time",
+            [
+                ("value", text.to_owned()),
+                ("zone", zone.name().to_string()),
+            ],
         )
     })?;
     if t > now {
-        return Err(format!("{text:?} is in the future"));
+        return Err(Kind::new(
+            "imp-problem-time-future",
+            [("value", text.to_owned())],
+        ));
     }
     Ok(t)
 }
 
+/// What a whole number counts: each says its own problems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whole {
+    LotNumber,
+    Passage,
+    VialNumber,
+    BoxRows,
+    BoxCols,
+}
+
+impl Whole {
+    /// The keys of "not a whole number" and "outside the range".
+    fn codes(self) -> (&'static str, &'static str) {
+        match self {
+            Whole::LotNumber => (
+                "imp-problem-lot-number-not-whole",
+                "imp-problem-lot-number-outside",
+            ),
+            Whole::Passage => (
+                "imp-problem-passage-not-whole",
+                "imp-problem-passage-outside",
+            ),
+            Whole::VialNumber => (
+                "imp-problem-vial-number-not-whole",
+                "imp-problem-vial-number-outside",
+            ),
+            Whole::BoxRows => (
+                "imp-problem-box-rows-not-whole",
+                "imp-problem-box-rows-outside",
+            ),
+            Whole::BoxCols => (
+                "imp-problem-box-cols-not-whole",
+                "imp-problem-box-cols-outside",
+            ),
+        }
+    }
+}
+
 /// A whole number in `range`.
-pub fn whole(raw: &str, range: std::ops::RangeInclusive<i64>, what: &str) -> Result<i64, String> {
+pub fn whole(raw: &str, range: std::ops::RangeInclusive<i64>, what: Whole) -> Result<i64, Kind> {
     let text = raw.trim();
+    let (not_whole, outside) = what.codes();
+    let bounds = || {
+        [
+            ("min", range.start().to_string()),
+            ("max", range.end().to_string()),
+        ]
+    };
     let n: i64 = text.parse().map_err(|_| {
-        format!(
-            "{text:?} is not a whole number ({what}, {} to {})",
-            range.start(),
-            range.end()
+        Kind::new(
+            not_whole,
+            [("value", text.to_owned())].into_iter().chain(bounds()),
         )
     })?;
     if !range.contains(&n) {
-        return Err(format!(
-            "{n} is outside {} to {} ({what})",
-            range.start(),
-            range.end()
+        return Err(Kind::new(
+            outside,
+            [("value", n.to_string())].into_iter().chain(bounds()),
         ));
     }
     Ok(n)
@@ -66,7 +119,7 @@ pub fn whole(raw: &str, range: std::ops::RangeInclusive<i64>, what: &str) -> Res
 
 /// Cells per vial: a whole number (`2000000`, `2,000,000`, `2_000_000`) or
 /// scientific notation that names a whole number (`2e6`, `2.5E6`).
-pub fn cells(raw: &str) -> Result<i64, String> {
+pub fn cells(raw: &str) -> Result<i64, Kind> {
     let text: String = raw
         .trim()
         .chars()
@@ -77,13 +130,16 @@ pub fn cells(raw: &str) -> Result<i64, String> {
         None => text.parse::<i64>().ok(),
     }
     .ok_or_else(|| {
-        format!(
-            "{:?} is not a whole number of cells (write 2000000 or 2e6)",
-            raw.trim()
+        Kind::new(
+            "imp-problem-cells-not-whole",
+            [("value", raw.trim().to_owned())],
         )
     })?;
     if !CELLS_PER_VIAL.contains(&n) {
-        return Err(format!("{n} cells is outside 1 to 10^12 per vial"));
+        return Err(Kind::new(
+            "imp-problem-cells-outside",
+            [("value", n.to_string())],
+        ));
     }
     Ok(n)
 }
@@ -108,17 +164,23 @@ pub const SMALLEST_PLAUSIBLE_UL: i64 = 50;
 /// A vial's volume in whole microlitres. `1` or `1.0` is a millilitre
 /// typed as microlitres (ISMP's decimal-and-unit slips): refused with the
 /// value it probably meant.
-pub fn volume_ul(raw: &str) -> Result<i64, String> {
+pub fn volume_ul(raw: &str) -> Result<i64, Kind> {
     let text = raw.trim();
     if let Ok(n) = text.parse::<i64>() {
         if (1..SMALLEST_PLAUSIBLE_UL).contains(&n) {
-            return Err(format!(
-                "{n} µL is too little for a vial: this column is in microlitres; if you meant {n} mL, write {}",
-                n * 1000
+            return Err(Kind::new(
+                "imp-problem-volume-looks-like-ml",
+                [
+                    ("value", n.to_string()),
+                    ("microlitres", (n * 1000).to_string()),
+                ],
             ));
         }
         if !VIAL_VOLUME_UL.contains(&n) {
-            return Err(format!("{n} µL is outside 1 µL to 100 mL"));
+            return Err(Kind::new(
+                "imp-problem-volume-outside",
+                [("value", n.to_string())],
+            ));
         }
         return Ok(n);
     }
@@ -126,13 +188,17 @@ pub fn volume_ul(raw: &str) -> Result<i64, String> {
         && x.is_finite()
         && x > 0.0
     {
-        return Err(format!(
-            "{text:?} is not whole microlitres: this column is in µL; a decimal like this is usually millilitres (for {text} mL write {})",
-            (x * 1000.0).round() as i64
+        return Err(Kind::new(
+            "imp-problem-volume-decimal",
+            [
+                ("value", text.to_owned()),
+                ("microlitres", ((x * 1000.0).round() as i64).to_string()),
+            ],
         ));
     }
-    Err(format!(
-        "{text:?} is not a volume: whole microlitres (µL), e.g. 1000 for 1 mL"
+    Err(Kind::new(
+        "imp-problem-not-a-volume",
+        [("value", text.to_owned())],
     ))
 }
 
@@ -160,6 +226,7 @@ mod tests {
         assert!(
             time("2027-01-01", &zone(), now())
                 .unwrap_err()
+                .to_string()
                 .contains("future")
         );
     }
@@ -178,9 +245,9 @@ mod tests {
     #[test]
     fn millilitres_typed_as_microlitres_are_named() {
         assert_eq!(volume_ul("1000"), Ok(1000));
-        let one = volume_ul("1").unwrap_err();
+        let one = volume_ul("1").unwrap_err().to_string();
         assert!(one.contains("1000"), "{one}");
-        let decimal = volume_ul("1.0").unwrap_err();
+        let decimal = volume_ul("1.0").unwrap_err().to_string();
         assert!(
             decimal.contains("millilitres") && decimal.contains("1000"),
             "{decimal}"

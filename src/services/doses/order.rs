@@ -2,7 +2,7 @@
 //! the reservation of its whole vials (written by `reserve`; undone by
 //! `cancel`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::{Asterisk, Expr, ExprTrait};
@@ -21,6 +21,7 @@ use crate::domain::patient::{ScheduleRefused, next_infusion};
 use crate::domain::protocol::Protocol;
 use crate::domain::quantity::CellsPerKg;
 use crate::domain::zone::SiteZone;
+use crate::entities::withdrawal_hold::{HoldStatus, WithdrawalDecision};
 use crate::entities::{dose, infusion, lot, patient, vial, weight};
 use crate::error::{AppError, AppResult};
 use crate::services::Actor;
@@ -165,7 +166,12 @@ pub async fn order(
     let patient = context.patient;
     // the patient's doses are made at the patient's site, by its pharmacy
     sites::check_works_at(state, actor, patient.site_id).await?;
-    crate::services::withdrawals::refuse_patient(&txn, patient.id, &patient.subject_code).await?;
+    if context.withdrawn {
+        return Err(AppError::PatientWithdrawn {
+            patient_id: patient.id,
+            subject_code: patient.subject_code.to_string(),
+        });
+    }
     let rules = protocol::cached_version(state, &txn, context.protocol_version).await?;
     if let Some((id, code)) = stock.open_dose {
         return Err(AppError::DoseInProgress { dose_id: id, code });
@@ -183,7 +189,12 @@ pub async fn order(
             .first()
             .ok_or_else(|| AppError::not_found("lot", lot_id))?;
         lot_usable(&lot.0, now)?;
-        crate::services::withdrawals::refuse_lot(&txn, &lot.0).await?;
+        if stock.withdrawn.contains(&lot.0.id) {
+            return Err(AppError::ConsentWithdrawn {
+                lot_id: lot.0.id,
+                code: lot.0.code.clone(),
+            });
+        }
     }
     // the first lot (first-expiring) that holds enough: reserved in one
     // statement; on PostgreSQL a concurrent order may have taken some of
@@ -330,6 +341,8 @@ struct OrderContext {
     /// Stands for the infusions' starts: as many, the same first and last.
     given: Vec<DateTime<Utc>>,
     protocol_version: i32,
+    /// The patient withdrew from the trial.
+    withdrawn: bool,
 }
 
 impl OrderContext {
@@ -340,7 +353,8 @@ impl OrderContext {
                (SELECT max(version) FROM protocol_versions) AS protocol_version, \
                (SELECT count(*) FROM infusions i WHERE i.patient_id = p.id) AS given, \
                (SELECT min(i.started_at) FROM infusions i WHERE i.patient_id = p.id) AS first_given, \
-               (SELECT max(i.started_at) FROM infusions i WHERE i.patient_id = p.id) AS last_given \
+               (SELECT max(i.started_at) FROM infusions i WHERE i.patient_id = p.id) AS last_given, \
+               (SELECT count(*) FROM patient_withdrawals pw WHERE pw.patient_id = p.id) AS withdrawn \
              FROM patients p \
              LEFT JOIN weights w ON w.id = (\
                SELECT l.id FROM weights l WHERE l.patient_id = p.id AND l.voided_at IS NULL \
@@ -377,10 +391,12 @@ impl OrderContext {
             _ => Vec::new(),
         };
         let protocol_version: Option<i32> = row.try_get("", "protocol_version")?;
+        let withdrawn: i64 = row.try_get("", "withdrawn")?;
         Ok(OrderContext {
             patient,
             weight,
             given,
+            withdrawn: withdrawn > 0,
             protocol_version: protocol_version.ok_or_else(|| {
                 AppError::internal(anyhow::anyhow!(
                     "no protocol is recorded; the start-up seeds one"
@@ -402,6 +418,9 @@ struct StockContext {
     /// Each lot with its available vials, counted up to
     /// `AVAILABLE_COUNTED_UP_TO`.
     lots: Vec<(lot::Model, i64)>,
+    /// The lots of `lots` a donor's consent withdrawal keeps from patients
+    /// (held and undecided, or discarded by quality).
+    withdrawn: HashSet<Uuid>,
 }
 
 /// How far an order counts a lot's available vials: far enough to tell,
@@ -440,13 +459,17 @@ impl StockContext {
             "SELECT c.open_id, c.open_code, c.ordered, {}, \
                (SELECT count(*) FROM (SELECT 1 FROM vials v WHERE v.lot_id = l.id AND v.status = '{}' \
                 AND v.site_id = (SELECT p.site_id FROM patients p WHERE p.id = $1) \
-                LIMIT {AVAILABLE_COUNTED_UP_TO}) AS a) AS available \
+                LIMIT {AVAILABLE_COUNTED_UP_TO}) AS a) AS available, \
+               (SELECT count(*) FROM withdrawal_holds wh WHERE wh.lot_id = l.id \
+                AND (wh.status = '{}' OR wh.decision = '{}')) AS withdrawn \
              FROM (SELECT {} AS open_id, {} AS open_code, \
                      (SELECT count(*) FROM doses d WHERE d.patient_id = $1) AS ordered) AS c \
              LEFT JOIN lots l ON {lots} \
              ORDER BY l.expires_at, l.code",
             columns::<lot::Entity>("l"),
             VialStatus::Available.as_str(),
+            HoldStatus::Open.as_str(),
+            WithdrawalDecision::Discarded.as_str(),
             open_dose("id"),
             open_dose("code"),
         );
@@ -467,18 +490,21 @@ impl StockContext {
         let open_id: Option<Uuid> = first.try_get("", "open_id")?;
         let open_code: Option<String> = first.try_get("", "open_code")?;
         let mut lots = Vec::with_capacity(rows.len());
+        let mut withdrawn = HashSet::new();
         for row in &rows {
             if row.try_get::<Option<Uuid>>("", "l_id")?.is_some() {
-                lots.push((
-                    lot::Model::from_query_result(row, "l_")?,
-                    row.try_get("", "available")?,
-                ));
+                let lot = lot::Model::from_query_result(row, "l_")?;
+                if row.try_get::<i64>("", "withdrawn")? > 0 {
+                    withdrawn.insert(lot.id);
+                }
+                lots.push((lot, row.try_get("", "available")?));
             }
         }
         Ok(StockContext {
             open_dose: open_id.zip(open_code),
             doses_ordered: first.try_get("", "ordered")?,
             lots,
+            withdrawn,
         })
     }
 }

@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 use uuid::Uuid;
 
 use crate::domain::import::checks::BoxPath;
-use crate::domain::import::{Bank, Existing, ExistingBox, ExistingDonation, ExistingDonor};
+use crate::domain::import::{Bank, Existing, ExistingBox, ExistingDonation, ExistingDonor, Kind};
 use crate::domain::storage::StorageKind;
 use crate::entities::{donation, donor, lot, storage_unit, vial};
 use crate::error::AppResult;
@@ -175,7 +175,7 @@ pub fn resolve<'a>(
     units: &'a Units,
     path: &BoxPath,
     site_id: Uuid,
-) -> Result<Option<&'a storage_unit::Model>, String> {
+) -> Result<Option<&'a storage_unit::Model>, Kind> {
     let mut levels: Vec<(&str, StorageKind)> = vec![(path.tank.as_str(), StorageKind::Tank)];
     if let Some(rack) = &path.rack {
         levels.push((rack.as_str(), StorageKind::Rack));
@@ -188,13 +188,20 @@ pub fn resolve<'a>(
             return Ok(None);
         };
         if unit.kind != kind {
-            return Err(format!(
-                "{name} already exists as a {}, not a {kind}",
-                unit.kind
+            return Err(Kind::new(
+                "imp-problem-unit-other-kind",
+                [
+                    ("name", name.to_owned()),
+                    ("kind", unit.kind.to_string()),
+                    ("wanted", kind.to_string()),
+                ],
             ));
         }
         if unit.site_id != site_id {
-            return Err(format!("{name} is at another site"));
+            return Err(Kind::new(
+                "imp-problem-unit-other-site",
+                [("name", name.to_owned())],
+            ));
         }
         parent = Some(unit.id);
         found = Some(unit);

@@ -25,7 +25,7 @@ use crate::domain::accounts::Role;
 use crate::domain::actor::AuthenticatedUser;
 use crate::domain::event::hex;
 use crate::domain::import::plan::Chunk;
-use crate::domain::import::{Bank, Context, Problem, check_against, check_file, chunks};
+use crate::domain::import::{Bank, Context, Kind, Problem, check_against, check_file, chunks};
 use crate::domain::lifecycle::TransitionRefused;
 use crate::domain::zone::SiteZone;
 use crate::entities::{import, site, user};
@@ -105,10 +105,10 @@ pub async fn check(
         return Ok(checked);
     }
     if std::str::from_utf8(bytes).is_err() {
-        checked.problems.push(Problem::new(
+        checked.problems.push(Problem::at(
             1,
             "file",
-            "the file is not UTF-8 text: save the spreadsheet as \"CSV UTF-8\"",
+            Kind::new("imp-problem-not-utf8", []),
         ));
         return Ok(checked);
     }

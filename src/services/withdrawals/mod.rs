@@ -21,7 +21,7 @@ pub use patient::{PatientWithdrawal, withdraw_patient};
 
 use std::collections::HashSet;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 use uuid::Uuid;
 
 use crate::entities::withdrawal_hold::{self, HoldStatus, WithdrawalDecision};
@@ -62,26 +62,6 @@ pub(crate) async fn refuse_lot(db: &impl ConnectionTrait, lot: &lot::Model) -> A
     Ok(())
 }
 
-/// Refuses a patient who withdrew from the trial.
-pub(crate) async fn refuse_patient(
-    db: &impl ConnectionTrait,
-    patient_id: Uuid,
-    subject_code: &str,
-) -> AppResult<()> {
-    if patient_withdrawal::Entity::find()
-        .filter(patient_withdrawal::Column::PatientId.eq(patient_id))
-        .one(db)
-        .await?
-        .is_some()
-    {
-        return Err(AppError::PatientWithdrawn {
-            patient_id,
-            subject_code: subject_code.to_owned(),
-        });
-    }
-    Ok(())
-}
-
 /// Refuses a patient who withdrew from the trial, by id alone (the
 /// subject code is read only then).
 pub(crate) async fn refuse_patient_by_id(
@@ -104,9 +84,39 @@ pub(crate) async fn refuse_patient_by_id(
 
 /// Refuses to thaw, verify or infuse a dose whose patient withdrew or
 /// whose lot's donor withdrew consent (quality not having released it).
+///
+/// One statement for both questions: it runs inside the thaw's, the
+/// verification's and the bedside's write transactions.
 pub(crate) async fn refuse_dose(db: &impl ConnectionTrait, record: &DoseRecord) -> AppResult<()> {
-    refuse_patient(db, record.dose.patient_id, &record.subject_code).await?;
-    refuse_lot(db, &record.lot).await
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT (SELECT count(*) FROM patient_withdrawals pw WHERE pw.patient_id = $1) \
+                   AS patient_withdrawn, \
+                 (SELECT count(*) FROM withdrawal_holds wh WHERE wh.lot_id = $2 \
+                   AND (wh.status = '{}' OR wh.decision = '{}')) AS lot_withdrawn",
+                HoldStatus::Open.as_str(),
+                WithdrawalDecision::Discarded.as_str(),
+            ),
+            [record.dose.patient_id.into(), record.lot.id.into()],
+        ))
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("a count query returned no row")))?;
+    if row.try_get::<i64>("", "patient_withdrawn")? > 0 {
+        return Err(AppError::PatientWithdrawn {
+            patient_id: record.dose.patient_id,
+            subject_code: record.subject_code.to_string(),
+        });
+    }
+    if row.try_get::<i64>("", "lot_withdrawn")? > 0 {
+        return Err(AppError::ConsentWithdrawn {
+            lot_id: record.lot.id,
+            code: record.lot.code.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// The vials of `vial_ids` an undecided consent withdrawal holds: a

@@ -1,0 +1,83 @@
+## The import's problems
+# Each problem of an import file (`celltrail import`, `/imports`), said at
+# its row and column. The English words are the CLI's and the API's
+# (`row:column: message`); cells as typed, codes, numbers and times are
+# arguments, shown as they are. Same keys and arguments as
+# locales/zh-CN/import.ftl.
+
+imp-problem-detail = { $detail }
+imp-problem-not-utf8 = the file is not UTF-8 text: save the spreadsheet as "CSV UTF-8"
+imp-problem-empty-file = the file is empty: the first row names the columns (see docs/import/template.csv)
+imp-problem-not-csv = not a CSV file: { $detail }
+imp-problem-unknown-screening-test = unknown screening test "{ $test }"; the tests are { $tests }
+imp-problem-unknown-qc-test = unknown QC test "{ $test }"; the protocol's tests are { $tests }
+imp-problem-volume-ml-column = volumes are imported in microlitres: name the column volume_ul and write 1000 for 1 mL
+imp-problem-unknown-column = unknown column "{ $name }" (see docs/import/template.csv for the columns)
+imp-problem-column-twice = this column is named twice
+imp-problem-column-missing = this column is required and missing
+imp-problem-cell-count = this row has { $cells } cells, the header { $header }
+imp-problem-row-unreadable = not readable as CSV: { $detail }
+imp-problem-no-rows = the file has a header but no vial rows
+imp-problem-required = this cell is required
+imp-problem-specimen = "{ $value }": write maternal or donor
+imp-problem-screening-outcome = "{ $value }": write negative, positive or indeterminate (or leave empty when not tested)
+imp-problem-eligibility-word = "{ $value }": write eligible, ineligible or pending
+imp-problem-din-no-check = "{ $value }" has no check character: give the DIN with its check character (14 characters, e.g. A9999 26 000123 K)
+imp-problem-din-check-mismatch = the check character '{ $given }' does not match this DIN (ISO 7064 Mod 37-2 gives '{ $expected }'): a digit of the DIN or its check character was mistyped
+imp-problem-din-invalid = "{ $value }": { $detail }
+imp-problem-time-gap = "{ $value }" does not exist in { $zone } (a clock change)
+imp-problem-not-a-time = "{ $value }" is not a time: write YYYY-MM-DD HH:MM (read in { $zone }) or RFC 3339 such as 2026-03-01T09:30:00+08:00
+imp-problem-time-future = "{ $value }" is in the future
+imp-problem-lot-number-not-whole = "{ $value }" is not a whole number (the lot's number within its donation, { $min } to { $max })
+imp-problem-lot-number-outside = { $value } is outside { $min } to { $max } (the lot's number within its donation)
+imp-problem-passage-not-whole = "{ $value }" is not a whole number (the passage, { $min } to { $max })
+imp-problem-passage-outside = { $value } is outside { $min } to { $max } (the passage)
+imp-problem-vial-number-not-whole = "{ $value }" is not a whole number (the vial's number within its lot, { $min } to { $max })
+imp-problem-vial-number-outside = { $value } is outside { $min } to { $max } (the vial's number within its lot)
+imp-problem-box-rows-not-whole = "{ $value }" is not a whole number (rows of the box, { $min } to { $max })
+imp-problem-box-rows-outside = { $value } is outside { $min } to { $max } (rows of the box)
+imp-problem-box-cols-not-whole = "{ $value }" is not a whole number (columns of the box, { $min } to { $max })
+imp-problem-box-cols-outside = { $value } is outside { $min } to { $max } (columns of the box)
+imp-problem-cells-not-whole = "{ $value }" is not a whole number of cells (write 2000000 or 2e6)
+imp-problem-cells-outside = { $value } cells is outside 1 to 10^12 per vial
+imp-problem-volume-looks-like-ml = { $value } µL is too little for a vial: this column is in microlitres; if you meant { $value } mL, write { $microlitres }
+imp-problem-volume-outside = { $value } µL is outside 1 µL to 100 mL
+imp-problem-volume-decimal = "{ $value }" is not whole microlitres: this column is in µL; a decimal like this is usually millilitres (for { $value } mL write { $microlitres })
+imp-problem-not-a-volume = "{ $value }" is not a volume: whole microlitres (µL), e.g. 1000 for 1 mL
+imp-problem-position-outside = "{ $value }" is not a position of a { $rows }×{ $cols } box (A1 to { $last }): the position is outside the box
+imp-problem-differs-donor = "{ $value }" differs from row { $first_row } ("{ $first_value }"), the first row of donor { $key }: its columns agree on every row
+imp-problem-differs-donation = "{ $value }" differs from row { $first_row } ("{ $first_value }"), the first row of donation { $key }: its columns agree on every row
+imp-problem-differs-lot = "{ $value }" differs from row { $first_row } ("{ $first_value }"), the first row of lot { $key }: its columns agree on every row
+imp-problem-differs-box = "{ $value }" differs from row { $first_row } ("{ $first_value }"), the first row of box { $key }: its columns agree on every row
+imp-problem-donation-other-donor = DIN { $din } is donor { $donor }'s (row { $first_row }), not { $other }'s: a donation has one donor
+imp-problem-lot-code-mismatch = { $given } is not the code of lot { $number } of DIN { $din }: { $code }
+imp-problem-vial-code-mismatch = { $given } is not the code of vial { $number } of lot { $lot }: { $code }
+imp-problem-vial-number-twice = lot { $lot } already has a vial { $number } in this file
+imp-problem-position-shared = { $box } { $position } already holds the vial of row { $other_row }: two vials in one position
+imp-problem-collected-before-consent = the cord was collected before donor { $donor }'s consent
+imp-problem-received-before-collected = the cord is received before it was collected
+imp-problem-expires-before-made = the lot expires before it was manufactured
+imp-problem-made-before-collected = the lot was manufactured before its cord was collected
+imp-problem-frozen-before-made = the lot was frozen before it was manufactured
+imp-problem-cells-outlier = { $cells } cells per vial is far from the file's other lots (median { $median }): a zero added or dropped?
+imp-problem-screening-time-missing = screening results need the time their specimen was taken
+imp-problem-reactive-needs-ineligible = a { $outcome } result of a required test makes the donor ineligible (21 CFR 1271.80(d)): write eligibility ineligible with a reason
+imp-problem-reason-missing = an ineligible donor needs the reason
+imp-problem-not-eligible-missing = the donor cannot be eligible: no result for { $missing }
+imp-problem-not-eligible-window = the donor cannot be eligible: specimen more than 7 days from collection: { $window }
+imp-problem-not-eligible-both = the donor cannot be eligible: no result for { $missing }; specimen more than 7 days from collection: { $window }
+imp-problem-release-donor = lot { $lot } cannot be released: its donor { $donor } is { $eligibility }
+imp-problem-release-qc-missing = lot { $lot } cannot be released: no { $test } result
+imp-problem-release-qc-failed = lot { $lot } cannot be released: its { $test } result fails the specification
+imp-problem-release-expired = lot { $lot } cannot be released: it has expired
+imp-problem-lot-exists = lot { $lot } is already recorded
+imp-problem-vial-exists = vial { $vial } is already recorded
+imp-problem-position-taken = { $box } { $position } already holds vial { $vial }
+imp-problem-donor-consent-differs = donor { $donor } is already recorded with consent at { $recorded }; the file says { $file }
+imp-problem-donor-eligibility-differs = donor { $donor } is already recorded as { $recorded }; the file says { $file } (a change of eligibility is quality's own signed decision)
+imp-problem-din-other-donor = DIN { $din } is already recorded for donor { $recorded }, not { $file }
+imp-problem-din-times-differ = DIN { $din } is already recorded as collected { $collected } and received { $received }; the file differs
+imp-problem-unit-other-kind = { $name } already exists as a { $kind }, not a { $wanted }
+imp-problem-unit-other-site = { $name } is at another site
+imp-problem-box-size-differs = box { $box } already exists with { $rows }×{ $cols } positions; the file says { $file_rows }×{ $file_cols }
+imp-problem-at = { $row }:{ $column }: { $problem }
