@@ -413,6 +413,25 @@ corrections-kind-patient = patient
 corrections-kind-assessment = assessment
 corrections-kind-qc_result = QC result
 
+# the words for each correctable field (corrections pages)
+corrections-field-code = Donor code
+corrections-field-consent-at = Consent given
+corrections-field-collected-at = Collected
+corrections-field-received-at = Received
+corrections-field-expires-at = Expiry
+corrections-field-manufactured-at = Manufactured
+corrections-field-passage = Passage
+corrections-field-product-code = Product code
+corrections-field-volume-ul = Volume (µL)
+corrections-field-cells-per-vial = Cells in the vial
+corrections-field-value = Result
+corrections-field-birth-date = Birth date
+corrections-field-sex = Sex
+corrections-field-height-cm = Height (cm)
+corrections-field-baseline-pasi = Baseline PASI
+corrections-field-dlqi-answer = DLQI question { $number }
+corrections-field-pasi-score = PASI { $region }: { $part }
+
 ## Imports (issue 16)
 nav-imports = Import
 imp-title = Import a bank

@@ -377,6 +377,25 @@ corrections-kind-patient = 患者
 corrections-kind-assessment = 评估
 corrections-kind-qc_result = 质检结果
 
+# the words for each correctable field (corrections pages)
+corrections-field-code = 供者编号
+corrections-field-consent-at = 知情同意时间
+corrections-field-collected-at = 采集时间
+corrections-field-received-at = 接收时间
+corrections-field-expires-at = 有效期至
+corrections-field-manufactured-at = 制备时间
+corrections-field-passage = 代次
+corrections-field-product-code = 产品代码
+corrections-field-volume-ul = 体积（µL）
+corrections-field-cells-per-vial = 每支细胞数
+corrections-field-value = 结果
+corrections-field-birth-date = 出生日期
+corrections-field-sex = 性别
+corrections-field-height-cm = 身高（cm）
+corrections-field-baseline-pasi = 基线 PASI
+corrections-field-dlqi-answer = DLQI 第 { $number } 题
+corrections-field-pasi-score = PASI { $region }：{ $part }
+
 ## Imports (issue 16)
 nav-imports = 导入
 imp-title = 导入现有细胞库

@@ -98,7 +98,7 @@ pub fn section_view(user: &WebUser, sheet: &Sheet, more: Markup) -> Markup {
                 tbody {
                     @for (field, value) in &sheet.current {
                         tr {
-                            td { span class="code" { (field) } }
+                            td { (field_words(field)) }
                             td { (shown(user, value)) }
                             td {
                                 @if corrects {
@@ -115,6 +115,37 @@ pub fn section_view(user: &WebUser, sheet: &Sheet, more: Markup) -> Markup {
     }
 }
 
+/// A field in words, as the people who typed it know it (never the
+/// column's name): "Expiry", "DLQI question 3", "PASI Head: Erythema".
+fn field_words(field: &str) -> String {
+    if let Some(number) = field
+        .strip_prefix("answers[")
+        .and_then(|rest| rest.strip_suffix(']'))
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        return t_with(
+            "corrections-field-dlqi-answer",
+            &[("number", arg(number + 1))],
+        );
+    }
+    if let Some((region, part)) = field
+        .strip_prefix("regions.")
+        .and_then(|rest| rest.split_once('.'))
+    {
+        return t_with(
+            "corrections-field-pasi-score",
+            &[
+                (
+                    "region",
+                    arg(t(&format!("assess-region-{}", region.replace('_', "-")))),
+                ),
+                ("part", arg(t(&format!("assess-part-{part}")))),
+            ],
+        );
+    }
+    t(&format!("corrections-field-{}", field.replace('_', "-")))
+}
+
 /// Every earlier value, oldest first, with who, when and why.
 fn history_view(user: &WebUser, entries: &[Entry]) -> Markup {
     html! {
@@ -129,7 +160,7 @@ fn history_view(user: &WebUser, entries: &[Entry]) -> Markup {
                         @let c = &e.correction;
                         tr class="correction" {
                             td class="nowrap" { (user.when(c.corrected_at)) }
-                            td { span class="code" { (c.field) } }
+                            td { (field_words(&c.field)) }
                             td { (t_with("corrections-old-new", &[("old", arg(shown_text(user, &c.old_value))), ("new", arg(shown_text(user, &c.new_value)))])) }
                             td {
                                 @if let Some(s) = &e.signature {
@@ -281,7 +312,7 @@ fn form_view(
     };
     html! {
         details class="correct-field" open[open] {
-            summary { (t("corrections-correct")) " " span class="code" { (field) } ": " (shown(user, value)) }
+            summary { (t("corrections-correct")) " " (field_words(field)) ": " (shown(user, value)) }
             form method="post" action={ "/corrections/" (kind) "/" (id) } {
                 input type="hidden" name="csrf" value=(user.csrf());
                 input type="hidden" name="field" value=(field);
@@ -354,7 +385,7 @@ pub async fn correct(
     let mut message = t_with(
         "corrections-done",
         &[
-            ("field", arg(&made.correction.field)),
+            ("field", arg(field_words(&made.correction.field))),
             ("old", arg(shown_text(&user, &made.correction.old_value))),
             ("new", arg(shown_text(&user, &made.correction.new_value))),
         ],

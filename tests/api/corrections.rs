@@ -829,6 +829,9 @@ async fn a_lab_corrects_an_expiry_on_the_lot_page(app: TestApp) {
     let (_, html) = page(&app, &to, &cookie).await;
     assert!(html.contains("typed from the wrong record"), "{html}");
     assert!(html.contains("reprint"), "{html}");
+    // the field in words, never its column's name
+    assert!(html.contains("Expiry corrected:"), "{html}");
+    assert!(!html.contains(">expires_at<"), "{html}");
     // the lot page lists the history, with the signer, in site time
     let (_, html) = page(&app, &format!("/lots/{lot_id}"), &cookie).await;
     assert!(html.contains("typed from the wrong record"), "{html}");
