@@ -36,6 +36,8 @@ impl MigrationTrait for Migration {
                     .col(uuid_null(Imports::SignatureId))
                     .col(timestamp_with_time_zone_null(Imports::StartedAt))
                     .col(timestamp_with_time_zone_null(Imports::FinishedAt))
+                    // why the last run stopped before the end (the page says it)
+                    .col(text_null(Imports::Stopped))
                     .to_owned(),
             )
             .await
@@ -70,4 +72,5 @@ enum Imports {
     SignatureId,
     StartedAt,
     FinishedAt,
+    Stopped,
 }

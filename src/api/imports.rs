@@ -89,6 +89,9 @@ pub struct ImportView {
     pub signature_id: Option<Uuid>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Why the last run stopped before the end (a `running` import that
+    /// quality may resume), until it is resumed.
+    pub stopped: Option<String>,
 }
 
 impl From<import::Model> for ImportView {
@@ -115,6 +118,7 @@ impl From<import::Model> for ImportView {
             signature_id: m.signature_id,
             started_at: m.started_at,
             finished_at: m.finished_at,
+            stopped: m.stopped,
         }
     }
 }
@@ -212,12 +216,7 @@ async fn accept_import(
     let signature = signatures::verify(&state, &auth.user, &body.signature).await?;
     let started = imports::accept_uploaded(&state, &signature, id, body.release_lots).await?;
     let view = ImportView::from(started.import.clone());
-    let background = state.clone();
-    tokio::spawn(async move {
-        if let Err(error) = imports::run(&background, &started, |_| {}).await {
-            tracing::error!(import_id = %started.import.id, "the import stopped: {error}");
-        }
-    });
+    imports::run_in_background(&state, started);
     Ok((StatusCode::ACCEPTED, ApiJson(view)))
 }
 

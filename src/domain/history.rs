@@ -67,6 +67,7 @@ pub const ACTIONS: &[(&str, bool)] = &[
     ("import.accepted", false),
     ("import.resumed", false),
     ("import.finished", false),
+    ("import.stopped", false),
     ("vial.held", false),
     ("vial.hold_released", false),
     ("hold.opened", false),

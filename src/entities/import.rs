@@ -31,6 +31,9 @@ pub struct Model {
     pub signature_id: Option<Uuid>,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
+    /// Why the last run stopped before the end, until it is resumed.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub stopped: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

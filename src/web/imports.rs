@@ -240,6 +240,9 @@ pub async fn import_page(
         (flash.render())
         section class="card" {
             p { (t("col-status")) ": " strong data-import-status { (status_word(&found.status)) } }
+            @if let Some(why) = &found.stopped {
+                p class="msg bad" { (t_with("imp-stopped", &[("why", arg(why))])) }
+            }
             progress id="import-progress" value=(found.rows_done) max=(found.rows_total.max(1))
                 data-import=(found.id) data-running=(found.status == imports::RUNNING) {
                 (found.rows_done) " / " (found.rows_total)
@@ -257,14 +260,15 @@ pub async fn import_page(
             }
         }
         @if found.status != FINISHED && user.user.role == Role::Quality && found.content.is_some() {
+            @let resuming = found.status == imports::RUNNING;
             section class="card" {
-                h2 { (t("imp-accept")) }
-                p class="muted" { (t("imp-accept-hint")) }
+                h2 { (t(if resuming { "imp-resume" } else { "imp-accept" })) }
+                p class="muted" { (t(if resuming { "imp-resume-hint" } else { "imp-accept-hint" })) }
                 form method="post" action={ "/imports/" (found.id) "/accept" } {
                     input type="hidden" name="csrf" value=(user.csrf());
-                    label { input type="checkbox" name="release" value="on"; " " (t("imp-release")) }
-                    (page::signature_fields("accepted for import"))
-                    div class="actions" { button type="submit" { (t("imp-accept")) } }
+                    label { input type="checkbox" name="release" value="on" checked[resuming && found.release_lots]; " " (t("imp-release")) }
+                    (page::signature_fields(if resuming { "import resumed" } else { "accepted for import" }))
+                    div class="actions" { button type="submit" { (t(if resuming { "imp-resume" } else { "imp-accept" })) } }
                 }
             }
         } @else if found.status == PENDING {
@@ -302,11 +306,6 @@ pub async fn accept(
     let started = imports::accept_uploaded(&state, &signature, id, release)
         .await
         .or_back(&back, user.zone)?;
-    let background = state.clone();
-    tokio::spawn(async move {
-        if let Err(error) = imports::run(&background, &started, |_| {}).await {
-            tracing::error!(import_id = %started.import.id, "the import stopped: {error}");
-        }
-    });
+    imports::run_in_background(&state, started);
     Ok(redirect_with(&back, true, t("imp-flash-accepted")))
 }

@@ -27,6 +27,7 @@ on_both_databases!(
     the_template_imports_and_the_next_din_follows_its_own_facilitys,
     the_lab_uploads_on_the_page_and_quality_signs_there,
     each_reader_sees_the_files_problems_in_their_own_language,
+    a_run_that_stops_says_why_and_quality_resumes_it,
 );
 
 /// Rows, in the tables the import writes, and the ledger's length.
@@ -790,4 +791,131 @@ async fn each_reader_sees_the_files_problems_in_their_own_language(app: TestApp)
             .unwrap()
             .trim_start_matches("3:volume_ul: ")
     );
+}
+
+/// A background run that meets a record made after its acceptance (here
+/// a lot code taken behind the import's back) stops: its chunk writes
+/// nothing, the import says why (its view, its page, an `import.stopped`
+/// event) and stays `running`; once the cause is gone, quality resumes it
+/// with a signature and it finishes, the reason cleared.
+async fn a_run_that_stops_says_why_and_quality_resumes_it(app: TestApp) {
+    use celltrail::domain::accounts::Role;
+    use celltrail::domain::actor::AuthenticatedUser;
+    use celltrail::services::imports;
+    use celltrail::services::signatures::VerifiedSignature;
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, ModelTrait};
+
+    let team = app.team().await;
+    let mut sample = Sample::new(2, 3, app.clock.now());
+    sample.first_sequence = 700;
+    let text = sample.csv();
+    let pending = send(&app, &team.lab, "?file_name=stops.csv", &text)
+        .await
+        .expect(201);
+    let import_id = id(&pending);
+    // quality's acceptance, as the route makes it, then the run held back
+    let me = app
+        .get("/api/v1/users/me", Some(&team.quality))
+        .await
+        .expect(200);
+    let signature = VerifiedSignature {
+        signer: AuthenticatedUser {
+            user_id: id(&me).parse().unwrap(),
+            session_id: uuid::Uuid::nil(),
+            username: me["username"].as_str().unwrap().to_owned(),
+            full_name: me["full_name"].as_str().unwrap().to_owned(),
+            role: Role::Quality,
+            locked_until: None,
+            created_at: app.clock.now(),
+        },
+        meaning: "accepted for import".into(),
+    };
+    let started =
+        imports::accept_uploaded(&app.state, &signature, import_id.parse().unwrap(), false)
+            .await
+            .unwrap();
+    // meanwhile a lot takes the code of the file's first lot
+    let (other, _) = app.quarantined_lot(&team, "D-STOP", 1).await;
+    let first_lot_code = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(16)
+        .unwrap()
+        .to_owned();
+    let mut intruder = lot::Entity::find_by_id(id(&other).parse::<uuid::Uuid>().unwrap())
+        .one(app.state.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    intruder.id = uuid::Uuid::now_v7();
+    intruder.code = first_lot_code.clone();
+    let intruder = intruder
+        .into_active_model()
+        .reset_all()
+        .insert(app.state.db.conn())
+        .await
+        .unwrap();
+    let before = counts(&app).await;
+    imports::run_in_background(&app.state, started);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let stopped = loop {
+        let view = app
+            .get(&format!("/api/v1/imports/{import_id}"), Some(&team.quality))
+            .await
+            .expect(200);
+        if !view["stopped"].is_null() {
+            break view;
+        }
+        assert!(Instant::now() < deadline, "the run did not stop: {view:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(stopped["status"], "running");
+    assert_eq!(stopped["rows_done"], 0, "{stopped:#}");
+    let after = counts(&app).await;
+    assert_eq!(
+        (after.donors, after.lots, after.vials, after.units),
+        (before.donors, before.lots, before.vials, before.units),
+        "the stopped chunk wrote nothing"
+    );
+    let events = app
+        .get(
+            &format!("/api/v1/audit?subject_kind=import&subject_id={import_id}"),
+            Some(&team.quality),
+        )
+        .await
+        .expect(200);
+    let actions: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["import.uploaded", "import.accepted", "import.stopped"]
+    );
+    // the page says it stopped and offers quality the resumption
+    let cookie = crate::web::sign_in(&app, "qa.officer").await;
+    let (_, html) = crate::web::page(&app, &format!("/imports/{import_id}"), &cookie).await;
+    assert!(html.contains("The import stopped before the end"), "{html}");
+    assert!(html.contains("Resume the import"), "{html}");
+    // the cause removed, quality resumes it and it finishes
+    intruder.delete(app.state.db.conn()).await.unwrap();
+    app.post(
+        &format!("/api/v1/imports/{import_id}/accept"),
+        Some(&team.quality),
+        json!({
+            "release_lots": false,
+            "signature": { "password": STAFF_PASSWORD, "meaning": "import resumed" },
+        }),
+    )
+    .await
+    .expect(202);
+    let done = finished(&app, &team.quality, &import_id).await;
+    assert!(done["stopped"].is_null(), "{done:#}");
+    assert_eq!(done["summary"]["vials"], 6);
+    let report = app.verify_ledger(&team).await;
+    assert_eq!(report["ok"], true, "{report:#}");
 }

@@ -214,6 +214,7 @@ fn new_row(
         signature_id: None,
         started_at: None,
         finished_at: None,
+        stopped: None,
     })
 }
 
@@ -331,6 +332,14 @@ pub async fn accept(
         model.accepted_by = Some(signature.signer.user_id);
         model.signature_id = Some(signature_row.id);
         model.started_at = Some(now);
+    } else if model.stopped.is_some() {
+        // resumed: the reason it stopped was the last run's
+        import::Entity::update_many()
+            .col_expr(import::Column::Stopped, Expr::value(Option::<String>::None))
+            .filter(import::Column::Id.eq(model.id))
+            .exec(&txn)
+            .await?;
+        model.stopped = None;
     }
     txn.commit().await?;
     let acceptance = json!({
@@ -418,6 +427,54 @@ pub async fn run(
     txn.commit().await?;
     let finished = get(state, import_row.id).await?;
     Ok((finished, summary))
+}
+
+/// Writes a started import in a task of its own (the API's and the
+/// page's acceptance answer at once; the page follows the progress). A
+/// run that stops before the end (a record changed meanwhile, the
+/// database refused) records why on the import, with a custody event, so
+/// its page says it and quality can resume it; what was written stays.
+pub fn run_in_background(state: &AppState, started: Started) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(error) = run(&state, &started, |_| {}).await {
+            tracing::error!(import_id = %started.import.id, "the import stopped: {error}");
+            if let Err(not_kept) = record_stop(&state, &started, &error.to_string()).await {
+                tracing::error!(import_id = %started.import.id, "why the import stopped was not kept: {not_kept}");
+            }
+        }
+    });
+}
+
+async fn record_stop(state: &AppState, started: &Started, why: &str) -> AppResult<()> {
+    let now = state.clock.now();
+    let txn = state.db.write().await?;
+    let found = import::Entity::find_by_id(started.import.id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("import", started.import.id))?;
+    if found.status == FINISHED {
+        return Ok(());
+    }
+    import::Entity::update_many()
+        .col_expr(import::Column::Stopped, Expr::value(Some(why.to_owned())))
+        .filter(import::Column::Id.eq(found.id))
+        .exec(&txn)
+        .await?;
+    ledger::append(
+        &txn,
+        &started.lab,
+        now,
+        NewEvent::new("import.stopped", "import", found.id).details(json!({
+            "file_sha256": found.file_sha256,
+            "chunks_done": found.chunks_done,
+            "rows_done": found.rows_done,
+            "why": why,
+        })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// What became of a whole command-line import.
