@@ -138,30 +138,10 @@ pub async fn decide(
         }
         match decide {
             Decide::Release => {
-                let held_from = vial
-                    .held_from
-                    .or(link.held_from)
-                    .unwrap_or(VialStatus::Available);
                 let lot_released = lots
                     .get(&vial.lot_id)
                     .is_some_and(|l| l.status == LotStatus::Released);
-                let to = if held_from == VialStatus::Quarantine && lot_released {
-                    VialStatus::Available
-                } else {
-                    held_from
-                };
-                store::guarded_update(
-                    &txn,
-                    vial.id,
-                    vial::Entity::update_many()
-                        .col_expr(vial::Column::Status, Expr::value(to))
-                        .col_expr(
-                            vial::Column::HeldFrom,
-                            Expr::value(Option::<VialStatus>::None),
-                        )
-                        .filter(vial::Column::Status.eq(VialStatus::OnHold)),
-                )
-                .await?;
+                let to = super::give_back(&txn, vial, link.held_from, lot_released).await?;
                 vial_events.push(
                     NewEvent::new("vial.hold_released", "vial", vial.id).details(json!({
                         "code": vial.code,
@@ -174,30 +154,7 @@ pub async fn decide(
             }
             Decide::Discard => {
                 let from = vial.status;
-                let was = match (vial.box_id, &vial.position) {
-                    (Some(box_id), Some(position)) => Some(crate::domain::storage::location_path(
-                        [crate::services::storage::unit(state, box_id)
-                            .await?
-                            .path
-                            .as_str()],
-                        Some(position),
-                    )),
-                    _ => None,
-                };
-                store::guarded_update(
-                    &txn,
-                    vial.id,
-                    vial::Entity::update_many()
-                        .col_expr(vial::Column::Status, Expr::value(VialStatus::Discarded))
-                        .col_expr(
-                            vial::Column::HeldFrom,
-                            Expr::value(Option::<VialStatus>::None),
-                        )
-                        .col_expr(vial::Column::BoxId, Expr::value(Option::<Uuid>::None))
-                        .col_expr(vial::Column::Position, Expr::value(Option::<String>::None))
-                        .filter(vial::Column::Status.eq(from)),
-                )
-                .await?;
+                let was = super::discard_held(state, &txn, vial).await?;
                 vial_events.push(
                     NewEvent::new("vial.discarded", "vial", vial.id)
                         .moved(was, None)

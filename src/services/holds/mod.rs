@@ -387,6 +387,76 @@ async fn with_vials(db: &impl ConnectionTrait, hold: hold::Model) -> AppResult<H
     Ok(HoldRecord { hold, vials: held })
 }
 
+/// Gives a held vial back what it had (`held_from`, or the link's when the
+/// vial's own was cleared; `available` when neither says), except that a
+/// vial held in quarantine whose lot was released meanwhile comes back
+/// `available` (the release found it on hold and left it). One guarded
+/// UPDATE from `on_hold`; the status it got.
+pub(crate) async fn give_back(
+    txn: &WriteTxn,
+    vial: &vial::Model,
+    link_held_from: Option<VialStatus>,
+    lot_released: bool,
+) -> AppResult<VialStatus> {
+    let held_from = vial
+        .held_from
+        .or(link_held_from)
+        .unwrap_or(VialStatus::Available);
+    let to = if held_from == VialStatus::Quarantine && lot_released {
+        VialStatus::Available
+    } else {
+        held_from
+    };
+    store::guarded_update(
+        txn,
+        vial.id,
+        vial::Entity::update_many()
+            .col_expr(vial::Column::Status, Expr::value(to))
+            .col_expr(
+                vial::Column::HeldFrom,
+                Expr::value(Option::<VialStatus>::None),
+            )
+            .filter(vial::Column::Status.eq(VialStatus::OnHold)),
+    )
+    .await?;
+    Ok(to)
+}
+
+/// Discards a vial from the status it has (quality's decision on a hold):
+/// out of its box, `held_from` cleared. One guarded UPDATE; the place it
+/// was, for the event.
+pub(crate) async fn discard_held(
+    state: &AppState,
+    txn: &WriteTxn,
+    vial: &vial::Model,
+) -> AppResult<Option<String>> {
+    let was = match (vial.box_id, &vial.position) {
+        (Some(box_id), Some(position)) => Some(crate::domain::storage::location_path(
+            [crate::services::storage::unit(state, box_id)
+                .await?
+                .path
+                .as_str()],
+            Some(position),
+        )),
+        _ => None,
+    };
+    store::guarded_update(
+        txn,
+        vial.id,
+        vial::Entity::update_many()
+            .col_expr(vial::Column::Status, Expr::value(VialStatus::Discarded))
+            .col_expr(
+                vial::Column::HeldFrom,
+                Expr::value(Option::<VialStatus>::None),
+            )
+            .col_expr(vial::Column::BoxId, Expr::value(Option::<Uuid>::None))
+            .col_expr(vial::Column::Position, Expr::value(Option::<String>::None))
+            .filter(vial::Column::Status.eq(vial.status)),
+    )
+    .await?;
+    Ok(was)
+}
+
 /// Whether `status` is one a hold stops.
 pub fn holdable(status: VialStatus) -> bool {
     HOLDABLE.contains(&status)

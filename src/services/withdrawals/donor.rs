@@ -32,7 +32,7 @@ use crate::entities::{
     donation, donor, donor_withdrawal, hold_vial, lot, vial, withdrawal_hold_vial,
 };
 use crate::error::{AppError, AppResult};
-use crate::services::holds::holdable;
+use crate::services::holds::{self, holdable};
 use crate::services::ledger::{self, NewEvent};
 use crate::services::signatures::{self, VerifiedSignature};
 use crate::services::store;
@@ -375,28 +375,9 @@ pub async fn decide_lot(
                 still_held.push(v.code.to_string());
             }
             LotDecision::Release => {
-                let held_from = v
-                    .held_from
-                    .or(link.held_from)
-                    .unwrap_or(VialStatus::Available);
-                let to = if held_from == VialStatus::Quarantine && lot.status == LotStatus::Released
-                {
-                    VialStatus::Available
-                } else {
-                    held_from
-                };
-                store::guarded_update(
-                    &txn,
-                    v.id,
-                    vial::Entity::update_many()
-                        .col_expr(vial::Column::Status, Expr::value(to))
-                        .col_expr(
-                            vial::Column::HeldFrom,
-                            Expr::value(Option::<VialStatus>::None),
-                        )
-                        .filter(vial::Column::Status.eq(VialStatus::OnHold)),
-                )
-                .await?;
+                let to =
+                    holds::give_back(&txn, v, link.held_from, lot.status == LotStatus::Released)
+                        .await?;
                 vial_events.push(NewEvent::new("vial.hold_released", "vial", v.id).details(
                     json!({
                         "code": v.code,
@@ -409,30 +390,7 @@ pub async fn decide_lot(
                 done.push(v.code.to_string());
             }
             LotDecision::Discard => {
-                let was = match (v.box_id, &v.position) {
-                    (Some(box_id), Some(position)) => Some(crate::domain::storage::location_path(
-                        [crate::services::storage::unit(state, box_id)
-                            .await?
-                            .path
-                            .as_str()],
-                        Some(position),
-                    )),
-                    _ => None,
-                };
-                store::guarded_update(
-                    &txn,
-                    v.id,
-                    vial::Entity::update_many()
-                        .col_expr(vial::Column::Status, Expr::value(VialStatus::Discarded))
-                        .col_expr(
-                            vial::Column::HeldFrom,
-                            Expr::value(Option::<VialStatus>::None),
-                        )
-                        .col_expr(vial::Column::BoxId, Expr::value(Option::<Uuid>::None))
-                        .col_expr(vial::Column::Position, Expr::value(Option::<String>::None))
-                        .filter(vial::Column::Status.eq(VialStatus::OnHold)),
-                )
-                .await?;
+                let was = holds::discard_held(state, &txn, v).await?;
                 vial_events.push(
                     NewEvent::new("vial.discarded", "vial", v.id)
                         .moved(was, None)
