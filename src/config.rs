@@ -104,6 +104,10 @@ pub struct ImportArgs {
     /// size it started with).
     #[arg(long, default_value_t = 5000)]
     pub chunk_vials: usize,
+    /// The site the bank is at (its facility code), for a lab person who
+    /// works at several sites.
+    #[arg(long, value_name = "FACILITY_CODE")]
+    pub site: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -47,6 +47,9 @@ pub struct SendOptions {
     pub release: bool,
     /// The file's name, kept with the import.
     pub file_name: Option<String>,
+    /// The site the bank is at, for a lab person who works at several
+    /// (otherwise 422 `site_required`).
+    pub site_id: Option<Uuid>,
 }
 
 /// A dry run's answer.
@@ -155,8 +158,15 @@ async fn send_import(
         .map_err(|_| AppError::PayloadTooLarge)?;
     let actor = auth.user.actor();
     if options.dry_run {
-        let checked =
-            imports::check(&state, &actor, &bytes, options.release, DEFAULT_CHUNK_VIALS).await?;
+        let checked = imports::check(
+            &state,
+            &actor,
+            &bytes,
+            options.release,
+            DEFAULT_CHUNK_VIALS,
+            options.site_id,
+        )
+        .await?;
         let bank = &checked.bank;
         let report = ImportReport {
             ok: checked.problems.is_empty(),
@@ -173,8 +183,14 @@ async fn send_import(
         };
         return Ok((StatusCode::OK, ApiJson(ImportSendAnswer::Report(report))));
     }
-    let (model, created) =
-        imports::submit(&state, &actor, &bytes, options.file_name.as_deref()).await?;
+    let (model, created) = imports::submit(
+        &state,
+        &actor,
+        &bytes,
+        options.file_name.as_deref(),
+        options.site_id,
+    )
+    .await?;
     let status = if created {
         StatusCode::CREATED
     } else {

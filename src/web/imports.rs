@@ -17,7 +17,7 @@ use crate::domain::accounts::Role;
 use crate::domain::import::{DETAIL, Problem};
 use crate::domain::language::Language;
 use crate::domain::zone::SiteZone;
-use crate::entities::import;
+use crate::entities::{import, site};
 use crate::i18n::{arg, t, t_with};
 use crate::services::imports::{self, DEFAULT_CHUNK_VIALS, FINISHED, PENDING, Summary};
 use crate::state::AppState;
@@ -57,7 +57,8 @@ pub async fn import_list(
     WebQuery(flash): WebQuery<Flash>,
 ) -> Result<Html<String>, PageError> {
     let recent = imports::recent(&state, 50).await?;
-    let body = list_view(&user, &recent, &flash, None);
+    let sites = crate::web::site_choice::choices(&state, user.user.user_id).await?;
+    let body = list_view(&user, &recent, &flash, None, &sites);
     Ok(page::show(&t("imp-title"), &user, body))
 }
 
@@ -66,6 +67,7 @@ fn list_view(
     recent: &[import::Model],
     flash: &Flash,
     problems: Option<&[Problem]>,
+    sites: &[site::Model],
 ) -> Markup {
     html! {
         h1 { (t("imp-title")) }
@@ -93,6 +95,7 @@ fn list_view(
                     input id="import-name" type="hidden" name="file_name";
                     label for="import-content" { (t("imp-content")) }
                     textarea id="import-content" name="content" rows="6" required spellcheck="false" {}
+                    (crate::web::site_choice::menu(sites, true))
                     div class="actions" { button type="submit" { (t("imp-check")) } }
                 }
             }
@@ -185,6 +188,9 @@ pub struct UploadForm {
     #[serde(default)]
     file_name: Option<String>,
     content: String,
+    /// The site, from the menu a lab person at several sites gets.
+    #[serde(default)]
+    site_id: String,
 }
 
 carries_csrf!(UploadForm);
@@ -199,7 +205,8 @@ pub async fn upload(
     let actor = user.user.actor();
     // a textarea sends CRLF line ends, which the file reader takes as they come
     let bytes = form.content.as_bytes();
-    let checked = imports::check(&state, &actor, bytes, false, DEFAULT_CHUNK_VIALS)
+    let site = crate::web::site_choice::chosen(&form.site_id);
+    let checked = imports::check(&state, &actor, bytes, false, DEFAULT_CHUNK_VIALS, site)
         .await
         .or_back("/imports", user.zone)?;
     if let Some(found) = &checked.import {
@@ -207,13 +214,20 @@ pub async fn upload(
     }
     if !checked.problems.is_empty() {
         let recent = imports::recent(&state, 50).await?;
-        let body = list_view(&user, &recent, &Flash::default(), Some(&checked.problems));
+        let sites = crate::web::site_choice::choices(&state, user.user.user_id).await?;
+        let body = list_view(
+            &user,
+            &recent,
+            &Flash::default(),
+            Some(&checked.problems),
+            &sites,
+        );
         let mut response = page::show(&t("imp-title"), &user, body).into_response();
         *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(response);
     }
     let file_name = form.file_name.as_deref().filter(|n| !n.trim().is_empty());
-    let (model, _) = imports::submit(&state, &actor, bytes, file_name)
+    let (model, _) = imports::submit(&state, &actor, bytes, file_name, site)
         .await
         .or_back("/imports", user.zone)?;
     Ok(redirect_with(

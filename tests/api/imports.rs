@@ -28,6 +28,7 @@ on_both_databases!(
     the_lab_uploads_on_the_page_and_quality_signs_there,
     each_reader_sees_the_files_problems_in_their_own_language,
     a_run_that_stops_says_why_and_quality_resumes_it,
+    a_lab_at_two_sites_names_the_banks_site,
 );
 
 /// Rows, in the tables the import writes, and the ledger's length.
@@ -918,4 +919,93 @@ async fn a_run_that_stops_says_why_and_quality_resumes_it(app: TestApp) {
     assert_eq!(done["summary"]["vials"], 6);
     let report = app.verify_ledger(&team).await;
     assert_eq!(report["ok"], true, "{report:#}");
+}
+
+/// A lab person who works at two sites says at which the bank is: without
+/// it the file is refused (`site_required`, nothing written), over the API
+/// and on the command line; named, its records and storage are there.
+async fn a_lab_at_two_sites_names_the_banks_site(app: TestApp) {
+    let team = app.team().await;
+    let admin = app.admin_token().await;
+    let ward = crate::sites::site(&app, &admin, "Ward 3", "B1234", "clinical").await;
+    let me = app
+        .get("/api/v1/users/me", Some(&team.lab))
+        .await
+        .expect(200);
+    app.post(
+        &format!("/api/v1/users/{}/sites", id(&me)),
+        Some(&admin),
+        json!({ "site_id": id(&ward) }),
+    )
+    .await
+    .expect(200);
+    let mut sample = Sample::new(1, 2, app.clock.now());
+    sample.first_sequence = 800;
+    let text = sample.csv();
+    let before = counts(&app).await;
+    send(&app, &team.lab, "?dry_run=true", &text)
+        .await
+        .expect_error(422, "site_required");
+    send(&app, &team.lab, "?file_name=ward.csv", &text)
+        .await
+        .expect_error(422, "site_required");
+    let file = app.files.path().join("ward.csv");
+    std::fs::write(&file, &text).unwrap();
+    let refused = celltrail(&app.database_url)
+        .args(["import"])
+        .arg(&file)
+        .args(["--as", "lab.tech", "--signer", "qa.officer"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("sites"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(counts(&app).await, before);
+    // named by its facility code on the command line
+    let done = celltrail(&app.database_url)
+        .args(["import"])
+        .arg(&file)
+        .args([
+            "--as",
+            "lab.tech",
+            "--signer",
+            "qa.officer",
+            "--site",
+            "b1234",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let vials = vial::Entity::find()
+        .filter(
+            vial::Column::Code
+                .starts_with(text.lines().nth(1).unwrap().split(',').nth(16).unwrap()),
+        )
+        .all(app.state.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(vials.len(), 2);
+    assert!(vials.iter().all(|v| v.site_id.to_string() == id(&ward)));
+    // over the API, the same way: a dry run at the ward sees the file done
+    let report = send(
+        &app,
+        &team.lab,
+        &format!("?dry_run=true&site_id={}", id(&ward)),
+        &text,
+    )
+    .await
+    .expect(200);
+    assert_eq!(report["already_imported"], true, "{report:#}");
+    // the upload page asks the site of a lab person at two
+    let cookie = crate::web::sign_in(&app, "lab.tech").await;
+    let (_, html) = crate::web::page(&app, "/imports", &cookie).await;
+    assert!(html.contains(r#"name="site_id""#), "{html}");
+    assert!(html.contains("Ward 3 (B1234)"), "{html}");
 }

@@ -23,7 +23,7 @@ on_both_databases!(
 
 const DEFAULT_SITE: &str = "00000000-0000-7000-8000-000000000001";
 
-async fn site(app: &TestApp, admin: &str, name: &str, code: &str, kind: &str) -> Value {
+pub async fn site(app: &TestApp, admin: &str, name: &str, code: &str, kind: &str) -> Value {
     app.post(
         "/api/v1/sites",
         Some(admin),

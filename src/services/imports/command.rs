@@ -14,6 +14,7 @@ use crate::domain::accounts::Role;
 use crate::error::AppError;
 use crate::services::signatures::{self, SignatureInput};
 use crate::state::AppState;
+use uuid::Uuid;
 
 /// Runs the command; an error (problems in the file, a wrong password)
 /// makes the process exit non-zero.
@@ -27,8 +28,12 @@ pub async fn run(state: &AppState, args: &ImportArgs) -> anyhow::Result<()> {
         .map(|n| n.to_string_lossy().into_owned());
     let lab = person(state, &args.lab, Role::Lab).await.map_err(fail)?;
     let lab = lab.actor();
+    let site = match &args.site {
+        Some(code) => Some(site_by_code(state, code).await?),
+        None => None,
+    };
     if args.dry_run {
-        let checked = check(state, &lab, &bytes, args.release, args.chunk_vials)
+        let checked = check(state, &lab, &bytes, args.release, args.chunk_vials, site)
             .await
             .map_err(fail)?;
         if checked.finished() {
@@ -91,6 +96,7 @@ pub async fn run(state: &AppState, args: &ImportArgs) -> anyhow::Result<()> {
             file_name: file_name.as_deref(),
             release: args.release,
             chunk_vials: args.chunk_vials,
+            site,
         },
         |p| show(p, terminal),
     )
@@ -237,4 +243,26 @@ impl Drop for EchoOff {
             }
         }
     }
+}
+
+/// The site whose facility code (or id) is `code`, for `--site`.
+async fn site_by_code(state: &AppState, code: &str) -> anyhow::Result<Uuid> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let code = code.trim();
+    let found = match code.parse::<Uuid>() {
+        Ok(id) => {
+            crate::entities::site::Entity::find_by_id(id)
+                .one(state.db.conn())
+                .await?
+        }
+        Err(_) => {
+            crate::entities::site::Entity::find()
+                .filter(crate::entities::site::Column::FacilityCode.eq(code.to_uppercase()))
+                .one(state.db.conn())
+                .await?
+        }
+    };
+    found
+        .map(|site| site.id)
+        .ok_or_else(|| anyhow::anyhow!("no site has the facility code {code:?}"))
 }

@@ -86,12 +86,15 @@ pub async fn check(
     bytes: &[u8],
     release: bool,
     chunk_vials: usize,
+    site: Option<Uuid>,
 ) -> AppResult<Checked> {
     let file_sha256 = sha256_hex(bytes);
     let found = find_by_sha(state, &file_sha256).await?;
+    // the importing site: the one the lab works at, or the one asked for
+    // among theirs; a file seen before stays at its own
     let site_id = match &found {
         Some(found) => found.site_id,
-        None => sites::for_new_record(state, lab, None).await?,
+        None => sites::for_new_record(state, lab, site).await?,
     };
     let mut checked = Checked {
         file_sha256,
@@ -146,8 +149,9 @@ pub async fn submit(
     lab: &Actor,
     bytes: &[u8],
     file_name: Option<&str>,
+    site: Option<Uuid>,
 ) -> AppResult<(import::Model, bool)> {
-    let checked = check(state, lab, bytes, false, DEFAULT_CHUNK_VIALS).await?;
+    let checked = check(state, lab, bytes, false, DEFAULT_CHUNK_VIALS, site).await?;
     if let Some(found) = checked.import {
         return Ok((found, false));
     }
@@ -494,6 +498,8 @@ pub struct FileImport<'a> {
     pub release: bool,
     /// Vials per chunk, for a file never seen before.
     pub chunk_vials: usize,
+    /// The importing site, for a lab person who works at several.
+    pub site: Option<Uuid>,
 }
 
 /// The command line's import: check, sign, write, with progress.
@@ -509,8 +515,9 @@ pub async fn import_file(
         file_name,
         release,
         chunk_vials,
+        site,
     } = file;
-    let checked = check(state, lab, bytes, release, chunk_vials).await?;
+    let checked = check(state, lab, bytes, release, chunk_vials, site).await?;
     if checked.finished() {
         let found = checked
             .import
@@ -553,6 +560,7 @@ pub async fn accept_uploaded(
         content.as_bytes(),
         release,
         found.chunk_vials as usize,
+        Some(found.site_id),
     )
     .await?;
     accept(
