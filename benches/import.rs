@@ -101,6 +101,7 @@ async fn run() {
             file_name: Some("bench.csv"),
             release: false,
             chunk_vials: DEFAULT_CHUNK_VIALS,
+            site: None,
         },
         |p| {
             if p.chunks_done % 5 == 0 || p.chunks_done == p.chunks_total {
