@@ -21,7 +21,18 @@ on_both_databases!(
 /// A quarantined lot of three vials in a box of a tank that then warmed
 /// for 20 minutes: returns (lot, vials, hold).
 async fn held_quarantine(app: &TestApp, team: &Team, donor: &str) -> (Value, Vec<Value>, Value) {
-    let (lot, vials) = app.quarantined_lot(team, donor, 3).await;
+    held_by_excursion(app, team, donor, 3).await
+}
+
+/// A quarantined lot of `count` vials stored in a box of a tank that then
+/// warmed for 20 minutes: returns (lot, vials, hold).
+pub async fn held_by_excursion(
+    app: &TestApp,
+    team: &Team,
+    donor: &str,
+    count: u32,
+) -> (Value, Vec<Value>, Value) {
+    let (lot, vials) = app.quarantined_lot(team, donor, count).await;
     let boxed = app.storage_box(team, donor, 9, 9).await;
     for (i, v) in vials.iter().enumerate() {
         app.store(team, &id(v), &id(&boxed), &format!("A{}", i + 1))
@@ -52,7 +63,7 @@ async fn held_quarantine(app: &TestApp, team: &Team, donor: &str) -> (Value, Vec
         .get(&format!("/api/v1/holds/{hold_id}"), Some(&team.quality))
         .await
         .expect(200);
-    assert_eq!(hold["vial_count"], 3, "{hold}");
+    assert_eq!(hold["vial_count"], count, "{hold}");
     (lot, vials, hold)
 }
 

@@ -471,33 +471,8 @@ async fn a_vial_held_by_an_excursion_and_a_withdrawal_stays_held_until_both_are_
     app: TestApp,
 ) {
     let team = app.team().await;
-    let (lot, vials) = app.quarantined_lot(&team, "D-030", 2).await;
-    let boxed = app.storage_box(&team, "D-030", 9, 9).await;
-    for (i, v) in vials.iter().enumerate() {
-        app.store(&team, &id(v), &id(&boxed), &format!("A{}", i + 1))
-            .await
-            .expect(200);
-    }
-    let unit = app
-        .get(&format!("/api/v1/storage/{}", id(&boxed)), Some(&team.lab))
-        .await
-        .expect(200);
-    let rack = app
-        .get(
-            &format!("/api/v1/storage/{}", unit["parent_id"].as_str().unwrap()),
-            Some(&team.lab),
-        )
-        .await
-        .expect(200);
-    let tank = json!({ "id": rack["parent_id"] });
-    app.clock.advance(Duration::minutes(1));
-    let start = app.clock.now();
-    app.clock.advance(Duration::minutes(25));
-    let recorded = push(&app, &team.lab, &tank, warm_spell(start, 20)).await;
-    let hold_id = recorded["holds"][0]["hold_id"]
-        .as_str()
-        .expect("a hold")
-        .to_owned();
+    let (lot, vials, hold) = crate::holds::held_by_excursion(&app, &team, "D-030", 2).await;
+    let hold_id = id(&hold);
     assert_eq!(statuses(&app, &team, &vials).await, ["on_hold", "on_hold"]);
     let donation = app
         .get(
@@ -545,31 +520,8 @@ async fn a_vial_held_by_an_excursion_and_a_withdrawal_stays_held_until_both_are_
     );
     // the other way round: a withdrawal released first leaves an open
     // excursion's vials held
-    let (lot2, vials2) = app.quarantined_lot(&team, "D-031", 1).await;
-    let box2 = app.storage_box(&team, "D-031", 9, 9).await;
-    app.store(&team, &id(&vials2[0]), &id(&box2), "A1")
-        .await
-        .expect(200);
-    let unit2 = app
-        .get(&format!("/api/v1/storage/{}", id(&box2)), Some(&team.lab))
-        .await
-        .expect(200);
-    let rack2 = app
-        .get(
-            &format!("/api/v1/storage/{}", unit2["parent_id"].as_str().unwrap()),
-            Some(&team.lab),
-        )
-        .await
-        .expect(200);
-    let tank2 = json!({ "id": rack2["parent_id"] });
-    app.clock.advance(Duration::minutes(1));
-    let start = app.clock.now();
-    app.clock.advance(Duration::minutes(25));
-    let recorded = push(&app, &team.lab, &tank2, warm_spell(start, 20)).await;
-    let hold2 = recorded["holds"][0]["hold_id"]
-        .as_str()
-        .expect("a hold")
-        .to_owned();
+    let (lot2, vials2, hold2) = crate::holds::held_by_excursion(&app, &team, "D-031", 1).await;
+    let hold2 = id(&hold2);
     let donation2 = app
         .get(
             &format!(
