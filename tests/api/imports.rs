@@ -29,6 +29,7 @@ on_both_databases!(
     each_reader_sees_the_files_problems_in_their_own_language,
     a_run_that_stops_says_why_and_quality_resumes_it,
     a_lab_at_two_sites_names_the_banks_site,
+    a_second_click_on_accept_stops_nothing,
 );
 
 /// Rows, in the tables the import writes, and the ledger's length.
@@ -1008,4 +1009,70 @@ async fn a_lab_at_two_sites_names_the_banks_site(app: TestApp) {
     let (_, html) = crate::web::page(&app, "/imports", &cookie).await;
     assert!(html.contains(r#"name="site_id""#), "{html}");
     assert!(html.contains("Ward 3 (B1234)"), "{html}");
+}
+
+/// Quality clicks *accept* twice: the second is answered (a resumption
+/// while the first run writes, or 409 once it finished), the file is
+/// written once, and no run says it stopped.
+async fn a_second_click_on_accept_stops_nothing(app: TestApp) {
+    let team = app.team().await;
+    let mut sample = Sample::new(20, 10, app.clock.now());
+    sample.first_sequence = 900;
+    let pending = send(&app, &team.lab, "?file_name=twice.csv", &sample.csv())
+        .await
+        .expect(201);
+    let import_id = id(&pending);
+    let path = format!("/api/v1/imports/{import_id}/accept");
+    let (first, second) = tokio::join!(
+        app.post(
+            &path,
+            Some(&team.quality),
+            accept_body(STAFF_PASSWORD, false)
+        ),
+        app.post(
+            &path,
+            Some(&team.quality),
+            accept_body(STAFF_PASSWORD, false)
+        ),
+    );
+    let statuses = [first.status.as_u16(), second.status.as_u16()];
+    assert!(statuses.contains(&202), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [202, 409].contains(s)),
+        "{statuses:?}"
+    );
+    let done = finished(&app, &team.quality, &import_id).await;
+    assert!(done["stopped"].is_null(), "{done:#}");
+    assert_eq!(done["summary"]["vials"], 200);
+    assert_eq!(
+        vial::Entity::find()
+            .count(app.state.db.conn())
+            .await
+            .unwrap(),
+        200
+    );
+    // a run that stepped aside for the other leaves no stop behind
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let events = app
+        .get(
+            &format!("/api/v1/audit?subject_kind=import&subject_id={import_id}"),
+            Some(&team.quality),
+        )
+        .await
+        .expect(200);
+    assert!(
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["action"] != "import.stopped"),
+        "{events:#}"
+    );
+    let view = app
+        .get(&format!("/api/v1/imports/{import_id}"), Some(&team.quality))
+        .await
+        .expect(200);
+    assert!(view["stopped"].is_null(), "{view:#}");
+    let report = app.verify_ledger(&team).await;
+    assert_eq!(report["ok"], true, "{report:#}");
 }

@@ -405,6 +405,7 @@ pub async fn run(
     let changed = import::Entity::update_many()
         .col_expr(import::Column::Status, Expr::value(FINISHED))
         .col_expr(import::Column::FinishedAt, Expr::value(now))
+        .col_expr(import::Column::Stopped, Expr::value(Option::<String>::None))
         .col_expr(import::Column::Content, Expr::value(Option::<String>::None))
         .filter(import::Column::Id.eq(import_row.id))
         .filter(import::Column::Status.eq(RUNNING))
@@ -441,10 +442,18 @@ pub async fn run(
 pub fn run_in_background(state: &AppState, started: Started) {
     let state = state.clone();
     tokio::spawn(async move {
-        if let Err(error) = run(&state, &started, |_| {}).await {
-            tracing::error!(import_id = %started.import.id, "the import stopped: {error}");
-            if let Err(not_kept) = record_stop(&state, &started, &error.to_string()).await {
-                tracing::error!(import_id = %started.import.id, "why the import stopped was not kept: {not_kept}");
+        match run(&state, &started, |_| {}).await {
+            Ok(_) => {}
+            // another run of the same import (a second click on accept)
+            // is writing it: this one stepped aside, nothing stopped
+            Err(AppError::ConcurrentChange { kind: "import", .. }) => {
+                tracing::info!(import_id = %started.import.id, "another run is writing this import");
+            }
+            Err(error) => {
+                tracing::error!(import_id = %started.import.id, "the import stopped: {error}");
+                if let Err(not_kept) = record_stop(&state, &started, &error.to_string()).await {
+                    tracing::error!(import_id = %started.import.id, "why the import stopped was not kept: {not_kept}");
+                }
             }
         }
     });
